@@ -1,0 +1,3 @@
+from erlcookie.cli import main
+
+main()

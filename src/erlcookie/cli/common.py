@@ -1,0 +1,98 @@
+"""Shared CLI plumbing: cookie options, --json, rendering, and error-to-exit-code mapping.
+
+Rich is imported only when stdout/stderr is a terminal; machine output (JSON, SARIF) goes
+to stdout plain and unstyled.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable, Iterable, Sequence
+
+import click
+
+from erlcookie.cookie.resolve import CookieRequest, resolve_cookie
+from erlcookie.cookie.value import Cookie
+from erlcookie.errors import ErlcookieError
+
+
+def handle_errors(func: Callable) -> Callable:
+    """Turn ErlcookieError into a one-line message and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ErlcookieError as exc:
+            click.echo(f"erlcookie: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+def cookie_options(func: Callable) -> Callable:
+    """Add the resolver's options; the command receives `cookie_request: CookieRequest`."""
+
+    @click.option("--cookie-file", "cookie_file", metavar="PATH",
+                  help="Read the cookie from PATH ('-' reads one line from stdin).")
+    @click.option("--cookie-env", "cookie_env", metavar="VAR",
+                  help="Read the cookie from environment variable VAR "
+                       "(default when nothing is given: RELEASE_COOKIE, then ~/.erlang.cookie).")
+    @click.option("--release", "cookie_release", metavar="DIR",
+                  help="Read a built mix release's releases/COOKIE.")
+    @click.option("--cookie", "cookie_value", metavar="VALUE",
+                  help="The cookie itself (discouraged: visible in ps and shell history).")
+    @functools.wraps(func)
+    def wrapper(*args, cookie_file, cookie_env, cookie_release, cookie_value, **kwargs):
+        kwargs["cookie_request"] = CookieRequest(file=cookie_file, env=cookie_env,
+                                                 release=cookie_release, value=cookie_value)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def load_cookie(request: CookieRequest) -> Cookie:
+    return resolve_cookie(request, warn=lambda msg: click.echo(msg, err=True))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
+def console(stderr: bool = False):
+    """A rich Console (imported lazily: rich costs start-up time)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def render_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
+    """A rich table on a terminal, aligned plain text otherwise."""
+    rows = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    if stdout_is_tty():
+        from rich.table import Table
+
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*row)
+        console().print(table)
+        return
+    if title:
+        click.echo(title)
+    widths = [len(c) for c in columns]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

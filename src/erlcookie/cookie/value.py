@@ -1,0 +1,62 @@
+"""The cookie as a value type that cannot leak by accident.
+
+`str`, `repr`, `format` and pickling never produce the secret, so a cookie that ends up in
+a log line, an exception or a test failure shows as redacted. Code that really needs the
+bytes (the handshake, a file writer, `--reveal`) asks for them by name.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+MAX_ATOM_LENGTH = 255
+
+
+class Cookie:
+    __slots__ = ("_value", "source")
+
+    def __init__(self, value: str, source: str = "value") -> None:
+        if not isinstance(value, str):
+            raise TypeError("a cookie is text")
+        object.__setattr__(self, "_value", value)
+        object.__setattr__(self, "source", source)
+
+    def __setattr__(self, name, value):  # immutable: a cookie never changes in place
+        raise AttributeError("Cookie is immutable")
+
+    # -- deliberate access -------------------------------------------------------------
+    def reveal(self) -> str:
+        """The secret itself; only for handshakes, writers and explicit `--reveal`."""
+        return self._value
+
+    def as_bytes(self) -> bytes:
+        """The bytes OTP hashes in the handshake (an atom's UTF-8 text)."""
+        return self._value.encode("utf-8")
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def fingerprint(self) -> str:
+        from erlcookie.cookie.fingerprint import fingerprint
+
+        return fingerprint(self)
+
+    # -- nothing else shows the value ----------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<Cookie from {self.source}, {len(self._value)} chars, redacted>"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __reduce__(self):
+        raise TypeError("cookies are not picklable (they would leave the process in clear)")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Cookie):
+            return NotImplemented
+        return hmac.compare_digest(self.as_bytes(), other.as_bytes())
+
+    def __hash__(self) -> int:
+        return hash(("erlcookie.Cookie", self._value))
