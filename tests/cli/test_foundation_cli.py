@@ -96,3 +96,13 @@ def test_fingerprint_matches_library_and_source_order(tmp_path, clean_home):
     assert json.loads(env_result.output)["fingerprint"] == fingerprint("ENVCOOKIE")
     both = run(["fingerprint", "--cookie-env", "X", "--cookie-file", "y"])
     assert both.exit_code == 2
+
+
+def test_audit_flags_a_cookie_file_otp_would_refuse(tmp_path):
+    path = tmp_path / "cookie"
+    path.write_text(run(["generate"]).output)
+    os.chmod(path, 0o644)
+    result = run(["audit", "--cookie-file", str(path)])
+    assert result.exit_code == 1 and "file-mode" in result.output and "INVALID" in result.output
+    os.chmod(path, 0o400)
+    assert run(["audit", "--cookie-file", str(path)]).exit_code == 0

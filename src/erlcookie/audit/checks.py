@@ -196,5 +196,28 @@ def audit_text(value: str) -> AuditResult:
                        reasons=reasons, generator=generator)
 
 
-def audit_cookie(cookie: Cookie) -> AuditResult:
-    return audit_text(cookie.reveal())
+def file_mode_problems(path: str) -> list[Reason]:
+    """OTP refuses to start with a cookie file others can access (auth.erl check_attributes)."""
+    import os
+    import stat
+
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return []
+    if mode & 0o077:
+        return [Reason("file-mode", f"cookie file mode is {mode:04o}: OTP refuses to start "
+                                    "with a cookie file that group or others can access "
+                                    "(chmod 400)", "invalid")]
+    return []
+
+
+def audit_cookie(cookie: Cookie, *, path: str | None = None) -> AuditResult:
+    """Judge a cookie; with `path` (the file it came from) also check what OTP checks."""
+    result = audit_text(cookie.reveal())
+    if path is not None:
+        problems = file_mode_problems(path)
+        if problems:
+            result.reasons[:0] = problems
+            result.verdict = "invalid"
+    return result

@@ -32,8 +32,10 @@ def audit(cookie_request, reveal, as_json):
     """
     from erlcookie.audit import audit_cookie
 
+    import os
+
     cookie = load_cookie(cookie_request)
-    result = audit_cookie(cookie)
+    result = audit_cookie(cookie, path=cookie.source if os.path.isfile(cookie.source) else None)
     fp = cookie.fingerprint()
     if as_json:
         emit_json({"source": cookie.source, "fingerprint": fp,
