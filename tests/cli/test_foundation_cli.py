@@ -64,6 +64,7 @@ def test_generate_write_mode_refusal_and_force(tmp_path):
 def test_audit_exit_codes_and_no_leak(tmp_path, clean_home):
     weak = tmp_path / "weak"
     weak.write_text("myapp_cookie\n")
+    os.chmod(weak, 0o400)
     result = run(["audit", "--cookie-file", str(weak)])
     assert result.exit_code == 1 and "WEAK" in result.output and "relx-template" in result.output
     assert "myapp_cookie" not in result.output
