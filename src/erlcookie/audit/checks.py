@@ -107,14 +107,16 @@ def _alphabet(value: str) -> tuple[int, str]:
     return size, "+".join(parts)
 
 
-def _pattern_cap(value: str) -> float | None:
+def _pattern_cap(value: str, alphabet_size: int) -> float | None:
     """Bits implied by a low-entropy shape (repetition, few distinct symbols), if any."""
     n = len(value)
     for unit in range(1, n // 2 + 1):
         if n % unit == 0 and value[:unit] * (n // unit) == value:
             return unit * math.log2(max(len(set(value)), 2))
     distinct = len(set(value))
-    if n >= 8 and distinct <= n // 4:
+    # Far fewer distinct symbols than a random string of this length and alphabet would
+    # show (random ones use nearly all of min(n, alphabet)): the alphabet is not what it seems.
+    if n >= 8 and distinct * 3 <= min(n, alphabet_size):
         return n * math.log2(max(distinct, 2))
     return None
 
@@ -124,7 +126,7 @@ def strength_bits(value: str) -> tuple[float, str]:
         return 0.0, "empty"
     size, name = _alphabet(value)
     bits = len(value) * math.log2(size)
-    cap = _pattern_cap(value)
+    cap = _pattern_cap(value, size)
     if cap is not None:
         bits = min(bits, cap)
     return round(bits, 1), name
