@@ -1,0 +1,386 @@
+"""Thin helpers over erlang-py (module `erlang`) for the external term format.
+
+erlang-py does the encoding and decoding. What it lacks for bytes from the network, this
+module adds: `term_extent` walks one encoded term without building it, to split a packet
+into its control and message terms and to refuse, before erlang-py sees them, the shapes
+that would cost unbounded time or memory (deep nesting, huge bignums, zlib bombs, counts
+larger than the bytes that could hold them).
+
+Cookies may travel inside terms we send (`erlang:set_cookie(Node, Cookie)`): pass the
+`Cookie` object itself and it becomes an atom only in the encoded bytes; `redact` and
+`safe_repr` keep its text out of anything shown to people.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any, Iterable
+
+import erlang
+from erlang import (OtpErlangAtom, OtpErlangBinary, OtpErlangList, OtpErlangPid,
+                    OtpErlangReference)
+
+from erlcookie.cookie.value import Cookie
+
+VERSION = 131
+MAX_DEPTH = 200          # erlang-py recurses about two frames per level
+MAX_BIG_BYTES = 4096     # bignums of up to 32768 bits; erlang-py's loop is quadratic
+MAX_DECOMPRESSED = 16 * 1024 * 1024
+
+REDACTED = "<redacted>"
+
+
+class TermError(ValueError):
+    """Bytes that are not one acceptable term (the message never quotes the bytes)."""
+
+
+# -- building terms ----------------------------------------------------------------------
+def atom(name: str) -> OtpErlangAtom:
+    return OtpErlangAtom(name)
+
+
+def binary(data: bytes) -> OtpErlangBinary:
+    return OtpErlangBinary(bytes(data))
+
+
+def pid(node: str, ident: int, serial: int, creation: int) -> OtpErlangPid:
+    """A NEW_PID_EXT pid of node `node`."""
+    return OtpErlangPid(atom(node), struct.pack(">I", ident), struct.pack(">I", serial),
+                        struct.pack(">I", creation))
+
+
+def reference(node: str, words: Iterable[int], creation: int) -> OtpErlangReference:
+    return OtpErlangReference(atom(node), b"".join(struct.pack(">I", w) for w in words),
+                              struct.pack(">I", creation))
+
+
+def _prepare(term: Any) -> Any:
+    """Turn Cookie objects into atoms, deep; everything else goes to erlang-py as is."""
+    if isinstance(term, Cookie):
+        return OtpErlangAtom(term.reveal())
+    if isinstance(term, tuple):
+        return tuple(_prepare(t) for t in term)
+    if isinstance(term, list):
+        return [_prepare(t) for t in term]
+    if isinstance(term, OtpErlangList):
+        return OtpErlangList([_prepare(t) for t in term.value], improper=term.improper)
+    if isinstance(term, dict):
+        return {_prepare(k): _prepare(v) for k, v in term.items()}
+    return term
+
+
+def encode(term: Any) -> bytes:
+    """term_to_binary, with Cookie objects encoded as atoms."""
+    try:
+        return erlang.term_to_binary(_prepare(term))
+    except (erlang.OutputException, TypeError, ValueError) as exc:
+        raise TermError(f"cannot encode a {type(term).__name__} as an Erlang term: "
+                        f"{type(exc).__name__}") from None
+
+
+def secrets_in(term: Any) -> set[bytes]:
+    """The cookie texts carried by Cookie objects anywhere inside `term`."""
+    found: set[bytes] = set()
+
+    def walk(t):
+        if isinstance(t, Cookie):
+            found.add(t.as_bytes())
+        elif isinstance(t, (tuple, list)):
+            for x in t:
+                walk(x)
+        elif isinstance(t, OtpErlangList):
+            walk(t.value)
+        elif isinstance(t, dict):
+            for k, v in t.items():
+                walk(k)
+                walk(v)
+
+    walk(term)
+    return found
+
+
+# -- reading terms -------------------------------------------------------------------------
+def _need(data: bytes, pos: int, n: int) -> None:
+    if n < 0 or pos + n > len(data):
+        raise TermError("term is truncated")
+
+
+def _skip_atom(data: bytes, pos: int) -> int:
+    _need(data, pos, 1)
+    tag = data[pos]
+    if tag in (118, 100):  # ATOM_UTF8_EXT, ATOM_EXT
+        _need(data, pos + 1, 2)
+        end = pos + 3 + int.from_bytes(data[pos + 1:pos + 3], "big")
+    elif tag in (119, 115):  # SMALL_ATOM_UTF8_EXT, SMALL_ATOM_EXT
+        _need(data, pos + 1, 1)
+        end = pos + 2 + data[pos + 1]
+    else:
+        raise TermError(f"expected an atom, found tag {tag}")
+    _need(data, end, 0)
+    return end
+
+
+def term_extent(data: bytes, pos: int = 0, *, max_depth: int = MAX_DEPTH) -> int:
+    """Where the term starting at data[pos] (version byte 131 included) ends.
+
+    Raises TermError for a truncated term or one outside the bounds above. Linear in the
+    size of the term, no recursion, builds nothing.
+    """
+    _need(data, pos, 2)
+    if data[pos] != VERSION:
+        raise TermError(f"term does not start with version byte 131 (found {data[pos]})")
+    pos += 1
+    if data[pos] == 80:  # COMPRESSED: only legal right after the version byte
+        _need(data, pos + 1, 4)
+        size = int.from_bytes(data[pos + 1:pos + 5], "big")
+        if size == 0 or size > MAX_DECOMPRESSED:
+            raise TermError(f"compressed term claims {size} bytes")
+        inflater = zlib.decompressobj()
+        try:
+            inner = inflater.decompress(data[pos + 5:], size + 1)
+        except zlib.error:
+            raise TermError("compressed term is not valid zlib") from None
+        if len(inner) != size or not inflater.eof:
+            raise TermError("compressed term's size does not match its contents")
+        if _walk(b"\x83" + inner, 1, max_depth) != size + 1:
+            raise TermError("compressed term has trailing bytes")
+        return len(data) - len(inflater.unused_data)
+    return _walk(data, pos, max_depth)
+
+
+def _walk(data: bytes, pos: int, max_depth: int) -> int:
+    # `pending` holds, per open container, how many terms are still to read in it.
+    pending: list[int] = []
+    remaining = 1
+    while True:
+        while remaining == 0:
+            if not pending:
+                return pos
+            remaining = pending.pop()
+        remaining -= 1
+        _need(data, pos, 1)
+        tag = data[pos]
+        pos += 1
+        children = 0
+        if tag == 97:  # SMALL_INTEGER
+            pos += 1
+        elif tag == 98:  # INTEGER
+            pos += 4
+        elif tag == 70:  # NEW_FLOAT
+            pos += 8
+        elif tag == 99:  # FLOAT (old text float)
+            pos += 31
+        elif tag in (118, 100, 119, 115):
+            pos = _skip_atom(data, pos - 1)
+        elif tag == 106:  # NIL
+            pass
+        elif tag == 107:  # STRING: bytes
+            _need(data, pos, 2)
+            pos += 2 + int.from_bytes(data[pos:pos + 2], "big")
+        elif tag == 109:  # BINARY
+            _need(data, pos, 4)
+            pos += 4 + int.from_bytes(data[pos:pos + 4], "big")
+        elif tag == 77:  # BIT_BINARY
+            _need(data, pos, 5)
+            pos += 5 + int.from_bytes(data[pos:pos + 4], "big")
+        elif tag in (110, 111):  # SMALL_BIG, LARGE_BIG
+            width = 1 if tag == 110 else 4
+            _need(data, pos, width)
+            n = int.from_bytes(data[pos:pos + width], "big")
+            if n > MAX_BIG_BYTES:
+                raise TermError(f"bignum of {n} bytes is beyond {MAX_BIG_BYTES}")
+            pos += width + 1 + n
+        elif tag in (104, 105):  # SMALL_TUPLE, LARGE_TUPLE
+            width = 1 if tag == 104 else 4
+            _need(data, pos, width)
+            children = int.from_bytes(data[pos:pos + width], "big")
+            pos += width
+        elif tag == 108:  # LIST: n elements and a tail
+            _need(data, pos, 4)
+            children = int.from_bytes(data[pos:pos + 4], "big") + 1
+            pos += 4
+        elif tag == 116:  # MAP: n key/value pairs
+            _need(data, pos, 4)
+            children = 2 * int.from_bytes(data[pos:pos + 4], "big")
+            pos += 4
+        elif tag in (88, 103):  # NEW_PID, PID
+            pos = _skip_atom(data, pos) + (12 if tag == 88 else 9)
+        elif tag in (89, 102, 120):  # NEW_PORT, PORT, V4_PORT
+            pos = _skip_atom(data, pos) + {89: 8, 102: 5, 120: 12}[tag]
+        elif tag == 101:  # REFERENCE (old)
+            pos = _skip_atom(data, pos) + 5
+        elif tag in (90, 114):  # NEWER_REFERENCE, NEW_REFERENCE
+            _need(data, pos, 2)
+            words = int.from_bytes(data[pos:pos + 2], "big")
+            if words > 5:
+                raise TermError(f"reference of {words} words")
+            pos = _skip_atom(data, pos + 2) + (4 if tag == 90 else 1) + 4 * words
+        elif tag == 112:  # NEW_FUN: Size:32 counts itself and the rest
+            _need(data, pos, 4)
+            size = int.from_bytes(data[pos:pos + 4], "big")
+            if size < 4:
+                raise TermError("fun term with a size below its own header")
+            pos += size
+        elif tag == 113:  # EXPORT: module atom, function atom, arity small int
+            pos = _skip_atom(data, _skip_atom(data, pos))
+            _need(data, pos, 2)
+            if data[pos] != 97:
+                raise TermError("export fun without a small-integer arity")
+            pos += 2
+        else:  # atom cache refs, LOCAL_EXT, old FUN_EXT, nested compression, junk
+            raise TermError(f"unsupported term tag {tag}")
+        _need(data, pos, 0)
+        if children:
+            if children > len(data) - pos:  # every term needs at least one byte
+                raise TermError("container claims more elements than bytes follow")
+            pending.append(remaining)
+            if len(pending) >= max_depth:
+                raise TermError(f"term nests deeper than {max_depth}")
+            remaining = children
+
+
+def decode(data: bytes, pos: int = 0) -> tuple[Any, int]:
+    """Decode the term at data[pos:] with erlang-py; return (term, end offset)."""
+    end = term_extent(data, pos)
+    try:
+        return erlang.binary_to_term(bytes(data[pos:end])), end
+    except Exception as exc:  # erlang-py raises many types on odd input; all are "bad term"
+        raise TermError(f"undecodable term ({type(exc).__name__})") from None
+
+
+def decode_all(data: bytes, pos: int = 0, *, limit: int = 2) -> list[Any]:
+    """Decode consecutive terms (a control term and an optional message term)."""
+    terms: list[Any] = []
+    while pos < len(data):
+        if len(terms) == limit:
+            raise TermError(f"more than {limit} terms in one packet")
+        term, pos = decode(data, pos)
+        terms.append(term)
+    return terms
+
+
+# -- showing terms ---------------------------------------------------------------------------
+def _is_secret(value: Any, secrets: set[bytes]) -> bool:
+    if isinstance(value, OtpErlangAtom):
+        raw = value.value
+        raw = raw.encode("utf-8") if isinstance(raw, str) else raw
+        return isinstance(raw, bytes) and raw in secrets
+    if isinstance(value, OtpErlangBinary):
+        return value.value in secrets
+    if isinstance(value, bytes):
+        return value in secrets
+    if isinstance(value, str):
+        return value.encode("utf-8") in secrets
+    return False
+
+
+def redact(term: Any, secrets: set[bytes]) -> Any:
+    """A copy of `term` in which every atom, binary or string equal to a secret is replaced."""
+    if isinstance(term, Cookie):
+        return atom(REDACTED)
+    if secrets and _is_secret(term, secrets):
+        return atom(REDACTED)
+    if isinstance(term, tuple):
+        return tuple(redact(t, secrets) for t in term)
+    if isinstance(term, list):
+        return [redact(t, secrets) for t in term]
+    if isinstance(term, OtpErlangList):
+        return OtpErlangList([redact(t, secrets) for t in term.value], improper=term.improper)
+    if isinstance(term, dict):
+        return {redact(k, secrets): redact(v, secrets) for k, v in term.items()}
+    return term
+
+
+def format_term(term: Any) -> str:
+    """Erlang-like text for a decoded term (for messages and tables)."""
+    if isinstance(term, OtpErlangAtom):
+        name = term.value.decode("latin-1") if isinstance(term.value, bytes) else str(term.value)
+        return name if name.replace("_", "a").replace("@", "a").isalnum() and name[:1].islower() \
+            else "'" + name.replace("'", "\\'") + "'"
+    if term is True:
+        return "true"
+    if term is False:
+        return "false"
+    if term is None:
+        return "undefined"
+    if isinstance(term, bytes):  # STRING_EXT comes back as bytes
+        return '"' + term.decode("latin-1").replace('"', '\\"') + '"'
+    if isinstance(term, OtpErlangBinary):
+        return "<<" + repr(term.value)[1:] + ">>"
+    if isinstance(term, tuple):
+        return "{" + ",".join(format_term(t) for t in term) + "}"
+    if isinstance(term, list):
+        return "[" + ",".join(format_term(t) for t in term) + "]"
+    if isinstance(term, OtpErlangList):
+        *head, tail = term.value
+        return "[" + ",".join(format_term(t) for t in head) + "|" + format_term(tail) + "]"
+    if isinstance(term, dict):
+        return "#{" + ",".join(f"{format_term(k)} => {format_term(v)}" for k, v in term.items()) + "}"
+    if isinstance(term, OtpErlangPid):
+        return f"<pid on {format_term(term.node)}>"
+    if isinstance(term, OtpErlangReference):
+        return f"#Ref<on {format_term(term.node)}>"
+    return repr(term)
+
+
+def safe_repr(term: Any, secrets: set[bytes] = frozenset(), limit: int = 300) -> str:
+    """Short Erlang-like text of `term` with secrets replaced, for errors and logs."""
+    text = format_term(redact(term, set(secrets)))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# -- to Python -------------------------------------------------------------------------------
+def atom_text(term: Any) -> str:
+    """The name of an atom (true/false/undefined come back from erlang-py as Python values)."""
+    if term is True:
+        return "true"
+    if term is False:
+        return "false"
+    if term is None:
+        return "undefined"
+    if isinstance(term, OtpErlangAtom):
+        value = term.value
+        return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    raise TermError(f"expected an atom, got {type(term).__name__}")
+
+
+def text(term: Any) -> str:
+    """A charlist, binary or atom as str (charlists of small chars arrive as bytes)."""
+    if isinstance(term, bytes):
+        return term.decode("latin-1")
+    if isinstance(term, OtpErlangBinary):
+        return term.value.decode("utf-8", errors="replace")
+    if isinstance(term, list) and all(isinstance(c, int) and 0 <= c < 0x110000 for c in term):
+        return "".join(chr(c) for c in term)
+    return atom_text(term)
+
+
+def to_python(term: Any) -> Any:
+    """Plain Python data: atoms and charlists become str, binaries bytes, containers copied.
+
+    Pids, references, ports and funs stay erlang-py objects.
+    """
+    if isinstance(term, OtpErlangAtom):
+        return atom_text(term)
+    if isinstance(term, bytes):
+        return term.decode("latin-1")
+    if isinstance(term, OtpErlangBinary):
+        return term.value
+    if isinstance(term, tuple):
+        return tuple(to_python(t) for t in term)
+    if isinstance(term, list):
+        return [to_python(t) for t in term]
+    if isinstance(term, OtpErlangList):
+        return [to_python(t) for t in term.value]
+    if isinstance(term, dict):
+        return {_hashable(to_python(k)): to_python(v) for k, v in term.items()}
+    return term
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((repr(k), _hashable(v)) for k, v in value.items()))
+    return value

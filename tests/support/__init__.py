@@ -1,0 +1,1 @@
+"""Helpers shared by erlcookie's tests (real test nodes, OTP roots)."""
