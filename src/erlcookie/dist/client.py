@@ -30,6 +30,7 @@ from erlcookie.dist.errors import (ERROR_FOR_VERDICT, ConnectionLostError, DistE
                                    UnreachableError)
 from erlcookie.dist.nodename import NodeName, random_probe_name
 from erlcookie.dist.terms import atom, to_python
+from erlcookie.dist.verdicts import ACCEPTED
 from erlcookie.dist.tls import TlsOptions, describe as describe_tls, is_peer_refusal
 
 __all__ = ["connect", "ping", "ping_many", "PingResult", "DistConnection", "TlsOptions",
@@ -52,7 +53,7 @@ class _Stage:
 
 
 async def _open(host: str, port: int, what: str, *, ctx: ssl.SSLContext | None = None,
-                server_hostname: str | None = None):
+                server_hostname: str | None = None, has_client_cert: bool = True):
     try:
         if ctx is None:
             return await asyncio.open_connection(host, port, limit=READ_CHUNK)
@@ -60,7 +61,8 @@ async def _open(host: str, port: int, what: str, *, ctx: ssl.SSLContext | None =
                                              server_hostname=server_hostname or host)
     except ssl.SSLError as exc:
         cls = NotAllowedError if is_peer_refusal(exc) else ProtocolError
-        raise cls(f"{what} at {host}:{port}: {describe_tls(exc)}") from None
+        raise cls(f"{what} at {host}:{port}: "
+                  f"{describe_tls(exc, has_client_cert=has_client_cert)}") from None
     except socket.gaierror as exc:
         raise UnreachableError(f"cannot resolve host {host!r}: {exc.strerror}") from None
     except ConnectionRefusedError:
@@ -69,7 +71,7 @@ async def _open(host: str, port: int, what: str, *, ctx: ssl.SSLContext | None =
         raise UnreachableError(f"{what} at {host}:{port}: {exc.strerror or type(exc).__name__}") from None
 
 
-async def _read(reader: asyncio.StreamReader, what: str) -> bytes:
+async def _read(reader: asyncio.StreamReader, what: str, *, has_client_cert: bool = True) -> bytes:
     """One chunk; b"" at end of stream (a reset counts as the end: nodes close abruptly)."""
     try:
         return await reader.read(READ_CHUNK)
@@ -77,7 +79,7 @@ async def _read(reader: asyncio.StreamReader, what: str) -> bytes:
         return b""
     except ssl.SSLError as exc:
         cls = NotAllowedError if is_peer_refusal(exc) else ProtocolError
-        raise cls(f"{what}: {describe_tls(exc)}") from None
+        raise cls(f"{what}: {describe_tls(exc, has_client_cert=has_client_cert)}") from None
 
 
 def _abort(writer: asyncio.StreamWriter) -> None:
@@ -182,8 +184,10 @@ async def _connect(name: NodeName, cookie: Cookie, dial_host: str, epmd_port: in
     transport = "tls" if ctx is not None else "tcp"
     what = f"the node's distribution port{' (TLS)' if ctx else ''}"
     stage.text = f"connecting to {dial_host}:{port}{' over TLS' if ctx else ''}"
+    has_cert = bool(tls and tls.certfile)
     reader, writer = await _open(dial_host, port, what, ctx=ctx,
-                                 server_hostname=tls.server_name if tls else None)
+                                 server_hostname=tls.server_name if tls else None,
+                                 has_client_cert=has_cert)
     try:
         sockname = writer.get_extra_info("sockname")
         our_name = random_probe_name(name, sockname[0] if sockname else None)
@@ -192,7 +196,7 @@ async def _connect(name: NodeName, cookie: Cookie, dial_host: str, epmd_port: in
         writer.write(machine.initiate())
         while True:
             stage.text = f"{_WAITING.get(machine.state, 'handshaking')} ({dial_host}:{port})"
-            data = await _read(reader, f"{dial_host}:{port}")
+            data = await _read(reader, f"{dial_host}:{port}", has_client_cert=has_cert)
             for event in machine.receive_data(data):
                 if isinstance(event, hs.SendData):
                     writer.write(event.data)
@@ -400,7 +404,7 @@ class PingResult:
 
     @property
     def accepted(self) -> bool:
-        return self.verdict == hs.ACCEPTED
+        return self.verdict == ACCEPTED
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -423,7 +427,7 @@ async def ping(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
                           transport="tls" if tls else "tcp")
     elapsed = time.perf_counter() - start
     try:
-        return PingResult(str(name), hs.ACCEPTED, "handshake completed, cookie accepted",
+        return PingResult(str(name), ACCEPTED, "handshake completed, cookie accepted",
                           elapsed, conn.peer_flags, conn.peer_name,
                           f"{conn.address[0]}:{conn.address[1]}", conn.transport)
     finally:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from erlcookie.dist.handshake import (NO_SUCH_NODE, NOT_ALLOWED, PROTOCOL_ERROR, REJECTED,
+from erlcookie.dist.verdicts import (NO_SUCH_NODE, NOT_ALLOWED, PROTOCOL_ERROR, REJECTED,
                                       TIMEOUT, UNREACHABLE)
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OPERATIONAL, ErlcookieError
 

@@ -22,6 +22,7 @@ import struct
 from dataclasses import dataclass
 
 from erlcookie.cookie.value import Cookie
+from erlcookie.dist.verdicts import NOT_ALLOWED, PROTOCOL_ERROR, REJECTED
 
 # Distribution flags (lib/kernel/include/dist.hrl).
 DFLAG_PUBLISHED = 0x01
@@ -59,15 +60,8 @@ assert DEFAULT_FLAGS == 0x407074F9C
 
 MAX_HANDSHAKE_MESSAGE = 4096  # the largest real one is 'N' with a 255-byte name
 
-# Verdicts shared with the client and the CLI.
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-NOT_ALLOWED = "not_allowed"
-NO_SUCH_NODE = "no_such_node"
-UNREACHABLE = "unreachable"
-TIMEOUT = "timeout"
-PROTOCOL_ERROR = "protocol_error"
-VERDICTS = (ACCEPTED, REJECTED, NOT_ALLOWED, NO_SUCH_NODE, UNREACHABLE, TIMEOUT, PROTOCOL_ERROR)
+TLS_DETECTED = ("the peer answered with TLS: it runs TLS distribution (-proto_dist inet_tls); "
+                "give --tls-cert/--tls-key/--tls-ca")
 
 
 def gen_digest(challenge: int, cookie: Cookie) -> bytes:
@@ -159,9 +153,7 @@ class ClientHandshake:
         if len(self._buf) < n:
             return None
         if self.state is State.RECV_STATUS and _looks_like_tls(self._buf):
-            return HandshakeFailed(PROTOCOL_ERROR,
-                                   "the peer answered with TLS: it runs TLS distribution "
-                                   "(-proto_dist inet_tls); give --tls-cert/--tls-key/--tls-ca")
+            return HandshakeFailed(PROTOCOL_ERROR, TLS_DETECTED)
         length = int.from_bytes(self._buf[:n], "big")
         if length == 0:
             return HandshakeFailed(PROTOCOL_ERROR, "empty handshake message")

@@ -63,8 +63,13 @@ def is_peer_refusal(exc: BaseException) -> bool:
     return any(r in str(reason) for r in _PEER_REFUSALS)
 
 
-def describe(exc: BaseException) -> str:
+def describe(exc: BaseException, *, has_client_cert: bool = True) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"the node's TLS certificate is not trusted: {exc.verify_message or exc.reason}"
-    reason = getattr(exc, "reason", None)
-    return f"TLS failed: {reason or type(exc).__name__}"
+    reason = getattr(exc, "reason", None) or type(exc).__name__
+    if is_peer_refusal(exc):
+        if has_client_cert:
+            return f"the node refused our TLS client certificate ({reason})"
+        return (f"the node refused the TLS connection ({reason}); it probably requires a "
+                "client certificate: give --tls-cert and --tls-key")
+    return f"TLS failed: {reason}"

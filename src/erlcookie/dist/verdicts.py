@@ -1,0 +1,30 @@
+"""The seven answers `ping` gives per node, what they mean, and the exit code they make."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from erlcookie.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL
+
+ACCEPTED = "accepted"            # handshake completed: the node accepts the cookie
+REJECTED = "rejected"            # the node refused our digest: wrong cookie
+NOT_ALLOWED = "not_allowed"      # the node refused our name, flags, address or certificate
+NO_SUCH_NODE = "no_such_node"    # EPMD on that host knows no such name
+UNREACHABLE = "unreachable"      # no EPMD, nothing listening, DNS failure
+TIMEOUT = "timeout"              # no answer within the timeout
+PROTOCOL_ERROR = "protocol_error"  # the peer said something no Erlang node says
+
+VERDICTS = (ACCEPTED, REJECTED, NOT_ALLOWED, NO_SUCH_NODE, UNREACHABLE, TIMEOUT, PROTOCOL_ERROR)
+REFUSALS = frozenset({REJECTED, NOT_ALLOWED, NO_SUCH_NODE})
+OPERATIONAL = frozenset({UNREACHABLE, TIMEOUT, PROTOCOL_ERROR})
+
+
+def exit_code(verdicts: Iterable[str]) -> int:
+    """0 when every node accepted; 3 when some node could not be checked at all
+    (unreachable, timeout, protocol_error); otherwise 1 (a node answered and refused)."""
+    seen = set(verdicts)
+    if not seen or seen == {ACCEPTED}:
+        return EXIT_OK if seen else EXIT_OPERATIONAL
+    if seen & OPERATIONAL:
+        return EXIT_OPERATIONAL
+    return EXIT_FINDINGS
