@@ -1,0 +1,295 @@
+"""Scanning: bytes in, findings out; trees (optionally in parallel), the index, history.
+
+The pipeline per file or blob: size and binary checks, a cheap byte-level prefilter for
+cookie keywords, UTF-8 decoding, the detectors, `erlcookie:allow` suppression, then the
+audit verdict and fingerprint of each distinct cookie (cached: scrypt costs ~40 ms).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+from erlcookie.scan.detectors import Source, detect_source, needs_scan
+from erlcookie.scan.model import CommitRef, Finding, ScanReport, assign_occurrences
+from erlcookie.scan.walker import (BINARY_PROBE, DEFAULT_MAX_SIZE, Excluder, Skip, iter_files,
+                                   read_candidate)
+
+ALLOW_MARKER = "erlcookie:allow"
+_COMMENT_ONLY = re.compile(r"^\s*(?:#+|//+|%+|--|;+|<!--|/\*+|\*|\{#|REM\b|::)?\s*$", re.I)
+PARALLEL_THRESHOLD = 2000  # files; below this a process pool costs more than it saves
+BATCH = 128
+
+
+@dataclass
+class ScanOptions:
+    excludes: Sequence[str] = ()
+    max_size: int = DEFAULT_MAX_SIZE
+    jobs: int = 0  # 0: one per available CPU
+
+    def worker_count(self) -> int:
+        if self.jobs > 0:
+            return self.jobs
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:
+            return max(1, os.cpu_count() or 1)
+
+
+# -- judging cookies (per process cache) -------------------------------------------------------
+_JUDGED: dict[str, tuple[str, str, float, tuple[str, ...]]] = {}
+
+
+def judge(value: str) -> tuple[str, str, float, tuple[str, ...]]:
+    """(fingerprint, verdict, bits, reason codes) of a cookie, cached per distinct value."""
+    got = _JUDGED.get(value)
+    if got is None:
+        from erlcookie.audit import audit_text
+        from erlcookie.cookie.fingerprint import fingerprint
+
+        result = audit_text(value)
+        reasons = tuple(r.code for r in result.reasons if r.verdict != "ok")
+        got = (fingerprint(value), result.verdict, float(result.bits), reasons)
+        _JUDGED[value] = got
+    return got
+
+
+# -- one file ------------------------------------------------------------------------------------
+def allowed_lines(src: Source) -> set[int]:
+    """Lines carrying `erlcookie:allow`, and the line after a comment-only allow line."""
+    lines: set[int] = set()
+    text = src.text
+    pos = text.find(ALLOW_MARKER)
+    while pos >= 0:
+        line, _ = src.line_col(pos)
+        lines.add(line)
+        before = src.line_text(line)[: pos - (text.rfind("\n", 0, pos) + 1)]
+        if _COMMENT_ONLY.match(before):
+            lines.add(line + 1)
+        pos = text.find(ALLOW_MARKER, pos + len(ALLOW_MARKER))
+    return lines
+
+
+def scan_text(path: str, text: str) -> tuple[list[Finding], list[Finding]]:
+    """(findings, suppressed) of one decoded file."""
+    src = Source(path, text)
+    detections = detect_source(src)
+    if not detections:
+        return [], []
+    allowed = allowed_lines(src) if ALLOW_MARKER in text else set()
+    found, suppressed = [], []
+    for d in detections:
+        line, column = src.line_col(d.start)
+        end_line, end_column = src.line_col(d.end)
+        key_line = src.line_col(d.key_start)[0] if d.key_start is not None else line
+        fp, verdict, bits, reasons = judge(d.value)
+        finding = Finding(rule_id=d.rule_id, path=path, line=line, column=column,
+                          end_line=end_line, end_column=max(end_column, column + 1),
+                          fingerprint=fp, verdict=verdict, bits=bits, reasons=reasons,
+                          key=d.key, note=d.note)
+        (suppressed if line in allowed or key_line in allowed else found).append(finding)
+    assign_occurrences(found + suppressed)
+    return found, suppressed
+
+
+def scan_bytes(path: str, data: bytes) -> tuple[list[Finding], list[Finding]]:
+    if not needs_scan(path, data):
+        return [], []
+    return scan_text(path, data.decode("utf-8", "replace"))
+
+
+# -- trees ---------------------------------------------------------------------------------------
+@dataclass
+class _Partial:
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[Finding] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    binary: int = 0
+    files: int = 0
+    nbytes: int = 0
+
+    def merge(self, other: "_Partial") -> None:
+        self.findings += other.findings
+        self.suppressed += other.suppressed
+        self.skipped += other.skipped
+        self.binary += other.binary
+        self.files += other.files
+        self.nbytes += other.nbytes
+
+
+def _scan_batch(args: tuple[list[tuple[str, str]], int]) -> _Partial:
+    batch, max_size = args
+    part = _Partial()
+    for absolute, shown in batch:
+        data, skip, nread = read_candidate(absolute, shown, max_size)
+        if skip is not None:
+            if skip.reason == "binary":
+                part.binary += 1
+            else:
+                part.skipped.append(skip)
+            continue
+        assert data is not None
+        part.files += 1
+        part.nbytes += nread
+        found, suppressed = scan_bytes(shown, data)
+        part.findings += found
+        part.suppressed += suppressed
+    return part
+
+
+def _batches(files: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    batch: list[tuple[str, str]] = []
+    for item in files:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None) -> ScanReport:
+    """Scan files and directories; paths in the report are relative to `cwd`."""
+    started = time.perf_counter()
+    cwd = os.path.abspath(cwd or os.getcwd())
+    files = iter_files(roots, Excluder(options.excludes), cwd)
+    head: list[tuple[str, str]] = []
+    for item in files:
+        head.append(item)
+        if len(head) >= PARALLEL_THRESHOLD:
+            break
+    total = _Partial()
+    workers = options.worker_count()
+    if len(head) < PARALLEL_THRESHOLD or workers == 1 or not _can_fork():
+        total.merge(_scan_batch((head, options.max_size)))
+        for batch in _batches(files, BATCH):
+            total.merge(_scan_batch((batch, options.max_size)))
+    else:
+        def everything() -> Iterator[tuple[list[tuple[str, str]], int]]:
+            for batch in _batches(head, BATCH):
+                yield batch, options.max_size
+            for batch in _batches(files, BATCH):
+                yield batch, options.max_size
+
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(workers) as pool:
+            for part in pool.imap_unordered(_scan_batch, everything(), chunksize=1):
+                total.merge(part)
+    report = ScanReport(mode="tree", root=cwd, findings=total.findings,
+                        suppressed=total.suppressed, skipped=total.skipped,
+                        binary_files=total.binary, files_scanned=total.files,
+                        bytes_scanned=total.nbytes)
+    _sort(report)
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _sort(report: ScanReport) -> None:
+    for items in (report.findings, report.suppressed):
+        items.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
+    report.skipped.sort(key=lambda s: s.path)
+
+
+# -- git: the index and history --------------------------------------------------------------------
+def scan_staged(repo, options: ScanOptions) -> ScanReport:
+    """Scan what is staged for the next commit (added, copied, modified, type-changed)."""
+    started = time.perf_counter()
+    excluder = Excluder(options.excludes)
+    entries = [(path, oid) for path, oid in repo.staged_blobs() if not excluder.excluded(path)]
+    report = ScanReport(mode="staged", root=repo.toplevel)
+    for (path, oid), (size, data) in zip(entries, repo.read_blobs([oid for _, oid in entries],
+                                                                     options.max_size)):
+        _scan_blob(report, path, oid, size, data, options.max_size)
+    _sort(report)
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+def _scan_blob(report: ScanReport, path: str, oid: str, size: int, data: bytes | None,
+               max_size: int) -> list[Finding]:
+    if data is None:
+        report.skipped.append(Skip(path, "too-large" if size > max_size else "unreadable", size))
+        return []
+    if data.find(b"\0", 0, BINARY_PROBE) >= 0:
+        report.binary_files += 1
+        return []
+    report.files_scanned += 1
+    report.bytes_scanned += len(data)
+    found, suppressed = scan_bytes(path, data)
+    for f in found + suppressed:
+        f.blob = oid
+    report.findings += found
+    report.suppressed += suppressed
+    return found
+
+
+def scan_history(repo, options: ScanOptions) -> ScanReport:
+    """Every blob reachable from any ref, each read once; findings mapped to commits/paths."""
+    started = time.perf_counter()
+    excluder = Excluder(options.excludes)
+    report = ScanReport(mode="history", root=repo.toplevel)
+    per_blob: list[Finding] = []
+    per_blob_suppressed: list[Finding] = []
+    for oid, path, size, data in repo.reachable_blobs(options.max_size, excluder.excluded):
+        before = len(report.suppressed)
+        per_blob += _scan_blob(report, path, oid, size, data, options.max_size)
+        per_blob_suppressed += report.suppressed[before:]
+    report.findings, report.suppressed = [], []
+    oids = {f.blob for f in per_blob + per_blob_suppressed if f.blob}
+    introductions, commits = repo.introductions(oids) if oids else ({}, 0)
+    head = repo.head_entries() if oids else set()
+    report.commits = commits
+    report.findings = _fold_history(per_blob, introductions, head)
+    report.suppressed = _fold_history(per_blob_suppressed, introductions, head)
+    _sort(report)
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+def _fold_history(per_blob: list[Finding], introductions: dict[str, list[CommitRef]],
+                  head: set[tuple[str, str]]) -> list[Finding]:
+    """One finding per (rule, path, cookie, ordinal), with every commit that brought it.
+
+    A blob can sit at several paths over time (renames, copies); each path is its own
+    finding. Among a finding's blobs the line shown is the one from HEAD if it is still
+    there, else from the most recent commit.
+    """
+    folded: dict[str, Finding] = {}
+    latest: dict[str, str] = {}
+    for f in per_blob:
+        refs = introductions.get(f.blob or "", [])
+        paths = sorted({r.path for r in refs}) or [f.path]
+        for path in paths:
+            copy = Finding(**{**f.__dict__, "path": path, "commits": []})
+            at_path = [r for r in refs if r.path == path]
+            in_head = (path, f.blob) in head
+            key = copy.identity_base + f":{f.occurrence}"
+            existing = folded.get(key)
+            newest = max((r.date for r in at_path), default="")
+            if existing is None:
+                copy.commits = list(at_path)
+                copy.in_head = in_head
+                folded[key] = copy
+                latest[key] = "~" if in_head else newest
+                continue
+            existing.commits += [r for r in at_path if r not in existing.commits]
+            existing.in_head = bool(existing.in_head or in_head)
+            rank = "~" if in_head else newest
+            if rank > latest[key]:
+                latest[key] = rank
+                existing.line, existing.column = copy.line, copy.column
+                existing.end_line, existing.end_column = copy.end_line, copy.end_column
+                existing.blob = copy.blob
+    out = list(folded.values())
+    for f in out:
+        f.commits.sort(key=lambda r: (r.date, r.sha))
+    return out

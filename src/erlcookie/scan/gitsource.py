@@ -1,0 +1,302 @@
+"""The git adapter: the only place that runs `git`. Streams blobs, never checks out.
+
+History: `git rev-list --objects --all` names every object reachable from any ref once;
+`git cat-file --batch-check` types and sizes them; `git cat-file --batch` streams the
+blob contents one at a time (bounded memory: one blob, at most the size limit). Only for
+blobs that hold a cookie does a single `git log --all --raw` pass map blob -> the commits
+and paths that introduced it.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import shutil
+import subprocess
+import threading
+from typing import Callable, Iterator, Sequence
+
+from erlcookie.errors import OperationalError
+from erlcookie.scan.model import CommitRef
+
+_GITLINK = "160000"
+_SYMLINK = "120000"
+_CHUNK = 1 << 20
+
+
+class GitRepo:
+    """A repository found from `path` (any directory inside the work tree)."""
+
+    def __init__(self, path: str = ".") -> None:
+        if shutil.which("git") is None:
+            raise OperationalError("git is not installed (needed for --staged and --history)")
+        if not os.path.isdir(path):
+            raise OperationalError(f"{path} is not a directory")
+        self.cwd = os.path.abspath(path)
+        try:
+            top = self._git("rev-parse", "--show-toplevel").decode().strip()
+        except OperationalError:
+            raise OperationalError(
+                f"{path} is not inside a git work tree (--staged and --history need one)") from None
+        self.toplevel = top or self.cwd
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _git(self, *args: str, check: bool = True, cwd: str | None = None) -> bytes:
+        try:
+            proc = subprocess.run(["git", *args], cwd=cwd or self.cwd, capture_output=True,
+                                  timeout=600, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise OperationalError(f"git {args[0]} timed out") from None
+        if check and proc.returncode != 0:
+            message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise OperationalError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
+        return proc.stdout
+
+    def _popen(self, *args: str, stdin=subprocess.DEVNULL, bufsize: int = -1) -> subprocess.Popen:
+        return subprocess.Popen(["git", *args], cwd=self.toplevel, stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=bufsize)
+
+    def version(self) -> tuple[int, ...]:
+        out = self._git("--version").decode()
+        m = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", out)
+        return tuple(int(x) for x in m.groups(default="0")) if m else (0,)
+
+    def has_head(self) -> bool:
+        return bool(self._git("rev-parse", "--verify", "-q", "HEAD^{commit}", check=False).strip())
+
+    # -- the index ------------------------------------------------------------------------------
+    def staged_blobs(self) -> list[tuple[str, str]]:
+        """(path, blob id) of files added, copied, modified or type-changed in the index."""
+        base = "HEAD" if self.has_head() else \
+            self._git("hash-object", "-t", "tree", "/dev/null").decode().strip()
+        out = self._git("diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev",
+                        "--diff-filter=ACMT", "--ignore-submodules", base, cwd=self.toplevel)
+        entries = []
+        tokens = out.split(b"\0")
+        i = 0
+        while i + 1 < len(tokens):
+            meta = tokens[i].decode("ascii", "replace").lstrip("\n")
+            path = tokens[i + 1].decode("utf-8", "surrogateescape")
+            i += 2
+            if not meta.startswith(":"):
+                continue
+            _old_mode, new_mode, _old, new_oid, _status = meta[1:].split(" ")[:5]
+            if new_mode in (_GITLINK, _SYMLINK) or set(new_oid) == {"0"}:
+                continue
+            entries.append((path, new_oid))
+        return entries
+
+    # -- blobs ----------------------------------------------------------------------------------
+    def read_blobs(self, oids: Sequence[str], max_size: int) -> Iterator[tuple[int, bytes | None]]:
+        """(size, content or None when over max_size or missing) for each oid, in order."""
+        if not oids:
+            return
+        proc = self._popen("cat-file", "--batch", stdin=subprocess.PIPE)
+        writer = threading.Thread(target=_feed, args=(proc, [o.encode() + b"\n" for o in oids]),
+                                  daemon=True)
+        writer.start()
+        try:
+            assert proc.stdout is not None
+            for _ in oids:
+                yield _read_one(proc.stdout, max_size)
+        finally:
+            _close(proc)
+            writer.join(timeout=5)
+
+    def reachable_blobs(self, max_size: int, excluded: Callable[[str], bool]
+                        ) -> Iterator[tuple[str, str, int, bytes | None]]:
+        """(oid, path, size, content or None if too large) of every reachable blob, once.
+
+        `path` is the name rev-list found the blob under first; the commits and paths
+        where it appears come from `introductions`.
+        """
+        revlist_args = ["rev-list", "--objects", "--all"]
+        if self.version() >= (2, 32):
+            revlist_args.append("--filter=object:type=blob")
+        revlist = self._popen(*revlist_args)
+        check = self._popen("cat-file",
+                            "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)",
+                            stdin=revlist.stdout)
+        assert revlist.stdout is not None
+        revlist.stdout.close()  # the child owns it now; rev-list sees SIGPIPE if check dies
+        batch = self._popen("cat-file", "--batch", stdin=subprocess.PIPE, bufsize=0)
+        pending: "queue.Queue[tuple[str, str, int, bool] | None | BaseException]" = queue.Queue()
+        feeder = threading.Thread(target=_plan_blobs, daemon=True,
+                                  args=(check, batch, pending, max_size, excluded))
+        feeder.start()
+        try:
+            assert batch.stdout is not None
+            while True:
+                item = pending.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise OperationalError(f"reading git objects failed: {item}")
+                oid, path, size, read = item
+                if not read:
+                    yield oid, path, size, None
+                    continue
+                got_size, data = _read_one(batch.stdout, max_size)
+                yield oid, path, got_size, data
+        finally:
+            for proc in (batch, check, revlist):
+                _close(proc)
+            feeder.join(timeout=5)
+        for proc, name in ((revlist, "rev-list"), (check, "cat-file --batch-check")):
+            if proc.returncode not in (0, None, -13):
+                err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
+                raise OperationalError(f"git {name} failed: {err.splitlines()[-1] if err else proc.returncode}")
+
+    # -- history ------------------------------------------------------------------------------
+    def introductions(self, oids: set[str]) -> tuple[dict[str, list[CommitRef]], int]:
+        """For each blob in `oids`: the commits (any ref) whose change put it at a path.
+
+        Second item: how many commits were walked.
+        """
+        found, commits = self._log_pass(oids, merges=False)
+        missing = {o for o in oids if o not in found}
+        if missing:  # introduced only by a merge (a conflict resolution): look at merges too
+            extra, _ = self._log_pass(missing, merges=True)
+            for oid, refs in extra.items():
+                found.setdefault(oid, []).extend(refs)
+        return found, commits
+
+    def _log_pass(self, oids: set[str], merges: bool) -> tuple[dict[str, list[CommitRef]], int]:
+        args = ["log", "--all", "--raw", "--no-renames", "-z", "--no-abbrev",
+                "--format=%x01%H %aI"]
+        if merges:
+            args += ["--merges", "-m"]
+        proc = self._popen(*args)
+        assert proc.stdout is not None
+        found: dict[str, list[CommitRef]] = {}
+        commits = 0
+        sha = date = ""
+        carry = b""
+        expect_path: str | None = None
+        try:
+            while True:
+                chunk = proc.stdout.read(_CHUNK)
+                if not chunk:
+                    break
+                tokens = (carry + chunk).split(b"\0")
+                carry = tokens.pop()
+                for token in tokens:
+                    if expect_path is not None:  # this token is the path of a raw entry
+                        if expect_path:
+                            ref = CommitRef(sha, date, token.decode("utf-8", "surrogateescape"))
+                            refs = found.setdefault(expect_path, [])
+                            if ref not in refs:
+                                refs.append(ref)
+                        expect_path = None
+                        continue
+                    text = token.decode("utf-8", "replace").lstrip("\n")
+                    if text.startswith("\x01"):
+                        sha, _, date = text[1:].partition(" ")
+                        commits += 1
+                    elif text.startswith(":"):
+                        parts = text[1:].split(" ")
+                        wanted = len(parts) >= 5 and parts[4][:1] in "AMTC" and parts[3] in oids
+                        expect_path = parts[3] if wanted else ""  # "" skips the path token
+        finally:
+            _close(proc)
+        if proc.returncode not in (0, None) and not (proc.returncode == 128 and commits == 0):
+            err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
+            if "does not have any commits" not in err:
+                raise OperationalError(f"git log failed: {err.splitlines()[-1] if err else proc.returncode}")
+        return found, commits
+
+    def head_entries(self) -> set[tuple[str, str]]:
+        """(path, blob id) of every file in HEAD's tree (empty when there is no HEAD)."""
+        if not self.has_head():
+            return set()
+        out = self._git("ls-tree", "-r", "-z", "--full-tree", "HEAD")
+        entries = set()
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, path = record.partition(b"\t")
+            parts = meta.decode("ascii", "replace").split(" ")
+            if len(parts) == 3 and parts[1] == "blob":
+                entries.add((path.decode("utf-8", "surrogateescape"), parts[2]))
+        return entries
+
+
+# -- helpers for the cat-file streams -------------------------------------------------------------
+def _feed(proc: subprocess.Popen, lines: list[bytes]) -> None:
+    try:
+        assert proc.stdin is not None
+        for line in lines:
+            proc.stdin.write(line)
+        proc.stdin.close()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
+def _plan_blobs(check: subprocess.Popen, batch: subprocess.Popen, pending: queue.Queue,
+                max_size: int, excluded: Callable[[str], bool]) -> None:
+    """Read batch-check lines; ask `cat-file --batch` for the blobs worth reading."""
+    try:
+        assert check.stdout is not None and batch.stdin is not None
+        for raw in check.stdout:
+            line = raw.rstrip(b"\n").decode("utf-8", "surrogateescape")
+            oid, _, rest = line.partition(" ")
+            kind, _, rest = rest.partition(" ")
+            if kind != "blob":
+                continue
+            size_text, _, path = rest.partition(" ")
+            size = int(size_text)
+            if excluded(path):
+                continue
+            if size > max_size:
+                pending.put((oid, path, size, False))
+                continue
+            pending.put((oid, path, size, True))
+            batch.stdin.write(oid.encode() + b"\n")
+        batch.stdin.close()
+        pending.put(None)
+    except (BrokenPipeError, ValueError, OSError) as exc:
+        pending.put(exc)
+    except BaseException as exc:  # never leave the reader waiting forever
+        pending.put(exc)
+
+
+def _read_exact(stream, n: int, keep: bool) -> bytes:
+    chunks = []
+    remaining = n
+    while remaining > 0:
+        chunk = stream.read(min(remaining, _CHUNK))
+        if not chunk:
+            raise OperationalError("git cat-file ended early")
+        if keep:
+            chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_one(stream, max_size: int) -> tuple[int, bytes | None]:
+    header = stream.readline()
+    if not header:
+        raise OperationalError("git cat-file ended early")
+    parts = header.split()
+    if len(parts) < 3 or parts[1] == b"missing":
+        return 0, None
+    size = int(parts[2])
+    keep = size <= max_size and parts[1] == b"blob"
+    data = _read_exact(stream, size, keep)
+    stream.read(1)  # the newline after the content
+    return size, data if keep else None
+
+
+def _close(proc: subprocess.Popen) -> None:
+    for stream in (proc.stdin, proc.stdout):
+        try:
+            if stream:
+                stream.close()
+        except OSError:
+            pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

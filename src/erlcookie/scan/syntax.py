@@ -1,0 +1,166 @@
+"""Small, format-agnostic helpers for the detectors: names, literals and references.
+
+A finding needs a *literal* cookie. Anything that is resolved later (shell and compose
+expansion, Helm/Jinja/EEx templates, `System.fetch_env!`, `secretKeyRef`) is a reference,
+and references are exactly what we want people to write, so they are never findings.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Names that say "Erlang distribution cookie". Compared on the lower-cased name with
+# `_`, `-` and `.` removed, so RELEASE_COOKIE, releaseCookie and release-cookie all match.
+_HIGH_MARKERS = ("erlang", "erl", "release", "rabbitmq", "couchdb", "elixir", "beam", "dist",
+                 "node", "livebook", "emqx", "vernemq", "ejabberd", "riak", "mongoose", "otp",
+                 "cluster", "kazoo", "phoenix", "libcluster")
+_SEPARATORS = str.maketrans("", "", "_-. ")
+
+
+def normalise_name(name: str) -> str:
+    return name.translate(_SEPARATORS).lower()
+
+
+def cookie_name_confidence(name: str) -> str | None:
+    """'high' for Erlang cookie names, 'generic' for other *cookie* names, else None."""
+    norm = normalise_name(name.strip("\"'"))
+    if "cookie" not in norm:
+        return None
+    if norm in ("cookie", "erlangcookie") or any(m in norm.replace("cookie", " ")
+                                                 for m in _HIGH_MARKERS):
+        return "high"
+    return "generic"
+
+
+# -- references --------------------------------------------------------------------------
+_REFERENCE = re.compile(
+    r"""\$\{|\$\(|\$[A-Za-z_]|`|\{\{|\}\}|<%|%>|\{%|\#\{|%\([A-Za-z_]+\)s"""
+    r"""|\bSystem\.(?:fetch_env|get_env)|\bos:getenv|\bApplication\.(?:get|fetch)_env"""
+    r"""|\bsecretKeyRef\b|\bvalueFrom\b""")
+_PLACEHOLDER = re.compile(r"^(?:<[^<>]*>|\[[^\[\]]*\]|@\w+@|%\w+%|[*.]+|\.\.\.|…|None|null|~)$")
+
+
+def is_reference(value: str) -> bool:
+    """True for anything resolved later or plainly a placeholder: not a leaked literal."""
+    v = value.strip()
+    if not v:
+        return True
+    if _PLACEHOLDER.match(v):
+        return True
+    return bool(_REFERENCE.search(v))
+
+
+# -- literals ----------------------------------------------------------------------------
+def read_quoted(text: str, start: int) -> tuple[str, int] | None:
+    """The content of the quoted string opening at `text[start]`, and the index after it."""
+    quote = text[start]
+    i = start + 1
+    out = []
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and quote == '"' and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if ch == quote:
+            if quote == "'" and text.startswith("''", i):  # YAML's '' escape
+                out.append("'")
+                i += 2
+                continue
+            return "".join(out), i + 1
+        if ch == "\n":
+            return None
+        out.append(ch)
+        i += 1
+    return None
+
+
+_WORD_END = re.compile(r"""[\s"';|&<>)]""")
+
+
+def read_value(text: str, start: int, *, comment: bool = True,
+               stop: str = "") -> tuple[str, int, int] | None:
+    """A shell/env/YAML-style value at `text[start:]`: (value, value_start, value_end).
+
+    Quoted values lose their quotes; plain values end at whitespace, a quote, a shell
+    operator, `stop` characters, or (with `comment`) at a ` #` comment.
+    """
+    n = len(text)
+    while start < n and text[start] in " \t":
+        start += 1
+    if start >= n or text[start] == "\n":
+        return "", start, start
+    if text[start] in "\"'":
+        got = read_quoted(text, start)
+        if got is None:
+            return None
+        return got[0], start + 1, got[1] - 1
+    end = start
+    while end < n:
+        ch = text[end]
+        if _WORD_END.match(ch) or ch in stop:
+            break
+        if comment and ch == "#" and end > start and text[end - 1] in " \t":
+            break
+        end += 1
+    return text[start:end], start, end
+
+
+def read_line_value(text: str, start: int) -> tuple[str, int, int] | None:
+    """A YAML/TOML scalar: quoted, or plain up to end of line minus a ` #` comment."""
+    n = len(text)
+    while start < n and text[start] in " \t":
+        start += 1
+    if start >= n or text[start] in "\n\r":
+        return "", start, start
+    if text[start] in "\"'":
+        got = read_quoted(text, start)
+        if got is None:
+            return None
+        return got[0], start + 1, got[1] - 1
+    end = text.find("\n", start)
+    end = n if end < 0 else end
+    hash_at = text.find(" #", start, end)
+    if hash_at >= 0:
+        end = hash_at
+    while end > start and text[end - 1] in " \t\r":
+        end -= 1
+    return text[start:end], start, end
+
+
+_COOKIE_SHAPED = re.compile(r"[A-Za-z0-9_+/=.:@~-]{16,255}")
+_DOMAINISH = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+\.?$", re.I)
+
+
+def cookie_shaped(value: str) -> bool:
+    """Long and random-looking enough to be a secret (for the lower-confidence rule)."""
+    if not _COOKIE_SHAPED.fullmatch(value) or value.isdigit():
+        return False
+    if _DOMAINISH.match(value) or value.startswith(("/", "./", "http:", "https:")):
+        return False
+    if len(set(value)) < 8:
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    has_mixed_case = any(c.islower() for c in value) and any(c.isupper() for c in value)
+    return has_digit or has_mixed_case
+
+
+def split_args(text: str) -> list[tuple[str, int, int, bool]]:
+    """Shell-ish words of one line: (word, start, end, was_quoted), stopping at a comment."""
+    words = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t":
+            i += 1
+        if i >= n or text[i] in "#\n" or text[i] in ";|&":
+            break
+        got = read_value(text, i, comment=True)
+        if got is None:
+            break
+        value, start, end = got
+        quoted = text[i] in "\"'"
+        words.append((value, start, end, quoted))
+        i = end + 1 if quoted else end
+        if not quoted and i < n and text[i] in "\"')":
+            i += 1
+    return words
