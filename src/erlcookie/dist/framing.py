@@ -124,7 +124,7 @@ class DistFraming:
             found = terms.decode_all(body, 1, limit=2)
         except terms.TermError as exc:
             raise FramingError(f"bad term in packet: {exc}") from None
-        control = found[0]
+        control = found[0] if found else None
         if not isinstance(control, tuple) or not control or not isinstance(control[0], int):
             raise FramingError("control message is not a tuple starting with an operation number")
         if control[0] in _PID_SENDS and len(found) != 2:

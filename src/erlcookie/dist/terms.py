@@ -305,9 +305,12 @@ def format_term(term: Any) -> str:
     if term is None:
         return "undefined"
     if isinstance(term, bytes):  # STRING_EXT comes back as bytes
-        return '"' + term.decode("latin-1").replace('"', '\\"') + '"'
+        if all(32 <= b < 127 for b in term):
+            return '"' + term.decode("ascii").replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return "[" + ",".join(str(b) for b in term) + "]"
     if isinstance(term, OtpErlangBinary):
-        return "<<" + repr(term.value)[1:] + ">>"
+        inner = format_term(bytes(term.value)) if term.value else ""
+        return "<<" + (inner[1:-1] if inner.startswith("[") else inner) + ">>"
     if isinstance(term, tuple):
         return "{" + ",".join(format_term(t) for t in term) + "}"
     if isinstance(term, list):
@@ -379,7 +382,7 @@ def to_python(term: Any) -> Any:
 
 
 def _hashable(value: Any) -> Any:
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return tuple(_hashable(v) for v in value)
     if isinstance(value, dict):
         return tuple(sorted((repr(k), _hashable(v)) for k, v in value.items()))
