@@ -1,0 +1,54 @@
+"""Small helpers the rebar3 and mix analysers share: text edits and findings with positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from erlcookie.cookie.value import Cookie
+from erlcookie.release.model import CookieInfo, Finding, ReleaseParseError
+
+
+@dataclass(frozen=True)
+class Edit:
+    start: int
+    end: int
+    text: str
+
+
+def apply_edits(text: str, edits: list[Edit], shown: str) -> str:
+    """Apply non-overlapping edits (refusing overlaps: they would mean a confused plan)."""
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    for a, b in zip(ordered, ordered[1:]):
+        if b.start < a.end:
+            raise ReleaseParseError(shown, "two changes overlap; fix it by hand")
+    for edit in reversed(ordered):
+        text = text[:edit.start] + edit.text + text[edit.end:]
+    return text
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def finding(rule: str, shown: str, text: str, offset: int, message: str, *,
+            fixable: bool, cookie: str | None = None) -> Finding:
+    """A finding at a character offset; a literal cookie becomes a fingerprint and a verdict."""
+    line, column = position(text, offset)
+    info = CookieInfo.of(cookie) if cookie else None
+    secret = Cookie(cookie, source=shown) if cookie else None
+    return Finding(rule, shown, line, column, message, fixable=fixable, cookie=info,
+                   secret=secret)
+
+
+def line_indent(text: str, offset: int) -> str | None:
+    """The whitespace before `offset` when nothing else precedes it on its line."""
+    start = text.rfind("\n", 0, offset) + 1
+    before = text[start:offset]
+    return before if before.strip() == "" else None
+
+
+def template(name: str) -> str:
+    """A text file shipped in erlcookie/release/templates."""
+    return (Path(__file__).parent / "templates" / name).read_text(encoding="utf-8")

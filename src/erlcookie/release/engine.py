@@ -1,0 +1,160 @@
+"""`check` and `fix` over a whole path: every project, every file, one report or one plan.
+
+The plan is computed completely, from files that all parsed, before anything is written;
+if any file cannot be read with certainty the fix raises and touches nothing. Each write
+is atomic (temporary file, fsync, rename); a vm.args -> vm.args.src rename writes the new
+file before it removes the old one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+from erlcookie.errors import UsageError
+from erlcookie.release import code, gitfiles, mix, rebar
+from erlcookie.release.common import finding
+from erlcookie.release.layout import Tree, find_projects
+from erlcookie.release.model import FileChange, FixPlan, ReleaseParseError, Report
+
+COOKIE_FILE_MAX = 64 * 1024
+
+
+def _base(path: str | os.PathLike) -> Path:
+    base = Path(path).expanduser()
+    if not base.exists():
+        raise UsageError(f"{base} does not exist")
+    if not base.is_dir():
+        raise UsageError(f"{base} is not a directory: give the project's directory")
+    return base.resolve()
+
+
+def _cookie_file_findings(tree: Tree) -> list:
+    view = gitfiles.cookie_files(tree.base)
+    found = []
+    if view is None:
+        candidates = [(tree.rel(p), "release/cookie-file-in-tree",
+                       "a cookie file in the project tree (no git repository to tell whether "
+                       "it is committed)") for p in tree.files if gitfiles.is_cookie_file(tree.rel(p))]
+    else:
+        candidates = [(p, "release/committed-cookie-file", "a cookie file is tracked by git")
+                      for p in view.tracked]
+        candidates += [(p, "release/cookie-file-in-tree", "an untracked cookie file that git "
+                        "would add (it is not ignored)") for p in view.untracked]
+    for shown, rule, message in candidates:
+        value = None
+        try:
+            path = tree.base / shown
+            if path.is_file() and path.stat().st_size <= COOKIE_FILE_MAX:
+                value = path.read_text(encoding="utf-8", errors="replace").rstrip("\r\n") or None
+        except OSError:
+            value = None
+        found.append(finding(rule, shown, "", 0, message, fixable=False, cookie=value))
+    return found
+
+
+def _states(base: Path, rebar3_version: str | None):
+    tree = Tree.walk(base)
+    projects = find_projects(tree)
+    if not projects:
+        raise UsageError(f"no rebar3 or mix project under {base} (no rebar.config or mix.exs)")
+    states, errors = [], []
+    for project in projects:
+        try:
+            if project.kind == "mix":
+                states.append(mix.analyse(project, tree))
+            else:
+                states.append(rebar.analyse(project, tree, rebar3_version))
+        except ReleaseParseError as exc:
+            errors.append(exc)
+    return tree, states, errors
+
+
+def _check(base: Path, rebar3_version: str | None):
+    tree, states, errors = _states(base, rebar3_version)
+    report = Report(base, errors=errors)
+    for state in states:
+        module = mix if isinstance(state, mix.MixState) else rebar
+        report.projects.append(module.project_info(state))
+        report.findings.extend(state.findings)
+    report.findings.extend(code.scan(tree))
+    report.findings.extend(_cookie_file_findings(tree))
+    report.sort()
+    return report, tree, states
+
+
+def check(path: str | os.PathLike, *, rebar3_version: str | None = None) -> Report:
+    """Every cookie problem of every release under `path`."""
+    return _check(_base(path), rebar3_version)[0]
+
+
+def plan_fix(path: str | os.PathLike, *, node_name: str | None = None,
+             dist_port: int | None = None, rebar3_version: str | None = None) -> tuple[FixPlan, Report]:
+    """What `fix` would write; raises ReleaseParseError (exit 3) before writing anything."""
+    report, tree, states = _check(_base(path), rebar3_version)
+    if report.errors:
+        raise report.errors[0]
+    fix_plan = FixPlan(report.path)
+    for state in states:
+        if isinstance(state, mix.MixState):
+            fix_plan.changes.extend(mix.plan(state, mix.FixOptions(node_name, dist_port)))
+        else:
+            fix_plan.changes.extend(rebar.plan(state, rebar.FixOptions(node_name, dist_port)))
+            if state.sections and state.version is None:
+                fix_plan.notes.append(f"{tree.rel(state.project.root)}: rebar3 version unknown, "
+                                      "assumed 3.14 or later (give --rebar3-version if older)")
+    secrets = [f.secret for f in report.findings if f.secret is not None]
+    for change in fix_plan.changes:
+        change.secrets = secrets
+    fix_plan.remaining = [f for f in report.findings if not f.fixable]
+    return fix_plan, report
+
+
+def apply(fix_plan: FixPlan) -> list[str]:
+    """Write the plan: new files first, then edits, then removals. Returns what changed."""
+    from erlcookie.cookie.files import atomic_write, write_text_preserving_mode
+
+    done = []
+    order = {"create": 0, "rename": 1, "edit": 2, "delete": 3}
+    for change in sorted(fix_plan.changes, key=lambda c: order[c.action]):
+        target = fix_plan.root / change.path
+        if change.new_text is not None:
+            if change.action == "edit":
+                write_text_preserving_mode(target, change.new_text)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(target, change.new_text, mode=change.mode or 0o644,
+                             overwrite=change.action not in ("create", "rename"))
+        if change.action in ("rename", "delete") and change.old_path:
+            old = fix_plan.root / change.old_path
+            if old.exists():
+                old.unlink()
+        done.append(f"{change.action} {change.path}" +
+                    (f" (from {change.old_path})" if change.action == "rename" else ""))
+    return done
+
+
+def _redact(text: str, secrets) -> str:
+    for secret in sorted({s.reveal() for s in secrets if s is not None}, key=len, reverse=True):
+        if secret:
+            from erlcookie.cookie.value import Cookie
+
+            text = text.replace(secret, f"<cookie {Cookie(secret).fingerprint()}>")
+    return text
+
+
+def diff(change: FileChange) -> str:
+    """A unified diff of one change, with every known cookie value replaced by its fingerprint."""
+    old = _redact(change.old_text or "", change.secrets)
+    new = _redact(change.new_text or "", change.secrets)
+    from_name = f"a/{change.old_path}" if change.old_path else "/dev/null"
+    to_name = f"b/{change.path}" if change.new_text is not None else "/dev/null"
+    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                 from_name, to_name)
+    out = []
+    for line in lines:
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    if not out and change.old_path != change.path:
+        out = [f"rename {change.old_path} -> {change.path}\n"]
+    return "".join(out)

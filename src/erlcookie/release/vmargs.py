@@ -1,0 +1,143 @@
+"""vm.args files, read the way `erlexec` reads an `-args_file`, with positions.
+
+Checked against erlexec on OTP 25: `#` starts a comment anywhere outside quotes (even in
+the middle of a word), double and single quotes group text and are removed (no escapes
+inside them), a backslash outside quotes escapes the next character, and words run
+together (`a"b c"d` is `ab cd`). A flag is a word starting with `-` or `+`; the words up
+to the next flag are its arguments, so `-setcookie C` sets the node's own cookie and
+`-setcookie Node C` the cookie used with one peer.
+
+Only the spans of the words change when we rewrite, so comments, blank lines and every
+other flag stay byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class VmArgsError(ValueError):
+    def __init__(self, message: str, line: int):
+        self.line = line
+        super().__init__(f"line {line}: {message}")
+
+
+@dataclass(frozen=True)
+class Word:
+    value: str   # after quote removal: what erl sees
+    raw: str     # the source text
+    start: int
+    end: int
+
+
+@dataclass
+class Flag:
+    word: Word
+    args: list[Word] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.word.value
+
+    @property
+    def end(self) -> int:
+        return self.args[-1].end if self.args else self.word.end
+
+
+def words(text: str) -> list[Word]:
+    """Split vm.args text into words; raise VmArgsError on an unterminated quote."""
+    out: list[Word] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch == "#":
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        start = i
+        value = []
+        while i < n and not text[i].isspace():
+            ch = text[i]
+            if ch == "#":
+                break
+            if ch in "\"'":
+                close = text.find(ch, i + 1)
+                if close < 0:
+                    raise VmArgsError("unterminated quote", text.count("\n", 0, i) + 1)
+                value.append(text[i + 1:close])
+                i = close + 1
+                continue
+            if ch == "\\" and i + 1 < n:
+                value.append(text[i + 1])
+                i += 2
+                continue
+            value.append(ch)
+            i += 1
+        out.append(Word("".join(value), text[start:i], start, i))
+    return out
+
+
+def flags(text: str) -> list[Flag]:
+    result: list[Flag] = []
+    for word in words(text):
+        if word.raw[:1] in "-+" and word.value[:1] in "-+":
+            result.append(Flag(word))
+        elif result:
+            result[-1].args.append(word)
+        # words before the first flag are ignored by erl (and do not occur in practice)
+    return result
+
+
+def find(flag_list: list[Flag], name: str) -> list[Flag]:
+    return [f for f in flag_list if f.name == name]
+
+
+def line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def column_of(text: str, offset: int) -> int:
+    return offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def line_bounds(text: str, offset: int) -> tuple[int, int]:
+    """Start of the line holding `offset` and the offset after its newline."""
+    start = text.rfind("\n", 0, offset) + 1
+    nl = text.find("\n", offset)
+    return start, (len(text) if nl < 0 else nl + 1)
+
+
+def remove_flag(text: str, flag: Flag) -> str:
+    """Drop a flag and its arguments; the whole line when nothing else is on it."""
+    start, end = line_bounds(text, flag.word.start)
+    before = text[start:flag.word.start]
+    after_words = [w for w in words(text[flag.end:end])]
+    if not before.strip() and not after_words:
+        return text[:start] + text[end:]
+    # Other flags share the line: cut only this flag's words and the blanks after them.
+    stop = flag.end
+    while stop < len(text) and text[stop] in " \t":
+        stop += 1
+    return text[:flag.word.start] + text[stop:]
+
+
+def replace_span(text: str, start: int, end: int, new: str) -> str:
+    return text[:start] + new + text[end:]
+
+
+def insert_line_after(text: str, offset: int, line: str) -> str:
+    """Insert `line` (no newline) on its own line after the line holding `offset`."""
+    _, end = line_bounds(text, offset)
+    prefix = "" if end == 0 or text[end - 1:end] == "\n" else "\n"
+    return text[:end] + prefix + line + "\n" + text[end:]
+
+
+def variables(value: str) -> list[tuple[str, str | None]]:
+    """`${NAME}` / `${NAME:-default}` references in a word, as relx's start script sees them."""
+    return [(m.group(1), m.group(2)) for m in VAR_RE.finditer(value)]
