@@ -1,0 +1,395 @@
+"""`erlcookie k8s secret|inject|netpol|status`: parse options, call erlcookie.k8s, render."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from erlcookie.cli.common import (cookie_options, emit_json, handle_errors, json_option,
+                                  load_cookie, render_table)
+from erlcookie.errors import EXIT_FINDINGS, UsageError
+
+DEFAULT_SECRET = "erlang-cookie"
+DEFAULT_KEY = "cookie"
+DEFAULT_ENV = "RELEASE_COOKIE"
+STYLES = ("elixir", "erlang", "base32", "hex")  # erlcookie.cookie.generate.STYLES, kept lazy
+
+
+def _kube_options(func):
+    """Where the cluster is: kubeconfig/context or the pod's service account."""
+    func = click.option("--request-timeout", type=click.FloatRange(min=0.1), default=15.0,
+                        show_default=True, metavar="SECONDS", help="Timeout of each API request.")(func)
+    func = click.option("--in-cluster", is_flag=True, default=None,
+                        help="Use the pod's service account (the default in a pod without kubeconfig).")(func)
+    func = click.option("--kubeconfig", metavar="PATH",
+                        help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).")(func)
+    func = click.option("--context", metavar="NAME", help="Kubeconfig context (default: the current one).")(func)
+    return func
+
+
+def _namespace_option(func):
+    return click.option("-n", "--namespace", metavar="NS",
+                        help="Namespace (live: default from the context, else 'default').")(func)
+
+
+def _connect(kubeconfig, context, namespace, in_cluster, request_timeout):
+    from erlcookie.k8s.api import KubeApi
+
+    return KubeApi.connect(kubeconfig=kubeconfig, context=context, namespace=namespace,
+                           in_cluster=in_cluster or None, timeout=request_timeout)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+@click.group("k8s")
+def k8s():
+    """Kubernetes: the cookie Secret, wiring workloads to it, NetworkPolicy, live status.
+
+    \b
+    Offline (GitOps): `secret` writes a Secret manifest, `inject` edits workload
+    manifests to read the cookie from it, `netpol` writes a NetworkPolicy for EPMD and the
+    distribution ports. Live: `secret --apply` and `status -l app=x` use your kubeconfig
+    (--context, -n) or the pod's service account.
+    """
+
+
+# -- secret --------------------------------------------------------------------------------
+
+@k8s.command("secret")
+@click.option("--name", default=DEFAULT_SECRET, show_default=True, help="Secret name.")
+@click.option("--key", default=DEFAULT_KEY, show_default=True, help="Key that holds the cookie.")
+@_namespace_option
+@click.option("--app", metavar="NAME", help="Add app.kubernetes.io/part-of=NAME.")
+@click.option("--label", "labels", multiple=True, metavar="K=V", help="Extra label (repeatable).")
+@click.option("--style", type=click.Choice(STYLES), default="elixir", show_default=True,
+              help="Style of a newly generated cookie (see `erlcookie generate`).")
+@cookie_options
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True, help="Manifest format.")
+@click.option("--write", "write_path", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Write the manifest to PATH (created 0600, atomically) instead of stdout.")
+@click.option("--force", is_flag=True, help="With --write: replace an existing file.")
+@click.option("--apply", "do_apply", is_flag=True,
+              help="Create the Secret in the cluster; an existing one is left alone.")
+@click.option("--replace", is_flag=True,
+              help="With --apply: overwrite an existing Secret's key (splits a running cluster "
+                   "on restart; prefer `erlcookie rotate`).")
+@_kube_options
+@json_option
+@handle_errors
+def secret_cmd(name, key, namespace, app, labels, style, cookie_request, fmt, write_path, force,
+               do_apply, replace, context, kubeconfig, in_cluster, request_timeout, as_json):
+    """A Secret holding the cookie: a manifest, or created in the cluster (--apply).
+
+    The cookie is newly generated unless a source is given (--cookie-file, --cookie-env,
+    --release, --cookie). Same meaning as `kubectl create secret generic erlang-cookie
+    --from-literal=cookie=... --dry-run=client -o yaml`, plus labels and a fingerprint
+    annotation. The manifest holds the cookie (base64): keep it out of git unless it is
+    encrypted (SOPS, Sealed Secrets).
+
+    \b
+    With --apply: exit 0 when created, already equal, or (for a generated cookie) left
+    alone; exit 1 when an existing Secret holds another cookie than the one you gave and
+    --replace was not given.
+    """
+    from erlcookie.cookie.generate import generate
+    from erlcookie.k8s.manifests import parse_labels, render, secret_manifest
+
+    if replace and not do_apply:
+        raise UsageError("--replace goes with --apply")
+    if as_json and not do_apply:
+        raise UsageError("--json reports on --apply; for a JSON manifest use --format json")
+    if not do_apply and (context or kubeconfig or in_cluster):
+        raise UsageError("--context, --kubeconfig and --in-cluster go with --apply")
+    given = any(v is not None for v in (cookie_request.file, cookie_request.env,
+                                        cookie_request.release, cookie_request.value))
+    cookie = load_cookie(cookie_request) if given else generate(style)
+    if given:
+        _check_strength(cookie)
+    api = None
+    if do_apply:
+        api = _connect(kubeconfig, context, namespace, in_cluster, request_timeout)
+        namespace = api.namespace
+    manifest = secret_manifest(cookie, name=name, key=key, namespace=namespace, app=app,
+                               labels=parse_labels(labels))
+    if write_path:
+        from erlcookie.cookie.files import atomic_write
+
+        written = atomic_write(write_path, render(manifest, fmt), mode=0o600, overwrite=force)
+        click.echo(f"wrote {written} (mode 0600): Secret {name}, key {key}, "
+                   f"{cookie.fingerprint()}", err=True)
+    if not do_apply:
+        if not write_path:
+            click.echo(render(manifest, fmt), nl=False)
+            click.echo(f"Secret {name}: key {key}, {cookie.fingerprint()} (the manifest holds "
+                       "the cookie)", err=True)
+        return
+    from erlcookie.k8s.apply import apply_secret
+
+    with api:
+        outcome = apply_secret(api, manifest, cookie, key=key, replace=replace)
+    if as_json:
+        emit_json({**outcome.to_dict(), "generated": not given})
+    else:
+        click.echo(_describe_apply(outcome, generated=not given))
+    if outcome.action == "kept" and (given or outcome.key_missing):
+        sys.exit(EXIT_FINDINGS)
+
+
+def _check_strength(cookie) -> None:
+    from erlcookie.audit import audit_cookie
+
+    result = audit_cookie(cookie)
+    if result.verdict == "invalid":
+        reasons = "; ".join(r.message for r in result.reasons)
+        raise UsageError(f"this cookie would break deployments: {reasons}")
+    if result.verdict != "ok":
+        reasons = "; ".join(r.message for r in result.reasons if r.verdict != "ok")
+        _warn(f"the cookie is {result.verdict}: {reasons}")
+
+
+def _describe_apply(outcome, *, generated: bool) -> str:
+    where = f"Secret {outcome.namespace}/{outcome.name} key {outcome.key}"
+    if outcome.action == "created":
+        return f"created {where} ({outcome.live_fingerprint})"
+    if outcome.action == "unchanged":
+        return f"{where} already holds this cookie ({outcome.live_fingerprint}); unchanged"
+    if outcome.action == "replaced":
+        return f"replaced the cookie in {where}: now {outcome.live_fingerprint}"
+    if outcome.key_missing:
+        return (f"{where}: the Secret exists without this key; left unchanged "
+                "(--replace adds the key)")
+    if generated:
+        return (f"{where} exists ({outcome.live_fingerprint}); left unchanged, the newly "
+                "generated cookie was discarded")
+    return (f"{where} holds a different cookie ({outcome.live_fingerprint}, yours is "
+            f"{outcome.fingerprint}); left unchanged (--replace overwrites it)")
+
+
+# -- inject --------------------------------------------------------------------------------
+
+@k8s.command("inject")
+@click.argument("paths", nargs=-1, required=True, metavar="FILE|DIR|-...")
+@click.option("--secret", default=DEFAULT_SECRET, show_default=True, help="Secret name.")
+@click.option("--key", default=DEFAULT_KEY, show_default=True, help="Key in the Secret.")
+@click.option("--env", "env", metavar="VAR",
+              help=f"Variable to set from the Secret (default {DEFAULT_ENV}; none with --mount "
+                   "unless given), e.g. RABBITMQ_ERLANG_COOKIE.")
+@click.option("--mount", metavar="PATH",
+              help="Also/instead mount the key as a 0400 file at PATH (subPath), e.g. "
+                   "/var/lib/rabbitmq/.erlang.cookie.")
+@click.option("--volume-name", default="erlang-cookie", show_default=True,
+              help="Name of the Secret volume for --mount.")
+@click.option("--container", "container_names", multiple=True, metavar="NAME",
+              help="Wire only these containers (init containers too); repeatable. Default: the "
+                   "app containers that already use a cookie, else the only one, else all.")
+@click.option("-l", "--selector", metavar="SELECTOR",
+              help="Only workloads whose pod labels match, e.g. app.kubernetes.io/name=chat.")
+@click.option("--diff", "mode", flag_value="diff", help="Print a unified diff instead.")
+@click.option("--in-place", "mode", flag_value="in-place", help="Rewrite the files (atomically).")
+@click.option("--check", "mode", flag_value="check",
+              help="Change nothing; exit 1 if anything would change or a finding remains.")
+@json_option
+@handle_errors
+def inject_cmd(paths, secret, key, env, mount, volume_name, container_names, selector, mode,
+               as_json):
+    """Wire Pods, Deployments, StatefulSets, ReplicaSets, DaemonSets, Jobs and CronJobs to
+    the cookie Secret (env var from a secretKeyRef, or a file mount).
+
+    Multi-document files, `kind: List` and `helm template` output work; documents without
+    a change stay byte for byte, edited ones keep comments, key order and quoting. A
+    literal value or a configMapKeyRef it replaces is reported by fingerprint only. It is
+    idempotent. Default: print the result; reports go to stderr.
+
+    \b
+    Exit: 0 done; 1 with --check when something would change, or when a cookie in clear
+    remains that it cannot fix (reported); 2 usage; 3 unreadable or non-YAML input.
+    """
+    from erlcookie.k8s.inject import (InjectOptions, combined_output, inject_paths,
+                                      redacted_diff, write_in_place)
+    from erlcookie.k8s.selectors import parse_selector
+
+    if as_json and mode not in ("in-place", "check"):
+        raise UsageError("--json reports on --in-place or --check (stdout is the manifest otherwise)")
+    if mode == "in-place" and "-" in paths:
+        raise UsageError("--in-place cannot rewrite stdin")
+    if env is None and mount is None:
+        env = DEFAULT_ENV
+    options = InjectOptions(secret=secret, key=key, env=env, mount=mount, volume_name=volume_name,
+                            containers=tuple(container_names) or None,
+                            selector=parse_selector(selector) if selector else None)
+    result = inject_paths(paths, options)
+    if mode == "in-place":
+        written = write_in_place(result)
+        if not as_json:
+            for path in written:
+                click.echo(f"rewrote {path}", err=True)
+    elif mode == "diff":
+        for f in result.files:
+            click.echo(redacted_diff(f), nl=False)
+    elif mode is None:
+        click.echo(combined_output(result), nl=False)
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        _report_inject(result, mode)
+    if result.has_errors or (mode == "check" and result.changed):
+        sys.exit(EXIT_FINDINGS)
+
+
+def _report_inject(result, mode) -> None:
+    for change in result.changes:
+        where = f"{change.path}[{change.document}] {change.workload}"
+        if change.container:
+            where += f" container {change.container}"
+        click.echo(f"{where}: {change.detail}", err=True)
+    for finding in result.findings:
+        parts = [finding.path + (f"[{finding.document}]" if finding.document else "")]
+        if finding.workload:
+            parts.append(finding.workload)
+        if finding.container:
+            parts.append(f"container {finding.container}")
+        fp = f" ({finding.fingerprint})" if finding.fingerprint else ""
+        click.echo(f"{finding.severity}: {' '.join(parts)}: {finding.message}{fp}", err=True)
+    changed = sum(f.changed for f in result.files)
+    verb = {"check": "would change", "diff": "would change", None: "changed"}.get(mode, "changed")
+    click.echo(f"{result.workloads} workload(s) wired; {len(result.changes)} edit(s); {verb} "
+               f"{changed} of {len(result.files)} file(s)", err=True)
+
+
+# -- netpol --------------------------------------------------------------------------------
+
+@k8s.command("netpol")
+@click.option("-l", "--selector", required=True, metavar="SELECTOR",
+              help="The app's pods, e.g. app=myapp (=, !=, in, notin, exists).")
+@click.option("--dist-port", "dist_port", required=True, metavar="PORT[-PORT]",
+              help="Distribution port or range, as set by inet_dist_listen_min/max "
+                   "(e.g. 9100-9105).")
+@click.option("--name", metavar="NAME", help="Policy name (default: <app>-erlang-dist).")
+@_namespace_option
+@click.option("--no-epmd", is_flag=True, help="Leave out EPMD (4369), for nodes started without EPMD.")
+@click.option("--allow-other-ports", is_flag=True,
+              help="Add a rule that keeps every other port open to any source (the policy then "
+                   "narrows only the Erlang ports; it also widens stricter policies).")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--write", "write_path", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Write to PATH instead of stdout.")
+@click.option("--force", is_flag=True, help="With --write: replace an existing file.")
+@handle_errors
+def netpol_cmd(selector, dist_port, name, namespace, no_epmd, allow_other_ports, fmt,
+               write_path, force):
+    """A NetworkPolicy that lets only the app's own pods reach EPMD and its distribution
+    ports.
+
+    A policy that selects pods drops all their other ingress unless some policy allows
+    it: add policies for your other ports, or --allow-other-ports.
+    """
+    from erlcookie.k8s.manifests import netpol_manifest, parse_port_range, render
+    from erlcookie.k8s.selectors import parse_selector
+
+    parsed = parse_selector(selector)
+    if parsed.empty:
+        raise UsageError("--selector must select the app's pods (an empty selector selects "
+                         "every pod of the namespace)")
+    ports = parse_port_range(dist_port)
+    if name is None:
+        labels = parsed.equality_labels()
+        base = labels.get("app.kubernetes.io/name") or labels.get("app") or \
+            (next(iter(labels.values())) if labels else "")
+        name = f"{base}-erlang-dist" if base else "erlang-dist"
+    manifest = netpol_manifest(parsed.to_label_selector(), ports, name=name, namespace=namespace,
+                               epmd=not no_epmd, allow_other_ports=allow_other_ports)
+    text = render(manifest, fmt)
+    if write_path:
+        from erlcookie.cookie.files import write_text_preserving_mode, atomic_write
+
+        if force:
+            write_text_preserving_mode(write_path, text)
+        else:
+            atomic_write(write_path, text, mode=0o644, overwrite=False)
+        click.echo(f"wrote {write_path}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if not allow_other_ports:
+        click.echo("note: this policy isolates the selected pods for ingress: traffic to their "
+                   "other ports needs its own policy (or --allow-other-ports)", err=True)
+
+
+# -- status --------------------------------------------------------------------------------
+
+@k8s.command("status")
+@click.option("-l", "--selector", required=True, metavar="SELECTOR",
+              help="The app's workloads and pods, e.g. app=myapp.")
+@click.option("--secret", default=DEFAULT_SECRET, show_default=True, help="Secret name.")
+@click.option("--key", default=DEFAULT_KEY, show_default=True, help="Key in the Secret.")
+@click.option("--env", "env", metavar="VAR",
+              help=f"Variable that must come from the Secret (default {DEFAULT_ENV}; none "
+                   "with --mount unless given).")
+@click.option("--mount", metavar="PATH", help="Check a cookie file mounted at PATH instead.")
+@click.option("--container", "container_names", multiple=True, metavar="NAME",
+              help="Check only these containers (default: every app container).")
+@_namespace_option
+@_kube_options
+@json_option
+@handle_errors
+def status_cmd(selector, secret, key, env, mount, container_names, namespace, context,
+               kubeconfig, in_cluster, request_timeout, as_json):
+    """Check a live app: the Secret exists (fingerprint), every workload and pod reads the
+    cookie from it, no pod runs with a cookie older than the Secret, no cookie in clear.
+
+    Exit: 0 all good; 1 problems (listed); 2 usage; 3 API error (a 403 names the missing
+    permission).
+    """
+    from erlcookie.audit import audit_cookie
+    from erlcookie.k8s.manifests import check_env_name, check_object_name, check_secret_key
+    from erlcookie.k8s.selectors import parse_selector
+    from erlcookie.k8s.status import StatusOptions, analyze
+
+    parse_selector(selector)  # a usage error before any network traffic
+    check_object_name(secret, "Secret name")
+    check_secret_key(key)
+    if env is None and mount is None:
+        env = DEFAULT_ENV
+    if env is not None:
+        check_env_name(env)
+    with _connect(kubeconfig, context, namespace, in_cluster, request_timeout) as api:
+        secret_obj = api.get_secret(secret)
+        workloads = api.list_workloads(selector)
+        pods = api.list_pods(selector)
+        options = StatusOptions(secret=secret, key=key, env=env, mount=mount,
+                                containers=tuple(container_names) or None,
+                                namespace=api.namespace, selector=selector)
+    report = analyze(options, secret_obj, workloads, pods, audit=audit_cookie)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _render_status(report)
+    if not report.ok:
+        sys.exit(EXIT_FINDINGS)
+
+
+def _render_status(report) -> None:
+    s = report.secret
+    if s.exists:
+        click.echo(f"Secret {report.options.namespace}/{s.name} key {report.options.key}: "
+                   f"{s.fingerprint or 'unusable'}"
+                   + (f", {s.verdict}" if s.verdict else "")
+                   + (f", changed {s.changed_at} ({s.changed_at_source})" if s.changed_at else ""))
+    else:
+        click.echo(f"Secret {report.options.namespace}/{s.name}: missing")
+    if report.workloads:
+        render_table(["workload", "ok", "containers"],
+                     [(w.ref, "yes" if w.ok else "NO",
+                       ", ".join(f"{k}={v}" for k, v in w.containers.items())) for w in report.workloads])
+    if report.pods:
+        render_table(["pod", "phase", "ip", "ok", "stale", "containers"],
+                     [(p.name, p.phase, p.ip, "yes" if p.ok else "NO", "STALE" if p.stale else "",
+                       ", ".join(f"{c.name}={c.binding}" for c in p.containers)) for p in report.pods])
+    for f in report.findings:
+        fp = f" ({f.fingerprint})" if f.fingerprint else ""
+        click.echo(f"{f.severity}: {f.object or '-'}: {f.message}{fp}")
+    click.echo("ok" if report.ok else
+               f"{sum(f.severity == 'error' for f in report.findings)} problem(s)")

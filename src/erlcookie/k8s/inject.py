@@ -1,0 +1,647 @@
+"""`k8s inject`: wire workloads to the cookie Secret, offline, in place or as a diff.
+
+Env mode sets the cookie variable from a `secretKeyRef` in each app container, replacing a
+literal `value:`, a `configMapKeyRef` or a reference to another Secret (reported by
+fingerprint or by name, never by value). Mount mode projects the Secret's key as a file
+(mode 0400, subPath mount) where images such as RabbitMQ read `.erlang.cookie`.
+Documents no edit touches are copied byte for byte (see `yamlstream`). Idempotent: a
+second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from erlcookie.cookie.value import Cookie
+from erlcookie.errors import OperationalError, UsageError
+from erlcookie.k8s import yamlstream
+from erlcookie.k8s.manifests import (DEFAULT_ENV, DEFAULT_SECRET_KEY, DEFAULT_SECRET_NAME,
+                                     check_env_name, check_object_name, check_secret_key)
+from erlcookie.k8s.selectors import Selector
+from erlcookie.k8s.workloads import (ContainerRef, containers, env_binding, iter_workloads,
+                                     mount_binding, mount_permission_problem, object_ref,
+                                     plain_cookies, pod_spec, pod_template_labels,
+                                     secret_volume_file, volume_source, yaml_int)
+
+SECRET_FILE_MODE = 0o400
+YAML_SUFFIXES = (".yaml", ".yml")
+# Where a new `env:` goes in a container: after the first of these keys it has (last wins).
+_ENV_AFTER = ("name", "image", "imagePullPolicy", "command", "args", "workingDir")
+
+
+@dataclass(frozen=True)
+class InjectOptions:
+    secret: str = DEFAULT_SECRET_NAME
+    key: str = DEFAULT_SECRET_KEY
+    env: str | None = DEFAULT_ENV  # None: mount only
+    containers: tuple[str, ...] | None = None  # None: every app container
+    mount: str | None = None  # absolute path of the cookie file in the container
+    volume_name: str = "erlang-cookie"
+    selector: Selector | None = None  # only workloads whose pod labels match
+
+    def __post_init__(self):
+        check_object_name(self.secret, "Secret name")
+        check_secret_key(self.key)
+        if self.env is not None:
+            check_env_name(self.env)
+        if self.env is None and self.mount is None:
+            raise UsageError("nothing to wire: give --env NAME, --mount PATH or both")
+        if self.mount is not None:
+            if not self.mount.startswith("/") or self.mount.endswith("/") or \
+                    posixpath.normpath(self.mount) != self.mount:
+                raise UsageError(f"--mount needs the absolute path of a file, e.g. "
+                                 f"/var/lib/rabbitmq/.erlang.cookie (got {self.mount!r})")
+            check_object_name(self.volume_name, "volume name")
+
+    @property
+    def file_name(self) -> str:
+        return posixpath.basename(self.mount or "")
+
+
+@dataclass
+class Change:
+    """One edit, in words a reviewer can check; `fingerprint` stands in for a replaced value."""
+
+    path: str
+    document: int
+    workload: str
+    container: str | None
+    action: str
+    detail: str
+    fingerprint: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class Finding:
+    """Something inject saw but did not (or could not) fix."""
+
+    path: str
+    document: int | None
+    workload: str | None
+    container: str | None
+    code: str
+    message: str
+    fingerprint: str | None = None
+    severity: str = "error"  # "error" sets exit 1; "warning" does not
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class FileResult:
+    path: str
+    original: str
+    docs: list[yamlstream.Document] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    secret_lines: set[int] = field(default_factory=set)  # lines whose text holds a replaced value
+    secrets: list[Cookie] = field(default_factory=list)  # values to redact from --diff
+    skipped: str | None = None
+    bom: bool = False
+
+    @property
+    def output(self) -> str:
+        if self.skipped or not self.docs:
+            return self.original
+        return ("\ufeff" if self.bom else "") + yamlstream.join(self.docs)
+
+    @property
+    def changed(self) -> bool:
+        return self.output != self.original
+
+
+@dataclass
+class InjectResult:
+    files: list[FileResult]
+    workloads: int = 0  # workloads that had at least one container wired
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for f in self.files for c in f.changes]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [x for f in self.files for x in f.findings]
+
+    @property
+    def changed(self) -> bool:
+        return any(f.changed for f in self.files)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(x.severity == "error" for x in self.findings)
+
+    def to_dict(self) -> dict:
+        return {"files": [{"path": f.path, "changed": f.changed, "skipped": f.skipped}
+                          for f in self.files],
+                "workloads": self.workloads,
+                "changes": [c.to_dict() for c in self.changes],
+                "findings": [x.to_dict() for x in self.findings]}
+
+
+# -- reading ------------------------------------------------------------------------------
+
+def collect_files(paths: Iterable[str]) -> list[tuple[str, bool]]:
+    """(path, named explicitly) for each FILE, and each *.yaml/*.yml below each DIR."""
+    found: list[tuple[str, bool]] = []
+    for raw in paths:
+        if raw == "-":
+            found.append(("-", True))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            for sub in sorted(path.rglob("*")):
+                rel = sub.relative_to(path).parts
+                if any(part.startswith(".") for part in rel):
+                    continue
+                if sub.is_file() and sub.suffix in YAML_SUFFIXES:
+                    found.append((str(sub), False))
+        elif path.exists():
+            found.append((str(path), True))
+        else:
+            raise UsageError(f"{raw}: no such file or directory")
+    return found
+
+
+def _read(path: str, stdin) -> str:
+    try:
+        raw = stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise OperationalError(f"{path}: not UTF-8 text") from None
+
+
+def load_file(path: str, text: str, explicit: bool) -> FileResult:
+    result = FileResult(path=path, original=text)
+    body = text
+    if body.startswith("\ufeff"):
+        result.bom, body = True, body[1:]
+    try:
+        result.docs = yamlstream.parse_documents(body, path)
+    except yamlstream.YamlParseError as exc:
+        hint = (" (a Helm template: render it first, e.g. `helm template . | erlcookie k8s "
+                "inject -`)") if "{{" in text else ""
+        if explicit:
+            raise yamlstream.YamlParseError(f"{exc}{hint}") from None
+        result.skipped = f"{exc}{hint}"
+        result.docs = []
+    return result
+
+
+# -- planning edits ----------------------------------------------------------------------
+
+@dataclass
+class _Context:
+    options: InjectOptions
+    configmaps: dict[tuple[str | None, str], Mapping]
+    named_seen: set[str] = field(default_factory=set)
+    workloads: int = 0
+
+
+def _configmaps(files: list[FileResult]) -> dict[tuple[str | None, str], Mapping]:
+    found: dict[tuple[str | None, str], Mapping] = {}
+    for result in files:
+        for doc in result.docs:
+            for obj in _objects(doc.data):
+                if obj.get("kind") == "ConfigMap":
+                    meta = obj.get("metadata") or {}
+                    found[(meta.get("namespace"), str(meta.get("name")))] = obj.get("data") or {}
+    return found
+
+
+def _objects(data: Any):
+    if isinstance(data, Mapping):
+        yield data
+        if str(data.get("kind", "")).endswith("List") and isinstance(data.get("items"), list):
+            for item in data["items"]:
+                yield from _objects(item)
+
+
+def _cm_value(ctx: _Context, namespace: str | None, name: str | None, key: str | None) -> Cookie | None:
+    """The value of a ConfigMap key, when that ConfigMap is among the inputs."""
+    data = ctx.configmaps.get((namespace, str(name)))
+    if data is None and namespace is not None:
+        data = ctx.configmaps.get((None, str(name)))
+    if data is None or key is None or data.get(key) in (None, ""):
+        return None
+    return Cookie(str(data[key]), source=f"ConfigMap {name}")
+
+
+class _Editor:
+    """Plans and applies the edits for one document, recording changes and findings."""
+
+    def __init__(self, ctx: _Context, result: FileResult, doc: yamlstream.Document):
+        self.ctx, self.result, self.doc = ctx, result, doc
+        self.opt = ctx.options
+        self.touched = False
+
+    # bookkeeping
+    def change(self, obj, container, action, detail, fingerprint=None):
+        self.touched = True
+        self.result.changes.append(Change(self.result.path, self.doc.index + 1, object_ref(obj),
+                                          container, action, detail, fingerprint))
+
+    def finding(self, obj, container, code, message, fingerprint=None, severity="error"):
+        self.result.findings.append(Finding(self.result.path, self.doc.index + 1,
+                                            object_ref(obj) if obj is not None else None,
+                                            container, code, message, fingerprint, severity))
+
+    def mark_secret(self, node, key, cookie: Cookie | None) -> None:
+        """Remember a value being removed and its lines, to redact them from --diff."""
+        if cookie is not None:
+            self.result.secrets.append(cookie)
+        try:
+            line, col = node.lc.key(key)
+        except (AttributeError, KeyError, TypeError):
+            return
+        first = self.doc.body_line + line
+        lines = self.doc.text.splitlines()
+        self.result.secret_lines.add(first)
+        rel = line + (self.doc.body_line - self.doc.line)
+        for k in range(rel + 1, len(lines)):  # continuation lines of a block or folded value
+            text = lines[k]
+            if text.strip() and len(text) - len(text.lstrip()) <= col:
+                break
+            self.result.secret_lines.add(self.doc.line + k)
+
+    # the walk
+    def run(self) -> None:
+        for obj in iter_workloads(self.doc.data):
+            self.workload(obj)
+        if self.touched:
+            yamlstream.render(self.doc)
+
+    def workload(self, obj: Mapping) -> None:
+        spec = pod_spec(obj)
+        if spec is None:
+            return
+        if self.opt.selector is not None and not self.opt.selector.matches(pod_template_labels(obj)):
+            return
+        refs = self.pick_containers(obj, spec)
+        if not refs:
+            return
+        self.ctx.workloads += 1
+        self.ctx.named_seen.update(ref.name for ref in refs)
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        if self.opt.mount is not None:
+            volume = self.ensure_volume(obj, spec)
+        for ref in refs:
+            if self.opt.env is not None:
+                self.wire_env(obj, ref, namespace)
+            if self.opt.mount is not None and volume is not None:
+                self.wire_mount(obj, spec, ref, volume)
+            for plain in plain_cookies(ref.container, skip_env=self.opt.env):
+                self.result.secrets.append(plain.cookie)
+                self.finding(obj, ref.name, "plain-cookie",
+                             f"a cookie in clear in {plain.where}: move it to the Secret and "
+                             "remove it", plain.cookie.fingerprint())
+
+    def pick_containers(self, obj: Mapping, spec: Mapping) -> list[ContainerRef]:
+        """The containers to wire: those named by --container; else the app containers that
+        already deal with the cookie; else the only app container; else all of them (with a
+        warning, since a sidecar that is no Erlang node should not get the secret)."""
+        refs = containers(spec, self.opt.containers)
+        if self.opt.containers is not None or len(refs) <= 1:
+            return refs
+        involved = [ref for ref in refs if self.mentions_cookie(spec, ref.container)]
+        if involved:
+            return involved
+        self.finding(obj, None, "all-containers",
+                     f"none of its {len(refs)} app containers mentions the cookie yet, so all "
+                     f"were wired; name the Erlang ones with --container", severity="warning")
+        return refs
+
+    def mentions_cookie(self, spec: Mapping, container: Mapping) -> bool:
+        opt = self.opt
+        if opt.env is not None:
+            if env_binding(container, opt.env, opt.secret, opt.key).state != "missing":
+                return True
+            words = [str(w) for k in ("command", "args") for w in container.get(k) or []]
+            if any(f"$({opt.env})" in w for w in words):
+                return True
+        if opt.mount is not None and \
+                mount_binding(spec, container, opt.mount, opt.secret, opt.key).state != "missing":
+            return True
+        return bool(plain_cookies(container))
+
+    # env mode
+    def _secret_ref(self):
+        from ruamel.yaml.comments import CommentedMap
+
+        ref = CommentedMap()
+        ref["name"] = self.opt.secret
+        ref["key"] = self.opt.key
+        value_from = CommentedMap()
+        value_from["secretKeyRef"] = ref
+        return value_from
+
+    def wire_env(self, obj: Mapping, ref: ContainerRef, namespace: str | None) -> None:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        opt, container = self.opt, ref.container
+        binding = env_binding(container, opt.env, opt.secret, opt.key)
+        env = container.get("env")
+        where = f"{opt.env} from Secret {opt.secret} key {opt.key}"
+        if binding.state in ("missing", "envfrom-secret", "envfrom-configmap"):
+            if binding.state == "envfrom-secret" and binding.reference == opt.secret \
+                    and binding.key == opt.key and not binding.optional:
+                return  # envFrom of our Secret, whose key is the variable's name
+            if binding.state == "envfrom-configmap":
+                cookie = _cm_value(self.ctx, namespace, binding.reference, binding.key)
+                if cookie is not None:
+                    self.finding(obj, ref.name, "configmap-cookie",
+                                 f"ConfigMap {binding.reference} key {binding.key} still holds "
+                                 f"the cookie (envFrom); the new env entry overrides it, but "
+                                 f"remove it from the ConfigMap", cookie.fingerprint(), "warning")
+            item = CommentedMap()
+            item["name"] = opt.env
+            item["valueFrom"] = self._secret_ref()
+            if isinstance(env, CommentedSeq) and not env and env.fa.flow_style():
+                env.fa.set_block_style()  # `env: []` grows into a block list
+            if not isinstance(env, list):
+                env = CommentedSeq()
+                keys = list(container.keys())
+                pos = max((keys.index(k) + 1 for k in _ENV_AFTER if k in keys), default=len(keys))
+                if "env" in container:
+                    container["env"] = env
+                else:
+                    container.insert(pos, "env", env)
+            env.insert(0, item)  # first, so `$(VAR)` in later entries can expand it
+            self.change(obj, ref.name, "add-env", f"added {where}")
+        elif binding.state == "secret":
+            item = env[binding.index]
+            if binding.optional:
+                del item["valueFrom"]["secretKeyRef"]["optional"]
+                self.change(obj, ref.name, "not-optional",
+                            f"removed `optional: true` from {opt.env}: without the Secret the "
+                            "node would start with another cookie")
+        else:
+            item = env[binding.index]
+            fingerprint = None
+            if binding.state == "literal":
+                self.mark_secret(item, "value", binding.literal)
+                if binding.literal is None:
+                    detail = f"replaced an empty value of {opt.env}"
+                elif binding.expands:
+                    detail = f"replaced a $(...) reference in {opt.env}"
+                else:
+                    fingerprint = binding.literal.fingerprint()
+                    detail = f"replaced a literal value of {opt.env} ({fingerprint})"
+                del item["value"]
+            elif binding.state == "configmap":
+                cookie = _cm_value(self.ctx, namespace, binding.reference, binding.key)
+                fingerprint = cookie.fingerprint() if cookie else None
+                detail = (f"replaced configMapKeyRef {binding.reference}/{binding.key}"
+                          + (f" ({fingerprint})" if fingerprint else ""))
+                if cookie is not None:
+                    self.finding(obj, ref.name, "configmap-cookie",
+                                 f"ConfigMap {binding.reference} key {binding.key} still holds "
+                                 "the cookie: remove it once nothing else reads it",
+                                 fingerprint, "warning")
+                del item["valueFrom"]
+            elif binding.state == "other-secret":
+                detail = f"repointed {opt.env} from Secret {binding.reference} key {binding.key}"
+                del item["valueFrom"]
+            else:
+                detail = f"replaced a fieldRef/resourceFieldRef in {opt.env}"
+                del item["valueFrom"]
+            item["valueFrom"] = self._secret_ref()
+            self.change(obj, ref.name, "replace-env", f"{detail} with {where}", fingerprint)
+        for index in reversed(binding.duplicates):
+            dup = env[index]
+            fingerprint = None
+            if "value" in dup and dup.get("value"):
+                cookie = Cookie(str(dup["value"]))
+                self.mark_secret(dup, "value", cookie)
+                fingerprint = cookie.fingerprint()
+            del env[index]
+            self.change(obj, ref.name, "remove-duplicate",
+                        f"removed an earlier duplicate {opt.env} entry (the kubelet uses the last)",
+                        fingerprint)
+
+    # mount mode
+    def ensure_volume(self, obj: Mapping, spec: Mapping) -> str | None:
+        """The name of a Secret volume projecting our key privately; None on a name clash."""
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        opt = self.opt
+        volumes = spec.get("volumes")
+        if not isinstance(volumes, list):
+            volumes = CommentedSeq()
+            if "volumes" in spec:
+                spec["volumes"] = volumes
+            else:
+                spec.insert(len(spec), "volumes", volumes)
+        ours = [v for v in volumes if isinstance(v, Mapping) and isinstance(v.get("secret"), Mapping)
+                and v["secret"].get("secretName") == opt.secret]
+        named = next((v for v in volumes if isinstance(v, Mapping) and v.get("name") == opt.volume_name), None)
+        if named is not None and named not in ours:
+            self.finding(obj, None, "volume-name-taken",
+                         f"volume name {opt.volume_name!r} is already used by {volume_source(named)}; "
+                         "choose another with --volume-name")
+            return None
+        volume = named if named is not None else (ours[0] if ours else None)
+        if volume is None:
+            source = CommentedMap()
+            source["secretName"] = opt.secret
+            source["defaultMode"] = SECRET_FILE_MODE
+            source.yaml_add_eol_comment("0400", "defaultMode")
+            item = CommentedMap()
+            item["key"] = opt.key
+            item["path"] = opt.file_name
+            source["items"] = CommentedSeq([item])
+            volume = CommentedMap()
+            volume["name"] = opt.volume_name
+            volume["secret"] = source
+            volumes.append(volume)
+            self.change(obj, None, "add-volume",
+                        f"added volume {opt.volume_name} (Secret {opt.secret}, key {opt.key} as "
+                        f"{opt.file_name}, mode 0400)")
+            return opt.volume_name
+        source = volume["secret"]
+        projected = secret_volume_file(volume, opt.key)
+        if projected is None or (source.get("items") and posixpath.normpath(projected[0]) != opt.file_name):
+            items = source.get("items")
+            if not isinstance(items, list):
+                items = CommentedSeq()
+                source["items"] = items
+            item = next((i for i in items if isinstance(i, Mapping) and i.get("key") == opt.key), None)
+            if item is None:
+                item = CommentedMap()
+                item["key"] = opt.key
+                items.append(item)
+            item["path"] = opt.file_name
+            self.change(obj, None, "fix-volume",
+                        f"volume {volume['name']}: project key {opt.key} as {opt.file_name}")
+        elif not source.get("items"):
+            source["items"] = CommentedSeq([CommentedMap([("key", opt.key), ("path", opt.file_name)])])
+            self.change(obj, None, "fix-volume",
+                        f"volume {volume['name']}: project key {opt.key} as {opt.file_name}")
+        mode = yaml_int(source.get("defaultMode"))
+        if mode is None or mode & 0o077:
+            source["defaultMode"] = SECRET_FILE_MODE
+            source.yaml_add_eol_comment("0400", "defaultMode")
+            self.change(obj, None, "fix-volume",
+                        f"volume {volume['name']}: defaultMode {'unset (0644)' if mode is None else oct(mode)[2:].zfill(4)} -> 0400")
+        for item in source.get("items") or []:
+            if isinstance(item, Mapping) and item.get("key") == opt.key and "mode" in item:
+                item_mode = yaml_int(item.get("mode"))
+                if item_mode is None or item_mode & 0o077:
+                    item["mode"] = SECRET_FILE_MODE
+                    self.change(obj, None, "fix-volume",
+                                f"volume {volume['name']}: item mode of {opt.key} -> 0400")
+        return str(volume["name"])
+
+    def wire_mount(self, obj: Mapping, spec: Mapping, ref: ContainerRef, volume: str) -> None:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        opt, container = self.opt, ref.container
+        binding = mount_binding(spec, container, opt.mount, opt.secret, opt.key)
+        problem = mount_permission_problem(spec, container)
+        if problem:
+            self.finding(obj, ref.name, "mount-permissions",
+                         f"{problem}; mount the Secret elsewhere and copy it in an init container "
+                         "running as the app user with mode 0400, or run as root", severity="warning")
+        if binding.state == "secret":
+            return
+        mounts = container.get("volumeMounts")
+        if not isinstance(mounts, list):
+            mounts = CommentedSeq()
+            if "volumeMounts" in container:
+                container["volumeMounts"] = mounts
+            else:
+                container.insert(len(container), "volumeMounts", mounts)
+        new = CommentedMap()
+        new["name"] = volume
+        new["mountPath"] = opt.mount
+        new["subPath"] = opt.file_name
+        new["readOnly"] = True
+        old = mounts[binding.mount_index] if binding.mount_index is not None else None
+        exact = old is not None and posixpath.normpath(str(old.get("mountPath", ""))) == opt.mount
+        if exact:
+            old_volume = str(old.get("name"))
+            mounts[binding.mount_index] = new
+            self.change(obj, ref.name, "replace-mount",
+                        f"replaced the mount of {binding.source} at {opt.mount} with Secret "
+                        f"{opt.secret} key {opt.key} (subPath, read-only)")
+            self.drop_unused_volume(obj, spec, old_volume)
+        else:
+            mounts.append(new)
+            self.change(obj, ref.name, "add-mount",
+                        f"mounted Secret {opt.secret} key {opt.key} at {opt.mount} (subPath, read-only)")
+
+    def drop_unused_volume(self, obj: Mapping, spec: Mapping, name: str) -> None:
+        if name == self.opt.volume_name:
+            return
+        for key in ("containers", "initContainers", "ephemeralContainers"):
+            for container in spec.get(key) or []:
+                if any(isinstance(m, Mapping) and m.get("name") == name
+                       for m in container.get("volumeMounts") or []):
+                    return
+        volumes = spec.get("volumes") or []
+        for index, volume in enumerate(volumes):
+            if isinstance(volume, Mapping) and volume.get("name") == name:
+                source = volume_source(volume)
+                if isinstance(volume.get("secret"), Mapping) and volume["secret"].get("secretName") == self.opt.secret:
+                    return
+                del volumes[index]
+                self.change(obj, None, "remove-volume", f"removed volume {name} ({source}), no longer mounted")
+                if "configMap" in volume:
+                    self.finding(obj, None, "configmap-cookie",
+                                 f"{source} was the cookie's source: remove the cookie from it",
+                                 severity="warning")
+                return
+
+
+# -- the whole run ------------------------------------------------------------------------
+
+def inject(files: list[FileResult], options: InjectOptions) -> InjectResult:
+    """Edit the parsed files in memory (nothing is written here)."""
+    ctx = _Context(options, _configmaps(files))
+    for result in files:
+        for doc in result.docs:
+            if doc.data is not None:
+                _Editor(ctx, result, doc).run()
+    inj = InjectResult(files, ctx.workloads)
+    if options.containers:
+        missing = [name for name in options.containers if name not in ctx.named_seen]
+        if missing:
+            raise UsageError(f"--container {', '.join(missing)}: no such container in any "
+                             "selected workload of the input")
+    return inj
+
+
+def inject_paths(paths: Iterable[str], options: InjectOptions, *, stdin=None) -> InjectResult:
+    import sys
+
+    files = [load_file(path, _read(path, stdin or sys.stdin), explicit)
+             for path, explicit in collect_files(paths)]
+    for result in files:
+        if result.skipped:
+            result.findings.append(Finding(result.path, None, None, None, "skipped",
+                                           f"skipped: {result.skipped}", severity="warning"))
+    return inject(files, options)
+
+
+def combined_output(result: InjectResult) -> str:
+    """Every file's (edited) text as one stream, `---` between files."""
+    parts: list[str] = []
+    for f in result.files:
+        text = f.output
+        if not text.strip():
+            continue
+        if parts:
+            if not parts[-1].endswith("\n"):
+                parts.append("\n")
+            if not text.lstrip("\ufeff").startswith("---"):
+                parts.append("---\n")
+        parts.append(text.lstrip("\ufeff") if parts else text)
+    return "".join(parts)
+
+
+def redacted_diff(result: FileResult) -> str:
+    """A unified diff of one file, with the lines of replaced values redacted."""
+    if not result.changed:
+        return ""
+    old = result.original.splitlines(keepends=True)
+    for number in sorted(result.secret_lines):
+        if 0 <= number < len(old):
+            line = old[number]
+            indent = line[: len(line) - len(line.lstrip())]
+            key = line.strip().split(":", 1)[0] + ":" if ":" in line else ""
+            old[number] = f"{indent}{key} <redacted>\n"
+    new = result.output.splitlines(keepends=True)
+    name = result.path if result.path != "-" else "stdin"
+    lines = difflib.unified_diff(old, new, fromfile=f"a/{name.lstrip('/')}", tofile=f"b/{name.lstrip('/')}")
+    secrets = sorted({c.reveal() for c in result.secrets}, key=len, reverse=True)
+    out = []
+    for line in lines:
+        for secret in secrets:  # a replaced value may also sit in an unchanged context line
+            line = line.replace(secret, "<redacted>")
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def write_in_place(result: InjectResult) -> list[str]:
+    """Write each changed file atomically (mode kept); returns the paths written."""
+    from erlcookie.cookie.files import write_text_preserving_mode
+
+    written = []
+    for f in result.files:
+        if f.changed and f.path != "-":
+            target = os.path.realpath(f.path)  # edit a symlink's target, not the link
+            write_text_preserving_mode(target, f.output)
+            written.append(f.path)
+    return written

@@ -1,0 +1,425 @@
+"""`k8s status`: pure analysis of objects fetched from a cluster (no I/O here).
+
+Checks, each a `Finding` (severity "error" makes the command exit 1):
+- the Secret exists and holds a usable, strong cookie under the key (fingerprint shown);
+- each matched workload's app containers get the cookie from that Secret and key;
+- each pod's containers do too (a pod can differ from its workload mid-rollout);
+- no pod runs a container started before the Secret's last change (a stale cookie: env
+  vars and subPath files are read when a container starts);
+- no cookie is written in clear in a live workload or pod.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION, secret_value
+from erlcookie.k8s.selectors import from_label_selector
+from erlcookie.k8s.workloads import (containers, env_binding, mount_binding, object_ref,
+                                     plain_cookies, pod_spec)
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    secret: str
+    key: str
+    env: str | None = "RELEASE_COOKIE"
+    mount: str | None = None
+    containers: tuple[str, ...] | None = None
+    namespace: str = "default"
+    selector: str = ""
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: str  # "error" | "warning"
+    object: str | None
+    message: str
+    container: str | None = None
+    fingerprint: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class SecretInfo:
+    name: str
+    exists: bool
+    fingerprint: str | None = None
+    changed_at: str | None = None  # RFC 3339, our best knowledge of the last data change
+    changed_at_source: str | None = None
+    resource_version: str | None = None
+    verdict: str | None = None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class ContainerState:
+    name: str
+    binding: str  # "secret", "literal", "configmap", "other-secret", "missing", ...
+    started_at: str | None = None
+    ready: bool | None = None
+    stale: bool = False
+
+
+@dataclass
+class WorkloadRow:
+    ref: str
+    ok: bool
+    containers: dict[str, str] = field(default_factory=dict)
+    owner: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"object": self.ref, "ok": self.ok, "containers": self.containers,
+                **({"owner": self.owner} if self.owner else {})}
+
+
+@dataclass
+class PodRow:
+    name: str
+    phase: str | None
+    ip: str | None
+    owner: str | None
+    ok: bool
+    containers: list[ContainerState] = field(default_factory=list)
+
+    @property
+    def stale(self) -> bool:
+        return any(c.stale for c in self.containers)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "phase": self.phase, "ip": self.ip, "owner": self.owner,
+                "ok": self.ok, "stale": self.stale,
+                "containers": [c.__dict__ for c in self.containers]}
+
+
+@dataclass
+class StatusReport:
+    options: StatusOptions
+    secret: SecretInfo
+    workloads: list[WorkloadRow] = field(default_factory=list)
+    pods: list[PodRow] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def to_dict(self) -> dict:
+        o = self.options
+        return {"ok": self.ok, "namespace": o.namespace, "selector": o.selector,
+                "expect": {"secret": o.secret, "key": o.key, "env": o.env, "mount": o.mount},
+                "secret": self.secret.to_dict(),
+                "workloads": [w.to_dict() for w in self.workloads],
+                "pods": [p.to_dict() for p in self.pods],
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+# -- time ---------------------------------------------------------------------------------
+
+def parse_time(text: Any) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def secret_changed_at(secret: Mapping, fingerprint: str | None) -> tuple[datetime | None, str | None]:
+    """When the Secret's data last changed, as well as the API lets us know.
+
+    While erlcookie's fingerprint annotation matches the data, erlcookie made the last data
+    change: its managedFields entry holds the server's time of it (the updated-at
+    annotation, in the writer's clock, is the fallback). Otherwise the newest managedFields
+    time of any manager (never earlier than the data change; may be later, when only labels
+    changed), else the creation time.
+    """
+    from erlcookie.k8s.api import FIELD_MANAGER
+
+    meta = secret.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    fields = [m for m in meta.get("managedFields") or [] if isinstance(m, Mapping)]
+    ours = parse_time(annotations.get(UPDATED_AT_ANNOTATION))
+    if fingerprint and annotations.get(FINGERPRINT_ANNOTATION) == fingerprint:
+        mine = [parse_time(m.get("time")) for m in fields if m.get("manager") == FIELD_MANAGER]
+        mine = [t for t in mine if t is not None]
+        if mine:
+            return max(mine), "managedFields (erlcookie)"
+        if ours:
+            return ours, "annotation"
+    times = [t for t in (parse_time(m.get("time")) for m in fields) if t is not None]
+    if ours:
+        times.append(ours)
+    if times:
+        return max(times), "managedFields"
+    created = parse_time(meta.get("creationTimestamp"))
+    return (created, "creationTimestamp") if created else (None, None)
+
+
+def _rfc3339(value: datetime | None) -> str | None:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+# -- rollouts (used by api.wait_rollout) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class RolloutState:
+    done: bool
+    failed: bool
+    message: str
+
+
+def rollout_state(obj: Mapping) -> RolloutState:
+    """Whether a Deployment/StatefulSet/DaemonSet finished rolling out, by the rules of
+    `kubectl rollout status`."""
+    kind = obj.get("kind")
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    st = obj.get("status") or {}
+    name = meta.get("name")
+    if (st.get("observedGeneration") or 0) < (meta.get("generation") or 0):
+        return RolloutState(False, False, f"waiting for the {kind} controller to see generation {meta.get('generation')}")
+    if kind == "Deployment":
+        for cond in st.get("conditions") or []:
+            if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+                return RolloutState(False, True, f"deployment {name!r} exceeded its progress deadline")
+        want = spec.get("replicas", 1)
+        updated = st.get("updatedReplicas") or 0
+        if updated < want:
+            return RolloutState(False, False, f"{updated} of {want} new replicas updated")
+        if (st.get("replicas") or 0) > updated:
+            return RolloutState(False, False, f"{(st.get('replicas') or 0) - updated} old replicas pending termination")
+        available = st.get("availableReplicas") or 0
+        if available < updated:
+            return RolloutState(False, False, f"{available} of {updated} updated replicas available")
+        return RolloutState(True, False, f"deployment {name!r} rolled out")
+    if kind == "StatefulSet":
+        strategy = (spec.get("updateStrategy") or {})
+        if strategy.get("type") == "OnDelete":
+            return RolloutState(False, True, "updateStrategy OnDelete: pods change only when deleted")
+        want = spec.get("replicas", 1)
+        ready = st.get("readyReplicas") or 0
+        if ready < want:
+            return RolloutState(False, False, f"{ready} of {want} pods ready")
+        partition = (strategy.get("rollingUpdate") or {}).get("partition") or 0
+        if partition:
+            updated = st.get("updatedReplicas") or 0
+            if updated < want - partition:
+                return RolloutState(False, False, f"{updated} of {want - partition} pods updated (partition {partition})")
+            return RolloutState(True, False, f"partitioned roll out complete: {updated} new pods")
+        if st.get("updateRevision") != st.get("currentRevision"):
+            return RolloutState(False, False, f"{st.get('updatedReplicas') or 0} of {want} pods at revision {st.get('updateRevision')}")
+        return RolloutState(True, False, f"statefulset {name!r} rolled out")
+    if kind == "DaemonSet":
+        if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
+            return RolloutState(False, True, "updateStrategy OnDelete: pods change only when deleted")
+        want = st.get("desiredNumberScheduled") or 0
+        updated = st.get("updatedNumberScheduled") or 0
+        if updated < want:
+            return RolloutState(False, False, f"{updated} of {want} updated pods scheduled")
+        available = st.get("numberAvailable") or 0
+        if available < want:
+            return RolloutState(False, False, f"{available} of {want} updated pods available")
+        return RolloutState(True, False, f"daemon set {name!r} rolled out")
+    return RolloutState(False, True, f"cannot follow a rollout of a {kind}")
+
+
+# -- the analysis ---------------------------------------------------------------------------
+
+def _owner(obj: Mapping) -> Mapping | None:
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def _container_binding(spec: Mapping, container: Mapping, opt: StatusOptions) -> str:
+    states = []
+    if opt.env is not None:
+        states.append(env_binding(container, opt.env, opt.secret, opt.key))
+    if opt.mount is not None:
+        states.append(mount_binding(spec, container, opt.mount, opt.secret, opt.key))
+    for state in states:
+        if state.state == "envfrom-secret" and state.reference == opt.secret and state.key == opt.key:
+            continue
+        if state.state != "secret":
+            return state.state
+    return "secret"
+
+
+_BINDING_TEXT = {
+    "missing": "does not get the cookie from the Secret",
+    "literal": "sets the cookie variable to a literal value",
+    "configmap": "reads the cookie from a ConfigMap",
+    "other-secret": "reads the cookie from another Secret or key",
+    "field": "sets the cookie variable from a field reference",
+    "envfrom-secret": "relies on envFrom of a Secret other than the expected one",
+    "envfrom-configmap": "relies on envFrom of a ConfigMap",
+    "bad-mode": "mounts the cookie file with a mode other users can read (Erlang refuses it)",
+    "other-source": "mounts something else at the cookie file's path",
+}
+
+
+class _Analysis:
+    def __init__(self, opt: StatusOptions, report: StatusReport, secret_obj: Mapping | None):
+        self.opt, self.report, self.secret_obj = opt, report, secret_obj
+
+    def add(self, code, severity, obj_ref, message, container=None, fingerprint=None):
+        self.report.findings.append(Finding(code, severity, obj_ref, message, container, fingerprint))
+
+    def check_containers(self, obj: Mapping, ref: str, spec: Mapping, kind_word: str) -> dict[str, str]:
+        opt = self.opt
+        states: dict[str, str] = {}
+        for cref in containers(spec, opt.containers):
+            state = _container_binding(spec, cref.container, opt)
+            states[cref.name] = state
+            if state != "secret":
+                detail = _BINDING_TEXT.get(state, state)
+                self.add(f"{kind_word}-not-wired", "error", ref,
+                         f"container {cref.name} {detail} (expected Secret {opt.secret} key {opt.key})",
+                         cref.name, self._literal_fp(cref.container) if state == "literal" else None)
+            elif opt.env is not None:
+                binding = env_binding(cref.container, opt.env, opt.secret, opt.key)
+                if binding.optional:
+                    self.add("optional-ref", "warning", ref,
+                             f"container {cref.name}: the secretKeyRef is optional, so a missing "
+                             "Secret starts the node with another cookie", cref.name)
+            for plain in plain_cookies(cref.container, skip_env=opt.env):  # reported above
+                self.add("plain-cookie", "error", ref,
+                         f"container {cref.name}: a cookie in clear in {plain.where}",
+                         cref.name, plain.cookie.fingerprint())
+        if opt.containers is not None and not states:
+            self.add(f"{kind_word}-no-container", "error", ref,
+                     f"no container named {', '.join(opt.containers)}")
+        return states
+
+    def _literal_fp(self, container: Mapping) -> str | None:
+        binding = env_binding(container, self.opt.env or "", self.opt.secret, self.opt.key)
+        return binding.literal.fingerprint() if binding.literal and not binding.expands else None
+
+
+def analyze(opt: StatusOptions, secret_obj: Mapping | None, workloads: Iterable[Mapping],
+            pods: Iterable[Mapping], *, audit: Any = None) -> StatusReport:
+    """Judge what was fetched. `audit(cookie) -> AuditResult` is injected (None: skip)."""
+    report = StatusReport(opt, SecretInfo(opt.secret, secret_obj is not None))
+    run = _Analysis(opt, report, secret_obj)
+    changed_at = None
+    secret_ref = f"Secret/{opt.secret}"
+    if secret_obj is None:
+        run.add("secret-missing", "error", secret_ref,
+                f"Secret {opt.secret} does not exist in namespace {opt.namespace}")
+    else:
+        meta = secret_obj.get("metadata") or {}
+        report.secret.resource_version = meta.get("resourceVersion")
+        value = secret_value(secret_obj, opt.key)
+        if value.cookie is None:
+            text = {"missing": f"has no key {opt.key}", "empty": f"key {opt.key} is empty",
+                    "not-base64": f"key {opt.key} is not base64", "not-utf8": f"key {opt.key} is not UTF-8 text"}
+            run.add("secret-key", "error", secret_ref, f"Secret {opt.secret} {text[value.problem]}")
+        else:
+            fp = value.cookie.fingerprint()
+            report.secret.fingerprint = fp
+            if value.trailing_newline:
+                run.add("secret-newline", "warning", secret_ref,
+                        f"key {opt.key} ends with a newline: through an env var it is part of "
+                        "the cookie, read from a file it is not", fingerprint=fp)
+            annotated = (meta.get("annotations") or {}).get(FINGERPRINT_ANNOTATION)
+            if annotated and annotated != fp:
+                run.add("annotation-stale", "warning", secret_ref,
+                        f"annotation {FINGERPRINT_ANNOTATION} says {annotated} but the data is {fp}: "
+                        "the Secret was changed by something else", fingerprint=fp)
+            if audit is not None:
+                result = audit(value.cookie)
+                report.secret.verdict = result.verdict
+                if result.verdict != "ok":
+                    reasons = "; ".join(r.message for r in result.reasons if r.verdict != "ok")
+                    run.add("secret-weak", "error", secret_ref,
+                            f"the cookie is {result.verdict}: {reasons}", fingerprint=fp)
+            changed_at, source = secret_changed_at(secret_obj, fp)
+            report.secret.changed_at, report.secret.changed_at_source = _rfc3339(changed_at), source
+
+    workloads = list(workloads)
+    pods = list(pods)
+    # A ReplicaSet run by a Deployment (or a Job run by a CronJob) is judged through its owner.
+    owned_kinds = {("ReplicaSet", "Deployment"), ("Job", "CronJob")}
+    present = {(w.get("kind"), (w.get("metadata") or {}).get("name")) for w in workloads}
+    judged = []
+    for obj in workloads:
+        owner = _owner(obj)
+        if owner and (obj.get("kind"), owner.get("kind")) in owned_kinds and \
+                (owner.get("kind"), owner.get("name")) in present:
+            continue
+        if obj.get("kind") == "ReplicaSet" and owner and owner.get("kind") == "Deployment" and \
+                ((obj.get("spec") or {}).get("replicas") or 0) == 0:
+            continue  # an old revision kept for rollback, scaled to zero
+        judged.append(obj)
+    if not judged:
+        run.add("no-workloads", "error", None,
+                f"no Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob matches "
+                f"-l {opt.selector!r} in namespace {opt.namespace}")
+    for obj in judged:
+        spec = pod_spec(obj)
+        if spec is None:
+            continue
+        ref = object_ref(obj)
+        states = run.check_containers(obj, ref, spec, "workload")
+        report.workloads.append(WorkloadRow(ref, all(s == "secret" for s in states.values()) and bool(states), states))
+
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        status = pod.get("status") or {}
+        spec = pod.get("spec") or {}
+        owner = _owner(pod)
+        ref = f"Pod/{meta.get('name')}"
+        if meta.get("deletionTimestamp"):
+            continue  # on its way out
+        states = run.check_containers(pod, ref, spec, "pod")
+        statuses = {s.get("name"): s for s in status.get("containerStatuses") or []}
+        statuses.update({s.get("name"): s for s in status.get("initContainerStatuses") or []})
+        row = PodRow(str(meta.get("name")), status.get("phase"), status.get("podIP"),
+                     f"{owner.get('kind')}/{owner.get('name')}" if owner else None,
+                     all(s == "secret" for s in states.values()) and bool(states))
+        for name, state in states.items():
+            cstatus = statuses.get(name) or {}
+            running = (cstatus.get("state") or {}).get("running") or {}
+            started = parse_time(running.get("startedAt")) or (parse_time(status.get("startTime")) if not cstatus else None)
+            cs = ContainerState(name, state, _rfc3339(started), cstatus.get("ready"))
+            if changed_at is not None and started is not None and started < changed_at:
+                cs.stale = True
+                row.ok = False
+                run.add("stale-cookie", "error", ref,
+                        f"container {name} started {_rfc3339(started)}, before the Secret last "
+                        f"changed ({_rfc3339(changed_at)}, from {report.secret.changed_at_source}): "
+                        "it runs with the old cookie until restarted", name)
+            row.containers.append(cs)
+        report.pods.append(row)
+    if judged and not pods:
+        run.add("no-pods", "warning", None, f"no pod matches -l {opt.selector!r}")
+    _pods_outside_workloads(run, judged, pods)
+    return report
+
+
+def _pods_outside_workloads(run: _Analysis, workloads: list[Mapping], pods: list[Mapping]) -> None:
+    """Pods the selector matched that no matched workload selects: the workload that runs
+    them was not matched by -l (its own labels differ), so it was not checked."""
+    selectors = [from_label_selector((w.get("spec") or {}).get("selector")) for w in workloads
+                 if w.get("kind") != "CronJob"]
+    for pod in pods:
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        owner = _owner(pod)
+        if owner is None:
+            continue  # a bare pod is checked on its own
+        if owner.get("kind") == "Job":
+            continue  # jobs of a CronJob carry the CronJob's template labels only sometimes
+        if not any(sel.matches(labels) for sel in selectors):
+            run.add("workload-not-matched", "warning", f"Pod/{(pod.get('metadata') or {}).get('name')}",
+                    f"its {owner.get('kind')} {owner.get('name')} does not carry the labels of "
+                    f"-l {run.opt.selector!r}, so the workload itself was not checked")

@@ -1,0 +1,243 @@
+"""Edit a multi-document YAML stream while every untouched document stays byte for byte.
+
+A round-trip dump of a whole stream still rewrites details (nulls, spacing, the last
+document's end marker), so the stream is split on document markers here, each document
+is parsed on its own, and only the ones an edit changed are dumped again: their leading
+`---`/comment lines (Helm's `# Source:` header) are kept verbatim, the body is dumped with
+the indentation that document already used, lines that only changed their spelling
+(`~` vs `null`) are put back, and the result is re-read and compared with what was meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from erlcookie.errors import OperationalError
+
+_START = re.compile(r"^---(?=[ \t]|\r?\n|$)")
+_END = re.compile(r"^\.\.\.(?=[ \t]|\r?\n|$)")
+_BLANK_OR_COMMENT = re.compile(r"^[ \t]*(#.*)?\r?\n?$")
+_MARKER_ONLY = re.compile(r"^---[ \t]*(#.*)?\r?\n?$")
+
+
+class YamlParseError(OperationalError):
+    """The input is not YAML (exit 3); the message names the file and line."""
+
+
+@dataclass
+class Document:
+    """One document of a stream: `prefix + body + suffix == text` (exact original text)."""
+
+    index: int
+    line: int  # 0-based line of the document's first line in the file
+    text: str
+    prefix: str = ""
+    body: str = ""
+    suffix: str = ""
+    whole: bool = False  # directives or content on the `---` line: dump the whole text
+    data: Any = None
+    newline: str = "\n"
+    new_text: str | None = None
+    indent: tuple[int, int, int] = (2, 2, 0)  # (mapping, sequence, offset) the body uses
+    _spelling: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def body_line(self) -> int:
+        return self.line + (0 if self.whole else self.prefix.count("\n"))
+
+    @property
+    def changed(self) -> bool:
+        return self.new_text is not None and self.new_text != self.text
+
+    @property
+    def output(self) -> str:
+        return self.text if self.new_text is None else self.new_text
+
+
+def split_documents(text: str) -> list[Document]:
+    """Cut `text` at document boundaries; `"".join(d.text for d in docs) == text`.
+
+    A `---` line starts a document (directive lines just before it go with it); after a
+    `...` line, the next line that is not blank or a comment starts one too.
+    """
+    lines = text.splitlines(keepends=True)
+    chunks: list[list[str]] = [[]]
+    starts = [0]
+    after_end = False
+
+    def begin(number: int) -> None:
+        if chunks[-1]:
+            chunks.append([])
+            starts.append(number)
+
+    for number, line in enumerate(lines):
+        if _START.match(line):
+            if not _is_directive_block(chunks[-1]) or after_end:
+                begin(number)
+            after_end = False
+        elif after_end and not _BLANK_OR_COMMENT.match(line):
+            begin(number)
+            after_end = False
+        chunks[-1].append(line)
+        if _END.match(line):
+            after_end = True
+    return [_carve(Document(index=i, line=start, text="".join(chunk)))
+            for i, (chunk, start) in enumerate(zip(chunks, starts))]
+
+
+def _is_directive_block(chunk: list[str]) -> bool:
+    meaningful = [l for l in chunk if l.strip() and not l.lstrip().startswith("#")]
+    return bool(meaningful) and all(l.startswith("%") for l in meaningful)
+
+
+def _carve(doc: Document) -> Document:
+    lines = doc.text.splitlines(keepends=True)
+    doc.newline = "\r\n" if any(l.endswith("\r\n") for l in lines) else "\n"
+    i = 0
+    while i < len(lines) and (_BLANK_OR_COMMENT.match(lines[i]) or _MARKER_ONLY.match(lines[i])):
+        i += 1
+    if i < len(lines) and (lines[i].startswith("%") or _START.match(lines[i])):
+        doc.whole = True  # a directive, or `--- |` / `--- !tag`: parse the marker with it
+        i = 0
+    j = next((k for k in range(i, len(lines)) if _END.match(lines[k])), len(lines))
+    doc.prefix, doc.body, doc.suffix = "".join(lines[:i]), "".join(lines[i:j]), "".join(lines[j:])
+    return doc
+
+
+def new_rt_yaml():
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    return yaml
+
+
+def parse_documents(text: str, source: str) -> list[Document]:
+    """Split and parse; raise YamlParseError naming `source` and the line."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    docs = split_documents(text)
+    for doc in docs:
+        if not doc.body.strip():
+            continue
+        try:
+            doc.data = new_rt_yaml().load(doc.body.replace("\r\n", "\n"))
+            doc.indent = _guess_indent(doc.data)
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = doc.body_line + (mark.line if mark is not None else 0) + 1
+            problem = exc.problem or exc.context or "invalid YAML"
+            raise YamlParseError(f"{source}:{line}: not valid YAML: {problem}") from None
+        except YAMLError as exc:
+            raise YamlParseError(f"{source}:{doc.body_line + 1}: not valid YAML: "
+                                 f"{type(exc).__name__}") from None
+    return docs
+
+
+def _guess_indent(data: Any) -> tuple[int, int, int]:
+    """(mapping, sequence, offset) as ruamel's `indent()` wants them, from node positions."""
+    maps: Counter = Counter()
+    seqs: Counter = Counter()
+
+    def flow(node: Any) -> bool:
+        fa = getattr(node, "fa", None)
+        return bool(fa and fa.flow_style())
+
+    def walk(node: Any) -> None:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        if isinstance(node, CommentedMap) and not flow(node):
+            for key, value in node.items():
+                try:
+                    key_line, key_col = node.lc.key(key)
+                    if isinstance(value, CommentedMap) and not flow(value) and value:
+                        if value.lc.line > key_line:
+                            maps[value.lc.col - key_col] += 1
+                    elif isinstance(value, CommentedSeq) and not flow(value) and value:
+                        if value.lc.line > key_line:
+                            seqs[(value.lc.item(0)[1] - key_col, value.lc.col - key_col)] += 1
+                except (KeyError, TypeError, AttributeError):  # a node added by an edit
+                    pass
+                walk(value)
+        elif isinstance(node, CommentedSeq) and not flow(node):
+            for item in node:
+                walk(item)
+
+    walk(data)
+    mapping = maps.most_common(1)[0][0] if maps else 2
+    if seqs:
+        sequence, offset = seqs.most_common(1)[0][0]
+    else:
+        sequence, offset = mapping, 0
+    mapping = max(mapping, 1)
+    sequence = max(sequence, offset + 2)
+    return mapping, sequence, offset
+
+
+_NULL_SPELLING = re.compile(r"^(?P<head>[ \t]*(?:- )?[^#'\"]*?:)[ \t]*(?:~|null|Null|NULL)?[ \t]*$")
+
+
+def _respell(old_body: str, new_body: str) -> str:
+    """Put back original lines that the dump only re-spelled (null forms, trailing blanks)."""
+    old = old_body.splitlines(keepends=True)
+    new = new_body.splitlines(keepends=True)
+
+    def norm(line: str) -> str:
+        stripped = line.rstrip()
+        m = _NULL_SPELLING.match(stripped)
+        return m["head"] if m else stripped
+
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(a=[norm(l) for l in old], b=[norm(l) for l in new], autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.extend(old[i1:i2])
+        else:
+            out.extend(new[j1:j2])
+    return "".join(out)
+
+
+def _plain(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def render(doc: Document) -> None:
+    """Dump `doc.data` (edited) into `doc.new_text`, keeping prefix, suffix and style."""
+    yaml = new_rt_yaml()
+    mapping, sequence, offset = doc.indent
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    if doc.whole:
+        yaml.explicit_start = doc.body.lstrip().startswith(("---", "%"))
+    out = io.StringIO()
+    yaml.dump(doc.data, out)
+    dumped = out.getvalue()
+    original_body = doc.body.replace("\r\n", "\n")
+    if not original_body.endswith("\n") and dumped.endswith("\n"):
+        dumped = dumped[:-1]
+    candidate = _respell(original_body, dumped)
+    try:
+        intended = _plain(dumped)
+    except Exception:  # e.g. a custom tag the safe loader does not know: keep the dump
+        candidate = dumped
+    else:
+        try:
+            same = _plain(candidate) == intended
+        except Exception:
+            same = False
+        if not same:  # a re-spelled line changed the meaning: keep the plain dump
+            candidate = dumped
+    if doc.newline == "\r\n":
+        candidate = candidate.replace("\n", "\r\n")
+    doc.new_text = doc.prefix + candidate + doc.suffix
+
+
+def join(docs: list[Document]) -> str:
+    return "".join(doc.output for doc in docs)

@@ -1,0 +1,747 @@
+"""A local Kubernetes API server for tests: the REST endpoints erlcookie uses, in memory.
+
+Tests talk to it through the real `kubernetes` client and a real kubeconfig file
+(`write_kubeconfig`), over HTTP on 127.0.0.1 (random port, threaded). What it serves:
+
+- core/v1 secrets, configmaps, pods; apps/v1 deployments, statefulsets, daemonsets,
+  replicasets; batch/v1 jobs, cronjobs: GET (one, or a list with labelSelector, limit and
+  continue), POST, PUT, PATCH (merge, strategic merge with lists merged by `name`, JSON
+  patch), DELETE. No watch.
+- The API server's rules that matter here: resourceVersion on every write and 409 Conflict
+  on a stale one, 409 AlreadyExists, 404 NotFound (also for a missing namespace), 422 for
+  bad Secret data and changes to an immutable Secret, Secret `stringData` folded into
+  `data`, `generation` bumped on spec changes, `managedFields[].time` on every change, 401
+  without the bearer token, and 403 Forbidden with the real message for denied verbs.
+- A tiny controller (`auto_rollout`, on by default): creating a workload or changing its
+  pod template replaces its pods (Deployment -> ReplicaSet -> pods, StatefulSet
+  `name-0..n`, DaemonSet one pod per fake node, Job one pod), with fresh start times and
+  IPs, and fills `status` the way `kubectl rollout status` reads it. `stall(kind, name)`
+  stops that for one workload (a rollout that never finishes).
+
+Seeding and inspecting: `add(obj)`, `get(kind, name, namespace)`, `objects(kind)`,
+`remove(...)`. Time is the server's own clock (`now`), which tests can set and advance
+(`set_time`, `advance`) to make "started before the Secret changed" deterministic.
+
+Fault injection:
+- `deny(verb, resource, namespace=None)`: RBAC 403 for e.g. ("get", "secrets").
+- `fail_next(method, resource, name=None, status=409, count=1)`: the next matching
+  request(s) get that error without being applied.
+- `before_next(method, resource, name, action)`: run `action(server)` just before the
+  next matching request is handled (e.g. another writer changes the Secret, so the
+  request's resourceVersion is stale and the server answers 409 on its own).
+- `requests`: every request seen (method, path, query, json body), for assertions.
+
+    with KubeApiServer() as kube:
+        kubeconfig = kube.write_kubeconfig(tmp_path / "kubeconfig", namespace="chat")
+        kube.add(deployment_dict)
+        ... erlcookie k8s status --kubeconfig kubeconfig -l app=chat ...
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import hashlib
+import itertools
+import json
+import re
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from erlcookie.k8s.selectors import from_label_selector, parse_selector
+
+# plural -> (kind, group)
+RESOURCES: dict[str, tuple[str, str]] = {
+    "secrets": ("Secret", ""),
+    "configmaps": ("ConfigMap", ""),
+    "pods": ("Pod", ""),
+    "deployments": ("Deployment", "apps"),
+    "statefulsets": ("StatefulSet", "apps"),
+    "daemonsets": ("DaemonSet", "apps"),
+    "replicasets": ("ReplicaSet", "apps"),
+    "jobs": ("Job", "batch"),
+    "cronjobs": ("CronJob", "batch"),
+}
+PLURAL = {kind: plural for plural, (kind, _) in RESOURCES.items()}
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
+_PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>apps|batch)/v1)"
+                   r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[a-z]+)(?:/(?P<name>[^/]+))?/?$")
+_SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details or {}
+
+    def status(self) -> dict:
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": self.message, "reason": self.reason, "details": self.details,
+                "code": self.code}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict
+    body: Any = field(repr=False)  # may hold test Secret data: kept out of repr
+    content_type: str | None = None
+    user_agent: str | None = None
+
+    @property
+    def manager(self) -> str:
+        """metadata.managedFields[].manager: ?fieldManager=, else the user agent's name."""
+        return self.query.get("fieldManager") or (self.user_agent or "unknown").split("/")[0]
+
+    @property
+    def verb(self) -> str:
+        verb = VERBS.get(self.method, self.method.lower())
+        m = _PATH.match(self.path)
+        return "list" if verb == "get" and m and not m["name"] else verb
+
+
+@dataclass
+class _Fault:
+    method: str
+    resource: str
+    name: str | None
+    count: int
+    status: int = 409
+    reason: str | None = None
+    message: str | None = None
+    action: Callable | None = None
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def merge_patch(target: Any, patch: Any, *, strategic: bool = False) -> Any:
+    """RFC 7386; with `strategic`, lists of objects that all have a `name` merge by name
+    (what strategic merge does for containers, env, volumes, ports)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif strategic and isinstance(value, list) and isinstance(result.get(key), list) and \
+                all(isinstance(v, dict) and "name" in v for v in value + result[key]):
+            merged = {item["name"]: item for item in copy.deepcopy(result[key])}
+            order = [item["name"] for item in result[key]]
+            for item in value:
+                if item.get("$patch") == "delete":
+                    merged.pop(item["name"], None)
+                    continue
+                if item["name"] not in merged:
+                    order.append(item["name"])
+                merged[item["name"]] = merge_patch(merged.get(item["name"], {}), item, strategic=True)
+            result[key] = [merged[n] for n in order if n in merged]
+        else:
+            result[key] = merge_patch(result.get(key), value, strategic=strategic)
+    return result
+
+
+def json_patch(target: Any, ops: list) -> Any:
+    """RFC 6902: add, remove, replace, test (move/copy are not needed here)."""
+    doc = copy.deepcopy(target)
+
+    def walk(path: str):
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+        parent = doc
+        for part in parts[:-1]:
+            parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+        return parent, parts[-1]
+
+    for op in ops:
+        try:
+            parent, last = walk(op["path"])
+            kind = op["op"]
+            if isinstance(parent, list):
+                index = len(parent) if last == "-" else int(last)
+                if kind == "add":
+                    parent.insert(index, op["value"])
+                elif kind == "remove":
+                    del parent[index]
+                elif kind == "replace":
+                    parent[index] = op["value"]
+                elif kind == "test" and parent[index] != op["value"]:
+                    raise ApiError(422, "Invalid", f"the test operation on {op['path']} failed")
+            else:
+                if kind == "add" or kind == "replace":
+                    if kind == "replace" and last not in parent:
+                        raise KeyError(last)
+                    parent[last] = op["value"]
+                elif kind == "remove":
+                    del parent[last]
+                elif kind == "test" and parent.get(last) != op.get("value"):
+                    raise ApiError(422, "Invalid", f"the test operation on {op['path']} failed")
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise ApiError(422, "Invalid", f"json patch {op.get('op')} {op.get('path')}: no such path") from None
+    return doc
+
+
+class KubeApiServer:
+    """The fake API server. Thread-safe; use as a context manager or start()/stop()."""
+
+    def __init__(self, *, token: str = "erlcookie-test-token", auto_rollout: bool = True,
+                 user: str = "system:serviceaccount:default:erlcookie-test", nodes: int = 2):
+        self.token = token
+        self.user = user
+        self.auto_rollout = auto_rollout
+        self.nodes = nodes
+        self.namespaces: set[str] = {"default"}
+        self.requests: list[Request] = []
+        self._store: dict[tuple[str, str, str], dict] = {}
+        self._denied: set[tuple[str, str, str | None]] = set()
+        self._faults: list[_Fault] = []
+        self._stalled: set[tuple[str, str, str]] = set()
+        self._lock = threading.RLock()
+        self._rv = itertools.count(1000)
+        self._ips = itertools.count(10)
+        self._now = datetime.now(timezone.utc).replace(microsecond=0)
+        self._frozen = False
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> "KubeApiServer":
+        server = self
+
+        class Handler(_Handler):
+            api = server
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="kube-api",
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._thread.join(timeout=5)
+            self._httpd = None
+
+    def __enter__(self) -> "KubeApiServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def write_kubeconfig(self, path: str | Path, *, namespace: str | None = "default",
+                         context: str = "fake", token: str | None = None,
+                         extra_contexts: dict[str, str] | None = None) -> Path:
+        """A real kubeconfig (mode 0600) pointing at this server. `extra_contexts` maps
+        more context names to their namespaces (same server and user)."""
+        context_entry: dict[str, Any] = {"cluster": "fake", "user": "fake-user"}
+        if namespace:
+            context_entry["namespace"] = namespace
+        contexts = [{"name": context, "context": context_entry}]
+        for name, ns in (extra_contexts or {}).items():
+            contexts.append({"name": name, "context": {"cluster": "fake", "user": "fake-user",
+                                                       "namespace": ns}})
+        config = {"apiVersion": "v1", "kind": "Config", "preferences": {},
+                  "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+                  "users": [{"name": "fake-user", "user": {"token": token or self.token}}],
+                  "contexts": contexts, "current-context": context}
+        path = Path(path)
+        path.write_text(json.dumps(config, indent=2))  # JSON is YAML
+        path.chmod(0o600)
+        return path
+
+    # -- time ---------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        with self._lock:
+            if not self._frozen:
+                self._now = max(self._now, datetime.now(timezone.utc).replace(microsecond=0))
+            return self._now
+
+    def set_time(self, when: str | datetime) -> None:
+        """Freeze the clock at `when` (RFC 3339 text or datetime); `advance` moves it."""
+        if isinstance(when, str):
+            when = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        with self._lock:
+            self._now, self._frozen = when, True
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now = self._now + timedelta(seconds=seconds)
+            self._frozen = True
+
+    # -- RBAC and faults --------------------------------------------------------------------
+    def deny(self, verb: str, resource: str, namespace: str | None = None) -> None:
+        """Answer 403 to `verb` ("get", "list", "create", "update", "patch", "delete", "*")
+        on `resource` (plural, e.g. "secrets") in `namespace` (None: everywhere)."""
+        with self._lock:
+            self._denied.add((verb, resource, namespace))
+
+    def allow_all(self) -> None:
+        with self._lock:
+            self._denied.clear()
+
+    def fail_next(self, method: str, resource: str, name: str | None = None, *, status: int = 409,
+                  count: int = 1, reason: str | None = None, message: str | None = None) -> None:
+        with self._lock:
+            self._faults.append(_Fault(method.upper(), resource, name, count, status, reason, message))
+
+    def before_next(self, method: str, resource: str, name: str | None,
+                    action: Callable[["KubeApiServer"], None], *, count: int = 1) -> None:
+        with self._lock:
+            self._faults.append(_Fault(method.upper(), resource, name, count, action=action))
+
+    def stall(self, kind: str, name: str, namespace: str = "default") -> None:
+        """Rollouts of this workload no longer progress (its pods stay as they are)."""
+        with self._lock:
+            self._stalled.add((kind, namespace, name))
+
+    def unstall(self, kind: str, name: str, namespace: str = "default") -> None:
+        with self._lock:
+            self._stalled.discard((kind, namespace, name))
+            obj = self._store.get((kind, namespace, name))
+            if obj is not None:
+                self._reconcile(obj, force=True)
+
+    # -- the store --------------------------------------------------------------------------
+    def add(self, obj: dict, namespace: str | None = None) -> dict:
+        """Create an object as a POST would (and run the controller)."""
+        obj = copy.deepcopy(obj)
+        ns = namespace or (obj.get("metadata") or {}).get("namespace") or "default"
+        with self._lock:
+            self.namespaces.add(ns)
+            return copy.deepcopy(self._create(PLURAL[obj["kind"]], ns, obj))
+
+    def get(self, kind: str, name: str, namespace: str = "default") -> dict | None:
+        with self._lock:
+            obj = self._store.get((kind, namespace, name))
+            return copy.deepcopy(obj) if obj is not None else None
+
+    def objects(self, kind: str, namespace: str | None = "default") -> list[dict]:
+        with self._lock:
+            return [copy.deepcopy(o) for (k, ns, _), o in sorted(self._store.items())
+                    if k == kind and (namespace is None or ns == namespace)]
+
+    def update(self, kind: str, name: str, change: Callable[[dict], None],
+               namespace: str = "default", manager: str = "kubectl-edit") -> dict:
+        """Change a stored object as another client's PUT would (new resourceVersion,
+        a managedFields entry for `manager` at the server's time)."""
+        with self._lock:
+            obj = copy.deepcopy(self._store[(kind, namespace, name)])
+            change(obj)
+            obj["metadata"].pop("resourceVersion", None)
+            return copy.deepcopy(self._replace(PLURAL[kind], namespace, name, obj, manager))
+
+    def remove(self, kind: str, name: str, namespace: str = "default") -> None:
+        with self._lock:
+            self._store.pop((kind, namespace, name), None)
+
+    # -- request handling -------------------------------------------------------------------
+    def handle(self, req: Request, auth: str | None) -> tuple[int, dict]:
+        with self._lock:
+            self.requests.append(req)
+        try:
+            if self.token and auth != f"Bearer {self.token}":
+                raise ApiError(401, "Unauthorized", "Unauthorized")
+            if req.path in ("/version", "/version/"):
+                return 200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-erlcookie-fake"}
+            m = _PATH.match(req.path)
+            if not m or m["plural"] not in RESOURCES or RESOURCES[m["plural"]][1] != (m["group"] or ""):
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            plural, ns, name = m["plural"], m["ns"], m["name"]
+            if req.query.get("watch") in ("true", "1"):
+                raise ApiError(400, "BadRequest", "watch is not implemented by the test server")
+            if ns is None and not (req.method == "GET" and name is None):
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            self._authorize(req.verb, plural, ns, name)
+            with self._lock:
+                self._run_faults(req.method, plural, name or _body_name(req.body))
+                return self._dispatch(req, plural, ns, name)
+        except ApiError as exc:
+            return exc.code, exc.status()
+
+    def _authorize(self, verb: str, plural: str, ns: str | None, name: str | None) -> None:
+        with self._lock:
+            denied = any((v in (verb, "*")) and r == plural and (n is None or n == ns)
+                         for v, r, n in self._denied)
+        if denied:
+            group = RESOURCES[plural][1]
+            subject = f'{plural} "{name}"' if name else plural
+            where = f' in the namespace "{ns}"' if ns else " at the cluster scope"
+            raise ApiError(403, "Forbidden",
+                           f'{subject} is forbidden: User "{self.user}" cannot {verb} resource '
+                           f'"{plural}" in API group "{group}"{where}',
+                           {"name": name or "", "kind": plural})
+
+    def _run_faults(self, method: str, plural: str, name: str | None) -> None:
+        for fault in list(self._faults):
+            if fault.method == method and fault.resource == plural and fault.name in (None, name):
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._faults.remove(fault)
+                if fault.action is not None:
+                    fault.action(self)
+                    continue
+                kind = RESOURCES[plural][0]
+                reason = fault.reason or {409: "Conflict", 404: "NotFound", 403: "Forbidden",
+                                          500: "InternalError", 422: "Invalid"}.get(fault.status, "Unknown")
+                message = fault.message or (
+                    f'Operation cannot be fulfilled on {plural} "{name}": the object has been '
+                    "modified; please apply your changes to the latest version and try again"
+                    if fault.status == 409 else f"injected {fault.status} for {kind} {name}")
+                raise ApiError(fault.status, reason, message, {"name": name or "", "kind": plural})
+
+    def _dispatch(self, req: Request, plural: str, ns: str | None, name: str | None) -> tuple[int, dict]:
+        kind, group = RESOURCES[plural]
+        if req.method == "GET" and name is None:
+            return 200, self._list(plural, ns, req.query)
+        if ns not in self.namespaces and req.method == "POST":
+            raise ApiError(404, "NotFound", f'namespaces "{ns}" not found',
+                           {"name": ns, "kind": "namespaces"})
+        if req.method == "POST":
+            if name is not None:
+                raise ApiError(405, "MethodNotAllowed", "POST to an object path")
+            return 201, copy.deepcopy(self._create(plural, ns, _require_object(req.body, kind), req.manager))
+        current = self._store.get((kind, ns, name))
+        if current is None:
+            raise ApiError(404, "NotFound", f'{_qualified(plural)} "{name}" not found',
+                           {"name": name, "kind": plural})
+        if req.method == "GET":
+            return 200, copy.deepcopy(current)
+        if req.method == "DELETE":
+            del self._store[(kind, ns, name)]
+            if kind in WORKLOADS:
+                self._delete_owned(kind, ns, name)
+            return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                         "details": {"name": name, "kind": plural, "uid": current["metadata"]["uid"]}}
+        if req.method == "PUT":
+            body = _require_object(req.body, kind)
+            if (body.get("metadata") or {}).get("name") != name:
+                raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
+            return 200, copy.deepcopy(self._replace(plural, ns, name, body, req.manager))
+        if req.method == "PATCH":
+            ctype = (req.content_type or "").split(";")[0].strip()
+            if ctype == "application/json-patch+json":
+                if not isinstance(req.body, list):
+                    raise ApiError(400, "BadRequest", "a JSON patch is a list of operations")
+                patched = json_patch(current, req.body)
+            elif ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+                if not isinstance(req.body, dict):
+                    raise ApiError(400, "BadRequest", "a merge patch is an object")
+                patched = merge_patch(current, req.body, strategic=ctype.startswith("application/strategic"))
+            else:
+                raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {ctype}")
+            wanted_rv = (req.body.get("metadata") or {}).get("resourceVersion") if isinstance(req.body, dict) else None
+            if not wanted_rv:
+                patched["metadata"].pop("resourceVersion", None)
+            return 200, copy.deepcopy(self._replace(plural, ns, name, patched, req.manager))
+        raise ApiError(405, "MethodNotAllowed", f"{req.method} is not supported")
+
+    def _list(self, plural: str, ns: str | None, query: dict) -> dict:
+        kind, group = RESOURCES[plural]
+        selector = parse_selector(query.get("labelSelector", ""))
+        items = [o for (k, n, _), o in sorted(self._store.items())
+                 if k == kind and (ns is None or n == ns)
+                 and selector.matches((o.get("metadata") or {}).get("labels") or {})]
+        start = int(query.get("continue") or 0)
+        limit = int(query.get("limit") or 0) or len(items)
+        page = items[start:start + limit]
+        meta: dict[str, Any] = {"resourceVersion": str(next(self._rv))}
+        if start + limit < len(items):
+            meta["continue"] = str(start + limit)
+        out_items = []
+        for o in page:
+            item = copy.deepcopy(o)
+            item.pop("kind", None)  # list items come without kind/apiVersion, as from a real server
+            item.pop("apiVersion", None)
+            out_items.append(item)
+        return {"kind": f"{kind}List", "apiVersion": f"{group}/v1" if group else "v1",
+                "metadata": meta, "items": out_items}
+
+    # -- semantics ---------------------------------------------------------------------------
+    def _validate(self, kind: str, obj: dict, old: dict | None) -> None:
+        name = obj["metadata"].get("name")
+        if not name or not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name) or len(name) > 253:
+            raise ApiError(422, "Invalid", f'{kind} "{name}" is invalid: metadata.name: Invalid value: "{name}"')
+        if kind != "Secret":
+            return
+        string_data = obj.pop("stringData", None) or {}
+        data = dict(obj.get("data") or {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+        for key, value in data.items():
+            if not _SECRET_KEY.match(key):
+                raise ApiError(422, "Invalid", f'Secret "{name}" is invalid: data[{key}]: Invalid value: "{key}": '
+                                               "a valid config key must consist of alphanumeric characters, '-', '_' or '.'")
+            try:
+                base64.b64decode(value or "", validate=True)
+            except (binascii.Error, ValueError):
+                raise ApiError(400, "BadRequest", f"Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at key {key}") from None
+        obj["data"] = data
+        obj.setdefault("type", "Opaque")
+        if old is not None and old.get("immutable") and (old.get("data") != obj.get("data") or not obj.get("immutable")):
+            raise ApiError(422, "Invalid", f'Secret "{name}" is invalid: data: Forbidden: field is immutable when `immutable` is set')
+
+    def _stamp(self, obj: dict, old: dict | None, manager: str = "test-seed") -> dict:
+        meta = obj.setdefault("metadata", {})
+        now = _ts(self.now())
+        if old is None:
+            meta["uid"] = str(uuid.uuid4())
+            meta["creationTimestamp"] = now
+            meta["generation"] = 1
+            meta["managedFields"] = [{"manager": manager, "operation": "Update",
+                                      "apiVersion": obj.get("apiVersion", "v1"), "time": now}]
+        else:
+            old_meta = old["metadata"]
+            meta["uid"] = old_meta["uid"]
+            meta["creationTimestamp"] = old_meta["creationTimestamp"]
+            meta["generation"] = old_meta.get("generation", 1) + (obj.get("spec") != old.get("spec"))
+            changed = {k: v for k, v in obj.items() if k not in ("metadata", "status")} != \
+                {k: v for k, v in old.items() if k not in ("metadata", "status")} or \
+                _user_meta(meta) != _user_meta(old_meta)
+            meta["managedFields"] = copy.deepcopy(old_meta.get("managedFields") or [])
+            if changed:
+                meta["managedFields"] = [m for m in meta["managedFields"] if m.get("manager") != manager]
+                meta["managedFields"].append({"manager": manager, "operation": "Update",
+                                              "apiVersion": obj.get("apiVersion", "v1"), "time": now})
+        meta["resourceVersion"] = str(next(self._rv))
+        return obj
+
+    def _create(self, plural: str, ns: str, obj: dict, manager: str = "test-seed") -> dict:
+        kind, group = RESOURCES[plural]
+        obj = copy.deepcopy(obj)
+        obj["kind"], obj["apiVersion"] = kind, f"{group}/v1" if group else "v1"
+        obj.setdefault("metadata", {})["namespace"] = ns
+        self._validate(kind, obj, None)
+        name = obj["metadata"]["name"]
+        if (kind, ns, name) in self._store:
+            raise ApiError(409, "AlreadyExists", f'{_qualified(plural)} "{name}" already exists',
+                           {"name": name, "kind": plural})
+        for key in ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"):
+            obj["metadata"].pop(key, None)
+        self._store[(kind, ns, name)] = self._stamp(obj, None, manager)
+        if kind in WORKLOADS:
+            self._reconcile(self._store[(kind, ns, name)], force=True)
+        return self._store[(kind, ns, name)]
+
+    def _replace(self, plural: str, ns: str, name: str, obj: dict, manager: str = "test-edit") -> dict:
+        kind, group = RESOURCES[plural]
+        old = self._store[(kind, ns, name)]
+        obj = copy.deepcopy(obj)
+        obj["kind"], obj["apiVersion"] = kind, f"{group}/v1" if group else "v1"
+        obj["metadata"]["namespace"] = ns
+        wanted = obj["metadata"].get("resourceVersion")
+        if wanted and wanted != old["metadata"]["resourceVersion"]:
+            raise ApiError(409, "Conflict",
+                           f'Operation cannot be fulfilled on {_qualified(plural)} "{name}": the object '
+                           "has been modified; please apply your changes to the latest version and try again",
+                           {"name": name, "kind": plural})
+        self._validate(kind, obj, old)
+        if "status" in old and kind != "Secret":
+            obj["status"] = copy.deepcopy(old.get("status"))  # status is a subresource
+        template_changed = _template(obj) != _template(old)
+        self._store[(kind, ns, name)] = self._stamp(obj, old, manager)
+        if kind in WORKLOADS and template_changed:
+            self._reconcile(self._store[(kind, ns, name)], force=True)
+        return self._store[(kind, ns, name)]
+
+    # -- the controller ------------------------------------------------------------------------
+    def _delete_owned(self, kind: str, ns: str, name: str) -> None:
+        for key, obj in list(self._store.items()):
+            for ref in obj["metadata"].get("ownerReferences") or []:
+                if ref.get("kind") == kind and ref.get("name") == name and key[1] == ns:
+                    del self._store[key]
+                    if key[0] in WORKLOADS:
+                        self._delete_owned(key[0], ns, key[2])
+
+    def _owned_pods(self, owner_kind: str, ns: str, owner: str) -> list[tuple]:
+        return [key for key, o in self._store.items() if key[0] == "Pod" and key[1] == ns and
+                any(r.get("kind") == owner_kind and r.get("name") == owner
+                    for r in o["metadata"].get("ownerReferences") or [])]
+
+    def _new_pod(self, owner: dict, name: str, template: dict, extra_labels: dict) -> None:
+        ns = owner["metadata"]["namespace"]
+        labels = {**((template.get("metadata") or {}).get("labels") or {}), **extra_labels}
+        now = _ts(self.now())
+        spec = copy.deepcopy(template.get("spec") or {})
+        number = next(self._ips)
+        ip = f"10.244.{number // 250}.{number % 250 + 2}"
+        pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": name, "namespace": ns, "labels": labels,
+                            "annotations": copy.deepcopy((template.get("metadata") or {}).get("annotations") or {}),
+                            "ownerReferences": [{"apiVersion": owner["apiVersion"], "kind": owner["kind"],
+                                                 "name": owner["metadata"]["name"],
+                                                 "uid": owner["metadata"]["uid"], "controller": True}]},
+               "spec": spec,
+               "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": now,
+                          "conditions": [{"type": "Ready", "status": "True"}],
+                          "containerStatuses": [
+                              {"name": c.get("name"), "ready": True, "restartCount": 0, "image": c.get("image"),
+                               "started": True, "state": {"running": {"startedAt": now}}}
+                              for c in spec.get("containers") or []]}}
+        if not pod["metadata"]["annotations"]:
+            del pod["metadata"]["annotations"]
+        self._store[("Pod", ns, name)] = self._stamp(pod, None, manager="kubelet")
+
+    def _reconcile(self, obj: dict, force: bool = False) -> None:
+        if not self.auto_rollout:
+            return
+        kind, ns, name = obj["kind"], obj["metadata"]["namespace"], obj["metadata"]["name"]
+        meta, spec = obj["metadata"], obj.get("spec") or {}
+        template = spec.get("template") or {}
+        digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+        replicas = spec.get("replicas", 1)
+        if (kind, ns, name) in self._stalled:
+            status = obj.setdefault("status", {})
+            status["observedGeneration"] = meta["generation"]
+            status["updatedReplicas"] = 0
+            return
+        if kind == "Deployment":
+            rs_name = f"{name}-{digest}"
+            for key, rs in list(self._store.items()):  # older ReplicaSets scale to zero
+                if key[0] == "ReplicaSet" and key[1] == ns and key[2] != rs_name and \
+                        any(r.get("name") == name and r.get("kind") == "Deployment"
+                            for r in rs["metadata"].get("ownerReferences") or []):
+                    rs["spec"]["replicas"] = 0
+                    rs.setdefault("status", {})["replicas"] = 0
+                    for pod_key in self._owned_pods("ReplicaSet", ns, key[2]):
+                        del self._store[pod_key]
+            if ("ReplicaSet", ns, rs_name) not in self._store:
+                rs_template = copy.deepcopy(template)
+                rs_template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = digest
+                selector = copy.deepcopy(spec.get("selector") or {})
+                selector.setdefault("matchLabels", {})["pod-template-hash"] = digest
+                rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                      "metadata": {"name": rs_name, "namespace": ns,
+                                   "labels": copy.deepcopy(rs_template["metadata"]["labels"]),
+                                   "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                                                        "uid": meta["uid"], "controller": True}]},
+                      "spec": {"replicas": replicas, "selector": selector, "template": rs_template}}
+                self._store[("ReplicaSet", ns, rs_name)] = self._stamp(rs, None, manager="kube-controller-manager")
+            rs = self._store[("ReplicaSet", ns, rs_name)]
+            rs["spec"]["replicas"] = replicas
+            self._replace_pods(rs, [f"{rs_name}-{_suffix(rs_name, i, digest)}" for i in range(replicas)],
+                               rs["spec"]["template"], {})
+            rs["status"] = {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
+                            "observedGeneration": rs["metadata"]["generation"]}
+            obj["status"] = {"observedGeneration": meta["generation"], "replicas": replicas,
+                             "updatedReplicas": replicas, "readyReplicas": replicas,
+                             "availableReplicas": replicas,
+                             "conditions": [{"type": "Available", "status": "True"},
+                                            {"type": "Progressing", "status": "True",
+                                             "reason": "NewReplicaSetAvailable"}]}
+        elif kind == "StatefulSet":
+            revision = f"{name}-{digest}"
+            names = [f"{name}-{i}" for i in range(replicas)]
+            self._replace_pods(obj, names, template, {"controller-revision-hash": revision}, per_pod_label=True)
+            obj["status"] = {"observedGeneration": meta["generation"], "replicas": replicas,
+                             "readyReplicas": replicas, "availableReplicas": replicas,
+                             "currentReplicas": replicas, "updatedReplicas": replicas,
+                             "currentRevision": revision, "updateRevision": revision}
+        elif kind == "DaemonSet":
+            names = [f"{name}-{_suffix(name, i, digest)}" for i in range(self.nodes)]
+            self._replace_pods(obj, names, template, {"controller-revision-hash": digest})
+            obj["status"] = {"observedGeneration": meta["generation"],
+                             "desiredNumberScheduled": self.nodes, "currentNumberScheduled": self.nodes,
+                             "updatedNumberScheduled": self.nodes, "numberReady": self.nodes,
+                             "numberAvailable": self.nodes}
+        elif kind == "ReplicaSet":
+            if meta.get("ownerReferences"):
+                return  # run by a Deployment, reconciled there
+            names = [f"{name}-{_suffix(name, i, digest)}" for i in range(replicas)]
+            self._replace_pods(obj, names, template, {})
+            obj["status"] = {"replicas": replicas, "readyReplicas": replicas,
+                             "availableReplicas": replicas, "observedGeneration": meta["generation"]}
+        elif kind == "Job":
+            self._replace_pods(obj, [f"{name}-{_suffix(name, 0, digest)}"], template, {})
+            obj["status"] = {"active": 1, "startTime": _ts(self.now())}
+
+    def _replace_pods(self, owner: dict, names: list[str], template: dict, extra: dict,
+                      per_pod_label: bool = False) -> None:
+        ns = owner["metadata"]["namespace"]
+        for key in self._owned_pods(owner["kind"], ns, owner["metadata"]["name"]):
+            del self._store[key]
+        for pod_name in names:
+            labels = dict(extra)
+            if per_pod_label:
+                labels["statefulset.kubernetes.io/pod-name"] = pod_name
+            self._new_pod(owner, pod_name, template, labels)
+
+
+def _suffix(base: str, index: int, digest: str) -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    raw = int(hashlib.sha256(f"{base}/{index}/{digest}".encode()).hexdigest(), 16)
+    return "".join(alphabet[(raw >> (5 * i)) % len(alphabet)] for i in range(5))
+
+
+def _template(obj: dict) -> Any:
+    spec = obj.get("spec") or {}
+    return spec.get("template") if "template" in spec else (spec.get("jobTemplate") or None)
+
+
+def _user_meta(meta: dict) -> dict:
+    return {k: meta.get(k) for k in ("labels", "annotations", "ownerReferences", "finalizers")}
+
+
+def _qualified(plural: str) -> str:
+    group = RESOURCES[plural][1]
+    return f"{plural}.{group}" if group else plural
+
+
+def _body_name(body: Any) -> str | None:
+    return (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
+
+
+def _require_object(body: Any, kind: str) -> dict:
+    if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
+        raise ApiError(400, "BadRequest", f"the body is not a {kind} object")
+    if body.get("kind") not in (None, kind):
+        raise ApiError(400, "BadRequest", f"the body's kind {body.get('kind')!r} is not {kind}")
+    return body
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: KubeApiServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+            status, payload = 400, ApiError(400, "BadRequest", "the body is not JSON").status()
+        else:
+            status, payload = self.api.handle(
+                Request(self.command, parts.path, query, body, self.headers.get("Content-Type"),
+                        self.headers.get("User-Agent")),
+                self.headers.get("Authorization"))
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
