@@ -60,7 +60,6 @@ def connection_options(func: Callable) -> Callable:
             tls = TlsOptions(certfile=tls_cert, keyfile=tls_key, cafile=tls_ca,
                              verify_hostname=not no_tls_hostname_check,
                              server_name=tls_server_name)
-            tls.context()  # bad paths and files are usage errors, before any network
         kwargs["conn_opts"] = {"host": host, "epmd_port": epmd_port, "dist_port": dist_port,
                                "timeout": timeout, "tls": tls}
         return func(*args, **kwargs)
@@ -72,6 +71,8 @@ def _node_list(nodes: tuple[str, ...], nodes_file: str | None, conn_opts: dict,
                cookie_request) -> list:
     from erlcookie.dist.nodename import NodeName
 
+    if conn_opts["tls"] is not None:
+        conn_opts["tls"].context()  # bad paths and files are usage errors, before any network
     names = list(nodes)
     if nodes_file is not None:
         if nodes_file == "-" and cookie_request.file == "-":

@@ -1,0 +1,119 @@
+"""TLS distribution against real OTP 25 and OTP 27 nodes with mutual TLS.
+
+Certificates are made in the test with `cryptography`; the nodes run
+`-proto_dist inet_tls -ssl_dist_optfile F` with verify_peer and fail_if_no_peer_cert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from erlcookie.dist import terms
+from erlcookie.dist.client import TlsOptions, atom, connect, ping
+from erlcookie.dist.info import node_info
+from tests.support.certs import make_pki, write_optfile
+
+pytestmark = pytest.mark.interop
+
+
+@pytest.fixture(params=["otp25", pytest.param("otp27", marks=pytest.mark.otp27)])
+def tls_node(request, start_node, cookie):
+    root = request.getfixturevalue("otp27_root") if request.param == "otp27" else None
+    tmp = Path(tempfile.mkdtemp(prefix="erlcookie-pki-", dir=str(root / "tmp") if root else None))
+    request.addfinalizer(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    pki = make_pki(tmp, ["localhost", "127.0.0.1", socket.gethostname()])
+    optfile = write_optfile(pki, inside=root)
+    inner = "/" + str(optfile.relative_to(root)) if root else str(optfile)
+    node = start_node(cookie, kind=request.param, otp_root=root,
+                      extra_args=["-proto_dist", "inet_tls", "-ssl_dist_optfile", inner])
+    return node, pki
+
+
+def tls_options(pki, **kw):
+    return TlsOptions(str(pki.client_cert), str(pki.client_key), str(pki.ca_cert), **kw)
+
+
+def test_mutual_tls_ping_and_rpc(tls_node, cookie, other_cookie):
+    node, pki = tls_node
+    ok = asyncio.run(ping(node.name, cookie, tls=tls_options(pki), timeout=10))
+    assert ok.verdict == "accepted", ok.detail
+    assert ok.transport == "tls"
+
+    wrong = asyncio.run(ping(node.name, other_cookie, tls=tls_options(pki), timeout=10))
+    assert wrong.verdict == "rejected", wrong.detail
+
+    async def rpc():
+        async with await connect(node.name, cookie, tls=tls_options(pki), timeout=10) as conn:
+            return (terms.text(await conn.rpc("erlang", "system_info", [atom("otp_release")])),
+                    terms.to_python(await conn.rpc("init", "get_argument", [atom("proto_dist")])))
+
+    release, proto = asyncio.run(rpc())
+    assert release == node.eval("erlang:system_info(otp_release).").decode()
+    assert proto == ("ok", [["inet_tls"]])
+
+
+def test_tls_refusals(tls_node, cookie):
+    node, pki = tls_node
+    plain = asyncio.run(ping(node.name, cookie, timeout=5))
+    assert plain.verdict == "protocol_error" and "TLS distribution" in plain.detail
+
+    no_cert = asyncio.run(ping(node.name, cookie, tls=TlsOptions(cafile=str(pki.ca_cert))))
+    assert no_cert.verdict == "not_allowed"
+    assert "requires a client certificate" in no_cert.detail
+
+    rogue = asyncio.run(ping(node.name, cookie, tls=TlsOptions(
+        str(pki.rogue_client_cert), str(pki.rogue_client_key), str(pki.ca_cert))))
+    assert rogue.verdict == "not_allowed" and "refused our TLS client certificate" in rogue.detail
+
+    untrusted = asyncio.run(ping(node.name, cookie, tls=TlsOptions(
+        str(pki.client_cert), str(pki.client_key), str(pki.other_ca_cert))))
+    assert untrusted.verdict == "protocol_error" and "not trusted" in untrusted.detail
+
+
+def test_hostname_check(tls_node, cookie):
+    node, pki = tls_node
+    # The certificate names vm/localhost/127.0.0.1, not this name: refused unless told.
+    strict = asyncio.run(ping(node.name, cookie, tls=tls_options(pki, server_name="elsewhere.example")))
+    assert strict.verdict == "protocol_error" and "not trusted" in strict.detail
+    relaxed = asyncio.run(ping(node.name, cookie, tls=tls_options(
+        pki, server_name="elsewhere.example", verify_hostname=False)))
+    assert relaxed.verdict == "accepted", relaxed.detail
+
+
+def test_info_over_tls_and_without(tls_node, cookie):
+    node, pki = tls_node
+    over_tls = asyncio.run(node_info(node.name, cookie, tls=tls_options(pki)))
+    assert over_tls.verdict == "accepted" and over_tls.tls.startswith("yes")
+    assert over_tls.proto_dist == "inet_tls"
+    plain = asyncio.run(node_info(node.name, cookie))
+    assert plain.verdict == "protocol_error" and plain.tls.startswith("required")
+
+
+def test_cli_ping_and_info_over_tls(tls_node, cookie, tmp_path):
+    import json
+    import os
+
+    from click.testing import CliRunner
+
+    from erlcookie.cli import cli
+
+    node, pki = tls_node
+    cookie_path = tmp_path / "cookie"
+    fd = os.open(cookie_path, os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(cookie.reveal())
+    tls_args = ["--tls-cert", str(pki.client_cert), "--tls-key", str(pki.client_key),
+                "--tls-ca", str(pki.ca_cert), "--cookie-file", str(cookie_path)]
+    result = CliRunner().invoke(cli, ["ping", node.name, "--json", *tls_args])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["results"][0]["transport"] == "tls"
+    info = CliRunner().invoke(cli, ["info", node.name, *tls_args])
+    assert info.exit_code == 0, info.output
+    assert "inet_tls" in info.stdout and "yes: connected over TLS" in info.stdout
+    assert cookie.reveal() not in info.output + result.output, "cookie in CLI output"
