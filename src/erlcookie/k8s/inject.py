@@ -183,6 +183,31 @@ def _read(path: str, stdin) -> str:
         raise OperationalError(f"{path}: not UTF-8 text") from None
 
 
+def _unrendered_template(doc: yamlstream.Document) -> int | None:
+    """The file line of a `{{ ... }}` action that YAML read as a mapping used as a key.
+
+    `name: {{ .Values.name }}` is valid YAML (a flow mapping whose key is a mapping), so a
+    Helm template can parse; a manifest never has such keys. Quoted `{{ }}` stay strings.
+    """
+    def walk(node: Any) -> int | None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                if isinstance(key, (Mapping, list, tuple)) or (hasattr(key, "keys") and callable(key.keys)):
+                    lc = getattr(node, "lc", None)
+                    return doc.body_line + (lc.line if lc is not None else 0)
+                found = walk(value)
+                if found is not None:
+                    return found
+        elif isinstance(node, list):
+            for item in node:
+                found = walk(item)
+                if found is not None:
+                    return found
+        return None
+
+    return walk(doc.data)
+
+
 def load_file(path: str, text: str, explicit: bool) -> FileResult:
     result = FileResult(path=path, original=text)
     body = text
@@ -190,6 +215,11 @@ def load_file(path: str, text: str, explicit: bool) -> FileResult:
         result.bom, body = True, body[1:]
     try:
         result.docs = yamlstream.parse_documents(body, path)
+        for doc in result.docs:
+            line = _unrendered_template(doc)
+            if line is not None:
+                raise yamlstream.YamlParseError(f"{path}:{line + 1}: an unrendered template "
+                                                "(`{{ ... }}`), not a manifest")
     except yamlstream.YamlParseError as exc:
         hint = (" (a Helm template: render it first, e.g. `helm template . | erlcookie k8s "
                 "inject -`)") if "{{" in text else ""
@@ -307,6 +337,17 @@ class _Editor:
                 self.finding(obj, ref.name, "plain-cookie",
                              f"a cookie in clear in {plain.where}: move it to the Secret and "
                              "remove it", plain.cookie.fingerprint())
+        wired = {id(ref.container) for ref in refs}
+        for key in ("containers", "initContainers"):
+            for container in spec.get(key) or []:
+                if not isinstance(container, Mapping) or id(container) in wired:
+                    continue
+                for plain in plain_cookies(container):
+                    self.result.secrets.append(plain.cookie)
+                    self.finding(obj, str(container.get("name")), "plain-cookie",
+                                 f"a cookie in clear in {plain.where} of a container left alone "
+                                 f"(--container {container.get('name')} wires it)",
+                                 plain.cookie.fingerprint())
 
     def pick_containers(self, obj: Mapping, spec: Mapping) -> list[ContainerRef]:
         """The containers to wire: those named by --container; else the app containers that

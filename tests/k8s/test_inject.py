@@ -1,0 +1,485 @@
+"""`k8s inject` on realistic manifests: Helm output, `kind: List`, every workload kind,
+RabbitMQ-style file mounts; byte-level checks, idempotence, schemas, redaction, CLI modes."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import stat
+from collections import Counter
+
+import pytest
+from ruamel.yaml import YAML
+
+from erlcookie.cookie.value import Cookie
+from erlcookie.errors import UsageError
+from erlcookie.k8s.inject import InjectOptions, inject, inject_paths, load_file
+from erlcookie.k8s.selectors import parse_selector
+from erlcookie.k8s.workloads import env_binding, iter_workloads, mount_binding, pod_spec
+from erlcookie.k8s.yamlstream import split_documents
+
+# Literal cookies written into the fixtures; none may ever show up in a report or a diff.
+FIXTURE_LITERALS = ["hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E", "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1",
+                    "init-only-not-wired", "rabbit-cookie-in-clear-2f9d8c7b"]
+SECRET_REF = {"secretKeyRef": {"name": "erlang-cookie", "key": "cookie"}}
+safe_load_all = YAML(typ="safe", pure=True).load_all
+
+
+def run(paths, **options):
+    return inject_paths([str(p) for p in paths], InjectOptions(**options))
+
+
+def line_changes(old: str, new: str) -> tuple[Counter, Counter]:
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    removed, added = Counter(), Counter()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag != "equal":
+            removed.update(a[i1:i2])
+            added.update(b[j1:j2])
+    return removed, added
+
+
+def no_literal_in(text: str) -> bool:
+    return not any(lit in text for lit in FIXTURE_LITERALS)
+
+
+def reread(text):
+    return [d for d in safe_load_all(text) if d is not None]
+
+
+def workloads_of(text):
+    return [w for doc in reread(text) for w in iter_workloads(doc)]
+
+
+def env_of(workload, container):
+    spec = pod_spec(workload)
+    for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+        if c["name"] == container:
+            return c.get("env") or []
+    raise KeyError(container)
+
+
+# -- Helm-rendered output -------------------------------------------------------------------
+
+def test_helm_output_is_wired_and_untouched_documents_stay_byte_for_byte(fixtures, schema):
+    path = fixtures / "helm-rendered.yaml"
+    original = path.read_text()
+    result = run([path])
+    out = result.files[0].output
+    before, after = split_documents(original), split_documents(out)
+    assert len(before) == len(after) == 7
+    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a.text != b.text]
+    assert changed == [3, 4, 5]  # Deployment, StatefulSet, CronJob
+    for i in (0, 1, 2, 6):  # ServiceAccount, ConfigMap, Service, empty template
+        assert before[i].text == after[i].text
+    for i in changed:  # Helm's `---` + `# Source:` header is kept as it was
+        assert after[i].prefix == before[i].prefix
+    # Inside the changed documents only the cookie's own lines moved: comments, quoting,
+    # key order and the init container's block are intact.
+    removed, added = line_changes(original, out)
+    assert removed == Counter({'              value: "hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E"\n': 1,
+                               "                configMapKeyRef:\n": 1,
+                               "                  name: chat-env\n": 1,
+                               "                  key: RELEASE_COOKIE\n": 1})
+    assert {line.strip() for line in added} <= {
+        "valueFrom:", "secretKeyRef:", "name: erlang-cookie", "key: cookie", "env:",
+        "- name: RELEASE_COOKIE"}
+    assert "            - name: RELEASE_COOKIE   # TODO move to a Secret\n" in out
+    assert "          # The release reads RELEASE_COOKIE at boot.\n" in out
+    assert "  clusterIP: None   # headless: DNS A records for each pod\n" in out
+    assert schema.validate_stream(out) == 6
+
+
+def test_helm_output_semantics_and_report(fixtures):
+    result = run([fixtures / "helm-rendered.yaml"])
+    out = result.files[0].output
+    by_name = {w["metadata"]["name"]: w for w in workloads_of(out)}
+    web = by_name["chat-web"]
+    cookie_envs = [e for e in env_of(web, "chat") if e["name"] == "RELEASE_COOKIE"]
+    assert cookie_envs == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+    # the sidecar that never dealt with the cookie does not get the secret
+    assert all(e["name"] != "RELEASE_COOKIE" for e in env_of(web, "metrics-exporter"))
+    # the init container is not an app container: left alone, but its clear cookie is reported
+    assert env_of(web, "migrate") == [{"name": "RELEASE_COOKIE", "value": "init-only-not-wired"}]
+    assert env_of(by_name["chat-worker"], "worker") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+    assert env_of(by_name["chat-cleanup"], "cleanup") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+
+    actions = {(c.workload, c.container, c.action) for c in result.changes}
+    assert actions == {("Deployment/chat-web", "chat", "replace-env"),
+                       ("StatefulSet/chat-worker", "worker", "replace-env"),
+                       ("CronJob/chat-cleanup", "cleanup", "add-env")}
+    literal = next(c for c in result.changes if c.workload == "Deployment/chat-web")
+    assert literal.fingerprint == Cookie("hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E").fingerprint()
+    from_cm = next(c for c in result.changes if c.workload == "StatefulSet/chat-worker")
+    # the ConfigMap is in the stream, so its value is fingerprinted and flagged as a leftover
+    assert from_cm.fingerprint == Cookie("Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1").fingerprint()
+    codes = Counter((f.code, f.severity) for f in result.findings)
+    assert codes == Counter({("configmap-cookie", "warning"): 1, ("plain-cookie", "error"): 1})
+    init = next(f for f in result.findings if f.code == "plain-cookie")
+    assert (init.workload, init.container) == ("Deployment/chat-web", "migrate")
+    report = json.dumps(result.to_dict())
+    assert no_literal_in(report)
+
+
+def test_every_output_is_idempotent(fixtures):
+    for name, options in (("helm-rendered.yaml", {}), ("list.yaml", {}), ("kinds.yaml", {}),
+                          ("rabbitmq.yaml", {"env": None, "mount": "/var/lib/rabbitmq/.erlang.cookie"}),
+                          ("helm-rendered.yaml", {"env": "RELEASE_COOKIE", "mount": "/app/.erlang.cookie"})):
+        opts = InjectOptions(**options)
+        first = inject_paths([str(fixtures / name)], opts)
+        out = first.files[0].output
+        second = inject([load_file("again.yaml", out, True)], opts)
+        assert not second.changed and second.changes == [], name
+        assert second.files[0].output == out
+
+
+# -- kind: List and every workload kind --------------------------------------------------------
+
+def test_kind_list(fixtures, schema):
+    path = fixtures / "list.yaml"
+    result = run([path])
+    out = result.files[0].output
+    assert schema.validate_stream(out) == 3
+    items = reread(out)[0]["items"]
+    assert env_of(items[0], "ledger") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+    assert env_of(items[1], "agent") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+    assert items[2] == reread(path.read_text())[0]["items"][2]  # the Service is untouched
+    repoint = next(c for c in result.changes if c.workload == "DaemonSet/ledger-agent")
+    assert repoint.action == "replace-env" and "old-cookie" in repoint.detail
+    removed, _ = line_changes(path.read_text(), out)
+    assert removed == Counter({"                name: old-cookie\n": 1, "                key: value\n": 1})
+    assert "    creationTimestamp: null\n" in out  # kubectl's nulls keep their spelling
+
+
+def test_all_workload_kinds(fixtures, schema):
+    result = run([fixtures / "kinds.yaml"])
+    out = result.files[0].output
+    assert schema.validate_stream(out) == 3
+    kinds = {w["kind"]: w for w in workloads_of(out)}
+    for kind, container in (("Pod", "iex"), ("ReplicaSet", "legacy"), ("Job", "seed")):
+        env = env_of(kinds[kind], container)
+        assert {"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF} in env, kind
+        assert env[0]["name"] == "RELEASE_COOKIE" or kind == "Job"  # new entries go first ($(VAR) order)
+    assert out.rstrip().endswith("...")  # the end marker after the last document survives
+    assert "  labels: {app: shell}\n" in out and "        - {name: MIX_ENV, value: prod}\n" in out
+
+
+def test_every_kind_in_one_generated_stream(schema):
+    template = {"metadata": {"labels": {"app": "x"}},
+                "spec": {"containers": [{"name": "app", "image": "img"}], "restartPolicy": "Never"}}
+    specs = {
+        "Pod": {"spec": template["spec"]},
+        "Deployment": {"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}},
+        "StatefulSet": {"spec": {"selector": {"matchLabels": {"app": "x"}}, "serviceName": "x", "template": template}},
+        "ReplicaSet": {"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}},
+        "DaemonSet": {"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}},
+        "ReplicationController": {"spec": {"selector": {"app": "x"}, "template": template}},
+        "Job": {"spec": {"template": template}},
+        "CronJob": {"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}},
+    }
+    api = {"Pod": "v1", "ReplicationController": "v1", "Job": "batch/v1", "CronJob": "batch/v1"}
+    docs = [json.dumps({"apiVersion": api.get(k, "apps/v1"), "kind": k, "metadata": {"name": k.lower()}, **v})
+            for k, v in specs.items()]
+    result = inject([load_file("all.yaml", "---\n".join(d + "\n" for d in docs), True)], InjectOptions())
+    out = result.files[0].output
+    assert schema.validate_stream(out) == len(specs)
+    assert result.workloads == len(specs)
+    for w in workloads_of(out):
+        assert env_of(w, "app") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}], w["kind"]
+
+
+# -- what gets replaced, and how it is reported -------------------------------------------------
+
+def stream(container_env, *, extra=None, name="app"):
+    container = {"name": name, "image": "img", "env": container_env, **(extra or {})}
+    doc = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+           "spec": {"selector": {"matchLabels": {"a": "b"}},
+                    "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [container]}}}}
+    return json.dumps(doc) + "\n"
+
+
+def inject_text(text, **options):
+    return inject([load_file("t.yaml", text, True)], InjectOptions(**options))
+
+
+@pytest.mark.parametrize("env, action, detail", [
+    ([{"name": "RELEASE_COOKIE", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}}}],
+     "replace-env", "configMapKeyRef cm/k"),
+    ([{"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {"name": "other", "key": "c"}}}],
+     "replace-env", "from Secret other key c"),
+    ([{"name": "RELEASE_COOKIE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+     "replace-env", "fieldRef"),
+    ([{"name": "RELEASE_COOKIE", "value": "$(OTHER_VAR)"}], "replace-env", "$(...) reference"),
+    ([{"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {"name": "erlang-cookie", "key": "cookie",
+                                                                "optional": True}}}],
+     "not-optional", "optional"),
+])
+def test_replacements(env, action, detail, schema):
+    result = inject_text(stream(env))
+    assert [(c.action, detail in c.detail) for c in result.changes] == [(action, True)]
+    out = result.files[0].output
+    schema.validate_stream(out)
+    assert env_of(workloads_of(out)[0], "app") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+
+
+def test_duplicates_collapse_to_one_entry_and_literals_are_fingerprinted():
+    env = [{"name": "RELEASE_COOKIE", "value": "first-dup-value-aaaa"}, {"name": "X", "value": "1"},
+           {"name": "RELEASE_COOKIE", "value": "second-dup-value-bbbb"}]
+    result = inject_text(stream(env))
+    out = result.files[0].output
+    assert env_of(workloads_of(out)[0], "app") == [{"name": "X", "value": "1"},
+                                                   {"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+    fps = {c.action: c.fingerprint for c in result.changes}
+    assert fps == {"replace-env": Cookie("second-dup-value-bbbb").fingerprint(),
+                   "remove-duplicate": Cookie("first-dup-value-aaaa").fingerprint()}
+
+
+def test_envfrom_of_the_secret_with_the_right_key_is_already_wired():
+    text = stream([], extra={"envFrom": [{"secretRef": {"name": "erlang-cookie"}}]})
+    result = inject_text(text, key="RELEASE_COOKIE")
+    assert not result.changed
+
+
+def test_envfrom_configmap_holding_the_cookie_is_overridden_and_reported():
+    cm = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "env"},
+                     "data": {"RELEASE_COOKIE": "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1"}}) + "\n"
+    text = cm + "---\n" + stream([], extra={"envFrom": [{"configMapRef": {"name": "env"}}]})
+    result = inject_text(text)
+    assert [c.action for c in result.changes] == ["add-env"]
+    assert [(f.code, f.fingerprint) for f in result.findings] == [
+        ("configmap-cookie", Cookie("Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1").fingerprint())]
+
+
+def test_setcookie_in_args_and_erl_flags_is_reported_not_rewritten():
+    env = [{"name": "ERL_AFLAGS", "value": "-kernel shell_history enabled -setcookie clearcookievalue1"}]
+    extra = {"args": ["foreground", "-setcookie", "clearcookievalue2"]}
+    result = inject_text(stream(env, extra=extra))
+    plain = sorted(f.message.split(" in clear in ")[1].split(":")[0] for f in result.findings if f.code == "plain-cookie")
+    assert plain == ["args (-setcookie)", "env ERL_AFLAGS (-setcookie)"]
+    assert result.has_errors
+    assert {f.fingerprint for f in result.findings} == {Cookie("clearcookievalue1").fingerprint(),
+                                                        Cookie("clearcookievalue2").fingerprint()}
+
+
+def test_references_are_not_clear_cookies():
+    extra = {"args": ["-setcookie", "$(RELEASE_COOKIE)"], "command": ["sh", "-c", "exec erl -setcookie \"$RELEASE_COOKIE\""]}
+    result = inject_text(stream([], extra=extra))
+    assert result.findings == []
+
+
+# -- choosing containers and workloads -----------------------------------------------------------
+
+def two_containers(first_env=None):
+    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"app": "p"}},
+           "spec": {"initContainers": [{"name": "init", "image": "i"}],
+                    "containers": [{"name": "app", "image": "a", **({"env": first_env} if first_env else {})},
+                                   {"name": "proxy", "image": "b"}]}}
+    return json.dumps(doc) + "\n"
+
+
+def wired(result):
+    return sorted((c.container or "") for c in result.changes if c.action.endswith("env"))
+
+
+def test_with_no_hint_all_app_containers_are_wired_with_a_warning():
+    result = inject_text(two_containers())
+    assert wired(result) == ["app", "proxy"]
+    assert [f.code for f in result.findings] == ["all-containers"]
+    assert not result.has_errors
+
+
+def test_container_option_and_init_containers():
+    assert wired(inject_text(two_containers(), containers=("proxy",))) == ["proxy"]
+    assert wired(inject_text(two_containers(), containers=("init", "app"))) == ["app", "init"]
+    with pytest.raises(UsageError, match="nosuch"):
+        inject_text(two_containers(), containers=("nosuch",))
+
+
+def test_selector_limits_the_workloads(fixtures):
+    result = run([fixtures / "helm-rendered.yaml"], selector=parse_selector("app.kubernetes.io/component=worker"))
+    assert {c.workload for c in result.changes} == {"StatefulSet/chat-worker"}
+
+
+def test_other_env_name(fixtures):
+    result = run([fixtures / "rabbitmq.yaml"], env="RABBITMQ_ERLANG_COOKIE", key=".erlang.cookie",
+                 secret="rabbitmq-erlang-cookie")
+    out = result.files[0].output
+    env = env_of(workloads_of(out)[0], "rabbitmq")
+    assert env == [{"name": "RABBITMQ_ERLANG_COOKIE",
+                    "valueFrom": {"secretKeyRef": {"name": "rabbitmq-erlang-cookie", "key": ".erlang.cookie"}}}]
+    assert result.changes[0].fingerprint == Cookie("rabbit-cookie-in-clear-2f9d8c7b").fingerprint()
+
+
+# -- file-mount mode ---------------------------------------------------------------------------
+
+def test_mount_mode_rabbitmq(fixtures, schema):
+    path = fixtures / "rabbitmq.yaml"
+    result = run([path], env=None, mount="/var/lib/rabbitmq/.erlang.cookie")
+    out = result.files[0].output
+    schema.validate_stream(out)
+    sts = workloads_of(out)[0]
+    spec = pod_spec(sts)
+    container = spec["containers"][0]
+    assert spec["volumes"] == [{"name": "erlang-cookie", "secret": {
+        "secretName": "erlang-cookie", "defaultMode": 0o400,
+        "items": [{"key": "cookie", "path": ".erlang.cookie"}]}}]
+    assert container["volumeMounts"] == [
+        {"name": "data", "mountPath": "/var/lib/rabbitmq/mnesia"},
+        {"name": "erlang-cookie", "mountPath": "/var/lib/rabbitmq/.erlang.cookie",
+         "subPath": ".erlang.cookie", "readOnly": True}]
+    binding = mount_binding(spec, container, "/var/lib/rabbitmq/.erlang.cookie", "erlang-cookie", "cookie")
+    assert (binding.state, binding.mode) == ("secret", 0o400)
+    assert {c.action for c in result.changes} == {"add-volume", "replace-mount", "remove-volume"}
+    codes = {f.code for f in result.findings}
+    assert codes == {"configmap-cookie", "plain-cookie"}  # the old ConfigMap, RABBITMQ_ERLANG_COOKIE in clear
+    assert "defaultMode: 256  # 0400\n" in out
+    assert no_literal_in(json.dumps(result.to_dict()))
+
+
+def test_mount_mode_fixes_an_existing_volume_written_in_octal():
+    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "a", "image": "i", "volumeMounts": [
+               {"name": "c", "mountPath": "/home/app/.erlang.cookie", "subPath": ".erlang.cookie"}]}],
+               "volumes": [{"name": "c", "secret": {"secretName": "erlang-cookie", "defaultMode": "MODE"}}]}}
+    text = json.dumps(doc).replace('"MODE"', "0644") + "\n"
+    result = inject_text(text, env=None, mount="/home/app/.erlang.cookie", volume_name="c")
+    spec = pod_spec(workloads_of(result.files[0].output)[0])
+    assert spec["volumes"][0]["secret"]["defaultMode"] == 0o400
+    assert spec["volumes"][0]["secret"]["items"] == [{"key": "cookie", "path": ".erlang.cookie"}]
+    # YAML 1.1 (Kubernetes) reads 0400 as octal: already private, nothing to fix
+    ok = inject_text(text.replace("0644", "0400"), env=None, mount="/home/app/.erlang.cookie", volume_name="c")
+    assert [c.action for c in ok.changes] == ["fix-volume"]  # only the items projection
+
+
+def test_mount_mode_warns_when_the_file_would_be_unusable():
+    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"securityContext": {"runAsUser": 999, "fsGroup": 999},
+                    "containers": [{"name": "a", "image": "i"}]}}
+    result = inject_text(json.dumps(doc) + "\n", env=None, mount="/var/lib/rabbitmq/.erlang.cookie")
+    warning = next(f for f in result.findings if f.code == "mount-permissions")
+    assert warning.severity == "warning" and "fsGroup" in warning.message
+
+
+def test_mount_volume_name_clash_is_reported():
+    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "a", "image": "i"}],
+                    "volumes": [{"name": "erlang-cookie", "emptyDir": {}}]}}
+    result = inject_text(json.dumps(doc) + "\n", env=None, mount="/x/.erlang.cookie")
+    assert [f.code for f in result.findings] == ["volume-name-taken"] and result.has_errors
+    assert not result.changed
+
+
+@pytest.mark.parametrize("mount", ["relative/.erlang.cookie", "/dir/", "/a/../b"])
+def test_mount_path_must_be_an_absolute_file(mount):
+    with pytest.raises(UsageError):
+        InjectOptions(env=None, mount=mount)
+
+
+# -- the CLI -------------------------------------------------------------------------------
+
+def copy_fixture(fixtures, tmp_path, name):
+    target = tmp_path / name
+    shutil.copy(fixtures / name, target)
+    return target
+
+
+def test_cli_default_prints_the_result_and_reports_on_stderr(run_cli, fixtures):
+    result = run_cli("k8s", "inject", str(fixtures / "kinds.yaml"))
+    assert result.exit_code == 0
+    assert result.stdout == inject_paths([str(fixtures / "kinds.yaml")], InjectOptions()).files[0].output
+    assert "3 workload(s) wired" in result.stderr
+
+
+def test_cli_diff_is_redacted(run_cli, fixtures):
+    result = run_cli("k8s", "inject", "--diff", str(fixtures / "helm-rendered.yaml"), str(fixtures / "list.yaml"))
+    assert result.exit_code == 1  # the init container's clear cookie remains
+    assert no_literal_in(result.stdout + result.stderr)
+    assert "-              value: <redacted>\n" in result.stdout
+    assert result.stdout.count("--- a/") == 2
+    fp = Cookie("hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E").fingerprint()
+    assert fp in result.stderr
+
+
+def test_cli_in_place_check_and_json(run_cli, fixtures, tmp_path, schema):
+    target = copy_fixture(fixtures, tmp_path, "list.yaml")
+    os.chmod(target, 0o640)
+    link = tmp_path / "link.yaml"
+    link.symlink_to(target)
+    check = run_cli("k8s", "inject", "--check", str(link))
+    assert check.exit_code == 1 and target.read_text() == (fixtures / "list.yaml").read_text()
+    done = run_cli("k8s", "inject", "--in-place", "--json", str(link))
+    assert done.exit_code == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["files"] == [{"path": str(link), "changed": True, "skipped": None}]
+    assert link.is_symlink() and stat.S_IMODE(target.stat().st_mode) == 0o640
+    schema.validate_stream(target.read_text())
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp files
+    again = run_cli("k8s", "inject", "--check", "--json", str(link))
+    assert again.exit_code == 0 and json.loads(again.stdout)["changes"] == []
+
+
+def test_cli_stdin_helm_pipeline(run_cli, fixtures, schema):
+    text = (fixtures / "list.yaml").read_text()
+    result = run_cli("k8s", "inject", "-", input=text)
+    assert result.exit_code == 0
+    schema.validate_stream(result.stdout)
+    assert run_cli("k8s", "inject", "--in-place", "-", input=text).exit_code == 2
+
+
+def test_cli_directory_skips_templates_and_hidden_dirs(run_cli, fixtures, tmp_path):
+    chart = tmp_path / "deploy"
+    (chart / "templates").mkdir(parents=True)
+    (chart / ".git").mkdir()
+    shutil.copy(fixtures / "kinds.yaml", chart / "app.yaml")
+    shutil.copy(fixtures / "list.yaml", chart / ".git" / "ignored.yaml")
+    (chart / "templates" / "deployment.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  labels: {{ include \"x\" . }}\n")
+    (chart / "notes.txt").write_text("not yaml")
+    result = run_cli("k8s", "inject", "--in-place", str(chart))
+    assert result.exit_code == 0, result.stderr
+    assert "warning: " in result.stderr and "helm template" in result.stderr
+    assert (chart / ".git" / "ignored.yaml").read_text() == (fixtures / "list.yaml").read_text()
+    assert (chart / "app.yaml").read_text() != (fixtures / "kinds.yaml").read_text()
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["/nonexistent/x.yaml"], 2, "no such file"),
+    (["--json", "FIXTURE"], 2, "--json reports on"),
+    (["--container", "nosuch", "FIXTURE"], 2, "nosuch"),
+    (["--secret", "Bad", "FIXTURE"], 2, "invalid Secret name"),
+    (["--mount", "rel/path", "FIXTURE"], 2, "absolute path"),
+    (["--env", "1=x", "FIXTURE"], 2, "environment variable"),
+])
+def test_cli_usage_errors(run_cli, fixtures, args, code, message):
+    args = [str(fixtures / "kinds.yaml") if a == "FIXTURE" else a for a in args]
+    result = run_cli("k8s", "inject", *args)
+    assert result.exit_code == code and message in result.stderr and result.stdout == ""
+
+
+def test_cli_unparseable_file_is_exit_3_and_nothing_is_written(run_cli, fixtures, tmp_path):
+    good = copy_fixture(fixtures, tmp_path, "kinds.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name }}\n")
+    result = run_cli("k8s", "inject", "--in-place", str(good), str(bad))
+    assert result.exit_code == 3 and f"{bad}:4" in result.stderr and "helm template" in result.stderr
+    assert good.read_text() == (fixtures / "kinds.yaml").read_text()
+
+
+def test_cli_not_utf8_is_exit_3(run_cli, tmp_path):
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(b"a: \xe9\n")
+    result = run_cli("k8s", "inject", str(bad))
+    assert result.exit_code == 3 and "not UTF-8" in result.stderr
+
+
+def test_cli_crlf_and_bom_files_keep_their_bytes(run_cli, tmp_path):
+    path = tmp_path / "win.yaml"
+    text = "\ufeffapiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: p\r\nspec:\r\n  containers:\r\n  - name: a\r\n    image: i\r\n"
+    path.write_bytes(text.encode())
+    assert run_cli("k8s", "inject", "--in-place", str(path)).exit_code == 0
+    raw = path.read_bytes().decode()
+    assert raw.startswith("\ufeffapiVersion: v1\r\n") and "\n" not in raw.replace("\r\n", "")
+    assert env_binding(workloads_of(raw.lstrip("\ufeff"))[0]["spec"]["containers"][0],
+                       "RELEASE_COOKIE", "erlang-cookie", "cookie").state == "secret"

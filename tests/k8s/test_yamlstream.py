@@ -1,0 +1,89 @@
+"""Splitting YAML streams without losing a byte, and re-dumping only what changed."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+from ruamel.yaml import YAML
+
+from erlcookie.k8s.yamlstream import YamlParseError, parse_documents, render, split_documents
+
+LINES = ["---\n", "--- # marker comment\n", "...\n", "# comment\n", "\n", "a: 1\n",
+         "b:\n", "  - x\n", "  - y: 'q'\n", "%YAML 1.2\n", "key: |\n", "  --- not a marker\n",
+         "c: \"---\"\n", "   # indented comment\n", "d: ~\r\n", "---\r\n", "e: [1, 2]\n"]
+
+
+@given(st.lists(st.sampled_from(LINES), max_size=30), st.booleans())
+def test_split_loses_and_adds_nothing(lines, trailing_newline):
+    text = "".join(lines)
+    if not trailing_newline:
+        text = text.rstrip("\n")
+    docs = split_documents(text)
+    assert "".join(d.text for d in docs) == text
+    for doc in docs:
+        assert doc.prefix + doc.body + doc.suffix == doc.text
+    assert [d.index for d in docs] == list(range(len(docs)))
+
+
+@pytest.mark.parametrize("text, bodies", [
+    ("a: 1\n---\nb: 2\n", ["a: 1\n", "b: 2\n"]),
+    ("---\n# Source: c/t.yaml\nkind: A\n---\n# Source: c/empty.yaml\n", ["kind: A\n", ""]),
+    ("a: 1\n...\n# after the end\nb: 2\n", ["a: 1\n", "b: 2\n"]),  # a bare document after `...`
+    ("%YAML 1.2\n---\na: 1\n", ["%YAML 1.2\n---\na: 1\n"]),  # directives stay with their document
+    ("key: |\n  --- inside a block scalar\n", ["key: |\n  --- inside a block scalar\n"]),
+    ("x: 1\r\n---\r\ny: 2\r\n", ["x: 1\r\n", "y: 2\r\n"]),
+])
+def test_document_boundaries(text, bodies):
+    assert [d.body for d in split_documents(text)] == bodies
+
+
+def test_document_lines_are_file_lines():
+    docs = split_documents("a: 1\n---\n# Source: x\n\nb: 2\n")
+    assert (docs[1].line, docs[1].body_line) == (1, 4)
+
+
+def test_parse_error_names_file_and_line():
+    text = "a: 1\n---\n# Source: chart/x.yaml\nb:\n  - x\n  y: 1\n---\nc: 3\n"
+    with pytest.raises(YamlParseError) as info:
+        parse_documents(text, "stream.yaml")
+    assert str(info.value).startswith("stream.yaml:6:") and info.value.exit_code == 3
+
+
+def edit_and_render(text: str, index: int, edit) -> str:
+    docs = parse_documents(text, "t.yaml")
+    edit(docs[index].data)
+    render(docs[index])
+    return "".join(d.output for d in docs)
+
+
+def test_only_the_edited_document_changes_and_its_prefix_stays():
+    text = ("---\n# Source: chart/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\n"
+            "metadata:\n  name: a   # keep me\n  creationTimestamp: null\ndata:\n  k: \"v\"\n"
+            "---\n# Source: chart/templates/b.yaml\napiVersion: v1\nkind: ConfigMap\n"
+            "metadata: {name: b}\ndata:\n  k: 'v'\n  n: ~\n")
+    out = edit_and_render(text, 0, lambda d: d["data"].__setitem__("k2", "new"))
+    first, second = split_documents(out)
+    assert second.text == split_documents(text)[1].text
+    assert first.text == text.split("---\n# Source: chart/templates/b.yaml")[0].replace(
+        '  k: "v"\n', '  k: "v"\n  k2: new\n')
+
+
+def test_render_keeps_the_documents_own_indentation():
+    kubectl_style = "spec:\n  containers:\n  - name: a\n    image: i\n"
+    helm_style = "spec:\n  containers:\n    - name: a\n      image: i\n"
+    for text in (kubectl_style, helm_style):
+        out = edit_and_render(text, 0, lambda d: d["spec"]["containers"].append({"name": "b", "image": "j"}))
+        indent = "  " if text is kubectl_style else "    "
+        assert out == text + f"{indent}- name: b\n{indent}  image: j\n"
+
+
+def test_render_keeps_crlf_null_spellings_and_a_missing_final_newline():
+    text = "a: null\r\nb: ~\r\nc:\r\nd: 1"
+    out = edit_and_render(text, 0, lambda d: d.__setitem__("d", 2))
+    assert out == "a: null\r\nb: ~\r\nc:\r\nd: 2"
+
+
+def test_respelling_never_changes_meaning():
+    text = "env: ~\nother: null\n"
+    out = edit_and_render(text, 0, lambda d: d.__setitem__("env", [{"name": "X"}]))
+    assert YAML(typ="safe").load(out) == {"env": [{"name": "X"}], "other": None}
