@@ -119,8 +119,10 @@ class Dial:
 class Dialer:
     """Node name -> Dial; discovery and --host fill it, everything else uses defaults."""
 
-    def __init__(self, *, epmd_port: int = EPMD_PORT, fixed: Mapping[str, Dial] | None = None):
+    def __init__(self, *, epmd_port: int = EPMD_PORT, default_host: str | None = None,
+                 fixed: Mapping[str, Dial] | None = None):
         self.epmd_port = epmd_port
+        self.default_host = default_host  # --host: dial this for every node not mapped
         self._fixed: dict[str, Dial] = dict(fixed or {})   # --host: always wins
         self._found: dict[str, Dial] = {}                   # from discovery
 
@@ -128,7 +130,8 @@ class Dialer:
         self._found[node] = dial
 
     def get(self, node: str) -> Dial:
-        return self._fixed.get(node) or self._found.get(node) or Dial(None, self.epmd_port)
+        return self._fixed.get(node) or self._found.get(node) or \
+            Dial(self.default_host, self.epmd_port)
 
     def options(self, node: str) -> dict:
         dial = self.get(node)

@@ -1,0 +1,453 @@
+"""`erlcookie rotate`: change a live cluster's cookie with zero failed connections.
+
+The command turns options into journal-able settings, resolves the two cookies, and
+renders the engine's events: rich progress per phase and per node on a terminal, one JSON
+object per line with --json, short plain lines otherwise. asyncio, rich, erlang-py and the
+Kubernetes client are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from erlcookie.cli.common import (cookie_options, handle_errors, json_option, load_cookie,
+                                  render_table)
+from erlcookie.cli.dist import connection_options
+from erlcookie.errors import EXIT_OK, EXIT_OPERATIONAL, UsageError
+
+
+# -- rendering -----------------------------------------------------------------------------------
+class Renderer:
+    """Turns engine events into output. JSON lines on stdout; otherwise text on stdout
+    and, on a terminal, a live progress display on stderr."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.started = time.monotonic()
+        self.phase_started: dict[str, float] = {}
+        self._progress = None
+        self._tasks: dict[str, Any] = {}
+        self.failures: list[dict] = []
+        if not as_json and sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            from erlcookie.cli.common import console
+
+            self._progress = Progress(TextColumn("{task.description:<22}"), BarColumn(),
+                                      MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
+                                      console=console(stderr=True))
+            self._progress.start()
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def _say(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.console.print(text, markup=False, highlight=False)
+        else:
+            click.echo(text)
+
+    def __call__(self, **event: Any) -> None:
+        if self.as_json:
+            sys.stdout.write(json.dumps(event, default=str, sort_keys=False) + "\n")
+            sys.stdout.flush()
+            return
+        kind = event.get("event")
+        if kind == "phase":
+            self._phase(event)
+        elif kind == "node":
+            self._node(event)
+        elif kind == "cookies":
+            self._say(f"old cookie {event['old']} ({event['old_source']}), new cookie "
+                      f"{event['new']} ({event['new_source']})")
+        elif kind == "warning":
+            self._say(f"warning: {event.get('message')}")
+        elif kind == "rollback":
+            self._say(f"rolling back: {event.get('reason')}")
+
+    def _phase(self, event: dict) -> None:
+        phase, status = event["phase"], event["status"]
+        direction = event.get("direction")
+        name = phase if direction != "rollback" else f"rollback {phase}"
+        if status == "start":
+            self.phase_started[name] = time.monotonic()
+            if self._progress is not None:
+                total = event.get("pairs") or event.get("members") or None
+                self._tasks[name] = self._progress.add_task(name, total=total, last="")
+            return
+        took = time.monotonic() - self.phase_started.get(name, time.monotonic())
+        facts = ", ".join(f"{k} {v}" for k, v in event.items()
+                          if k not in ("event", "ts", "phase", "status", "direction", "problems",
+                                       "detail") and v is not None)
+        if self._progress is not None and name in self._tasks:
+            task = self._tasks[name]
+            total = self._progress.tasks[self._tasks_index(task)].total
+            self._progress.update(task, completed=total or 1, total=total or 1,
+                                  last=f"{status} {took * 1000:.0f} ms")
+        else:
+            self._say(f"{name}: {status}" + (f" ({facts})" if facts else "")
+                      + (f" in {took * 1000:.0f} ms" if status == "done" else ""))
+        for problem in event.get("problems") or []:
+            self._say(f"  {problem.get('node') or 'store'}: {problem.get('verdict')}: "
+                      f"{problem.get('detail')}")
+
+    def _tasks_index(self, task_id) -> int:
+        return [t.id for t in self._progress.tasks].index(task_id)
+
+    def _node(self, event: dict) -> None:
+        result = event.get("result")
+        phase = event.get("phase") or "converge"
+        name = phase if event.get("direction") != "rollback" else f"rollback {phase}"
+        if result == "failed" or event.get("action") in ("departed", "newcomer"):
+            self.failures.append(event) if result == "failed" else None
+            self._say(f"  {event.get('node')}: {event.get('action')} {result}: "
+                      f"{event.get('detail') or ''}".rstrip())
+        if self._progress is not None and name in self._tasks and result == "ok":
+            self._progress.update(self._tasks[name], advance=1,
+                                  last=f"{event.get('node')} {event.get('action')}")
+
+
+# -- cookies ---------------------------------------------------------------------------------------
+def _explicit(request) -> bool:
+    return any(v is not None for v in (request.file, request.env, request.release, request.value))
+
+
+def _new_cookie(new_file: str | None, new_env: str | None, style: str):
+    from erlcookie.cookie.resolve import CookieRequest, resolve_cookie
+
+    if new_file is not None and new_env is not None:
+        raise UsageError("give one new cookie source, not --new-cookie-file and --new-cookie-env")
+    if new_file is not None or new_env is not None:
+        return resolve_cookie(CookieRequest(file=new_file, env=new_env))
+    from erlcookie.cookie.generate import generate
+
+    return generate(style)
+
+
+def _audit_new(cookie) -> None:
+    from erlcookie.audit import audit_cookie
+
+    result = audit_cookie(cookie)
+    if result.verdict != "ok":
+        reasons = "; ".join(f"{r.code}: {r.message}" for r in result.reasons[:3])
+        raise UsageError(f"the new cookie ({cookie.fingerprint()}) fails the audit: "
+                         f"{result.verdict} ({result.bits:g} bits){': ' + reasons if reasons else ''}")
+
+
+def _old_from_secret(settings: dict):
+    """The old cookie read from the Secret being rotated (when no other source is given)."""
+    import base64
+
+    from erlcookie.cookie.value import Cookie
+    from erlcookie.rotate.run import _kube_api
+
+    store = settings["persist"]
+    api = _kube_api(settings, store.get("namespace"), {})
+    try:
+        secret = api.get_secret(store["name"])
+    finally:
+        api.close()
+    if secret is None:
+        raise UsageError(f"Secret {store['name']} does not exist in namespace {api.namespace}")
+    data = (secret.get("data") or {}).get(store.get("key") or "cookie")
+    if not data:
+        raise UsageError(f"Secret {store['name']} has no key {store.get('key') or 'cookie'!r}; "
+                         "give --secret-key or the old cookie (--cookie-file)")
+    text = base64.b64decode(data).decode("utf-8", "surrogateescape").rstrip("\r\n")
+    return Cookie(text, source=f"Secret {api.namespace}/{store['name']}")
+
+
+# -- settings --------------------------------------------------------------------------------------
+def _settings(o: dict) -> dict:
+    from erlcookie.rotate import discovery as disc
+
+    if o["conn_opts"]["dist_port"] is not None:
+        raise UsageError("--dist-port names one node's port; use --node-host NODE=ADDR:PORT")
+    nodes = disc.parse_nodes(o["nodes_text"]) if o["nodes_text"] is not None else []
+    epmd_hosts = [list(disc.parse_epmd_host(h, o["conn_opts"]["epmd_port"])) for h in o["epmd_host"]]
+    if o["epmd_match"] and not epmd_hosts:
+        raise UsageError("--epmd-match filters --epmd-host; give --epmd-host too")
+    node_hosts = disc.parse_host_map(o["node_host"])
+    kube_wanted = bool(o["selector"])
+    k8s_only = [name for name, value in (("--node-env", o["node_env"]), ("--node-template", o["node_template"]),
+                                        ("--container", o["container"]), ("--port-forward", o["port_forward"]),
+                                        ("--dial-by-name", o["dial_by_name"]),
+                                        ("--restart", o["restart"])) if value]
+    if k8s_only and not kube_wanted:
+        raise UsageError(f"{', '.join(k8s_only)} work with Kubernetes discovery: add -l SELECTOR")
+    if o["port_forward"] and o["dial_by_name"]:
+        raise UsageError("--port-forward and --dial-by-name exclude each other")
+    if not (nodes or epmd_hosts or kube_wanted):
+        raise UsageError("which nodes? give --nodes A@H,B@H, --epmd-host HOST, or -l SELECTOR "
+                         "(Kubernetes)")
+    stores = [n for n, v in (("--secret", o["secret"]), ("--persist-file", o["persist_file"]),
+                             ("--persist-command", o["persist_command"]),
+                             ("--no-persist", o["no_persist"])) if v]
+    if len(stores) > 1:
+        raise UsageError(f"give one place to persist the new cookie, not {' and '.join(stores)}")
+    if not stores:
+        raise UsageError("where do new nodes read the cookie? give --secret NAME (Kubernetes), "
+                         "--persist-file PATH, --persist-command CMD, or --no-persist")
+    if (o["secret_key"] or o["secret_old_key"]) and not o["secret"]:
+        raise UsageError("--secret-key/--secret-old-key go with --secret")
+    tls = o["conn_opts"]["tls"]
+    settings: dict[str, Any] = {
+        "discovery": {"nodes": nodes, "epmd_hosts": epmd_hosts, "epmd_match": o["epmd_match"]},
+        "dial": {"epmd_port": o["conn_opts"]["epmd_port"], "host": o["conn_opts"]["host"],
+                 "nodes": {n: d.to_dict() for n, d in node_hosts.items()},
+                 "tls": None if tls is None else {
+                     "certfile": tls.certfile, "keyfile": tls.keyfile, "cafile": tls.cafile,
+                     "verify_hostname": tls.verify_hostname, "server_name": tls.server_name}},
+        "kube": {"kubeconfig": o["kubeconfig"], "context": o["context"],
+                 "in_cluster": True if o["in_cluster"] else None},
+        "timeout": o["conn_opts"]["timeout"],
+        "concurrency": o["concurrency"],
+        "converge_timeout": o["converge_timeout"],
+        "restart": {"enabled": o["restart"],
+                    "targets": [list(disc.parse_restart_target(t)) for t in o["restart_target"]],
+                    "timeout": o["restart_timeout"]},
+    }
+    if o["restart_target"] and not o["restart"]:
+        raise UsageError("--restart-target goes with --restart")
+    if kube_wanted:
+        settings["discovery"]["kubernetes"] = {
+            "namespace": o["namespace"], "selector": o["selector"],
+            "env": list(o["node_env"]) or list(disc.DEFAULT_NODE_ENV),
+            "template": o["node_template"], "container": o["container"],
+            "port_forward": o["port_forward"], "dial_by_name": o["dial_by_name"]}
+    if o["secret"]:
+        settings["persist"] = {"kind": "secret", "namespace": o["namespace"], "name": o["secret"],
+                               "key": o["secret_key"] or "cookie",
+                               "previous_key": o["secret_old_key"]}
+    elif o["persist_file"]:
+        settings["persist"] = {"kind": "file", "path": str(Path(o["persist_file"]).expanduser().absolute())}
+    elif o["persist_command"]:
+        settings["persist"] = {"kind": "command", "command": o["persist_command"]}
+    else:
+        settings["persist"] = {"kind": "none"}
+    return settings
+
+
+def _journal_path(path: str | None) -> Path:
+    from erlcookie.rotate.journal import default_journal_path
+
+    return Path(path).expanduser().absolute() if path else default_journal_path()
+
+
+def _given_on_command_line(names: list[str]) -> list[str]:
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    return [n for n in names if ctx.get_parameter_source(n) is ParameterSource.COMMANDLINE]
+
+
+def _check_crash_point(point: str | None) -> None:
+    from erlcookie.rotate.plan import CRASH_POINTS
+
+    if point and point not in CRASH_POINTS:
+        raise UsageError(f"--crash-at {point!r}: one of {', '.join(CRASH_POINTS)}")
+
+
+# -- the command -----------------------------------------------------------------------------------
+@click.command()
+@click.option("--nodes", "nodes_text", metavar="A@H,B@H",
+              help="Members by name (one is enough: their visible peers are found).")
+@click.option("--epmd-host", multiple=True, metavar="HOST[:PORT][=NAMEHOST]",
+              help="Every node registered in HOST's EPMD; NAMEHOST is the host part of their "
+                   "names when it differs from HOST. Repeatable.")
+@click.option("--epmd-match", metavar="GLOB", help="Only EPMD names matching GLOB (e.g. 'chat*').")
+@click.option("--node-host", multiple=True, metavar="NODE=ADDR[:DISTPORT]",
+              help="Dial ADDR for NODE (and skip EPMD with DISTPORT, e.g. a port-forward). "
+                   "Repeatable.")
+@connection_options
+@click.option("-n", "--namespace", metavar="NS", help="Kubernetes namespace (default: the context's).")
+@click.option("-l", "--selector", metavar="SELECTOR",
+              help="Kubernetes: the pods of the cluster, by label selector (e.g. app=chat).")
+@click.option("--context", metavar="NAME", help="Kubeconfig context.")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False), metavar="PATH", help="Kubeconfig file.")
+@click.option("--in-cluster", is_flag=True, help="Use the pod's service account.")
+@click.option("--node-env", multiple=True, metavar="VAR",
+              help="Pod env variable holding the node name (default RELEASE_NODE). Repeatable.")
+@click.option("--node-template", metavar="TEMPLATE",
+              help="Node name from pod facts when no env says it, e.g. 'chat@{pod_ip}' "
+                   "({pod_ip} {pod_ip_dashed} {pod_name} {namespace} {hostname} {subdomain}).")
+@click.option("--container", metavar="NAME", help="The pods' Erlang container (default: any).")
+@click.option("--port-forward", is_flag=True,
+              help="Reach pods through `kubectl port-forward` (from a laptop).")
+@click.option("--dial-by-name", is_flag=True,
+              help="Reach pods at the host part of their node names instead of their pod IPs.")
+@cookie_options
+@click.option("--new-cookie-file", metavar="PATH",
+              help="The new cookie from PATH ('-' for stdin). Default: a generated one.")
+@click.option("--new-cookie-env", metavar="VAR", help="The new cookie from environment variable VAR.")
+@click.option("--style", type=click.Choice(["elixir", "erlang", "base32", "hex"]), default="elixir",
+              show_default=True, help="Style of a generated new cookie.")
+@click.option("--secret", metavar="NAME",
+              help="Persist to this Kubernetes Secret (the old cookie is read from it too when "
+                   "no cookie option is given).")
+@click.option("--secret-key", metavar="KEY", help="The Secret's key new pods read (default 'cookie').")
+@click.option("--secret-old-key", metavar="KEY",
+              help="Where the old cookie is kept until the end (default '<key>.old').")
+@click.option("--persist-file", metavar="PATH", help="Persist to a cookie file (atomic, owner-only).")
+@click.option("--persist-command", metavar="CMD",
+              help="Persist by running `sh -c CMD` with the new cookie on stdin.")
+@click.option("--no-persist", is_flag=True, help="Store the new cookie yourself.")
+@click.option("--restart", is_flag=True,
+              help="Finally rollout-restart the pods' workloads and wait for readiness.")
+@click.option("--restart-target", multiple=True, metavar="KIND/NAME",
+              help="Workload to restart (default: the pods' owners). Repeatable.")
+@click.option("--restart-timeout", type=click.FloatRange(1, 86400), default=600.0,
+              show_default=True, metavar="SECONDS")
+@click.option("--dry-run", is_flag=True, help="Check everything and print the plan; change nothing.")
+@click.option("--resume", is_flag=True, help="Finish the rotation recorded in the journal.")
+@click.option("--rollback", is_flag=True,
+              help="Return the cluster in the journal to the old cookie.")
+@click.option("--journal", "journal_opt", metavar="PATH",
+              help="Journal path (default $XDG_STATE_HOME/erlcookie/rotate.journal.json).")
+@click.option("--no-secrets-file", is_flag=True,
+              help="Keep no copy of the cookies next to the journal; --resume/--rollback then "
+                   "need --cookie-file and --new-cookie-file again.")
+@click.option("--concurrency", type=click.IntRange(1, 1024), default=32, show_default=True,
+              help="Nodes worked on at once.")
+@click.option("--converge-timeout", type=click.FloatRange(0, 3600), default=60.0,
+              show_default=True, metavar="SECONDS",
+              help="How long to wait for membership to settle (pods still starting).")
+@click.option("--crash-at", hidden=True, envvar="ERLCOOKIE_ROTATE_CRASH_AT",
+              help="Testing: SIGKILL this process at a named phase boundary.")
+@json_option
+@handle_errors
+def rotate(cookie_request, conn_opts, new_cookie_file, new_cookie_env, style, dry_run, resume,
+           rollback, journal_opt, no_secrets_file, crash_at, as_json, **o):
+    """Rotate a live cluster's cookie with zero failed connections.
+
+    Cookies are checked only in the handshake, and a node can hold a cookie per peer. So:
+    preflight (every node accepts the old cookie, the new one passes the audit, nothing
+    unreachable), switch (each node pins the old cookie for its peers, then runs the new
+    one), persist (where new nodes read it), converge (adopt nodes that appeared
+    meanwhile), unpin (pair by pair, over the live link between the two), verify (every
+    node accepts the new cookie and refuses the old), finalize, and --restart.
+
+    If the switch fails anywhere, the switched nodes are rolled back before anything is
+    persisted. A 0600 journal makes it resumable: `--resume` finishes after a crash,
+    `--rollback` returns to the old cookie. Cookies are never printed; fingerprints are.
+
+    \b
+    Examples:
+      erlcookie rotate -n chat -l app=chat --secret erlang-cookie --restart
+      erlcookie rotate --nodes a@10.0.0.5 --cookie-file ~/.erlang.cookie \\
+          --new-cookie-file new.cookie --persist-file /etc/chat/cookie --dry-run
+      erlcookie rotate --resume
+    """
+    import asyncio
+
+    from erlcookie.rotate import journal as jmod
+    from erlcookie.rotate import run
+    from erlcookie.rotate.engine import ROLLBACK_REQUESTED, RolledBack
+    from erlcookie.rotate.plan import NEW, OLD
+
+    _check_crash_point(crash_at)
+    if resume and rollback:
+        raise UsageError("--resume and --rollback exclude each other")
+    if (resume or rollback) and dry_run:
+        raise UsageError("--dry-run plans a new rotation; it does not go with --resume/--rollback")
+    if cookie_request.file == "-" and new_cookie_file == "-":
+        raise UsageError("stdin cannot carry both the old and the new cookie")
+    path = _journal_path(journal_opt)
+    renderer = Renderer(as_json)
+    started = time.monotonic()
+    try:
+        with jmod.locked(path):
+            if resume or rollback:
+                given = _given_on_command_line(list(o) + ["host", "epmd_port", "dist_port",
+                                                          "timeout", "tls_cert", "tls_key",
+                                                          "tls_ca", "style", "no_secrets_file"])
+                if given:
+                    raise UsageError("--resume/--rollback take their settings from the journal; "
+                                     f"drop {', '.join('--' + g.replace('_', '-') for g in given)}")
+                journal = jmod.Journal.load(path)
+                if journal.finished:
+                    raise UsageError(f"the rotation in {path} is already {journal.status}; "
+                                     "nothing to " + ("resume" if resume else "roll back"))
+                if _explicit(cookie_request) or new_cookie_file or new_cookie_env:
+                    if not (_explicit(cookie_request) and (new_cookie_file or new_cookie_env)):
+                        raise UsageError("give both cookies again (old: --cookie-file..., new: "
+                                         "--new-cookie-file/--new-cookie-env), or neither")
+                    cookies = {OLD: load_cookie(cookie_request),
+                               NEW: _new_cookie(new_cookie_file, new_cookie_env, style)}
+                    jmod.check_fingerprints(cookies, journal.fingerprints)
+                elif journal.secrets_file:
+                    cookies = jmod.read_secrets(journal.secrets_file, journal.fingerprints)
+                else:
+                    raise UsageError("this journal keeps no secrets file: give the old cookie "
+                                     "(--cookie-file...) and the new one (--new-cookie-file)")
+                outcome = asyncio.run(run.resume(journal, cookies, emit=renderer,
+                                                 rollback=rollback, crash_at=crash_at))
+            else:
+                if path.exists():
+                    previous = jmod.Journal.load(path)
+                    if not previous.finished:
+                        raise UsageError(f"a rotation is unfinished (journal {path}, status "
+                                         f"{previous.status}): run with --resume or --rollback "
+                                         "first, or give another --journal")
+                settings = _settings(dict(o, conn_opts=conn_opts))
+                if _explicit(cookie_request) or settings["persist"]["kind"] != "secret":
+                    old = load_cookie(cookie_request)
+                else:
+                    old = _old_from_secret(settings)
+                new = _new_cookie(new_cookie_file, new_cookie_env, style)
+                if old == new:
+                    raise UsageError("the new cookie is the old one")
+                _audit_new(new)
+                renderer(event="cookies", old=old.fingerprint(), new=new.fingerprint(),
+                         old_source=old.source, new_source=new.source)
+                outcome = asyncio.run(run.start(settings, {OLD: old, NEW: new}, path,
+                                                emit=renderer, dry_run=dry_run,
+                                                keep_secrets_file=not no_secrets_file,
+                                                crash_at=crash_at))
+    except KeyboardInterrupt:
+        renderer.close()
+        raise UsageError(f"interrupted; every pair of nodes still agrees on its cookie. Finish "
+                         f"with `erlcookie rotate --resume` or undo with --rollback (journal {path})")
+    finally:
+        renderer.close()
+    took = time.monotonic() - started
+    if outcome.status == "dry_run":
+        _render_plan(outcome, as_json)
+        sys.exit(EXIT_OK)
+    journal = outcome.journal
+    if outcome.status == "rolled_back":
+        reason = journal.data.get("rollback_reason") if journal else None
+        if reason and reason != ROLLBACK_REQUESTED:
+            raise RolledBack(f"{reason}; rolled back: every remaining node runs the old cookie "
+                             f"again, " + ("and the store holds the old cookie"
+                                           if journal.data.get("store_touched")
+                                           else "nothing was persisted")
+                             + f" (journal {journal.path})")
+    if not as_json:
+        fps = journal.fingerprints
+        target = journal.target
+        other = "old" if target == "new" else "new"
+        click.echo(f"{outcome.status}: {len(journal.members)} node(s) run the {target} cookie "
+                   f"{fps[target]} and refuse the {other} one {fps[other]} ({took:.2f} s)")
+    sys.exit(EXIT_OK)
+
+
+def _render_plan(outcome, as_json: bool) -> None:
+    if as_json:
+        return  # the plan event was emitted already
+    click.echo("dry run: nothing was changed. Members (all accept the old cookie):")
+    render_table(["node"], [(m,) for m in outcome.report.members])
+    click.echo("Plan:")
+    for line in outcome.summary.lines():
+        click.echo(f"  {line}")
+
+
+__all__ = ["rotate", "EXIT_OPERATIONAL"]
