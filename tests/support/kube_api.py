@@ -361,6 +361,9 @@ class KubeApiServer:
             if req.path in ("/version", "/version/"):
                 return 200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-erlcookie-fake"}
             m = _PATH.match(req.path)
+            if m and m["plural"] == "namespaces" and not m["ns"] and not m["group"]:
+                self._authorize(req.verb, "namespaces", None, m["name"])
+                return self._namespace(req, m["name"])
             if not m or m["plural"] not in RESOURCES or RESOURCES[m["plural"]][1] != (m["group"] or ""):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             plural, ns, name = m["plural"], m["ns"], m["name"]
@@ -375,12 +378,42 @@ class KubeApiServer:
         except ApiError as exc:
             return exc.code, exc.status()
 
+    def _namespace(self, req: Request, name: str | None) -> tuple[int, dict]:
+        """Namespaces, just enough to create and delete test namespaces (no finalizers)."""
+        def obj(ns: str) -> dict:
+            return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns},
+                    "status": {"phase": "Active"}}
+
+        with self._lock:
+            if req.method == "GET" and name is None:
+                return 200, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {},
+                             "items": [obj(n) for n in sorted(self.namespaces)]}
+            if req.method == "POST" and name is None:
+                new = ((req.body or {}).get("metadata") or {}).get("name")
+                if not new:
+                    raise ApiError(422, "Invalid", "Namespace is invalid: metadata.name: Required value")
+                if new in self.namespaces:
+                    raise ApiError(409, "AlreadyExists", f'namespaces "{new}" already exists')
+                self.namespaces.add(new)
+                return 201, obj(new)
+            if name not in self.namespaces:
+                raise ApiError(404, "NotFound", f'namespaces "{name}" not found',
+                               {"name": name, "kind": "namespaces"})
+            if req.method == "GET":
+                return 200, obj(name)
+            if req.method == "DELETE":
+                self.namespaces.discard(name)
+                for key in [k for k in self._store if k[1] == name]:
+                    del self._store[key]
+                return 200, obj(name)
+        raise ApiError(405, "MethodNotAllowed", f"{req.method} on namespaces is not supported")
+
     def _authorize(self, verb: str, plural: str, ns: str | None, name: str | None) -> None:
         with self._lock:
             denied = any((v in (verb, "*")) and r == plural and (n is None or n == ns)
                          for v, r, n in self._denied)
         if denied:
-            group = RESOURCES[plural][1]
+            group = RESOURCES[plural][1] if plural in RESOURCES else ""
             subject = f'{plural} "{name}"' if name else plural
             where = f' in the namespace "{ns}"' if ns else " at the cluster scope"
             raise ApiError(403, "Forbidden",

@@ -175,7 +175,8 @@ class KubeApi:
                 raise KubeError("no kubeconfig found (looked at "
                                 f"{', '.join(paths)}) and not running in a cluster; give "
                                 "--kubeconfig, set KUBECONFIG, or use --in-cluster in a pod")
-            file_arg = kubeconfig and paths[0]
+            # always explicit: the client reads $KUBECONFIG once, when it is first imported
+            file_arg = os.pathsep.join(p for p in paths if os.path.isfile(p))
             try:
                 contexts, active = config.list_kube_config_contexts(config_file=file_arg)
             except ConfigException as exc:

@@ -334,9 +334,11 @@ class _Editor:
                 self.wire_mount(obj, spec, ref, volume)
             for plain in plain_cookies(ref.container, skip_env=self.opt.env):
                 self.result.secrets.append(plain.cookie)
+                hint = (f"wire that variable instead (--env {plain.where[4:]})"
+                        if plain.where.startswith("env ") and "(" not in plain.where
+                        else "move it to the Secret and remove it")
                 self.finding(obj, ref.name, "plain-cookie",
-                             f"a cookie in clear in {plain.where}: move it to the Secret and "
-                             "remove it", plain.cookie.fingerprint())
+                             f"a cookie in clear in {plain.where}: {hint}", plain.cookie.fingerprint())
         wired = {id(ref.container) for ref in refs}
         for key in ("containers", "initContainers"):
             for container in spec.get(key) or []:

@@ -1,0 +1,251 @@
+"""The adapter over the official client, against the local API server over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import socket
+import time
+
+import pytest
+
+from erlcookie.errors import UsageError
+from erlcookie.k8s import api as api_module
+from erlcookie.k8s.api import (Conflict, KubeApi, KubeError, NotFound, PermissionDenied,
+                               RESTARTED_AT)
+from tests.k8s.conftest import NAMESPACE
+
+
+def secret(name="erlang-cookie", value=b"first-test-value-123", **extra):
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, **extra},
+            "data": {"cookie": base64.b64encode(value).decode()}}
+
+
+def deployment(name="chat", replicas=2, env=None):
+    labels = {"app": "chat", "part": name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": "app", "image": "img", "env": env or []}]}}}}
+
+
+# -- connecting ---------------------------------------------------------------------------------
+
+def test_namespace_comes_from_the_context_then_the_flag(kube):
+    with KubeApi.connect() as a:
+        assert a.namespace == NAMESPACE and "fake" in a.origin and kube.url in a.origin
+    with KubeApi.connect(namespace="default") as a:
+        assert a.namespace == "default"
+    with KubeApi.connect(context="other") as a:
+        assert a.namespace == "default"
+    with KubeApi.connect(kubeconfig=str(kube.kubeconfig), context="fake") as a:
+        assert a.namespace == NAMESPACE
+
+
+def test_kubeconfig_env_is_read_at_each_connect_with_path_lists(kube, tmp_path, monkeypatch):
+    second = kube.write_kubeconfig(tmp_path / "second", namespace="default", context="second")
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'absent'}:{second}")
+    with KubeApi.connect() as a:
+        assert a.namespace == "default" and "'second'" in a.origin
+
+
+def test_connection_usage_errors(kube, tmp_path):
+    with pytest.raises(UsageError, match="not in the kubeconfig"):
+        KubeApi.connect(context="nope")
+    with pytest.raises(UsageError, match="no such file"):
+        KubeApi.connect(kubeconfig=str(tmp_path / "missing"))
+    with pytest.raises(UsageError, match="invalid namespace"):
+        KubeApi.connect(namespace="Bad_NS")
+    with pytest.raises(UsageError, match="--in-cluster does not take"):
+        KubeApi.connect(in_cluster=True, context="fake")
+
+
+def test_no_kubeconfig_and_not_in_a_cluster(monkeypatch, tmp_path):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(KubeError, match="no kubeconfig found") as info:
+        KubeApi.connect()
+    assert info.value.exit_code == 3
+    with pytest.raises(KubeError, match="in-cluster configuration unavailable"):
+        KubeApi.connect(in_cluster=True)
+
+
+def test_bad_token_is_a_clear_401(kube, tmp_path, monkeypatch):
+    bad = kube.write_kubeconfig(tmp_path / "bad", token="wrong")
+    with KubeApi.connect(kubeconfig=str(bad)) as a:
+        with pytest.raises(KubeError, match="rejected the credentials"):
+            a.get_secret("x")
+
+
+def test_unreachable_server_fails_fast(tmp_path):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "kc"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n")
+    started = time.monotonic()
+    with KubeApi.connect(kubeconfig=str(config), timeout=2) as a:
+        with pytest.raises(KubeError, match="cannot reach the Kubernetes API"):
+            a.get_secret("x")
+    assert time.monotonic() - started < 10
+
+
+# -- Secrets ------------------------------------------------------------------------------------
+
+def test_secret_crud_and_optimistic_concurrency(kube, api):
+    assert api.get_secret("erlang-cookie") is None
+    created = api.create_secret(secret())
+    assert created["metadata"]["namespace"] == NAMESPACE and created["type"] == "Opaque"
+    assert [m["manager"] for m in created["metadata"]["managedFields"]] == ["erlcookie"]
+    with pytest.raises(Conflict) as info:
+        api.create_secret(secret())
+    assert info.value.reason == "AlreadyExists"
+    live = api.get_secret("erlang-cookie")
+    stale = dict(live, metadata=dict(live["metadata"]))
+    kube.update("Secret", "erlang-cookie", lambda o: o["metadata"].setdefault("labels", {}).update(x="y"),
+                namespace=NAMESPACE)
+    with pytest.raises(Conflict) as info:
+        api.replace_secret(stale)
+    assert info.value.reason == "Conflict" and info.value.exit_code == 3
+    assert api.patch_secret("erlang-cookie", {"metadata": {"labels": {"x": "z"}}})["metadata"]["labels"] == {"x": "z"}
+    assert api.delete_secret("erlang-cookie") is True
+    assert api.delete_secret("erlang-cookie") is False
+
+
+def test_update_secret_retries_after_a_concurrent_writer(kube, api):
+    kube.add(secret(), namespace=NAMESPACE)
+    other_writer = lambda server: server.update(  # noqa: E731
+        "Secret", "erlang-cookie", lambda o: o["metadata"].update(labels={"by": "other"}), namespace=NAMESPACE)
+    kube.before_next("PUT", "secrets", "erlang-cookie", other_writer)
+    calls = []
+
+    def mutate(obj):
+        calls.append(obj["metadata"].get("labels"))
+        obj["data"]["second"] = base64.b64encode(b"second-test-value-456").decode()
+        return obj
+
+    result, conflicts = api.update_secret("erlang-cookie", mutate)
+    assert conflicts == 1 and calls == [None, {"by": "other"}]  # decided again on fresh data
+    assert set(result["data"]) == {"cookie", "second"} and result["metadata"]["labels"] == {"by": "other"}
+    puts = [r for r in kube.requests if r.method == "PUT"]
+    assert len(puts) == 2
+
+
+def test_update_secret_gives_up_on_endless_conflicts(kube, api):
+    kube.add(secret(), namespace=NAMESPACE)
+    kube.fail_next("PUT", "secrets", "erlang-cookie", status=409, count=10)
+    with pytest.raises(KubeError, match="gave up after 3"):
+        api.update_secret("erlang-cookie", lambda o: o, attempts=3, backoff=0.001)
+    with pytest.raises(NotFound):
+        api.update_secret("missing", lambda o: o)
+
+
+def test_forbidden_names_the_missing_permission(kube, api):
+    kube.deny("get", "secrets", NAMESPACE)
+    with pytest.raises(PermissionDenied) as info:
+        api.get_secret("erlang-cookie")
+    message = str(info.value)
+    assert "cannot get secrets 'erlang-cookie' in namespace 'chat'" in message
+    assert "kubectl create role erlcookie --verb=get --resource=secrets -n chat" in message
+    assert 'User "system:serviceaccount:default:erlcookie-test" cannot get resource "secrets"' in message
+    kube.deny("list", "deployments")
+    with pytest.raises(PermissionDenied, match=r"--verb=list --resource=deployments.apps"):
+        api.list_workloads("app=chat")
+
+
+def test_server_errors_and_missing_namespace(kube, api):
+    kube.fail_next("GET", "secrets", "erlang-cookie", status=500)
+    with pytest.raises(KubeError, match="HTTP 500"):
+        api.get_secret("erlang-cookie")
+    with KubeApi.connect(namespace="ghost") as ghost:
+        with pytest.raises(NotFound, match='namespaces "ghost" not found'):
+            ghost.create_secret(secret())
+
+
+def test_client_side_rejection_never_quotes_the_data(api):
+    body = secret()
+    body["metadata"]["unknownField"] = "leak-candidate-value-789"
+    with pytest.raises(KubeError) as info:
+        api.create_secret(body)
+    assert "metadata.unknownField" in str(info.value) and "leak-candidate" not in str(info.value)
+
+
+def test_invalid_secret_is_a_clear_422(api):
+    body = secret()
+    body["data"] = {"bad key": base64.b64encode(b"x").decode()}
+    with pytest.raises(KubeError, match="refused Secret 'erlang-cookie'"):
+        api.create_secret(body)
+
+
+# -- lists, workloads, rollouts ---------------------------------------------------------------------
+
+def test_lists_are_paged_and_typed(kube, api, monkeypatch):
+    monkeypatch.setattr(api_module, "LIST_PAGE", 2)
+    for i in range(5):
+        kube.add(secret(f"s{i}", labels={"app": "chat"}), namespace=NAMESPACE)
+    kube.add(secret("other", labels={"app": "other"}), namespace=NAMESPACE)
+    items = api.list("Secret", "app=chat")
+    assert [i["metadata"]["name"] for i in items] == ["s0", "s1", "s2", "s3", "s4"]
+    assert all(i["kind"] == "Secret" and i["apiVersion"] == "v1" for i in items)
+    lists = [r for r in kube.requests if r.method == "GET" and r.path.endswith("/secrets")]
+    assert [r.query.get("continue") for r in lists] == [None, "2", "4"]
+    assert all(r.query["labelSelector"] == "app=chat" for r in lists)
+
+
+def test_list_workloads_and_pods(kube, api):
+    kube.add(deployment(), namespace=NAMESPACE)
+    kinds = sorted((w["kind"], w["apiVersion"]) for w in api.list_workloads("app=chat"))
+    assert kinds == [("Deployment", "apps/v1"), ("ReplicaSet", "apps/v1")]
+    pods = api.list_pods("app=chat")
+    assert len(pods) == 2 and all(p["status"]["podIP"].startswith("10.244.") for p in pods)
+    assert api.get_workload("Deployment", "chat")["metadata"]["name"] == "chat"
+    assert api.get_workload("Deployment", "nope") is None
+    with pytest.raises(UsageError):
+        api.get_workload("Service", "x")
+
+
+def test_rollout_restart_replaces_the_pods_and_wait_sees_it_finish(kube, api):
+    kube.add(deployment(), namespace=NAMESPACE)
+    before = {p["metadata"]["name"] for p in api.list_pods("app=chat")}
+    patched = api.rollout_restart("Deployment", "chat", at="2030-01-01T00:00:00Z")
+    assert patched["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT] == "2030-01-01T00:00:00Z"
+    seen = []
+    done = api.wait_rollout("Deployment", "chat", timeout=5, poll=0.01, progress=seen.append)
+    assert done["status"]["updatedReplicas"] == 2 and seen
+    after = {p["metadata"]["name"] for p in api.list_pods("app=chat")}
+    assert len(after) == 2 and not before & after
+    patch = next(r for r in kube.requests if r.method == "PATCH")
+    assert patch.content_type.startswith("application/strategic-merge-patch+json")
+    assert patch.query.get("fieldManager") == "erlcookie"
+
+
+def test_statefulset_rollout(kube, api):
+    sts = deployment("worker")
+    sts["kind"] = "StatefulSet"
+    sts["spec"]["serviceName"] = "worker"
+    kube.add(sts, namespace=NAMESPACE)
+    api.rollout_restart("StatefulSet", "worker")
+    api.wait_rollout("StatefulSet", "worker", timeout=5, poll=0.01)
+    assert sorted(p["metadata"]["name"] for p in api.list_pods("part=worker")) == ["worker-0", "worker-1"]
+
+
+def test_a_stalled_rollout_times_out(kube, api):
+    kube.add(deployment(), namespace=NAMESPACE)
+    kube.stall("Deployment", "chat", NAMESPACE)
+    api.rollout_restart("Deployment", "chat")
+    clock = iter(range(0, 1000))
+    with pytest.raises(KubeError, match="not complete after 3s: 0 of 2 new replicas"):
+        api.wait_rollout("Deployment", "chat", timeout=3, poll=1, sleep=lambda s: None,
+                         clock=lambda: next(clock))
+    kube.unstall("Deployment", "chat", NAMESPACE)
+    api.wait_rollout("Deployment", "chat", timeout=5, poll=0.01)
+
+
+def test_rollout_of_a_deleted_workload(kube, api):
+    with pytest.raises(NotFound):
+        api.wait_rollout("Deployment", "ghost", timeout=1, poll=0.01)
+    with pytest.raises(UsageError):
+        api.rollout_restart("Job", "x")
