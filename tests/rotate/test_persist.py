@@ -1,0 +1,139 @@
+"""Persisting the new cookie: a Secret (both keys until the end, 409 retried), a file, a hook."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import stat
+
+import pytest
+
+from erlcookie.errors import OperationalError, UsageError
+from erlcookie.rotate.persist import CommandPersister, FilePersister, SecretPersister
+from erlcookie.rotate.plan import NEW, OLD, OTHER
+
+from .conftest import NAMESPACE
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def b64(cookie) -> str:
+    return base64.b64encode(cookie.as_bytes()).decode()
+
+
+def secret_data(kube_server, name="erlang-cookie") -> dict:
+    return kube_server.get("Secret", name, NAMESPACE)["data"]
+
+
+@pytest.fixture
+def secret(kube_server, cookies):
+    kube_server.add({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                     "metadata": {"name": "erlang-cookie", "namespace": NAMESPACE},
+                     "data": {"cookie": b64(cookies[OLD]), "other": "eA=="}})
+    return "erlang-cookie"
+
+
+def test_secret_keeps_the_old_cookie_beside_the_new_until_finalize(kube_api, kube_server, secret,
+                                                                   cookies):
+    store = SecretPersister(kube_api, secret, cookies)
+    assert run(store.current()) == OLD
+    run(store.store(NEW, keep_previous=True))
+    data = secret_data(kube_server)
+    assert data["cookie"] == b64(cookies[NEW]) and data["cookie.old"] == b64(cookies[OLD])
+    assert data["other"] == "eA=="  # unrelated keys untouched
+    assert run(store.read_previous()) == OLD
+    run(store.finalize(NEW))
+    data = secret_data(kube_server)
+    assert "cookie.old" not in data and data["cookie"] == b64(cookies[NEW])
+
+
+def test_secret_update_conflict_is_retried(kube_api, kube_server, secret, cookies):
+    store = SecretPersister(kube_api, secret, cookies)
+    kube_server.fail_next("PUT", "secrets", secret, status=409, count=2)
+    info = run(store.store(NEW, keep_previous=True))
+    assert info["conflicts_retried"] == 2
+    assert secret_data(kube_server)["cookie"] == b64(cookies[NEW])
+
+
+def test_secret_concurrent_writer_is_not_overwritten(kube_api, kube_server, secret, cookies):
+    """Someone else changes the Secret between our read and our write: the server answers
+    409 on its own; we re-read, so their change survives and ours lands."""
+    def other_writer(server):
+        server.update("Secret", secret, lambda s: s["data"].update({"added": "eQ=="}),
+                      namespace=NAMESPACE)
+
+    kube_server.before_next("PUT", "secrets", secret, other_writer)
+    info = run(SecretPersister(kube_api, secret, cookies).store(NEW, keep_previous=True))
+    data = secret_data(kube_server)
+    assert info["conflicts_retried"] == 1
+    assert data["added"] == "eQ==" and data["cookie"] == b64(cookies[NEW])
+
+
+def test_secret_rollback_store_drops_the_second_key(kube_api, kube_server, secret, cookies):
+    store = SecretPersister(kube_api, secret, cookies, key="cookie", previous_key="prev")
+    run(store.store(NEW, keep_previous=True))
+    run(store.store(OLD, keep_previous=False))
+    data = secret_data(kube_server)
+    assert data["cookie"] == b64(cookies[OLD]) and "prev" not in data
+
+
+def test_missing_secret_is_a_usage_error(kube_api, cookies):
+    with pytest.raises(UsageError, match="does not exist"):
+        run(SecretPersister(kube_api, "nope", cookies).current())
+
+
+def test_secret_with_a_third_cookie(kube_api, kube_server, cookies):
+    kube_server.add({"apiVersion": "v1", "kind": "Secret",
+                     "metadata": {"name": "s", "namespace": NAMESPACE},
+                     "data": {"cookie": base64.b64encode(b"something-else").decode()}})
+    assert run(SecretPersister(kube_api, "s", cookies).current()) == OTHER
+
+
+def test_file_store_is_atomic_private_and_labels(tmp_path, cookies):
+    path = tmp_path / "cookie"
+    store = FilePersister(path, cookies)
+    assert run(store.current()) is None
+    run(store.store(NEW, keep_previous=True))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400
+    assert run(store.current()) == NEW
+    os.chmod(path, 0o640)  # a sloppy mode is not kept: owner bits only
+    run(store.store(OLD, keep_previous=False))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert run(store.current()) == OLD
+    assert [p.name for p in tmp_path.iterdir()] == ["cookie"]  # no temporary file left
+
+
+def test_file_store_in_a_missing_directory(tmp_path, cookies):
+    with pytest.raises(UsageError, match="directory does not exist"):
+        run(FilePersister(tmp_path / "no" / "cookie", cookies).current())
+
+
+def test_command_gets_the_cookie_on_stdin_only(tmp_path, cookies):
+    out = tmp_path / "got"
+    argv_file = tmp_path / "argv"
+    store = CommandPersister(f"cat > {out}; echo \"$0 $*\" > {argv_file}; "
+                             f"env > {tmp_path / 'env'}", cookies)
+    run(store.store(NEW, keep_previous=True))
+    assert out.read_text().rstrip("\n") == cookies[NEW].reveal(), "the hook got another cookie"
+    env = (tmp_path / "env").read_text()
+    assert f"ERLCOOKIE_FINGERPRINT={cookies[NEW].fingerprint()}" in env
+    for cookie in cookies.values():
+        assert cookie.reveal() not in env and cookie.reveal() not in argv_file.read_text(), \
+            "a cookie reached the hook's environment or argv"
+
+
+def test_command_failure_is_reported_without_the_cookie(cookies):
+    store = CommandPersister("cat >&2; exit 7", cookies)
+    with pytest.raises(OperationalError) as info:
+        run(store.store(NEW, keep_previous=True))
+    assert "exited with 7" in str(info.value)
+    assert cookies[NEW].reveal() not in str(info.value), "the error quotes the cookie"
+
+
+def test_command_timeout(cookies):
+    store = CommandPersister("sleep 30", cookies, timeout=0.3)
+    with pytest.raises(OperationalError, match="did not finish"):
+        run(store.store(NEW, keep_previous=True))
