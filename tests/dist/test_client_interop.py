@@ -246,3 +246,25 @@ def test_connect_raises_rejected(otp25_node, other_cookie):
         run(connect(otp25_node.name, other_cookie))
     assert info.value.verdict == "rejected"
     assert other_cookie.reveal() not in str(info.value)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_blocking_driver_against_real_nodes(kind, start_node, cookie, other_cookie, request):
+    from erlcookie.dist.blocking import ping_blocking
+
+    node = _launch(start_node, cookie, kind, request)
+    ok = ping_blocking(node.name, cookie, timeout=10)
+    assert ok.verdict == "accepted", ok.detail
+    assert ok.peer_name == node.name and ok.peer_flags
+    assert ping_blocking(node.name, other_cookie, timeout=10).verdict == "rejected"
+    assert ping_blocking(f"ghost@{node.host}", cookie).verdict == "no_such_node"
+    assert ping_blocking(node.name, cookie, epmd_port=free_port()).verdict == "unreachable"
+    direct = ping_blocking(node.name, cookie, host="127.0.0.1", dist_port=node.dist_port())
+    assert direct.verdict == "accepted" and direct.address.startswith("127.0.0.1:")
+
+
+def test_blocking_driver_long_names(start_node, cookie):
+    from erlcookie.dist.blocking import ping_blocking
+
+    node = start_node(cookie, long_names=True, host="127.0.0.1")
+    assert ping_blocking(node.name, cookie).verdict == "accepted"

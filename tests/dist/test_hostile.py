@@ -10,6 +10,7 @@ import tracemalloc
 import pytest
 
 from erlcookie.cookie.value import Cookie
+from erlcookie.dist.blocking import ping_blocking
 from erlcookie.dist.client import (ConnectionLostError, ProtocolError, connect, epmd_names,
                                    ping)
 from erlcookie.dist.errors import DistTimeoutError
@@ -25,9 +26,21 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 30))  # a hang fails instead of blocking CI
 
 
-async def ping_port(port: int, timeout: float = TIMEOUT, **kwargs):
+@pytest.fixture(params=["asyncio", "blocking"])
+def driver(request):
+    """Each ping goes through the asyncio client and through the blocking driver."""
+    return request.param
+
+
+async def any_ping(driver: str, node: str, cookie: Cookie, **kwargs):
+    if driver == "blocking":  # in a thread: the hostile servers share this event loop
+        return await asyncio.to_thread(ping_blocking, node, cookie, **kwargs)
+    return await ping(node, cookie, **kwargs)
+
+
+async def ping_port(port: int, timeout: float = TIMEOUT, driver: str = "asyncio", **kwargs):
     started = time.monotonic()
-    result = await ping(NODE, COOKIE, dist_port=port, timeout=timeout, **kwargs)
+    result = await any_ping(driver, NODE, COOKIE, dist_port=port, timeout=timeout, **kwargs)
     return result, time.monotonic() - started
 
 
@@ -91,10 +104,10 @@ async def endless(reader, writer):
     (trickle, "timeout", "challenge"),
     (endless, "protocol_error", "beyond any real one"),
 ])
-def test_bad_distribution_ports(handler, verdict, words):
+def test_bad_distribution_ports(handler, verdict, words, driver):
     async def check():
         async with serve(handler) as port:
-            return await ping_port(port)
+            return await ping_port(port, driver=driver)
 
     result, took = run(check())
     assert result.verdict == verdict, result.detail
@@ -103,24 +116,24 @@ def test_bad_distribution_ports(handler, verdict, words):
     assert took < TIMEOUT + 0.5
 
 
-def test_impostor_ack_is_caught():
+def test_impostor_ack_is_caught(driver):
     fake = FakeNode(NODE, Cookie("not-the-cookie"), forge_ack=True)
 
     async def check():
         async with serve(fake) as port:
-            return await ping_port(port)
+            return await ping_port(port, driver=driver)
 
     result, _ = run(check())
     assert result.verdict == "protocol_error"
     assert "impostor" in result.detail
 
 
-def test_fake_node_with_the_cookie_is_accepted():
+def test_fake_node_with_the_cookie_is_accepted(driver):
     fake = FakeNode(NODE, COOKIE)
 
     async def check():
         async with serve(fake) as port:
-            return await ping_port(port)
+            return await ping_port(port, driver=driver)
 
     result, _ = run(check())
     assert result.verdict == "accepted", result.detail
@@ -195,18 +208,18 @@ def test_tick_flood_is_answered_with_bounded_memory():
 
 
 # -- EPMD --------------------------------------------------------------------------------------
-async def _ping_via_epmd(epmd_handler, timeout=TIMEOUT):
+async def _ping_via_epmd(epmd_handler, timeout=TIMEOUT, driver="asyncio"):
     async with serve(epmd_handler) as epmd_port:
         started = time.monotonic()
-        result = await ping(NODE, COOKIE, epmd_port=epmd_port, timeout=timeout)
+        result = await any_ping(driver, NODE, COOKIE, epmd_port=epmd_port, timeout=timeout)
         return result, time.monotonic() - started
 
 
-def test_epmd_lies_about_the_port():
+def test_epmd_lies_about_the_port(driver):
     closed = free_port()
 
     async def to_closed():
-        return await _ping_via_epmd(fake_epmd(port_reply(closed)))
+        return await _ping_via_epmd(fake_epmd(port_reply(closed)), driver=driver)
 
     result, took = run(to_closed())
     assert result.verdict == "unreachable" and str(closed) in result.detail
@@ -214,14 +227,14 @@ def test_epmd_lies_about_the_port():
 
     async def to_garbage():
         async with serve(garbage) as bad:
-            return await _ping_via_epmd(fake_epmd(port_reply(bad)))
+            return await _ping_via_epmd(fake_epmd(port_reply(bad)), driver=driver)
 
     result, took = run(to_garbage())
     assert result.verdict == "protocol_error" and took < TIMEOUT + 0.5
 
     async def to_silent():
         async with serve(silent) as quiet:
-            return await _ping_via_epmd(fake_epmd(port_reply(quiet)))
+            return await _ping_via_epmd(fake_epmd(port_reply(quiet)), driver=driver)
 
     result, took = run(to_silent())
     assert result.verdict == "timeout" and took < TIMEOUT + 0.5
@@ -235,14 +248,14 @@ def test_epmd_lies_about_the_port():
     (b"garbage!", "protocol_error", "message type"),
     (bytes([119, 1]), "no_such_node", "knows no node"),
 ])
-def test_epmd_broken_answers(reply, verdict, words):
-    result, took = run(_ping_via_epmd(fake_epmd(reply)))
+def test_epmd_broken_answers(reply, verdict, words, driver):
+    result, took = run(_ping_via_epmd(fake_epmd(reply), driver=driver))
     assert result.verdict == verdict, result.detail
     assert words in result.detail
     assert took < TIMEOUT + 0.5
 
 
-def test_epmd_silent_and_trickling():
+def test_epmd_silent_and_trickling(driver):
     async def slow_epmd(reader, writer):
         await read_frame(reader)
         for byte in port_reply(4000):
@@ -251,7 +264,7 @@ def test_epmd_silent_and_trickling():
             await asyncio.sleep(1)
 
     for handler in (silent, slow_epmd):
-        result, took = run(_ping_via_epmd(handler))
+        result, took = run(_ping_via_epmd(handler, driver=driver))
         assert result.verdict == "timeout" and "EPMD" in result.detail
         assert took < TIMEOUT + 0.5
 
@@ -291,6 +304,6 @@ def test_epmd_names_timeout_and_refusal():
     assert info.value.verdict == "unreachable"
 
 
-def test_unresolvable_host():
-    result = run(ping("app@no-such-host.invalid", COOKIE, timeout=3))
+def test_unresolvable_host(driver):
+    result = run(any_ping(driver, "app@no-such-host.invalid", COOKIE, timeout=3))
     assert result.verdict in ("unreachable", "timeout")

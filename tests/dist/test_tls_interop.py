@@ -117,3 +117,18 @@ def test_cli_ping_and_info_over_tls(tls_node, cookie, tmp_path):
     assert info.exit_code == 0, info.output
     assert "inet_tls" in info.stdout and "yes: connected over TLS" in info.stdout
     assert cookie.reveal() not in info.output + result.output, "cookie in CLI output"
+
+
+def test_blocking_driver_over_tls(tls_node, cookie, other_cookie):
+    from erlcookie.dist.blocking import ping_blocking
+
+    node, pki = tls_node
+    assert ping_blocking(node.name, cookie, tls=tls_options(pki)).verdict == "accepted"
+    assert ping_blocking(node.name, other_cookie, tls=tls_options(pki)).verdict == "rejected"
+    plain = ping_blocking(node.name, cookie)
+    assert plain.verdict == "protocol_error" and "TLS distribution" in plain.detail
+    no_cert = ping_blocking(node.name, cookie, tls=TlsOptions(cafile=str(pki.ca_cert)))
+    assert no_cert.verdict == "not_allowed", no_cert.detail
+    untrusted = ping_blocking(node.name, cookie, tls=TlsOptions(
+        str(pki.client_cert), str(pki.client_key), str(pki.other_ca_cert)))
+    assert untrusted.verdict == "protocol_error" and "not trusted" in untrusted.detail

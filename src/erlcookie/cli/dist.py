@@ -180,16 +180,23 @@ def ping(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json)
     no_such_node); 3 when some node could not be checked (unreachable, timeout,
     protocol_error).
     """
-    import asyncio
-
-    from erlcookie.dist.client import ping_many
     from erlcookie.dist.verdicts import ACCEPTED, exit_code
 
     names = _node_list(node_args, nodes_file, conn_opts, cookie_request)
     cookie = load_cookie(cookie_request)
-    with _Progress(len(names), "pinging") as progress:
-        results = asyncio.run(ping_many(names, cookie, concurrency=concurrency,
-                                        on_result=progress.advance, **conn_opts))
+    if len(names) == 1:
+        # One node: a blocking driver; importing asyncio would cost more than the ping.
+        from erlcookie.dist.blocking import ping_blocking
+
+        results = [ping_blocking(names[0], cookie, **conn_opts)]
+    else:
+        import asyncio
+
+        from erlcookie.dist.client import ping_many
+
+        with _Progress(len(names), "pinging") as progress:
+            results = asyncio.run(ping_many(names, cookie, concurrency=concurrency,
+                                            on_result=progress.advance, **conn_opts))
     summary: dict[str, int] = {}
     for result in results:
         summary[result.verdict] = summary.get(result.verdict, 0) + 1

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
 import ssl
 import time
-from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from erlcookie.cookie.value import Cookie
@@ -27,10 +25,10 @@ from erlcookie.dist import handshake as hs
 from erlcookie.dist.errors import (ERROR_FOR_VERDICT, ConnectionLostError, DistError,
                                    DistTimeoutError, NoSuchNodeError, NotAllowedError,
                                    ProtocolError, RejectedError, RpcError, RpcTimeoutError,
-                                   UnreachableError)
+                                   UnreachableError, error_for_oserror, port_from_epmd)
 from erlcookie.dist.nodename import NodeName, random_probe_name
 from erlcookie.dist.terms import atom, to_python
-from erlcookie.dist.verdicts import ACCEPTED
+from erlcookie.dist.verdicts import ACCEPTED, PingResult
 from erlcookie.dist.tls import TlsOptions, describe as describe_tls, is_peer_refusal
 
 __all__ = ["connect", "ping", "ping_many", "PingResult", "DistConnection", "TlsOptions",
@@ -63,12 +61,8 @@ async def _open(host: str, port: int, what: str, *, ctx: ssl.SSLContext | None =
         cls = NotAllowedError if is_peer_refusal(exc) else ProtocolError
         raise cls(f"{what} at {host}:{port}: "
                   f"{describe_tls(exc, has_client_cert=has_client_cert)}") from None
-    except socket.gaierror as exc:
-        raise UnreachableError(f"cannot resolve host {host!r}: {exc.strerror}") from None
-    except ConnectionRefusedError:
-        raise UnreachableError(f"{what} at {host}:{port} refused the connection") from None
     except OSError as exc:
-        raise UnreachableError(f"{what} at {host}:{port}: {exc.strerror or type(exc).__name__}") from None
+        raise error_for_oserror(exc, what, host, port) from None
 
 
 async def _read(reader: asyncio.StreamReader, what: str, *, has_client_cert: bool = True) -> bytes:
@@ -131,13 +125,6 @@ async def epmd_names(host: str = "localhost", *, epmd_port: int = EPMD_PORT,
 
 
 # -- connecting ------------------------------------------------------------------------------
-_WAITING = {
-    hs.State.RECV_STATUS: "waiting for the node's answer to our name",
-    hs.State.RECV_CHALLENGE: "waiting for the node's challenge",
-    hs.State.RECV_ACK: "waiting for the node's challenge ack",
-}
-
-
 async def connect(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
                   host: str | None = None, epmd_port: int = EPMD_PORT,
                   dist_port: int | None = None, tls: TlsOptions | None = None,
@@ -172,13 +159,7 @@ async def _connect(name: NodeName, cookie: Cookie, dial_host: str, epmd_port: in
         answer = await _epmd_exchange(dial_host, epmd_port,
                                       epmd_codec.encode_port_please2_req(name.alive),
                                       epmd_codec.PortPlease2Parser(), stage)
-        if isinstance(answer, epmd_codec.NotRegistered):
-            raise NoSuchNodeError(f"EPMD at {dial_host}:{epmd_port} knows no node named "
-                                  f"{name.alive!r}")
-        if not answer.speaks_version_6():
-            raise ProtocolError(f"the node speaks distribution versions {answer.low_version}.."
-                                f"{answer.high_version}, not 6 (OTP 23 or newer)")
-        port = answer.port
+        port = port_from_epmd(answer, dial_host, epmd_port, name.alive)
     else:
         port = dist_port
     transport = "tls" if ctx is not None else "tcp"
@@ -195,7 +176,7 @@ async def _connect(name: NodeName, cookie: Cookie, dial_host: str, epmd_port: in
                                      length_bytes=4 if ctx else 2)
         writer.write(machine.initiate())
         while True:
-            stage.text = f"{_WAITING.get(machine.state, 'handshaking')} ({dial_host}:{port})"
+            stage.text = f"{hs.WAITING_FOR.get(machine.state, 'handshaking')} ({dial_host}:{port})"
             data = await _read(reader, f"{dial_host}:{port}", has_client_cert=has_cert)
             for event in machine.receive_data(data):
                 if isinstance(event, hs.SendData):
@@ -391,28 +372,6 @@ def _is_atom(term: Any, name: str) -> bool:
 
 
 # -- ping ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PingResult:
-    node: str
-    verdict: str
-    detail: str
-    elapsed: float
-    peer_flags: int | None = None
-    peer_name: str | None = None
-    address: str | None = None
-    transport: str = "tcp"
-
-    @property
-    def accepted(self) -> bool:
-        return self.verdict == ACCEPTED
-
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["elapsed"] = round(self.elapsed, 6)
-        data["peer_flags"] = None if self.peer_flags is None else hex(self.peer_flags)
-        return data
-
-
 async def ping(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
                host: str | None = None, epmd_port: int = EPMD_PORT, dist_port: int | None = None,
                tls: TlsOptions | None = None) -> PingResult:

@@ -5,6 +5,7 @@ Messages name nodes, hosts, ports and stages; never a cookie, never raw rpc argu
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from erlcookie.dist.verdicts import (NO_SUCH_NODE, NOT_ALLOWED, PROTOCOL_ERROR, REJECTED,
@@ -80,3 +81,25 @@ class RpcError(ErlcookieError):
 
 class RpcTimeoutError(RpcError):
     """No answer to an rpc call within its timeout (the connection stays usable)."""
+
+
+def error_for_oserror(exc: OSError, what: str, host: str, port: int) -> DistError:
+    """A failed connect as a verdict-carrying error (both drivers use this)."""
+    if isinstance(exc, socket.gaierror):
+        return UnreachableError(f"cannot resolve host {host!r}: {exc.strerror}")
+    if isinstance(exc, ConnectionRefusedError):
+        hint = " (no EPMD there: is any node running on that host?)" if what == "EPMD" else ""
+        return UnreachableError(f"{what} at {host}:{port} refused the connection{hint}")
+    return UnreachableError(f"{what} at {host}:{port}: {exc.strerror or type(exc).__name__}")
+
+
+def port_from_epmd(answer, host: str, epmd_port: int, alive: str) -> int:
+    """The distribution port from a PORT_PLEASE2 answer, or the error it amounts to."""
+    from erlcookie.dist.epmd import NotRegistered
+
+    if isinstance(answer, NotRegistered):
+        raise NoSuchNodeError(f"EPMD at {host}:{epmd_port} knows no node named {alive!r}")
+    if not answer.speaks_version_6():
+        raise ProtocolError(f"the node speaks distribution versions {answer.low_version}.."
+                            f"{answer.high_version}, not 6 (OTP 23 or newer)")
+    return answer.port

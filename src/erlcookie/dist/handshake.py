@@ -83,6 +83,14 @@ class State(enum.Enum):
     FAILED = "failed"
 
 
+# What a driver waits for in each state (for timeout messages).
+WAITING_FOR = {
+    State.RECV_STATUS: "waiting for the node's answer to our name",
+    State.RECV_CHALLENGE: "waiting for the node's challenge",
+    State.RECV_ACK: "waiting for the node's challenge ack",
+}
+
+
 @dataclass(frozen=True)
 class SendData:
     data: bytes

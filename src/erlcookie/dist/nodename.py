@@ -7,7 +7,6 @@ copy the kind of the node we talk to.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import secrets
 import socket
@@ -54,6 +53,8 @@ class NodeName:
         """True for `-name` nodes: the host is an FQDN or an IP address."""
         if "." in self.host:
             return True
+        import ipaddress  # only IPv6 hosts get here; not worth its import time up front
+
         try:
             ipaddress.ip_address(self.host)
             return True

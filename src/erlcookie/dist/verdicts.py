@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Iterable
 
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL
@@ -28,3 +29,27 @@ def exit_code(verdicts: Iterable[str]) -> int:
     if seen & OPERATIONAL:
         return EXIT_OPERATIONAL
     return EXIT_FINDINGS
+
+
+@dataclass(frozen=True)
+class PingResult:
+    """One node's answer to a ping (a handshake and nothing more)."""
+
+    node: str
+    verdict: str
+    detail: str
+    elapsed: float
+    peer_flags: int | None = None
+    peer_name: str | None = None
+    address: str | None = None
+    transport: str = "tcp"
+
+    @property
+    def accepted(self) -> bool:
+        return self.verdict == ACCEPTED
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["elapsed"] = round(self.elapsed, 6)
+        data["peer_flags"] = None if self.peer_flags is None else hex(self.peer_flags)
+        return data
