@@ -1,0 +1,308 @@
+"""`k8s status`: the pure analysis on hand-made objects, then the CLI against the local
+API server (a real client, a real kubeconfig, HTTP)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from erlcookie.audit import audit_cookie
+from erlcookie.cookie.value import Cookie
+from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION
+from erlcookie.k8s.status import StatusOptions, analyze, rollout_state, secret_changed_at
+from tests.k8s.conftest import NAMESPACE
+
+GOOD = "Status-Good-Cookie-9f8e7d6c5b4a39281706"
+OPTS = StatusOptions(secret="erlang-cookie", key="cookie", namespace="chat", selector="app=chat")
+WIRED = [{"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {"name": "erlang-cookie", "key": "cookie"}}}]
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def a_secret(value=GOOD, *, annotations=None, managed=None, created="2024-05-01T10:00:00Z"):
+    meta = {"name": "erlang-cookie", "creationTimestamp": created, "resourceVersion": "7"}
+    if annotations is not None:
+        meta["annotations"] = annotations
+    if managed is not None:
+        meta["managedFields"] = managed
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "data": {"cookie": b64(value)}}
+
+
+def a_deployment(env=WIRED, *, name="chat", extra=None):
+    return {"kind": "Deployment", "apiVersion": "apps/v1",
+            "metadata": {"name": name, "labels": {"app": "chat"}},
+            "spec": {"selector": {"matchLabels": {"app": "chat"}},
+                     "template": {"metadata": {"labels": {"app": "chat"}},
+                                  "spec": {"containers": [{"name": "app", "image": "i", "env": env, **(extra or {})}]}}}}
+
+
+def a_pod(name="chat-abc", env=WIRED, started="2024-05-01T12:00:00Z", owner=("ReplicaSet", "chat-1")):
+    return {"kind": "Pod", "metadata": {"name": name, "labels": {"app": "chat"},
+                                        "ownerReferences": [{"kind": owner[0], "name": owner[1], "controller": True}]},
+            "spec": {"containers": [{"name": "app", "image": "i", "env": env}]},
+            "status": {"phase": "Running", "podIP": "10.0.0.5", "startTime": started,
+                       "containerStatuses": [{"name": "app", "ready": True,
+                                              "state": {"running": {"startedAt": started}}}]}}
+
+
+def codes(report):
+    return sorted((f.code, f.severity) for f in report.findings)
+
+
+def test_all_good():
+    report = analyze(OPTS, a_secret(), [a_deployment()], [a_pod()], audit=audit_cookie)
+    assert report.ok and codes(report) == []
+    assert report.secret.fingerprint == Cookie(GOOD).fingerprint() and report.secret.verdict == "ok"
+    assert report.workloads[0].containers == {"app": "secret"}
+    assert report.pods[0].ip == "10.0.0.5" and not report.pods[0].stale
+
+
+@pytest.mark.parametrize("secret, code", [
+    (None, "secret-missing"),
+    ({"metadata": {"name": "erlang-cookie"}, "data": {}}, "secret-key"),
+    ({"metadata": {"name": "erlang-cookie"}, "data": {"cookie": "%%%"}}, "secret-key"),
+])
+def test_secret_problems(secret, code):
+    report = analyze(OPTS, secret, [a_deployment()], [a_pod()])
+    assert (code, "error") in codes(report) and not report.ok
+
+
+def test_weak_cookie_and_newline_and_stale_annotation():
+    secret = a_secret("secretcookie\n", annotations={FINGERPRINT_ANNOTATION: "fp1:0000000000000000"})
+    report = analyze(OPTS, secret, [a_deployment()], [a_pod()], audit=audit_cookie)
+    assert codes(report) == [("annotation-stale", "warning"), ("secret-newline", "warning"),
+                             ("secret-weak", "error")]
+    assert "secretcookie" not in json.dumps(report.to_dict())
+
+
+@pytest.mark.parametrize("env, state", [
+    ([], "missing"),
+    ([{"name": "RELEASE_COOKIE", "value": "literal-cookie-value-42"}], "literal"),
+    ([{"name": "RELEASE_COOKIE", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}}}], "configmap"),
+    ([{"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {"name": "old", "key": "cookie"}}}], "other-secret"),
+])
+def test_unwired_workloads_and_pods(env, state):
+    report = analyze(OPTS, a_secret(), [a_deployment(env)], [a_pod(env=env)])
+    assert codes(report) == [("pod-not-wired", "error"), ("workload-not-wired", "error")]
+    assert report.workloads[0].containers == {"app": state} and not report.pods[0].ok
+    if state == "literal":
+        assert {f.fingerprint for f in report.findings} == {Cookie("literal-cookie-value-42").fingerprint()}
+        assert "literal-cookie-value-42" not in json.dumps(report.to_dict())
+
+
+def test_envfrom_of_the_secret_counts_when_the_key_is_the_variable():
+    opts = StatusOptions(secret="erlang-cookie", key="RELEASE_COOKIE", namespace="chat", selector="app=chat")
+    dep = a_deployment([], extra={"envFrom": [{"secretRef": {"name": "erlang-cookie"}}]})
+    secret = a_secret()
+    secret["data"] = {"RELEASE_COOKIE": b64(GOOD)}
+    assert analyze(opts, secret, [dep], []).workloads[0].ok
+
+
+def test_optional_reference_warns():
+    env = [{"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {"name": "erlang-cookie", "key": "cookie", "optional": True}}}]
+    report = analyze(OPTS, a_secret(), [a_deployment(env)], [])
+    assert ("optional-ref", "warning") in codes(report)
+
+
+def test_clear_cookies_elsewhere_in_live_objects():
+    extra = {"args": ["-setcookie", "args-cookie-value-77"]}
+    dep = a_deployment(WIRED + [{"name": "RABBITMQ_ERLANG_COOKIE", "value": "rabbit-live-value-66"}], extra=extra)
+    report = analyze(OPTS, a_secret(), [dep], [])
+    plain = [f for f in report.findings if f.code == "plain-cookie"]
+    assert {f.fingerprint for f in plain} == {Cookie("args-cookie-value-77").fingerprint(),
+                                              Cookie("rabbit-live-value-66").fingerprint()}
+
+
+def test_mount_mode():
+    opts = StatusOptions(secret="erlang-cookie", key="cookie", env=None, mount="/var/lib/rabbitmq/.erlang.cookie",
+                         namespace="chat", selector="app=chat")
+    dep = a_deployment([], extra={"volumeMounts": [{"name": "c", "mountPath": "/var/lib/rabbitmq/.erlang.cookie",
+                                                    "subPath": ".erlang.cookie"}]})
+    dep["spec"]["template"]["spec"]["volumes"] = [{"name": "c", "secret": {
+        "secretName": "erlang-cookie", "defaultMode": 256, "items": [{"key": "cookie", "path": ".erlang.cookie"}]}}]
+    assert analyze(opts, a_secret(), [dep], []).workloads[0].ok
+    dep["spec"]["template"]["spec"]["volumes"][0]["secret"]["defaultMode"] = 0o644
+    report = analyze(opts, a_secret(), [dep], [])
+    assert report.workloads[0].containers == {"app": "bad-mode"} and not report.ok
+
+
+def test_owned_and_scaled_down_replicasets_are_judged_through_their_deployment():
+    rs = {"kind": "ReplicaSet", "metadata": {"name": "chat-1", "ownerReferences": [
+        {"kind": "Deployment", "name": "chat", "controller": True}]},
+        "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "env": []}]}}}}
+    old = json.loads(json.dumps(rs))
+    old["metadata"]["name"], old["spec"]["replicas"] = "chat-0", 0
+    old["metadata"]["ownerReferences"][0]["name"] = "elsewhere"
+    report = analyze(OPTS, a_secret(), [a_deployment(), rs, old], [])
+    assert [w.ref for w in report.workloads] == ["Deployment/chat"]
+
+
+def test_no_workloads_and_pods_of_unmatched_workloads():
+    report = analyze(OPTS, a_secret(), [], [])
+    assert codes(report) == [("no-workloads", "error")]
+    stray = a_pod(owner=("StatefulSet", "db"))
+    stray["metadata"]["labels"] = {"app": "chat", "role": "db"}
+    dep = a_deployment()
+    dep["spec"]["selector"] = {"matchLabels": {"app": "chat", "role": "web"}}
+    report = analyze(OPTS, a_secret(), [dep], [stray])
+    assert ("workload-not-matched", "warning") in codes(report)
+
+
+# -- when the Secret changed, and which pods predate it ----------------------------------------------
+
+def test_changed_at_sources():
+    fp = Cookie(GOOD).fingerprint()
+    ours = {FINGERPRINT_ANNOTATION: fp, UPDATED_AT_ANNOTATION: "2024-05-01T11:00:00Z"}
+    managed = [{"manager": "kubectl-label", "time": "2024-05-01T13:00:00Z"},
+               {"manager": "erlcookie", "time": "2024-05-01T11:00:01Z"}]
+    assert secret_changed_at(a_secret(annotations=ours, managed=managed), fp)[1] == "managedFields (erlcookie)"
+    assert str(secret_changed_at(a_secret(annotations=ours, managed=managed), fp)[0]) == "2024-05-01 11:00:01+00:00"
+    assert secret_changed_at(a_secret(annotations=ours), fp)[1] == "annotation"
+    # the data no longer matches our annotation: someone else changed it; newest time wins
+    changed = secret_changed_at(a_secret(annotations=ours, managed=managed), "fp1:other")
+    assert (str(changed[0]), changed[1]) == ("2024-05-01 13:00:00+00:00", "managedFields")
+    assert secret_changed_at(a_secret(), fp)[1] == "creationTimestamp"
+
+
+@pytest.mark.parametrize("started, stale", [("2024-05-01T10:59:59Z", True), ("2024-05-01T11:00:00Z", False),
+                                            ("2024-05-01T11:00:01Z", False)])
+def test_stale_pods(started, stale):
+    secret = a_secret(managed=[{"manager": "kubectl-edit", "time": "2024-05-01T11:00:00Z"}])
+    report = analyze(OPTS, secret, [a_deployment()], [a_pod(started=started)])
+    assert report.pods[0].stale is stale and report.ok is not stale
+    if stale:
+        assert "2024-05-01T10:59:59Z" in report.findings[0].message
+
+
+def test_terminating_pods_are_ignored():
+    pod = a_pod(env=[])
+    pod["metadata"]["deletionTimestamp"] = "2024-05-01T12:00:00Z"
+    assert analyze(OPTS, a_secret(), [a_deployment()], [pod]).ok
+
+
+# -- rollout states --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("obj, done, failed", [
+    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
+      "status": {"observedGeneration": 1}}, False, False),
+    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
+      "status": {"observedGeneration": 2, "updatedReplicas": 2, "replicas": 3, "availableReplicas": 2}}, False, False),
+    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
+      "status": {"observedGeneration": 2, "updatedReplicas": 2, "replicas": 2, "availableReplicas": 2}}, True, False),
+    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
+      "status": {"observedGeneration": 2, "conditions": [{"type": "Progressing", "reason": "ProgressDeadlineExceeded"}]}},
+     False, True),
+    ({"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 3},
+      "status": {"observedGeneration": 1, "readyReplicas": 3, "currentRevision": "a", "updateRevision": "b"}}, False, False),
+    ({"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 3},
+      "status": {"observedGeneration": 1, "readyReplicas": 3, "currentRevision": "b", "updateRevision": "b"}}, True, False),
+    ({"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 3, "updateStrategy": {"type": "OnDelete"}},
+      "status": {"observedGeneration": 1}}, False, True),
+    ({"kind": "DaemonSet", "metadata": {"generation": 1}, "spec": {},
+      "status": {"observedGeneration": 1, "desiredNumberScheduled": 2, "updatedNumberScheduled": 2,
+                 "numberAvailable": 1}}, False, False),
+    ({"kind": "DaemonSet", "metadata": {"generation": 1}, "spec": {},
+      "status": {"observedGeneration": 1, "desiredNumberScheduled": 2, "updatedNumberScheduled": 2,
+                 "numberAvailable": 2}}, True, False),
+])
+def test_rollout_state(obj, done, failed):
+    state = rollout_state(obj)
+    assert (state.done, state.failed) == (done, failed), state.message
+
+
+# -- the CLI against the local API server ---------------------------------------------------------------
+
+def deployment(env=WIRED, name="chat"):
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": {"app": "chat"}},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "chat", "part": name}},
+                     "template": {"metadata": {"labels": {"app": "chat", "part": name}},
+                                  "spec": {"containers": [{"name": "app", "image": "img", "env": env}]}}}}
+
+
+@pytest.fixture
+def app(kube, run_cli, tmp_path):
+    """A wired app: the Secret applied by erlcookie, a Deployment reading it."""
+    kube.set_time("2024-05-01T10:00:00Z")
+    path = tmp_path / "c"
+    path.write_text(GOOD)
+    path.chmod(0o600)
+    assert run_cli("k8s", "secret", "--apply", "--cookie-file", str(path)).exit_code == 0
+    kube.advance(60)
+    kube.add(deployment(), namespace=NAMESPACE)
+    return kube
+
+
+def test_cli_status_ok(app, run_cli):
+    result = run_cli("k8s", "status", "-l", "app=chat")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert f"Secret chat/erlang-cookie key cookie: {Cookie(GOOD).fingerprint()}, ok" in result.stdout
+    assert "Deployment/chat" in result.stdout and result.stdout.rstrip().endswith("ok")
+    report = json.loads(run_cli("k8s", "status", "-l", "app=chat", "--json").stdout)
+    assert report["ok"] and [w["object"] for w in report["workloads"]] == ["Deployment/chat"]
+    assert len(report["pods"]) == 2 and all(p["ip"] and p["owner"].startswith("ReplicaSet/") for p in report["pods"])
+    assert report["secret"]["changed_at"] == "2024-05-01T10:00:00Z"
+    assert report["secret"]["changed_at_source"] == "managedFields (erlcookie)"
+
+
+def test_cli_status_stale_after_replace_then_fixed_by_a_restart(app, run_cli, tmp_path, api):
+    app.advance(60)
+    path = tmp_path / "new"
+    path.write_text("Status-New-Cookie-0a1b2c3d4e5f60718293")
+    path.chmod(0o600)
+    assert run_cli("k8s", "secret", "--apply", "--replace", "--cookie-file", str(path)).exit_code == 0
+    stale = run_cli("k8s", "status", "-l", "app=chat", "--json")
+    assert stale.exit_code == 1
+    report = json.loads(stale.stdout)
+    assert [f["code"] for f in report["findings"]] == ["stale-cookie", "stale-cookie"]
+    assert all(p["stale"] for p in report["pods"])
+    app.advance(60)
+    api.rollout_restart("Deployment", "chat")
+    api.wait_rollout("Deployment", "chat", timeout=5, poll=0.01)
+    fresh = run_cli("k8s", "status", "-l", "app=chat")
+    assert fresh.exit_code == 0, fresh.stdout
+
+
+def test_cli_status_finds_clear_cookies_and_unwired_workloads(app, run_cli):
+    sts = deployment([{"name": "RELEASE_COOKIE", "value": "live-literal-cookie-5150"}], name="worker")
+    sts["kind"], sts["spec"]["serviceName"] = "StatefulSet", "worker"
+    app.add(sts, namespace=NAMESPACE)
+    app.add(deployment([], name="bare"), namespace=NAMESPACE)
+    result = run_cli("k8s", "status", "-l", "app=chat")
+    assert result.exit_code == 1
+    assert "StatefulSet/worker  NO" in result.stdout and "Deployment/bare" in result.stdout
+    assert Cookie("live-literal-cookie-5150").fingerprint() in result.stdout
+    assert "live-literal-cookie-5150" not in result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("6 problem(s)")  # 2 workloads + their 4 pods
+    report = json.loads(run_cli("k8s", "status", "-l", "app=chat", "--json").stdout)
+    assert sorted(f["object"] for f in report["findings"] if f["code"] == "workload-not-wired") == \
+        ["Deployment/bare", "StatefulSet/worker"]
+
+
+def test_cli_status_missing_secret_and_no_match(kube, run_cli):
+    kube.add(deployment(), namespace=NAMESPACE)
+    missing = run_cli("k8s", "status", "-l", "app=chat", "--json")
+    assert missing.exit_code == 1 and json.loads(missing.stdout)["findings"][0]["code"] == "secret-missing"
+    nothing = run_cli("k8s", "status", "-l", "app=nothing", "--secret", "x")
+    assert nothing.exit_code == 1 and "no Deployment, StatefulSet" in nothing.stdout
+
+
+@pytest.mark.parametrize("verb, resource, expected", [
+    ("get", "secrets", "cannot get secrets 'erlang-cookie'"),
+    ("list", "statefulsets", "--verb=list --resource=statefulsets.apps -n chat"),
+    ("list", "pods", "cannot list pods in namespace 'chat'"),
+])
+def test_cli_status_forbidden_is_exit_3(app, run_cli, verb, resource, expected):
+    app.deny(verb, resource)
+    result = run_cli("k8s", "status", "-l", "app=chat")
+    assert result.exit_code == 3 and expected in result.stderr and "permission denied" in result.stderr
+
+
+def test_cli_status_usage_errors(kube, run_cli):
+    assert run_cli("k8s", "status").exit_code == 2
+    bad = run_cli("k8s", "status", "-l", "app in (")
+    assert bad.exit_code == 2 and not kube.requests  # refused before any traffic
+    assert run_cli("k8s", "status", "-l", "a=b", "--context", "nope").exit_code == 2
