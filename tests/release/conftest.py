@@ -43,8 +43,12 @@ def project(tmp_path):
 
 @pytest.fixture
 def run_cli():
+    """Invoke the CLI; every output is checked for fixture cookies before a test sees it."""
+
     def run(*args: str):
-        return CliRunner(mix_stderr=False).invoke(cli, list(args), catch_exceptions=False)
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert_no_leak(result.output + result.stdout + result.stderr)
+        return result
 
     return run
 
@@ -57,3 +61,17 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:
             st = path.stat()
             out[path.relative_to(root).as_posix()] = (path.read_bytes(), st.st_mode, st.st_mtime_ns)
     return out
+
+
+def expect_equal(got: str, want: str, what: str) -> None:
+    """Compare texts that may hold cookies: on failure, say where, never show them."""
+    if got != want:
+        at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+        line = got.count("\n", 0, at) + 1
+        raise AssertionError(f"{what} differs from the expected text at line {line} "
+                             "(texts not shown: they may hold a cookie)")
+
+
+def expect_in(needle: str, haystack: str, what: str) -> None:
+    if needle not in haystack:
+        raise AssertionError(f"{what}: expected text missing (not shown: may hold a cookie)")

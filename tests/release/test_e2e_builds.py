@@ -23,7 +23,7 @@ from erlcookie.cli import cli
 from erlcookie.cookie.generate import generate
 from erlcookie.cookie.value import Cookie
 from tests.release import builds
-from tests.release.conftest import assert_no_leak
+from tests.release.conftest import assert_no_leak, expect_in
 from tests.support.nodes import free_port, start_node
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(600)]
@@ -98,11 +98,12 @@ def test_rebar3_release_reads_release_cookie_after_fix(tmp_path):
     assert "release/relx-template-cookie" in rules
 
     result = fix(project)
-    assert result.exit_code == 0, result.output
     assert_no_leak(result.output, (template_cookie.reveal(),))
+    assert result.exit_code == 0, result.output
     assert (project / "config" / "vm.args.src").is_file()
     assert not (project / "config" / "vm.args").exists()
-    assert "-setcookie ${RELEASE_COOKIE}" in (project / "config" / "vm.args.src").read_text()
+    expect_in("-setcookie ${RELEASE_COOKIE}", (project / "config" / "vm.args.src").read_text(),
+              "vm.args.src")
     again = fix(project)
     assert again.exit_code == 0 and "nothing to change" in again.stderr
     assert check(project).exit_code == 0
@@ -136,8 +137,10 @@ def test_rebar3_pod_ip_names_and_pinned_port(tmp_path):
     project = builds.rebar3_project(tmp_path, name, home)
     port = free_port()
     result = fix(project, "--node-name", "pod-ip", "--dist-port", str(port))
+    assert_no_leak(result.output, (f"{name}_cookie",))
     assert result.exit_code == 0, result.output
     vm_args = (project / "config" / "vm.args.src").read_text()
+    assert_no_leak(vm_args, (f"{name}_cookie",))
     assert f"-name {name}@${{POD_IP}}" in vm_args and "-sname" not in vm_args
     assert f"-kernel inet_dist_listen_min {port}" in vm_args
     assert fix(project, "--node-name", "pod-ip", "--dist-port", str(port)).stderr.count(
@@ -184,18 +187,20 @@ def test_mix_release_reads_release_cookie_after_fix(tmp_path):
 
     original = (project / "mix.exs").read_text()
     result = fix(project)
-    assert result.exit_code == 0, result.output
     assert_no_leak(result.output, (literal.reveal(),))
+    assert result.exit_code == 0, result.output
     fixed = (project / "mix.exs").read_text()
     assert_no_leak(fixed, (literal.reveal(),))
     # Only the :cookie entry (and its separating comma) went; every other line is as it was.
     removed = [line for line in original.splitlines() if line not in fixed.splitlines()]
-    assert len(removed) == 2 and removed[1].strip().startswith("cookie:")
-    assert removed[0].rstrip(",") in fixed
+    ok = len(removed) == 2 and removed[1].strip().startswith("cookie:") and \
+        removed[0].rstrip(",") in fixed
+    assert ok, "mix.exs changed more than the :cookie entry and its comma"
     fmt = subprocess.run(["mix", "format", "--check-formatted", "mix.exs"], cwd=project,
                          env=builds.tool_env(home), capture_output=True, timeout=120)
     assert fmt.returncode == 0, fmt.stderr
-    assert "erlcookie:begin release-cookie-guard" in (project / "rel" / "env.sh.eex").read_text()
+    expect_in("erlcookie:begin release-cookie-guard", (project / "rel" / "env.sh.eex").read_text(),
+              "env.sh.eex")
     assert fix(project).stderr.count("nothing to change") == 1
     assert check(project).exit_code == 0
 

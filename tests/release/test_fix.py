@@ -1,0 +1,237 @@
+"""`erlcookie release fix`: the right edits, nothing else, idempotent, untouched on error."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import stat
+
+import pytest
+
+from erlcookie.release import check, plan_fix
+from tests.release.conftest import FIXTURES, assert_no_leak, expect_equal, expect_in, snapshot
+
+FIXABLE = ["rebar3_template", "rebar3_commented", "rebar3_per_node", "rebar3_no_vm_args",
+           "rebar3_old", "rebar3_unrendered", "rebar3_default_literal", "mix_basic",
+           "mix_several", "mix_umbrella", "mix_releases_exs"]
+# Findings a fix leaves for a human, by fixture.
+MANUAL = {
+    "rebar3_commented": {"release/set-cookie-literal"},
+    "rebar3_per_node": {"release/vm-args-per-node-cookie"},
+    "mix_umbrella": {"release/set-cookie-literal"},
+    "mix_releases_exs": {"release/set-cookie-literal"},
+}
+# Words a changed (removed or rewritten) line of an existing file may contain.
+COOKIE_WORDS = ("setcookie", "cookie:", "vm_args", "RELEASE_COOKIE", "-name", "-sname")
+
+
+@pytest.mark.parametrize("name", FIXABLE)
+def test_fix_then_check_is_clean_and_a_second_fix_changes_nothing(name, project, run_cli):
+    root = project(name)
+    result = run_cli("release", "fix", str(root))
+    assert result.exit_code == (1 if name in MANUAL else 0), result.stderr
+    assert_no_leak(result.output)
+    after = check(root)
+    assert {f.rule for f in after.findings} == MANUAL.get(name, set())
+    assert not after.errors
+    state = snapshot(root)
+    again = run_cli("release", "fix", str(root))
+    assert "nothing to change" in again.stderr and again.stdout == ""
+    assert snapshot(root) == state
+
+
+@pytest.mark.parametrize("name", FIXABLE)
+def test_only_cookie_lines_change(name, project):
+    root = project(name)
+    fix_plan, _ = plan_fix(root)
+    for change in fix_plan.changes:
+        if change.old_text is None or change.new_text is None:
+            continue
+        old, new = change.old_text.splitlines(), change.new_text.splitlines()
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new).get_opcodes():
+            if tag in ("replace", "delete"):
+                for line in old[i1:i2]:
+                    touched = any(word in line for word in COOKIE_WORDS) or line.rstrip().endswith(",") \
+                        or line.rstrip().endswith("]}.") or "{sys_config" in line \
+                        or "{release," in line or "{mode," in line
+                    assert touched, f"{change.path}: an unrelated line changed"
+
+
+def test_rebar3_template_exact_result(project):
+    root = project("rebar3_template")
+    old_config = (root / "rebar.config").read_text()
+    old_vm = (root / "config" / "vm.args").read_text()
+    fix_plan, _ = plan_fix(root)
+    by_path = {c.path: c for c in fix_plan.changes}
+    assert set(by_path) == {"config/vm.args.src", "rebar.config",
+                            "config/hooks/erlcookie_require_cookie.sh"}
+    assert by_path["config/vm.args.src"].old_path == "config/vm.args"
+    expect_equal(by_path["config/vm.args.src"].new_text,
+                 old_vm.replace("-setcookie myrel_cookie", "-setcookie ${RELEASE_COOKIE}"),
+                 "config/vm.args.src")
+    expected = old_config.replace(
+        '        {vm_args, "./config/vm.args"}\n',
+        '        {vm_args_src, "./config/vm.args.src"},\n'
+        '        {extended_start_script_hooks, [{pre_start, [{custom, '
+        '"hooks/erlcookie_require_cookie.sh"}]}]},\n'
+        '        {overlay, [{copy, "config/hooks/erlcookie_require_cookie.sh", '
+        '"bin/hooks/erlcookie_require_cookie.sh"}]}\n')
+    expect_equal(by_path["rebar.config"].new_text, expected, "rebar.config")
+
+
+def test_mix_several_exact_result(project):
+    root = project("mix_several")
+    old = (root / "mix.exs").read_text()
+    fix_plan, _ = plan_fix(root)
+    by_path = {c.path: c for c in fix_plan.changes}
+    assert set(by_path) == {"mix.exs", "rel/env.sh.eex", "rel/env.bat.eex"}
+    new = by_path["mix.exs"].new_text
+    kept = [line for line in old.splitlines(keepends=True)
+            if "cookie:" not in line or "tools:" in line]
+    expected = "".join(kept).replace(
+        'tools: [applications: [platform: :load], cookie: "tools-cookie-inline", quiet: true]',
+        "tools: [applications: [platform: :load], quiet: true]")
+    expect_equal(new, expected, "mix.exs")
+    bat = by_path["rel/env.bat.eex"].new_text
+    assert_no_leak(bat)
+    expect_in("erlcookie:begin release-cookie-guard", bat, "env.bat.eex")
+    expect_equal(bat[:55], "@echo off\nrem Set the release to work across nodes.\nrem", "env.bat.eex")
+
+
+def test_existing_env_sh_keeps_its_lines_and_gets_the_guard_last(project):
+    root = project("mix_releases_exs")
+    before = (root / "rel" / "env.sh.eex").read_text().splitlines()
+    plan_fix(root)
+    from erlcookie.release import apply
+
+    apply(plan_fix(root)[0])
+    after = (root / "rel" / "env.sh.eex").read_text()
+    assert_no_leak(after)
+    for line in before:
+        if "RELEASE_COOKIE=" not in line:
+            expect_in(line, after, "env.sh.eex")
+    assert after.rstrip().endswith("# erlcookie:end release-cookie-guard")
+    from erlcookie.release import vmargs
+
+    vm_args = (root / "rel" / "vm.args.eex").read_text()
+    assert_no_leak(vm_args)
+    remaining = len(vmargs.find(vmargs.flags(vm_args), "-setcookie"))
+    assert remaining == 0 and "+Q 65536" in vm_args
+
+
+def test_guard_block_options_are_remembered_and_replaced(project, run_cli):
+    root = project("mix_basic")
+    assert run_cli("release", "fix", str(root), "--dist-port", "9100").exit_code == 0
+    env_sh = root / "rel" / "env.sh.eex"
+    assert "inet_dist_listen_min 9100 inet_dist_listen_max 9100" in env_sh.read_text()
+    assert "nothing to change" in run_cli("release", "fix", str(root)).stderr
+    assert run_cli("release", "fix", str(root), "--dist-port", "9200", "--node-name",
+                   "pod-ip").exit_code == 0
+    text = env_sh.read_text()
+    assert "9100" not in text and "inet_dist_listen_max 9200" in text
+    assert 'RELEASE_NODE="<%= @release.name %>@${POD_IP}"' in text
+    assert text.count("erlcookie:begin release-cookie-guard") == 1
+
+
+def test_dry_run_writes_nothing_and_shows_a_redacted_diff(project, run_cli):
+    root = project("rebar3_commented")
+    state = snapshot(root)
+    result = run_cli("release", "fix", str(root), "--dry-run")
+    assert snapshot(root) == state
+    assert "--- a/config/vm.args\n+++ b/config/vm.args.src\n" in result.stdout
+    assert "+-setcookie ${RELEASE_COOKIE} # quoted, with a space" in result.stdout
+    assert "-setcookie \"<cookie fp1:" in result.stdout
+    assert "dry run" in result.stderr
+    assert_no_leak(result.output)
+    assert result.exit_code == 1        # the set_cookie call in shop_app.erl needs a human
+
+
+def test_json_output(project, run_cli):
+    root = project("mix_basic")
+    result = run_cli("release", "fix", str(root), "--json", "--dry-run")
+    data = json.loads(result.stdout)
+    assert data["dry_run"] is True and data["written"] is False
+    assert [(c["action"], c["path"]) for c in data["changes"]] == [("edit", "mix.exs"),
+                                                                    ("create", "rel/env.sh.eex")]
+    assert data["changes"][0]["diff"].startswith("--- a/mix.exs\n+++ b/mix.exs\n")
+    assert data["remaining"] == []
+    assert_no_leak(result.stdout)
+    written = json.loads(run_cli("release", "fix", str(root), "--json").stdout)
+    assert written["written"] is True
+
+
+def test_modes_are_kept_and_new_files_are_readable(project, run_cli):
+    root = project("rebar3_template")
+    os.chmod(root / "config" / "vm.args", 0o640)
+    assert run_cli("release", "fix", str(root)).exit_code == 0
+    assert stat.S_IMODE((root / "config" / "vm.args.src").stat().st_mode) == 0o640
+    hook = root / "config" / "hooks" / "erlcookie_require_cookie.sh"
+    assert stat.S_IMODE(hook.stat().st_mode) == 0o644
+    assert not list(root.rglob(".*.tmp"))     # no temporary files left behind
+
+
+@pytest.mark.parametrize("name, where", [("broken_rebar", "rebar.config: line 3, column 1"),
+                                         ("broken_mix", "mix.exs: line 5, column 67")])
+def test_unparseable_files_are_left_untouched(name, where, project, run_cli):
+    root = project(name)
+    state = snapshot(root)
+    result = run_cli("release", "fix", str(root))
+    assert result.exit_code == 3
+    assert f"cannot parse {where}" in result.stderr and "nothing was changed" in result.stderr
+    assert snapshot(root) == state
+    assert_no_leak(result.output)
+
+
+def test_one_broken_project_stops_the_whole_fix(tmp_path, run_cli):
+    import shutil
+
+    for name in ("broken_mix", "rebar3_template"):
+        shutil.copytree(FIXTURES / name, tmp_path / name)
+    state = snapshot(tmp_path)
+    assert run_cli("release", "fix", str(tmp_path)).exit_code == 3
+    assert snapshot(tmp_path) == state
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: (r / "rebar.config").write_text(
+        '{relx, [{release, {myrel, "0.1.0"}, [myrel]}, {vm_args, "./config/vm.args"},\n'
+        '        {overlay, not_a_list}]}.\n'), "unexpected relx section shape"),
+    (lambda r: (r / "config" / "vm.args.src").write_text("-sname myrel\n"), "both config/vm.args"),
+    (lambda r: ((r / "config" / "hooks").mkdir(),
+                (r / "config" / "hooks" / "erlcookie_require_cookie.sh").write_text("echo mine\n")),
+     "was not written by erlcookie"),
+    (lambda r: (r / "config" / "vm.args").write_text('-sname myrel\n-setcookie "unterminated\n'),
+     "unterminated quote"),
+    (lambda r: (r / "rebar.config.script").write_text("CONFIG.\n"), "rebar.config.script"),
+])
+def test_shapes_we_will_not_guess_about(mutate, message, project, run_cli):
+    root = project("rebar3_template")
+    mutate(root)
+    state = snapshot(root)
+    result = run_cli("release", "fix", str(root))
+    assert result.exit_code == 3 and message in result.stderr, result.stderr
+    assert snapshot(root) == state
+
+
+def test_dist_port_validation(project, run_cli):
+    root = project("mix_basic")
+    assert run_cli("release", "fix", str(root), "--dist-port", "4369").exit_code == 2
+    assert run_cli("release", "fix", str(root), "--dist-port", "70000").exit_code == 2
+    assert run_cli("release", "fix", str(root), "--node-name", "pod-name").exit_code == 2
+
+
+def test_old_rebar3_gets_vm_args_src_named(project, run_cli):
+    root = project("rebar3_old")
+    assert run_cli("release", "fix", str(root)).exit_code == 0
+    assert '{vm_args_src, "./config/vm.args.src"}' in (root / "rebar.config").read_text()
+    modern = project("rebar3_default_literal")
+    assert run_cli("release", "fix", str(modern), "--rebar3-version", "3.19.0").exit_code == 0
+    assert "vm_args_src" not in (modern / "rebar.config").read_text()
+
+
+def test_default_vm_args_is_created(project, run_cli):
+    root = project("rebar3_no_vm_args")
+    assert run_cli("release", "fix", str(root), "--rebar3-version", "3.19.0").exit_code == 0
+    text = (root / "config" / "vm.args.src").read_text()
+    assert "-sname ledger\n" in text and "-setcookie ${RELEASE_COOKIE}\n" in text

@@ -1,0 +1,128 @@
+"""The Elixir tokenizer, and cutting `cookie:` out of mix.exs with every other byte kept."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from erlcookie.release import exlex
+from erlcookie.release.common import apply_edits
+from erlcookie.release.mix import _cookie_options, _load, remove_option, verify_removal
+from erlcookie.release.model import ReleaseParseError
+from tests.release.conftest import expect_equal
+
+
+def kinds(src: str) -> list[tuple[str, str]]:
+    return [(t.kind, t.text) for t in exlex.tokenize(src)]
+
+
+def test_strings_hide_brackets_commas_and_hashes():
+    src = 'x = "a, ] #{ "nested}" <> "]" } # b" # real comment\n'
+    toks = exlex.tokenize(src)
+    assert [t.kind for t in toks] == ["ident", "punct", "string", "comment"]
+    assert toks[2].value is None          # interpolated: not a literal
+
+
+@pytest.mark.parametrize("src, kind, value", [
+    ("~s(a(b\\)c)", "sigil", "a(b)c"),
+    ("~S|a\\|b|", "sigil", "a|b"),
+    ("~c'chars'", "sigil", "chars"),
+    ("~r/a#b/i", "sigil", None),
+    ("'charlist'", "charlist", "charlist"),
+    (':"quoted atom"', "atom", "quoted atom"),
+    (":plain_atom?", "atom", "plain_atom?"),
+    ('"""\n  heredoc "x"\n  """', "string", 'heredoc "x"\n'),
+    ("~S\"\"\"\n  raw \\n\n  \"\"\"", "sigil", "raw \\n\n"),
+])
+def test_literals(src, kind, value):
+    [tok] = exlex.tokenize(src)
+    assert (tok.kind, tok.value) == (kind, value)
+
+
+def test_char_literals_and_keywords():
+    assert kinds('[?#, ?", "k": 1, a?: 2, do: 3]') == [
+        ("punct", "["), ("char", "?#"), ("punct", ","), ("char", '?"'), ("punct", ","),
+        ("kwkey", '"k":'), ("number", "1"), ("punct", ","), ("kwkey", "a?:"), ("number", "2"),
+        ("punct", ","), ("kwkey", "do:"), ("number", "3"), ("punct", "]")]
+
+
+@pytest.mark.parametrize("src", ['"open', "~s(open", "x = [1, 2", "fn -> 1", "a ] b",
+                                 '"""\nnever closed\n'])
+def test_broken_source_is_an_error(src):
+    with pytest.raises(exlex.ElixirSyntaxError):
+        toks = exlex.code(exlex.tokenize(src))
+        exlex.match_brackets(toks, src)
+
+
+CASES = [
+    # (before, after): the entry and one comma go; nothing else changes.
+    ("[\n  a: 1,\n  cookie: \"c1\",\n  b: 2\n]\n", "[\n  a: 1,\n  b: 2\n]\n"),
+    ("[\n  a: 1,\n  cookie: \"c1\"\n]\n", "[\n  a: 1\n]\n"),
+    ("[\n  cookie: \"c1\", # why\n  b: 2\n]\n", "[\n  b: 2\n]\n"),
+    ("[a: 1, cookie: \"c1\", b: 2]\n", "[a: 1, b: 2]\n"),
+    ("[a: 1, cookie: \"c1\"]\n", "[a: 1]\n"),
+    ("[cookie: \"c1\", b: 2]\n", "[b: 2]\n"),
+    ("[cookie: \"c1\"]\n", "[]\n"),
+    ("[\n  a: 1,\n  cookie:\n    System.get_env(\"X\") ||\n      \"c1\",\n  b: 2\n]\n",
+     "[\n  a: 1,\n  b: 2\n]\n"),
+    ("[\n  a: [x: 1],\n  cookie: fn -> \"c1\" end.(),\n  b: %{k: [1]}\n]\n",
+     "[\n  a: [x: 1],\n  b: %{k: [1]}\n]\n"),
+    ("[\r\n  a: 1,\r\n  cookie: \"c1\",\r\n  b: 2\r\n]\r\n", "[\r\n  a: 1,\r\n  b: 2\r\n]\r\n"),
+]
+
+
+def _cut(tmp_path, before: str) -> str:
+    path = tmp_path / "mix.exs"
+    path.write_bytes(before.encode())
+    f = _load(path, "mix.exs")
+    options = _cookie_options(f)
+    assert len(options) == 1
+    edits = remove_option(f, options[0], "mix.exs")
+    after = apply_edits(f.text, edits, "mix.exs")
+    removed = {i for i, t in enumerate(f.tokens)
+               if any(e.start <= t.start and t.end <= e.end for e in edits)}
+    verify_removal(f, after, removed, "mix.exs")
+    return after
+
+
+@pytest.mark.parametrize("before, after", CASES)
+def test_remove_cookie_entry(tmp_path, before, after):
+    expect_equal(_cut(tmp_path, before), after, "mix.exs")
+
+
+def test_cookie_outside_a_keyword_list_is_refused(tmp_path):
+    path = tmp_path / "mix.exs"
+    path.write_text("foo(cookie: \"c1\")\n")
+    f = _load(path, "mix.exs")
+    with pytest.raises(ReleaseParseError):
+        remove_option(f, _cookie_options(f)[0], "mix.exs")
+
+
+values = st.sampled_from(['"c1"', "'c2'", "~s(c3)", ':"c4"', 'System.fetch_env!("C")',
+                          '"a,b" <> "]"', "[1, 2]"])
+keys = st.sampled_from(["include_executables_for: [:unix]", "steps: [:assemble]",
+                        "applications: [app: :permanent]", "quiet: true", "path: \"rel/x\""])
+
+
+@given(before=st.lists(keys, max_size=3), after=st.lists(keys, max_size=3), value=values,
+       multiline=st.booleans(), comment=st.booleans())
+def test_removal_keeps_every_other_entry(tmp_path_factory, before, after, value, multiline, comment):
+    entries = before + [f"cookie: {value}"] + after
+    if multiline:
+        body = ",\n".join("    " + e for e in entries)
+        if comment:
+            body = "    # releases\n" + body
+        src = f"releases = [\n  app: [\n{body}\n  ]\n]\n"
+    else:
+        src = f"releases = [app: [{', '.join(entries)}]]\n"
+    got = _cut(tmp_path_factory.mktemp("mix"), src)
+    others = before + after
+    if multiline:
+        expected_body = ",\n".join("    " + e for e in others)
+        if comment:
+            expected_body = "    # releases\n" + expected_body
+        expected = f"releases = [\n  app: [\n{expected_body}" + ("\n" if others else "") + "  ]\n]\n"
+    else:
+        expected = f"releases = [app: [{', '.join(others)}]]\n"
+    expect_equal(got, expected, "mix.exs")
