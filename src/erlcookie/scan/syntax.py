@@ -21,10 +21,16 @@ def normalise_name(name: str) -> str:
     return name.translate(_SEPARATORS).lower()
 
 
+# Names that hold something *about* a cookie (where it is, what it is called), not a cookie.
+_NOT_A_VALUE = ("file", "path", "dir", "name", "ref", "secretname", "secretkey", "secretref",
+                "mount", "location", "url", "domain", "age", "ttl", "expires", "samesite",
+                "secure", "httponly", "enabled", "length", "size", "style")
+
+
 def cookie_name_confidence(name: str) -> str | None:
     """'high' for Erlang cookie names, 'generic' for other *cookie* names, else None."""
     norm = normalise_name(name.strip("\"'"))
-    if "cookie" not in norm:
+    if "cookie" not in norm or norm.endswith(_NOT_A_VALUE) and not norm.endswith("cookie"):
         return None
     if norm in ("cookie", "erlangcookie") or any(m in norm.replace("cookie", " ")
                                                  for m in _HIGH_MARKERS):
@@ -159,6 +165,11 @@ def split_args(text: str) -> list[tuple[str, int, int, bool]]:
             break
         value, start, end = got
         quoted = text[i] in "\"'"
+        if not quoted and end == start:  # starts with an operator-like char: take the raw word
+            end = start + 1
+            while end < n and text[end] not in " \t\n":
+                end += 1
+            value = text[start:end]
         words.append((value, start, end, quoted))
         i = end + 1 if quoted else end
         if not quoted and i < n and text[i] in "\"')":

@@ -1,0 +1,355 @@
+"""Positive and negative fixtures for every detector and rule.
+
+Each positive fixture is a file template with `{C}` standing for a fresh random cookie;
+the test checks the rule, that the detection covers exactly the cookie, and that it is
+found once. Negative fixtures are references, placeholders and look-alikes that must not
+be reported. Comparisons never put a cookie into an assertion message.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+import pytest
+
+pytestmark = pytest.mark.timeout(60)
+
+from erlcookie.scan.detectors import Source, detect, detect_source, needs_scan
+from erlcookie.scan.rules import RULES
+from tests.scan.conftest import fresh_cookie
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: app:1
+          env:
+            - name: POD_IP
+              valueFrom:
+                fieldRef:
+                  fieldPath: status.podIP
+            - name: RELEASE_COOKIE
+              value: "{C}"
+"""
+
+STATEFULSET_VALUE_FIRST = """\
+apiVersion: apps/v1
+kind: StatefulSet
+spec:
+  template:
+    spec:
+      containers:
+      - name: rabbit
+        env:
+        - value: {C}
+          name: RABBITMQ_ERLANG_COOKIE
+"""
+
+SECRET_STRINGDATA = """\
+# committed "for staging"
+apiVersion: v1
+kind: Secret
+metadata:
+  name: erlang-cookie
+type: Opaque
+stringData:
+  cookie: {C}
+"""
+
+CONFIGMAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+data:
+  RELEASE_DISTRIBUTION: name
+  RELEASE_COOKIE: "{C}"
+"""
+
+CONFIGMAP_BLOCK = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: rabbit
+data:
+  .erlang.cookie: |
+    {C}
+  enabled_plugins: |
+    [rabbitmq_management].
+"""
+
+# (id, path, template, rule)
+POSITIVE = [
+    ("vmargs", "rel/vm.args", "-name app@127.0.0.1\n-setcookie {C}\n+K true\n", "EC001"),
+    ("vmargs-src-node-form", "config/vm.args.src", "-setcookie peer@host {C}\n", "EC001"),
+    ("vmargs-commented-out", "rel/vm.args", "## old cookie, do not use\n# -setcookie {C}\n",
+     "EC001"),
+    ("vmargs-trailing-comment", "rel/vm.args", "-setcookie {C} # prod\n", "EC001"),
+    ("erlang-cookie-file", ".erlang.cookie", "{C}", "EC002"),
+    ("nested-erlang-cookie-file", "docker/home/.erlang.cookie", "{C}\n", "EC002"),
+    ("releases-cookie", "_build/prod/rel/app/releases/COOKIE", "{C}\n", "EC002"),
+    ("mix-release-string", "mix.exs",
+     "def project do\n  [releases: [app: [cookie: \"{C}\", steps: [:assemble]]]]\nend\n", "EC003"),
+    ("mix-release-quoted-atom", "mix.exs", "releases: [app: [cookie: :\"{C}\"]]\n", "EC003"),
+    ("distillery-set-cookie", "rel/config.exs",
+     "environment :prod do\n  set cookie: :{C}\nend\n", "EC003"),
+    ("node-set-cookie-2", "lib/app/application.ex",
+     "Node.set_cookie(Node.self(), :\"{C}\")\n", "EC004"),
+    ("node-set-cookie-1", "lib/app.ex", "  Node.set_cookie(:{C})\n", "EC004"),
+    ("erlang-dot-set-cookie-to-atom", "lib/app.exs",
+     ":erlang.set_cookie(node(), String.to_atom(\"{C}\"))\n", "EC004"),
+    ("erlang-set-cookie-quoted", "src/app.erl", "erlang:set_cookie(node(), '{C}'),\n", "EC004"),
+    ("erlang-set-cookie-list-to-atom", "src/app.erl",
+     "ok = erlang:set_cookie(list_to_atom(\"{C}\")).\n", "EC004"),
+    ("erlang-set-cookie-in-docs", "README.md",
+     "```elixir\nNode.set_cookie(:\"{C}\")\n```\n", "EC004"),
+    ("export", "deploy/env.sh", "#!/bin/sh\nexport RELEASE_COOKIE={C}\n", "EC005"),
+    ("dotenv", ".env", "PORT=4000\nRELEASE_COOKIE=\"{C}\"\n", "EC005"),
+    ("env-sh-eex-default", "rel/env.sh.eex",
+     "export RELEASE_COOKIE=${{RELEASE_COOKIE:-{C}}}\n", "EC005"),
+    ("systemd", "deploy/app.service",
+     "[Service]\nEnvironment=RELEASE_COOKIE={C}\nExecStart=/app/bin/app start\n", "EC005"),
+    ("systemd-quoted", "deploy/app.service",
+     "[Service]\nEnvironment=\"PORT=4000\" \"ERLANG_COOKIE={C}\"\n", "EC005"),
+    ("makefile", "Makefile", "RELEASE_COOKIE ?= {C}\nrun:\n\tmix run\n", "EC005"),
+    ("inline-env", "scripts/release.sh", "RELEASE_COOKIE={C} mix release --overwrite\n", "EC005"),
+    ("github-actions-env", ".github/workflows/ci.yml",
+     "jobs:\n  test:\n    env:\n      RELEASE_COOKIE: {C}\n    steps:\n      - run: mix test\n",
+     "EC005"),
+    ("gitlab-variables", ".gitlab-ci.yml", "variables:\n  ERLANG_COOKIE: \"{C}\"\n", "EC005"),
+    ("json-config", "config/settings.json", "{{\n  \"RABBITMQ_ERLANG_COOKIE\": \"{C}\"\n}}\n",
+     "EC005"),
+    ("python-environ", "tools/boot.py", "os.environ[\"RELEASE_COOKIE\"] = \"{C}\"\n", "EC005"),
+    ("elixir-put-env", "test/test_helper.exs", "System.put_env(\"RELEASE_COOKIE\", \"{C}\")\n",
+     "EC005"),
+    ("fish-set", "env.fish", "set -gx RELEASE_COOKIE {C}\n", "EC005"),
+    ("terraform", "infra/main.tf", "  environment = {{\n    RELEASE_COOKIE = \"{C}\"\n  }}\n",
+     "EC005"),
+    ("erl-command", "scripts/start.sh", "exec erl -sname a -setcookie {C} -s app\n", "EC006"),
+    ("erl-command-node-form", "scripts/peer.sh", "erl -setcookie peer@db {C} -sname x\n", "EC006"),
+    ("iex-cookie", "Makefile", "console:\n\tiex --sname dev --cookie {C} -S mix\n", "EC006"),
+    ("elixir-cookie-equals", "Procfile", "web: elixir --cookie={C} -S mix phx.server\n", "EC006"),
+    ("ci-run-iex", ".github/workflows/e2e.yml",
+     "steps:\n  - run: iex --sname a --cookie '{C}' -S mix test\n", "EC006"),
+    ("escript-emu-args", "bin/tool.escript",
+     "#!/usr/bin/env escript\n%%! -sname tool -setcookie {C}\nmain(_) -> ok.\n", "EC006"),
+    ("dockerfile-exec-form", "Dockerfile",
+     "FROM erlang:26\nCMD [\"erl\", \"-sname\", \"a\", \"-setcookie\", \"{C}\"]\n", "EC006"),
+    ("erl-call", "scripts/rpc.sh", "erl_call -c {C} -sname app -a 'erlang node'\n", "EC006"),
+    ("rabbitmqctl", "scripts/rmq.sh", "rabbitmqctl --erlang-cookie {C} cluster_status\n",
+     "EC006"),
+    ("echo-to-cookie-file", "Dockerfile",
+     "FROM debian\nRUN echo \"{C}\" > /root/.erlang.cookie && chmod 400 /root/.erlang.cookie\n",
+     "EC006"),
+    ("printf-to-cookie-file", "scripts/setup.sh",
+     "printf '%s' {C} > \"$HOME/.erlang.cookie\"\n", "EC006"),
+    ("dockerfile-env", "Dockerfile", "FROM elixir\nENV RELEASE_COOKIE={C}\n", "EC007"),
+    ("dockerfile-env-legacy", "docker/Dockerfile.prod", "FROM elixir\nENV RELEASE_COOKIE {C}\n",
+     "EC007"),
+    ("dockerfile-arg-default", "Dockerfile", "ARG ERLANG_COOKIE={C}\nFROM erlang\n", "EC007"),
+    ("dockerfile-env-continued", "app.Dockerfile",
+     "FROM couchdb\nENV COUCHDB_USER=admin \\\n    COUCHDB_ERLANG_COOKIE={C}\n", "EC007"),
+    ("k8s-env-literal", "k8s/deployment.yaml", DEPLOYMENT, "EC008"),
+    ("k8s-env-value-first", "k8s/sts.yml", STATEFULSET_VALUE_FIRST, "EC008"),
+    ("configmap", "k8s/configmap.yaml", CONFIGMAP, "EC009"),
+    ("configmap-cookie-file", "k8s/rabbit-cm.yaml", CONFIGMAP_BLOCK, "EC009"),
+    ("kustomize-configmap-literal", "kustomization.yaml",
+     "configMapGenerator:\n  - name: app\n    literals:\n      - RELEASE_COOKIE={C}\n", "EC009"),
+    ("secret-stringdata", "k8s/secret.yaml", SECRET_STRINGDATA, "EC010"),
+    ("kustomize-secret-literal", "overlays/prod/kustomization.yaml",
+     "secretGenerator:\n- name: cookie\n  literals:\n  - \"RELEASE_COOKIE={C}\"\n", "EC010"),
+    ("helm-values", "chart/values.yaml",
+     "replicaCount: 3\nauth:\n  username: user\n  erlangCookie: {C}\n", "EC011"),
+    ("helm-values-nested-quoted", "values-prod.yaml",
+     "rabbitmq:\n  auth:\n    erlangCookie: \"{C}\"  # TODO\n", "EC011"),
+    ("helm-template-default", "chart/templates/secret.yaml",
+     "  cookie: {{{{ .Values.erlangCookie | default \"{C}\" | b64enc }}}}\n", "EC011"),
+    ("compose-list", "docker-compose.yml",
+     "services:\n  app:\n    environment:\n      - RELEASE_NODE=app@app\n      - RELEASE_COOKIE={C}\n",
+     "EC012"),
+    ("compose-map", "compose.yaml",
+     "services:\n  rabbit:\n    image: rabbitmq:3\n    environment:\n      RABBITMQ_ERLANG_COOKIE: {C}\n",
+     "EC012"),
+    ("compose-list-quoted", "docker-compose.override.yml",
+     "services:\n  app:\n    environment:\n      - \"RELEASE_COOKIE={C}\"\n", "EC012"),
+    ("compose-build-args", "docker-compose.yml",
+     "services:\n  app:\n    build:\n      context: .\n      args:\n        RELEASE_COOKIE: {C}\n",
+     "EC012"),
+    ("compose-default", "docker-compose.yml",
+     "services:\n  app:\n    environment:\n      RELEASE_COOKIE: ${{RELEASE_COOKIE:-{C}}}\n", "EC012"),
+    ("fly-toml", "fly.toml",
+     "app = \"my-app\"\n\n[env]\n  RELEASE_DISTRIBUTION = \"name\"\n  RELEASE_COOKIE = \"{C}\"\n",
+     "EC013"),
+    ("generic-env", ".env", "SESSION_COOKIE_SIGNING_KEY={G}\n", "EC100"),
+    ("generic-yaml", "config/app.yaml", "web:\n  sessionCookieSecret: {G}\n", "EC100"),
+]
+
+NEGATIVE = [
+    ("vmargs-env", "rel/vm.args.src", "-setcookie ${RELEASE_COOKIE}\n"),
+    ("vmargs-eex", "rel/vm.args.eex", "-setcookie <%= @release.options[:cookie] %>\n"),
+    ("vmargs-no-cookie", "rel/vm.args", "-name app@127.0.0.1\n+K true\n"),
+    ("empty-cookie-file", ".erlang.cookie", "\n"),
+    ("mix-fetch-env", "mix.exs", "releases: [app: [cookie: System.fetch_env!(\"RELEASE_COOKIE\")]]\n"),
+    ("mix-interpolation", "mix.exs", "releases: [app: [cookie: \"#{prefix}_cookie\"]]\n"),
+    ("mix-variable", "rel/config.exs", "set cookie: cookie\n"),
+    ("node-set-cookie-variable", "lib/app.ex", "Node.set_cookie(node, cookie)\n"),
+    ("node-set-cookie-env", "lib/app.ex",
+     "Node.set_cookie(String.to_atom(System.fetch_env!(\"RELEASE_COOKIE\")))\n"),
+    ("node-set-cookie-expression", "lib/app.ex", "Node.set_cookie(:\"prefix\" <> suffix)\n"),
+    ("erlang-variable", "src/app.erl", "erlang:set_cookie(node(), Cookie),\n"),
+    ("erlang-macro", "src/app.erl", "erlang:set_cookie(node(), ?COOKIE),\n"),
+    ("web-cookie-python", "app/views.py", "response.set_cookie(\"session\", token)\n"),
+    ("web-cookie-name", "config/config.exs",
+     "plug Plug.Session, store: :cookie, key: \"_app_key\", signing_salt: \"Zx8Yw7Vu\"\n"),
+    ("export-command-substitution", "env.sh", "export RELEASE_COOKIE=\"$(cat /run/secrets/cookie)\"\n"),
+    ("export-reference", "env.sh", "export RELEASE_COOKIE=${RELEASE_COOKIE}\n"),
+    ("export-required", "env.sh", "export RELEASE_COOKIE=${RELEASE_COOKIE:?set RELEASE_COOKIE}\n"),
+    ("dotenv-empty", ".env", "RELEASE_COOKIE=\n"),
+    ("docs-placeholder", "README.md", "export RELEASE_COOKIE=<your-cookie>\n"),
+    ("comparison", "check.sh", "[ \"$RELEASE_COOKIE\" = \"\" ] && exit 1\n"),
+    ("curl-cookie", "scripts/health.sh", "curl --cookie \"session=abc123def456\" https://x/health\n"),
+    ("iex-env-cookie", "Makefile", "console:\n\tiex --cookie \"$$RELEASE_COOKIE\" -S mix\n"),
+    ("erl-cookie-file", "start.sh", "erl -setcookie \"$(cat ~/.erlang.cookie)\" -sname a\n"),
+    ("dockerfile-env-reference", "Dockerfile", "ENV RELEASE_COOKIE=${RELEASE_COOKIE}\n"),
+    ("dockerfile-arg-no-default", "Dockerfile", "ARG RELEASE_COOKIE\nENV RELEASE_COOKIE=$RELEASE_COOKIE\n"),
+    ("k8s-secret-ref", "k8s/deployment.yaml", DEPLOYMENT.replace(
+        "              value: \"{C}\"\n",
+        "              valueFrom:\n                secretKeyRef:\n                  name: erlang-cookie\n"
+        "                  key: cookie\n")),
+    ("k8s-helm-template-value", "chart/templates/deployment.yaml", DEPLOYMENT.replace(
+        "\"{C}\"", "{{ .Values.erlangCookie | quote }}")),
+    ("k8s-env-var-expansion", "k8s/deployment.yaml", DEPLOYMENT.replace("\"{C}\"", "$(COOKIE)")),
+    ("secret-without-cookie", "k8s/secret.yaml", "kind: Secret\nstringData:\n  password: hunter2\n"),
+    ("secret-template", "chart/templates/secret.yaml",
+     "kind: Secret\ndata:\n  cookie: {{ .Values.erlangCookie | b64enc | quote }}\n"),
+    ("values-empty", "chart/values.yaml", "auth:\n  erlangCookie: \"\"\n  existingErlangSecret: \"\"\n"),
+    ("values-null", "chart/values.yaml", "auth:\n  erlangCookie: ~\n"),
+    ("compose-reference", "docker-compose.yml",
+     "services:\n  app:\n    environment:\n      - RELEASE_COOKIE=${RELEASE_COOKIE}\n"
+     "      RABBITMQ_ERLANG_COOKIE: ${RABBIT_COOKIE:?required}\n"),
+    ("compose-secrets-file", "docker-compose.yml",
+     "services:\n  app:\n    environment:\n      RELEASE_COOKIE_FILE: /run/secrets/cookie\n"),
+    ("fly-toml-no-cookie", "fly.toml", "[env]\n  RELEASE_DISTRIBUTION = \"name\"\n"),
+    ("generic-short", ".env", "SESSION_COOKIE_NAME=_my_app_key\nSESSION_COOKIE_AGE=1209600\n"),
+    ("generic-domain", "settings.py", "SESSION_COOKIE_DOMAIN = \"sub.example.com\"\n"),
+    ("generic-words", "config.yaml", "cookieBannerText: this_site_uses_cookies_for_login\n"),
+    ("github-secret", ".github/workflows/ci.yml",
+     "env:\n  RELEASE_COOKIE: ${{ secrets.RELEASE_COOKIE }}\n"),
+    ("masked", "deploy/notes.txt", "RELEASE_COOKIE=********\n"),
+]
+
+
+def render(template: str, c: str, g: str) -> str:
+    return template.format(C=c, G=g)
+
+
+def generic_secret() -> str:
+    return "Gk" + secrets.token_hex(8) + "Qz" + secrets.token_hex(6)
+
+
+@pytest.mark.parametrize("case_id,path,template,rule", POSITIVE, ids=[p[0] for p in POSITIVE])
+def test_positive_fixture(case_id, path, template, rule):
+    c, g = fresh_cookie(), generic_secret()
+    text = render(template, c, g)
+    expected = g if rule == "EC100" else c
+    found = detect(path, text)
+    assert [d.rule_id for d in found] == [rule], f"{case_id}: rules {[d.rule_id for d in found]}"
+    d = found[0]
+    assert d.value == expected, f"{case_id}: detected value differs from the planted cookie"
+    assert text[d.start:d.end] == expected, f"{case_id}: span does not cover the cookie"
+    assert expected not in repr(d), "repr(Detection) shows the cookie"
+
+
+@pytest.mark.parametrize("case_id,path,template", NEGATIVE, ids=[n[0] for n in NEGATIVE])
+def test_negative_fixture(case_id, path, template):
+    text = template.replace("{C}", fresh_cookie())
+    found = detect(path, text)
+    assert not found, f"{case_id}: unexpected {[(d.rule_id, d.key) for d in found]}"
+
+
+def test_every_rule_has_positive_fixtures():
+    covered = {rule for *_, rule in POSITIVE}
+    assert covered == set(RULES), f"rules without a positive fixture: {set(RULES) - covered}"
+
+
+def test_rules_are_complete_and_stable():
+    for rule_id, rule in RULES.items():
+        assert rule.id == rule_id and rule.id.startswith("EC") and len(rule.id) == 5
+        assert rule.name and rule.short.endswith(".") and len(rule.description) > 60
+        assert len(rule.help) > 60 and rule.severity in ("medium", "high")
+    assert len({r.name for r in RULES.values()}) == len(RULES)
+
+
+def test_secret_data_is_base64_decoded():
+    c = fresh_cookie()
+    for raw in (c, c + "\n"):
+        encoded = base64.b64encode(raw.encode()).decode()
+        text = f"apiVersion: v1\nkind: Secret\ndata:\n  cookie: {encoded}\n"
+        found = detect("k8s/secret.yaml", text)
+        assert [d.rule_id for d in found] == ["EC010"]
+        assert found[0].value == c, "decoded Secret data differs from the planted cookie"
+        assert found[0].note == "base64-decoded Secret data"
+        assert text[found[0].start:found[0].end] == encoded
+
+
+def test_multi_document_yaml_keeps_kinds_apart():
+    c1, c2 = fresh_cookie(), fresh_cookie()
+    text = (f"kind: ConfigMap\ndata:\n  RELEASE_COOKIE: {c1}\n---\n"
+            f"kind: Secret\nstringData:\n  RELEASE_COOKIE: {c2}\n")
+    found = detect("k8s/all.yaml", text)
+    assert [d.rule_id for d in found] == ["EC009", "EC010"]
+    assert found[0].value == c1 and found[1].value == c2, "values swapped between documents"
+
+
+def test_one_detection_per_value_even_when_detectors_overlap():
+    c = fresh_cookie()
+    # matched by the compose detector and by the generic KEY=value detector
+    text = f"services:\n  a:\n    environment:\n      - RELEASE_COOKIE={c}\n"
+    assert len(detect("docker-compose.yml", text)) == 1
+    # matched by the vm.args detector and the command-line detector
+    assert len(detect("rel/vm.args", f"-setcookie {c}\n")) == 1
+
+
+def test_several_cookies_in_one_file_in_order():
+    cookies = [fresh_cookie() for _ in range(3)]
+    text = "".join(f"export RELEASE_COOKIE={c}\n" for c in cookies)
+    found = detect("env.sh", text)
+    assert len(found) == 3
+    assert all(d.value == c for d, c in zip(found, cookies)), "order or values differ"
+
+
+def test_crlf_files():
+    c = fresh_cookie()
+    text = f"kind: Secret\r\nstringData:\r\n  cookie: {c}\r\n"
+    found = detect("k8s/secret.yaml", text)
+    assert [d.rule_id for d in found] == ["EC010"] and found[0].value == c, "CRLF YAML missed"
+    found = detect("rel/vm.args", f"-name a@b\r\n-setcookie {c}\r\n")
+    assert len(found) == 1 and found[0].value == c, "CRLF vm.args value includes \\r"
+
+
+def test_line_and_column_mapping():
+    c = fresh_cookie()
+    src = Source("rel/vm.args", f"## header\n\n-setcookie {c}\n")
+    (d,) = detect_source(src)
+    assert src.line_col(d.start) == (3, 12)
+    assert src.line_text(3).endswith(c[-4:])
+
+
+def test_prefilter():
+    assert needs_scan("a/b.txt", b"RELEASE_COOKIE=1")
+    assert needs_scan("a/b.txt", b"Node.set_cookie(:x)")
+    assert needs_scan("a/b.sh", b"erl_call -c abc")
+    assert needs_scan("home/.erlang.cookie", b"ABCDEF")
+    assert needs_scan("_build/prod/rel/x/releases/COOKIE", b"ABCDEF")
+    assert not needs_scan("a/b.txt", b"nothing to see here")
+    # every positive fixture passes the prefilter
+    for case_id, path, template, _ in POSITIVE:
+        text = render(template, fresh_cookie(), generic_secret())
+        assert needs_scan(path, text.encode()), f"{case_id} would be skipped by the prefilter"
