@@ -97,9 +97,22 @@ def _node_list(nodes: tuple[str, ...], nodes_file: str | None, conn_opts: dict,
     return unique
 
 
-def _nodes_file_option(func: Callable) -> Callable:
-    return click.option("--nodes-file", metavar="PATH",
-                        help="Also read node names from PATH, one per line ('-' for stdin).")(func)
+def _node_command(name: str, *, concurrency: int, concurrency_help: str) -> Callable:
+    """The options `ping` and `info` share: nodes, cookie, connection, concurrency, --json."""
+
+    def decorate(func: Callable) -> Callable:
+        func = handle_errors(func)
+        func = json_option(func)
+        func = click.option("--concurrency", type=click.IntRange(1, 10000), default=concurrency,
+                            show_default=True, help=concurrency_help)(func)
+        func = connection_options(func)
+        func = cookie_options(func)
+        func = click.option("--nodes-file", metavar="PATH",
+                            help="Also read node names from PATH, one per line ('-' for stdin).")(func)
+        func = click.argument("node_args", metavar="NODE...", nargs=-1)(func)
+        return click.command(name)(func)
+
+    return decorate
 
 
 class _Progress:
@@ -160,15 +173,7 @@ def nodes(host, epmd_port, timeout, as_json):
 
 
 # -- ping --------------------------------------------------------------------------------------
-@click.command("ping")
-@click.argument("node_args", metavar="NODE...", nargs=-1)
-@_nodes_file_option
-@cookie_options
-@connection_options
-@click.option("--concurrency", type=click.IntRange(1, 10000), default=64, show_default=True,
-              help="Handshakes in flight at once.")
-@json_option
-@handle_errors
+@_node_command("ping", concurrency=64, concurrency_help="Handshakes in flight at once.")
 def ping(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json):
     """Check that each NODE (name@host) accepts the cookie, by a real handshake.
 
@@ -241,15 +246,7 @@ def _info_rows(info) -> list[tuple[str, str]]:
     return rows
 
 
-@click.command("info")
-@click.argument("node_args", metavar="NODE...", nargs=-1)
-@_nodes_file_option
-@cookie_options
-@connection_options
-@click.option("--concurrency", type=click.IntRange(1, 1000), default=16, show_default=True,
-              help="Nodes queried at once.")
-@json_option
-@handle_errors
+@_node_command("info", concurrency=16, concurrency_help="Nodes queried at once.")
 def info(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json):
     """Connect to each NODE and report what an operator needs.
 

@@ -294,16 +294,10 @@ def redact(term: Any, secrets: set[bytes]) -> Any:
 
 def format_term(term: Any) -> str:
     """Erlang-like text for a decoded term (for messages and tables)."""
-    if isinstance(term, OtpErlangAtom):
-        name = term.value.decode("latin-1") if isinstance(term.value, bytes) else str(term.value)
+    if isinstance(term, OtpErlangAtom) or term is True or term is False or term is None:
+        name = atom_text(term)
         return name if name.replace("_", "a").replace("@", "a").isalnum() and name[:1].islower() \
             else "'" + name.replace("'", "\\'") + "'"
-    if term is True:
-        return "true"
-    if term is False:
-        return "false"
-    if term is None:
-        return "undefined"
     if isinstance(term, bytes):  # STRING_EXT comes back as bytes
         if all(32 <= b < 127 for b in term):
             return '"' + term.decode("ascii").replace("\\", "\\\\").replace('"', '\\"') + '"'
