@@ -109,6 +109,17 @@ class FakeOps:
         state.pins.update(dict(pins))
         self.c.check(f"pin {node}")
 
+    async def switch(self, node: str, pins, label: str) -> dict:
+        state = self._require(node, "switch")
+        known = {p for p, _ in pins}
+        extra = {p: state.view(p) for p in self.c.alive()
+                 if p != node and p not in known and self.c.handshake_ok(node, p)}
+        state.pins.update(extra)
+        state.pins.update(dict(pins))
+        state.own = label
+        self.c.check(f"switch {node}")
+        return extra
+
     async def set_own(self, node: str, label: str) -> None:
         state = self._require(node, "set_own")
         state.own = label

@@ -59,14 +59,28 @@ def test_forward_rotation_keeps_every_pair_agreeing(tmp_path):
                                    "verify", "finalize"]
 
 
-def test_pins_all_come_before_the_first_flip(tmp_path):
+def test_each_node_switches_in_one_operation(tmp_path):
     cluster = FakeCluster(NAMES)
     engine, _ = make(cluster)
     run(start(engine, tmp_path))
-    ops = [op for op, _ in cluster.ops_log if op in ("pin", "set_own")]
-    first_flip = ops.index("set_own")
-    assert "pin" not in ops[first_flip:first_flip + len(NAMES)]
-    assert ops[:first_flip] == ["pin"] * len(NAMES)
+    ops = [op for op, _ in cluster.ops_log]
+    assert ops.count("switch") == len(NAMES) and "set_own" not in ops
+
+
+def test_visible_node_unknown_at_preflight_is_pinned_then_adopted(tmp_path):
+    """A node that joins between preflight and the switch is pinned by every member in
+    the same block that switches it, so it is never split from anyone."""
+    cluster = FakeCluster(NAMES)
+
+    def hook(point, engine):
+        if point == "preflight":
+            cluster.add("joined@h", OLD)
+
+    engine, events = make(cluster, hook=hook, seeds=NAMES)
+    status, journal = run(start(engine, tmp_path))
+    assert status == DONE and "joined@h" in journal.members
+    assert cluster.splits == [] and cluster.settled(NEW)
+    assert any(e.get("action") == "pin-visible" for e in events)
 
 
 def test_one_seed_finds_the_whole_cluster(tmp_path):
@@ -159,7 +173,7 @@ def test_crash_at_each_boundary_then_resume_completes(tmp_path, point):
     assert store.label == NEW and store.previous is None
 
 
-@pytest.mark.parametrize("point", ["preflight", "switch.pin", "switch.partial", "switch",
+@pytest.mark.parametrize("point", ["preflight", "switch.partial", "switch",
                                    "persist", "unpin", "verify"])
 def test_crash_then_rollback_returns_to_the_old_cookie(tmp_path, point):
     cluster = FakeCluster(NAMES)
@@ -283,7 +297,7 @@ def test_journal_never_holds_cookie_labels_other_than_labels(tmp_path):
 @settings(max_examples=60, deadline=None)
 @given(size=st.integers(2, 7), point=st.sampled_from(CRASH_POINTS[:-1]),
        late=st.sampled_from([None, "current", "stale"]),
-       late_at=st.sampled_from(["switch.pin", "switch", "persist", "converge"]),
+       late_at=st.sampled_from(["preflight", "switch.partial", "switch", "persist", "converge"]),
        rollback=st.booleans())
 def test_any_crash_any_newcomer_never_splits_members(tmp_path_factory, size, point, late,
                                                      late_at, rollback):

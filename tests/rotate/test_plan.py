@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from erlcookie.rotate.plan import (NEW, OLD, ClusterModel, InvariantError, NodeState, PairSet,
-                                   Pin, SetOwn, adopt_steps, departed_pins, flip_steps, pin_steps,
-                                   summarize, unpin_steps)
+                                   Pin, SetOwn, Switch, adopt_steps, stale_pins, summarize,
+                                   switch_steps, unpin_steps)
 
 
 def test_view_is_pin_else_own():
@@ -23,8 +23,10 @@ def test_flipping_without_pins_splits_and_is_caught():
 
 def test_pin_then_flip_keeps_pairs():
     model = ClusterModel.uniform(["a", "b", "c"], OLD)
-    for step in pin_steps(model, NEW) + flip_steps(model, NEW):
-        model.apply_checked(step)
+    steps = switch_steps(model, NEW)
+    assert steps[0] == Switch("a", (("b", OLD), ("c", OLD)), NEW)
+    for step in steps:
+        model.apply_checked(step)  # each switch alone keeps every pair
     assert model.own_labels() == {NEW: 3}
     assert model.mismatches() == []
     for step in unpin_steps(model, NEW):
@@ -46,9 +48,10 @@ def test_adopt_pins_what_the_newcomer_uses():
     assert steps == [Pin("a", (("late", OLD),)), Pin("b", (("late", OLD),))]
 
 
-def test_departed_pins_only_for_stale_names():
-    steps = departed_pins({"a": {"gone": OLD, "b": OLD}}, ["a", "b"], NEW)
-    assert steps == [Pin("a", (("gone", NEW),))]
+def test_stale_pins_only_for_names_that_are_not_members():
+    model = ClusterModel({"a": NodeState(NEW, {"gone": OLD, "b": OLD, "x": NEW}),
+                          "b": NodeState(NEW, {"a": OLD})})
+    assert stale_pins(model, NEW) == [Pin("a", (("gone", NEW),))]
 
 
 def test_roundtrip_dict():
@@ -68,16 +71,17 @@ def test_planned_steps_never_split_from_any_partial_switch(n, flipped):
     pin -> flip -> unpin keeps every pair agreeing after every single step."""
     names = [f"n{i}" for i in range(n)]
     model = ClusterModel.uniform(names, OLD)
-    for step in pin_steps(model, NEW):
+    steps = switch_steps(model, NEW)
+    done = flipped.draw(st.lists(st.sampled_from(range(len(steps))), unique=True))
+    for index in done:
+        model.apply_checked(steps[index])
+    for step in switch_steps(model, NEW):
         model.apply_checked(step)
-    done = flipped.draw(st.lists(st.sampled_from(names), unique=True))
-    for name in done:
-        model.apply_checked(SetOwn(name, NEW))
-    for step in pin_steps(model, NEW) + flip_steps(model, NEW) + unpin_steps(model, NEW):
+    for step in unpin_steps(model, NEW):
         model.apply_checked(step)
     assert model.settled(NEW)
     # and back again (a rollback is the same plan toward the old cookie)
-    for step in pin_steps(model, OLD) + flip_steps(model, OLD) + unpin_steps(model, OLD):
+    for step in switch_steps(model, OLD) + unpin_steps(model, OLD):
         model.apply_checked(step)
     assert model.settled(OLD)
 

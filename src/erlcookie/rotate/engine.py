@@ -23,7 +23,8 @@ from erlcookie.rotate import plan
 from erlcookie.rotate.journal import (ABORTED, DONE, FAILED, ROLLED_BACK, RUNNING, Journal)
 from erlcookie.rotate.plan import (CONVERGE, FINALIZE, FORWARD, NEW, OLD, OTHER, PERSIST,
                                    PREFLIGHT, RESTART, ROLLBACK, SWITCH, UNPIN, VERIFY,
-                                   ClusterModel, NodeState, Pin, PairSet, SetOwn, other_label)
+                                   ClusterModel, NodeState, Pin, PairSet, SetOwn, Switch,
+                                   other_label)
 
 # Verdicts of a fresh handshake (same words as `erlcookie ping`).
 ACCEPTED = "accepted"
@@ -66,6 +67,11 @@ class NodeOps(Protocol):
     async def pin(self, node: str, pins: Sequence[tuple[str, str]]) -> None: ...
 
     async def set_own(self, node: str, label: str) -> None: ...
+
+    async def switch(self, node: str, pins: Sequence[tuple[str, str]], label: str
+                     ) -> dict[str, str]:
+        """In one block inside the node: pin its current view of every visible peer not in
+        `pins` (returned, as labels), pin `pins`, then run `label` as its own cookie."""
 
     async def pair_set_many(self, node: str, peers: Sequence[str], label: str
                             ) -> dict[str, "bool | NodeError"]:
@@ -443,7 +449,10 @@ class RotationEngine:
         states: dict[str, NodeState] = {}
 
         async def read(node):
-            states[node] = await self.ops.read_state(node, [m for m in live if m != node])
+            known = self.model.nodes.get(node)
+            outside = sorted(p for p in (known.pins if known else {}) if p not in live)
+            states[node] = await self.ops.read_state(
+                node, [m for m in live if m != node] + outside)
 
         failures = await self._each(live, read)
         if failures:
@@ -491,6 +500,15 @@ class RotationEngine:
             if isinstance(step, Pin):
                 await self.ops.pin(step.node, step.pins)
                 detail = f"{len(step.pins)} pin(s)"
+            elif isinstance(step, Switch):
+                extra = await self.ops.switch(step.node, step.pins, step.label)
+                # visible peers we did not know, pinned as they were: cleaned up in unpin
+                self.model.nodes[step.node].pins.update(extra)
+                detail = f"{len(step.pins) + len(extra)} pin(s), own cookie -> {step.label}"
+                if extra:
+                    self.emit("node", phase=phase, node=step.node, action="pin-visible",
+                              result="ok", detail=f"also pinned {len(extra)} visible node(s) "
+                                                  f"not (yet) members: {', '.join(sorted(extra)[:3])}")
             else:
                 await self.ops.set_own(step.node, step.label)
                 detail = f"own cookie -> {step.label}"
@@ -528,6 +546,7 @@ class RotationEngine:
     def _check_around(self, step: plan.Step) -> None:
         """The invariant for the pairs a step touched (O(n) per step)."""
         nodes = [step.node] + ([step.peer] if isinstance(step, PairSet) else [])
+        nodes += [p for p, _ in step.pins] if isinstance(step, Pin) else []
         for node in nodes:
             if node not in self.model.nodes:
                 continue
@@ -541,18 +560,16 @@ class RotationEngine:
         assert j is not None
         target = j.target
         self._phase(SWITCH, "start", members=len(self.model.members))
-        await self._apply(SWITCH, plan.pin_steps(self.model, target), "pin")
-        self._save()
-        await self._point("switch.pin")
-        flips = plan.flip_steps(self.model, target)
-        if self.options.crash_at == "switch.partial" or (self.hook and len(flips) > 1):
-            half = max(1, len(flips) // 2)
-            await self._apply(SWITCH, flips[:half], "flip")
+        steps = plan.switch_steps(self.model, target)
+        if self.options.crash_at == "switch.partial" or (self.hook and len(steps) > 1):
+            # the point falls between two halves of the nodes
+            half = max(1, len(steps) // 2)
+            await self._apply(SWITCH, steps[:half], "switch")
             self._save()
             await self._point("switch.partial")
-            flips = flips[half:]
-        await self._apply(SWITCH, flips, "flip")
-        self._phase(SWITCH, "done", flipped=len(self.model.members))
+            steps = steps[half:]
+        await self._apply(SWITCH, steps, "switch")
+        self._phase(SWITCH, "done", switched=len(self.model.members))
         await self._point("switch")
 
     async def _persist(self) -> None:
@@ -593,8 +610,7 @@ class RotationEngine:
             for node in newcomers:
                 await self._adopt(node, target)
             if newcomers:
-                await self._apply(CONVERGE, plan.pin_steps(self.model, target), "pin")
-                await self._apply(CONVERGE, plan.flip_steps(self.model, target), "flip")
+                await self._apply(CONVERGE, plan.switch_steps(self.model, target), "switch")
                 self._save()
             changed = bool(newcomers or departed)
             if not changed and not found.pending:
@@ -642,6 +658,14 @@ class RotationEngine:
         own = await self._connect_any(node, target)
         members = self.model.members
         state = await self.ops.read_state(node, members)
+
+        async def actual_view(member):
+            seen = await self.ops.read_state(member, [node])
+            self.model.nodes[member].pins[node] = seen.view(node)
+
+        failures = await self._each(members, actual_view)
+        if failures:
+            raise failures[0][1]
         if state.own == OTHER or OTHER in state.pins.values():
             raise NodeError(node, "a newcomer runs a cookie that is neither the old nor the new one")
         await self._apply(CONVERGE, plan.adopt_steps(self.model, node,
@@ -658,11 +682,10 @@ class RotationEngine:
         steps = plan.unpin_steps(self.model, target)
         self._phase(UNPIN, "start", pairs=len(steps))
         await self._apply(UNPIN, steps, "pair")
-        departed = j.departed
-        if departed:
-            pins = [Pin(m, tuple((d, target) for d in departed)) for m in self.model.members]
-            await self._apply(UNPIN, pins, "departed")
-        self._phase(UNPIN, "done", pairs=len(steps))
+        stale = plan.stale_pins(self.model, target)
+        if stale:
+            await self._apply(UNPIN, stale, "stale-pins")
+        self._phase(UNPIN, "done", pairs=len(steps), stale_pins=sum(len(p.pins) for p in stale))
         await self._point("unpin")
 
     async def _verify(self) -> None:
@@ -675,9 +698,11 @@ class RotationEngine:
         problems: list[NodeError] = []
 
         async def check(node):
-            state = await self.ops.read_state(node, [m for m in members if m != node])
+            outside = sorted(p for p in self.model.nodes[node].pins if p not in members)
+            peers = [m for m in members if m != node] + outside
+            state = await self.ops.read_state(node, peers)
             self.model.nodes[node] = state
-            wrong = [p for p in members if p != node and state.view(p) != target]
+            wrong = [p for p in peers if state.view(p) != target]
             if state.own != target:
                 raise NodeError(node, f"still runs the {state.own} cookie")
             if wrong:

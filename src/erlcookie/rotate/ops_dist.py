@@ -76,6 +76,52 @@ def exprs_set_cookies(pins: Sequence[tuple[str, Cookie]]) -> list:
             for peer, cookie in pins]
 
 
+def _var(name: str):
+    from erlcookie.dist.terms import atom
+
+    return (atom("var"), _L, atom(name))
+
+
+def _lc(template, pattern, source):
+    """`[Template || Pattern <- Source]`."""
+    from erlcookie.dist.terms import atom
+
+    return (atom("lc"), _L, template, [(atom("generate"), _L, pattern, source)])
+
+
+def _tuple(items: Sequence):
+    from erlcookie.dist.terms import atom
+
+    return (atom("tuple"), _L, list(items))
+
+
+def exprs_switch(node: str, pins: Sequence[tuple[str, Cookie]], own: Cookie) -> list:
+    """Inside the node, in this order:
+
+        Extra = erlang:nodes() -- [Known...],
+        Seen = [{P, auth:get_cookie(P)} || P <- Extra],
+        [erlang:set_cookie(P, C) || {P, C} <- Seen],        % visible peers we did not know
+        true = erlang:set_cookie(Peer, Cookie), ...          % the members
+        true = erlang:set_cookie(node(), Own),
+        Seen.
+    """
+    from erlcookie.dist.terms import atom
+
+    known = _list([_a(peer) for peer, _ in pins])
+    return [
+        (atom("match"), _L, _var("Extra"),
+         _call("lists", "subtract", [_call("erlang", "nodes", []), known])),
+        (atom("match"), _L, _var("Seen"),
+         _lc(_tuple([_var("P"), _call("auth", "get_cookie", [_var("P")])]), _var("P"),
+             _var("Extra"))),
+        _lc(_call("erlang", "set_cookie", [_var("P"), _var("C")]),
+            _tuple([_var("P"), _var("C")]), _var("Seen")),
+        *exprs_set_cookies(pins),
+        _match_true(_call("erlang", "set_cookie", [_a(node), _a(own)])),
+        _var("Seen"),
+    ]
+
+
 def exprs_read_cookies(peers: Sequence[str]) -> list:
     """`[erlang:get_cookie(), auth:get_cookie(P1), ...]`."""
     calls = [_call("erlang", "get_cookie", [])]
@@ -253,6 +299,19 @@ class DistOps:
         for start in range(0, len(pins), PIN_CHUNK):
             chunk = [(peer, self.cookies[label]) for peer, label in pins[start:start + PIN_CHUNK]]
             await self._eval(node, exprs_set_cookies(chunk))
+
+    async def switch(self, node: str, pins: Sequence[tuple[str, str]], label: str
+                     ) -> dict[str, str]:
+        from erlcookie.dist.terms import atom_text
+
+        chunk = [(peer, self.cookies[lbl]) for peer, lbl in pins]
+        seen = await self._eval(node, exprs_switch(node, chunk, self.cookies[label]),
+                                timeout=self.timeout + 0.001 * len(chunk))
+        extra: dict[str, str] = {}
+        for item in seen if isinstance(seen, list) else []:
+            if isinstance(item, tuple) and len(item) == 2:
+                extra[atom_text(item[0])] = label_of(item[1], self.cookies)
+        return extra
 
     async def set_own(self, node: str, label: str) -> None:
         from erlcookie.dist.terms import atom

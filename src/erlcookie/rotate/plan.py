@@ -8,11 +8,12 @@ then any reconnect at any moment succeeds. Everything here works on labels ("old
 "new"), never on cookie values, so the plan, the journal and the events cannot leak one.
 
 The steps keep the invariant by construction:
-- `Pin` makes a node's current view of its peers explicit (changes no view);
-- `SetOwn` then changes the node's own cookie (changes no view to a pinned peer);
+- `Switch` makes a node's current view of every peer explicit (a pin, which changes no
+  view), then changes its own cookie, in one block run inside the node, so no peer that
+  connects meanwhile is missed; visible peers we did not know are pinned the same way;
+- `Pin` sets single pins (to accept a newcomer as it is, or to clean up names that left);
 - `PairSet` changes both ends of one pair at once (one node sets its cookie for the
-  peer and asks the peer, over the live connection between them, to do the same);
-- `Adopt` makes the members accept a newcomer with the cookie it started with.
+  peer and asks the peer, over the live connection between them, to do the same).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ RESTART = "restart"
 PHASES = (PREFLIGHT, SWITCH, PERSIST, CONVERGE, UNPIN, VERIFY, FINALIZE, RESTART)
 
 # Named points where a test may crash the tool (after the named step was journaled).
-CRASH_POINTS = ("preflight", "switch.pin", "switch.partial", "switch", "persist", "converge",
-                "unpin", "verify", "finalize", "restart")
+CRASH_POINTS = ("preflight", "switch.partial", "switch", "persist", "converge", "unpin",
+                "verify", "finalize", "restart")
 
 FORWARD = "forward"
 ROLLBACK = "rollback"
@@ -87,6 +88,15 @@ class SetOwn:
 
 
 @dataclass(frozen=True)
+class Switch:
+    """Pin `pins` (the node's current views), then set the node's own cookie to `label`."""
+
+    node: str
+    pins: tuple[tuple[str, str], ...]
+    label: str
+
+
+@dataclass(frozen=True)
 class PairSet:
     """Both ends of the pair to `label`: `node` for `peer`, then `peer` for `node`."""
 
@@ -95,7 +105,7 @@ class PairSet:
     label: str
 
 
-Step = Pin | SetOwn | PairSet
+Step = Pin | SetOwn | Switch | PairSet
 
 
 class ClusterModel:
@@ -135,6 +145,9 @@ class ClusterModel:
             self.nodes[step.node].pins.update(dict(step.pins))
         elif isinstance(step, SetOwn):
             self.nodes[step.node].own = step.label
+        elif isinstance(step, Switch):
+            self.nodes[step.node].pins.update(dict(step.pins))
+            self.nodes[step.node].own = step.label
         elif isinstance(step, PairSet):
             self.nodes[step.node].pins[step.peer] = step.label
             if step.peer in self.nodes:
@@ -167,22 +180,17 @@ class ClusterModel:
 
 
 # -- planning --------------------------------------------------------------------------------
-def pin_steps(model: ClusterModel, target: str) -> list[Pin]:
-    """Before a node's own cookie changes, pin its current view of every other member."""
+def switch_steps(model: ClusterModel, target: str) -> list[Switch]:
+    """For every member not on `target`: pin its current view of every other member, then
+    run `target` as its own cookie."""
     steps = []
     for node in model.members:
         state = model.nodes[node]
         if state.own == target:
             continue
         pins = tuple((peer, state.view(peer)) for peer in model.members if peer != node)
-        if pins:
-            steps.append(Pin(node, pins))
+        steps.append(Switch(node, pins, target))
     return steps
-
-
-def flip_steps(model: ClusterModel, target: str) -> list[SetOwn]:
-    """Change the own cookie of every member not yet on `target` (after `pin_steps`)."""
-    return [SetOwn(n, target) for n in model.members if model.nodes[n].own != target]
 
 
 def unpin_steps(model: ClusterModel, target: str) -> list[PairSet]:
@@ -217,18 +225,19 @@ def adopt_steps(model: ClusterModel, newcomer: str, newcomer_view: Mapping[str, 
     return steps
 
 
-def departed_pins(pins_by_node: Mapping[str, Mapping[str, str]], members: Iterable[str],
-                  target: str) -> list[Pin]:
-    """Pins left for names that are no longer members, set to `target`.
+def stale_pins(model: ClusterModel, target: str) -> list[Pin]:
+    """Pins left for names that are not members (nodes that left, visible peers pinned in
+    the switch and never adopted), set to `target`.
 
-    A node that left and comes back under the same name (a StatefulSet pod) starts with
-    the persisted cookie; a pin of the other cookie for its name would refuse it.
+    A node that comes back under the same name (a StatefulSet pod) starts with the
+    persisted cookie; a pin of the other cookie for its name would refuse it, and would
+    keep the other cookie valid for anyone claiming that name.
     """
-    keep = set(members)
+    members = set(model.nodes)
     steps = []
-    for node in sorted(keep):
-        stale = sorted(p for p, label in pins_by_node.get(node, {}).items()
-                       if p not in keep and label != target)
+    for node in model.members:
+        stale = sorted(p for p, label in model.nodes[node].pins.items()
+                       if p not in members and label != target)
         if stale:
             steps.append(Pin(node, tuple((p, target) for p in stale)))
     return steps
@@ -253,9 +262,10 @@ class PlanSummary:
         out = [
             f"1. {PREFLIGHT}: handshake with the old cookie on {n} node(s); read back every "
             "node's cookies; audit the new cookie; check the persist target",
-            f"2. {SWITCH}: on each of {n} node(s) pin the old cookie for its {peers} peer(s) "
-            f"({self.pins} pins), then set the node's own cookie to the new one ({self.flips} "
-            "nodes); on any failure roll the switched nodes back before persisting anything",
+            f"2. {SWITCH}: on each of {n} node(s), in one block inside the node, pin the old "
+            f"cookie for its {peers} peer(s) and any other visible node ({self.pins} pins), then "
+            f"run the new cookie as its own ({self.flips} nodes); on any failure roll the "
+            "switched nodes back before persisting anything",
             f"3. {PERSIST}: store the new cookie in {self.persist}",
             f"4. {CONVERGE}: rediscover ({self.discovery}) until membership is stable; "
             "newcomers still on the old cookie are adopted and switched",
@@ -274,12 +284,9 @@ def summarize(members: Iterable[str], *, target: str = NEW, persist: str = "noth
               restart: str | None = None, discovery: str = "static list") -> PlanSummary:
     names = tuple(sorted(members))
     model = ClusterModel.uniform(names, other_label(target))
-    pins = pin_steps(model, target)
-    for step in pins:
-        model.apply(step)
-    flips = flip_steps(model, target)
-    for step in flips:
+    switches = switch_steps(model, target)
+    for step in switches:
         model.apply(step)
     pairs = unpin_steps(model, target)
-    return PlanSummary(names, target, sum(len(p.pins) for p in pins), len(flips), len(pairs),
-                       persist, restart, discovery)
+    return PlanSummary(names, target, sum(len(p.pins) for p in switches), len(switches),
+                       len(pairs), persist, restart, discovery)
