@@ -31,6 +31,10 @@ EXPECTED = {
         ("rebar.config", 1, "release/relx-no-cookie-guard"),
     },
     "rebar3_unrendered": {("config/vm.args", 2, "release/vm-args-unrendered-variable")},
+    "rebar3_one_line": {
+        ("config/vm.args.src", 2, "release/relx-setcookie-not-at-line-start"),
+        ("rebar.config", 1, "release/relx-no-cookie-guard"),
+    },
     "rebar3_default_literal": {
         ("config/vm.args.src", 2, "release/vm-args-cookie-default"),
         ("rebar.config", 1, "release/relx-no-cookie-guard"),

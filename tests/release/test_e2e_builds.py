@@ -267,3 +267,27 @@ def test_mix_pod_ip_names_and_pinned_port(tmp_path):
         rpc = subprocess.run([str(release / "bin" / name), "rpc", "IO.puts(node())"], env=env,
                              capture_output=True, text=True, timeout=60)
         assert rpc.returncode == 0 and re.search(rf"{name}@127\.0\.0\.1", rpc.stdout), rpc.stderr
+
+
+def test_rebar3_profiles_get_the_fix_too(tmp_path):
+    """`rebar3 as prod release` uses the profile's own vm.args.src and still runs the guard."""
+    import shutil
+
+    from tests.release.conftest import FIXTURES
+
+    home = tmp_path / "home"
+    project = tmp_path / "shop"
+    shutil.copytree(FIXTURES / "rebar3_commented", project)
+    result = fix(project)
+    assert_no_leak(result.output, ("dev shop cookie", "Zq7_prodShopCookie_Lw2"))
+    assert result.exit_code == 1      # the literal in shop_app.erl is left for a human
+    builds.run(["rebar3", "as", "prod", "release"], project, builds.tool_env(home))
+    builds.run(["rebar3", "release"], project, builds.tool_env(home))
+    for profile, first_line in (("prod", "# Production node"), ("default", "## Name of the node")):
+        rel = project / "_build" / profile / "rel" / "shop"
+        vm_args = (rel / "releases" / "1.4.2" / "vm.args.src").read_text()
+        assert_no_leak(vm_args, ("dev shop cookie", "Zq7_prodShopCookie_Lw2"))
+        assert vm_args.startswith(first_line)
+        assert "\n-setcookie ${RELEASE_COOKIE}" in vm_args
+        assert (rel / "bin" / "hooks" / "erlcookie_require_cookie.sh").is_file()
+        assert 'PRE_START_HOOKS="hooks/erlcookie_require_cookie.sh"' in (rel / "bin" / "shop").read_text()

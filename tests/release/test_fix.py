@@ -13,7 +13,7 @@ from erlcookie.release import check, plan_fix
 from tests.release.conftest import FIXTURES, assert_no_leak, expect_equal, expect_in, snapshot
 
 FIXABLE = ["rebar3_template", "rebar3_commented", "rebar3_per_node", "rebar3_no_vm_args",
-           "rebar3_old", "rebar3_unrendered", "rebar3_default_literal", "mix_basic",
+           "rebar3_old", "rebar3_unrendered", "rebar3_default_literal", "rebar3_one_line", "mix_basic",
            "mix_several", "mix_umbrella", "mix_releases_exs"]
 # Findings a fix leaves for a human, by fixture.
 MANUAL = {

@@ -92,6 +92,11 @@ FIX = FixOptions()
     ("-setcookie ${RELEASE_COOKIE}\n-setcookie peer@h lit2\n",
      "-setcookie ${RELEASE_COOKIE}\n-setcookie peer@h lit2\n"),
     ("-sname a\r\n-setcookie x1\r\n", "-sname a\r\n-setcookie ${RELEASE_COOKIE}\r\n"),
+    # relx greps '^-setcookie': the flag gets a line of its own.
+    ("-name a@h -setcookie 'x 2' +K true\n", "-name a@h +K true\n-setcookie ${RELEASE_COOKIE}\n"),
+    ("-name a@h -setcookie x3", "-name a@h\n-setcookie ${RELEASE_COOKIE}\n"),
+    ("-name a@h -setcookie x3\n+K true\n", "-name a@h\n-setcookie ${RELEASE_COOKIE}\n+K true\n"),
+    ("  -setcookie x4 # note\n", "-setcookie ${RELEASE_COOKIE} # note\n"),
 ])
 def test_fixed_vm_args(before, after):
     got = fixed_vm_args(before, "a", FIX, "vm.args")

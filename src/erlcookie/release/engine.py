@@ -12,7 +12,7 @@ import difflib
 import os
 from pathlib import Path
 
-from erlcookie.errors import UsageError
+from erlcookie.errors import OperationalError, UsageError
 from erlcookie.release import code, gitfiles, mix, rebar
 from erlcookie.release.common import finding
 from erlcookie.release.layout import Tree, find_projects
@@ -115,21 +115,26 @@ def apply(fix_plan: FixPlan) -> list[str]:
     """Write the plan: new files first, then edits, then removals. Returns what changed."""
     from erlcookie.cookie.files import atomic_write, write_text_preserving_mode
 
-    done = []
+    done: list[str] = []
     order = {"create": 0, "rename": 1, "edit": 2, "delete": 3}
     for change in sorted(fix_plan.changes, key=lambda c: order[c.action]):
         target = fix_plan.root / change.path
-        if change.new_text is not None:
-            if change.action == "edit":
-                write_text_preserving_mode(target, change.new_text)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(target, change.new_text, mode=change.mode or 0o644,
-                             overwrite=change.action not in ("create", "rename"))
-        if change.action in ("rename", "delete") and change.old_path:
-            old = fix_plan.root / change.old_path
-            if old.exists():
-                old.unlink()
+        try:
+            if change.new_text is not None:
+                if change.action == "edit":
+                    write_text_preserving_mode(target, change.new_text)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write(target, change.new_text, mode=change.mode or 0o644,
+                                 overwrite=change.action not in ("create", "rename"))
+            if change.action in ("rename", "delete") and change.old_path:
+                old = fix_plan.root / change.old_path
+                if old.exists():
+                    old.unlink()
+        except OSError as exc:
+            raise OperationalError(
+                f"could not write {change.path} ({exc.strerror}); already written: "
+                f"{', '.join(done) or 'nothing'}") from None
         done.append(f"{change.action} {change.path}" +
                     (f" (from {change.old_path})" if change.action == "rename" else ""))
     return done

@@ -56,6 +56,10 @@ _RULES = [
     Rule("release/vm-args-empty-cookie", "medium",
          "-setcookie has no value, so the node falls back to ~/.erlang.cookie",
          "write `-setcookie ${RELEASE_COOKIE}` in vm.args.src"),
+    Rule("release/relx-setcookie-not-at-line-start", "low",
+         "-setcookie does not open its line, so relx's start script cannot find the cookie",
+         "put `-setcookie ${RELEASE_COOKIE}` on a line of its own (the script greps "
+         "'^-setcookie'; without it stop, ping, rpc and remote_console cannot reach the node)"),
     Rule("release/relx-vm-args-src-ignored", "high",
          "vm.args.src exists but relx will not use it",
          "name it in the relx section: {vm_args_src, \"./config/vm.args.src\"} (rebar3 before "

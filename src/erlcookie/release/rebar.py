@@ -231,6 +231,11 @@ def _analyse_vm_args(state: RebarState, use: VmArgsUse, text: str) -> None:
             word = flag.args[0]
             rule, how = classify_cookie(word.value, names, use.src)
             if rule is None:
+                if vmargs.line_bounds(text, flag.word.start)[0] != flag.word.start:
+                    state.findings.append(finding(
+                        "release/relx-setcookie-not-at-line-start", shown, text, flag.word.start,
+                        "-setcookie shares its line, so `bin/<release> stop`, `ping` and "
+                        "`remote_console` find no cookie", fixable=True))
                 continue
             literal = None if rule in ("release/vm-args-unrendered-variable",
                                        "release/vm-args-build-time-cookie") else word.value
@@ -392,17 +397,37 @@ def fixed_vm_args(text: str, node_base: str, options: FixOptions, shown: str) ->
     appended: list[str] = []
     own = False
     for flag in vmargs.find(flag_list, "-setcookie"):
+        if len(flag.args) > 1:
+            continue   # a per-peer cookie: left for a human
+        own = True
+        refs = vmargs.variables(flag.args[0].value) if flag.args else []
+        var = refs[0][0] if refs else COOKIE_VAR
+        line_start, line_end = vmargs.line_bounds(text, flag.word.start)
+        if line_start != flag.word.start:
+            # relx's start script finds the cookie with `grep '^-setcookie'`: it must open
+            # its own line, or `stop`, `ping` and `remote` cannot reach the node.
+            wanted = "-setcookie ${%s}" % var
+            if not text[line_start:flag.word.start].strip() and \
+                    not vmargs.words(text[flag.end:line_end]):
+                edits.append(Edit(line_start, flag.end, wanted))
+            else:
+                start, stop = flag.word.start, flag.end
+                while stop < len(text) and text[stop] in " \t":
+                    stop += 1
+                if not text[stop:line_end].strip():
+                    while start > line_start and text[start - 1] in " \t":
+                        start -= 1
+                edits.append(Edit(start, stop, ""))
+                edits.append(Edit(line_end, line_end, ("" if text[line_end - 1:line_end] == "\n"
+                                                       else nl) + wanted + nl))
+            continue
         if not flag.args:
-            own = True
-            edits.append(Edit(flag.word.end, flag.word.end, " ${%s}" % COOKIE_VAR))
-        elif len(flag.args) == 1:
-            own = True
-            word = flag.args[0]
-            refs = vmargs.variables(word.value)
-            if refs and word.raw == "${%s}" % refs[0][0] and refs[0][1] is None:
-                continue
-            var = refs[0][0] if refs else COOKIE_VAR
-            edits.append(Edit(word.start, word.end, "${%s}" % var))
+            edits.append(Edit(flag.word.end, flag.word.end, " ${%s}" % var))
+            continue
+        word = flag.args[0]
+        if refs and word.raw == "${%s}" % var and refs[0][1] is None:
+            continue
+        edits.append(Edit(word.start, word.end, "${%s}" % var))
     name_flags = [f for f in flag_list if f.name in ("-name", "-sname")]
     if not own:
         line = "-setcookie ${%s}" % COOKIE_VAR
