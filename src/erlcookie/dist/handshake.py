@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-import secrets
+import os
 import struct
 from dataclasses import dataclass
 
@@ -71,7 +71,7 @@ def gen_digest(challenge: int, cookie: Cookie) -> bytes:
 
 def random_creation() -> int:
     """A 32-bit creation; OTP reserves 0..3 for old small creations."""
-    return 4 + secrets.randbelow(0xFFFFFFFF - 4)
+    return 4 + int.from_bytes(os.urandom(8), "big") % (0xFFFFFFFF - 4)
 
 
 class State(enum.Enum):
@@ -139,7 +139,8 @@ class ClientHandshake:
         self.peer_name = peer_name
         self.flags = flags
         self.creation = random_creation() if creation is None else creation
-        self._challenge = secrets.randbits(32) if challenge is None else challenge
+        self._challenge = (int.from_bytes(os.urandom(4), "big") if challenge is None
+                           else challenge)
         self._length_bytes = length_bytes
         self._buf = bytearray()
         self.state = State.START

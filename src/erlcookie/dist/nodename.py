@@ -7,8 +7,8 @@ copy the kind of the node we talk to.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import socket
 from dataclasses import dataclass
 
@@ -76,7 +76,7 @@ def random_probe_name(peer: NodeName, local_address: str | None = None) -> NodeN
     For long names we use the local IP address of the socket we connected from (always a
     valid long host part); for short names this machine's short host name.
     """
-    alive = f"erlcookie-{secrets.token_hex(6)}"
+    alive = f"erlcookie-{os.urandom(6).hex()}"  # os.urandom: the CSPRNG, without secrets' imports
     if peer.is_long:
         host = local_address or socket.getfqdn()
         if "." not in host and ":" not in host:
