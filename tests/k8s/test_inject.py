@@ -483,3 +483,96 @@ def test_cli_crlf_and_bom_files_keep_their_bytes(run_cli, tmp_path):
     assert raw.startswith("\ufeffapiVersion: v1\r\n") and "\n" not in raw.replace("\r\n", "")
     assert env_binding(workloads_of(raw.lstrip("\ufeff"))[0]["spec"]["containers"][0],
                        "RELEASE_COOKIE", "erlang-cookie", "cookie").state == "secret"
+
+
+# -- init-copy mode (non-root images, fsGroup) -------------------------------------------------
+
+def test_init_copy_mode(fixtures, schema):
+    opts = dict(env=None, mount="/var/lib/rabbitmq/.erlang.cookie", init_copy=True)
+    result = run([fixtures / "rabbitmq.yaml"], **opts)
+    out = result.files[0].output
+    schema.validate_stream(out)
+    spec = pod_spec(workloads_of(out)[0])
+    init = spec["initContainers"][0]
+    assert init["name"] == "erlang-cookie-copy" and init["image"] == "rabbitmq:3.13-management"
+    assert init["command"][-2:] == ["/erlcookie/secret/.erlang.cookie", "/erlcookie/cookie/.erlang.cookie"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["erlang-cookie"]["secret"]["defaultMode"] == 0o444  # mounted in the init container only
+    assert volumes["erlang-cookie-file"] == {"name": "erlang-cookie-file", "emptyDir": {"medium": "Memory"}}
+    app = spec["containers"][0]
+    assert {"name": "erlang-cookie-file", "mountPath": "/var/lib/rabbitmq/.erlang.cookie",
+            "subPath": ".erlang.cookie", "readOnly": True} in app["volumeMounts"]
+    assert all(m["name"] != "erlang-cookie" for m in app["volumeMounts"])  # the Secret stays out of the app
+    binding = mount_binding(spec, app, "/var/lib/rabbitmq/.erlang.cookie", "erlang-cookie", "cookie")
+    assert binding.state == "secret-copy" and "erlang-cookie-copy" in binding.source
+    assert "mount-permissions" not in {f.code for f in result.findings}
+
+
+def test_init_copy_keeps_the_security_context_and_needs_mount():
+    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"securityContext": {"fsGroup": 1001},
+                    "containers": [{"name": "a", "image": "bitnami/rabbitmq:3.13",
+                                    "securityContext": {"runAsUser": 1001, "runAsNonRoot": True}}]}}
+    text = json.dumps(doc) + "\n"
+    direct = inject_text(text, env=None, mount="/opt/bitnami/rabbitmq/.rabbitmq/.erlang.cookie")
+    assert "mount-permissions" in {f.code for f in direct.findings}
+    copied = inject_text(text, env=None, mount="/opt/bitnami/rabbitmq/.rabbitmq/.erlang.cookie", init_copy=True)
+    init = pod_spec(workloads_of(copied.files[0].output)[0])["initContainers"][0]
+    assert init["securityContext"] == {"runAsUser": 1001, "runAsNonRoot": True}
+    with pytest.raises(UsageError, match="--init-copy goes with --mount"):
+        InjectOptions(init_copy=True)
+
+
+def _as_nobody(argv, **kwargs):
+    import subprocess
+
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv],
+                          capture_output=True, text=True, timeout=60, **kwargs)
+
+
+@pytest.mark.interop
+def test_init_copy_command_gives_a_cookie_file_erlang_accepts(fixtures, tmp_path):
+    """Run the rendered init command as a non-root user on a Secret file as the kubelet
+    leaves it under fsGroup (0440), then start a real OTP node on the copy; the file as the
+    plain Secret mount would give it is refused by the same node."""
+    import subprocess
+    import tempfile
+
+    if shutil.which("setpriv") is None or shutil.which("erl") is None:
+        pytest.skip("needs setpriv (util-linux) and erl (erlang-base)")
+    result = run([fixtures / "rabbitmq.yaml"], env=None, mount="/var/lib/rabbitmq/.erlang.cookie", init_copy=True)
+    command = pod_spec(workloads_of(result.files[0].output)[0])["initContainers"][0]["command"]
+    base = tempfile.mkdtemp(prefix="erlcookie-copy-")
+    try:
+        os.chmod(base, 0o755)
+        secret_dir, file_dir = os.path.join(base, "secret"), os.path.join(base, "cookie")
+        os.mkdir(secret_dir, 0o755)
+        os.mkdir(file_dir)
+        os.chmod(file_dir, 0o777)  # an emptyDir
+        source = os.path.join(secret_dir, ".erlang.cookie")
+        with open(source, "w") as handle:
+            handle.write("Interop-Copy-Test-Cookie-5d3f1a")
+        os.chmod(source, 0o444)
+        argv = [command[0], command[1], command[2], source, os.path.join(file_dir, ".erlang.cookie")]
+        for _ in range(2):  # a restarted pod runs the init container again over the old copy
+            done = _as_nobody(argv)
+            assert done.returncode == 0, done.stderr
+        copied = os.stat(os.path.join(file_dir, ".erlang.cookie"))
+        assert (copied.st_uid, stat.S_IMODE(copied.st_mode)) == (65534, 0o400)
+
+        def start_node(home):
+            name = f"copycheck{os.getpid()}"
+            return _as_nobody(["erl", "-noshell", "-sname", name, "-eval", 'io:format("started~n"), halt().'],
+                              env={"HOME": home, "PATH": os.environ["PATH"]})
+
+        node = start_node(file_dir)
+        assert "started" in node.stdout and "accessible by owner only" not in node.stdout + node.stderr
+        kubelet_dir = os.path.join(base, "kubelet")  # what a Secret volume file is under fsGroup
+        os.mkdir(kubelet_dir, 0o755)
+        shutil.copy(source, os.path.join(kubelet_dir, ".erlang.cookie"))
+        os.chown(os.path.join(kubelet_dir, ".erlang.cookie"), 65534, 65534)
+        os.chmod(os.path.join(kubelet_dir, ".erlang.cookie"), 0o440)
+        refused = start_node(kubelet_dir)
+        assert "accessible by owner only" in refused.stdout + refused.stderr
+    finally:
+        subprocess.run(["rm", "-rf", base], check=False)

@@ -196,7 +196,7 @@ def test_netpol_allow_other_ports_opens_exactly_the_complement(schema):
     policy = netpol_manifest({"matchLabels": {"app": "chat"}}, PortRange(9100, 9105), name="p",
                              allow_other_ports=True)
     schema.validate(policy)
-    erlang, other = policy["spec"]["ingress"]
+    _erlang_rule, other = policy["spec"]["ingress"]
     assert "from" not in other  # from anywhere
     tcp = [(p["port"], p.get("endPort", p["port"])) for p in other["ports"] if p["protocol"] == "TCP"]
     assert tcp == [(1, 4368), (4370, 9099), (9106, 65535)]

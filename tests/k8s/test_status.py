@@ -306,3 +306,19 @@ def test_cli_status_usage_errors(kube, run_cli):
     bad = run_cli("k8s", "status", "-l", "app in (")
     assert bad.exit_code == 2 and not kube.requests  # refused before any traffic
     assert run_cli("k8s", "status", "-l", "a=b", "--context", "nope").exit_code == 2
+
+
+def test_mount_mode_recognises_the_init_copy_pattern(fixtures):
+    from erlcookie.k8s.inject import InjectOptions, inject_paths
+    from ruamel.yaml import YAML
+
+    out = inject_paths([str(fixtures / "rabbitmq.yaml")], InjectOptions(
+        env=None, mount="/var/lib/rabbitmq/.erlang.cookie", init_copy=True)).files[0].output
+    sts = YAML(typ="safe").load(out)
+    opts = StatusOptions(secret="erlang-cookie", key="cookie", env=None, mount="/var/lib/rabbitmq/.erlang.cookie",
+                         namespace="chat", selector="app=chat")
+    report = analyze(opts, a_secret(), [sts], [])
+    assert report.workloads[0].ok and report.workloads[0].containers == {"rabbitmq": "secret"}
+    # without the init container the emptyDir holds nothing
+    del sts["spec"]["template"]["spec"]["initContainers"]
+    assert analyze(opts, a_secret(), [sts], []).workloads[0].containers == {"rabbitmq": "other-source"}

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
-from erlcookie.k8s.selectors import from_label_selector, parse_selector
+from erlcookie.k8s.selectors import parse_selector
 
 # plural -> (kind, group)
 RESOURCES: dict[str, tuple[str, str]] = {
@@ -440,7 +440,7 @@ class KubeApiServer:
                 raise ApiError(fault.status, reason, message, {"name": name or "", "kind": plural})
 
     def _dispatch(self, req: Request, plural: str, ns: str | None, name: str | None) -> tuple[int, dict]:
-        kind, group = RESOURCES[plural]
+        kind = RESOURCES[plural][0]
         if req.method == "GET" and name is None:
             return 200, self._list(plural, ns, req.query)
         if ns not in self.namespaces and req.method == "POST":

@@ -183,6 +183,10 @@ def _describe_apply(outcome, *, generated: bool) -> str:
                    "/var/lib/rabbitmq/.erlang.cookie.")
 @click.option("--volume-name", default="erlang-cookie", show_default=True,
               help="Name of the Secret volume for --mount.")
+@click.option("--init-copy", is_flag=True,
+              help="With --mount: an init container copies the file as the app's user with mode "
+                   "0400 (needed when the app runs as non-root or under fsGroup: Erlang refuses "
+                   "a cookie file others can read).")
 @click.option("--container", "container_names", multiple=True, metavar="NAME",
               help="Wire only these containers (init containers too); repeatable. Default: the "
                    "app containers that already use a cookie, else the only one, else all.")
@@ -194,8 +198,8 @@ def _describe_apply(outcome, *, generated: bool) -> str:
               help="Change nothing; exit 1 if anything would change or a finding remains.")
 @json_option
 @handle_errors
-def inject_cmd(paths, secret, key, env, mount, volume_name, container_names, selector, mode,
-               as_json):
+def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, container_names, selector,
+               mode, as_json):
     """Wire Pods, Deployments, StatefulSets, ReplicaSets, DaemonSets, Jobs and CronJobs to
     the cookie Secret (env var from a secretKeyRef, or a file mount).
 
@@ -219,6 +223,7 @@ def inject_cmd(paths, secret, key, env, mount, volume_name, container_names, sel
     if env is None and mount is None:
         env = DEFAULT_ENV
     options = InjectOptions(secret=secret, key=key, env=env, mount=mount, volume_name=volume_name,
+                            init_copy=init_copy,
                             containers=tuple(container_names) or None,
                             selector=parse_selector(selector) if selector else None)
     result = inject_paths(paths, options)

@@ -10,7 +10,9 @@ second run changes nothing.
 
 from __future__ import annotations
 
+import copy
 import difflib
+import json
 import os
 import posixpath
 from dataclasses import dataclass, field
@@ -29,6 +31,11 @@ from erlcookie.k8s.workloads import (ContainerRef, containers, env_binding, iter
                                      secret_volume_file, volume_source, yaml_int)
 
 SECRET_FILE_MODE = 0o400
+# With --init-copy the Secret volume is mounted only into the copying init container, which
+# may run as any user without fsGroup: its files must be readable to that user.
+STAGING_FILE_MODE = 0o444
+COPY_DIR_SECRET = "/erlcookie/secret"
+COPY_DIR_FILE = "/erlcookie/cookie"
 YAML_SUFFIXES = (".yaml", ".yml")
 # Where a new `env:` goes in a container: after the first of these keys it has (last wins).
 _ENV_AFTER = ("name", "image", "imagePullPolicy", "command", "args", "workingDir")
@@ -43,6 +50,7 @@ class InjectOptions:
     mount: str | None = None  # absolute path of the cookie file in the container
     volume_name: str = "erlang-cookie"
     selector: Selector | None = None  # only workloads whose pod labels match
+    init_copy: bool = False  # mount a 0400 copy made by an init container as the app's user
 
     def __post_init__(self):
         check_object_name(self.secret, "Secret name")
@@ -57,6 +65,12 @@ class InjectOptions:
                 raise UsageError(f"--mount needs the absolute path of a file, e.g. "
                                  f"/var/lib/rabbitmq/.erlang.cookie (got {self.mount!r})")
             check_object_name(self.volume_name, "volume name")
+        if self.init_copy and self.mount is None:
+            raise UsageError("--init-copy goes with --mount PATH")
+        if self.init_copy:
+            from erlcookie.k8s.manifests import check_dns_label
+
+            check_dns_label(f"{self.volume_name}-copy", "volume name (with -copy)")
 
     @property
     def file_name(self) -> str:
@@ -269,6 +283,31 @@ def _cm_value(ctx: _Context, namespace: str | None, name: str | None, key: str |
     return Cookie(str(data[key]), source=f"ConfigMap {name}")
 
 
+def _plain(node: Any) -> Any:
+    """A ruamel node as plain JSON data, to compare structures regardless of style."""
+    return json.loads(json.dumps(node, default=str))
+
+
+def _list_at(mapping, key: str, position: int | None = None):
+    """The block list at `mapping[key]`, created (at `position`, default last) if absent or
+    null; an empty flow list (`env: []`) turns into a block list as it grows."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    value = mapping.get(key)
+    if isinstance(value, CommentedSeq):
+        if not value and value.fa.flow_style():
+            value.fa.set_block_style()
+        return value
+    if isinstance(value, list):
+        return value
+    value = CommentedSeq()
+    if key in mapping:
+        mapping[key] = value
+    else:
+        mapping.insert(len(mapping) if position is None else position, key, value)
+    return value
+
+
 class _Editor:
     """Plans and applies the edits for one document, recording changes and findings."""
 
@@ -327,6 +366,8 @@ class _Editor:
         namespace = (obj.get("metadata") or {}).get("namespace")
         if self.opt.mount is not None:
             volume = self.ensure_volume(obj, spec)
+            if volume is not None and self.opt.init_copy:
+                volume = self.ensure_copy(obj, spec, refs, volume)
         for ref in refs:
             if self.opt.env is not None:
                 self.wire_env(obj, ref, namespace)
@@ -391,7 +432,7 @@ class _Editor:
         return value_from
 
     def wire_env(self, obj: Mapping, ref: ContainerRef, namespace: str | None) -> None:
-        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+        from ruamel.yaml.comments import CommentedMap
 
         opt, container = self.opt, ref.container
         binding = env_binding(container, opt.env, opt.secret, opt.key)
@@ -411,16 +452,9 @@ class _Editor:
             item = CommentedMap()
             item["name"] = opt.env
             item["valueFrom"] = self._secret_ref()
-            if isinstance(env, CommentedSeq) and not env and env.fa.flow_style():
-                env.fa.set_block_style()  # `env: []` grows into a block list
-            if not isinstance(env, list):
-                env = CommentedSeq()
-                keys = list(container.keys())
-                pos = max((keys.index(k) + 1 for k in _ENV_AFTER if k in keys), default=len(keys))
-                if "env" in container:
-                    container["env"] = env
-                else:
-                    container.insert(pos, "env", env)
+            keys = list(container.keys())
+            env = _list_at(container, "env", max((keys.index(k) + 1 for k in _ENV_AFTER if k in keys),
+                                                 default=len(keys)))
             env.insert(0, item)  # first, so `$(VAR)` in later entries can expand it
             self.change(obj, ref.name, "add-env", f"added {where}")
         elif binding.state == "secret":
@@ -480,13 +514,8 @@ class _Editor:
         from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
         opt = self.opt
-        volumes = spec.get("volumes")
-        if not isinstance(volumes, list):
-            volumes = CommentedSeq()
-            if "volumes" in spec:
-                spec["volumes"] = volumes
-            else:
-                spec.insert(len(spec), "volumes", volumes)
+        want = STAGING_FILE_MODE if opt.init_copy else SECRET_FILE_MODE
+        volumes = _list_at(spec, "volumes")
         ours = [v for v in volumes if isinstance(v, Mapping) and isinstance(v.get("secret"), Mapping)
                 and v["secret"].get("secretName") == opt.secret]
         named = next((v for v in volumes if isinstance(v, Mapping) and v.get("name") == opt.volume_name), None)
@@ -499,8 +528,8 @@ class _Editor:
         if volume is None:
             source = CommentedMap()
             source["secretName"] = opt.secret
-            source["defaultMode"] = SECRET_FILE_MODE
-            source.yaml_add_eol_comment("0400", "defaultMode")
+            source["defaultMode"] = want
+            source.yaml_add_eol_comment(oct(want)[2:].zfill(4), "defaultMode")
             item = CommentedMap()
             item["key"] = opt.key
             item["path"] = opt.file_name
@@ -511,7 +540,7 @@ class _Editor:
             volumes.append(volume)
             self.change(obj, None, "add-volume",
                         f"added volume {opt.volume_name} (Secret {opt.secret}, key {opt.key} as "
-                        f"{opt.file_name}, mode 0400)")
+                        f"{opt.file_name}, mode {oct(want)[2:].zfill(4)})")
             return opt.volume_name
         source = volume["secret"]
         projected = secret_volume_file(volume, opt.key)
@@ -532,58 +561,109 @@ class _Editor:
             source["items"] = CommentedSeq([CommentedMap([("key", opt.key), ("path", opt.file_name)])])
             self.change(obj, None, "fix-volume",
                         f"volume {volume['name']}: project key {opt.key} as {opt.file_name}")
+
+        def wrong(mode: int | None) -> bool:
+            if mode is None:
+                return True
+            return (mode & 0o444) != 0o444 if opt.init_copy else bool(mode & 0o077)
+
         mode = yaml_int(source.get("defaultMode"))
-        if mode is None or mode & 0o077:
-            source["defaultMode"] = SECRET_FILE_MODE
-            source.yaml_add_eol_comment("0400", "defaultMode")
+        if wrong(mode):
+            source["defaultMode"] = want
+            source.yaml_add_eol_comment(oct(want)[2:].zfill(4), "defaultMode")
             self.change(obj, None, "fix-volume",
-                        f"volume {volume['name']}: defaultMode {'unset (0644)' if mode is None else oct(mode)[2:].zfill(4)} -> 0400")
+                        f"volume {volume['name']}: defaultMode {'unset (0644)' if mode is None else oct(mode)[2:].zfill(4)} -> {oct(want)[2:].zfill(4)}")
         for item in source.get("items") or []:
             if isinstance(item, Mapping) and item.get("key") == opt.key and "mode" in item:
-                item_mode = yaml_int(item.get("mode"))
-                if item_mode is None or item_mode & 0o077:
-                    item["mode"] = SECRET_FILE_MODE
+                if wrong(yaml_int(item.get("mode"))):
+                    item["mode"] = want
                     self.change(obj, None, "fix-volume",
-                                f"volume {volume['name']}: item mode of {opt.key} -> 0400")
+                                f"volume {volume['name']}: item mode of {opt.key} -> {oct(want)[2:].zfill(4)}")
         return str(volume["name"])
 
-    def wire_mount(self, obj: Mapping, spec: Mapping, ref: ContainerRef, volume: str) -> None:
+    def ensure_copy(self, obj: Mapping, spec: Mapping, refs: list[ContainerRef], secret_volume: str) -> str | None:
+        """An in-memory emptyDir and an init container that copies the Secret's file into it
+        as the app's user with mode 0400 (what Erlang demands of a cookie file, and what a
+        Secret volume cannot give a non-root container or one under fsGroup)."""
         from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        opt = self.opt
+        file_volume, init_name = f"{opt.volume_name}-file", f"{opt.volume_name}-copy"
+        volumes = _list_at(spec, "volumes")
+        existing = next((v for v in volumes if isinstance(v, Mapping) and v.get("name") == file_volume), None)
+        if existing is None:
+            volumes.append(CommentedMap([("name", file_volume), ("emptyDir", CommentedMap([("medium", "Memory")]))]))
+            self.change(obj, None, "add-volume", f"added volume {file_volume} (emptyDir in memory) "
+                                                  "for the copied cookie file")
+        elif "emptyDir" not in existing:
+            self.finding(obj, None, "volume-name-taken",
+                         f"volume name {file_volume!r} is already used by {volume_source(existing)}; "
+                         "choose another --volume-name")
+            return None
+        app = refs[0].container
+        if len({str(r.container.get("image")) for r in refs}) > 1 or \
+                len({json.dumps(r.container.get("securityContext"), sort_keys=True, default=str) for r in refs}) > 1:
+            self.finding(obj, None, "copy-owner",
+                         f"the cookie file is copied as the user of container {refs[0].name}; the other "
+                         "wired containers run differently and may not read it", severity="warning")
+        source, target = f"{COPY_DIR_SECRET}/{opt.file_name}", f"{COPY_DIR_FILE}/{opt.file_name}"
+        desired = CommentedMap()
+        desired["name"] = init_name
+        desired["image"] = app.get("image")
+        if app.get("imagePullPolicy"):
+            desired["imagePullPolicy"] = app["imagePullPolicy"]
+        desired["command"] = CommentedSeq(["sh", "-c", 'umask 077 && cp "$0" "$1.tmp" && chmod 0400 "$1.tmp" '
+                                           '&& mv -f "$1.tmp" "$1"', source, target])
+        if app.get("securityContext") is not None:
+            desired["securityContext"] = copy.deepcopy(app["securityContext"])
+        desired["volumeMounts"] = CommentedSeq([
+            CommentedMap([("name", secret_volume), ("mountPath", COPY_DIR_SECRET), ("readOnly", True)]),
+            CommentedMap([("name", file_volume), ("mountPath", COPY_DIR_FILE)])])
+        keys = list(spec.keys())
+        inits = _list_at(spec, "initContainers", keys.index("containers") if "containers" in keys else None)
+        index = next((i for i, c in enumerate(inits) if isinstance(c, Mapping) and c.get("name") == init_name), None)
+        if index is None:
+            inits.insert(0, desired)
+            self.change(obj, None, "add-init-container",
+                        f"added init container {init_name}: copies key {opt.key} to {opt.file_name} "
+                        f"with mode 0400 as the user of {refs[0].name}")
+        elif _plain(inits[index]) != _plain(desired):
+            inits[index] = desired
+            self.change(obj, None, "fix-init-container", f"updated init container {init_name}")
+        return file_volume
+
+    def wire_mount(self, obj: Mapping, spec: Mapping, ref: ContainerRef, volume: str) -> None:
+        from ruamel.yaml.comments import CommentedMap
 
         opt, container = self.opt, ref.container
         binding = mount_binding(spec, container, opt.mount, opt.secret, opt.key)
-        problem = mount_permission_problem(spec, container)
+        problem = None if opt.init_copy else mount_permission_problem(spec, container)
         if problem:
             self.finding(obj, ref.name, "mount-permissions",
-                         f"{problem}; mount the Secret elsewhere and copy it in an init container "
-                         "running as the app user with mode 0400, or run as root", severity="warning")
-        if binding.state == "secret":
+                         f"{problem}; use --init-copy (an init container copies it as the app's "
+                         "user with mode 0400)", severity="warning")
+        if binding.state == ("secret-copy" if opt.init_copy else "secret") and binding.volume == volume:
             return
-        mounts = container.get("volumeMounts")
-        if not isinstance(mounts, list):
-            mounts = CommentedSeq()
-            if "volumeMounts" in container:
-                container["volumeMounts"] = mounts
-            else:
-                container.insert(len(container), "volumeMounts", mounts)
+        mounts = _list_at(container, "volumeMounts")
         new = CommentedMap()
         new["name"] = volume
         new["mountPath"] = opt.mount
         new["subPath"] = opt.file_name
         new["readOnly"] = True
+        how = "a 0400 copy of " if opt.init_copy else ""
         old = mounts[binding.mount_index] if binding.mount_index is not None else None
         exact = old is not None and posixpath.normpath(str(old.get("mountPath", ""))) == opt.mount
         if exact:
             old_volume = str(old.get("name"))
             mounts[binding.mount_index] = new
             self.change(obj, ref.name, "replace-mount",
-                        f"replaced the mount of {binding.source} at {opt.mount} with Secret "
+                        f"replaced the mount of {binding.source} at {opt.mount} with {how}Secret "
                         f"{opt.secret} key {opt.key} (subPath, read-only)")
             self.drop_unused_volume(obj, spec, old_volume)
         else:
             mounts.append(new)
             self.change(obj, ref.name, "add-mount",
-                        f"mounted Secret {opt.secret} key {opt.key} at {opt.mount} (subPath, read-only)")
+                        f"mounted {how}Secret {opt.secret} key {opt.key} at {opt.mount} (subPath, read-only)")
 
     def drop_unused_volume(self, obj: Mapping, spec: Mapping, name: str) -> None:
         if name == self.opt.volume_name:

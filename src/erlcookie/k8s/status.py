@@ -250,7 +250,7 @@ def _container_binding(spec: Mapping, container: Mapping, opt: StatusOptions) ->
     for state in states:
         if state.state == "envfrom-secret" and state.reference == opt.secret and state.key == opt.key:
             continue
-        if state.state != "secret":
+        if state.state not in ("secret", "secret-copy"):
             return state.state
     return "secret"
 

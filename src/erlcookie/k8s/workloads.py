@@ -244,8 +244,8 @@ def yaml_int(value: Any) -> int | None:
 class MountBinding:
     """How a container sees the cookie file at `path`.
 
-    state: "secret" (our Secret and key, private mode), "bad-mode", "other-source",
-    "missing". `mode` is the file's mode bits as the kubelet would set them (before fsGroup).
+    state: "secret" (our Secret and key, private mode), "secret-copy" (an emptyDir that an
+    init container fills from our Secret), "bad-mode", "other-source", "missing". `mode` is the file's mode bits as the kubelet would set them (before fsGroup).
     """
 
     state: str
@@ -281,6 +281,24 @@ def volume_source(volume: Mapping) -> str:
     return "volume"
 
 
+def copied_by(spec: Mapping, volume: str, secret: str, key: str) -> str | None:
+    """The init container that fills emptyDir `volume` from a Secret volume holding `key`
+    (the copy pattern, for images that run as non-root or under fsGroup), if any."""
+    volumes = {str(v.get("name")): v for v in spec.get("volumes") or [] if isinstance(v, Mapping)}
+    for init in spec.get("initContainers") or []:
+        if not isinstance(init, Mapping):
+            continue
+        names = {str(m.get("name")) for m in init.get("volumeMounts") or [] if isinstance(m, Mapping)}
+        if volume not in names:
+            continue
+        for name in names:
+            source = volumes.get(name) or {}
+            if isinstance(source.get("secret"), Mapping) and source["secret"].get("secretName") == secret \
+                    and secret_volume_file(source, key) is not None:
+                return str(init.get("name"))
+    return None
+
+
 def mount_binding(spec: Mapping, container: Mapping, path: str, secret: str, key: str) -> MountBinding:
     volumes = {str(v.get("name")): v for v in spec.get("volumes") or [] if isinstance(v, Mapping)}
     path = posixpath.normpath(path)
@@ -303,6 +321,11 @@ def mount_binding(spec: Mapping, container: Mapping, path: str, secret: str, key
             best = MountBinding("other-source", str(mount.get("name")), index, source="missing volume")
             continue
         source = volume_source(volume)
+        if "emptyDir" in volume and inner is not None:
+            copier = copied_by(spec, str(mount.get("name")), secret, key)
+            if copier is not None:
+                return MountBinding("secret-copy", str(mount.get("name")), index,
+                                    source=f"copied by init container {copier}")
         if isinstance(volume.get("secret"), Mapping) and volume["secret"].get("secretName") == secret:
             projected = secret_volume_file(volume, key)
             if projected and inner is not None and posixpath.normpath(projected[0]) == posixpath.normpath(inner):
