@@ -72,6 +72,17 @@ def wait_accepting(cookie: Cookie, node: str, tmp: Path, started) -> None:
     assert ok, f"{node} never accepted its RELEASE_COOKIE; start log:\n{log[-3000:]}"
 
 
+def prove_pod_ip_node(cookie: Cookie, name: str, port: int, tmp: Path, started) -> None:
+    """The node is NAME@POD_IP (long names), listens on the pinned port, refuses others."""
+    node = f"{name}@127.0.0.1"
+    wait_accepting(cookie, node, tmp, started)
+    with start_node(cookie, long_names=True, host="127.0.0.1") as peer:
+        assert text(peer.eval(f"net_adm:ping('{node}').")) == "pong"
+        answer = peer.eval(f'erl_epmd:port_please("{name}", "127.0.0.1").')
+        assert answer[1] == port, "the node does not listen on the pinned port"
+    assert erl_peer_ping(generate(), node, long_names=True) == "pang"
+
+
 def release_env(home: Path, cookie: Cookie | None, **extra: str) -> dict[str, str]:
     env = builds.tool_env(home, **extra)
     if cookie is not None:
@@ -151,15 +162,9 @@ def test_rebar3_pod_ip_names_and_pinned_port(tmp_path):
     refused = builds.attempt_start(release, "foreground", release_env(home, cookie))
     assert refused.returncode != 0 and "POD_IP is not set" in refused.stderr + refused.stdout
 
-    node = f"{name}@127.0.0.1"
     with builds.running(release, "foreground",
                         release_env(home, cookie, POD_IP="127.0.0.1")) as started:
-        wait_accepting(cookie, node, tmp_path, started)
-        with start_node(cookie, long_names=True, host="127.0.0.1") as peer:
-            assert text(peer.eval(f"net_adm:ping('{node}').")) == "pong"
-            answer = peer.eval(f'erl_epmd:port_please("{name}", "127.0.0.1").')
-            assert answer[1] == port
-        assert erl_peer_ping(generate(), node, long_names=True) == "pang"
+        prove_pod_ip_node(cookie, name, port, tmp_path, started)
 
 
 # -- mix -------------------------------------------------------------------------------------
@@ -254,15 +259,9 @@ def test_mix_pod_ip_names_and_pinned_port(tmp_path):
     refused = builds.attempt_start(release, "start", release_env(home, cookie))
     assert refused.returncode != 0 and "POD_IP is not set" in refused.stderr
 
-    node = f"{name}@127.0.0.1"
     env = release_env(home, cookie, POD_IP="127.0.0.1")
     with builds.running(release, "start", env) as started:
-        wait_accepting(cookie, node, tmp_path, started)
-        with start_node(cookie, long_names=True, host="127.0.0.1") as peer:
-            assert text(peer.eval(f"net_adm:ping('{node}').")) == "pong"
-            answer = peer.eval(f'erl_epmd:port_please("{name}", "127.0.0.1").')
-            assert answer[1] == port, "the node does not listen on the pinned port"
-        assert erl_peer_ping(generate(), node, long_names=True) == "pang"
+        prove_pod_ip_node(cookie, name, port, tmp_path, started)
         # remote commands are not pinned to the same port (start/daemon only): rpc works.
         rpc = subprocess.run([str(release / "bin" / name), "rpc", "IO.puts(node())"], env=env,
                              capture_output=True, text=True, timeout=60)

@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from erlcookie.scan.detectors import is_cookie_file  # one definition of a cookie file
+
 GIT_TIMEOUT = 20.0
 
 
@@ -18,12 +20,6 @@ GIT_TIMEOUT = 20.0
 class GitView:
     tracked: list[str]        # relative to the path asked about
     untracked: list[str]      # not ignored, not yet added
-
-
-def is_cookie_file(path: str) -> bool:
-    """`.erlang.cookie` files and a built mix release's `releases/COOKIE`."""
-    parts = path.replace("\\", "/").split("/")
-    return parts[-1] == ".erlang.cookie" or (len(parts) >= 2 and parts[-2:] == ["releases", "COOKIE"])
 
 
 def _ls_files(base: Path, *extra: str) -> list[str] | None:

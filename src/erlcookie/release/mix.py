@@ -292,17 +292,18 @@ def _env_scripts(state: MixState, directory: Path) -> None:
                     "RELEASE_COOKIE is assigned a literal value", fixable=True, cookie=literal))
 
 
-def _mix_vm_args(state: MixState, directory: Path) -> None:
+def _vm_args_files(state: MixState, directory: Path):
+    """(shown path, text, flags) of each vm.args template the release build reads."""
     for name in VM_ARGS_NAMES:
         path = directory / name
-        if not path.is_file():
-            continue
-        shown = state.shown(path)
-        text = read_text(path, shown)
-        try:
-            flag_list = vmargs.flags(text)
-        except vmargs.VmArgsError as exc:
-            raise ReleaseParseError(shown, str(exc)) from None
+        if path.is_file():
+            shown = state.shown(path)
+            text = read_text(path, shown)
+            yield shown, text, vmargs.parse(text, shown)
+
+
+def _mix_vm_args(state: MixState, directory: Path) -> None:
+    for shown, text, flag_list in _vm_args_files(state, directory):
         for flag in vmargs.find(flag_list, "-setcookie"):
             literal = None
             if flag.args and not any("<%" in w.raw or "$" in w.raw for w in flag.args):
@@ -463,14 +464,9 @@ def plan(state: MixState, options: FixOptions) -> list[FileChange]:
             changes.append(FileChange(shown, None if old is None else shown, old, new,
                                       f"guard: refuse to start without RELEASE_COOKIE ({name})",
                                       mode=0o644, secrets=secrets))
-        for name in VM_ARGS_NAMES:
-            path = directory / name
-            if not path.is_file():
-                continue
-            shown = state.shown(path)
-            old = read_text(path, shown)
+        for shown, old, flag_list in _vm_args_files(state, directory):
             new = old
-            for flag in reversed(vmargs.find(vmargs.flags(old), "-setcookie")):
+            for flag in reversed(vmargs.find(flag_list, "-setcookie")):
                 new = vmargs.remove_flag(new, flag)
             if new != old:
                 changes.append(FileChange(shown, shown, old, new,

@@ -214,10 +214,7 @@ def classify_cookie(value: str, names: set[str], src: bool) -> tuple[str | None,
 
 def _analyse_vm_args(state: RebarState, use: VmArgsUse, text: str) -> None:
     shown = state.shown(use.path)
-    try:
-        flag_list = vmargs.flags(text)
-    except vmargs.VmArgsError as exc:
-        raise ReleaseParseError(shown, str(exc)) from None
+    flag_list = vmargs.parse(text, shown)
     names = _cookie_names(state)
     own = 0
     for flag in vmargs.find(flag_list, "-setcookie"):
@@ -389,10 +386,7 @@ class FixOptions:
 def fixed_vm_args(text: str, node_base: str, options: FixOptions, shown: str) -> str:
     """vm.args.src text with the cookie from ${RELEASE_COOKIE}; a no-op on fixed text."""
     nl = newline_of(text)
-    try:
-        flag_list = vmargs.flags(text)
-    except vmargs.VmArgsError as exc:
-        raise ReleaseParseError(shown, str(exc)) from None
+    flag_list = vmargs.parse(text, shown)
     edits: list[Edit] = []
     appended: list[str] = []
     own = False

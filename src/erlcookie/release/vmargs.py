@@ -94,6 +94,16 @@ def flags(text: str) -> list[Flag]:
     return result
 
 
+def parse(text: str, shown: str) -> list[Flag]:
+    """`flags`, with an unreadable file reported as a ReleaseParseError (exit 3)."""
+    from erlcookie.release.model import ReleaseParseError
+
+    try:
+        return flags(text)
+    except VmArgsError as exc:
+        raise ReleaseParseError(shown, str(exc)) from None
+
+
 def find(flag_list: list[Flag], name: str) -> list[Flag]:
     return [f for f in flag_list if f.name == name]
 
