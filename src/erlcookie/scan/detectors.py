@@ -251,6 +251,8 @@ _ERL_TO_ATOM = re.compile(r"""(?:erlang:)?(?:list_to_atom|binary_to_atom|list_to
 def _elixir_literal(text: str, pos: int) -> tuple[str, int, int] | None:
     """A literal atom/string/charlist at text[pos:] (no interpolation), else None."""
     ch = text[pos:pos + 1]
+    if not ch:
+        return None
     if text.startswith((':"', ":'"), pos):
         got = read_quoted(text, pos + 1)
         if got and "#{" not in got[0]:
@@ -524,7 +526,7 @@ def _yaml_entries(text: str, lo: int, hi: int) -> Iterator[tuple[str, object]]:
             pos = next_pos
             continue
         raw_key = m.group("key")
-        key = raw_key[1:-1] if raw_key[:1] in "\"'" else raw_key
+        key = raw_key[1:-1] if raw_key and raw_key[0] in "\"'" else raw_key
         if dash:
             items += 1
             item_at_col[col] = items
@@ -621,7 +623,7 @@ def _yaml_list_item(src: Source, kind: str | None, text: str, start: int, end: i
                     parents: tuple[str, ...]) -> Iterator[Detection]:
     """`- KEY=value` items: compose environment lists, kustomize generator literals."""
     body_start = start
-    quoted = text[start:start + 1] in "\"'"
+    quoted = start < end and text[start] in "\"'"
     if quoted:
         body_start += 1
     m = re.match(r"(?P<key>[A-Za-z_][\w.-]*)=", text[body_start:end])

@@ -264,7 +264,7 @@ def _fold_history(per_blob: list[Finding], introductions: dict[str, list[CommitR
     there, else from the most recent commit.
     """
     folded: dict[str, Finding] = {}
-    latest: dict[str, str] = {}
+    latest: dict[str, int] = {}  # recency of the blob shown: HEAD beats any commit
     for f in per_blob:
         refs = introductions.get(f.blob or "", [])
         paths = sorted({r.path for r in refs}) or [f.path]
@@ -274,16 +274,16 @@ def _fold_history(per_blob: list[Finding], introductions: dict[str, list[CommitR
             in_head = (path, f.blob) in head
             key = copy.identity_base + f":{f.occurrence}"
             existing = folded.get(key)
-            newest = max((r.date for r in at_path), default="")
+            newest = -min((r.age for r in at_path), default=1 << 60)
             if existing is None:
                 copy.commits = list(at_path)
                 copy.in_head = in_head
                 folded[key] = copy
-                latest[key] = "~" if in_head else newest
+                latest[key] = 1 << 61 if in_head else newest
                 continue
             existing.commits += [r for r in at_path if r not in existing.commits]
             existing.in_head = bool(existing.in_head or in_head)
-            rank = "~" if in_head else newest
+            rank = 1 << 61 if in_head else newest
             if rank > latest[key]:
                 latest[key] = rank
                 existing.line, existing.column = copy.line, copy.column
@@ -291,5 +291,5 @@ def _fold_history(per_blob: list[Finding], introductions: dict[str, list[CommitR
                 existing.blob = copy.blob
     out = list(folded.values())
     for f in out:
-        f.commits.sort(key=lambda r: (r.date, r.sha))
+        f.commits.sort(key=lambda r: -r.age)  # oldest first
     return out

@@ -163,7 +163,7 @@ class GitRepo:
         return found, commits
 
     def _log_pass(self, oids: set[str], merges: bool) -> tuple[dict[str, list[CommitRef]], int]:
-        args = ["log", "--all", "--raw", "--no-renames", "-z", "--no-abbrev",
+        args = ["log", "--all", "--date-order", "--raw", "--no-renames", "-z", "--no-abbrev",
                 "--format=%x01%H %aI"]
         if merges:
             args += ["--merges", "-m"]
@@ -184,7 +184,8 @@ class GitRepo:
                 for token in tokens:
                     if expect_path is not None:  # this token is the path of a raw entry
                         if expect_path:
-                            ref = CommitRef(sha, date, token.decode("utf-8", "surrogateescape"))
+                            ref = CommitRef(sha, date, token.decode("utf-8", "surrogateescape"),
+                                            age=commits)
                             refs = found.setdefault(expect_path, [])
                             if ref not in refs:
                                 refs.append(ref)
@@ -196,7 +197,7 @@ class GitRepo:
                         commits += 1
                     elif text.startswith(":"):
                         parts = text[1:].split(" ")
-                        wanted = len(parts) >= 5 and parts[4][:1] in "AMTC" and parts[3] in oids
+                        wanted = len(parts) >= 5 and parts[4][:1] in ("A", "M", "T", "C") and parts[3] in oids
                         expect_path = parts[3] if wanted else ""  # "" skips the path token
         finally:
             _close(proc)

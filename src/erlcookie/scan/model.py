@@ -22,6 +22,7 @@ class CommitRef:
     sha: str
     date: str  # author date, ISO 8601
     path: str
+    age: int = field(default=0, compare=False)  # position in `git log --date-order`: 0 newest
 
     def to_dict(self) -> dict:
         return {"commit": self.sha, "date": self.date, "path": self.path}

@@ -1,0 +1,165 @@
+"""`--staged` and `--history` against real git repositories built by the tests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from erlcookie.errors import OperationalError
+from erlcookie.scan.engine import ScanOptions, scan_history, scan_staged
+from erlcookie.scan.gitsource import GitRepo
+from tests.scan.conftest import commit_all, fresh_cookie, git
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_history_finds_a_cookie_committed_then_deleted(repo, run_scan):
+    c = fresh_cookie()
+    (repo / "README.md").write_text("# app\n")
+    first = commit_all(repo, "initial")
+    (repo / "rel").mkdir()
+    (repo / "rel" / "vm.args").write_text(f"-name app@127.0.0.1\n-setcookie {c}\n")
+    leaked = commit_all(repo, "add vm.args")
+    (repo / "rel" / "vm.args").write_text("-name app@127.0.0.1\n-setcookie ${RELEASE_COOKIE}\n")
+    commit_all(repo, "read the cookie from the environment")
+    (repo / "rel" / "vm.args").unlink()
+    commit_all(repo, "remove vm.args")
+    (repo / "docs.md").write_text("nothing\n")
+    commit_all(repo, "docs")
+
+    # the working tree is clean: a plain scan finds nothing
+    assert run_scan([str(repo)], cwd=repo).exit_code == 0
+
+    result = run_scan(["--history", "--json"], cwd=repo)
+    assert result.exit_code == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert data["mode"] == "history" and data["summary"]["findings"] == 1
+    (finding,) = data["findings"]
+    assert finding["rule"] == "EC001" and finding["path"] == "rel/vm.args" and finding["line"] == 2
+    assert finding["in_head"] is False
+    assert [c["commit"] for c in finding["commits"]] == [leaked]
+    assert finding["commits"][0]["path"] == "rel/vm.args"
+    assert first not in [c["commit"] for c in finding["commits"]]
+    assert data["commits_walked"] == 5
+    text = run_scan(["--history"], cwd=repo)
+    assert text.exit_code == 1 and leaked[:10] in text.stdout and "no longer in HEAD" in text.stdout
+
+
+def test_history_maps_every_path_and_commit_and_reads_each_blob_once(repo):
+    c = fresh_cookie()
+    payload = f"export RELEASE_COOKIE={c}\n"
+    (repo / "a.sh").write_text(payload)
+    one = commit_all(repo, "a")
+    (repo / "b.sh").write_text(payload)  # same blob at a second path
+    two = commit_all(repo, "b")
+    for i in range(5):  # unrelated churn
+        (repo / "notes.txt").write_text(f"note {i}\n")
+        commit_all(repo, f"note {i}")
+    git(repo, "checkout", "-q", "-b", "side")
+    (repo / "c.sh").write_text(payload)
+    three = commit_all(repo, "c on a side branch")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "rm", "-q", "a.sh")
+    commit_all(repo, "drop a.sh")
+
+    report = scan_history(GitRepo(str(repo)), ScanOptions())
+    by_path = {f.path: f for f in report.findings}
+    assert set(by_path) == {"a.sh", "b.sh", "c.sh"}
+    assert [r.sha for r in by_path["a.sh"].commits] == [one]
+    assert [r.sha for r in by_path["b.sh"].commits] == [two]
+    assert [r.sha for r in by_path["c.sh"].commits] == [three]  # only on a non-HEAD branch
+    assert by_path["a.sh"].in_head is False and by_path["b.sh"].in_head is True
+    assert by_path["c.sh"].in_head is False
+    assert len({f.fingerprint for f in report.findings}) == 1
+    # blobs: the cookie payload once, notes.txt x5 (each note differs): 6 blobs in all
+    assert report.files_scanned == 6
+    assert len({f.blob for f in report.findings}) == 1
+
+
+def test_history_folds_versions_of_one_file(repo):
+    c = fresh_cookie()
+    lines = [f"export RELEASE_COOKIE={c}"]
+    commits = []
+    for i in range(4):
+        lines.insert(0, f"# revision {i}")  # the cookie line moves down every commit
+        (repo / "env.sh").write_text("\n".join(lines) + "\n")
+        commits.append(commit_all(repo, f"rev {i}"))
+    report = scan_history(GitRepo(str(repo)), ScanOptions())
+    assert len(report.findings) == 1
+    (f,) = report.findings
+    assert [r.sha for r in f.commits] == commits and f.in_head is True
+    assert f.line == 5  # shown from the version in HEAD
+
+
+def test_history_skips_large_blobs_and_honours_excludes(repo):
+    (repo / "big.txt").write_text("RELEASE_COOKIE=" + fresh_cookie() + "\n" + "x" * 5000)
+    (repo / "vendor").mkdir()
+    (repo / "vendor" / "env.sh").write_text(f"export RELEASE_COOKIE={fresh_cookie()}\n")
+    commit_all(repo, "stuff")
+    report = scan_history(GitRepo(str(repo)), ScanOptions(excludes=["vendor"], max_size=1000))
+    assert report.findings == []
+    assert [(s.path, s.reason) for s in report.skipped] == [("big.txt", "too-large")]
+
+
+def test_history_of_an_empty_repository(repo, run_scan):
+    result = run_scan(["--history"], cwd=repo)
+    assert result.exit_code == 0 and "No leaked cookies" in result.stdout
+
+
+def test_staged_scans_only_the_index(repo, run_scan):
+    old = fresh_cookie()
+    (repo / "old.sh").write_text(f"export RELEASE_COOKIE={old}\n")  # committed before
+    commit_all(repo, "old")
+    c = fresh_cookie()
+    (repo / "k8s").mkdir()
+    (repo / "k8s" / "secret.yaml").write_text(f"kind: Secret\nstringData:\n  cookie: {c}\n")
+    (repo / "untracked.sh").write_text(f"export RELEASE_COOKIE={fresh_cookie()}\n")
+    git(repo, "add", "k8s/secret.yaml")
+    result = run_scan(["--staged", "--json"], cwd=repo)
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert [(f["rule"], f["path"]) for f in data["findings"]] == [("EC010", "k8s/secret.yaml")]
+    assert data["findings"][0]["blob"]
+
+    # the index, not the working tree: fixing the file without `git add` still fails
+    (repo / "k8s" / "secret.yaml").write_text("kind: Secret\nstringData:\n  cookie: ${C}\n")
+    assert run_scan(["--staged"], cwd=repo).exit_code == 1
+    git(repo, "add", "k8s/secret.yaml")
+    assert run_scan(["--staged"], cwd=repo).exit_code == 0
+    # a staged deletion of a leaking file is not a finding
+    git(repo, "rm", "-q", "old.sh")
+    assert run_scan(["--staged"], cwd=repo).exit_code == 0
+
+
+def test_staged_in_a_repository_without_commits(repo, run_scan):
+    (repo / ".erlang.cookie").write_text(fresh_cookie())
+    git(repo, "add", ".erlang.cookie")
+    result = run_scan(["--staged"], cwd=repo)
+    assert result.exit_code == 1 and "EC002" in result.stdout
+
+
+def test_staged_from_a_subdirectory_reports_repo_relative_paths(repo, run_scan):
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / "env.sh").write_text(f"export RELEASE_COOKIE={fresh_cookie()}\n")
+    git(repo, "add", "-A")
+    result = run_scan(["--staged", "--json"], cwd=repo / "deploy")
+    data = json.loads(result.stdout)
+    assert [f["path"] for f in data["findings"]] == ["deploy/env.sh"]
+    assert data["root"] == str(repo)
+
+
+def test_not_a_repository_is_an_operational_error(tmp_path, run_scan):
+    with pytest.raises(OperationalError):
+        GitRepo(str(tmp_path))
+    for flag in ("--staged", "--history"):
+        result = run_scan([flag], cwd=tmp_path)
+        assert result.exit_code == 3 and "git" in result.stderr
+
+
+def test_staged_ignores_submodules_and_symlinks(repo, run_scan):
+    target = repo / "real.sh"
+    target.write_text("echo hi\n")
+    (repo / "link.sh").symlink_to("real.sh")
+    git(repo, "add", "-A")
+    assert scan_staged(GitRepo(str(repo)), ScanOptions()).files_scanned == 1
