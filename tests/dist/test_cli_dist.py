@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from erlcookie.cli import cli
 from tests.support.nodes import free_port
+from tests.support.redaction import assert_not_shown
 
 
 @pytest.fixture
@@ -39,8 +40,7 @@ def invoke(*args, input=None):
 
 def assert_no_secret(result, *cookies):
     for c in cookies:
-        text = c.reveal()
-        assert text not in result.stdout and text not in result.stderr, "cookie in CLI output"
+        assert_not_shown(c, result.stdout, result.stderr)
 
 
 # -- usage errors (no network) -----------------------------------------------------------------

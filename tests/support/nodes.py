@@ -188,8 +188,13 @@ class TestNode:
     def host(self) -> str:
         return self.name.split("@", 1)[1]
 
-    def eval(self, expr: str, timeout: float = EVAL_TIMEOUT) -> Any:
-        """Evaluate an Erlang expression (ending in '.') in the node; its value."""
+    def eval(self, expr: str, timeout: float = EVAL_TIMEOUT, *,
+             secrets: Sequence[Cookie] = ()) -> Any:
+        """Evaluate an Erlang expression (ending in '.') in the node; its value.
+
+        Errors name neither the expression nor, in the reason, the node's cookie or any of
+        `secrets` (pass the cookies an expression carries).
+        """
         ident = str(next(self._ids))
         line = f"{ident} {base64.b64encode(expr.encode()).decode()}\n".encode()
         assert self.proc.stdin is not None
@@ -204,8 +209,13 @@ class TestNode:
                 self._cond.wait(min(left, 0.2))
             payload = self._results.pop(ident)
         result = erlang.binary_to_term(base64.b64decode(payload))
-        if result[0] == erlang.OtpErlangAtom("error"):
-            raise EvalError(f"eval on {self.name} raised {result[1]!r}:{result[2]!r}")
+        # OTP 25 sends latin-1 atoms (bytes in erlang-py), OTP 26+ UTF-8 ones (str).
+        tag = result[0].value
+        if (tag.decode("latin-1") if isinstance(tag, bytes) else tag) == "error":
+            message = f"eval #{ident} on {self.name} raised {result[1]!r}:{result[2]!r}"
+            for secret in (self.cookie, *secrets):
+                message = message.replace(secret.reveal(), "<redacted>")
+            raise EvalError(message)
         return result[1]
 
     def dist_port(self) -> int:
