@@ -155,8 +155,9 @@ def test_cookie_atom_argument_reaches_the_node(start_node, cookie, other_cookie)
 def test_concurrent_rpc_calls_are_matched(otp25_node, shared_cookie):
     async def check():
         async with await connect(otp25_node.name, shared_cookie) as conn:
-            # Slow calls finish in the reverse order of sending.
-            calls = [conn.rpc("timer", "sleep", [ms]) for ms in (300, 200, 100)]
+            # Slow calls finish in the reverse order of sending: one after another they
+            # would take 1.2 s, in flight together about 0.6 s.
+            calls = [conn.rpc("timer", "sleep", [ms]) for ms in (600, 400, 200)]
             calls += [conn.rpc("erlang", "abs", [-i]) for i in range(20)]
             started = time.monotonic()
             results = await asyncio.gather(*calls)
@@ -165,7 +166,7 @@ def test_concurrent_rpc_calls_are_matched(otp25_node, shared_cookie):
     results, took = run(check())
     assert results[:3] == [terms.atom("ok")] * 3
     assert results[3:] == list(range(20))
-    assert took < 1.0  # in flight together, not one after another
+    assert took < 1.1  # in flight together, not one after another
 
 
 def test_rpc_timeout_and_connection_loss(start_node, cookie):
@@ -232,7 +233,7 @@ def test_timeout_is_bounded_by_a_silent_node(start_node, cookie):
         os.killpg(node.proc.pid, signal.SIGCONT)
     assert result.verdict == "timeout"
     assert "waiting for the node's answer" in result.detail
-    assert took < 1.5
+    assert took < 0.5 + 1.0  # the timeout plus scheduling slack on a loaded machine
     with pytest.raises(DistTimeoutError):
         os.killpg(node.proc.pid, signal.SIGSTOP)
         try:

@@ -18,7 +18,7 @@ from erlcookie.dist import epmd, framing, terms
 from erlcookie.dist import handshake as hs
 from tests.dist.replay import KINDS, load
 
-FUZZ = settings(max_examples=int(os.environ.get("ERLCOOKIE_FUZZ_EXAMPLES", "400")), deadline=1000,
+FUZZ = settings(max_examples=int(os.environ.get("ERLCOOKIE_FUZZ_EXAMPLES", "400")), deadline=5000,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 RECORDED_IN = [c for kind in KINDS for label in ("handshake-accepted", "handshake-wrong-cookie",

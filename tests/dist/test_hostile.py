@@ -20,6 +20,7 @@ from tests.support.nodes import free_port
 COOKIE = Cookie("hostile-test-cookie")
 NODE = "app@127.0.0.1"
 TIMEOUT = 1.0
+SLACK = 1.0  # scheduling on a loaded CI machine; a hang would take far longer
 
 
 def run(coro):
@@ -113,7 +114,7 @@ def test_bad_distribution_ports(handler, verdict, words, driver):
     assert result.verdict == verdict, result.detail
     if words:
         assert words in result.detail
-    assert took < TIMEOUT + 0.5
+    assert took < TIMEOUT + SLACK
 
 
 def test_impostor_ack_is_caught(driver):
@@ -183,7 +184,7 @@ def test_broken_connection_fails_pending_rpc(after, error, words):
     exc, took = run(_rpc_against(after))
     assert isinstance(exc, error)
     assert words in str(exc)
-    assert took < 1.5
+    assert took < 1.0 + SLACK
 
 
 def test_tick_flood_is_answered_with_bounded_memory():
@@ -230,14 +231,14 @@ def test_epmd_lies_about_the_port(driver):
             return await _ping_via_epmd(fake_epmd(port_reply(bad)), driver=driver)
 
     result, took = run(to_garbage())
-    assert result.verdict == "protocol_error" and took < TIMEOUT + 0.5
+    assert result.verdict == "protocol_error" and took < TIMEOUT + SLACK
 
     async def to_silent():
         async with serve(silent) as quiet:
             return await _ping_via_epmd(fake_epmd(port_reply(quiet)), driver=driver)
 
     result, took = run(to_silent())
-    assert result.verdict == "timeout" and took < TIMEOUT + 0.5
+    assert result.verdict == "timeout" and took < TIMEOUT + SLACK
 
 
 @pytest.mark.parametrize("reply,verdict,words", [
@@ -252,7 +253,7 @@ def test_epmd_broken_answers(reply, verdict, words, driver):
     result, took = run(_ping_via_epmd(fake_epmd(reply), driver=driver))
     assert result.verdict == verdict, result.detail
     assert words in result.detail
-    assert took < TIMEOUT + 0.5
+    assert took < TIMEOUT + SLACK
 
 
 def test_epmd_silent_and_trickling(driver):
@@ -266,7 +267,7 @@ def test_epmd_silent_and_trickling(driver):
     for handler in (silent, slow_epmd):
         result, took = run(_ping_via_epmd(handler, driver=driver))
         assert result.verdict == "timeout" and "EPMD" in result.detail
-        assert took < TIMEOUT + 0.5
+        assert took < TIMEOUT + SLACK
 
 
 def test_epmd_names_endless_stream_is_bounded():
