@@ -45,13 +45,13 @@ def assert_no_secret(result, *cookies):
 
 # -- usage errors (no network) -----------------------------------------------------------------
 @pytest.mark.parametrize("args,words", [
-    (["ping", "--cookie", "x"], "at least one NODE"),
-    (["ping", "nohost", "--cookie", "x"], "no host part"),
-    (["ping", "a@b", "c@d", "--dist-port", "9", "--cookie", "x"], "exactly one NODE"),
-    (["ping", "a@b", "--tls-ca", "/nonexistent.pem", "--cookie", "x"], "no such file"),
-    (["ping", "a@b", "--tls-cert", "/etc/hostname", "--cookie", "x"], "--tls-ca"),
-    (["info", "a b@c", "--cookie", "x"], "space"),
-    (["ping", "a@b", "--nodes-file", "/nonexistent", "--cookie", "x"], "cannot read"),
+    (["ping", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "at least one NODE"),
+    (["ping", "nohost", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "no host part"),
+    (["ping", "a@b", "c@d", "--dist-port", "9", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "exactly one NODE"),
+    (["ping", "a@b", "--tls-ca", "/nonexistent.pem", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "no such file"),
+    (["ping", "a@b", "--tls-cert", "/etc/hostname", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "--tls-ca"),
+    (["info", "a b@c", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "space"),
+    (["ping", "a@b", "--nodes-file", "/nonexistent", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "cannot read"),
     (["ping", "a@b", "--nodes-file", "-", "--cookie-file", "-"], "stdin cannot carry both"),
 ])
 def test_usage_errors(args, words):

@@ -39,18 +39,22 @@ START_TIMEOUT = 30.0
 EVAL_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
 
-# The REPL each node runs: "<id> <base64 expression>" in, "@@R <id> <base64 term>" out.
+# The REPL each node runs: "<id> <base64 expression> <base64 bindings term>" in,
+# "@@R <id> <base64 term>" out. Bindings ([{'Var', Value}]) carry values such as cookies
+# as terms, so they never appear in expression text.
 ERLANG_REPL = r"""
 Loop = fun L() ->
     case io:get_line('') of
         eof -> halt(0);
         {error, _} -> halt(0);
         Line ->
-            [Id, B64] = string:split(string:trim(Line), " "),
+            [Id, B64, BB64] = string:split(string:trim(Line), " ", all),
             Res = try
                 {ok, Toks, _} = erl_scan:string(base64:decode_to_string(B64)),
                 {ok, Exprs} = erl_parse:parse_exprs(Toks),
-                {value, V, _} = erl_eval:exprs(Exprs, []),
+                Bs = lists:foldl(fun({K, X}, Acc) -> erl_eval:add_binding(K, X, Acc) end,
+                                 erl_eval:new_bindings(), binary_to_term(base64:decode(BB64))),
+                {value, V, _} = erl_eval:exprs(Exprs, Bs),
                 {ok, V}
             catch C:R -> {error, C, R}
             end,
@@ -68,12 +72,14 @@ loop = fn loop ->
     :eof -> System.halt(0)
     {:error, _} -> System.halt(0)
     line ->
-      [id, b64] = String.split(String.trim(line), " ")
+      [id, b64, bb64] = String.split(String.trim(line), " ")
       res =
         try do
           {:ok, toks, _} = :erl_scan.string(String.to_charlist(Base.decode64!(b64)))
           {:ok, exprs} = :erl_parse.parse_exprs(toks)
-          {:value, v, _} = :erl_eval.exprs(exprs, [])
+          bs = Enum.reduce(:erlang.binary_to_term(Base.decode64!(bb64)), :erl_eval.new_bindings(),
+                 fn {k, x}, acc -> :erl_eval.add_binding(k, x, acc) end)
+          {:value, v, _} = :erl_eval.exprs(exprs, bs)
           {:ok, v}
         catch
           c, r -> {:error, c, r}
@@ -189,14 +195,22 @@ class TestNode:
         return self.name.split("@", 1)[1]
 
     def eval(self, expr: str, timeout: float = EVAL_TIMEOUT, *,
-             secrets: Sequence[Cookie] = ()) -> Any:
+             bindings: dict[str, Any] | None = None) -> Any:
         """Evaluate an Erlang expression (ending in '.') in the node; its value.
 
-        Errors name neither the expression nor, in the reason, the node's cookie or any of
-        `secrets` (pass the cookies an expression carries).
+        `bindings` maps variable names to values (erlang-py terms; a Cookie becomes an
+        atom), so secrets travel as terms and never in the expression text:
+        `node.eval("erlang:set_cookie(Peer, C).", bindings={"Peer": atom(p), "C": cookie})`.
+        Errors name neither the expression nor, in the reason, any cookie involved.
         """
+        from erlcookie.dist import terms
+
+        bindings = bindings or {}
+        secrets = [v for v in bindings.values() if isinstance(v, Cookie)]
+        encoded = terms.encode([(terms.atom(k), v) for k, v in bindings.items()])
         ident = str(next(self._ids))
-        line = f"{ident} {base64.b64encode(expr.encode()).decode()}\n".encode()
+        line = (f"{ident} {base64.b64encode(expr.encode()).decode()} "
+                f"{base64.b64encode(encoded).decode()}\n").encode()
         assert self.proc.stdin is not None
         self.proc.stdin.write(line)
         self.proc.stdin.flush()
