@@ -87,3 +87,11 @@ def test_respelling_never_changes_meaning():
     text = "env: ~\nother: null\n"
     out = edit_and_render(text, 0, lambda d: d.__setitem__("env", [{"name": "X"}]))
     assert YAML(typ="safe").load(out) == {"env": [{"name": "X"}], "other": None}
+
+
+def test_unwanted_kinds_are_not_parsed_and_stay_as_they_are():
+    text = ("kind: Service\nspec: {ports: [oops\n---\n"  # broken, but not ours to judge
+            "kind: Deployment\nspec: {}\n---\n{\"kind\": \"Pod\"}\n")
+    docs = parse_documents(text, "t.yaml", wanted=lambda kind: kind != "Service")
+    assert [d.data is None for d in docs] == [True, False, False]
+    assert "".join(d.output for d in docs) == text

@@ -25,9 +25,9 @@ from erlcookie.k8s import yamlstream
 from erlcookie.k8s.manifests import (DEFAULT_ENV, DEFAULT_SECRET_KEY, DEFAULT_SECRET_NAME,
                                      check_env_name, check_object_name, check_secret_key)
 from erlcookie.k8s.selectors import Selector
-from erlcookie.k8s.workloads import (ContainerRef, containers, env_binding, iter_workloads,
-                                     mount_binding, mount_permission_problem, object_ref,
-                                     plain_cookies, pod_spec, pod_template_labels,
+from erlcookie.k8s.workloads import (WORKLOAD_KINDS, ContainerRef, containers, env_binding,
+                                     iter_workloads, mount_binding, mount_permission_problem,
+                                     object_ref, plain_cookies, pod_spec, pod_template_labels,
                                      secret_volume_file, volume_source, yaml_int)
 
 SECRET_FILE_MODE = 0o400
@@ -197,6 +197,12 @@ def _read(path: str, stdin) -> str:
         raise OperationalError(f"{path}: not UTF-8 text") from None
 
 
+def _wanted_kind(kind: str) -> bool:
+    """Documents inject reads: workloads, lists of them, and ConfigMaps (a replaced
+    configMapKeyRef is fingerprinted from the ConfigMap when it is in the input)."""
+    return kind in WORKLOAD_KINDS or kind == "ConfigMap" or kind.endswith("List")
+
+
 def _unrendered_template(doc: yamlstream.Document) -> int | None:
     """The file line of a `{{ ... }}` action that YAML read as a mapping used as a key.
 
@@ -228,7 +234,7 @@ def load_file(path: str, text: str, explicit: bool) -> FileResult:
     if body.startswith("\ufeff"):
         result.bom, body = True, body[1:]
     try:
-        result.docs = yamlstream.parse_documents(body, path)
+        result.docs = yamlstream.parse_documents(body, path, wanted=_wanted_kind)
         for doc in result.docs:
             line = _unrendered_template(doc)
             if line is not None:
@@ -281,6 +287,10 @@ def _cm_value(ctx: _Context, namespace: str | None, name: str | None, key: str |
     if data is None or key is None or data.get(key) in (None, ""):
         return None
     return Cookie(str(data[key]), source=f"ConfigMap {name}")
+
+
+def _octal(mode: int) -> str:
+    return oct(mode)[2:].zfill(4)
 
 
 def _plain(node: Any) -> Any:
@@ -518,7 +528,8 @@ class _Editor:
         volumes = _list_at(spec, "volumes")
         ours = [v for v in volumes if isinstance(v, Mapping) and isinstance(v.get("secret"), Mapping)
                 and v["secret"].get("secretName") == opt.secret]
-        named = next((v for v in volumes if isinstance(v, Mapping) and v.get("name") == opt.volume_name), None)
+        named = next((v for v in volumes
+                      if isinstance(v, Mapping) and v.get("name") == opt.volume_name), None)
         if named is not None and named not in ours:
             self.finding(obj, None, "volume-name-taken",
                          f"volume name {opt.volume_name!r} is already used by {volume_source(named)}; "
@@ -529,7 +540,7 @@ class _Editor:
             source = CommentedMap()
             source["secretName"] = opt.secret
             source["defaultMode"] = want
-            source.yaml_add_eol_comment(oct(want)[2:].zfill(4), "defaultMode")
+            source.yaml_add_eol_comment(_octal(want), "defaultMode")
             item = CommentedMap()
             item["key"] = opt.key
             item["path"] = opt.file_name
@@ -540,7 +551,7 @@ class _Editor:
             volumes.append(volume)
             self.change(obj, None, "add-volume",
                         f"added volume {opt.volume_name} (Secret {opt.secret}, key {opt.key} as "
-                        f"{opt.file_name}, mode {oct(want)[2:].zfill(4)})")
+                        f"{opt.file_name}, mode {_octal(want)})")
             return opt.volume_name
         source = volume["secret"]
         projected = secret_volume_file(volume, opt.key)
@@ -570,18 +581,20 @@ class _Editor:
         mode = yaml_int(source.get("defaultMode"))
         if wrong(mode):
             source["defaultMode"] = want
-            source.yaml_add_eol_comment(oct(want)[2:].zfill(4), "defaultMode")
+            source.yaml_add_eol_comment(_octal(want), "defaultMode")
+            was = "unset (0644)" if mode is None else _octal(mode)
             self.change(obj, None, "fix-volume",
-                        f"volume {volume['name']}: defaultMode {'unset (0644)' if mode is None else oct(mode)[2:].zfill(4)} -> {oct(want)[2:].zfill(4)}")
+                        f"volume {volume['name']}: defaultMode {was} -> {_octal(want)}")
         for item in source.get("items") or []:
             if isinstance(item, Mapping) and item.get("key") == opt.key and "mode" in item:
                 if wrong(yaml_int(item.get("mode"))):
                     item["mode"] = want
                     self.change(obj, None, "fix-volume",
-                                f"volume {volume['name']}: item mode of {opt.key} -> {oct(want)[2:].zfill(4)}")
+                                f"volume {volume['name']}: item mode of {opt.key} -> {_octal(want)}")
         return str(volume["name"])
 
-    def ensure_copy(self, obj: Mapping, spec: Mapping, refs: list[ContainerRef], secret_volume: str) -> str | None:
+    def ensure_copy(self, obj: Mapping, spec: Mapping, refs: list[ContainerRef],
+                    secret_volume: str) -> str | None:
         """An in-memory emptyDir and an init container that copies the Secret's file into it
         as the app's user with mode 0400 (what Erlang demands of a cookie file, and what a
         Secret volume cannot give a non-root container or one under fsGroup)."""
@@ -592,7 +605,8 @@ class _Editor:
         volumes = _list_at(spec, "volumes")
         existing = next((v for v in volumes if isinstance(v, Mapping) and v.get("name") == file_volume), None)
         if existing is None:
-            volumes.append(CommentedMap([("name", file_volume), ("emptyDir", CommentedMap([("medium", "Memory")]))]))
+            empty_dir = CommentedMap([("medium", "Memory")])
+            volumes.append(CommentedMap([("name", file_volume), ("emptyDir", empty_dir)]))
             self.change(obj, None, "add-volume", f"added volume {file_volume} (emptyDir in memory) "
                                                   "for the copied cookie file")
         elif "emptyDir" not in existing:
@@ -601,8 +615,9 @@ class _Editor:
                          "choose another --volume-name")
             return None
         app = refs[0].container
-        if len({str(r.container.get("image")) for r in refs}) > 1 or \
-                len({json.dumps(r.container.get("securityContext"), sort_keys=True, default=str) for r in refs}) > 1:
+        contexts = {json.dumps(r.container.get("securityContext"), sort_keys=True, default=str)
+                    for r in refs}
+        if len({str(r.container.get("image")) for r in refs}) > 1 or len(contexts) > 1:
             self.finding(obj, None, "copy-owner",
                          f"the cookie file is copied as the user of container {refs[0].name}; the other "
                          "wired containers run differently and may not read it", severity="warning")
@@ -621,7 +636,8 @@ class _Editor:
             CommentedMap([("name", file_volume), ("mountPath", COPY_DIR_FILE)])])
         keys = list(spec.keys())
         inits = _list_at(spec, "initContainers", keys.index("containers") if "containers" in keys else None)
-        index = next((i for i, c in enumerate(inits) if isinstance(c, Mapping) and c.get("name") == init_name), None)
+        index = next((i for i, c in enumerate(inits)
+                      if isinstance(c, Mapping) and c.get("name") == init_name), None)
         if index is None:
             inits.insert(0, desired)
             self.change(obj, None, "add-init-container",
@@ -677,10 +693,12 @@ class _Editor:
         for index, volume in enumerate(volumes):
             if isinstance(volume, Mapping) and volume.get("name") == name:
                 source = volume_source(volume)
-                if isinstance(volume.get("secret"), Mapping) and volume["secret"].get("secretName") == self.opt.secret:
+                secret = volume.get("secret")
+                if isinstance(secret, Mapping) and secret.get("secretName") == self.opt.secret:
                     return
                 del volumes[index]
-                self.change(obj, None, "remove-volume", f"removed volume {name} ({source}), no longer mounted")
+                self.change(obj, None, "remove-volume",
+                            f"removed volume {name} ({source}), no longer mounted")
                 if "configMap" in volume:
                     self.finding(obj, None, "configmap-cookie",
                                  f"{source} was the cookie's source: remove the cookie from it",

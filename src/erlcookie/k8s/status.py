@@ -186,7 +186,8 @@ def rollout_state(obj: Mapping) -> RolloutState:
     st = obj.get("status") or {}
     name = meta.get("name")
     if (st.get("observedGeneration") or 0) < (meta.get("generation") or 0):
-        return RolloutState(False, False, f"waiting for the {kind} controller to see generation {meta.get('generation')}")
+        return RolloutState(False, False, f"waiting for the {kind} controller to see generation "
+                                          f"{meta.get('generation')}")
     if kind == "Deployment":
         for cond in st.get("conditions") or []:
             if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":

@@ -118,14 +118,32 @@ def new_rt_yaml():
     return yaml
 
 
-def parse_documents(text: str, source: str) -> list[Document]:
-    """Split and parse; raise YamlParseError naming `source` and the line."""
+_TOP_KIND = re.compile(r"""^kind:[ \t]*["']?([A-Za-z0-9]+)["']?[ \t]*(?:#.*)?\r?$""", re.M)
+
+
+def top_level_kind(doc: Document) -> str | None:
+    """The `kind:` of a block-style document, read without parsing (None: not found)."""
+    found = _TOP_KIND.findall(doc.body)
+    return found[0] if len(found) == 1 else None
+
+
+def parse_documents(text: str, source: str, wanted=None) -> list[Document]:
+    """Split and parse; raise YamlParseError naming `source` and the line.
+
+    With `wanted(kind) -> bool`, a document whose top-level kind can be read from its text
+    and is not wanted is left unparsed (`data` None): it cannot change, and parsing is
+    what costs (ruamel's round-trip parser is pure Python).
+    """
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     docs = split_documents(text)
     for doc in docs:
         if not doc.body.strip():
             continue
+        if wanted is not None:
+            kind = top_level_kind(doc)
+            if kind is not None and not wanted(kind):
+                continue
         try:
             doc.data = new_rt_yaml().load(doc.body.replace("\r\n", "\n"))
             doc.indent = _guess_indent(doc.data)
@@ -223,14 +241,10 @@ def render(doc: Document) -> None:
     if not original_body.endswith("\n") and dumped.endswith("\n"):
         dumped = dumped[:-1]
     candidate = _respell(original_body, dumped)
-    try:
-        intended = _plain(dumped)
-    except Exception:  # e.g. a custom tag the safe loader does not know: keep the dump
-        candidate = dumped
-    else:
+    if candidate != dumped:  # re-read both only when a line was put back
         try:
-            same = _plain(candidate) == intended
-        except Exception:
+            same = _plain(candidate) == _plain(dumped)
+        except Exception:  # unreadable, or a custom tag the safe loader does not know
             same = False
         if not same:  # a re-spelled line changed the meaning: keep the plain dump
             candidate = dumped
