@@ -252,3 +252,47 @@ def test_plain_project_without_releases(tmp_path, run_cli):
     result = run_cli("release", "check", str(tmp_path), "--json")
     data = json.loads(result.stdout)
     assert result.exit_code == 0 and data["projects"][0]["releases"] == []
+
+
+REBAR = '{relx, [{release, {tiny, "0.1.0"}, [tiny]}]}.\n'
+SMALL_CASES = [
+    # (files, the rule check reports, whether fix clears it)
+    ({"rebar.config": REBAR, "config/vm.args.src": "-sname tiny\n+K true\n"},
+     "release/vm-args-no-cookie", True),
+    ({"rebar.config": REBAR, "config/vm.args.src": "-sname tiny\n-setcookie\n"},
+     "release/vm-args-empty-cookie", True),
+    ({"rebar.config": REBAR, "config/vm.args": "-sname tiny\n-setcookie {{cookie}}\n"},
+     "release/vm-args-build-time-cookie", True),
+    ({"mix.exs": 'defmodule T.MixProject do\n  use Mix.Project\n  def project, do: [app: :t, '
+                 'releases: [t: [cookie: System.fetch_env!("BUILD_COOKIE")]]]\nend\n'},
+     "release/mix-build-time-cookie", True),
+    ({"mix.exs": "defmodule T.MixProject do\n  use Mix.Project\n  def project, do: [app: :t]\nend\n",
+      "Dockerfile": "FROM debian\nENV RELEASE_COOKIE=dockerBakedCookie1 RELEASE_DISTRIBUTION=name\n"},
+     "release/dockerfile-literal-cookie", False),
+]
+
+
+@pytest.mark.parametrize("files, rule, fixable", SMALL_CASES)
+def test_small_projects(files, rule, fixable, tmp_path, run_cli):
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    before = json.loads(run_cli("release", "check", str(tmp_path), "--json").stdout)
+    assert rule in {f["rule"] for f in before["findings"]}
+    assert_no_leak(json.dumps(before), ("dockerBakedCookie1",))
+    run_cli("release", "fix", str(tmp_path))
+    after = {f.rule for f in check(tmp_path).findings}
+    assert (rule in after) is not fixable
+
+
+def test_the_bundled_leaky_example(run_cli):
+    example = FIXTURES.parents[2] / "examples" / "leaky-cluster"
+    if not example.is_dir():
+        pytest.skip("examples/leaky-cluster is not in this checkout")
+    data = json.loads(run_cli("release", "check", str(example), "--json").stdout)
+    rules = {f["rule"] for f in data["findings"]}
+    assert {"release/mix-literal-cookie", "release/mix-cookie-fallback",
+            "release/mix-vm-args-setcookie", "release/set-cookie-literal",
+            "release/dockerfile-literal-cookie"} <= rules
+    assert rules & {"release/committed-cookie-file", "release/cookie-file-in-tree"}

@@ -235,3 +235,26 @@ def test_default_vm_args_is_created(project, run_cli):
     assert run_cli("release", "fix", str(root), "--rebar3-version", "3.19.0").exit_code == 0
     text = (root / "config" / "vm.args.src").read_text()
     assert "-sname ledger\n" in text and "-setcookie ${RELEASE_COOKIE}\n" in text
+
+
+def test_rel_templates_path_and_umbrella_children(tmp_path, run_cli):
+    (tmp_path / "apps" / "jobs").mkdir(parents=True)
+    (tmp_path / "mix.exs").write_text(
+        'defmodule U.MixProject do\n  use Mix.Project\n\n  def project do\n    [\n'
+        '      apps_path: "apps",\n      releases: [\n        web: [applications: [jobs: :permanent]],\n'
+        '        jobs: [applications: [jobs: :permanent], rel_templates_path: "rel/jobs"]\n'
+        '      ]\n    ]\n  end\nend\n')
+    (tmp_path / "apps" / "jobs" / "mix.exs").write_text(
+        'defmodule Jobs.MixProject do\n  use Mix.Project\n\n  def project do\n'
+        '    [app: :jobs, releases: [jobs: [cookie: "childAppCookie5"]]]\n  end\nend\n')
+    before = {(f.file, f.rule) for f in check(tmp_path).findings}
+    assert ("apps/jobs/mix.exs", "release/mix-literal-cookie") in before
+    result = run_cli("release", "fix", str(tmp_path))
+    assert_no_leak(result.output, ("childAppCookie5",))
+    assert result.exit_code == 0
+    for env_sh in ("rel/env.sh.eex", "rel/jobs/env.sh.eex"):
+        expect_in("erlcookie:begin release-cookie-guard", (tmp_path / env_sh).read_text(), env_sh)
+    child = (tmp_path / "apps" / "jobs" / "mix.exs").read_text()
+    assert_no_leak(child, ("childAppCookie5",))
+    assert "releases: [jobs: []]" in child
+    assert check(tmp_path).findings == []

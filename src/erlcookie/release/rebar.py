@@ -204,7 +204,7 @@ def classify_cookie(value: str, names: set[str], src: bool) -> tuple[str | None,
             if default:
                 return "release/vm-args-cookie-default", f"falls back to a literal when ${var} is unset"
         return None, "from the environment"
-    if re.fullmatch(r"\{\{\s*\w+\s*\}\}(_cookie)?", value) or \
+    if re.fullmatch(r"\{\{\s*(name|release_name)\s*\}\}(_cookie)?", value) or \
             any(value == f"{name}_cookie" for name in names):
         return "release/relx-template-cookie", "is the rebar3/relx template's cookie"
     if "{{" in value or "<%" in value:
