@@ -1,0 +1,1 @@
+"""Text templates `erlcookie release fix` writes (a package so that packaging ships them)."""
