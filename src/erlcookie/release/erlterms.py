@@ -172,8 +172,7 @@ def tokenize(src: str, *, lenient: bool = False, keep_comments: bool = False) ->
                         break
                 else:
                     if not lenient:
-                        fail(f"unexpected character {ch!r}" if ch.isprintable() and ch != "\\"
-                             else "unexpected character", i)
+                        fail("unexpected character (not shown: it may be part of a secret)", i)
                     tokens.append(Token("punct", ch, start, i + 1))
                     i += 1
         except (IndexError, ValueError) as exc:
