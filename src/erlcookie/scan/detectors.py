@@ -25,7 +25,12 @@ from erlcookie.scan.syntax import (cookie_name_confidence, cookie_shaped, is_ref
 # A file is worth running the detectors on only if it mentions one of these (checked on
 # the raw bytes, before decoding) or has a cookie-file name. Every detector's trigger
 # text contains one of them.
-PREFILTER_NEEDLES = (b"ookie", b"OOKIE", b"erl_call")
+PREFILTER_NEEDLES = (b"ookie", b"OOKIE")
+COOKIE_NEEDLES = ("ookie", "OOKIE")  # "cookie", "Cookie", "COOKIE", "setcookie", ...
+# `erl_call -c X` names no cookie; look for it only where commands are written.
+_COMMAND_SUFFIXES = frozenset({"", ".sh", ".bash", ".zsh", ".ksh", ".fish", ".mk", ".yml",
+                               ".yaml", ".md", ".txt", ".rst", ".adoc", ".escript", ".service",
+                               ".ps1", ".bat", ".cmd", ".dockerfile", ".containerfile"})
 
 
 def needs_scan(path: str, data: bytes) -> bool:
@@ -33,7 +38,12 @@ def needs_scan(path: str, data: bytes) -> bool:
     for needle in PREFILTER_NEEDLES:
         if data.find(needle) >= 0:
             return True
-    return is_cookie_file(path)
+    if is_cookie_file(path):
+        return True
+    name = posixpath.basename(path)
+    suffix = posixpath.splitext(name)[1].lower()
+    return (suffix in _COMMAND_SUFFIXES or name.startswith(("Dockerfile", "Containerfile"))) \
+        and data.find(b"erl_call") >= 0
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,7 @@ class Detection:
 class Source:
     """A file's text with its path facts and offset -> (line, column) mapping."""
 
-    __slots__ = ("path", "text", "name", "suffix", "_starts")
+    __slots__ = ("path", "text", "name", "suffix", "_starts", "_hits")
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path.replace("\\", "/")
@@ -60,6 +70,37 @@ class Source:
         self.name = posixpath.basename(self.path)
         self.suffix = posixpath.splitext(self.name)[1].lower()
         self._starts: list[int] | None = None
+        self._hits: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+
+    def lines_with(self, *needles: str) -> list[tuple[int, int]]:
+        """(start, end) of every line containing one of `needles`, in order.
+
+        Single-line detectors only look at these lines: a file that mentions a cookie once
+        in 10,000 lines costs one line of regex work, not 10,000.
+        """
+        spans = self._hits.get(needles)
+        if spans is not None:
+            return spans
+        text, positions = self.text, []
+        for needle in needles:
+            pos = text.find(needle)
+            while pos >= 0:
+                positions.append(pos)
+                pos = text.find(needle, pos + len(needle))
+        spans = []
+        for pos in sorted(positions):
+            if spans and pos <= spans[-1][1]:
+                continue
+            start = text.rfind("\n", 0, pos) + 1
+            end = text.find("\n", pos)
+            spans.append((start, len(text) if end < 0 else end))
+        self._hits[needles] = spans
+        return spans
+
+    def finditer(self, pattern: "re.Pattern[str]", *needles: str) -> Iterator["re.Match[str]"]:
+        """`pattern.finditer` over the lines containing `needles` (default: cookie)."""
+        for start, end in self.lines_with(*(needles or COOKIE_NEEDLES)):
+            yield from pattern.finditer(self.text, start, end)
 
     def line_col(self, offset: int) -> tuple[int, int]:
         if self._starts is None:
@@ -200,11 +241,11 @@ def detect_vm_args(src: Source) -> Iterator[Detection]:
 
 def detect_command_line(src: Source) -> Iterator[Detection]:
     text = src.text
-    if "ookie" in text or "OOKIE" in text:
-        for m in _SETCOOKIE_CLI.finditer(text):
+    if src.lines_with(*COOKIE_NEEDLES):
+        for m in src.finditer(_SETCOOKIE_CLI):
             yield from _setcookie_words("EC006", m.start("rest"), m.group("rest"), "-setcookie",
                                         m.start())
-        for m in _DASH_COOKIE.finditer(text):
+        for m in src.finditer(_DASH_COOKIE):
             flag = m.group("flag")
             line = _line_at(text, m.start())
             if flag == "cookie" and (_HTTP_TOOL_LINE.search(line)
@@ -215,14 +256,14 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
                 base = m.start("rest")
                 yield Detection("EC006", base + words[0][1], base + words[0][2], words[0][0],
                                 key="--" + flag, key_start=m.start())
-        for m in _ARGV_FORM.finditer(text):
+        for m in src.finditer(_ARGV_FORM):
             line = _line_at(text, m.start())
             if m.group("flag") == "--cookie" and _HTTP_TOOL_LINE.search(line):
                 continue
             if _literal_ok(m.group("val")):
                 yield Detection("EC006", m.start("val"), m.end("val"), m.group("val"),
                                 key=m.group("flag"), key_start=m.start())
-        for m in _ECHO_TO_COOKIE_FILE.finditer(text):
+        for m in src.finditer(_ECHO_TO_COOKIE_FILE):
             words = split_args(m.group("rest"))
             if m.group("cmd") == "printf" and words and "%" in words[0][0]:
                 words = words[1:]
@@ -231,7 +272,7 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
                 yield Detection("EC006", base + words[0][1], base + words[0][2], words[0][0],
                                 key=".erlang.cookie", key_start=m.start())
     if "erl_call" in text:
-        for m in _ERL_CALL.finditer(text):
+        for m in src.finditer(_ERL_CALL, "erl_call"):
             words = split_args(m.group("rest"))
             if words and _literal_ok(words[0][0]):
                 base = m.start("rest")
@@ -356,7 +397,7 @@ def detect_elixir_config(src: Source) -> Iterator[Detection]:
     if not is_elixir(src):
         return
     text = src.text
-    for m in _EX_KEYWORD.finditer(text):
+    for m in src.finditer(_EX_KEYWORD):
         key = m.group("key")
         got = _elixir_literal(text, m.end())
         if not got or not _literal_ok(got[0]):
@@ -367,7 +408,7 @@ def detect_elixir_config(src: Source) -> Iterator[Detection]:
             rule = _assignment_rule(src, cookie_name_confidence(key), got[0], "EC005")
         if rule:
             yield Detection(rule, got[1], got[2], got[0], key=key, key_start=m.start())
-    for m in _EX_KEY_STRING.finditer(text):
+    for m in src.finditer(_EX_KEY_STRING):
         got = _elixir_literal(text, m.end())
         if got and _literal_ok(got[0]):
             rule = _assignment_rule(src, cookie_name_confidence(m.group("key")), got[0], "EC005")
@@ -708,7 +749,7 @@ _TEMPLATE_DEFAULT = re.compile(
 def detect_env_assignments(src: Source) -> Iterator[Detection]:
     text = src.text
     context_rule = _context_rule(src)
-    for m in _ENV_ASSIGN.finditer(text):
+    for m in src.finditer(_ENV_ASSIGN):
         lead, op = m.group("lead"), m.group("op")
         if op.strip() == "" and not lead.strip().startswith("set"):
             continue  # `KEY value` is only an assignment for fish/csh `set`/`setenv`
@@ -721,7 +762,7 @@ def detect_env_assignments(src: Source) -> Iterator[Detection]:
         if rule and _literal_ok(value):
             yield Detection(rule, vs, ve, value, key=key, key_start=m.start("key"))
     for rx in (_QUOTED_KEY, _PUT_ENV):
-        for m in rx.finditer(text):
+        for m in src.finditer(rx):
             got = read_quoted(text, m.end())
             if got is None:
                 continue
@@ -731,7 +772,7 @@ def detect_env_assignments(src: Source) -> Iterator[Detection]:
             if rule and _literal_ok(value):
                 yield Detection(rule, m.end() + 1, got[1] - 1, value, key=key,
                                 key_start=m.start("key"))
-    for m in _SHELL_DEFAULT.finditer(text):
+    for m in src.finditer(_SHELL_DEFAULT):
         key = m.group("key")
         value = m.group("val").strip().strip("\"'")
         if cookie_name_confidence(key) != "high" or not _literal_ok(value):
@@ -739,7 +780,7 @@ def detect_env_assignments(src: Source) -> Iterator[Detection]:
         vs = m.start("val") + m.group("val").find(value)
         yield Detection(context_rule, vs, vs + len(value), value, key=key,
                         key_start=m.start("key"), note=f"fallback default of ${{{key}}}")
-    for m in _TEMPLATE_DEFAULT.finditer(text):
+    for m in src.finditer(_TEMPLATE_DEFAULT):
         group = "val" if m.group("val") is not None else "val2"
         value = m.group(group)
         if _literal_ok(value):

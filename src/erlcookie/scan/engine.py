@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
@@ -41,22 +42,53 @@ class ScanOptions:
             return max(1, os.cpu_count() or 1)
 
 
-# -- judging cookies (per process cache) -------------------------------------------------------
-_JUDGED: dict[str, tuple[str, str, float, tuple[str, ...]]] = {}
+# -- judging cookies (per process cache, in threads) -------------------------------------------
+# hashlib.scrypt releases the GIL, so fingerprints (~40 ms each) are computed in threads while
+# the scan goes on reading files; findings are completed once their futures resolve.
+_JUDGED: dict[str, "Future[tuple[str, str, float, tuple[str, ...]]]"] = {}
+_EXECUTOR: list = [None, 0]  # [ThreadPoolExecutor, pid that created it]
+
+
+def _judge_now(value: str) -> tuple[str, str, float, tuple[str, ...]]:
+    from erlcookie.audit import audit_text
+    from erlcookie.cookie.fingerprint import fingerprint
+
+    result = audit_text(value)
+    reasons = tuple(r.code for r in result.reasons if r.verdict != "ok")
+    return fingerprint(value), result.verdict, float(result.bits), reasons
+
+
+def judge_async(value: str) -> "Future[tuple[str, str, float, tuple[str, ...]]]":
+    """(fingerprint, verdict, bits, reason codes) of a cookie, once per distinct value."""
+    pid = os.getpid()
+    if _EXECUTOR[1] != pid:  # first use, or a forked worker: threads do not survive fork
+        from concurrent.futures import ThreadPoolExecutor
+
+        _EXECUTOR[0] = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)),
+                                          thread_name_prefix="erlcookie-fp")
+        _EXECUTOR[1] = pid
+        for key in [k for k, fut in _JUDGED.items() if not fut.done()]:
+            del _JUDGED[key]
+    got = _JUDGED.get(value)
+    if got is None:
+        got = _EXECUTOR[0].submit(_judge_now, value)
+        _JUDGED[value] = got
+    return got
 
 
 def judge(value: str) -> tuple[str, str, float, tuple[str, ...]]:
-    """(fingerprint, verdict, bits, reason codes) of a cookie, cached per distinct value."""
-    got = _JUDGED.get(value)
-    if got is None:
-        from erlcookie.audit import audit_text
-        from erlcookie.cookie.fingerprint import fingerprint
+    return judge_async(value).result()
 
-        result = audit_text(value)
-        reasons = tuple(r.code for r in result.reasons if r.verdict != "ok")
-        got = (fingerprint(value), result.verdict, float(result.bits), reasons)
-        _JUDGED[value] = got
-    return got
+
+Pending = list  # [(Finding, Future)]
+
+
+def complete(pending: Pending, findings: list[Finding]) -> None:
+    """Fill in fingerprints and verdicts, then number repeats (needs the fingerprints)."""
+    for finding, future in pending:
+        finding.fingerprint, finding.verdict, finding.bits, finding.reasons = future.result()
+    pending.clear()
+    assign_occurrences(findings)
 
 
 # -- one file ------------------------------------------------------------------------------------
@@ -77,6 +109,13 @@ def allowed_lines(src: Source) -> set[int]:
 
 def scan_text(path: str, text: str) -> tuple[list[Finding], list[Finding]]:
     """(findings, suppressed) of one decoded file."""
+    pending: Pending = []
+    found, suppressed = _scan_text(path, text, pending)
+    complete(pending, found + suppressed)
+    return found, suppressed
+
+
+def _scan_text(path: str, text: str, pending: Pending) -> tuple[list[Finding], list[Finding]]:
     src = Source(path, text)
     detections = detect_source(src)
     if not detections:
@@ -87,20 +126,26 @@ def scan_text(path: str, text: str) -> tuple[list[Finding], list[Finding]]:
         line, column = src.line_col(d.start)
         end_line, end_column = src.line_col(d.end)
         key_line = src.line_col(d.key_start)[0] if d.key_start is not None else line
-        fp, verdict, bits, reasons = judge(d.value)
         finding = Finding(rule_id=d.rule_id, path=path, line=line, column=column,
                           end_line=end_line, end_column=max(end_column, column + 1),
-                          fingerprint=fp, verdict=verdict, bits=bits, reasons=reasons,
+                          fingerprint="", verdict="", bits=0.0, reasons=(),
                           key=d.key, note=d.note)
+        pending.append((finding, judge_async(d.value)))
         (suppressed if line in allowed or key_line in allowed else found).append(finding)
-    assign_occurrences(found + suppressed)
     return found, suppressed
 
 
 def scan_bytes(path: str, data: bytes) -> tuple[list[Finding], list[Finding]]:
+    pending: Pending = []
+    found, suppressed = _scan_bytes(path, data, pending)
+    complete(pending, found + suppressed)
+    return found, suppressed
+
+
+def _scan_bytes(path: str, data: bytes, pending: Pending) -> tuple[list[Finding], list[Finding]]:
     if not needs_scan(path, data):
         return [], []
-    return scan_text(path, data.decode("utf-8", "replace"))
+    return _scan_text(path, data.decode("utf-8", "replace"), pending)
 
 
 # -- trees ---------------------------------------------------------------------------------------
@@ -122,9 +167,8 @@ class _Partial:
         self.nbytes += other.nbytes
 
 
-def _scan_batch(args: tuple[list[tuple[str, str]], int]) -> _Partial:
-    batch, max_size = args
-    part = _Partial()
+def _scan_files(batch: list[tuple[str, str]], max_size: int, part: _Partial,
+                pending: Pending) -> None:
     for absolute, shown in batch:
         data, skip, nread = read_candidate(absolute, shown, max_size)
         if skip is not None:
@@ -136,9 +180,17 @@ def _scan_batch(args: tuple[list[tuple[str, str]], int]) -> _Partial:
         assert data is not None
         part.files += 1
         part.nbytes += nread
-        found, suppressed = scan_bytes(shown, data)
+        found, suppressed = _scan_bytes(shown, data, pending)
         part.findings += found
         part.suppressed += suppressed
+
+
+def _pool_task(args: tuple[list[tuple[str, str]], int]) -> _Partial:
+    """One batch in a worker process; returns completed findings (no cookie crosses over)."""
+    batch, max_size = args
+    part, pending = _Partial(), []
+    _scan_files(batch, max_size, part, pending)
+    complete(pending, part.findings + part.suppressed)
     return part
 
 
@@ -166,9 +218,11 @@ def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None
     total = _Partial()
     workers = options.worker_count()
     if len(head) < PARALLEL_THRESHOLD or workers == 1 or not _can_fork():
-        total.merge(_scan_batch((head, options.max_size)))
+        pending: Pending = []
+        _scan_files(head, options.max_size, total, pending)
         for batch in _batches(files, BATCH):
-            total.merge(_scan_batch((batch, options.max_size)))
+            _scan_files(batch, options.max_size, total, pending)
+        complete(pending, total.findings + total.suppressed)
     else:
         def everything() -> Iterator[tuple[list[tuple[str, str]], int]]:
             for batch in _batches(head, BATCH):
@@ -178,7 +232,7 @@ def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None
 
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(workers) as pool:
-            for part in pool.imap_unordered(_scan_batch, everything(), chunksize=1):
+            for part in pool.imap_unordered(_pool_task, everything(), chunksize=1):
                 total.merge(part)
     report = ScanReport(mode="tree", root=cwd, findings=total.findings,
                         suppressed=total.suppressed, skipped=total.skipped,
@@ -206,16 +260,18 @@ def scan_staged(repo, options: ScanOptions) -> ScanReport:
     excluder = Excluder(options.excludes)
     entries = [(path, oid) for path, oid in repo.staged_blobs() if not excluder.excluded(path)]
     report = ScanReport(mode="staged", root=repo.toplevel)
+    pending: Pending = []
     for (path, oid), (size, data) in zip(entries, repo.read_blobs([oid for _, oid in entries],
                                                                      options.max_size)):
-        _scan_blob(report, path, oid, size, data, options.max_size)
+        _scan_blob(report, path, oid, size, data, options.max_size, pending)
+    complete(pending, report.findings + report.suppressed)
     _sort(report)
     report.elapsed = time.perf_counter() - started
     return report
 
 
 def _scan_blob(report: ScanReport, path: str, oid: str, size: int, data: bytes | None,
-               max_size: int) -> list[Finding]:
+               max_size: int, pending: Pending) -> list[Finding]:
     if data is None:
         report.skipped.append(Skip(path, "too-large" if size > max_size else "unreadable", size))
         return []
@@ -224,7 +280,7 @@ def _scan_blob(report: ScanReport, path: str, oid: str, size: int, data: bytes |
         return []
     report.files_scanned += 1
     report.bytes_scanned += len(data)
-    found, suppressed = scan_bytes(path, data)
+    found, suppressed = _scan_bytes(path, data, pending)
     for f in found + suppressed:
         f.blob = oid
     report.findings += found
@@ -239,10 +295,12 @@ def scan_history(repo, options: ScanOptions) -> ScanReport:
     report = ScanReport(mode="history", root=repo.toplevel)
     per_blob: list[Finding] = []
     per_blob_suppressed: list[Finding] = []
+    pending: Pending = []
     for oid, path, size, data in repo.reachable_blobs(options.max_size, excluder.excluded):
         before = len(report.suppressed)
-        per_blob += _scan_blob(report, path, oid, size, data, options.max_size)
+        per_blob += _scan_blob(report, path, oid, size, data, options.max_size, pending)
         per_blob_suppressed += report.suppressed[before:]
+    complete(pending, per_blob + per_blob_suppressed)
     report.findings, report.suppressed = [], []
     oids = {f.blob for f in per_blob + per_blob_suppressed if f.blob}
     introductions, commits = repo.introductions(oids) if oids else ({}, 0)

@@ -101,12 +101,15 @@ def message(f: Finding) -> str:
 
 
 def assign_occurrences(findings: list[Finding]) -> None:
-    """Number repeats of the same (rule, path, cookie) in file order: 1, 2, ..."""
-    counts: dict[str, int] = {}
-    for f in sorted(findings, key=lambda f: (f.path, f.line, f.column)):
-        base = f.identity_base
-        counts[base] = counts.get(base, 0) + 1
-        f.occurrence = counts[base]
+    """Number repeats of the same (rule, path, cookie) in file order: 1, 2, ...
+
+    Counted per file version: in history each blob of a path is numbered on its own.
+    """
+    counts: dict[tuple[str, str | None], int] = {}
+    for f in sorted(findings, key=lambda f: (f.path, f.blob or "", f.line, f.column)):
+        key = (f.identity_base, f.blob)
+        counts[key] = counts.get(key, 0) + 1
+        f.occurrence = counts[key]
 
 
 @dataclass

@@ -106,6 +106,13 @@ def iter_files(roots: Sequence[str], excluder: Excluder, cwd: str) -> Iterator[t
             continue
         if not stat.S_ISDIR(st.st_mode):
             continue
+        # display paths below `absolute` are `prefix + the rest`: no relpath per file, unless
+        # the working directory is inside the tree (then some paths are relative, some not)
+        cwd_abs = os.path.abspath(cwd)
+        shown_root = display_path(absolute, cwd)
+        prefix = "" if cwd_abs == absolute else shown_root + "/"
+        per_file = cwd_abs != absolute and cwd_abs.startswith(absolute + os.sep)
+        cut = len(absolute) + 1
         stack = [absolute]
         while stack:
             directory = stack.pop()
@@ -122,16 +129,20 @@ def iter_files(roots: Sequence[str], excluder: Excluder, cwd: str) -> Iterator[t
                     if entry.is_dir(follow_symlinks=False):
                         if entry.name in ALWAYS_SKIPPED_DIRS:
                             continue
-                        if excluder and excluder.excluded(display_path(entry.path, cwd)):
+                        if excluder and excluder.excluded(
+                                display_path(entry.path, cwd) if per_file
+                                else prefix + entry.path[cut:]):
                             continue
                         subdirs.append(entry.path)
                     elif entry.is_file(follow_symlinks=False):
-                        shown = display_path(entry.path, cwd)
+                        shown = display_path(entry.path, cwd) if per_file \
+                            else prefix + entry.path[cut:]
                         if excluder and excluder.excluded(shown):
                             continue
-                        if entry.path not in seen:
-                            seen.add(entry.path)
-                            yield entry.path, shown
+                        if len(roots) == 1 or entry.path not in seen:
+                            if len(roots) > 1:
+                                seen.add(entry.path)
+                            yield entry.path, shown.replace(os.sep, "/")
                 except OSError:
                     continue
             stack.extend(reversed(subdirs))
