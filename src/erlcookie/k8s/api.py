@@ -1,8 +1,12 @@
 """A small adapter over the official `kubernetes` client: the only module that imports it.
 
-Everything returns plain dicts shaped exactly like the REST API's JSON (camelCase, as
-`kubectl get -o json` shows), read with `_preload_content=False`, so the analysis code
-never depends on the client's model classes. Errors come out as `KubeError`s (exit 3)
+The client loads the kubeconfig (contexts, exec plugins, token refresh, TLS) and sends
+the requests (`ApiClient.param_serialize` + `call_api`, which is what its generated
+methods do); we name the REST paths ourselves instead of going through the generated
+`CoreV1Api`/`AppsV1Api` classes, whose import builds some 250 pydantic models and costs
+about a second of CPU per command. Bodies go out and come back as plain dicts shaped
+exactly like the API's JSON (camelCase, as `kubectl get -o json` shows), so the analysis
+code never depends on model classes and unknown fields survive a read-modify-write. Errors come out as `KubeError`s (exit 3)
 whose messages name what failed; a 403 names the missing permission (verb, resource,
 namespace) and the `kubectl create role` line that grants it. No message carries a
 Secret's data.
@@ -41,8 +45,6 @@ FIELD_MANAGER = "erlcookie"
 @dataclass(frozen=True)
 class Resource:
     kind: str
-    api: str  # client class
-    snake: str  # the client's method infix
     plural: str
     group: str  # "" for the core group
 
@@ -50,17 +52,24 @@ class Resource:
     def api_version(self) -> str:
         return f"{self.group}/v1" if self.group else "v1"
 
+    def path(self, namespace: str, name: str | None = None) -> str:
+        from urllib.parse import quote
+
+        base = f"/apis/{self.group}/v1" if self.group else "/api/v1"
+        path = f"{base}/namespaces/{quote(namespace, safe='')}/{self.plural}"
+        return f"{path}/{quote(name, safe='')}" if name is not None else path
+
 
 RESOURCES: dict[str, Resource] = {r.kind: r for r in (
-    Resource("Secret", "CoreV1Api", "secret", "secrets", ""),
-    Resource("ConfigMap", "CoreV1Api", "config_map", "configmaps", ""),
-    Resource("Pod", "CoreV1Api", "pod", "pods", ""),
-    Resource("Deployment", "AppsV1Api", "deployment", "deployments", "apps"),
-    Resource("StatefulSet", "AppsV1Api", "stateful_set", "statefulsets", "apps"),
-    Resource("DaemonSet", "AppsV1Api", "daemon_set", "daemonsets", "apps"),
-    Resource("ReplicaSet", "AppsV1Api", "replica_set", "replicasets", "apps"),
-    Resource("Job", "BatchV1Api", "job", "jobs", "batch"),
-    Resource("CronJob", "BatchV1Api", "cron_job", "cronjobs", "batch"),
+    Resource("Secret", "secrets", ""),
+    Resource("ConfigMap", "configmaps", ""),
+    Resource("Pod", "pods", ""),
+    Resource("Deployment", "deployments", "apps"),
+    Resource("StatefulSet", "statefulsets", "apps"),
+    Resource("DaemonSet", "daemonsets", "apps"),
+    Resource("ReplicaSet", "replicasets", "apps"),
+    Resource("Job", "jobs", "batch"),
+    Resource("CronJob", "cronjobs", "batch"),
 )}
 LIVE_WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 ROLLOUT_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
@@ -135,7 +144,6 @@ class KubeApi:
         self.namespace = namespace
         self.timeout = timeout
         self.origin = origin  # "context prod at https://..." for messages
-        self._apis: dict[str, Any] = {}
 
     # -- connecting -----------------------------------------------------------------------
     @classmethod
@@ -145,10 +153,12 @@ class KubeApi:
         """Kubeconfig (`--kubeconfig`, $KUBECONFIG, ~/.kube/config) with `--context`, or the
         pod's service account when in a cluster. Namespace: `-n`, else the context's, else
         the service account's, else "default"."""
-        from kubernetes import client, config
+        from kubernetes import config
+        from kubernetes.client.api_client import ApiClient
+        from kubernetes.client.configuration import Configuration
         from kubernetes.config.config_exception import ConfigException
 
-        cfg = client.Configuration()
+        cfg = Configuration()
         paths = _kubeconfig_paths(kubeconfig)
         if kubeconfig and not os.path.isfile(paths[0]):
             raise UsageError(f"--kubeconfig {kubeconfig}: no such file")
@@ -201,7 +211,11 @@ class KubeApi:
         from erlcookie.k8s.manifests import check_namespace
 
         namespace = check_namespace(namespace or "default")
-        return cls(client.ApiClient(cfg), namespace, timeout=timeout, origin=origin)
+        api_client = ApiClient(cfg)
+        from erlcookie import __version__
+
+        api_client.user_agent = f"erlcookie/{__version__}"
+        return cls(api_client, namespace, timeout=timeout, origin=origin)
 
     def close(self) -> None:
         self.api_client.close()
@@ -213,34 +227,30 @@ class KubeApi:
         self.close()
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _method(self, prefix: str, kind: str) -> Callable:
-        resource = RESOURCES[kind]
-        if resource.api not in self._apis:
-            from kubernetes import client
-
-            self._apis[resource.api] = getattr(client, resource.api)(self.api_client)
-        return getattr(self._apis[resource.api], f"{prefix}_namespaced_{resource.snake}")
-
-    def _call(self, verb: str, kind: str, name: str | None, prefix: str, *args, **kwargs) -> Any:
-        """Run one client call; return the response's JSON; translate every failure."""
+    def _request(self, verb: str, kind: str, name: str | None, method: str, *,
+                 query: dict | None = None, body: Any = None,
+                 content_type: str = "application/json") -> Any:
+        """One request on `kind` (and object `name`); the response's JSON; every failure
+        translated. `verb` is the RBAC verb, for messages."""
         import urllib3
         from kubernetes.client.exceptions import ApiException
-        from pydantic import ValidationError
 
         resource = RESOURCES[kind]
-        method = self._method(prefix, kind)
-        kwargs.setdefault("_request_timeout", self.timeout)
+        path = resource.path(self.namespace, name if verb not in ("create", "list") else None)
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        params = [(k, v) for k, v in (query or {}).items() if v is not None]
         try:
-            response = method(*args, _preload_content=False, **kwargs)
-            raw = response.data
+            request = self.api_client.param_serialize(
+                method=method, resource_path=path, query_params=params, header_params=headers,
+                body=body, auth_settings=["BearerToken"])
+            response = self.api_client.call_api(*request, _request_timeout=self.timeout)
+            raw = response.read()
+            if not 200 <= response.status <= 299:
+                raise ApiException.from_response(http_resp=response, body=None, data=None)
         except ApiException as exc:
             raise self._translate(exc, verb, resource, name) from None
-        except ValidationError as exc:
-            # never str(exc): pydantic quotes the input, which may be a Secret's data
-            where = "; ".join(".".join(str(p) for p in e.get("loc", ())) + f" ({e.get('type')})"
-                              for e in exc.errors()[:5])
-            raise KubeError(f"cannot {verb} {resource.plural}: the client rejected the object "
-                            f"at {where}") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise KubeError(f"cannot reach the Kubernetes API ({self.origin}): "
                             f"{type(exc).__name__}: {_short(exc)}") from None
@@ -273,7 +283,7 @@ class KubeApi:
     def get(self, kind: str, name: str) -> dict | None:
         """The object, or None when it does not exist."""
         try:
-            obj = self._call("get", kind, name, "read", name, self.namespace)
+            obj = self._request("get", kind, name, "GET")
         except NotFound:
             return None
         return _typed(obj, kind)
@@ -283,12 +293,8 @@ class KubeApi:
         items: list[dict] = []
         token = None
         while True:
-            kwargs: dict[str, Any] = {"limit": LIST_PAGE}
-            if selector:
-                kwargs["label_selector"] = selector
-            if token:
-                kwargs["_continue"] = token
-            page = self._call("list", kind, None, "list", self.namespace, **kwargs)
+            page = self._request("list", kind, None, "GET", query={
+                "labelSelector": selector or None, "limit": LIST_PAGE, "continue": token})
             items.extend(_typed(item, kind) for item in page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue")
             if not token:
@@ -301,24 +307,24 @@ class KubeApi:
     def create_secret(self, body: dict) -> dict:
         """POST; a Conflict with reason AlreadyExists means someone else created it first."""
         body = {**body, "metadata": {**body.get("metadata", {}), "namespace": self.namespace}}
-        return self._call("create", "Secret", body["metadata"].get("name"), "create",
-                          self.namespace, body, field_manager=FIELD_MANAGER)
+        return self._request("create", "Secret", body["metadata"].get("name"), "POST",
+                             query={"fieldManager": FIELD_MANAGER}, body=body)
 
     def replace_secret(self, body: dict) -> dict:
         """PUT; with `metadata.resourceVersion` set, a concurrent change makes it a Conflict."""
         name = body["metadata"]["name"]
         body = {**body, "metadata": {**body["metadata"], "namespace": self.namespace}}
-        return self._call("update", "Secret", name, "replace", name, self.namespace, body,
-                          field_manager=FIELD_MANAGER)
+        return self._request("update", "Secret", name, "PUT",
+                             query={"fieldManager": FIELD_MANAGER}, body=body)
 
     def patch_secret(self, name: str, patch: dict) -> dict:
         """JSON merge patch (RFC 7386)."""
-        return self._call("patch", "Secret", name, "patch", name, self.namespace, patch,
-                          field_manager=FIELD_MANAGER, _content_type="application/merge-patch+json")
+        return self._request("patch", "Secret", name, "PATCH", query={"fieldManager": FIELD_MANAGER},
+                             body=patch, content_type="application/merge-patch+json")
 
     def delete_secret(self, name: str) -> bool:
         try:
-            self._call("delete", "Secret", name, "delete", name, self.namespace)
+            self._request("delete", "Secret", name, "DELETE")
         except NotFound:
             return False
         return True
@@ -367,9 +373,9 @@ class KubeApi:
     def patch_workload(self, kind: str, name: str, patch: dict) -> dict:
         """Strategic merge patch of a workload."""
         _check_kind(kind, LIVE_WORKLOAD_KINDS)
-        return _typed(self._call("patch", kind, name, "patch", name, self.namespace, patch,
-                                 field_manager=FIELD_MANAGER,
-                                 _content_type="application/strategic-merge-patch+json"), kind)
+        return _typed(self._request("patch", kind, name, "PATCH", query={"fieldManager": FIELD_MANAGER},
+                                    body=patch, content_type="application/strategic-merge-patch+json"),
+                      kind)
 
     def rollout_restart(self, kind: str, name: str, at: str | None = None) -> dict:
         """What `kubectl rollout restart` does: stamp the pod template so every pod is
