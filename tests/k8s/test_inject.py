@@ -576,3 +576,41 @@ def test_init_copy_command_gives_a_cookie_file_erlang_accepts(fixtures, tmp_path
         assert "accessible by owner only" in refused.stdout + refused.stderr
     finally:
         subprocess.run(["rm", "-rf", base], check=False)
+
+
+# -- any mix of documents ---------------------------------------------------------------------
+
+def _fixture_documents():
+    from tests.k8s.conftest import FIXTURES
+
+    docs = []
+    for name in ("helm-rendered.yaml", "list.yaml", "kinds.yaml", "rabbitmq.yaml"):
+        for doc in split_documents((FIXTURES / name).read_text()):
+            text = doc.text if doc.text.startswith("---") else "---\n" + doc.text
+            if text.rstrip().endswith("..."):
+                text = text.rstrip()[:-3]
+            docs.append(text if text.endswith("\n") else text + "\n")
+    return docs
+
+
+DOCUMENTS = _fixture_documents()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(DOCUMENTS), min_size=1, max_size=8), st.booleans())
+def test_any_stream_keeps_untouched_documents_and_is_idempotent(docs, mount):
+    text = "".join(docs)
+    opts = InjectOptions(env="RELEASE_COOKIE", mount="/data/.erlang.cookie" if mount else None)
+    first = inject([load_file("s.yaml", text, True)], opts)
+    out = first.files[0].output
+    before, after = split_documents(text), split_documents(out)
+    assert len(before) == len(after)
+    for a, b in zip(before, after):
+        if a.text != b.text:  # only documents with a workload change, and their header stays
+            assert b.prefix == a.prefix and workloads_of(a.body)
+    second = inject([load_file("s.yaml", out, True)], opts)
+    assert not second.changed
+    assert no_literal_in(json.dumps(first.to_dict()))
