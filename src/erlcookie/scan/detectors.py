@@ -38,10 +38,11 @@ def needs_scan(path: str, data: bytes) -> bool:
     for needle in PREFILTER_NEEDLES:
         if data.find(needle) >= 0:
             return True
-    if is_cookie_file(path):
-        return True
-    name = posixpath.basename(path)
-    suffix = posixpath.splitext(name)[1].lower()
+    if path.endswith(("/COOKIE", ".erlang.cookie")) or path == "releases/COOKIE":
+        return is_cookie_file(path)
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    suffix = name[dot:].lower() if dot > 0 else ""
     return (suffix in _COMMAND_SUFFIXES or name.startswith(("Dockerfile", "Containerfile"))) \
         and data.find(b"erl_call") >= 0
 

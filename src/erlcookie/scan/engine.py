@@ -109,8 +109,17 @@ def allowed_lines(src: Source) -> set[int]:
 
 def scan_text(path: str, text: str) -> tuple[list[Finding], list[Finding]]:
     """(findings, suppressed) of one decoded file."""
+    return _completed(_scan_text, path, text)
+
+
+def scan_bytes(path: str, data: bytes) -> tuple[list[Finding], list[Finding]]:
+    """(findings, suppressed) of one file's bytes (prefilter first, then decoding)."""
+    return _completed(_scan_bytes, path, data)
+
+
+def _completed(scan, path, content) -> tuple[list[Finding], list[Finding]]:
     pending: Pending = []
-    found, suppressed = _scan_text(path, text, pending)
+    found, suppressed = scan(path, content, pending)
     complete(pending, found + suppressed)
     return found, suppressed
 
@@ -132,13 +141,6 @@ def _scan_text(path: str, text: str, pending: Pending) -> tuple[list[Finding], l
                           key=d.key, note=d.note)
         pending.append((finding, judge_async(d.value)))
         (suppressed if line in allowed or key_line in allowed else found).append(finding)
-    return found, suppressed
-
-
-def scan_bytes(path: str, data: bytes) -> tuple[list[Finding], list[Finding]]:
-    pending: Pending = []
-    found, suppressed = _scan_bytes(path, data, pending)
-    complete(pending, found + suppressed)
     return found, suppressed
 
 

@@ -82,6 +82,20 @@ def read_quoted(text: str, start: int) -> tuple[str, int] | None:
 
 
 _WORD_END = re.compile(r"""[\s"';|&<>)]""")
+_PLAIN = object()
+
+
+def _value_start(text: str, start: int) -> tuple[int, object]:
+    """Skip blanks; settle empty and quoted values. (start, result or _PLAIN to go on)."""
+    n = len(text)
+    while start < n and text[start] in " \t":
+        start += 1
+    if start >= n or text[start] in "\n\r":
+        return start, ("", start, start)
+    if text[start] in "\"'":
+        got = read_quoted(text, start)
+        return start, None if got is None else (got[0], start + 1, got[1] - 1)
+    return start, _PLAIN
 
 
 def read_value(text: str, start: int, *, comment: bool = True,
@@ -91,16 +105,10 @@ def read_value(text: str, start: int, *, comment: bool = True,
     Quoted values lose their quotes; plain values end at whitespace, a quote, a shell
     operator, `stop` characters, or (with `comment`) at a ` #` comment.
     """
+    start, done = _value_start(text, start)
+    if done is not _PLAIN:
+        return done
     n = len(text)
-    while start < n and text[start] in " \t":
-        start += 1
-    if start >= n or text[start] == "\n":
-        return "", start, start
-    if text[start] in "\"'":
-        got = read_quoted(text, start)
-        if got is None:
-            return None
-        return got[0], start + 1, got[1] - 1
     end = start
     while end < n:
         ch = text[end]
@@ -114,16 +122,10 @@ def read_value(text: str, start: int, *, comment: bool = True,
 
 def read_line_value(text: str, start: int) -> tuple[str, int, int] | None:
     """A YAML/TOML scalar: quoted, or plain up to end of line minus a ` #` comment."""
+    start, done = _value_start(text, start)
+    if done is not _PLAIN:
+        return done
     n = len(text)
-    while start < n and text[start] in " \t":
-        start += 1
-    if start >= n or text[start] in "\n\r":
-        return "", start, start
-    if text[start] in "\"'":
-        got = read_quoted(text, start)
-        if got is None:
-            return None
-        return got[0], start + 1, got[1] - 1
     end = text.find("\n", start)
     end = n if end < 0 else end
     hash_at = text.find(" #", start, end)
