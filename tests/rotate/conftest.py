@@ -36,3 +36,10 @@ def kube_api(kube_server):
 
     with KubeApi.connect(timeout=5) as api:
         yield api
+
+
+@pytest.fixture
+def otp27_root():
+    from tests.support.otp_roots import require_or_skip
+
+    return require_or_skip()

@@ -23,7 +23,8 @@ def make(cluster, store=None, *, crash_at=None, hook=None, seeds=None):
     engine = RotationEngine(FakeOps(cluster), FakeDiscovery(cluster, seeds), store or FakeStore(),
                             emit=lambda **e: events.append(e),
                             options=EngineOptions(crash_at=crash_at, crash="raise",
-                                                  converge_interval=0.0, converge_timeout=5),
+                                                  converge_interval=0.0, converge_timeout=5,
+                                                  converge_settle=0.0),
                             hook=hook)
     return engine, events
 

@@ -211,6 +211,7 @@ def _settings(o: dict) -> dict:
         "timeout": o["conn_opts"]["timeout"],
         "concurrency": o["concurrency"],
         "converge_timeout": o["converge_timeout"],
+        "converge_settle": o["converge_settle"],
         "restart": {"enabled": o["restart"],
                     "targets": [list(disc.parse_restart_target(t)) for t in o["restart_target"]],
                     "timeout": o["restart_timeout"]},
@@ -320,6 +321,10 @@ def _check_crash_point(point: str | None) -> None:
 @click.option("--converge-timeout", type=click.FloatRange(0, 3600), default=60.0,
               show_default=True, metavar="SECONDS",
               help="How long to wait for membership to settle (pods still starting).")
+@click.option("--converge-settle", type=click.FloatRange(0, 600), default=1.0, show_default=True,
+              metavar="SECONDS",
+              help="After persisting, keep rediscovering at least this long, to adopt nodes "
+                   "that were booting with the old cookie.")
 @click.option("--crash-at", hidden=True, envvar="ERLCOOKIE_ROTATE_CRASH_AT",
               help="Testing: SIGKILL this process at a named phase boundary.")
 @json_option

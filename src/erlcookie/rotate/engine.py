@@ -149,9 +149,10 @@ class SimulatedCrash(BaseException):
 @dataclass
 class EngineOptions:
     concurrency: int = 32
-    converge_rounds: int = 10
+    converge_rounds: int = 50   # rounds that still found changes or pending nodes
     converge_interval: float = 0.3
     converge_timeout: float = 60.0
+    converge_settle: float = 1.0  # keep watching this long for nodes booting from the old store
     crash_at: str | None = None
     crash: str = "kill"          # "kill" (SIGKILL this process) or "raise" (SimulatedCrash)
 
@@ -596,7 +597,9 @@ class RotationEngine:
         assert j is not None
         target = j.target
         self._phase(CONVERGE, "start")
-        deadline = time.monotonic() + self.options.converge_timeout
+        began = time.monotonic()
+        deadline = began + self.options.converge_timeout
+        settle_until = began + self.options.converge_settle
         rounds = 0
         while True:
             rounds += 1
@@ -613,9 +616,10 @@ class RotationEngine:
                 await self._apply(CONVERGE, plan.switch_steps(self.model, target), "switch")
                 self._save()
             changed = bool(newcomers or departed)
-            if not changed and not found.pending:
+            if not changed and not found.pending and time.monotonic() >= settle_until:
                 break
-            if rounds >= self.options.converge_rounds or time.monotonic() > deadline:
+            if (changed or found.pending) and (rounds >= self.options.converge_rounds
+                                               or time.monotonic() > deadline):
                 waiting = ", ".join(found.pending[:3])
                 raise NodeError(found.pending[0] if found.pending else "cluster",
                                 f"membership did not settle after {rounds} round(s)"

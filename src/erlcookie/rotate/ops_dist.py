@@ -1,17 +1,22 @@
 """`NodeOps` over the distribution client: one hidden control connection per node.
 
 Several cookie changes go to a node in ONE rpc: `erl_eval:exprs/2` evaluates a block of
-calls built here as abstract format (no source text, no funs shipped). That makes a pin
-step one round trip per node, and the pair change of the unpin step nearly atomic:
+calls built here as abstract format (no source text, no funs shipped). That makes the
+switch of a node one round trip, atomic inside the node.
 
-    true = net_kernel:connect_node(Peer),          % over the pair's own connection
-    true = erlang:set_cookie(Peer, C),             % this end
-    true = erpc:call(Peer, erlang, set_cookie, [Node, C], T)   % the other end, same link
-
-runs inside the node, so the two ends differ only for one message hop on the live
-connection between them, the way that showed no failed reconnect under heavy churn (see
-the facts notes). If that connection drops in between, we finish the other end through our
-own connection to it, or put this end back, so the pair never stays split.
+The unpin step changes both ends of each pair, and the two ends live on two nodes, so
+there is always a moment when they differ. We make that moment harmless instead of
+short: before changing the pairs of node X, a guard process on X suspends X's
+`net_kernel` (`sys:suspend/2`). While it is suspended no handshake with X can start or
+finish, in either direction: connection attempts wait (as they do for a slow network)
+instead of failing. Then X's end and each peer's end are set through our own
+connections, and the guard resumes `net_kernel`; the waiting handshakes complete with
+both ends agreeing. The guard resumes on its own after GUARD_MAX_MS (below OTP's 7 s
+net_setuptime) if we never come back, so a crashed tool cannot leave a node unable to
+connect. (Changing the peer's end from X over the pair's link, as first tried, lost the
+answer whenever that link dropped mid-change, which `global`'s partition prevention
+makes common under churn, and the pair then stayed split until repaired: about one
+failed reconnect in ten churned test runs.)
 
 Cookie values travel only inside the distribution messages (as atoms), never in errors:
 rpc failures are redacted by the client, and this module reports labels.
@@ -30,7 +35,8 @@ from erlcookie.rotate.plan import NEW, OLD, OTHER, NodeState
 
 EPMD_PORT = 4369
 PIN_CHUNK = 256  # set_cookie calls per erl_eval block
-PAIR_CHUNK = 64  # pair changes per erl_eval block (run in sequence inside the node)
+GUARD_SUSPEND_MS = 2000  # how long sys:suspend may wait for net_kernel
+GUARD_MAX_MS = 3000      # the guard resumes net_kernel by itself after this (< net_setuptime)
 
 
 # -- abstract format, just what we need --------------------------------------------------------
@@ -129,23 +135,60 @@ def exprs_read_cookies(peers: Sequence[str]) -> list:
     return [_list(calls)]
 
 
-def exprs_pair_set(node: str, peer: str, cookie: Cookie, timeout_ms: int) -> list:
-    return [
-        _match_true(_call("net_kernel", "connect_node", [_a(peer)])),
-        _match_true(_call("erlang", "set_cookie", [_a(peer), _a(cookie)])),
-        _match_true(_call("erpc", "call", [_a(peer), _a("erlang"), _a("set_cookie"),
-                                           _list([_a(node), _a(cookie)]), _int(timeout_ms)])),
-    ]
-
-
-def exprs_pair_set_many(node: str, peers: Sequence[str], cookie: Cookie, timeout_ms: int) -> list:
-    """`[catch begin <pair change with P1> end, ...]`: one result per peer (true when done),
-    run one after the other inside the node, each pair still changed over its own link."""
+def _fun(body: Sequence):
     from erlcookie.dist.terms import atom
 
-    blocks = [(atom("catch"), _L, (atom("block"), _L, exprs_pair_set(node, p, cookie, timeout_ms)))
-              for p in peers]
-    return [_list(blocks)]
+    return (atom("fun"), _L, (atom("clauses"), [(atom("clause"), _L, [], [], list(body))]))
+
+
+def _receive(clauses, after_ms: int, after_body: Sequence):
+    from erlcookie.dist.terms import atom
+
+    return (atom("receive"), _L,
+            [(atom("clause"), _L, [pattern], [], list(body)) for pattern, body in clauses],
+            _int(after_ms), list(after_body))
+
+
+def _catch(expr):
+    from erlcookie.dist.terms import atom
+
+    return (atom("catch"), _L, expr)
+
+
+def _match(var: str, expr):
+    from erlcookie.dist.terms import atom
+
+    return (atom("match"), _L, _var(var), expr)
+
+
+def exprs_guard(suspend_ms: int, max_ms: int) -> list:
+    """Start a guard that suspends net_kernel and resumes it on `resume` or after
+    `max_ms`; answer {Guard, Result of the suspend} once it is suspended:
+
+        Parent = erlang:self(),
+        G = erlang:spawn(fun() ->
+                SR = (catch sys:suspend(net_kernel, SuspendMs)),
+                erlang:send(Parent, {erlcookie_guard, erlang:self(), SR}),
+                receive resume -> ok after MaxMs -> ok end,
+                catch sys:resume(net_kernel)
+            end),
+        receive {erlcookie_guard, G, R} -> {G, R} after SuspendMs + 1000 -> {G, no_answer} end.
+    """
+    body = [
+        _match("SR", _catch(_call("sys", "suspend", [_a("net_kernel"), _int(suspend_ms)]))),
+        _call("erlang", "send", [_var("Parent"),
+                                 _tuple([_a("erlcookie_guard"), _call("erlang", "self", []),
+                                         _var("SR")])]),
+        _receive([(_a("resume"), [_a("ok")])], max_ms, [_a("ok")]),
+        _catch(_call("sys", "resume", [_a("net_kernel")])),
+    ]
+    return [
+        _match("Parent", _call("erlang", "self", [])),
+        _match("G", _call("erlang", "spawn", [_fun(body)])),
+        _receive([(_tuple([_a("erlcookie_guard"), _var("G"), _var("R")]),
+                   [_tuple([_var("G"), _var("R")])])],
+                 suspend_ms + 1000, [_tuple([_var("G"), _a("no_answer")])]),
+    ]
 
 
 # -- dialling ----------------------------------------------------------------------------------
@@ -182,13 +225,6 @@ class Dialer:
     def options(self, node: str) -> dict:
         dial = self.get(node)
         return {"host": dial.host, "epmd_port": dial.epmd_port, "dist_port": dial.dist_port}
-
-
-def _is_true(value: Any, atom_text) -> bool:
-    try:
-        return atom_text(value) == "true"
-    except Exception:
-        return False
 
 
 def label_of(value: Any, cookies: Mapping[str, Cookie]) -> str:
@@ -318,71 +354,73 @@ class DistOps:
 
         await self._rpc(node, "erlang", "set_cookie", [atom(node), self.cookies[label]])
 
-    def _inner_ms(self) -> int:
-        return max(100, int(self.timeout * 1000 * 0.6))
+    async def _suspend(self, node: str) -> Any:
+        """Suspend the node's net_kernel under a guard; the guard's pid."""
+        from erlcookie.dist.terms import atom_text
+
+        reply = await self._eval(node, exprs_guard(GUARD_SUSPEND_MS, GUARD_MAX_MS),
+                                 timeout=self.timeout + GUARD_SUSPEND_MS / 1000 + 1)
+        if not (isinstance(reply, tuple) and len(reply) == 2):
+            raise NodeError(node, "the net_kernel guard answered something unexpected")
+        guard, result = reply
+        try:
+            ok = atom_text(result) == "ok"
+        except Exception:
+            ok = False
+        if not ok:
+            await self._resume(node, guard)
+            raise NodeError(node, "could not pause net_kernel to change its pairs safely")
+        return guard
+
+    async def _resume(self, node: str, guard: Any) -> None:
+        from erlcookie.dist.terms import atom
+
+        try:
+            await self._rpc(node, "erlang", "send", [guard, atom("resume")])
+        except NodeError:
+            pass  # the guard resumes by itself after GUARD_MAX_MS
 
     async def pair_set_many(self, node: str, peers: Sequence[str], label: str
                             ) -> dict[str, bool | NodeError]:
-        """Each pair (node, peer) to `label`, from `node`, in one rpc per chunk. Per peer:
-        True (changed over the pair's live link), False (finished from our side because
-        that link dropped meanwhile), or the NodeError that left the pair unchanged."""
-        from erlcookie.dist.terms import atom_text
-
-        cookie = self.cookies[label]
-        out: dict[str, bool | NodeError] = {}
+        """Each pair (node, peer) to `label`, both ends set while the node's net_kernel is
+        paused (no handshake with it can happen meanwhile). Per peer: True, or the
+        NodeError of a pair that could not be changed (its two ends read back equal when
+        we could check them; otherwise the run stops and `--resume` repairs)."""
         peers = list(peers)
-        for start in range(0, len(peers), PAIR_CHUNK):
-            chunk = peers[start:start + PAIR_CHUNK]
-            try:
-                results = await self._eval(node, exprs_pair_set_many(node, chunk, cookie,
-                                                                     self._inner_ms()),
-                                           timeout=self.timeout + 0.2 * len(chunk))
-                if not isinstance(results, list) or len(results) != len(chunk):
-                    raise NodeError(node, "the pair changes gave an unexpected answer")
-            except NodeError as exc:
-                results = [exc] * len(chunk)
-            for peer, result in zip(chunk, results):
-                if _is_true(result, atom_text):
-                    out[peer] = True
-                    continue
-                failure = result if isinstance(result, NodeError) else \
-                    NodeError(node, f"changing the pair with {peer} failed (their link broke "
-                                    "or the peer went away)")
-                try:
-                    out[peer] = await self._finish_pair(node, peer, label, failure)
-                except NodeError as exc:
-                    out[peer] = exc
+        if not peers:
+            return {}
+        guard = await self._suspend(node)
+        try:
+            mine = asyncio.ensure_future(self.pin(node, [(p, label) for p in peers]))
+            theirs = {p: asyncio.ensure_future(self.pin(p, [(node, label)])) for p in peers}
+            await asyncio.gather(mine, *theirs.values(), return_exceptions=True)
+            failed = [p for p in peers if mine.exception() or theirs[p].exception()]
+            if failed:
+                await self._align(node, failed)
+        finally:
+            await self._resume(node, guard)
+        out: dict[str, bool | NodeError] = {}
+        for p in peers:
+            error = mine.exception() or theirs[p].exception()
+            out[p] = True if error is None else error
         return out
+
+    async def _align(self, node: str, peers: Sequence[str]) -> None:
+        """While the node is still paused: make its end follow each peer's end for pairs
+        whose change failed, so nothing is split when it resumes."""
+        for peer in peers:
+            try:
+                theirs = (await self.read_state(peer, [node])).view(node)
+                await self.pin(node, [(peer, theirs)])
+                self.repairs += 1
+            except NodeError:
+                continue  # the peer is gone or unreachable; the engine reads back later
 
     async def pair_set(self, node: str, peer: str, label: str) -> bool:
         result = (await self.pair_set_many(node, [peer], label))[peer]
         if isinstance(result, NodeError):
             raise result
         return result
-
-    async def _finish_pair(self, node: str, peer: str, label: str, failure: NodeError) -> bool:
-        """After a failed pair change: read both ends back through our own connections
-        and make them agree again (finish the peer's end, or put this end back)."""
-        try:
-            mine = (await self.read_state(node, [peer])).view(peer)
-        except NodeError:
-            raise failure from None
-        if mine != label:
-            raise failure  # this end is unchanged: nothing is split
-        for guess in (label, OLD if label == NEW else NEW):
-            try:
-                await self.connect(peer, guess)
-                break
-            except NodeError:
-                continue
-        try:
-            await self.pin(peer, [(node, label)])
-            self.repairs += 1
-            return False
-        except NodeError:
-            other = OLD if label == NEW else NEW
-            await self.pin(node, [(peer, other)])  # put this end back: the pair agrees again
-            raise failure from None
 
     async def close(self) -> None:
         conns, self._conns = list(self._conns.values()), {}

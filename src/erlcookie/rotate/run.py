@@ -132,6 +132,7 @@ def engine_options(settings: Mapping[str, Any], crash_at: str | None) -> EngineO
     return EngineOptions(concurrency=int(settings.get("concurrency", 32)),
                          converge_timeout=float(settings.get("converge_timeout", 60)),
                          converge_interval=float(settings.get("converge_interval", 0.3)),
+                         converge_settle=float(settings.get("converge_settle", 1.0)),
                          crash_at=crash_at)
 
 

@@ -1,0 +1,202 @@
+"""Rotation of real, fully meshed OTP clusters while a prober churns connections.
+
+Witnesses are independent of the code under test: each node's cookies are read through
+its stdin REPL, refused handshakes are read from the nodes' own logs, and the prober's
+connection attempts are made by the nodes themselves (`net_kernel:connect_node`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import threading
+import time
+
+import pytest
+
+from erlcookie.cookie.generate import generate
+from erlcookie.rotate import run
+from erlcookie.rotate.journal import DONE, ROLLED_BACK
+from erlcookie.rotate.plan import NEW, OLD
+from tests.support.rotate_cluster import LocalCluster, Prober
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
+
+BEFORE = 1.2   # seconds of churn before the rotation
+AFTER = 1.5    # and after it
+
+
+def store_file(tmp_path, cookie):
+    path = tmp_path / "store" / "cookie"
+    path.parent.mkdir()
+    path.write_text(cookie.reveal())
+    os.chmod(path, 0o400)
+    return path
+
+
+def settings_for(cluster, store, **extra):
+    return {"discovery": {"epmd_hosts": [["127.0.0.1", 4369, "127.0.0.1"]],
+                          "epmd_match": f"{cluster.prefix}-*"},
+            "persist": {"kind": "file", "path": str(store)},
+            "converge_settle": 1.5, "timeout": 10.0, **extra}
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+        self.switch_started = threading.Event()
+
+    def __call__(self, **event):
+        self.events.append(event)
+        if event.get("event") == "phase" and event.get("phase") == "switch" \
+                and event.get("status") == "start":
+            self.switch_started.set()
+
+    def phases(self, status="done"):
+        return [e["phase"] for e in self.events if e["event"] == "phase" and e["status"] == status]
+
+
+def assert_all_on(cluster, cookies, label, names=None):
+    views = cluster.views(cookies, names)
+    wrong = {n: v for n, v in views.items()
+             if v[0] != label or any(x != label for x in v[1].values())}
+    assert not wrong, f"nodes not fully on the {label} cookie: {sorted(wrong)}"
+
+
+def assert_handshakes(cluster, cookies, accepted, refused):
+    from erlcookie.dist.client import ping_many
+
+    names = cluster.names
+    good = asyncio.run(ping_many(names, cookies[accepted], timeout=10))
+    bad = asyncio.run(ping_many(names, cookies[refused], timeout=10))
+    assert [r.verdict for r in good] == ["accepted"] * len(names)
+    assert [r.verdict for r in bad] == ["rejected"] * len(names)
+
+
+def cookie_rejections(cluster, allowed_names=()):
+    """Refused handshakes in the nodes' logs, except our own probes (erlcookie-*, which
+    verify that the old cookie is refused) and the named straddlers."""
+    return [(n, who) for n, who in cluster.rejections()
+            if not who.startswith("erlcookie-") and who not in allowed_names]
+
+
+def churned_rotation(tmp_path, cookies, cluster, *, fresh_interval=0.6, max_fresh=5):
+    store = store_file(tmp_path, cookies[OLD])
+    rec = Recorder()
+    prober = Prober(cluster, cookies, store=store, workers=2, fresh_interval=fresh_interval,
+                    max_fresh=max_fresh, switch_started=rec.switch_started, seed=7).start()
+    time.sleep(BEFORE)
+    outcome = asyncio.run(run.start(settings_for(cluster, store), cookies, tmp_path / "j.json",
+                                    emit=rec))
+    time.sleep(AFTER)
+    prober.admit_old_fresh()  # nodes that joined on the old cookie are ordinary members now
+    time.sleep(AFTER)
+    stats = prober.stop()
+    return outcome, stats, rec, store
+
+
+def check_zero_failures(cluster, cookies, outcome, stats, rec, store):
+    summary = stats.summary()
+    assert outcome.status == DONE, summary
+    assert stats.errors == [], stats.errors[:3]
+    assert stats.churn_failed == [], f"failed reconnects: {stats.churn_failed[:5]}"
+    assert stats.churn_ok >= 100, summary
+    assert stats.fresh_failed == [], f"fresh nodes refused: {stats.fresh_failed}"
+    # nodes that booted from the old store value and tried after the switch began are
+    # refused until adopted (docs/rotate.md); every one of them must have been adopted
+    straddlers = [s[0] for s in stats.straddlers]
+    assert sorted(stats.straddlers_adopted) == sorted(straddlers), summary
+    labels = {label for _, label in stats.fresh_ok}
+    assert OLD in labels or straddlers, f"no fresh node joined on the old cookie: {summary}"
+    assert NEW in labels, f"no fresh node joined on the new cookie: {summary}"
+    assert cookie_rejections(cluster, straddlers) == []
+    assert cluster.splits(cookies) == []
+    assert_all_on(cluster, cookies, NEW)
+    assert_handshakes(cluster, cookies, NEW, OLD)
+    assert store.read_text() == cookies[NEW].reveal(), "the store does not hold the new cookie"
+    assert rec.phases() == ["preflight", "switch", "persist", "converge", "unpin", "verify",
+                            "finalize"]
+    assert not (tmp_path_secrets := outcome.journal.path.with_name("j.json.secrets")).exists(), \
+        tmp_path_secrets
+    return summary
+
+
+def test_five_node_otp25_cluster_under_churn_no_failed_connection(tmp_path, cookies):
+    with LocalCluster(cookies[OLD], 5) as cluster:
+        outcome, stats, rec, store = churned_rotation(tmp_path, cookies, cluster)
+        summary = check_zero_failures(cluster, cookies, outcome, stats, rec, store)
+        # and afterwards a fresh node on the old cookie is refused by everyone
+        late = cluster.start_fresh(cookies[OLD])
+        assert late.eval(f"net_kernel:connect_node('{cluster.names[0]}').") is False
+    print("prober:", summary)
+
+
+@pytest.mark.otp27
+def test_mixed_otp25_otp27_cluster_under_churn(tmp_path, cookies, otp27_root):
+    with LocalCluster(cookies[OLD], 4, kinds=("otp25", "otp27")) as cluster:
+        releases = {n: cluster.nodes[n].eval("erlang:system_info(otp_release).")
+                    for n in cluster.names}
+        assert sorted(set(releases.values())) == [b"25", b"27"]
+        outcome, stats, rec, store = churned_rotation(tmp_path, cookies, cluster, max_fresh=3)
+        summary = check_zero_failures(cluster, cookies, outcome, stats, rec, store)
+    print("prober:", summary)
+
+
+def test_node_killed_during_switch_rolls_back_with_no_split(tmp_path, cookies):
+    with LocalCluster(cookies[OLD], 5) as cluster:
+        store = store_file(tmp_path, cookies[OLD])
+        rec = Recorder()
+        prober = Prober(cluster, cookies, workers=2, fresh_interval=None, seed=3).start()
+        time.sleep(0.5)
+        killed = []
+
+        def hook(point, engine):
+            if point == "switch.partial" and not killed:
+                # a node the switch has not reached yet dies (as a pod killed mid-rotation)
+                victim = next(n for n in engine.model.members
+                              if engine.model.nodes[n].own == OLD)
+                prober.pool.remove(victim)
+                cluster.kill(victim)
+                killed.append(victim)
+
+        outcome = asyncio.run(run.start(settings_for(cluster, store), cookies,
+                                        tmp_path / "j.json", emit=rec, hook=hook))
+        time.sleep(AFTER)
+        stats = prober.stop()
+        assert outcome.status == ROLLED_BACK and killed
+        assert killed[0] in outcome.journal.data["rollback_reason"]
+        # A node's death makes `global` drop and re-form connections, and a reconnect can
+        # then fail for reasons that have nothing to do with cookies. A cookie refusal is
+        # always logged by the refusing node and shows as the two ends disagreeing.
+        cookie_failures = [f for f in stats.churn_failed
+                           if killed[0] not in f[2:4] and f[5][0] != f[5][1]]
+        assert cookie_failures == [], cookie_failures
+        assert cookie_rejections(cluster) == []
+        assert cluster.splits(cookies) == []
+        assert_all_on(cluster, cookies, OLD)
+        assert_handshakes(cluster, cookies, OLD, NEW)
+        assert store.read_text() == cookies[OLD].reveal(), "something was persisted"
+        # the cluster works on the old cookie: a node started from the store joins
+        late = cluster.start_fresh(cookies[OLD])
+        assert late.eval(f"net_kernel:connect_node('{cluster.names[0]}').") is True
+
+
+def test_unreachable_node_in_preflight_changes_nothing(tmp_path, cookies):
+    with LocalCluster(cookies[OLD], 3) as cluster:
+        store = store_file(tmp_path, cookies[OLD])
+        settings = {"discovery": {"nodes": cluster.names + ["ghost@127.0.0.1"]},
+                    "dial": {"nodes": {"ghost@127.0.0.1": {"host": "127.0.0.1", "dist_port": 1}}},
+                    "persist": {"kind": "file", "path": str(store)}, "timeout": 3.0}
+        from erlcookie.rotate.engine import PreflightFailed
+
+        rec = Recorder()
+        with pytest.raises(PreflightFailed) as info:
+            asyncio.run(run.start(settings, cookies, tmp_path / "j.json", emit=rec))
+        assert info.value.exit_code == 3
+        assert [p["verdict"] for p in info.value.problems] == ["unreachable"]
+        assert not (tmp_path / "j.json").exists() and not (tmp_path / "j.json.secrets").exists()
+        assert_all_on(cluster, cookies, OLD)
+        assert store.read_text() == cookies[OLD].reveal()
+        assert stat.S_IMODE(store.stat().st_mode) == 0o400
+        assert "switch" not in rec.phases("start")
