@@ -614,3 +614,6 @@ def test_any_stream_keeps_untouched_documents_and_is_idempotent(docs, mount):
     second = inject([load_file("s.yaml", out, True)], opts)
     assert not second.changed
     assert no_literal_in(json.dumps(first.to_dict()))
+    from tests.k8s.conftest import validate_stream
+
+    validate_stream(out)

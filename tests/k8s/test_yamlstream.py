@@ -95,3 +95,14 @@ def test_unwanted_kinds_are_not_parsed_and_stay_as_they_are():
     docs = parse_documents(text, "t.yaml", wanted=lambda kind: kind != "Service")
     assert [d.data is None for d in docs] == [True, False, False]
     assert "".join(d.output for d in docs) == text
+
+
+def test_json_documents_stay_json_with_their_indentation():
+    import json
+
+    for indent in (2, 4, None):
+        text = json.dumps({"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "1"}},
+                          indent=indent) + "\n"
+        out = edit_and_render(text, 0, lambda d: d["data"].__setitem__("b", "2"))
+        assert json.loads(out) == {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}}
+        assert out == json.dumps(json.loads(out), indent=indent) + "\n"

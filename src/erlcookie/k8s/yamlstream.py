@@ -227,8 +227,28 @@ def _plain(text: str) -> Any:
     return YAML(typ="safe", pure=True).load(text)
 
 
+def _render_json(doc: Document) -> None:
+    """A JSON document (`kubectl get -o json`) stays JSON, with its indentation."""
+    import json
+
+    body = doc.body.replace("\r\n", "\n")
+    lines = body.strip("\n").splitlines()
+    indent = None
+    if len(lines) > 1:
+        second = lines[1]
+        indent = (len(second) - len(second.lstrip(" "))) or None
+    text = json.dumps(doc.data, indent=indent, ensure_ascii=False,
+                      separators=None if indent else (", ", ": "))
+    text += body[len(body.rstrip("\n")):]  # the original's trailing newlines
+    if doc.newline == "\r\n":
+        text = text.replace("\n", "\r\n")
+    doc.new_text = doc.prefix + text + doc.suffix
+
+
 def render(doc: Document) -> None:
     """Dump `doc.data` (edited) into `doc.new_text`, keeping prefix, suffix and style."""
+    if not doc.whole and doc.body.lstrip().startswith("{"):
+        return _render_json(doc)
     yaml = new_rt_yaml()
     mapping, sequence, offset = doc.indent
     yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
