@@ -76,7 +76,6 @@ def scan(paths, staged, history, fmt, as_json, output, excludes, max_size, basel
       erlcookie scan --write-baseline .erlcookie-baseline.json
       erlcookie scan --baseline .erlcookie-baseline.json
     """
-    from erlcookie.scan import baseline as baseline_mod
     from erlcookie.scan import report as report_mod
     from erlcookie.scan.engine import ScanOptions, scan_history, scan_staged, scan_tree
 
@@ -87,6 +86,8 @@ def scan(paths, staged, history, fmt, as_json, output, excludes, max_size, basel
     if staged and history:
         raise UsageError("--staged and --history are separate scans; run them one at a time")
     options = ScanOptions(excludes=excludes, max_size=parse_size(max_size), jobs=jobs)
+    if baseline_path or write_baseline_path:
+        from erlcookie.scan import baseline as baseline_mod
     accepted = baseline_mod.load(baseline_path) if baseline_path else None
 
     if staged or history:

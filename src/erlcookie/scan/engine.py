@@ -7,19 +7,20 @@ audit verdict and fingerprint of each distinct cookie (cached: scrypt costs ~40 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import sys
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from erlcookie.scan.detectors import Source, detect_source, needs_scan
 from erlcookie.scan.model import CommitRef, Finding, ScanReport, assign_occurrences
 from erlcookie.scan.walker import (BINARY_PROBE, DEFAULT_MAX_SIZE, Excluder, Skip, iter_files,
                                    read_candidate)
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 ALLOW_MARKER = "erlcookie:allow"
 _COMMENT_ONLY = re.compile(r"^\s*(?:#+|//+|%+|--|;+|<!--|/\*+|\*|\{#|REM\b|::)?\s*$", re.I)
@@ -232,6 +233,8 @@ def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None
             for batch in _batches(files, BATCH):
                 yield batch, options.max_size
 
+        import multiprocessing
+
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(workers) as pool:
             for part in pool.imap_unordered(_pool_task, everything(), chunksize=1):
@@ -246,6 +249,8 @@ def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None
 
 
 def _can_fork() -> bool:
+    import multiprocessing
+
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 

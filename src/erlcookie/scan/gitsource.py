@@ -68,10 +68,10 @@ class GitRepo:
     # -- the index ------------------------------------------------------------------------------
     def staged_blobs(self) -> list[tuple[str, str]]:
         """(path, blob id) of files added, copied, modified or type-changed in the index."""
-        base = "HEAD" if self.has_head() else \
-            self._git("hash-object", "-t", "tree", "/dev/null").decode().strip()
+        # without a commit argument, `diff --cached` compares with HEAD, or with nothing
+        # on an unborn branch (everything staged is new): one git call either way
         out = self._git("diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev",
-                        "--diff-filter=ACMT", "--ignore-submodules", base, cwd=self.toplevel)
+                        "--diff-filter=ACMT", "--ignore-submodules", cwd=self.toplevel)
         entries = []
         tokens = out.split(b"\0")
         i = 0
