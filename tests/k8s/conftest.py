@@ -92,5 +92,20 @@ def schema():
     return s
 
 
+def fp(value: str) -> str:
+    """The fingerprint of a test cookie. Compute it outside an `assert`: pytest prints the
+    arguments of calls inside a failing assertion, and those would be cookies."""
+    from erlcookie.cookie.value import Cookie
+
+    return Cookie(value).fingerprint()
+
+
+def assert_hidden(text: str, *secrets: str, where: str = "output") -> None:
+    """Fail, naming no value, when any of `secrets` occurs in `text`."""
+    for secret in secrets:
+        if secret and secret in text:
+            raise AssertionError(f"a cookie value ({fp(secret)}) appears in the {where}")
+
+
 def real_cluster_enabled() -> bool:
     return os.environ.get("ERLCOOKIE_REAL_CLUSTER") == "1" and bool(os.environ.get("KUBECONFIG"))

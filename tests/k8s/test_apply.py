@@ -8,12 +8,12 @@ import os
 
 import pytest
 
-from erlcookie.cookie.value import Cookie
 from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION, secret_value
-from tests.k8s.conftest import NAMESPACE
+from tests.k8s.conftest import NAMESPACE, assert_hidden, fp
 
 FIRST = "Applied-First-Cookie-0123456789abcdef"
 SECOND = "Applied-Second-Cookie-fedcba9876543210"
+FIRST_FP, SECOND_FP = fp(FIRST), fp(SECOND)
 
 
 def cookie_file(tmp_path, value, name="cookie"):
@@ -30,20 +30,18 @@ def live_fp(kube, name="erlang-cookie", key="cookie"):
     return value.cookie.fingerprint() if value.cookie else None
 
 
-def fp(value):
-    return Cookie(value).fingerprint()
 
 
 def test_apply_creates_then_never_overwrites(kube, run_cli, tmp_path, schema):
     first = run_cli("k8s", "secret", "--apply", "--cookie-file", cookie_file(tmp_path, FIRST), "--app", "chat")
     assert first.exit_code == 0, first.stderr
-    assert first.stdout.strip() == f"created Secret chat/erlang-cookie key cookie ({fp(FIRST)})"
+    assert first.stdout.strip() == f"created Secret chat/erlang-cookie key cookie ({FIRST_FP})"
     stored = kube.get("Secret", "erlang-cookie", NAMESPACE)
-    assert live_fp(kube) == fp(FIRST)
+    assert live_fp(kube) == FIRST_FP
     annotations = stored["metadata"]["annotations"]
-    assert annotations[FINGERPRINT_ANNOTATION] == fp(FIRST) and UPDATED_AT_ANNOTATION in annotations
+    assert annotations[FINGERPRINT_ANNOTATION] == FIRST_FP and UPDATED_AT_ANNOTATION in annotations
     assert stored["metadata"]["labels"]["app.kubernetes.io/part-of"] == "chat"
-    assert FIRST not in json.dumps(stored["metadata"])
+    assert_hidden(json.dumps(stored["metadata"]), FIRST, where="metadata")
     schema.validate({k: v for k, v in stored.items() if k != "status"})
 
     same = run_cli("k8s", "secret", "--apply", "--cookie-file", cookie_file(tmp_path, FIRST))
@@ -51,16 +49,16 @@ def test_apply_creates_then_never_overwrites(kube, run_cli, tmp_path, schema):
 
     other = run_cli("k8s", "secret", "--apply", "--cookie-file", cookie_file(tmp_path, SECOND))
     assert other.exit_code == 1
-    assert f"holds a different cookie ({fp(FIRST)}, yours is {fp(SECOND)})" in other.stdout
-    assert live_fp(kube) == fp(FIRST)
+    assert f"holds a different cookie ({FIRST_FP}, yours is {SECOND_FP})" in other.stdout
+    assert live_fp(kube) == FIRST_FP
 
     generated = run_cli("k8s", "secret", "--apply")
     assert generated.exit_code == 0 and "the newly generated cookie was discarded" in generated.stdout
-    assert live_fp(kube) == fp(FIRST)
+    assert live_fp(kube) == FIRST_FP
     writes = [r for r in kube.requests if r.method in ("PUT", "POST", "PATCH")]
     assert len(writes) == 1  # only the first create ever wrote
     for result in (first, same, other, generated):
-        assert FIRST not in result.stdout + result.stderr and SECOND not in result.stdout + result.stderr
+        assert_hidden(result.stdout + result.stderr, FIRST, SECOND)
 
 
 def test_replace_keeps_other_keys_labels_and_uses_the_resource_version(kube, run_cli, tmp_path):
@@ -74,12 +72,12 @@ def test_replace_keeps_other_keys_labels_and_uses_the_resource_version(kube, run
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report == {"action": "replaced", "namespace": NAMESPACE, "name": "erlang-cookie", "key": "cookie",
-                      "fingerprint": fp(SECOND), "live_fingerprint": fp(SECOND), "matches": True,
+                      "fingerprint": SECOND_FP, "live_fingerprint": SECOND_FP, "matches": True,
                       "key_missing": False, "conflicts": 0, "generated": False}
     stored = kube.get("Secret", "erlang-cookie", NAMESPACE)
     assert base64.b64decode(stored["data"]["other"]) == b"unrelated"
     assert stored["metadata"]["labels"] == {"team": "core"}
-    assert stored["metadata"]["annotations"][FINGERPRINT_ANNOTATION] == fp(SECOND)
+    assert stored["metadata"]["annotations"][FINGERPRINT_ANNOTATION] == SECOND_FP
     put = next(r for r in kube.requests if r.method == "PUT")
     assert put.body["metadata"]["resourceVersion"] == rv
     assert put.query.get("fieldManager") == "erlcookie"
@@ -91,7 +89,7 @@ def test_missing_key(kube, run_cli, tmp_path):
     kept = run_cli("k8s", "secret", "--apply")
     assert kept.exit_code == 1 and "exists without this key" in kept.stdout
     added = run_cli("k8s", "secret", "--apply", "--replace", "--cookie-file", cookie_file(tmp_path, FIRST))
-    assert added.exit_code == 0 and live_fp(kube) == fp(FIRST)
+    assert added.exit_code == 0 and live_fp(kube) == FIRST_FP
 
 
 def test_immutable_secret_is_refused_clearly(kube, run_cli, tmp_path):
@@ -99,7 +97,7 @@ def test_immutable_secret_is_refused_clearly(kube, run_cli, tmp_path):
               "data": {"cookie": base64.b64encode(FIRST.encode()).decode()}}, namespace=NAMESPACE)
     result = run_cli("k8s", "secret", "--apply", "--replace", "--cookie-file", cookie_file(tmp_path, SECOND))
     assert result.exit_code == 3 and "is immutable" in result.stderr
-    assert live_fp(kube) == fp(FIRST)
+    assert live_fp(kube) == FIRST_FP
 
 
 def test_create_race_decides_again_on_the_winners_secret(kube, run_cli, tmp_path):
@@ -111,7 +109,7 @@ def test_create_race_decides_again_on_the_winners_secret(kube, run_cli, tmp_path
     result = run_cli("k8s", "secret", "--apply", "--json", "--cookie-file", cookie_file(tmp_path, FIRST))
     report = json.loads(result.stdout)
     assert result.exit_code == 1 and report["action"] == "kept" and report["conflicts"] == 1
-    assert live_fp(kube) == fp(SECOND)  # the winner's cookie was not overwritten
+    assert live_fp(kube) == SECOND_FP  # the winner's cookie was not overwritten
 
 
 def test_replace_retries_after_409(kube, run_cli, tmp_path):
@@ -123,7 +121,7 @@ def test_replace_retries_after_409(kube, run_cli, tmp_path):
     report = json.loads(result.stdout)
     assert result.exit_code == 0 and report["action"] == "replaced" and report["conflicts"] == 1
     stored = kube.get("Secret", "erlang-cookie", NAMESPACE)
-    assert stored["metadata"]["labels"] == {"touched": "yes"} and live_fp(kube) == fp(SECOND)
+    assert stored["metadata"]["labels"] == {"touched": "yes"} and live_fp(kube) == SECOND_FP
 
 
 def test_endless_409_is_exit_3(kube, run_cli, tmp_path):

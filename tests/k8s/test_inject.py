@@ -13,18 +13,19 @@ from collections import Counter
 import pytest
 from ruamel.yaml import YAML
 
-from erlcookie.cookie.value import Cookie
 from erlcookie.errors import UsageError
 from erlcookie.k8s.inject import InjectOptions, inject, inject_paths, load_file
 from erlcookie.k8s.selectors import parse_selector
 from erlcookie.k8s.workloads import env_binding, iter_workloads, mount_binding, pod_spec
 from erlcookie.k8s.yamlstream import split_documents
+from tests.k8s.conftest import assert_hidden, fp
 
 # Literal cookies written into the fixtures; none may ever show up in a report or a diff.
 FIXTURE_LITERALS = ["hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E", "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1",
                     "init-only-not-wired", "rabbit-cookie-in-clear-2f9d8c7b"]
 SECRET_REF = {"secretKeyRef": {"name": "erlang-cookie", "key": "cookie"}}
 safe_load_all = YAML(typ="safe", pure=True).load_all
+WEB_FP, CM_FP = fp("hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E"), fp("Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1")
 
 
 def run(paths, **options):
@@ -42,7 +43,9 @@ def line_changes(old: str, new: str) -> tuple[Counter, Counter]:
 
 
 def no_literal_in(text: str) -> bool:
-    return not any(lit in text for lit in FIXTURE_LITERALS)
+    """True, or an AssertionError naming no value (see conftest.assert_hidden)."""
+    assert_hidden(text, *FIXTURE_LITERALS)
+    return True
 
 
 def reread(text):
@@ -102,7 +105,9 @@ def test_helm_output_semantics_and_report(fixtures):
     # the sidecar that never dealt with the cookie does not get the secret
     assert all(e["name"] != "RELEASE_COOKIE" for e in env_of(web, "metrics-exporter"))
     # the init container is not an app container: left alone, but its clear cookie is reported
-    assert env_of(web, "migrate") == [{"name": "RELEASE_COOKIE", "value": "init-only-not-wired"}]
+    migrate = env_of(web, "migrate")
+    untouched = migrate == [{"name": "RELEASE_COOKIE", "value": "init-only-not-wired"}]
+    assert untouched, "the init container's env changed (values redacted)"
     assert env_of(by_name["chat-worker"], "worker") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
     assert env_of(by_name["chat-cleanup"], "cleanup") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
 
@@ -111,10 +116,10 @@ def test_helm_output_semantics_and_report(fixtures):
                        ("StatefulSet/chat-worker", "worker", "replace-env"),
                        ("CronJob/chat-cleanup", "cleanup", "add-env")}
     literal = next(c for c in result.changes if c.workload == "Deployment/chat-web")
-    assert literal.fingerprint == Cookie("hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E").fingerprint()
+    assert literal.fingerprint == WEB_FP
     from_cm = next(c for c in result.changes if c.workload == "StatefulSet/chat-worker")
     # the ConfigMap is in the stream, so its value is fingerprinted and flagged as a leftover
-    assert from_cm.fingerprint == Cookie("Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1").fingerprint()
+    assert from_cm.fingerprint == CM_FP
     codes = Counter((f.code, f.severity) for f in result.findings)
     assert codes == Counter({("configmap-cookie", "warning"): 1, ("plain-cookie", "error"): 1})
     init = next(f for f in result.findings if f.code == "plain-cookie")
@@ -232,8 +237,8 @@ def test_duplicates_collapse_to_one_entry_and_literals_are_fingerprinted():
     assert env_of(workloads_of(out)[0], "app") == [{"name": "X", "value": "1"},
                                                    {"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
     fps = {c.action: c.fingerprint for c in result.changes}
-    assert fps == {"replace-env": Cookie("second-dup-value-bbbb").fingerprint(),
-                   "remove-duplicate": Cookie("first-dup-value-aaaa").fingerprint()}
+    expected = {"replace-env": fp("second-dup-value-bbbb"), "remove-duplicate": fp("first-dup-value-aaaa")}
+    assert fps == expected
 
 
 def test_envfrom_of_the_secret_with_the_right_key_is_already_wired():
@@ -248,8 +253,7 @@ def test_envfrom_configmap_holding_the_cookie_is_overridden_and_reported():
     text = cm + "---\n" + stream([], extra={"envFrom": [{"configMapRef": {"name": "env"}}]})
     result = inject_text(text)
     assert [c.action for c in result.changes] == ["add-env"]
-    assert [(f.code, f.fingerprint) for f in result.findings] == [
-        ("configmap-cookie", Cookie("Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1").fingerprint())]
+    assert [(f.code, f.fingerprint) for f in result.findings] == [("configmap-cookie", CM_FP)]
 
 
 def test_setcookie_in_args_and_erl_flags_is_reported_not_rewritten():
@@ -259,8 +263,8 @@ def test_setcookie_in_args_and_erl_flags_is_reported_not_rewritten():
     plain = sorted(f.message.split(" in clear in ")[1].split(":")[0] for f in result.findings if f.code == "plain-cookie")
     assert plain == ["args (-setcookie)", "env ERL_AFLAGS (-setcookie)"]
     assert result.has_errors
-    assert {f.fingerprint for f in result.findings} == {Cookie("clearcookievalue1").fingerprint(),
-                                                        Cookie("clearcookievalue2").fingerprint()}
+    expected = {fp("clearcookievalue1"), fp("clearcookievalue2")}
+    assert {f.fingerprint for f in result.findings} == expected
 
 
 def test_references_are_not_clear_cookies():
@@ -309,7 +313,8 @@ def test_other_env_name(fixtures):
     env = env_of(workloads_of(out)[0], "rabbitmq")
     assert env == [{"name": "RABBITMQ_ERLANG_COOKIE",
                     "valueFrom": {"secretKeyRef": {"name": "rabbitmq-erlang-cookie", "key": ".erlang.cookie"}}}]
-    assert result.changes[0].fingerprint == Cookie("rabbit-cookie-in-clear-2f9d8c7b").fingerprint()
+    expected = fp("rabbit-cookie-in-clear-2f9d8c7b")
+    assert result.changes[0].fingerprint == expected
 
 
 # -- file-mount mode ---------------------------------------------------------------------------
@@ -398,8 +403,7 @@ def test_cli_diff_is_redacted(run_cli, fixtures):
     assert no_literal_in(result.stdout + result.stderr)
     assert "-              value: <redacted>\n" in result.stdout
     assert result.stdout.count("--- a/") == 2
-    fp = Cookie("hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E").fingerprint()
-    assert fp in result.stderr
+    assert WEB_FP in result.stderr
 
 
 def test_cli_in_place_check_and_json(run_cli, fixtures, tmp_path, schema):

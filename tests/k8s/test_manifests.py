@@ -12,8 +12,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from erlcookie.cookie.generate import generate
-from erlcookie.cookie.value import Cookie
 from erlcookie.errors import UsageError
+from tests.k8s.conftest import assert_hidden, fp
 from erlcookie.k8s.manifests import (FINGERPRINT_ANNOTATION, PortRange, netpol_manifest,
                                      parse_port_range, secret_manifest, secret_value, to_yaml)
 
@@ -47,8 +47,8 @@ def same_semantics(ours: dict, theirs: dict) -> None:
     assert ours["metadata"]["name"] == theirs["metadata"]["name"]
     assert ours["metadata"].get("namespace") == theirs["metadata"].get("namespace")
     assert set(ours["data"]) == set(theirs["data"]) == {"cookie"}
-    assert (base64.b64decode(ours["data"]["cookie"]) == base64.b64decode(theirs["data"]["cookie"])), \
-        "decoded data differs from kubectl's (values redacted)"
+    same = base64.b64decode(ours["data"]["cookie"]) == base64.b64decode(theirs["data"]["cookie"])
+    assert same, "decoded data differs from kubectl's (values redacted)"
     assert "stringData" not in ours
 
 
@@ -63,7 +63,8 @@ def test_secret_matches_kubectl_create_secret(tmp_path, run_cli, schema, namespa
     ours = load(result.stdout)
     same_semantics(ours, theirs)
     schema.validate(ours)
-    assert cookie.fingerprint() in result.stderr and cookie.reveal() not in result.stderr
+    assert cookie.fingerprint() in result.stderr
+    assert_hidden(result.stderr, cookie.reveal())
 
 
 def test_secret_metadata_never_holds_the_value(schema):
@@ -71,7 +72,7 @@ def test_secret_metadata_never_holds_the_value(schema):
     manifest = secret_manifest(cookie, name="chat-cookie", key=".erlang.cookie", namespace="chat",
                                app="chat", labels={"team": "core"})
     meta = json.dumps(manifest["metadata"])
-    assert cookie.reveal() not in meta and manifest["data"][".erlang.cookie"] not in meta
+    assert_hidden(meta, cookie.reveal(), manifest["data"][".erlang.cookie"], where="metadata")
     assert manifest["metadata"]["annotations"][FINGERPRINT_ANNOTATION] == cookie.fingerprint()
     assert manifest["metadata"]["labels"] == {
         "app.kubernetes.io/component": "erlang-cookie", "app.kubernetes.io/managed-by": "erlcookie",
@@ -88,7 +89,8 @@ def test_generated_secret_is_new_each_time_and_strong(run_cli):
     from erlcookie.audit import audit_cookie
 
     assert audit_cookie(a).verdict == "ok" and audit_cookie(b).verdict == "ok"
-    assert len(b) == 20 and b.reveal().isalpha()
+    letters_only = b.reveal().isalpha()
+    assert len(b) == 20 and letters_only
 
 
 def test_secret_json_format(run_cli, schema, tmp_path):
@@ -99,7 +101,8 @@ def test_secret_json_format(run_cli, schema, tmp_path):
     obj = json.loads(result.stdout)
     schema.validate(obj)
     value = secret_value(obj, "erlang_cookie")
-    assert value.cookie.fingerprint() == Cookie("Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1").fingerprint()
+    expected = fp("Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1")
+    assert value.cookie.fingerprint() == expected
     assert not value.trailing_newline  # the file's newline is not part of the cookie
 
 
@@ -136,24 +139,25 @@ def test_secret_refuses_a_cookie_that_breaks_deployments(run_cli, tmp_path):
     cookie_file = private_file(tmp_path, "c", "has a space")
     result = run_cli("k8s", "secret", "--cookie-file", str(cookie_file))
     assert result.exit_code == 2 and "break deployments" in result.stderr
-    assert "has a space" not in result.stderr + result.stdout
+    assert_hidden(result.stderr + result.stdout, "has a space")
 
 
 def test_secret_warns_about_a_weak_cookie(run_cli):
     result = run_cli("k8s", "secret", "--cookie-env", "WEAK", env={"WEAK": "secretcookie"})
     assert result.exit_code == 0 and "warning: the cookie is weak" in result.stderr
-    assert "secretcookie" not in result.stderr
+    assert_hidden(result.stderr, "secretcookie")
 
 
 def test_secret_value_decoding():
     good = {"metadata": {"name": "s"}, "data": {"k": base64.b64encode(b"abc\n").decode()}}
     value = secret_value(good, "k")
-    assert value.cookie.fingerprint() == Cookie("abc").fingerprint() and value.trailing_newline
+    abc, plain = fp("abc"), fp("plain")
+    assert value.cookie.fingerprint() == abc and value.trailing_newline
     assert secret_value(good, "other").problem == "missing"
     assert secret_value({"data": {"k": "!!notbase64"}}, "k").problem == "not-base64"
     assert secret_value({"data": {"k": base64.b64encode(b"\xff\xfe").decode()}}, "k").problem == "not-utf8"
     assert secret_value({"data": {"k": ""}}, "k").problem == "empty"
-    assert secret_value({"stringData": {"k": "plain"}}, "k").cookie.fingerprint() == Cookie("plain").fingerprint()
+    assert secret_value({"stringData": {"k": "plain"}}, "k").cookie.fingerprint() == plain
 
 
 # -- NetworkPolicy --------------------------------------------------------------------------

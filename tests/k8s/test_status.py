@@ -9,12 +9,12 @@ import json
 import pytest
 
 from erlcookie.audit import audit_cookie
-from erlcookie.cookie.value import Cookie
 from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION
 from erlcookie.k8s.status import StatusOptions, analyze, rollout_state, secret_changed_at
-from tests.k8s.conftest import NAMESPACE
+from tests.k8s.conftest import NAMESPACE, assert_hidden, fp
 
 GOOD = "Status-Good-Cookie-9f8e7d6c5b4a39281706"
+GOOD_FP = fp(GOOD)
 OPTS = StatusOptions(secret="erlang-cookie", key="cookie", namespace="chat", selector="app=chat")
 WIRED = [{"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {"name": "erlang-cookie", "key": "cookie"}}}]
 
@@ -56,7 +56,7 @@ def codes(report):
 def test_all_good():
     report = analyze(OPTS, a_secret(), [a_deployment()], [a_pod()], audit=audit_cookie)
     assert report.ok and codes(report) == []
-    assert report.secret.fingerprint == Cookie(GOOD).fingerprint() and report.secret.verdict == "ok"
+    assert report.secret.fingerprint == GOOD_FP and report.secret.verdict == "ok"
     assert report.workloads[0].containers == {"app": "secret"}
     assert report.pods[0].ip == "10.0.0.5" and not report.pods[0].stale
 
@@ -76,7 +76,7 @@ def test_weak_cookie_and_newline_and_stale_annotation():
     report = analyze(OPTS, secret, [a_deployment()], [a_pod()], audit=audit_cookie)
     assert codes(report) == [("annotation-stale", "warning"), ("secret-newline", "warning"),
                              ("secret-weak", "error")]
-    assert "secretcookie" not in json.dumps(report.to_dict())
+    assert_hidden(json.dumps(report.to_dict()), "secretcookie")
 
 
 @pytest.mark.parametrize("env, state", [
@@ -90,8 +90,9 @@ def test_unwired_workloads_and_pods(env, state):
     assert codes(report) == [("pod-not-wired", "error"), ("workload-not-wired", "error")]
     assert report.workloads[0].containers == {"app": state} and not report.pods[0].ok
     if state == "literal":
-        assert {f.fingerprint for f in report.findings} == {Cookie("literal-cookie-value-42").fingerprint()}
-        assert "literal-cookie-value-42" not in json.dumps(report.to_dict())
+        expected = {fp("literal-cookie-value-42")}
+        assert {f.fingerprint for f in report.findings} == expected
+        assert_hidden(json.dumps(report.to_dict()), "literal-cookie-value-42")
 
 
 def test_envfrom_of_the_secret_counts_when_the_key_is_the_variable():
@@ -113,8 +114,8 @@ def test_clear_cookies_elsewhere_in_live_objects():
     dep = a_deployment(WIRED + [{"name": "RABBITMQ_ERLANG_COOKIE", "value": "rabbit-live-value-66"}], extra=extra)
     report = analyze(OPTS, a_secret(), [dep], [])
     plain = [f for f in report.findings if f.code == "plain-cookie"]
-    assert {f.fingerprint for f in plain} == {Cookie("args-cookie-value-77").fingerprint(),
-                                              Cookie("rabbit-live-value-66").fingerprint()}
+    expected = {fp("args-cookie-value-77"), fp("rabbit-live-value-66")}
+    assert {f.fingerprint for f in plain} == expected
 
 
 def test_mount_mode():
@@ -155,17 +156,18 @@ def test_no_workloads_and_pods_of_unmatched_workloads():
 # -- when the Secret changed, and which pods predate it ----------------------------------------------
 
 def test_changed_at_sources():
-    fp = Cookie(GOOD).fingerprint()
-    ours = {FINGERPRINT_ANNOTATION: fp, UPDATED_AT_ANNOTATION: "2024-05-01T11:00:00Z"}
+    ours = {FINGERPRINT_ANNOTATION: GOOD_FP, UPDATED_AT_ANNOTATION: "2024-05-01T11:00:00Z"}
     managed = [{"manager": "kubectl-label", "time": "2024-05-01T13:00:00Z"},
                {"manager": "erlcookie", "time": "2024-05-01T11:00:01Z"}]
-    assert secret_changed_at(a_secret(annotations=ours, managed=managed), fp)[1] == "managedFields (erlcookie)"
-    assert str(secret_changed_at(a_secret(annotations=ours, managed=managed), fp)[0]) == "2024-05-01 11:00:01+00:00"
-    assert secret_changed_at(a_secret(annotations=ours), fp)[1] == "annotation"
+    when, source = secret_changed_at(a_secret(annotations=ours, managed=managed), GOOD_FP)
+    assert (str(when), source) == ("2024-05-01 11:00:01+00:00", "managedFields (erlcookie)")
+    when, source = secret_changed_at(a_secret(annotations=ours), GOOD_FP)
+    assert (str(when), source) == ("2024-05-01 11:00:00+00:00", "annotation")
     # the data no longer matches our annotation: someone else changed it; newest time wins
-    changed = secret_changed_at(a_secret(annotations=ours, managed=managed), "fp1:other")
-    assert (str(changed[0]), changed[1]) == ("2024-05-01 13:00:00+00:00", "managedFields")
-    assert secret_changed_at(a_secret(), fp)[1] == "creationTimestamp"
+    when, source = secret_changed_at(a_secret(annotations=ours, managed=managed), "fp1:other")
+    assert (str(when), source) == ("2024-05-01 13:00:00+00:00", "managedFields")
+    when, source = secret_changed_at(a_secret(), GOOD_FP)
+    assert (str(when), source) == ("2024-05-01 10:00:00+00:00", "creationTimestamp")
 
 
 @pytest.mark.parametrize("started, stale", [("2024-05-01T10:59:59Z", True), ("2024-05-01T11:00:00Z", False),
@@ -239,7 +241,7 @@ def app(kube, run_cli, tmp_path):
 def test_cli_status_ok(app, run_cli):
     result = run_cli("k8s", "status", "-l", "app=chat")
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert f"Secret chat/erlang-cookie key cookie: {Cookie(GOOD).fingerprint()}, ok" in result.stdout
+    assert f"Secret chat/erlang-cookie key cookie: {GOOD_FP}, ok" in result.stdout
     assert "Deployment/chat" in result.stdout and result.stdout.rstrip().endswith("ok")
     report = json.loads(run_cli("k8s", "status", "-l", "app=chat", "--json").stdout)
     assert report["ok"] and [w["object"] for w in report["workloads"]] == ["Deployment/chat"]
@@ -274,8 +276,9 @@ def test_cli_status_finds_clear_cookies_and_unwired_workloads(app, run_cli):
     result = run_cli("k8s", "status", "-l", "app=chat")
     assert result.exit_code == 1
     assert "StatefulSet/worker  NO" in result.stdout and "Deployment/bare" in result.stdout
-    assert Cookie("live-literal-cookie-5150").fingerprint() in result.stdout
-    assert "live-literal-cookie-5150" not in result.stdout + result.stderr
+    expected = fp("live-literal-cookie-5150")
+    assert expected in result.stdout
+    assert_hidden(result.stdout + result.stderr, "live-literal-cookie-5150")
     assert result.stdout.rstrip().endswith("6 problem(s)")  # 2 workloads + their 4 pods
     report = json.loads(run_cli("k8s", "status", "-l", "app=chat", "--json").stdout)
     assert sorted(f["object"] for f in report["findings"] if f["code"] == "workload-not-wired") == \
