@@ -361,9 +361,10 @@ def main() -> None:
             (repo / name).write_text((repo / name).read_text() + "\n# a small edit\n")
         subprocess.run(["git", "add", "app/f001.ex", "app/f002.exs"], cwd=repo, check=True)
         clean = staged_runs()
-        (repo / "deploy-new.sh").write_text("export RELEASE_COOKIE=Qx7Lm2Vt9Rk4Wp8Zn3Hc6Jd5\n")
+        leak = "export RELEASE_COOKIE=Qx7Lm2Vt9Rk4Wp8Zn3Hc6Jd5\n"  # erlcookie:allow benchmark input
+        (repo / "deploy-new.sh").write_text(leak)
         subprocess.run(["git", "add", "deploy-new.sh"], cwd=repo, check=True)
-        leak = staged_runs()
+        leaking = staged_runs()
         version = [wall_once([ERLCOOKIE, "--version"], repo) for _ in range(15)]
         bare = [wall_once([sys.executable, "-c", "pass"], repo) for _ in range(15)]
     finally:
@@ -374,9 +375,9 @@ def main() -> None:
                  f"{hist_info['commits']}-commit repo", f"{ms(clean):.0f} ms", "", "",
                  f"median of 15, min {min(clean) * 1000:.0f} ms; target < 200 ms; {context}"))
     rows.append(("staged: the same plus a staged leak (audit + scrypt fingerprint)",
-                 f"{ms(leak):.0f} ms", "", "", f"median of 15, min {min(leak) * 1000:.0f} ms, exit 1"))
+                 f"{ms(leaking):.0f} ms", "", "", f"median of 15, min {min(leaking) * 1000:.0f} ms, exit 1"))
     print(f"staged, clean: {ms(clean):.0f} ms (min {min(clean) * 1000:.0f}); with a leak: "
-          f"{ms(leak):.0f} ms (min {min(leak) * 1000:.0f}); {context}", flush=True)
+          f"{ms(leaking):.0f} ms (min {min(leaking) * 1000:.0f}); {context}", flush=True)
 
     def ratio(a: Timing, b: Timing) -> str:
         return f"{a.wall / b.wall:.1f}x wall, {a.cpu / b.cpu:.1f}x CPU"

@@ -209,6 +209,20 @@ _ECHO_TO_COOKIE_FILE = re.compile(
     r"""\b(?P<cmd>echo|printf)(?:[ \t]+-[neE]+)*[ \t]+(?P<rest>[^\n>|;&]*?)[ \t]*>>?[ \t]*"""
     r"""[^\s;|&]*\.erlang\.cookie""")
 _ELIXIR_TOOL_LINE = re.compile(r"\b(?:iex|elixir|elixirc|livebook|mix|erl)\b|bin/[\w.-]+")
+# In docs and code, `-setcookie X` counts only on a line that runs something BEAM-ish;
+# in scripts, Makefiles, Dockerfiles, units and CI files every line is a command line.
+_ERL_COMMAND_LINE = re.compile(
+    r"\b(?:erl|werl|iex|elixir|escript|run_erl|erlexec|rebar3|mix|relx|exec|rabbitmq[\w-]*)\b"
+    r"|%%!|bin/[\w.-]+|ERL_[A-Z]*FLAGS|ELIXIR_ERL_OPTIONS|(?<![\w-])--?s?name\b")
+_SCRIPT_SUFFIXES = frozenset({"", ".sh", ".bash", ".zsh", ".ksh", ".fish", ".mk", ".yml",
+                              ".yaml", ".service", ".env", ".escript", ".args", ".conf",
+                              ".ps1", ".bat", ".cmd", ".dockerfile", ".containerfile", ".src",
+                              ".eex", ".j2", ".tpl"})
+
+
+def _is_script(src: Source) -> bool:
+    return src.suffix in _SCRIPT_SUFFIXES or is_dockerfile(src) or \
+        src.name in ("Makefile", "GNUmakefile", "Procfile", "Jenkinsfile", "Justfile")
 _HTTP_TOOL_LINE = re.compile(r"\b(?:curl|wget|http|httpie|requests|ab|siege)\b")
 
 
@@ -243,7 +257,12 @@ def detect_vm_args(src: Source) -> Iterator[Detection]:
 def detect_command_line(src: Source) -> Iterator[Detection]:
     text = src.text
     if src.lines_with(*COOKIE_NEEDLES):
+        script = _is_script(src)
         for m in src.finditer(_SETCOOKIE_CLI):
+            # outside scripts, the command must come first: `erl -sname a -setcookie X`
+            if not script and not _ERL_COMMAND_LINE.search(
+                    text, text.rfind("\n", 0, m.start()) + 1, m.start()):
+                continue
             yield from _setcookie_words("EC006", m.start("rest"), m.group("rest"), "-setcookie",
                                         m.start())
         for m in src.finditer(_DASH_COOKIE):
@@ -259,9 +278,10 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
                                 key="--" + flag, key_start=m.start())
         for m in src.finditer(_ARGV_FORM):
             line = _line_at(text, m.start())
-            if m.group("flag") == "--cookie" and _HTTP_TOOL_LINE.search(line):
+            if m.group("flag") == "--cookie" and (_HTTP_TOOL_LINE.search(line)
+                                                  or not _ELIXIR_TOOL_LINE.search(line)):
                 continue
-            if _literal_ok(m.group("val")):
+            if _literal_ok(m.group("val")) and not m.group("val").startswith("-"):
                 yield Detection("EC006", m.start("val"), m.end("val"), m.group("val"),
                                 key=m.group("flag"), key_start=m.start())
         for m in src.finditer(_ECHO_TO_COOKIE_FILE):
@@ -752,8 +772,8 @@ def detect_env_assignments(src: Source) -> Iterator[Detection]:
     context_rule = _context_rule(src)
     for m in src.finditer(_ENV_ASSIGN):
         lead, op = m.group("lead"), m.group("op")
-        if op.strip() == "" and not lead.strip().startswith("set"):
-            continue  # `KEY value` is only an assignment for fish/csh `set`/`setenv`
+        if op.strip() == "" and not (lead.startswith("setenv") or lead.startswith("set -")):
+            continue  # `KEY value` is only an assignment for fish `set -x` and csh `setenv`
         got = read_value(text, m.end(), comment=True)
         if got is None:
             continue

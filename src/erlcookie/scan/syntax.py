@@ -29,7 +29,7 @@ _NOT_A_VALUE = ("file", "path", "dir", "name", "ref", "secretname", "secretkey",
 
 def cookie_name_confidence(name: str) -> str | None:
     """'high' for Erlang cookie names, 'generic' for other *cookie* names, else None."""
-    norm = normalise_name(name.strip("\"'"))
+    norm = normalise_name(name.strip("\"'")).replace("erlcookie", "")  # our own name
     if "cookie" not in norm or norm.endswith(_NOT_A_VALUE) and not norm.endswith("cookie"):
         return None
     if norm in ("cookie", "erlangcookie") or any(m in norm.replace("cookie", " ")
@@ -41,15 +41,29 @@ def cookie_name_confidence(name: str) -> str | None:
 # -- references --------------------------------------------------------------------------
 _REFERENCE = re.compile(
     r"""\$\{|\$\(|\$[A-Za-z_]|`|\{\{|\}\}|<%|%>|\{%|\#\{|%\([A-Za-z_]+\)s"""
+    r"""|\{[\w.:!]*\}|<[^<>\s]*>|^<|^~\d*[spwaPtc]$|^%[sdvqr]$"""
     r"""|\bSystem\.(?:fetch_env|get_env)|\bos:getenv|\bApplication\.(?:get|fetch)_env"""
     r"""|\bsecretKeyRef\b|\bvalueFrom\b""")
 _PLACEHOLDER = re.compile(r"^(?:<[^<>]*>|\[[^\[\]]*\]|@\w+@|%\w+%|[*.]+|\.\.\.|…|None|null|~)$")
 
 
+# Words that follow `-setcookie`, `RELEASE_COOKIE` and friends in prose and docs, and the
+# usual placeholders. A real cookie of one character or one of these words does not exist
+# in practice; known weak values such as "cookie", "secret" or "changeme" are NOT here.
+_PROSE = frozenset("""
+    a an the is are was were be been being it its this that these those there here and or
+    nor not no yes to in on of for with from at by as if then than so but which who what
+    when where how why also too only instead given flag option options argument arguments
+    value values literal literals set sets setting unset none null nil true false
+    Cookie COOKIE Node NODE VALUE Value YOUR_COOKIE
+    your_cookie your-cookie <cookie> etc e.g. i.e.
+""".split())
+
+
 def is_reference(value: str) -> bool:
     """True for anything resolved later or plainly a placeholder: not a leaked literal."""
     v = value.strip()
-    if not v:
+    if len(v) < 2 or v in _PROSE or v.rstrip(".,;:") in _PROSE:
         return True
     if _PLACEHOLDER.match(v):
         return True
@@ -81,7 +95,7 @@ def read_quoted(text: str, start: int) -> tuple[str, int] | None:
     return None
 
 
-_WORD_END = re.compile(r"""[\s"';|&<>)]""")
+_WORD_END = re.compile(r"""[\s"';|&<>)\\]""")  # a backslash: an escape (\n in a string)
 _PLAIN = object()
 
 
