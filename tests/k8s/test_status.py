@@ -325,3 +325,32 @@ def test_mount_mode_recognises_the_init_copy_pattern(fixtures):
     # without the init container the emptyDir holds nothing
     del sts["spec"]["template"]["spec"]["initContainers"]
     assert analyze(opts, a_secret(), [sts], []).workloads[0].containers == {"rabbitmq": "other-source"}
+
+
+def test_configmap_holding_the_cookie_is_a_clear_cookie():
+    env = [{"name": "RELEASE_COOKIE", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "c"}}}]
+    from erlcookie.k8s.status import referenced_configmaps
+
+    assert referenced_configmaps(OPTS, [a_deployment(env), a_pod(env=env)]) == {"cm"}
+    report = analyze(OPTS, a_secret(), [a_deployment(env)], [a_pod(env=env)],
+                     configmaps={"cm": {"c": "configmap-cookie-value-31"}})
+    expected = fp("configmap-cookie-value-31")
+    plain = [f for f in report.findings if f.code == "plain-cookie"]
+    assert [(f.object, f.fingerprint) for f in plain] == [("ConfigMap/cm", expected)]  # once
+    assert_hidden(json.dumps(report.to_dict()), "configmap-cookie-value-31")
+
+
+def test_cli_status_reads_referenced_configmaps(app, run_cli):
+    app.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "env"},
+             "data": {"RELEASE_COOKIE": "live-configmap-cookie-77"}}, namespace=NAMESPACE)
+    app.add(deployment([{"name": "RELEASE_COOKIE", "valueFrom": {"configMapKeyRef": {
+        "name": "env", "key": "RELEASE_COOKIE"}}}], name="legacy"), namespace=NAMESPACE)
+    result = run_cli("k8s", "status", "-l", "app=chat", "--json")
+    report = json.loads(result.stdout)
+    expected = fp("live-configmap-cookie-77")
+    assert result.exit_code == 1
+    assert ("ConfigMap/env", expected) in [(f["object"], f.get("fingerprint")) for f in report["findings"]]
+    assert_hidden(result.stdout + result.stderr, "live-configmap-cookie-77")
+    app.deny("get", "configmaps")
+    denied = run_cli("k8s", "status", "-l", "app=chat")
+    assert denied.exit_code == 1 and "cannot get ConfigMap env (RBAC)" in denied.stderr

@@ -351,7 +351,7 @@ def status_cmd(selector, secret, key, env, mount, container_names, namespace, co
     from erlcookie.audit import audit_cookie
     from erlcookie.k8s.manifests import check_env_name, check_object_name, check_secret_key
     from erlcookie.k8s.selectors import parse_selector
-    from erlcookie.k8s.status import StatusOptions, analyze
+    from erlcookie.k8s.status import StatusOptions, analyze, referenced_configmaps
 
     parse_selector(selector)  # a usage error before any network traffic
     check_object_name(secret, "Secret name")
@@ -367,13 +367,32 @@ def status_cmd(selector, secret, key, env, mount, container_names, namespace, co
         options = StatusOptions(secret=secret, key=key, env=env, mount=mount,
                                 containers=tuple(container_names) or None,
                                 namespace=api.namespace, selector=selector)
-    report = analyze(options, secret_obj, workloads, pods, audit=audit_cookie)
+        configmaps = _fetch_configmaps(api, referenced_configmaps(options, workloads + pods))
+    report = analyze(options, secret_obj, workloads, pods, audit=audit_cookie,
+                     configmaps=configmaps)
     if as_json:
         emit_json(report.to_dict())
     else:
         _render_status(report)
     if not report.ok:
         sys.exit(EXIT_FINDINGS)
+
+
+def _fetch_configmaps(api, names) -> dict:
+    """The ConfigMaps workloads read the cookie from; one we may not read is only noted
+    (the workload is reported as not wired either way)."""
+    from erlcookie.k8s.api import PermissionDenied
+
+    found = {}
+    for name in sorted(names):
+        try:
+            obj = api.get_configmap(name)
+        except PermissionDenied:
+            _warn(f"cannot get ConfigMap {name} (RBAC): not checked for a cookie in clear")
+            continue
+        if obj is not None:
+            found[name] = obj.get("data") or {}
+    return found
 
 
 def _render_status(report) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
+from erlcookie.cookie.value import Cookie
 from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION, secret_value
 from erlcookie.k8s.selectors import from_label_selector
 from erlcookie.k8s.workloads import (containers, env_binding, mount_binding, object_ref,
@@ -270,8 +271,11 @@ _BINDING_TEXT = {
 
 
 class _Analysis:
-    def __init__(self, opt: StatusOptions, report: StatusReport, secret_obj: Mapping | None):
+    def __init__(self, opt: StatusOptions, report: StatusReport, secret_obj: Mapping | None,
+                 configmaps: Mapping[str, Mapping]):
         self.opt, self.report, self.secret_obj = opt, report, secret_obj
+        self.configmaps = configmaps
+        self.reported: set[tuple[str, str]] = set()
 
     def add(self, code, severity, obj_ref, message, container=None, fingerprint=None):
         self.report.findings.append(Finding(code, severity, obj_ref, message, container, fingerprint))
@@ -284,9 +288,12 @@ class _Analysis:
             states[cref.name] = state
             if state != "secret":
                 detail = _BINDING_TEXT.get(state, state)
+                fingerprint = self._literal_fp(cref.container) if state == "literal" else None
+                if state in ("configmap", "envfrom-configmap"):
+                    fingerprint = self._configmap_cookie(ref, cref.container)
                 self.add(f"{kind_word}-not-wired", "error", ref,
                          f"container {cref.name} {detail} (expected Secret {opt.secret} key {opt.key})",
-                         cref.name, self._literal_fp(cref.container) if state == "literal" else None)
+                         cref.name, fingerprint)
             elif opt.env is not None:
                 binding = env_binding(cref.container, opt.env, opt.secret, opt.key)
                 if binding.optional:
@@ -302,16 +309,47 @@ class _Analysis:
                      f"no container named {', '.join(opt.containers)}")
         return states
 
+    def _configmap_cookie(self, ref: str, container: Mapping) -> str | None:
+        """Fingerprint of the cookie a ConfigMap holds in clear (reported once per key)."""
+        binding = env_binding(container, self.opt.env or "", self.opt.secret, self.opt.key)
+        data = self.configmaps.get(str(binding.reference))
+        if not isinstance(data, Mapping) or binding.key is None or not data.get(binding.key):
+            return None
+        cookie = Cookie(str(data[binding.key]), source=f"ConfigMap {binding.reference}")
+        where = f"ConfigMap/{binding.reference}"
+        if (where, binding.key) not in self.reported:
+            self.reported.add((where, binding.key))
+            self.add("plain-cookie", "error", where,
+                     f"key {binding.key} holds the cookie in clear (read by {ref})",
+                     fingerprint=cookie.fingerprint())
+        return cookie.fingerprint()
+
     def _literal_fp(self, container: Mapping) -> str | None:
         binding = env_binding(container, self.opt.env or "", self.opt.secret, self.opt.key)
         return binding.literal.fingerprint() if binding.literal and not binding.expands else None
 
 
+def referenced_configmaps(opt: StatusOptions, objects: Iterable[Mapping]) -> set[str]:
+    """ConfigMaps that containers read the cookie variable from (worth fetching)."""
+    names: set[str] = set()
+    if opt.env is None:
+        return names
+    for obj in objects:
+        spec = pod_spec(obj)
+        for cref in containers(spec, opt.containers) if spec is not None else []:
+            binding = env_binding(cref.container, opt.env, opt.secret, opt.key)
+            if binding.state in ("configmap", "envfrom-configmap") and binding.reference:
+                names.add(binding.reference)
+    return names
+
+
 def analyze(opt: StatusOptions, secret_obj: Mapping | None, workloads: Iterable[Mapping],
-            pods: Iterable[Mapping], *, audit: Any = None) -> StatusReport:
-    """Judge what was fetched. `audit(cookie) -> AuditResult` is injected (None: skip)."""
+            pods: Iterable[Mapping], *, audit: Any = None,
+            configmaps: Mapping[str, Mapping] | None = None) -> StatusReport:
+    """Judge what was fetched. `audit(cookie) -> AuditResult` is injected (None: skip);
+    `configmaps` maps names to their `data`, for ConfigMaps that hold the cookie."""
     report = StatusReport(opt, SecretInfo(opt.secret, secret_obj is not None))
-    run = _Analysis(opt, report, secret_obj)
+    run = _Analysis(opt, report, secret_obj, configmaps or {})
     changed_at = None
     secret_ref = f"Secret/{opt.secret}"
     if secret_obj is None:
