@@ -30,6 +30,9 @@ def private_file(tmp_path, name, text):
 
 def kubectl_secret(cookie_file, namespace=None):
     """The seed's command, the cookie fed by file (never on argv)."""
+    import shutil
+
+    assert shutil.which("kubectl"), "kubectl is needed (Debian package kubernetes-client)"
     argv = ["kubectl", "create", "secret", "generic", "erlang-cookie",
             f"--from-file=cookie={cookie_file}", "--dry-run=client", "-o", "yaml"]
     if namespace:
