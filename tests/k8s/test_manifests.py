@@ -246,3 +246,13 @@ def test_netpol_write(run_cli, tmp_path, schema):
     assert run_cli("k8s", "netpol", "-l", "app=x", "--dist-port", "9100", "--write", str(target),
                    "--force").exit_code == 0
     assert load(target.read_text())["metadata"]["name"] == "x-erlang-dist"
+
+
+def test_stamp_annotations_names_the_new_cookie():
+    from erlcookie.k8s.manifests import UPDATED_AT_ANNOTATION, stamp_annotations
+
+    cookie = generate("hex")
+    secret = {"metadata": {"name": "s", "annotations": {"keep": "me"}}}
+    stamp_annotations(secret, cookie, now="2030-01-01T00:00:00Z")
+    assert secret["metadata"]["annotations"] == {"keep": "me", FINGERPRINT_ANNOTATION: cookie.fingerprint(),
+                                                 UPDATED_AT_ANNOTATION: "2030-01-01T00:00:00Z"}

@@ -13,8 +13,8 @@ import copy
 from dataclasses import dataclass
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.k8s.api import Conflict, KubeApi, KubeError, NotFound, now_rfc3339
-from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION, secret_value
+from erlcookie.k8s.api import Conflict, KubeApi, KubeError, NotFound
+from erlcookie.k8s.manifests import secret_value, stamp_annotations
 
 
 @dataclass
@@ -42,14 +42,6 @@ class ApplyOutcome:
                 "key_missing": self.key_missing, "conflicts": self.conflicts}
 
 
-def _stamp(obj: dict, cookie: Cookie) -> dict:
-    annotations = obj.setdefault("metadata", {}).setdefault("annotations", {}) or {}
-    annotations[FINGERPRINT_ANNOTATION] = cookie.fingerprint()
-    annotations[UPDATED_AT_ANNOTATION] = now_rfc3339()
-    obj["metadata"]["annotations"] = annotations
-    return obj
-
-
 def apply_secret(api: KubeApi, manifest: dict, cookie: Cookie, *, key: str,
                  replace: bool = False, attempts: int = 5) -> ApplyOutcome:
     name = manifest["metadata"]["name"]
@@ -58,7 +50,7 @@ def apply_secret(api: KubeApi, manifest: dict, cookie: Cookie, *, key: str,
     for _ in range(attempts):
         if api.get_secret(name) is None:
             try:
-                created = api.create_secret(_stamp(copy.deepcopy(manifest), cookie))
+                created = api.create_secret(stamp_annotations(copy.deepcopy(manifest), cookie))
             except Conflict as exc:
                 if exc.reason != "AlreadyExists":
                     raise
@@ -80,7 +72,7 @@ def apply_secret(api: KubeApi, manifest: dict, cookie: Cookie, *, key: str,
             live.pop("stringData", None)
             live["data"] = dict(live.get("data") or {})
             live["data"][key] = base64.b64encode(cookie.as_bytes()).decode("ascii")
-            return _stamp(live, cookie)
+            return stamp_annotations(live, cookie)
 
         try:
             result, conflicts = api.update_secret(name, decide, attempts=attempts)

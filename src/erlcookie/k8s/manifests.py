@@ -112,6 +112,19 @@ def secret_manifest(cookie: Cookie, *, name: str = DEFAULT_SECRET_NAME,
             "data": {key: encode_value(cookie)}}
 
 
+def stamp_annotations(secret: dict, cookie: Cookie, *, now: str | None = None) -> dict:
+    """Set the fingerprint and updated-at annotations for the cookie just put in `secret`
+    (call it whenever a Secret's cookie changes: `status` relies on them)."""
+    from datetime import datetime, timezone
+
+    meta = secret.setdefault("metadata", {})
+    annotations = dict(meta.get("annotations") or {})
+    annotations[FINGERPRINT_ANNOTATION] = cookie.fingerprint()
+    annotations[UPDATED_AT_ANNOTATION] = now or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    meta["annotations"] = annotations
+    return secret
+
+
 @dataclass(frozen=True)
 class SecretValue:
     """What a Secret holds under one key, judged without exposing it."""
