@@ -179,14 +179,18 @@ class LocalCluster:
                     bad.append((a, b))
         return bad
 
-    def rejections(self) -> list[tuple[str, str]]:
-        """(node, rejected peer name) for every refused handshake in the nodes' logs."""
+    def rejections(self, *, with_time: bool = False) -> list[tuple]:
+        """(node, rejected peer name[, the report's time line]) for every refused
+        handshake in the nodes' logs."""
         found = []
         for name, node in list(self.nodes.items()):
+            previous = ""
             for line in node.log_text().splitlines():
                 m = REJECTED_LINE.search(line)
                 if m:
-                    found.append((name, m.group(1)))
+                    found.append((name, m.group(1), previous.strip("= ")) if with_time
+                                 else (name, m.group(1)))
+                previous = line
         return found
 
 

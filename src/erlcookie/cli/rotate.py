@@ -411,8 +411,8 @@ def rotate(cookie_request, conn_opts, new_cookie_file, new_cookie_env, style, dr
                 if old == new:
                     raise UsageError("the new cookie is the old one")
                 _audit_new(new)
-                renderer(event="cookies", old=old.fingerprint(), new=new.fingerprint(),
-                         old_source=old.source, new_source=new.source)
+                renderer(event="cookies", ts=round(time.time(), 3), old=old.fingerprint(),
+                         new=new.fingerprint(), old_source=old.source, new_source=new.source)
                 outcome = asyncio.run(run.start(settings, {OLD: old, NEW: new}, path,
                                                 emit=renderer, dry_run=dry_run,
                                                 keep_secrets_file=not no_secrets_file,

@@ -37,6 +37,7 @@ EPMD_PORT = 4369
 PIN_CHUNK = 256  # set_cookie calls per erl_eval block
 GUARD_SUSPEND_MS = 2000  # how long sys:suspend may wait for net_kernel
 GUARD_MAX_MS = 3000      # the guard resumes net_kernel by itself after this (< net_setuptime)
+PAIR_ATTEMPTS = 60       # pauses tried while a pair's handshake is still in progress
 
 
 # -- abstract format, just what we need --------------------------------------------------------
@@ -161,9 +162,26 @@ def _match(var: str, expr):
     return (atom("match"), _L, _var(var), expr)
 
 
-def exprs_guard(suspend_ms: int, max_ms: int) -> list:
+def _busy(peers: Sequence[str]):
+    """`catch [P || P <- Peers, C <- ets:lookup(sys_dist, P), erlang:element(4, C) =/= up]`:
+    peers with a handshake in progress (net_kernel's connection table, readable by all;
+    the state field is the 4th element from OTP 23 to at least 27)."""
+    from erlcookie.dist.terms import atom
+
+    source = _list([_a(p) for p in peers])
+    filt = (atom("op"), _L, atom("=/="), _call("erlang", "element", [_int(4), _var("C")]),
+            _a("up"))
+    return _catch((atom("lc"), _L, _var("P"),
+                   [(atom("generate"), _L, _var("P"), source),
+                    (atom("generate"), _L, _var("C"),
+                     _call("ets", "lookup", [_a("sys_dist"), _var("P")])),
+                    filt]))
+
+
+def exprs_guard(suspend_ms: int, max_ms: int, peers: Sequence[str] = ()) -> list:
     """Start a guard that suspends net_kernel and resumes it on `resume` or after
-    `max_ms`; answer {Guard, Result of the suspend} once it is suspended:
+    `max_ms`; once it is suspended, answer {Guard, Result of the suspend, Busy}, Busy
+    being the `peers` with a handshake still in progress (started before the pause):
 
         Parent = erlang:self(),
         G = erlang:spawn(fun() ->
@@ -172,7 +190,7 @@ def exprs_guard(suspend_ms: int, max_ms: int) -> list:
                 receive resume -> ok after MaxMs -> ok end,
                 catch sys:resume(net_kernel)
             end),
-        receive {erlcookie_guard, G, R} -> {G, R} after SuspendMs + 1000 -> {G, no_answer} end.
+        receive {erlcookie_guard, G, R} -> {G, R, Busy} after SuspendMs + 1000 -> {G, no_answer, []} end.
     """
     body = [
         _match("SR", _catch(_call("sys", "suspend", [_a("net_kernel"), _int(suspend_ms)]))),
@@ -186,8 +204,8 @@ def exprs_guard(suspend_ms: int, max_ms: int) -> list:
         _match("Parent", _call("erlang", "self", [])),
         _match("G", _call("erlang", "spawn", [_fun(body)])),
         _receive([(_tuple([_a("erlcookie_guard"), _var("G"), _var("R")]),
-                   [_tuple([_var("G"), _var("R")])])],
-                 suspend_ms + 1000, [_tuple([_var("G"), _a("no_answer")])]),
+                   [_tuple([_var("G"), _var("R"), _busy(peers)])])],
+                 suspend_ms + 1000, [_tuple([_var("G"), _a("no_answer"), _list([])])]),
     ]
 
 
@@ -252,7 +270,8 @@ class DistOps:
         self.tls = tls
         self._conns: dict[str, Any] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self.repairs = 0  # pair changes finished from our side (their link dropped)
+        self.repairs = 0    # pair changes whose end we had to align after a failed write
+        self.deferrals = 0  # pairs put off because a handshake between them was under way
 
     # -- connections -------------------------------------------------------------------------
     def _error(self, node: str, exc: Exception) -> NodeError:
@@ -354,15 +373,16 @@ class DistOps:
 
         await self._rpc(node, "erlang", "set_cookie", [atom(node), self.cookies[label]])
 
-    async def _suspend(self, node: str) -> Any:
-        """Suspend the node's net_kernel under a guard; the guard's pid."""
+    async def _suspend(self, node: str, peers: Sequence[str]) -> tuple[Any, set[str]]:
+        """Suspend the node's net_kernel under a guard: (guard pid, peers with a handshake
+        already in progress, which must not be changed in this pause)."""
         from erlcookie.dist.terms import atom_text
 
-        reply = await self._eval(node, exprs_guard(GUARD_SUSPEND_MS, GUARD_MAX_MS),
+        reply = await self._eval(node, exprs_guard(GUARD_SUSPEND_MS, GUARD_MAX_MS, peers),
                                  timeout=self.timeout + GUARD_SUSPEND_MS / 1000 + 1)
-        if not (isinstance(reply, tuple) and len(reply) == 2):
+        if not (isinstance(reply, tuple) and len(reply) == 3):
             raise NodeError(node, "the net_kernel guard answered something unexpected")
-        guard, result = reply
+        guard, result, busy = reply
         try:
             ok = atom_text(result) == "ok"
         except Exception:
@@ -370,7 +390,11 @@ class DistOps:
         if not ok:
             await self._resume(node, guard)
             raise NodeError(node, "could not pause net_kernel to change its pairs safely")
-        return guard
+        if isinstance(busy, list):
+            busy_names = {atom_text(p) for p in busy}
+        else:  # the connection table did not look as expected: change nothing this time
+            busy_names = set(peers)
+        return guard, busy_names
 
     async def _resume(self, node: str, guard: Any) -> None:
         from erlcookie.dist.terms import atom
@@ -383,26 +407,36 @@ class DistOps:
     async def pair_set_many(self, node: str, peers: Sequence[str], label: str
                             ) -> dict[str, bool | NodeError]:
         """Each pair (node, peer) to `label`, both ends set while the node's net_kernel is
-        paused (no handshake with it can happen meanwhile). Per peer: True, or the
-        NodeError of a pair that could not be changed (its two ends read back equal when
-        we could check them; otherwise the run stops and `--resume` repairs)."""
-        peers = list(peers)
-        if not peers:
-            return {}
-        guard = await self._suspend(node)
-        try:
-            mine = asyncio.ensure_future(self.pin(node, [(p, label) for p in peers]))
-            theirs = {p: asyncio.ensure_future(self.pin(p, [(node, label)])) for p in peers}
-            await asyncio.gather(mine, *theirs.values(), return_exceptions=True)
-            failed = [p for p in peers if mine.exception() or theirs[p].exception()]
-            if failed:
-                await self._align(node, failed)
-        finally:
-            await self._resume(node, guard)
+        paused, so no handshake with it can start meanwhile; pairs whose handshake was
+        already under way wait for a later pause. Per peer: True, or the NodeError of a
+        pair that could not be changed (its two ends agree again when we could check)."""
         out: dict[str, bool | NodeError] = {}
-        for p in peers:
-            error = mine.exception() or theirs[p].exception()
-            out[p] = True if error is None else error
+        todo = list(peers)
+        for attempt in range(PAIR_ATTEMPTS):
+            if not todo:
+                break
+            guard, busy = await self._suspend(node, todo)
+            ready = [p for p in todo if p not in busy]
+            try:
+                if ready:
+                    mine = asyncio.ensure_future(self.pin(node, [(p, label) for p in ready]))
+                    theirs = {p: asyncio.ensure_future(self.pin(p, [(node, label)])) for p in ready}
+                    await asyncio.gather(mine, *theirs.values(), return_exceptions=True)
+                    failed = [p for p in ready if mine.exception() or theirs[p].exception()]
+                    if failed:
+                        await self._align(node, failed)
+                    for p in ready:
+                        error = mine.exception() or theirs[p].exception()
+                        out[p] = True if error is None else error
+            finally:
+                await self._resume(node, guard)
+            todo = [p for p in todo if p in busy]
+            if todo:
+                self.deferrals += len(todo)
+                await asyncio.sleep(min(0.005 * (attempt + 1), 0.05))
+        for p in todo:
+            out[p] = NodeError(node, f"a handshake with {p} stayed in progress; the pair was "
+                                     "left unchanged (both ends agree)")
         return out
 
     async def _align(self, node: str, peers: Sequence[str]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -158,7 +159,7 @@ async def start(settings: Mapping[str, Any], cookies: Mapping[str, Cookie], jour
         summary = summarize(report.members, persist=comps.persister.description,
                             restart=comps.restarter.description if comps.restarter else None,
                             discovery=comps.discovery.description)
-        emit(event="plan", members=report.members, store=report.store or "absent",
+        emit(event="plan", ts=round(time.time(), 3), members=report.members, store=report.store or "absent",
              steps=summary.lines(), pins=summary.pins, pairs=summary.pairs)
         if dry_run:
             return Outcome("dry_run", None, report, summary)
