@@ -420,7 +420,11 @@ class KubeRestarter:
         self.description = "rollout restart " + ", ".join(f"{k}/{n}" for k, n in workloads)
 
     async def restart(self, emit) -> list[str]:
+        if not self.targets:
+            await self.discovery.discover()  # owners of the pods as they are now
         workloads = self._workloads()
+        if not workloads:
+            raise OperationalError("--restart: no Deployment/StatefulSet/DaemonSet owns the pods")
         for kind, name in workloads:
             await asyncio.to_thread(self.api.rollout_restart, kind, name)
             emit("node", phase="restart", node=f"{kind}/{name}", action="restart", result="ok",

@@ -1,0 +1,172 @@
+"""The Kubernetes path, end to end: pods discovered through the API (node names from
+RELEASE_NODE with the downward API), the old cookie read from the Secret, the new one
+persisted with the old kept under a second key until the end, a 409 on the Secret update
+retried, and --restart. The API is the local test server (tests/support/kube_api.py);
+the pods are backed by real OTP nodes that a stand-in kubelet starts with the Secret's
+current value, and restarts when the StatefulSet's template changes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import subprocess
+import sys
+
+import pytest
+
+from erlcookie.cookie.generate import generate
+from erlcookie.cookie.value import Cookie
+from erlcookie.rotate.plan import NEW, OLD
+from tests.support.rotate_cluster import LocalCluster
+
+from .conftest import NAMESPACE
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
+
+SECRET = "erlang-cookie"
+
+
+def b64(cookie: Cookie) -> str:
+    return base64.b64encode(cookie.as_bytes()).decode()
+
+
+def statefulset(name: str, replicas: int = 3) -> dict:
+    return {
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"app": name}},
+        "spec": {"replicas": replicas, "serviceName": name,
+                 "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"containers": [{
+                                  "name": "app", "image": "chat:1",
+                                  "env": [
+                                      {"name": "POD_NAME", "valueFrom": {"fieldRef": {
+                                          "fieldPath": "metadata.name"}}},
+                                      {"name": "RELEASE_NODE", "value": "$(POD_NAME)@127.0.0.1"},
+                                      {"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {
+                                          "name": SECRET, "key": "cookie"}}},
+                                  ]}]}}}}
+
+
+class Kubelet:
+    """Runs a real node for each pod of the StatefulSet, with the Secret's cookie."""
+
+    def __init__(self, kube, name: str, replicas: int) -> None:
+        self.kube = kube
+        self.name = name
+        self.replicas = replicas
+        self.cluster: LocalCluster | None = None
+        self.generations = 0
+
+    def secret_cookie(self) -> Cookie:
+        data = self.kube.get("Secret", SECRET, NAMESPACE)["data"]["cookie"]
+        return Cookie(base64.b64decode(data).decode())
+
+    def start(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+        self.cluster = LocalCluster(self.secret_cookie(), self.replicas, prefix=self.name)
+        self.generations += 1
+
+    def on_rollout(self, server) -> None:  # runs in the API server's thread
+        self.start()
+
+
+def rotate(args, kubeconfig, timeout=120):
+    env = dict(os.environ, KUBECONFIG=str(kubeconfig))
+    env.pop("ERLCOOKIE_ROTATE_CRASH_AT", None)
+    return subprocess.run([sys.executable, "-m", "erlcookie", "rotate", *args],
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def events(proc):
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, tmp_path):
+    old = generate("elixir")
+    name = f"rk{secrets.token_hex(3)}"
+    kube_server.add({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                     "metadata": {"name": SECRET, "namespace": NAMESPACE},
+                     "data": {"cookie": b64(old)}})
+    kube_server.add(statefulset(name))
+    assert len(kube_server.objects("Pod", NAMESPACE)) == 3
+    kubelet = Kubelet(kube_server, name, 3)
+    kubelet.start()
+    try:
+        journal = tmp_path / "j.json"
+        new_file = tmp_path / "new"
+        new = generate("elixir")
+        new_file.write_text(new.reveal())
+        os.chmod(new_file, 0o600)
+        args = ["-n", NAMESPACE, "-l", f"app={name}", "--secret", SECRET, "--dial-by-name",
+                "--restart", "--new-cookie-file", str(new_file), "--journal", str(journal),
+                "--converge-settle", "0.3", "--json"]
+        # dry run first: discovery through the API, old cookie from the Secret, no change
+        dry = rotate(args + ["--dry-run"], kube_server.kubeconfig_path)
+        assert dry.returncode == 0, dry.stderr[-800:]
+        plan = [e for e in events(dry) if e["event"] == "plan"][0]
+        assert plan["members"] == [f"{name}-{i}@127.0.0.1" for i in range(3)]
+        assert "rollout restart StatefulSet/" + name in " ".join(plan["steps"])
+        assert kube_server.get("Secret", SECRET, NAMESPACE)["data"] == {"cookie": b64(old)}
+
+        kube_server.fail_next("PUT", "secrets", SECRET, status=409)
+        env_crash = dict(os.environ, KUBECONFIG=str(kube_server.kubeconfig_path),
+                         ERLCOOKIE_ROTATE_CRASH_AT="verify")
+        crashed = subprocess.run([sys.executable, "-m", "erlcookie", "rotate", *args],
+                                 capture_output=True, text=True, env=env_crash, timeout=120)
+        assert crashed.returncode == -9, crashed.stderr[-800:]
+        got = events(crashed)
+        cookies_event = [e for e in got if e["event"] == "cookies"][0]
+        assert cookies_event["old"] == old.fingerprint()
+        assert cookies_event["old_source"] == f"Secret {NAMESPACE}/{SECRET}"
+        persist = [e for e in got if e.get("phase") == "persist" and e.get("status") == "done"][0]
+        assert persist["conflicts_retried"] == 1
+        # in the middle of the rotation the Secret carries both cookies
+        data = kube_server.get("Secret", SECRET, NAMESPACE)["data"]
+        assert data == {"cookie": b64(new), "cookie.old": b64(old)}, "Secret keys during rotation"
+        assert kubelet.generations == 1  # nothing restarted yet
+
+        kube_server.before_next("PATCH", "statefulsets", name, kubelet.on_rollout)
+        resumed = rotate(["--resume", "--journal", str(journal), "--json"],
+                         kube_server.kubeconfig_path)
+        assert resumed.returncode == 0, resumed.stderr[-1200:]
+        got = events(resumed)
+        assert got[-1]["event"] == "result" and got[-1]["status"] == "done"
+        restart = [e for e in got if e.get("phase") == "restart" and e.get("status") == "done"][0]
+        assert restart["restarted"] == [f"StatefulSet/{name}"] and restart["members"] == 3
+        for proc in (dry, crashed, resumed):
+            for cookie in (old, new):
+                assert cookie.reveal() not in proc.stdout + proc.stderr, "cookie in output"
+        # the old key is gone, the pods were replaced and run the new cookie
+        assert kube_server.get("Secret", SECRET, NAMESPACE)["data"] == {"cookie": b64(new)}
+        template = kube_server.get("StatefulSet", name, NAMESPACE)["spec"]["template"]
+        assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
+        assert kubelet.generations == 2
+        views = kubelet.cluster.views({OLD: old, NEW: new})
+        assert {v[0] for v in views.values()} == {NEW}
+        import asyncio
+
+        from erlcookie.dist.client import ping_many
+
+        names = kubelet.cluster.names
+        assert [r.verdict for r in asyncio.run(ping_many(names, new))] == ["accepted"] * 3
+        assert [r.verdict for r in asyncio.run(ping_many(names, old))] == ["rejected"] * 3
+    finally:
+        if kubelet.cluster is not None:
+            kubelet.cluster.stop()
+
+
+def test_kubernetes_preflight_reports_pods_without_node_names(kube_server, tmp_path):
+    sts = statefulset("nameless", replicas=1)
+    sts["spec"]["template"]["spec"]["containers"][0]["env"] = []
+    kube_server.add({"apiVersion": "v1", "kind": "Secret",
+                     "metadata": {"name": SECRET, "namespace": NAMESPACE},
+                     "data": {"cookie": b64(generate("elixir"))}})
+    kube_server.add(sts)
+    proc = rotate(["-n", NAMESPACE, "-l", "app=nameless", "--secret", SECRET, "--dry-run",
+                   "--journal", str(tmp_path / "j.json")], kube_server.kubeconfig_path)
+    assert proc.returncode == 2
+    assert "--node-template" in proc.stderr and "nameless-0" in proc.stderr
