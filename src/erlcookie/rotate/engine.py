@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
 
-from erlcookie.errors import EXIT_FINDINGS, EXIT_OPERATIONAL, ErlcookieError
+from erlcookie.errors import EXIT_FINDINGS, EXIT_OPERATIONAL, EXIT_USAGE, ErlcookieError
 from erlcookie.rotate import plan
 from erlcookie.rotate.journal import (ABORTED, DONE, FAILED, ROLLED_BACK, RUNNING, Journal)
 from erlcookie.rotate.plan import (CONVERGE, FINALIZE, FORWARD, NEW, OLD, OTHER, PERSIST,
@@ -308,7 +308,8 @@ class RotationEngine:
             store = await self.persister.current()
         except ErlcookieError as exc:
             store = None
-            problems.append({"node": None, "verdict": "store", "detail": str(exc)})
+            problems.append({"node": None, "verdict": "usage" if exc.exit_code == EXIT_USAGE
+                             else "store-error", "detail": str(exc)})
         if store == OTHER or (store == NEW and not store_may_hold_new):
             problems.append({"node": None, "verdict": "store",
                              "detail": f"{self.persister.description} holds a cookie that is "
@@ -317,14 +318,19 @@ class RotationEngine:
             try:
                 await self.restarter.check()
             except ErlcookieError as exc:
-                problems.append({"node": None, "verdict": "restart", "detail": str(exc)})
+                problems.append({"node": None, "verdict": "usage" if exc.exit_code == EXIT_USAGE
+                                 else "restart", "detail": str(exc)})
         model = ClusterModel({n: NodeState(OLD) for n in members})
         report = PreflightReport(members, model, store, problems)
         if problems:
             self.emit("phase", phase=PREFLIGHT, status="failed", problems=problems)
             verdicts = {p["verdict"] for p in problems}
-            code = EXIT_FINDINGS if verdicts <= {"rejected", "not_allowed", "cookie", "pins"} \
-                else EXIT_OPERATIONAL
+            if "usage" in verdicts:
+                code = EXIT_USAGE
+            elif verdicts <= {"rejected", "not_allowed", "cookie", "pins", "store"}:
+                code = EXIT_FINDINGS  # nodes or the store answered, and something is off
+            else:
+                code = EXIT_OPERATIONAL
             first = problems[0]
             where = f"{first['node']}: " if first["node"] else ""
             raise PreflightFailed(f"preflight found {len(problems)} problem(s), nothing was "

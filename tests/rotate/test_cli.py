@@ -1,0 +1,151 @@
+"""`erlcookie rotate` options, output and exit codes (usage errors in-process, the rest
+against small real clusters)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from erlcookie.cli import cli
+from erlcookie.cookie.generate import generate
+from erlcookie.cookie.value import Cookie
+from tests.support.rotate_cluster import LocalCluster
+
+
+def invoke(*args, env=None):
+    return CliRunner().invoke(cli, ["rotate", *args], env=env, catch_exceptions=False)
+
+
+def private(path, text):
+    path.write_text(text)
+    os.chmod(path, 0o600)
+    return str(path)
+
+
+@pytest.fixture
+def old_file(tmp_path):
+    return private(tmp_path / "old", generate("elixir").reveal())
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "which nodes?"),
+    (["--nodes", "a@h"], "where do new nodes read the cookie?"),
+    (["--nodes", "a@h", "--persist-file", "x", "--no-persist"], "give one place"),
+    (["--nodes", "a@h", "--no-persist", "--restart"], "add -l SELECTOR"),
+    (["--nodes", "a@h", "--no-persist", "--dist-port", "9"], "--node-host NODE=ADDR:PORT"),
+    (["--nodes", "a@h", "--no-persist", "--node-host", "a@h"], "NODE=ADDRESS"),
+    (["--nodes", "bare", "--no-persist"], "no host part"),
+    (["--epmd-match", "x*", "--nodes", "a@h", "--no-persist"], "give --epmd-host too"),
+    (["--resume", "--rollback"], "exclude each other"),
+    (["--resume", "--dry-run"], "--dry-run plans a new rotation"),
+    (["--nodes", "a@h", "--no-persist", "--crash-at", "nowhere"], "--crash-at"),
+    (["--nodes", "a@h", "--no-persist", "--secret-key", "k"], "go with --secret"),
+])
+def test_usage_errors_exit_2(tmp_path, old_file, args, message):
+    result = invoke(*args, "--cookie-file", old_file, "--journal", str(tmp_path / "j.json"))
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_weak_new_cookie_is_refused_without_showing_it(tmp_path, old_file):
+    weak = private(tmp_path / "weak", "secretcookie")
+    result = invoke("--nodes", "a@h", "--no-persist", "--cookie-file", old_file,
+                    "--new-cookie-file", weak, "--journal", str(tmp_path / "j.json"))
+    assert result.exit_code == 2
+    assert "fails the audit" in result.output and "fp1:" in result.output
+    assert "secretcookie" not in result.output
+    assert not (tmp_path / "j.json").exists()
+
+
+def test_same_cookie_twice_is_refused(tmp_path, old_file):
+    result = invoke("--nodes", "a@h", "--no-persist", "--cookie-file", old_file,
+                    "--new-cookie-file", old_file, "--journal", str(tmp_path / "j.json"))
+    assert result.exit_code == 2 and "the new cookie is the old one" in result.output
+
+
+def test_resume_without_journal(tmp_path):
+    result = invoke("--resume", "--journal", str(tmp_path / "none.json"))
+    assert result.exit_code == 2 and "no rotation journal" in result.output
+
+
+def test_cli_module_imports_nothing_heavy():
+    code = ("import sys, erlcookie.cli.rotate; "
+            "print(sorted(m for m in ('rich', 'kubernetes', 'erlang', 'asyncio', 'ruamel', "
+            "'cryptography', 'erlcookie.rotate.engine') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def run_cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "erlcookie", "rotate", *args],
+                          capture_output=True, text=True, timeout=timeout,
+                          env={k: v for k, v in os.environ.items()
+                               if k != "ERLCOOKIE_ROTATE_CRASH_AT"})
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(180)
+def test_dry_run_json_and_plain_then_a_real_rotation(tmp_path):
+    old = generate("elixir")
+    with LocalCluster(old, 3) as cluster:
+        old_file = private(tmp_path / "old", old.reveal())
+        store = tmp_path / "store"
+        journal = tmp_path / "j.json"
+        args = ["--nodes", cluster.names[0], "--cookie-file", old_file, "--persist-file",
+                str(store), "--journal", str(journal), "--converge-settle", "0"]
+        dry = run_cli(*args, "--dry-run", "--json")
+        assert dry.returncode == 0, dry.stderr
+        lines = [json.loads(line) for line in dry.stdout.splitlines()]
+        assert {e["event"] for e in lines} >= {"cookies", "phase", "plan"}
+        plan = [e for e in lines if e["event"] == "plan"][0]
+        assert plan["members"] == cluster.names and plan["pairs"] == 3 and plan["pins"] == 6
+        assert not journal.exists() and not store.exists()
+        plain = run_cli(*args, "--dry-run")
+        assert plain.returncode == 0
+        assert "dry run: nothing was changed" in plain.stdout and "5. unpin: 3 pair(s)" in plain.stdout
+
+        done = run_cli(*args)  # the new cookie is generated and lands only in the store
+        assert done.returncode == 0, done.stderr
+        assert "done: 3 node(s) run the new cookie fp1:" in done.stdout
+        assert stat.S_IMODE(store.stat().st_mode) == 0o400
+        new = Cookie(store.read_text())
+        for proc in (dry, plain, done):
+            for cookie in (old, new):
+                assert cookie.reveal() not in proc.stdout + proc.stderr, "cookie in output"
+        views = cluster.views({"old": old, "new": new})
+        assert {v[0] for v in views.values()} == {"new"}
+        # the journal is kept (fingerprints only), the secrets file is gone
+        data = json.loads(journal.read_text())
+        assert data["status"] == "done" and data["fingerprints"]["new"] == new.fingerprint()
+        assert not journal.with_name("j.json.secrets").exists()
+        # preflight against the old cookie now fails on every node: nothing changes
+        again = run_cli(*args)
+        assert again.returncode == 1, again.stderr
+        assert "nothing was changed" in again.stderr
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(180)
+def test_persist_command_and_unreachable_exit_code(tmp_path):
+    old, new = generate("elixir"), generate("elixir")
+    with LocalCluster(old, 2) as cluster:
+        old_file = private(tmp_path / "old", old.reveal())
+        new_file = private(tmp_path / "new", new.reveal())
+        sink = tmp_path / "hook-got"
+        base = ["--cookie-file", old_file, "--new-cookie-file", new_file,
+                "--journal", str(tmp_path / "j.json"), "--converge-settle", "0"]
+        unreachable = run_cli("--nodes", cluster.names[0] + ",ghost@127.0.0.1",
+                              "--node-host", "ghost@127.0.0.1=127.0.0.1:1", "--timeout", "2",
+                              "--persist-command", f"cat > {sink}", *base)
+        assert unreachable.returncode == 3, unreachable.stderr
+        assert "ghost@127.0.0.1" in unreachable.stderr and not sink.exists()
+        ok = run_cli("--nodes", cluster.names[0], "--persist-command",
+                     f"umask 077; cat > {sink}", *base)
+        assert ok.returncode == 0, ok.stderr
+        assert sink.read_text().rstrip("\n") == new.reveal(), "the hook got another cookie"
