@@ -95,7 +95,7 @@ class FakeOps:
             raise NodeError(node, "not connected", verdict="unreachable")
         return state
 
-    async def visible_peers(self, node: str) -> list[str]:
+    async def cluster_peers(self, node: str) -> list[str]:
         self._require(node, "peers")
         return [n for n in self.c.alive() if n != node and self.c.handshake_ok(node, n)]
 

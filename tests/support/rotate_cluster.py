@@ -128,6 +128,18 @@ class LocalCluster:
             self.nodes[node.name] = node
         return node
 
+    def restart(self, name: str, cookie: Cookie, kind: str = "otp25") -> node_support.TestNode:
+        """Stop a node and start it again under the same name with `cookie` (as a pod
+        restarted with a changed Secret), then connect it to the others."""
+        self.nodes[name].stop()
+        node = self._launch(name.split("@", 1)[0], kind, cookie)
+        with self._lock:
+            self.nodes[node.name] = node
+        for peer in self.names:
+            if peer != name:
+                node.eval(f"net_kernel:connect_node('{peer}').")
+        return node
+
     def kill(self, name: str) -> None:
         """SIGKILL the node's process group (as a crashed pod)."""
         node = self.nodes[name]
@@ -220,7 +232,8 @@ class Prober:
     def __init__(self, cluster: LocalCluster, cookies: dict[str, Cookie], *,
                  store: Path | None = None, workers: int = 2, fresh_interval: float | None = 1.0,
                  max_fresh: int = 4, switch_started: threading.Event | None = None,
-                 seed: int | None = None, pause: float = 0.0) -> None:
+                 seed: int | None = None, pause: float = 0.0, reconnect: bool = False) -> None:
+        self.reconnect = reconnect  # reopen our connection to nodes that were restarted
         self.cluster = cluster
         self.cookies = cookies
         self.store = store
@@ -281,6 +294,18 @@ class Prober:
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.gather(*(c.close() for c in self._conns.values()), return_exceptions=True)
 
+    async def _reconnect(self, name: str):
+        """A node that was restarted: connect again with whichever cookie it takes."""
+        from erlcookie.dist.client import connect
+
+        for cookie in (self.cookies["new"], self.cookies["old"]):
+            try:
+                self._conns[name] = await connect(name, cookie, timeout=5)
+                return self._conns[name]
+            except Exception:
+                continue
+        return None
+
     async def _churn(self) -> None:
         from erlcookie.dist.terms import atom
 
@@ -288,7 +313,8 @@ class Prober:
             a, b = self.rand.sample(self.pool, 2)
             conn = self._conns.get(a)
             if conn is None or conn.closed:
-                await asyncio.sleep(0.01)
+                if not self.reconnect or await self._reconnect(a) is None:
+                    await asyncio.sleep(0.01)
                 continue
             try:
                 await conn.rpc("erlang", "disconnect_node", [atom(b)], timeout=10)

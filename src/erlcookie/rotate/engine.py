@@ -58,8 +58,10 @@ class NodeOps(Protocol):
     async def accepts(self, node: str, label: str) -> str:
         """A fresh handshake with `label`: a ping verdict ("accepted", "rejected", ...)."""
 
-    async def visible_peers(self, node: str) -> list[str]:
-        """The node's visible connected nodes (`nodes()`)."""
+    async def cluster_peers(self, node: str) -> list[str]:
+        """The cluster nodes this node knows: connected visible nodes, and nodes it knows
+        of but is not connected to right now (churn, partitions) that still run as
+        visible nodes. Hidden nodes (remote shells, C nodes, our probes) are not members."""
 
     async def read_state(self, node: str, peers: Sequence[str]) -> NodeState:
         """The node's own cookie and its cookie for each peer, as labels (or OTHER)."""
@@ -257,7 +259,7 @@ class RotationEngine:
 
             async def visit(node):
                 await self.ops.connect(node, label)
-                for peer in await self.ops.visible_peers(node):
+                for peer in await self.ops.cluster_peers(node):
                     if not _is_probe(peer) and peer not in members:
                         queue.append(peer)
 
@@ -653,7 +655,7 @@ class RotationEngine:
                         return
                     raise
                 alive.add(node)
-                for peer in await self.ops.visible_peers(node):
+                for peer in await self.ops.cluster_peers(node):
                     if not _is_probe(peer) and peer not in seen:
                         queue.append(peer)
 

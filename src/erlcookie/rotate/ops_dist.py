@@ -328,13 +328,38 @@ class DistOps:
                             **self.dialer.options(node))
         return result.verdict
 
-    async def visible_peers(self, node: str) -> list[str]:
-        from erlcookie.dist.terms import atom_text
+    async def cluster_peers(self, node: str) -> list[str]:
+        """`nodes()`, plus `nodes(known)` entries that EPMD still lists as normal (not
+        hidden) nodes: under churn, or while `global` keeps a partition apart, a member
+        can be disconnected from everyone for a moment and would be missed otherwise."""
+        from erlcookie.dist.terms import atom, atom_text
 
-        reply = await self._rpc(node, "erlang", "nodes", [])
-        if not isinstance(reply, list):
-            return []
-        return sorted(atom_text(n) for n in reply)
+        reply = await self._eval(node, [_list([_call("erlang", "nodes", []),
+                                               _call("erlang", "nodes", [_a("known")])])])
+        visible = {atom_text(n) for n in reply[0]} if isinstance(reply, list) else set()
+        known = {atom_text(n) for n in reply[1]} if isinstance(reply, list) else set()
+        extra = sorted(n for n in known - visible - {node, "nonode@nohost"}
+                       if "@" in n and not n.startswith("erlcookie-"))
+        checks = await asyncio.gather(*(self._runs_visible(n) for n in extra))
+        return sorted(visible | {n for n, ok in zip(extra, checks) if ok})
+
+    async def _runs_visible(self, node: str) -> bool:
+        """EPMD on the node's host lists it as a normal node (short timeout: a name that
+        lingers from a node long gone, on a host that is gone too, costs little)."""
+        from erlcookie.dist.client import epmd_port_please
+        from erlcookie.dist.epmd import NodePort
+        from erlcookie.dist.errors import DistError
+
+        dial = self.dialer.get(node)
+        if dial.dist_port is not None:
+            return True  # reached through a fixed port: trust it
+        host = dial.host or node.split("@", 1)[1]
+        try:
+            answer = await epmd_port_please(host, node.split("@", 1)[0], epmd_port=dial.epmd_port,
+                                            timeout=min(self.timeout, 1.0))
+        except DistError:
+            return False
+        return isinstance(answer, NodePort) and not answer.hidden
 
     async def read_state(self, node: str, peers: Sequence[str]) -> NodeState:
         peers = list(peers)
