@@ -149,3 +149,30 @@ def test_persist_command_and_unreachable_exit_code(tmp_path):
                      f"umask 077; cat > {sink}", *base)
         assert ok.returncode == 0, ok.stderr
         assert sink.read_text().rstrip("\n") == new.reveal(), "the hook got another cookie"
+
+
+def test_terminal_renderer_shows_phases_and_nodes(monkeypatch, capsys):
+    """On a terminal: a rich progress display per phase, advanced per node (smoke test
+    with the events of a real run's shape; rich writes to the captured stderr)."""
+    import io
+
+    from erlcookie.cli import rotate as cli_rotate
+
+    fake_err = io.StringIO()
+    fake_err.isatty = lambda: True
+    monkeypatch.setattr(sys, "stderr", fake_err)
+    renderer = cli_rotate.Renderer(as_json=False)
+    assert renderer._progress is not None
+    renderer(event="cookies", ts=1.0, old="fp1:aa", new="fp1:bb", old_source="f", new_source="g")
+    renderer(event="phase", ts=1.0, phase="switch", status="start", members=2, direction="forward")
+    for node in ("a@h", "b@h"):
+        renderer(event="node", ts=1.0, phase="switch", node=node, action="switch", result="ok",
+                 detail="1 pin(s)", direction="forward")
+    renderer(event="node", ts=1.0, phase="switch", node="c@h", action="switch", result="failed",
+             detail="gone", direction="forward")
+    renderer(event="phase", ts=1.1, phase="switch", status="done", switched=2, direction="forward")
+    task = renderer._progress.tasks[0]
+    assert task.description == "switch" and task.completed == task.total == 2
+    renderer.close()
+    assert renderer.failures and renderer.failures[0]["node"] == "c@h"
+    assert "fp1:aa" in fake_err.getvalue() and "c@h: switch failed: gone" in fake_err.getvalue()

@@ -170,3 +170,52 @@ def test_kubernetes_preflight_reports_pods_without_node_names(kube_server, tmp_p
                    "--journal", str(tmp_path / "j.json")], kube_server.kubeconfig_path)
     assert proc.returncode == 2
     assert "--node-template" in proc.stderr and "nameless-0" in proc.stderr
+
+
+def test_port_forward_path_from_a_laptop(kube_server, tmp_path):
+    """`--port-forward`: each pod is reached through `kubectl port-forward` to its EPMD,
+    then to the distribution port EPMD names. A stand-in kubectl (tests/rotate/fake_bin)
+    relays to the real nodes; a real cluster's port-forward was not exercised."""
+    old, new = generate("elixir"), generate("elixir")
+    name = f"pf{secrets.token_hex(3)}"
+    kube_server.add({"apiVersion": "v1", "kind": "Secret",
+                     "metadata": {"name": SECRET, "namespace": NAMESPACE},
+                     "data": {"cookie": b64(old)}})
+    kube_server.add(statefulset(name, replicas=2))
+    kubelet = Kubelet(kube_server, name, 2)
+    kubelet.start()
+    log = tmp_path / "kubectl.log"
+    fake_bin = os.path.join(os.path.dirname(__file__), "fake_bin")
+    try:
+        new_file = tmp_path / "new"
+        new_file.write_text(new.reveal())
+        os.chmod(new_file, 0o600)
+        env = dict(os.environ, KUBECONFIG=str(kube_server.kubeconfig_path),
+                   PATH=fake_bin + os.pathsep + os.environ["PATH"], FAKE_KUBECTL_LOG=str(log))
+        env.pop("ERLCOOKIE_ROTATE_CRASH_AT", None)
+        proc = subprocess.run([sys.executable, "-m", "erlcookie", "rotate", "-n", NAMESPACE,
+                               "-l", f"app={name}", "--secret", SECRET, "--port-forward",
+                               "--new-cookie-file", str(new_file), "--journal",
+                               str(tmp_path / "j.json"), "--converge-settle", "0"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr[-1000:]
+        assert "done: 2 node(s) run the new cookie" in proc.stdout
+        starts = [line.split() for line in log.read_text().splitlines()]
+        forwarded = {(words[-2], words[-1]) for words in starts}
+        for i in range(2):
+            assert (f"pod/{name}-{i}", ":4369") in forwarded
+        dist_ports = {kubelet.cluster.nodes[n].dist_port() for n in kubelet.cluster.names}
+        assert {f":{p}" for p in dist_ports} <= {port for _, port in forwarded}
+        for words in starts:  # every kubectl the tool started is gone again
+            pid = int(words[0])
+            try:
+                os.kill(pid, 0)
+                alive = not open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+            except (ProcessLookupError, FileNotFoundError):
+                alive = False
+            assert not alive, f"kubectl port-forward {pid} outlived the rotation"
+        views = kubelet.cluster.views({OLD: old, NEW: new})
+        assert {v[0] for v in views.values()} == {NEW}
+        assert kube_server.get("Secret", SECRET, NAMESPACE)["data"] == {"cookie": b64(new)}
+    finally:
+        kubelet.cluster.stop()

@@ -106,8 +106,9 @@ class Renderer:
         result = event.get("result")
         phase = event.get("phase") or "converge"
         name = phase if event.get("direction") != "rollback" else f"rollback {phase}"
-        if result == "failed" or event.get("action") in ("departed", "newcomer"):
-            self.failures.append(event) if result == "failed" else None
+        if result == "failed":
+            self.failures.append(event)
+        if result == "failed" or event.get("action") in ("departed", "newcomer", "pin-visible"):
             self._say(f"  {event.get('node')}: {event.get('action')} {result}: "
                       f"{event.get('detail') or ''}".rstrip())
         if self._progress is not None and name in self._tasks and result == "ok":

@@ -705,8 +705,8 @@ class RotationEngine:
         assert j is not None
         target = j.target
         other = other_label(target)
-        self._phase(VERIFY, "start")
         members = self.model.members
+        self._phase(VERIFY, "start", members=len(members))
         problems: list[NodeError] = []
 
         async def check(node):
