@@ -112,13 +112,16 @@ def test_sigkill_at_each_boundary_then_resume_completes(tmp_path):
         assert known[NEW] == old
 
 
+def files(tmp_path, old, new):
+    """(store holding the old cookie, journal path, old cookie file, new cookie file)."""
+    return (write_private(tmp_path / "store", old), tmp_path / "j.json",
+            write_private(tmp_path / "old", old), write_private(tmp_path / "new", new))
+
+
 def test_sigkill_then_rollback_restores_everything(tmp_path):
     old, new = generate("elixir"), generate("elixir")
     with LocalCluster(old, 3) as cluster:
-        store = write_private(tmp_path / "store", old)
-        journal = tmp_path / "j.json"
-        old_file = write_private(tmp_path / "old", old)
-        new_file = write_private(tmp_path / "new", new)
+        store, journal, old_file, new_file = files(tmp_path, old, new)
         args = ["--epmd-host", "127.0.0.1", "--epmd-match", f"{cluster.prefix}-*",
                 "--persist-file", str(store), "--journal", str(journal),
                 "--converge-settle", "0", "--cookie-file", str(old_file),
@@ -145,10 +148,7 @@ def test_sigkill_then_rollback_restores_everything(tmp_path):
 def test_resume_without_secrets_file_needs_both_cookies_again(tmp_path):
     old, new = generate("elixir"), generate("elixir")
     with LocalCluster(old, 2) as cluster:
-        store = write_private(tmp_path / "store", old)
-        journal = tmp_path / "j.json"
-        old_file = write_private(tmp_path / "old", old)
-        new_file = write_private(tmp_path / "new", new)
+        store, journal, old_file, new_file = files(tmp_path, old, new)
         wrong_file = write_private(tmp_path / "wrong", generate("elixir"))
         crashed = rotate(["--nodes", cluster.names[0], "--persist-file", str(store),
                           "--journal", str(journal), "--no-secrets-file", "--converge-settle", "0",

@@ -158,15 +158,20 @@ def test_store_failure_rolls_back_and_restores_the_store(tmp_path):
     assert store.label == OLD and store.writes == [(OLD, False)]
 
 
-@pytest.mark.parametrize("point", CRASH_POINTS[:-1])  # "restart" needs a restarter
-def test_crash_at_each_boundary_then_resume_completes(tmp_path, point):
+def crashed_at(tmp_path, point):
+    """A forward run that crashed at `point`: (cluster, store, journal as saved)."""
     cluster = FakeCluster(NAMES)
     store = FakeStore()
     engine, _ = make(cluster, store, crash_at=point)
     with pytest.raises(SimulatedCrash):
         run(start(engine, tmp_path))
+    return cluster, store, Journal.load(tmp_path / "j.json")
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS[:-1])  # "restart" needs a restarter
+def test_crash_at_each_boundary_then_resume_completes(tmp_path, point):
+    cluster, store, journal = crashed_at(tmp_path, point)
     assert cluster.splits == []
-    journal = Journal.load(tmp_path / "j.json")
     assert journal.status == "running"
     engine2, events = make(cluster, store)
     status = run(engine2.drive(journal))
@@ -177,12 +182,7 @@ def test_crash_at_each_boundary_then_resume_completes(tmp_path, point):
 @pytest.mark.parametrize("point", ["preflight", "switch.partial", "switch",
                                    "persist", "unpin", "verify"])
 def test_crash_then_rollback_returns_to_the_old_cookie(tmp_path, point):
-    cluster = FakeCluster(NAMES)
-    store = FakeStore()
-    engine, _ = make(cluster, store, crash_at=point)
-    with pytest.raises(SimulatedCrash):
-        run(start(engine, tmp_path))
-    journal = Journal.load(tmp_path / "j.json")
+    cluster, store, journal = crashed_at(tmp_path, point)
     engine2, _ = make(cluster, store)
     status = run(engine2.rollback(journal))
     assert status == ROLLED_BACK and cluster.settled(OLD) and cluster.splits == []
@@ -191,12 +191,7 @@ def test_crash_then_rollback_returns_to_the_old_cookie(tmp_path, point):
 
 
 def test_crash_during_the_rollback_resumes_the_rollback(tmp_path):
-    cluster = FakeCluster(NAMES)
-    store = FakeStore()
-    engine, _ = make(cluster, store, crash_at="persist")
-    with pytest.raises(SimulatedCrash):
-        run(start(engine, tmp_path))
-    journal = Journal.load(tmp_path / "j.json")
+    cluster, store, journal = crashed_at(tmp_path, "persist")
     engine2, _ = make(cluster, store, crash_at="switch")
     with pytest.raises(SimulatedCrash):
         run(engine2.rollback(journal))
