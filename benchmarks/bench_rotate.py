@@ -32,13 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from erlcookie.cookie.generate import generate  # noqa: E402
-from tests.support.rotate_cluster import LocalCluster, Prober  # noqa: E402
+from tests.support.rotate_cluster import LocalCluster, Prober, write_cookie  # noqa: E402
 
 
-def private(path: Path, cookie) -> Path:
-    path.write_text(cookie.reveal())
-    os.chmod(path, 0o600)
-    return path
+private = write_cookie
 
 
 def rotate_cli(work: Path, seed: str, old, new, settle: float) -> tuple[float, dict]:

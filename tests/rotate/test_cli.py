@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from erlcookie.cli import cli
 from erlcookie.cookie.generate import generate
 from erlcookie.cookie.value import Cookie
-from tests.support.rotate_cluster import LocalCluster
+from tests.support.rotate_cluster import LocalCluster, write_cookie
 
 
 def invoke(*args, env=None):
@@ -23,9 +23,7 @@ def invoke(*args, env=None):
 
 
 def private(path, text):
-    path.write_text(text)
-    os.chmod(path, 0o600)
-    return str(path)
+    return str(write_cookie(path, text))
 
 
 @pytest.fixture

@@ -13,23 +13,19 @@ import stat
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from erlcookie.cookie.generate import generate
 from erlcookie.rotate.plan import CRASH_POINTS, NEW, OLD
-from tests.support.rotate_cluster import LocalCluster, Prober
+from tests.support.rotate_cluster import LocalCluster, Prober, write_cookie
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
 
 ERLCOOKIE = [sys.executable, "-m", "erlcookie"]
 
 
-def write_private(path: Path, cookie) -> Path:
-    path.write_text(cookie.reveal())
-    os.chmod(path, 0o600)
-    return path
+write_private = write_cookie
 
 
 def rotate(args, *, crash_at=None, timeout=120):

@@ -19,7 +19,7 @@ import pytest
 from erlcookie.cookie.generate import generate
 from erlcookie.cookie.value import Cookie
 from erlcookie.rotate.plan import NEW, OLD
-from tests.support.rotate_cluster import LocalCluster
+from tests.support.rotate_cluster import LocalCluster, write_cookie
 
 from .conftest import NAMESPACE
 
@@ -97,10 +97,8 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
     kubelet.start()
     try:
         journal = tmp_path / "j.json"
-        new_file = tmp_path / "new"
         new = generate("elixir")
-        new_file.write_text(new.reveal())
-        os.chmod(new_file, 0o600)
+        new_file = write_cookie(tmp_path / "new", new)
         args = ["-n", NAMESPACE, "-l", f"app={name}", "--secret", SECRET, "--dial-by-name",
                 "--restart", "--new-cookie-file", str(new_file), "--journal", str(journal),
                 "--converge-settle", "0.3", "--json"]
@@ -187,9 +185,7 @@ def test_port_forward_path_from_a_laptop(kube_server, tmp_path):
     log = tmp_path / "kubectl.log"
     fake_bin = os.path.join(os.path.dirname(__file__), "fake_bin")
     try:
-        new_file = tmp_path / "new"
-        new_file.write_text(new.reveal())
-        os.chmod(new_file, 0o600)
+        new_file = write_cookie(tmp_path / "new", new)
         env = dict(os.environ, KUBECONFIG=str(kube_server.kubeconfig_path),
                    PATH=fake_bin + os.pathsep + os.environ["PATH"], FAKE_KUBECTL_LOG=str(log))
         env.pop("ERLCOOKIE_ROTATE_CRASH_AT", None)

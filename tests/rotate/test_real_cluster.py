@@ -8,7 +8,6 @@ connection attempts are made by the nodes themselves (`net_kernel:connect_node`)
 from __future__ import annotations
 
 import asyncio
-import os
 import stat
 import threading
 import time
@@ -19,7 +18,7 @@ from erlcookie.cookie.generate import generate
 from erlcookie.rotate import run
 from erlcookie.rotate.journal import DONE, ROLLED_BACK
 from erlcookie.rotate.plan import NEW, OLD
-from tests.support.rotate_cluster import LocalCluster, Prober
+from tests.support.rotate_cluster import LocalCluster, Prober, write_cookie
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
 
@@ -28,11 +27,8 @@ AFTER = 1.5    # and after it
 
 
 def store_file(tmp_path, cookie):
-    path = tmp_path / "store" / "cookie"
-    path.parent.mkdir()
-    path.write_text(cookie.reveal())
-    os.chmod(path, 0o400)
-    return path
+    (tmp_path / "store").mkdir()
+    return write_cookie(tmp_path / "store" / "cookie", cookie, mode=0o400)
 
 
 def settings_for(cluster, store, **extra):

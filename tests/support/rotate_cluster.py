@@ -40,6 +40,14 @@ HOST = "127.0.0.1"
 REJECTED_LINE = re.compile(r"Connection attempt from (?:disallowed )?node '?([^' ]+)'? rejected")
 
 
+def write_cookie(path: Path, cookie: Cookie | str, mode: int = 0o600) -> Path:
+    """A private cookie file for a test (atomic, never readable by others for a moment)."""
+    from erlcookie.cookie.files import atomic_write
+
+    text = cookie.reveal() if isinstance(cookie, Cookie) else cookie
+    return atomic_write(path, text, mode=mode)
+
+
 def label_of_atom(value, cookies: dict[str, Cookie]) -> str:
     raw = value.value if hasattr(value, "value") else value
     raw = raw if isinstance(raw, bytes) else str(raw).encode()

@@ -19,7 +19,6 @@ import fnmatch
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from erlcookie.errors import OperationalError, UsageError
