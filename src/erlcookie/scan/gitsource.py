@@ -120,29 +120,32 @@ class GitRepo:
                             stdin=revlist.stdout)
         assert revlist.stdout is not None
         revlist.stdout.close()  # the child owns it now; rev-list sees SIGPIPE if check dies
-        batch = self._popen("cat-file", "--batch", stdin=subprocess.PIPE, bufsize=0)
-        pending: "queue.Queue[tuple[str, str, int, bool] | None | BaseException]" = queue.Queue()
-        feeder = threading.Thread(target=_plan_blobs, daemon=True,
-                                  args=(check, batch, pending, max_size, excluded))
-        feeder.start()
+        batch = self._popen("cat-file", "--batch", stdin=subprocess.PIPE)
+        # Requests go to `cat-file --batch` a chunk at a time from a writer thread, so neither
+        # side of the pipe pair can fill up and stall; per blob there is no thread hand-off.
+        chunks: "queue.Queue[bytes | None]" = queue.Queue(maxsize=2)
+        writer = threading.Thread(target=_write_chunks, args=(batch, chunks), daemon=True)
+        writer.start()
         try:
-            assert batch.stdout is not None
+            assert check.stdout is not None and batch.stdout is not None
             while True:
-                item = pending.get()
-                if item is None:
+                planned = _plan_chunk(check.stdout, max_size, excluded)
+                if planned is None:
                     break
-                if isinstance(item, BaseException):
-                    raise OperationalError(f"reading git objects failed: {item}")
-                oid, path, size, read = item
-                if not read:
-                    yield oid, path, size, None
-                    continue
-                got_size, data = _read_one(batch.stdout, max_size)
-                yield oid, path, got_size, data
+                wanted = b"".join(oid.encode() + b"\n" for oid, _, _, read in planned if read)
+                if wanted:
+                    chunks.put(wanted)
+                for oid, path, size, read in planned:
+                    if not read:
+                        yield oid, path, size, None
+                        continue
+                    got_size, data = _read_one(batch.stdout, max_size)
+                    yield oid, path, got_size, data
         finally:
+            chunks.put(None)
+            writer.join(timeout=5)
             for proc in (batch, check, revlist):
                 _close(proc)
-            feeder.join(timeout=5)
         for proc, name in ((revlist, "rev-list"), (check, "cat-file --batch-check")):
             if proc.returncode not in (0, None, -13):
                 err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
@@ -234,32 +237,44 @@ def _feed(proc: subprocess.Popen, lines: list[bytes]) -> None:
         pass
 
 
-def _plan_blobs(check: subprocess.Popen, batch: subprocess.Popen, pending: queue.Queue,
-                max_size: int, excluded: Callable[[str], bool]) -> None:
-    """Read batch-check lines; ask `cat-file --batch` for the blobs worth reading."""
+def _write_chunks(proc: subprocess.Popen, chunks: "queue.Queue[bytes | None]") -> None:
     try:
-        assert check.stdout is not None and batch.stdin is not None
-        for raw in check.stdout:
-            line = raw.rstrip(b"\n").decode("utf-8", "surrogateescape")
-            oid, _, rest = line.partition(" ")
-            kind, _, rest = rest.partition(" ")
-            if kind != "blob":
-                continue
-            size_text, _, path = rest.partition(" ")
-            size = int(size_text)
-            if excluded(path):
-                continue
-            if size > max_size:
-                pending.put((oid, path, size, False))
-                continue
-            pending.put((oid, path, size, True))
-            batch.stdin.write(oid.encode() + b"\n")
-        batch.stdin.close()
-        pending.put(None)
-    except (BrokenPipeError, ValueError, OSError) as exc:
-        pending.put(exc)
-    except BaseException as exc:  # never leave the reader waiting forever
-        pending.put(exc)
+        assert proc.stdin is not None
+        while (chunk := chunks.get()) is not None:
+            proc.stdin.write(chunk)
+            proc.stdin.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+    finally:
+        try:
+            assert proc.stdin is not None
+            proc.stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
+
+def _plan_chunk(stream, max_size: int, excluded: Callable[[str], bool],
+                limit: int = 4096) -> list[tuple[str, str, int, bool]] | None:
+    """Up to `limit` blobs from `--batch-check` output: (oid, path, size, worth reading).
+
+    None at the end of the stream. Excluded paths are dropped; blobs over the size limit
+    are returned with read=False so they can be reported without being read.
+    """
+    planned = []
+    for raw in stream:
+        line = raw.rstrip(b"\n").decode("utf-8", "surrogateescape")
+        oid, _, rest = line.partition(" ")
+        kind, _, rest = rest.partition(" ")
+        if kind != "blob":
+            continue
+        size_text, _, path = rest.partition(" ")
+        if excluded(path):
+            continue
+        size = int(size_text)
+        planned.append((oid, path, size, size <= max_size))
+        if len(planned) >= limit:
+            return planned
+    return planned or None
 
 
 def _read_exact(stream, n: int, keep: bool) -> bytes:
