@@ -96,15 +96,20 @@ def test_sigkill_at_each_boundary_then_resume_completes(tmp_path):
         assert stats.errors == [], stats.errors[:3]
         refused = [r for r in cluster.rejections(with_time=True)
                    if not r[1].startswith("erlcookie-")]
-        assert refused == [], (refused, [(time.strftime("%H:%M:%S", time.localtime(e["ts"])) + f"{e['ts'] % 1:.3f}"[1:], e["event"], e.get("phase"), e.get("status"), e.get("node"), e.get("action"), e.get("point")) for e in timeline if e["event"] in ("phase", "crash", "result") or e.get("action") in ("pair",)])
-        # A cookie refusal is logged by the refusing node (checked above) and fails within
-        # milliseconds. SIGKILLing a process that holds hidden connections can, under this
-        # churn and with no cookie change at all, make one node-to-node reconnect wait out
-        # net_setuptime (7 s) and fail (seen in a control run with only `erlcookie ping`-like
-        # clients being killed). Such timeouts are reported, not counted as cookie failures.
-        cookie_failures = [f for f in stats.churn_failed
-                           if f[5][0] != f[5][1] or f[1] - f[0] < 6.5]
-        assert cookie_failures == [], cookie_failures
+        phases = [(time.strftime("%H:%M:%S", time.localtime(e["ts"])) + f"{e['ts'] % 1:.3f}"[1:],
+                   e.get("phase") or e.get("point"), e.get("status") or e["event"])
+                  for e in timeline if e["event"] in ("phase", "crash", "result")]
+        assert refused == [], (refused, phases)
+        # Every cookie refusal is logged by the refusing node: none above, so no attempt of
+        # anyone in the cluster failed on a cookie. The prober's own attempts can still
+        # fail for other reasons when a process holding hidden connections is SIGKILLed
+        # under this churn: a control run with nothing but killed `ping`-like clients (no
+        # cookie change at all) showed reconnects waiting out net_setuptime (7 s) and
+        # failing. Those are reported, and must show both ends agreeing on the cookie.
+        disagreeing = [f for f in stats.churn_failed if f[5][0] != f[5][1]]
+        assert disagreeing == [], disagreeing
+        print(f"prober: {stats.summary()}; failures with both ends agreeing (not cookie "
+              f"refusals): {stats.churn_failed}")
         assert known[NEW] == old
 
 

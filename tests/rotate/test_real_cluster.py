@@ -96,7 +96,12 @@ def check_zero_failures(cluster, cookies, outcome, stats, rec, store):
     summary = stats.summary()
     assert outcome.status == DONE, summary
     assert stats.errors == [], stats.errors[:3]
-    assert stats.churn_failed == [], f"failed reconnects: {stats.churn_failed[:5]}"
+    refused = cookie_rejections(cluster, [s[0] for s in stats.straddlers])
+    timeline = [(round(e["ts"] - f[0], 3), e["event"], e.get("phase"), e.get("status"),
+                 e.get("node"), e.get("action")) for f in stats.churn_failed[:2]
+                for e in rec.events if abs(e.get("ts", 0) - f[0]) < 0.2]
+    assert stats.churn_failed == [], \
+        f"failed reconnects: {stats.churn_failed[:5]}; refused: {refused}; events: {timeline}"
     assert stats.churn_ok >= 100, summary
     assert stats.fresh_failed == [], f"fresh nodes refused: {stats.fresh_failed}"
     # nodes that booted from the old store value and tried after the switch began are

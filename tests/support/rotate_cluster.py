@@ -9,8 +9,9 @@ independent witness, not the distribution client under test) and maps them to la
 
 `Prober` runs in its own thread and event loop, over hidden connections it opened with
 the old cookie before the rotation (they stay up when cookies change):
-- churn workers: pick a random pair (A, B) of settled members, `erlang:disconnect_node(B)`
-  on A, then `net_kernel:connect_node(B)` on A; false counts as a failed attempt;
+- churn workers: pick a random pair (A, B) of settled members (no node used by two workers
+  at once), `erlang:disconnect_node(B)` on A, then `net_kernel:connect_node(B)` on A;
+  false counts as a failed attempt;
 - a fresh-node worker: read the cookie store (the file the rotation persists to), start a
   node with that cookie, and have it connect to a random original member. A node that
   booted with the old cookie and tries after the switch began is a straddler: it is
@@ -259,6 +260,7 @@ class Prober:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="prober", daemon=True)
         self._conns: dict = {}
+        self._in_use: set[str] = set()
 
     def start(self) -> "Prober":
         self._thread.start()
@@ -315,32 +317,44 @@ class Prober:
         return None
 
     async def _churn(self) -> None:
-        from erlcookie.dist.terms import atom
-
         while not self._stop.is_set():
-            a, b = self.rand.sample(self.pool, 2)
+            # Workers never share a node: a worker's disconnect_node would abort another
+            # worker's connection attempt to the same node, a failure of our own making.
+            free = [n for n in self.pool if n not in self._in_use]
+            if len(free) < 2:
+                await asyncio.sleep(0.005)
+                continue
+            a, b = self.rand.sample(free, 2)
             conn = self._conns.get(a)
             if conn is None or conn.closed:
                 if not self.reconnect or await self._reconnect(a) is None:
                     await asyncio.sleep(0.01)
                 continue
+            self._in_use.update((a, b))
             try:
-                await conn.rpc("erlang", "disconnect_node", [atom(b)], timeout=10)
-                began = time.time()
-                result = await conn.rpc("net_kernel", "connect_node", [atom(b)], timeout=15)
-            except Exception as exc:  # the connection to `a` broke: the node died
-                self.stats.errors.append(f"churn {a}->{b}: {type(exc).__name__}")
-                await asyncio.sleep(0.05)
-                continue
-            self.stats.slowest = max(self.stats.slowest, time.time() - began)
-            if result is True:
-                self.stats.churn_ok += 1
-            else:
-                ended = time.time()
-                views = await self._pair_views(a, b)
-                self.stats.churn_failed.append((began, ended, a, b, repr(result), views))
+                await self._churn_pair(conn, a, b)
+            finally:
+                self._in_use.difference_update((a, b))
             if self.pause:
                 await asyncio.sleep(self.pause)
+
+    async def _churn_pair(self, conn, a: str, b: str) -> None:
+        from erlcookie.dist.terms import atom
+
+        try:
+            await conn.rpc("erlang", "disconnect_node", [atom(b)], timeout=10)
+            began = time.time()
+            result = await conn.rpc("net_kernel", "connect_node", [atom(b)], timeout=15)
+        except Exception as exc:  # the connection to `a` broke: the node died
+            self.stats.errors.append(f"churn {a}->{b}: {type(exc).__name__}")
+            await asyncio.sleep(0.05)
+            return
+        self.stats.slowest = max(self.stats.slowest, time.time() - began)
+        if result is True:
+            self.stats.churn_ok += 1
+        else:
+            views = await self._pair_views(a, b)
+            self.stats.churn_failed.append((began, time.time(), a, b, repr(result), views))
 
     async def _pair_views(self, a: str, b: str) -> tuple:
         """Right after a failed attempt: each end's cookie for the other (labels)."""

@@ -19,7 +19,7 @@ import click
 from erlcookie.cli.common import (cookie_options, handle_errors, json_option, load_cookie,
                                   render_table)
 from erlcookie.cli.dist import connection_options
-from erlcookie.errors import EXIT_OK, EXIT_OPERATIONAL, UsageError
+from erlcookie.errors import EXIT_OK, EXIT_OPERATIONAL, OperationalError, UsageError
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -420,8 +420,9 @@ def rotate(cookie_request, conn_opts, new_cookie_file, new_cookie_env, style, dr
                                                 crash_at=crash_at))
     except KeyboardInterrupt:
         renderer.close()
-        raise UsageError(f"interrupted; every pair of nodes still agrees on its cookie. Finish "
-                         f"with `erlcookie rotate --resume` or undo with --rollback (journal {path})")
+        raise OperationalError(f"interrupted; finish with `erlcookie rotate --resume` (it reads "
+                               "every node back and repairs anything left half-done) or undo "
+                               f"with --rollback (journal {path})")
     finally:
         renderer.close()
     took = time.monotonic() - started

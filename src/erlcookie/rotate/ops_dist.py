@@ -37,7 +37,7 @@ EPMD_PORT = 4369
 PIN_CHUNK = 256  # set_cookie calls per erl_eval block
 GUARD_SUSPEND_MS = 2000  # how long sys:suspend may wait for net_kernel
 GUARD_MAX_MS = 3000      # the guard resumes net_kernel by itself after this (< net_setuptime)
-PAIR_ATTEMPTS = 60       # pauses tried while a pair's handshake is still in progress
+PAIR_ATTEMPTS = 10       # pauses tried while a pair's handshake is still in progress
 
 
 # -- abstract format, just what we need --------------------------------------------------------
@@ -458,11 +458,27 @@ class DistOps:
             todo = [p for p in todo if p in busy]
             if todo:
                 self.deferrals += len(todo)
-                await asyncio.sleep(min(0.005 * (attempt + 1), 0.05))
+                await self._wait_handshakes(node, todo)
         for p in todo:
             out[p] = NodeError(node, f"a handshake with {p} stayed in progress; the pair was "
                                      "left unchanged (both ends agree)")
         return out
+
+    async def _wait_handshakes(self, node: str, peers: Sequence[str],
+                               limit: float = 2.0) -> None:
+        """Let the handshakes under way between `node` and `peers` finish, with its
+        net_kernel running (they may need it, and the peer's), polling its connection
+        table; pausing again at once could starve them."""
+        from erlcookie.dist.terms import atom_text
+
+        deadline = asyncio.get_running_loop().time() + limit
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+            busy = await self._eval(node, [_busy(peers)])
+            if isinstance(busy, list) and not busy:
+                return
+            if isinstance(busy, list):
+                peers = [atom_text(p) for p in busy]
 
     async def _align(self, node: str, peers: Sequence[str]) -> None:
         """While the node is still paused: make its end follow each peer's end for pairs
