@@ -168,6 +168,8 @@ POSITIVE = [
      "secretGenerator:\n- name: cookie\n  literals:\n  - \"RELEASE_COOKIE={C}\"\n", "EC010"),
     ("helm-values", "chart/values.yaml",
      "replicaCount: 3\nauth:\n  username: user\n  erlangCookie: {C}\n", "EC011"),
+    ("helm-values-erlang-cookie-key", "chart/values.yaml",
+     "erlang:\n  cookie: {C}\n  distribution: name\n", "EC011"),
     ("helm-values-nested-quoted", "values-prod.yaml",
      "rabbitmq:\n  auth:\n    erlangCookie: \"{C}\"  # TODO\n", "EC011"),
     ("helm-template-default", "chart/templates/secret.yaml",
@@ -258,6 +260,8 @@ NEGATIVE = [
      'Args = io_lib:format("erl -setcookie ~s -sname peer", [Cookie]),\n'),
     ("prose-command-after", "src/app/rules.py",
      '"-setcookie does not open its line, so relx\'s start script cannot find it"\n'),
+    ("http-cookie-header", "tests/test_ws.py", 'headers = {"Cookie": "TestValue", "Accept": "*/*"}\n'),
+    ("http-cookie-yaml", "api/spec.yaml", "headers:\n  Cookie: session=abc\n"),
     ("relx-template-placeholder", "docs/relx.md", "relx writes `-setcookie <release>_cookie` for you\n"),
 ]
 

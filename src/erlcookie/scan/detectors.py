@@ -19,8 +19,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from erlcookie.scan.syntax import (cookie_name_confidence, cookie_shaped, is_reference,
-                                   read_line_value, read_quoted, read_value, split_args)
+from erlcookie.scan.syntax import (cookie_name_confidence, cookie_shaped, erlang_context,
+                                   is_reference, normalise_name, read_line_value, read_quoted,
+                                   read_value, split_args)
 
 # A file is worth running the detectors on only if it mentions one of these (checked on
 # the raw bytes, before decoding) or has a cookie-file name. Every detector's trigger
@@ -630,6 +631,9 @@ def _yaml_rule(src: Source, kind: str | None, parents: tuple[str, ...], key: str
     if confidence is None:
         return None, value, None
     parent = parents[-1] if parents else ""
+    if confidence == "generic" and normalise_name(key) == "cookie" and (
+            erlang_context(parents) or kind in ("Secret", "ConfigMap")):
+        confidence = "high"  # `erlang: {cookie: ...}`, a Secret's `cookie` key
     if kind == "Secret" and parent in ("data", "stringdata"):
         if parent == "data":
             decoded, note = _decode_secret_data(value)

@@ -32,10 +32,14 @@ def cookie_name_confidence(name: str) -> str | None:
     norm = normalise_name(name.strip("\"'")).replace("erlcookie", "")  # our own name
     if "cookie" not in norm or norm.endswith(_NOT_A_VALUE) and not norm.endswith("cookie"):
         return None
-    if norm in ("cookie", "erlangcookie") or any(m in norm.replace("cookie", " ")
-                                                 for m in _HIGH_MARKERS):
+    if any(m in norm.replace("cookie", " ") for m in _HIGH_MARKERS):
         return "high"
-    return "generic"
+    return "generic"  # a bare "Cookie" is as often an HTTP header as an Erlang cookie
+
+
+def erlang_context(names) -> bool:
+    """Do enclosing keys (YAML parents, a Secret's name...) say Erlang?"""
+    return any(m in normalise_name(n) for n in names for m in _HIGH_MARKERS if m != "node")
 
 
 # -- references --------------------------------------------------------------------------
