@@ -363,7 +363,12 @@ def main() -> None:
 
     # -- staged -------------------------------------------------------------------------------
     def staged_runs() -> list[float]:
-        return [wall_once([ERLCOOKIE, "scan", "--staged"], repo) for _ in range(15)]
+        return [wall_once([ERLCOOKIE, "scan", "--staged"], repo) for _ in range(25)]
+
+    # An installed erlcookie has its bytecode compiled (pip does it); this host sets
+    # PYTHONDONTWRITEBYTECODE, so compile once instead of timing the compiler on every start.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "src")],
+                   capture_output=True)
 
     ms = lambda xs: statistics.median(xs) * 1000  # noqa: E731
     try:
@@ -377,17 +382,18 @@ def main() -> None:
         (repo / "deploy-new.sh").write_text(leak)
         subprocess.run(["git", "add", "deploy-new.sh"], cwd=repo, check=True)
         leaking = staged_runs()
-        version = [wall_once([ERLCOOKIE, "--version"], repo) for _ in range(15)]
-        bare = [wall_once([sys.executable, "-c", "pass"], repo) for _ in range(15)]
+        version = [wall_once([ERLCOOKIE, "--version"], repo) for _ in range(25)]
+        bare = [wall_once([sys.executable, "-c", "pass"], repo) for _ in range(25)]
     finally:
         subprocess.run(["git", "reset", "-q", "--hard", "HEAD"], cwd=repo, check=True)
         subprocess.run(["git", "clean", "-q", "-f"], cwd=repo, check=True)
-    context = (f"`erlcookie --version` {ms(version):.0f} ms, bare `python -c pass` {ms(bare):.0f} ms")
+    context = (f"at the same time `erlcookie --version` {ms(version):.0f} ms (min "
+               f"{min(version) * 1000:.0f}), bare `python -c pass` {ms(bare):.0f} ms")
     rows.append((f"staged: erlcookie scan --staged, 2 edited files, no cookie, "
                  f"{hist_info['commits']}-commit repo", f"{ms(clean):.0f} ms", "", "",
-                 f"median of 15, min {min(clean) * 1000:.0f} ms; target < 200 ms; {context}"))
+                 f"median of 25, min {min(clean) * 1000:.0f} ms; target < 200 ms; {context}"))
     rows.append(("staged: the same plus a staged leak (audit + scrypt fingerprint)",
-                 f"{ms(leaking):.0f} ms", "", "", f"median of 15, min {min(leaking) * 1000:.0f} ms, exit 1"))
+                 f"{ms(leaking):.0f} ms", "", "", f"median of 25, min {min(leaking) * 1000:.0f} ms, exit 1"))
     print(f"staged, clean: {ms(clean):.0f} ms (min {min(clean) * 1000:.0f}); with a leak: "
           f"{ms(leaking):.0f} ms (min {min(leaking) * 1000:.0f}); {context}", flush=True)
 
