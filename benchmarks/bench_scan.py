@@ -269,7 +269,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=50_000)
     ap.add_argument("--mb", type=int, default=500)
     ap.add_argument("--commits", type=int, default=5_000)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--skip-detect-secrets", action="store_true")
     ap.add_argument("--reuse-detect-secrets", action="store_true",
@@ -362,9 +362,6 @@ def main() -> None:
         ds_hist = add(label, t, extra)
 
     # -- staged -------------------------------------------------------------------------------
-    def staged_runs() -> list[float]:
-        return [wall_once([ERLCOOKIE, "scan", "--staged"], repo) for _ in range(25)]
-
     # An installed erlcookie has its bytecode compiled (pip does it); this host sets
     # PYTHONDONTWRITEBYTECODE, so compile once instead of timing the compiler on every start.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "src")],
@@ -377,13 +374,16 @@ def main() -> None:
         for name in edited:
             (repo / name).write_text((repo / name).read_text() + "\n# a small edit\n")
         subprocess.run(["git", "add", *edited], cwd=repo, check=True)
-        clean = staged_runs()
         leak = "export RELEASE_COOKIE=Qx7Lm2Vt9Rk4Wp8Zn3Hc6Jd5\n"  # erlcookie:allow benchmark input
         (repo / "deploy-new.sh").write_text(leak)
-        subprocess.run(["git", "add", "deploy-new.sh"], cwd=repo, check=True)
-        leaking = staged_runs()
-        version = [wall_once([ERLCOOKIE, "--version"], repo) for _ in range(25)]
-        bare = [wall_once([sys.executable, "-c", "pass"], repo) for _ in range(25)]
+        clean, leaking, version, bare = [], [], [], []
+        for _ in range(25):  # interleaved, so load bursts from other jobs hit all alike
+            clean += [wall_once([ERLCOOKIE, "scan", "--staged"], repo)]
+            subprocess.run(["git", "add", "deploy-new.sh"], cwd=repo, check=True)
+            leaking += [wall_once([ERLCOOKIE, "scan", "--staged"], repo)]
+            subprocess.run(["git", "rm", "-q", "--cached", "deploy-new.sh"], cwd=repo, check=True)
+            version += [wall_once([ERLCOOKIE, "--version"], repo)]
+            bare += [wall_once([sys.executable, "-c", "pass"], repo)]
     finally:
         subprocess.run(["git", "reset", "-q", "--hard", "HEAD"], cwd=repo, check=True)
         subprocess.run(["git", "clean", "-q", "-f"], cwd=repo, check=True)
