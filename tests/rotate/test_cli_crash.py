@@ -17,8 +17,10 @@ import time
 import pytest
 
 from erlcookie.cookie.generate import generate
+from erlcookie.cookie.value import Cookie
 from erlcookie.rotate.plan import CRASH_POINTS, NEW, OLD
-from tests.support.rotate_cluster import LocalCluster, Prober, write_cookie
+from tests.support.rotate_cluster import (LocalCluster, Prober, assert_no_cookie, read_cookie,
+                                         write_cookie)
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
 
@@ -37,9 +39,7 @@ def rotate(args, *, crash_at=None, timeout=120):
 
 
 def no_leak(proc, *cookies):
-    for cookie in cookies:
-        assert cookie.reveal() not in proc.stdout and cookie.reveal() not in proc.stderr, \
-            "a cookie value appeared in the command's output"
+    assert_no_cookie(proc.stdout + proc.stderr, *cookies)
 
 
 def events(proc) -> list[dict]:
@@ -86,7 +86,7 @@ def test_sigkill_at_each_boundary_then_resume_completes(tmp_path):
                 assert events(resumed)[-1]["status"] == "done"
                 views = cluster.views({OLD: old, NEW: new})
                 assert all(v[0] == NEW and set(v[1].values()) == {NEW} for v in views.values()), point
-                assert store.read_text() == new.reveal(), f"store not updated after {point}"
+                assert read_cookie(store) == new, f"store not updated after {point}"
                 assert not secrets.exists(), "the secrets file outlived the rotation"
                 assert json.loads(journal.read_text())["status"] == "done"
                 known = {OLD: old, NEW: new}
@@ -129,7 +129,7 @@ def test_sigkill_then_rollback_restores_everything(tmp_path):
                 "--new-cookie-file", str(new_file)]
         crashed = rotate(args, crash_at="unpin")
         assert crashed.returncode == -9
-        assert store.read_text() == new.reveal()
+        assert read_cookie(store) == new
         # a second rotation is refused while this one is unfinished
         again = rotate(args)
         assert again.returncode == 2 and "unfinished" in again.stderr
@@ -139,7 +139,7 @@ def test_sigkill_then_rollback_restores_everything(tmp_path):
         assert "rolled_back" in back.stdout
         views = cluster.views({OLD: old, NEW: new})
         assert all(v[0] == OLD and set(v[1].values()) <= {OLD} for v in views.values())
-        assert store.read_text() == old.reveal(), "the store was not restored"
+        assert read_cookie(store) == old, "the store was not restored"
         assert not journal.with_name("j.json.secrets").exists()
         # nothing left to resume
         nothing = rotate(["--resume", "--journal", str(journal)])
@@ -168,7 +168,7 @@ def test_resume_without_secrets_file_needs_both_cookies_again(tmp_path):
         ok = rotate(["--resume", "--journal", str(journal), "--cookie-file", str(old_file),
                      "--new-cookie-file", str(new_file)])
         assert ok.returncode == 0, ok.stderr[-800:]
-        assert store.read_text() == new.reveal()
+        assert read_cookie(store) == new
         time.sleep(0.1)
         views = cluster.views({OLD: old, NEW: new})
         assert all(v[0] == NEW for v in views.values())

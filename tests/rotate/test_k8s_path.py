@@ -19,7 +19,8 @@ import pytest
 from erlcookie.cookie.generate import generate
 from erlcookie.cookie.value import Cookie
 from erlcookie.rotate.plan import NEW, OLD
-from tests.support.rotate_cluster import LocalCluster, write_cookie
+from tests.support.rotate_cluster import (LocalCluster, assert_no_cookie, secret_labels,
+                                         write_cookie)
 
 from .conftest import NAMESPACE
 
@@ -108,7 +109,8 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
         plan = [e for e in events(dry) if e["event"] == "plan"][0]
         assert plan["members"] == [f"{name}-{i}@127.0.0.1" for i in range(3)]
         assert "rollout restart StatefulSet/" + name in " ".join(plan["steps"])
-        assert kube_server.get("Secret", SECRET, NAMESPACE)["data"] == {"cookie": b64(old)}
+        assert secret_labels(kube_server.get("Secret", SECRET, NAMESPACE)["data"],
+                             {OLD: old, NEW: new}) == {"cookie": OLD}
 
         kube_server.fail_next("PUT", "secrets", SECRET, status=409)
         env_crash = dict(os.environ, KUBECONFIG=str(kube_server.kubeconfig_path),
@@ -124,7 +126,7 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
         assert persist["conflicts_retried"] == 1
         # in the middle of the rotation the Secret carries both cookies
         data = kube_server.get("Secret", SECRET, NAMESPACE)["data"]
-        assert data == {"cookie": b64(new), "cookie.old": b64(old)}, "Secret keys during rotation"
+        assert secret_labels(data, {OLD: old, NEW: new}) == {"cookie": NEW, "cookie.old": OLD}
         assert kubelet.generations == 1  # nothing restarted yet
 
         kube_server.before_next("PATCH", "statefulsets", name, kubelet.on_rollout)
@@ -136,10 +138,10 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
         restart = [e for e in got if e.get("phase") == "restart" and e.get("status") == "done"][0]
         assert restart["restarted"] == [f"StatefulSet/{name}"] and restart["members"] == 3
         for proc in (dry, crashed, resumed):
-            for cookie in (old, new):
-                assert cookie.reveal() not in proc.stdout + proc.stderr, "cookie in output"
+            assert_no_cookie(proc.stdout + proc.stderr, old, new)
         # the old key is gone, the pods were replaced and run the new cookie
-        assert kube_server.get("Secret", SECRET, NAMESPACE)["data"] == {"cookie": b64(new)}
+        assert secret_labels(kube_server.get("Secret", SECRET, NAMESPACE)["data"],
+                             {OLD: old, NEW: new}) == {"cookie": NEW}
         template = kube_server.get("StatefulSet", name, NAMESPACE)["spec"]["template"]
         assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
         assert kubelet.generations == 2
@@ -212,6 +214,7 @@ def test_port_forward_path_from_a_laptop(kube_server, tmp_path):
             assert not alive, f"kubectl port-forward {pid} outlived the rotation"
         views = kubelet.cluster.views({OLD: old, NEW: new})
         assert {v[0] for v in views.values()} == {NEW}
-        assert kube_server.get("Secret", SECRET, NAMESPACE)["data"] == {"cookie": b64(new)}
+        assert secret_labels(kube_server.get("Secret", SECRET, NAMESPACE)["data"],
+                             {OLD: old, NEW: new}) == {"cookie": NEW}
     finally:
         kubelet.cluster.stop()

@@ -15,10 +15,11 @@ import time
 import pytest
 
 from erlcookie.cookie.generate import generate
+from erlcookie.cookie.value import Cookie
 from erlcookie.rotate import run
 from erlcookie.rotate.journal import DONE, ROLLED_BACK
 from erlcookie.rotate.plan import NEW, OLD
-from tests.support.rotate_cluster import LocalCluster, Prober, write_cookie
+from tests.support.rotate_cluster import LocalCluster, Prober, read_cookie, write_cookie
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
 
@@ -115,7 +116,7 @@ def check_zero_failures(cluster, cookies, outcome, stats, rec, store):
     assert cluster.splits(cookies) == []
     assert_all_on(cluster, cookies, NEW)
     assert_handshakes(cluster, cookies, NEW, OLD)
-    assert store.read_text() == cookies[NEW].reveal(), "the store does not hold the new cookie"
+    assert read_cookie(store) == cookies[NEW], "the store does not hold the new cookie"
     assert rec.phases() == ["preflight", "switch", "persist", "converge", "unpin", "verify",
                             "finalize"]
     assert not (tmp_path_secrets := outcome.journal.path.with_name("j.json.secrets")).exists(), \
@@ -177,7 +178,7 @@ def test_node_killed_during_switch_rolls_back_with_no_split(tmp_path, cookies):
         assert cluster.splits(cookies) == []
         assert_all_on(cluster, cookies, OLD)
         assert_handshakes(cluster, cookies, OLD, NEW)
-        assert store.read_text() == cookies[OLD].reveal(), "something was persisted"
+        assert read_cookie(store) == cookies[OLD], "something was persisted"
         # the cluster works on the old cookie: a node started from the store joins
         late = cluster.start_fresh(cookies[OLD])
         assert late.eval(f"net_kernel:connect_node('{cluster.names[0]}').") is True
@@ -198,6 +199,6 @@ def test_unreachable_node_in_preflight_changes_nothing(tmp_path, cookies):
         assert [p["verdict"] for p in info.value.problems] == ["unreachable"]
         assert not (tmp_path / "j.json").exists() and not (tmp_path / "j.json.secrets").exists()
         assert_all_on(cluster, cookies, OLD)
-        assert store.read_text() == cookies[OLD].reveal()
+        assert read_cookie(store) == cookies[OLD]
         assert stat.S_IMODE(store.stat().st_mode) == 0o400
         assert "switch" not in rec.phases("start")

@@ -49,6 +49,30 @@ def write_cookie(path: Path, cookie: Cookie | str, mode: int = 0o600) -> Path:
     return atomic_write(path, text, mode=mode)
 
 
+def assert_no_cookie(text: str, *cookies: Cookie) -> None:
+    """Fail, naming fingerprints only, if any of the cookies appears in `text`."""
+    found = [c.fingerprint() for c in cookies if c.reveal() in text]
+    if found:
+        raise AssertionError(f"cookie value(s) {', '.join(found)} appear in the output")
+
+
+def read_cookie(path: Path) -> Cookie:
+    """A cookie file's content as a Cookie, so a failed comparison shows it redacted."""
+    return Cookie(Path(path).read_text().rstrip("\r\n"))
+
+
+def secret_labels(data: dict, cookies: dict[str, Cookie]) -> dict[str, str]:
+    """A Secret's data as {key: "old"/"new"/"other"}: assertions on Secrets compare these,
+    never the base64 of a cookie."""
+    import base64
+
+    out = {}
+    for key, value in data.items():
+        text = base64.b64decode(value).decode("utf-8", "replace")
+        out[key] = next((label for label, c in cookies.items() if c == Cookie(text)), "other")
+    return out
+
+
 def label_of_atom(value, cookies: dict[str, Cookie]) -> str:
     raw = value.value if hasattr(value, "value") else value
     raw = raw if isinstance(raw, bytes) else str(raw).encode()
