@@ -17,7 +17,6 @@ import time
 import pytest
 
 from erlcookie.cookie.generate import generate
-from erlcookie.cookie.value import Cookie
 from erlcookie.rotate.plan import CRASH_POINTS, NEW, OLD
 from tests.support.rotate_cluster import (LocalCluster, Prober, assert_no_cookie, read_cookie,
                                          write_cookie)

@@ -15,7 +15,6 @@ import time
 import pytest
 
 from erlcookie.cookie.generate import generate
-from erlcookie.cookie.value import Cookie
 from erlcookie.rotate import run
 from erlcookie.rotate.journal import DONE, ROLLED_BACK
 from erlcookie.rotate.plan import NEW, OLD
