@@ -18,6 +18,7 @@ import pytest
 
 from erlcookie.cookie.generate import generate
 from erlcookie.cookie.value import Cookie
+from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION
 from erlcookie.rotate.plan import NEW, OLD
 from tests.support.rotate_cluster import (LocalCluster, assert_no_cookie, secret_labels,
                                          write_cookie)
@@ -127,6 +128,8 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
         # in the middle of the rotation the Secret carries both cookies
         data = kube_server.get("Secret", SECRET, NAMESPACE)["data"]
         assert secret_labels(data, {OLD: old, NEW: new}) == {"cookie": NEW, "cookie.old": OLD}
+        annotations = kube_server.get("Secret", SECRET, NAMESPACE)["metadata"]["annotations"]
+        assert annotations[FINGERPRINT_ANNOTATION] == new.fingerprint()  # `k8s status` trusts it
         assert kubelet.generations == 1  # nothing restarted yet
 
         kube_server.before_next("PATCH", "statefulsets", name, kubelet.on_rollout)

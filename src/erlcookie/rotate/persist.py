@@ -200,6 +200,11 @@ class SecretPersister:
                 wanted.pop(self.previous_key, None)
             if wanted == data:
                 return None
+            if data.get(self.key) != main:
+                # `k8s status` dates pods against these annotations: keep them true.
+                from erlcookie.k8s.manifests import stamp_annotations
+
+                stamp_annotations(secret, self.cookies[label])
             secret["data"] = wanted
             secret.pop("stringData", None)
             return secret
