@@ -112,6 +112,8 @@ POSITIVE = [
     ("erlang-set-cookie-in-docs", "README.md",
      "```elixir\nNode.set_cookie(:\"{C}\")\n```\n", "EC004"),
     ("export", "deploy/env.sh", "#!/bin/sh\nexport RELEASE_COOKIE={C}\n", "EC005"),
+    ("export-erl-cookie", "deploy/env.sh", "export ERL_COOKIE={C}\n", "EC005"),
+    ("dotenv-bitnami", ".env", "RABBITMQ_ERL_COOKIE={C}\n", "EC005"),
     ("dotenv", ".env", "PORT=4000\nRELEASE_COOKIE=\"{C}\"\n", "EC005"),
     ("env-sh-eex-default", "rel/env.sh.eex",
      "export RELEASE_COOKIE=${{RELEASE_COOKIE:-{C}}}\n", "EC005"),
@@ -195,6 +197,8 @@ POSITIVE = [
 ]
 
 NEGATIVE = [
+    ("own-settings", "scripts/test", "export ERLCOOKIE_REQUIRE_OTP27=1\nERLCOOKIE_OTP27_ROOT=/var/cache/x\n"),
+    ("web-session-cookie", ".env", "PHOENIX_SESSION_COOKIE=_my_app_key\n"),
     ("vmargs-env", "rel/vm.args.src", "-setcookie ${RELEASE_COOKIE}\n"),
     ("vmargs-eex", "rel/vm.args.eex", "-setcookie <%= @release.options[:cookie] %>\n"),
     ("vmargs-no-cookie", "rel/vm.args", "-name app@127.0.0.1\n+K true\n"),

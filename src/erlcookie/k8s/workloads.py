@@ -27,18 +27,16 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 }
 WORKLOAD_KINDS = tuple(POD_SPEC_PATHS)
 
-# Variables that carry a cookie in the images people run (see the erlang-facts notes).
-KNOWN_COOKIE_ENVS = ("RELEASE_COOKIE", "RABBITMQ_ERLANG_COOKIE", "RABBITMQ_ERL_COOKIE",
-                     "COUCHDB_ERLANG_COOKIE", "ERLANG_COOKIE", "ERL_COOKIE")
 # Variables whose text is passed to `erl` as flags, where `-setcookie X` may hide.
 ERL_FLAG_ENVS = ("ERL_FLAGS", "ERL_AFLAGS", "ERL_ZFLAGS", "ELIXIR_ERL_OPTIONS")
-_COOKIE_ENV = re.compile(r"(^|_)(ERLANG|ERL|RELEASE)_?COOKIE$", re.I)
 _REFERENCE = re.compile(r"^\"?(\$\([A-Za-z_][A-Za-z0-9_]*\)|\$\{?[A-Za-z_][A-Za-z0-9_]*\}?)\"?$")
 
 
 def is_cookie_env_name(name: str, target: str | None = None) -> bool:
-    return bool(name) and (name == target or name.upper() in KNOWN_COOKIE_ENVS
-                           or bool(_COOKIE_ENV.search(name)))
+    """An env var that carries an Erlang cookie: the scanner's notion, one home for it."""
+    from erlcookie.scan.syntax import cookie_name_confidence
+
+    return bool(name) and (name == target or cookie_name_confidence(name) == "high")
 
 
 def object_ref(obj: Mapping) -> str:

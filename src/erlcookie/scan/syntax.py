@@ -14,6 +14,8 @@ import re
 _HIGH_MARKERS = ("erlang", "erl", "release", "rabbitmq", "couchdb", "elixir", "beam", "dist",
                  "node", "livebook", "emqx", "vernemq", "ejabberd", "riak", "mongoose", "otp",
                  "cluster", "kazoo", "phoenix", "libcluster")
+_OWN_NAME = re.compile(r"(?i)erlcookie(?:$|[_\-.])")
+_WEB_MARKERS = ("session", "csrf", "xsrf", "http", "browser", "consent", "tracking")
 _SEPARATORS = str.maketrans("", "", "_-. ")
 
 
@@ -29,9 +31,14 @@ _NOT_A_VALUE = ("file", "path", "dir", "name", "ref", "secretname", "secretkey",
 
 def cookie_name_confidence(name: str) -> str | None:
     """'high' for Erlang cookie names, 'generic' for other *cookie* names, else None."""
-    norm = normalise_name(name.strip("\"'")).replace("erlcookie", "")  # our own name
+    raw = name.strip("\"'")
+    if _OWN_NAME.match(raw):  # this tool's own settings (ERLCOOKIE_*), not cookies
+        return None
+    norm = normalise_name(raw)
     if "cookie" not in norm or norm.endswith(_NOT_A_VALUE) and not norm.endswith("cookie"):
         return None
+    if any(m in norm for m in _WEB_MARKERS):
+        return "generic"  # PHOENIX_SESSION_COOKIE is a web session, not a distribution cookie
     if any(m in norm.replace("cookie", " ") for m in _HIGH_MARKERS):
         return "high"
     return "generic"  # a bare "Cookie" is as often an HTTP header as an Erlang cookie
