@@ -24,12 +24,14 @@ def test_file_round_trip(tmp_path_factory, value, newline):
     p = write(tmp_path_factory.mktemp("c") / "cookie", value + newline)
     c = resolve_cookie(CookieRequest(file=str(p)), environ={})
     assert c.reveal() == value, "file cookie differs"
+    assert c.path == str(p)
 
 
 @given(value=cookie_text)
 def test_stdin_env_and_argv(value):
     assert resolve_cookie(CookieRequest(file="-"), environ={}, stdin=io.StringIO(value + "\n")).reveal() == value
-    assert resolve_cookie(CookieRequest(env="MY"), environ={"MY": value}).reveal() == value
+    from_env = resolve_cookie(CookieRequest(env="MY"), environ={"MY": value})
+    assert from_env.reveal() == value and from_env.path is None
     warnings = []
     assert resolve_cookie(CookieRequest(value=value), environ={}, warn=warnings.append).reveal() == value
     assert warnings == [ARGV_WARNING]  # a fixed text: it cannot carry the value

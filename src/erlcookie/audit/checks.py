@@ -7,7 +7,9 @@ own generator, proven), `weak` (known value, template leftover, too little entro
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 import string
 from dataclasses import dataclass, field
 
@@ -200,9 +202,6 @@ def audit_text(value: str) -> AuditResult:
 
 def file_mode_problems(path: str) -> list[Reason]:
     """OTP refuses to start with a cookie file others can access (auth.erl check_attributes)."""
-    import os
-    import stat
-
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:

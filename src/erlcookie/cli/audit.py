@@ -32,10 +32,8 @@ def audit(cookie_request, reveal, as_json):
     """
     from erlcookie.audit import audit_cookie
 
-    import os
-
     cookie = load_cookie(cookie_request)
-    result = audit_cookie(cookie, path=cookie.source if os.path.isfile(cookie.source) else None)
+    result = audit_cookie(cookie, path=cookie.path)
     fp = cookie.fingerprint()
     if as_json:
         emit_json({"source": cookie.source, "fingerprint": fp,

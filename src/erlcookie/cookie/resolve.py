@@ -72,7 +72,7 @@ def read_cookie_file(path: str | os.PathLike, *, stdin: IO[str] | None = None) -
     value = _clean(raw)
     if not value:
         raise CookieSourceError(f"cookie file {p} is empty")
-    return Cookie(value, source=str(p))
+    return Cookie(value, source=str(p), path=str(p))
 
 
 def release_cookie_path(release_dir: str | os.PathLike) -> Path:

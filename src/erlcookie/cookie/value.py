@@ -13,13 +13,14 @@ MAX_ATOM_LENGTH = 255
 
 
 class Cookie:
-    __slots__ = ("_value", "source")
+    __slots__ = ("_value", "source", "path")
 
-    def __init__(self, value: str, source: str = "value") -> None:
+    def __init__(self, value: str, source: str = "value", *, path: str | None = None) -> None:
         if not isinstance(value, str):
             raise TypeError("a cookie is text")
         object.__setattr__(self, "_value", value)
-        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "source", source)  # where it came from, for people
+        object.__setattr__(self, "path", path)  # the file it was read from, if any
 
     def __setattr__(self, name, value):  # immutable: a cookie never changes in place
         raise AttributeError("Cookie is immutable")
