@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from erlcookie.cookie.generate import generate  # noqa: E402
-from erlcookie.dist.client import ping_many  # noqa: E402
+from erlcookie.distribution.client import ping_many  # noqa: E402
 from tests.support.nodes import launch, launch_many, write_cookie_file  # noqa: E402
 
 ERLCOOKIE = str(Path(sys.executable).with_name("erlcookie"))

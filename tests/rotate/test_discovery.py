@@ -10,7 +10,7 @@ from erlcookie.errors import UsageError
 from erlcookie.rotate.discovery import (KubeDiscovery, container_env, parse_epmd_host,
                                         parse_host_map, parse_nodes, parse_restart_target,
                                         pod_node_name, pod_ready_address)
-from erlcookie.rotate.ops_dist import Dial, Dialer
+from erlcookie.rotate.ops_distribution import Dial, Dialer
 
 from .conftest import NAMESPACE
 

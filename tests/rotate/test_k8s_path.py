@@ -152,7 +152,7 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
         assert {v[0] for v in views.values()} == {NEW}
         import asyncio
 
-        from erlcookie.dist.client import ping_many
+        from erlcookie.distribution.client import ping_many
 
         names = kubelet.cluster.names
         assert [r.verdict for r in asyncio.run(ping_many(names, new))] == ["accepted"] * 3

@@ -61,7 +61,7 @@ def assert_all_on(cluster, cookies, label, names=None):
 
 
 def assert_handshakes(cluster, cookies, accepted, refused):
-    from erlcookie.dist.client import ping_many
+    from erlcookie.distribution.client import ping_many
 
     names = cluster.names
     good = asyncio.run(ping_many(names, cookies[accepted], timeout=10))

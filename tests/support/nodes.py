@@ -203,7 +203,7 @@ class TestNode:
         `node.eval("erlang:set_cookie(Peer, C).", bindings={"Peer": atom(p), "C": cookie})`.
         Errors name neither the expression nor, in the reason, any cookie involved.
         """
-        from erlcookie.dist import terms
+        from erlcookie.distribution import terms
 
         bindings = bindings or {}
         secrets = [v for v in bindings.values() if isinstance(v, Cookie)]

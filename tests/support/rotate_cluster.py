@@ -308,7 +308,7 @@ class Prober:
         asyncio.run(self._run())
 
     async def _run(self) -> None:
-        from erlcookie.dist.client import connect
+        from erlcookie.distribution.client import connect
 
         try:
             for name in self.original:
@@ -330,7 +330,7 @@ class Prober:
 
     async def _reconnect(self, name: str):
         """A node that was restarted: connect again with whichever cookie it takes."""
-        from erlcookie.dist.client import connect
+        from erlcookie.distribution.client import connect
 
         for cookie in (self.cookies["new"], self.cookies["old"]):
             try:
@@ -363,7 +363,7 @@ class Prober:
                 await asyncio.sleep(self.pause)
 
     async def _churn_pair(self, conn, a: str, b: str) -> None:
-        from erlcookie.dist.terms import atom
+        from erlcookie.distribution.terms import atom
 
         try:
             await conn.rpc("erlang", "disconnect_node", [atom(b)], timeout=10)
@@ -382,7 +382,7 @@ class Prober:
 
     async def _pair_views(self, a: str, b: str) -> tuple:
         """Right after a failed attempt: each end's cookie for the other (labels)."""
-        from erlcookie.dist.terms import atom
+        from erlcookie.distribution.terms import atom
 
         out = []
         for x, y in ((a, b), (b, a)):
@@ -401,8 +401,8 @@ class Prober:
         return "old", self.cookies["old"]  # nothing persisted yet: nodes still get the old one
 
     async def _fresh(self) -> None:
-        from erlcookie.dist.client import connect
-        from erlcookie.dist.terms import atom
+        from erlcookie.distribution.client import connect
+        from erlcookie.distribution.terms import atom
 
         started = 0
         while not self._stop.is_set() and started < self.max_fresh:
@@ -434,7 +434,7 @@ class Prober:
 
     async def _adopted(self, conn, target: str, timeout: float = 30.0) -> bool:
         """Poll until the node runs the new cookie (adopted), then it must connect."""
-        from erlcookie.dist.terms import atom
+        from erlcookie.distribution.terms import atom
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -18,7 +18,7 @@ import click
 
 from erlcookie.cli.common import (cookie_options, handle_errors, json_option, load_cookie,
                                   render_table)
-from erlcookie.cli.dist import connection_options
+from erlcookie.cli.distribution import connection_options
 from erlcookie.errors import EXIT_OK, EXIT_OPERATIONAL, OperationalError, UsageError
 
 

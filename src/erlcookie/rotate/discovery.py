@@ -23,14 +23,14 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.rotate.engine import Found
-from erlcookie.rotate.ops_dist import EPMD_PORT, Dial, Dialer
+from erlcookie.rotate.ops_distribution import EPMD_PORT, Dial, Dialer
 
 DEFAULT_NODE_ENV = ("RELEASE_NODE",)
 
 
 def parse_nodes(text: str) -> list[str]:
     """`a@h,b@h` (also whitespace-separated) into checked node names."""
-    from erlcookie.dist.nodename import NodeName
+    from erlcookie.distribution.nodename import NodeName
 
     names = [part for part in re.split(r"[,\s]+", text or "") if part]
     if not names:
@@ -40,7 +40,7 @@ def parse_nodes(text: str) -> list[str]:
 
 def parse_host_map(items: Iterable[str]) -> dict[str, Dial]:
     """`--host NODE=ADDR[:DISTPORT]`: dial ADDR for NODE (a port-forward gives the port)."""
-    from erlcookie.dist.nodename import NodeName
+    from erlcookie.distribution.nodename import NodeName
 
     out: dict[str, Dial] = {}
     for item in items:
@@ -100,8 +100,8 @@ class EpmdDiscovery:
         return {"kind": "epmd", "hosts": [list(h) for h in self.hosts], "match": self.match}
 
     async def discover(self) -> Found:
-        from erlcookie.dist.client import epmd_names
-        from erlcookie.dist.errors import DistError
+        from erlcookie.distribution.client import epmd_names
+        from erlcookie.distribution.errors import DistError
 
         async def one(host, port, name_host):
             try:
@@ -359,8 +359,8 @@ class PortForwards:
 
     async def dial(self, pod: str, node: str) -> Dial:
         """Forward EPMD, ask it for the node's port, forward that: a Dial to 127.0.0.1."""
-        from erlcookie.dist.client import epmd_port_please
-        from erlcookie.dist.epmd import NotRegistered
+        from erlcookie.distribution.client import epmd_port_please
+        from erlcookie.distribution.epmd import NotRegistered
 
         if pod in self._dials:
             return self._dials[pod]

@@ -54,7 +54,7 @@ def build(settings: Mapping[str, Any], cookies: Mapping[str, Cookie]) -> Compone
     """The pieces a rotation needs, from journal-able settings."""
     from erlcookie.rotate import discovery as disc
     from erlcookie.rotate import persist
-    from erlcookie.rotate.ops_dist import Dial, Dialer, DistOps
+    from erlcookie.rotate.ops_distribution import Dial, Dialer, DistOps
 
     dial = settings.get("dial") or {}
     fixed = {node: Dial(d.get("host"), dial.get("epmd_port", 4369), d.get("dist_port"))
@@ -63,7 +63,7 @@ def build(settings: Mapping[str, Any], cookies: Mapping[str, Cookie]) -> Compone
                     fixed=fixed)
     tls = None
     if dial.get("tls"):
-        from erlcookie.dist.tls import TlsOptions
+        from erlcookie.distribution.tls import TlsOptions
 
         tls = TlsOptions(**dial["tls"])
     ops = DistOps(cookies, dialer, timeout=float(settings.get("timeout", 5.0)), tls=tls)

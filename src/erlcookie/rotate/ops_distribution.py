@@ -45,25 +45,25 @@ _L = 1
 
 
 def _a(name: Any):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("atom"), _L, name if isinstance(name, Cookie) else atom(name))
 
 
 def _int(value: int):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("integer"), _L, value)
 
 
 def _call(module: str, function: str, args: Sequence):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("call"), _L, (atom("remote"), _L, _a(module), _a(function)), list(args))
 
 
 def _list(items: Sequence):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     out: Any = (atom("nil"), _L)
     for item in reversed(items):
@@ -72,7 +72,7 @@ def _list(items: Sequence):
 
 
 def _match_true(expr):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("match"), _L, _a("true"), expr)
 
@@ -84,20 +84,20 @@ def exprs_set_cookies(pins: Sequence[tuple[str, Cookie]]) -> list:
 
 
 def _var(name: str):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("var"), _L, atom(name))
 
 
 def _lc(template, pattern, source):
     """`[Template || Pattern <- Source]`."""
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("lc"), _L, template, [(atom("generate"), _L, pattern, source)])
 
 
 def _tuple(items: Sequence):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("tuple"), _L, list(items))
 
@@ -112,7 +112,7 @@ def exprs_switch(node: str, pins: Sequence[tuple[str, Cookie]], own: Cookie) -> 
         true = erlang:set_cookie(node(), Own),
         Seen.
     """
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     known = _list([_a(peer) for peer, _ in pins])
     return [
@@ -137,13 +137,13 @@ def exprs_read_cookies(peers: Sequence[str]) -> list:
 
 
 def _fun(body: Sequence):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("fun"), _L, (atom("clauses"), [(atom("clause"), _L, [], [], list(body))]))
 
 
 def _receive(clauses, after_ms: int, after_body: Sequence):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("receive"), _L,
             [(atom("clause"), _L, [pattern], [], list(body)) for pattern, body in clauses],
@@ -151,13 +151,13 @@ def _receive(clauses, after_ms: int, after_body: Sequence):
 
 
 def _catch(expr):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("catch"), _L, expr)
 
 
 def _match(var: str, expr):
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     return (atom("match"), _L, _var(var), expr)
 
@@ -166,7 +166,7 @@ def _busy(peers: Sequence[str]):
     """`catch [P || P <- Peers, C <- ets:lookup(sys_dist, P), erlang:element(4, C) =/= up]`:
     peers with a handshake in progress (net_kernel's connection table, readable by all;
     the state field is the 4th element from OTP 23 to at least 27)."""
-    from erlcookie.dist.terms import atom
+    from erlcookie.distribution.terms import atom
 
     source = _list([_a(p) for p in peers])
     filt = (atom("op"), _L, atom("=/="), _call("erlang", "element", [_int(4), _var("C")]),
@@ -247,7 +247,7 @@ class Dialer:
 
 def label_of(value: Any, cookies: Mapping[str, Cookie]) -> str:
     """OLD/NEW/OTHER for a cookie atom read from a node (compared in constant time)."""
-    from erlcookie.dist.terms import atom_text
+    from erlcookie.distribution.terms import atom_text
 
     try:
         raw = atom_text(value).encode("utf-8")
@@ -260,7 +260,7 @@ def label_of(value: Any, cookies: Mapping[str, Cookie]) -> str:
 
 
 class DistOps:
-    """The engine's NodeOps, over `erlcookie.dist.client`."""
+    """The engine's NodeOps, over `erlcookie.distribution.client`."""
 
     def __init__(self, cookies: Mapping[str, Cookie], dialer: Dialer | None = None, *,
                  timeout: float = 5.0, tls=None) -> None:
@@ -275,15 +275,15 @@ class DistOps:
 
     # -- connections -------------------------------------------------------------------------
     def _error(self, node: str, exc: Exception) -> NodeError:
-        from erlcookie.dist.errors import DistError
+        from erlcookie.distribution.errors import DistError
 
         if isinstance(exc, DistError):
             return NodeError(node, exc.detail, verdict=exc.verdict)
         return NodeError(node, str(exc))
 
     async def connect(self, node: str, label: str) -> None:
-        from erlcookie.dist.client import connect
-        from erlcookie.dist.errors import DistError
+        from erlcookie.distribution.client import connect
+        from erlcookie.distribution.errors import DistError
 
         conn = self._conns.get(node)
         if conn is not None and not conn.closed:
@@ -301,7 +301,7 @@ class DistOps:
 
     async def _rpc(self, node: str, module: str, function: str, args: Sequence,
                    timeout: float | None = None) -> Any:
-        from erlcookie.dist.errors import DistError
+        from erlcookie.distribution.errors import DistError
 
         conn = self._conns.get(node)
         if conn is None or conn.closed:
@@ -322,7 +322,7 @@ class DistOps:
         return reply[1]
 
     async def accepts(self, node: str, label: str) -> str:
-        from erlcookie.dist.client import ping
+        from erlcookie.distribution.client import ping
 
         result = await ping(node, self.cookies[label], timeout=self.timeout, tls=self.tls,
                             **self.dialer.options(node))
@@ -332,7 +332,7 @@ class DistOps:
         """`nodes()`, plus `nodes(known)` entries that EPMD still lists as normal (not
         hidden) nodes: under churn, or while `global` keeps a partition apart, a member
         can be disconnected from everyone for a moment and would be missed otherwise."""
-        from erlcookie.dist.terms import atom, atom_text
+        from erlcookie.distribution.terms import atom, atom_text
 
         reply = await self._eval(node, [_list([_call("erlang", "nodes", []),
                                                _call("erlang", "nodes", [_a("known")])])])
@@ -346,9 +346,9 @@ class DistOps:
     async def _runs_visible(self, node: str) -> bool:
         """EPMD on the node's host lists it as a normal node (short timeout: a name that
         lingers from a node long gone, on a host that is gone too, costs little)."""
-        from erlcookie.dist.client import epmd_port_please
-        from erlcookie.dist.epmd import NodePort
-        from erlcookie.dist.errors import DistError
+        from erlcookie.distribution.client import epmd_port_please
+        from erlcookie.distribution.epmd import NodePort
+        from erlcookie.distribution.errors import DistError
 
         dial = self.dialer.get(node)
         if dial.dist_port is not None:
@@ -382,7 +382,7 @@ class DistOps:
 
     async def switch(self, node: str, pins: Sequence[tuple[str, str]], label: str
                      ) -> dict[str, str]:
-        from erlcookie.dist.terms import atom_text
+        from erlcookie.distribution.terms import atom_text
 
         chunk = [(peer, self.cookies[lbl]) for peer, lbl in pins]
         seen = await self._eval(node, exprs_switch(node, chunk, self.cookies[label]),
@@ -394,14 +394,14 @@ class DistOps:
         return extra
 
     async def set_own(self, node: str, label: str) -> None:
-        from erlcookie.dist.terms import atom
+        from erlcookie.distribution.terms import atom
 
         await self._rpc(node, "erlang", "set_cookie", [atom(node), self.cookies[label]])
 
     async def _suspend(self, node: str, peers: Sequence[str]) -> tuple[Any, set[str]]:
         """Suspend the node's net_kernel under a guard: (guard pid, peers with a handshake
         already in progress, which must not be changed in this pause)."""
-        from erlcookie.dist.terms import atom_text
+        from erlcookie.distribution.terms import atom_text
 
         reply = await self._eval(node, exprs_guard(GUARD_SUSPEND_MS, GUARD_MAX_MS, peers),
                                  timeout=self.timeout + GUARD_SUSPEND_MS / 1000 + 1)
@@ -422,7 +422,7 @@ class DistOps:
         return guard, busy_names
 
     async def _resume(self, node: str, guard: Any) -> None:
-        from erlcookie.dist.terms import atom
+        from erlcookie.distribution.terms import atom
 
         try:
             await self._rpc(node, "erlang", "send", [guard, atom("resume")])
@@ -469,7 +469,7 @@ class DistOps:
         """Let the handshakes under way between `node` and `peers` finish, with its
         net_kernel running (they may need it, and the peer's), polling its connection
         table; pausing again at once could starve them."""
-        from erlcookie.dist.terms import atom_text
+        from erlcookie.distribution.terms import atom_text
 
         deadline = asyncio.get_running_loop().time() + limit
         while asyncio.get_running_loop().time() < deadline:

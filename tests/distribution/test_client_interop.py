@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from erlcookie.dist import terms
-from erlcookie.dist.client import (ConnectionLostError, DistTimeoutError, RejectedError,
+from erlcookie.distribution import terms
+from erlcookie.distribution.client import (ConnectionLostError, DistTimeoutError, RejectedError,
                                    RpcError, RpcTimeoutError, atom, connect, epmd_names, ping,
                                    ping_many, to_python)
 from tests.support.nodes import free_port
@@ -251,7 +251,7 @@ def test_connect_raises_rejected(otp25_node, other_cookie):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_blocking_driver_against_real_nodes(kind, start_node, cookie, other_cookie, request):
-    from erlcookie.dist.blocking import ping_blocking
+    from erlcookie.distribution.blocking import ping_blocking
 
     node = _launch(start_node, cookie, kind, request)
     ok = ping_blocking(node.name, cookie, timeout=10)
@@ -265,7 +265,7 @@ def test_blocking_driver_against_real_nodes(kind, start_node, cookie, other_cook
 
 
 def test_blocking_driver_long_names(start_node, cookie):
-    from erlcookie.dist.blocking import ping_blocking
+    from erlcookie.distribution.blocking import ping_blocking
 
     node = start_node(cookie, long_names=True, host="127.0.0.1")
     assert ping_blocking(node.name, cookie).verdict == "accepted"

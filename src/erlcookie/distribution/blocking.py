@@ -14,13 +14,13 @@ import threading
 import time
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.dist import epmd as epmd_codec
-from erlcookie.dist import handshake as hs
-from erlcookie.dist.errors import (ERROR_FOR_VERDICT, DistError, DistTimeoutError,
+from erlcookie.distribution import epmd as epmd_codec
+from erlcookie.distribution import handshake as hs
+from erlcookie.distribution.errors import (ERROR_FOR_VERDICT, DistError, DistTimeoutError,
                                    NotAllowedError, ProtocolError, error_for_oserror,
                                    port_from_epmd)
-from erlcookie.dist.nodename import NodeName, random_probe_name
-from erlcookie.dist.verdicts import ACCEPTED, PingResult
+from erlcookie.distribution.nodename import NodeName, random_probe_name
+from erlcookie.distribution.verdicts import ACCEPTED, PingResult
 
 READ_CHUNK = 64 * 1024
 
@@ -128,7 +128,7 @@ def _port_please(host: str, epmd_port: int, alive: str, deadline: _Deadline) -> 
 def _tls_wrap(sock: socket.socket, tls, host: str, port: int, deadline: _Deadline):
     import ssl
 
-    from erlcookie.dist.tls import describe, is_peer_refusal
+    from erlcookie.distribution.tls import describe, is_peer_refusal
 
     def as_error(exc, what):
         cls = NotAllowedError if is_peer_refusal(exc) else ProtocolError

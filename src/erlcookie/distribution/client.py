@@ -19,17 +19,17 @@ import time
 from typing import Any, Callable, Iterable, Sequence
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.dist import epmd as epmd_codec
-from erlcookie.dist import framing, terms
-from erlcookie.dist import handshake as hs
-from erlcookie.dist.errors import (ERROR_FOR_VERDICT, ConnectionLostError, DistError,
+from erlcookie.distribution import epmd as epmd_codec
+from erlcookie.distribution import framing, terms
+from erlcookie.distribution import handshake as hs
+from erlcookie.distribution.errors import (ERROR_FOR_VERDICT, ConnectionLostError, DistError,
                                    DistTimeoutError, NoSuchNodeError, NotAllowedError,
                                    ProtocolError, RejectedError, RpcError, RpcTimeoutError,
                                    UnreachableError, error_for_oserror, port_from_epmd)
-from erlcookie.dist.nodename import NodeName, random_probe_name
-from erlcookie.dist.terms import atom, to_python
-from erlcookie.dist.verdicts import ACCEPTED, PingResult
-from erlcookie.dist.tls import TlsOptions, describe as describe_tls, is_peer_refusal
+from erlcookie.distribution.nodename import NodeName, random_probe_name
+from erlcookie.distribution.terms import atom, to_python
+from erlcookie.distribution.verdicts import ACCEPTED, PingResult
+from erlcookie.distribution.tls import TlsOptions, describe as describe_tls, is_peer_refusal
 
 __all__ = ["connect", "ping", "ping_many", "PingResult", "DistConnection", "TlsOptions",
            "NodeName", "atom", "to_python", "epmd_names", "epmd_port_please", "DistError",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from erlcookie.dist.verdicts import (NO_SUCH_NODE, NOT_ALLOWED, PROTOCOL_ERROR, REJECTED,
+from erlcookie.distribution.verdicts import (NO_SUCH_NODE, NOT_ALLOWED, PROTOCOL_ERROR, REJECTED,
                                       TIMEOUT, UNREACHABLE)
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OPERATIONAL, ErlcookieError
 
@@ -95,7 +95,7 @@ def error_for_oserror(exc: OSError, what: str, host: str, port: int) -> DistErro
 
 def port_from_epmd(answer, host: str, epmd_port: int, alive: str) -> int:
     """The distribution port from a PORT_PLEASE2 answer, or the error it amounts to."""
-    from erlcookie.dist.epmd import NotRegistered
+    from erlcookie.distribution.epmd import NotRegistered
 
     if isinstance(answer, NotRegistered):
         raise NoSuchNodeError(f"EPMD at {host}:{epmd_port} knows no node named {alive!r}")

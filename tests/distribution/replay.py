@@ -1,4 +1,4 @@
-"""Loading recorded exchanges (tests/dist/fixtures/*.json, made by fixtures/record.py)."""
+"""Loading recorded exchanges (tests/distribution/fixtures/*.json, made by fixtures/record.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.dist import handshake as hs
+from erlcookie.distribution import handshake as hs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KINDS = ("otp25", "otp27")

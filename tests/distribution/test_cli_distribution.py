@@ -159,7 +159,7 @@ def test_real_process_exit_codes_and_speed(otp25_node, cookie_file):
 
 
 def test_progress_only_on_a_terminal_with_many_nodes(monkeypatch):
-    from erlcookie.cli import dist as cli_dist
+    from erlcookie.cli import distribution as cli_dist
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     assert cli_dist._Progress(100, "x")._bar is None

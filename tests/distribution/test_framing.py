@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from erlcookie.dist import framing, terms
-from tests.dist.replay import KINDS, load
+from erlcookie.distribution import framing, terms
+from tests.distribution.replay import KINDS, load
 
 
 def post_handshake_bytes(kind: str) -> tuple[bytes, dict]:

@@ -1,6 +1,6 @@
 """`erlcookie nodes`, `erlcookie ping`, `erlcookie info`: talk to live nodes.
 
-The commands parse options, call erlcookie.dist and render. asyncio, ssl, erlang-py and
+The commands parse options, call erlcookie.distribution and render. asyncio, ssl, erlang-py and
 rich are imported only inside the commands, to keep `erlcookie --help` fast.
 """
 
@@ -55,7 +55,7 @@ def connection_options(func: Callable) -> Callable:
                 tls_server_name, no_tls_hostname_check, **kwargs):
         tls = None
         if tls_cert or tls_key or tls_ca or tls_server_name or no_tls_hostname_check:
-            from erlcookie.dist.tls import TlsOptions
+            from erlcookie.distribution.tls import TlsOptions
 
             tls = TlsOptions(certfile=tls_cert, keyfile=tls_key, cafile=tls_ca,
                              verify_hostname=not no_tls_hostname_check,
@@ -69,7 +69,7 @@ def connection_options(func: Callable) -> Callable:
 
 def _node_list(nodes: tuple[str, ...], nodes_file: str | None, conn_opts: dict,
                cookie_request) -> list:
-    from erlcookie.dist.nodename import NodeName
+    from erlcookie.distribution.nodename import NodeName
 
     if conn_opts["tls"] is not None:
         conn_opts["tls"].context()  # bad paths and files are usage errors, before any network
@@ -158,7 +158,7 @@ def nodes(host, epmd_port, timeout, as_json):
     """
     import asyncio
 
-    from erlcookie.dist.client import epmd_names
+    from erlcookie.distribution.client import epmd_names
 
     reply = asyncio.run(epmd_names(host, epmd_port=epmd_port, timeout=timeout))
     rows = sorted(reply.nodes)
@@ -185,19 +185,19 @@ def ping(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json)
     no_such_node); 3 when some node could not be checked (unreachable, timeout,
     protocol_error).
     """
-    from erlcookie.dist.verdicts import ACCEPTED, exit_code
+    from erlcookie.distribution.verdicts import ACCEPTED, exit_code
 
     names = _node_list(node_args, nodes_file, conn_opts, cookie_request)
     cookie = load_cookie(cookie_request)
     if len(names) == 1:
         # One node: a blocking driver; importing asyncio would cost more than the ping.
-        from erlcookie.dist.blocking import ping_blocking
+        from erlcookie.distribution.blocking import ping_blocking
 
         results = [ping_blocking(names[0], cookie, **conn_opts)]
     else:
         import asyncio
 
-        from erlcookie.dist.client import ping_many
+        from erlcookie.distribution.client import ping_many
 
         with _Progress(len(names), "pinging") as progress:
             results = asyncio.run(ping_many(names, cookie, concurrency=concurrency,
@@ -260,8 +260,8 @@ def info(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json)
     """
     import asyncio
 
-    from erlcookie.dist.info import node_info
-    from erlcookie.dist.verdicts import exit_code
+    from erlcookie.distribution.info import node_info
+    from erlcookie.distribution.verdicts import exit_code
     from erlcookie.errors import EXIT_FINDINGS
 
     names = _node_list(node_args, nodes_file, conn_opts, cookie_request)

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.dist import epmd, framing, terms
-from erlcookie.dist import handshake as hs
-from tests.dist.replay import KINDS, load
+from erlcookie.distribution import epmd, framing, terms
+from erlcookie.distribution import handshake as hs
+from tests.distribution.replay import KINDS, load
 
 FUZZ = settings(max_examples=int(os.environ.get("ERLCOOKIE_FUZZ_EXAMPLES", "400")), deadline=5000,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

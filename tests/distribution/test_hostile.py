@@ -10,11 +10,11 @@ import tracemalloc
 import pytest
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.dist.blocking import ping_blocking
-from erlcookie.dist.client import (ConnectionLostError, ProtocolError, connect, epmd_names,
+from erlcookie.distribution.blocking import ping_blocking
+from erlcookie.distribution.client import (ConnectionLostError, ProtocolError, connect, epmd_names,
                                    ping)
-from erlcookie.dist.errors import DistTimeoutError
-from tests.dist.hostile import FakeNode, fake_epmd, frame, port_reply, read_frame, serve
+from erlcookie.distribution.errors import DistTimeoutError
+from tests.distribution.hostile import FakeNode, fake_epmd, frame, port_reply, read_frame, serve
 from tests.support.nodes import free_port
 
 COOKIE = Cookie("hostile-test-cookie")

@@ -9,7 +9,7 @@ import struct
 from typing import Awaitable, Callable
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.dist import handshake as hs
+from erlcookie.distribution import handshake as hs
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -22,7 +22,7 @@ import struct
 from dataclasses import dataclass
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.dist.verdicts import NOT_ALLOWED, PROTOCOL_ERROR, REJECTED
+from erlcookie.distribution.verdicts import NOT_ALLOWED, PROTOCOL_ERROR, REJECTED
 
 # Distribution flags (lib/kernel/include/dist.hrl).
 DFLAG_PUBLISHED = 0x01

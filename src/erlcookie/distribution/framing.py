@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from erlcookie.dist import terms
+from erlcookie.distribution import terms
 
 PASS_THROUGH = 112
 TICK = b"\x00\x00\x00\x00"

@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from erlcookie.dist import epmd
-from tests.dist.replay import KINDS, load
+from erlcookie.distribution import epmd
+from tests.distribution.replay import KINDS, load
 
 
 def replay(parser, chunks, split=None):

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from erlcookie.dist import terms
-from erlcookie.dist.client import TlsOptions, atom, connect, ping
-from erlcookie.dist.info import node_info
+from erlcookie.distribution import terms
+from erlcookie.distribution.client import TlsOptions, atom, connect, ping
+from erlcookie.distribution.info import node_info
 from tests.support.certs import make_pki, write_optfile
 from tests.support.redaction import assert_not_shown
 
@@ -121,7 +121,7 @@ def test_cli_ping_and_info_over_tls(tls_node, cookie, tmp_path):
 
 
 def test_blocking_driver_over_tls(tls_node, cookie, other_cookie):
-    from erlcookie.dist.blocking import ping_blocking
+    from erlcookie.distribution.blocking import ping_blocking
 
     node, pki = tls_node
     assert ping_blocking(node.name, cookie, tls=tls_options(pki)).verdict == "accepted"

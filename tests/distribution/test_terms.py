@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.dist import terms
+from erlcookie.distribution import terms
 from tests.support.redaction import assert_not_shown
 
 atoms = st.text(min_size=0, max_size=20).map(terms.atom)

@@ -8,8 +8,8 @@ import struct
 import pytest
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.dist import handshake as hs
-from tests.dist.replay import KINDS, load
+from erlcookie.distribution import handshake as hs
+from tests.distribution.replay import KINDS, load
 
 
 def feed_all(machine, chunks, *, split=None):

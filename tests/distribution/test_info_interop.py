@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from erlcookie.dist.client import atom, connect
-from erlcookie.dist.info import gather_info, node_info
+from erlcookie.distribution.client import atom, connect
+from erlcookie.distribution.info import gather_info, node_info
 from tests.support.redaction import assert_not_shown
 
 pytestmark = pytest.mark.interop

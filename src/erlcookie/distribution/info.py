@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.dist import terms
-from erlcookie.dist.client import (DistConnection, DistError, RpcError, TlsOptions, atom,
+from erlcookie.distribution import terms
+from erlcookie.distribution.client import (DistConnection, DistError, RpcError, TlsOptions, atom,
                                    connect)
-from erlcookie.dist.handshake import TLS_DETECTED
-from erlcookie.dist.nodename import NodeName
+from erlcookie.distribution.handshake import TLS_DETECTED
+from erlcookie.distribution.nodename import NodeName
 
 MAX_PEERS_CHECKED = 500  # get_cookie(Peer) per connected peer; bounded for huge clusters
 
