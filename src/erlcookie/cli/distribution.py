@@ -20,7 +20,9 @@ PROGRESS_THRESHOLD = 5  # show a progress bar on a terminal from this many nodes
 
 
 def _epmd_port_option(func: Callable) -> Callable:
-    return click.option("--epmd-port", type=click.IntRange(1, 65535), default=4369,
+    from erlcookie.distribution.epmd import EPMD_PORT
+
+    return click.option("--epmd-port", type=click.IntRange(1, 65535), default=EPMD_PORT,
                         envvar="ERL_EPMD_PORT", show_default=True,
                         help="EPMD's port (also from $ERL_EPMD_PORT, as OTP reads it).")(func)
 

@@ -97,8 +97,10 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
     from erlcookie.errors import OperationalError, UsageError
     from erlcookie.release import ReleaseParseError, apply, check, diff, plan_fix
 
-    if dist_port == 4369:
-        raise UsageError("--dist-port 4369 is EPMD's port; pick another one")
+    from erlcookie.distribution.epmd import EPMD_PORT
+
+    if dist_port == EPMD_PORT:
+        raise UsageError(f"--dist-port {EPMD_PORT} is EPMD's port; pick another one")
     try:
         fix_plan, _ = plan_fix(path, node_name=node_name, dist_port=dist_port,
                                rebar3_version=rebar3_version)

@@ -15,6 +15,7 @@ import time
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import epmd as epmd_codec
+from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.distribution import handshake as hs
 from erlcookie.distribution.errors import (ERROR_FOR_VERDICT, DistError, DistTimeoutError,
                                    NotAllowedError, ProtocolError, error_for_oserror,
@@ -147,7 +148,7 @@ def _tls_wrap(sock: socket.socket, tls, host: str, port: int, deadline: _Deadlin
 
 
 def ping_blocking(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
-                  host: str | None = None, epmd_port: int = 4369,
+                  host: str | None = None, epmd_port: int = EPMD_PORT,
                   dist_port: int | None = None, tls=None) -> PingResult:
     """Like client.ping, for one node, without an event loop. Never raises for network outcomes."""
     name = node if isinstance(node, NodeName) else NodeName.parse(node)

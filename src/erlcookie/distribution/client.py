@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import epmd as epmd_codec
+from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.distribution import framing, terms
 from erlcookie.distribution import handshake as hs
 from erlcookie.distribution.errors import (ERROR_FOR_VERDICT, ConnectionLostError, DistError,
@@ -37,7 +38,6 @@ __all__ = ["connect", "ping", "ping_many", "PingResult", "DistConnection", "TlsO
            "DistTimeoutError", "ProtocolError", "ConnectionLostError", "RpcError",
            "RpcTimeoutError", "EPMD_PORT"]
 
-EPMD_PORT = 4369
 READ_CHUNK = 64 * 1024
 TICK_INTERVAL = 15.0  # a quarter of OTP's default net_ticktime of 60 s
 CLOSE_WAIT = 1.0

@@ -13,6 +13,8 @@ import re
 import struct
 from dataclasses import dataclass, field
 
+EPMD_PORT = 4369  # where EPMD listens unless ERL_EPMD_PORT says otherwise
+
 NAMES_REQ = 110
 PORT_PLEASE2_REQ = 122
 PORT2_RESP = 119

@@ -18,6 +18,7 @@ from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import terms
 from erlcookie.distribution.client import (DistConnection, DistError, RpcError, TlsOptions, atom,
                                    connect)
+from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.distribution.handshake import TLS_DETECTED
 from erlcookie.distribution.nodename import NodeName
 
@@ -134,7 +135,7 @@ def _proto_dist(term: Any) -> str | None:
 
 
 async def node_info(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
-                    host: str | None = None, epmd_port: int = 4369,
+                    host: str | None = None, epmd_port: int = EPMD_PORT,
                     dist_port: int | None = None, tls: TlsOptions | None = None) -> NodeInfo:
     """Connect and gather; never raises for network outcomes (the verdict says)."""
     name = node if isinstance(node, NodeName) else NodeName.parse(node)

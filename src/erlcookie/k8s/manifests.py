@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from erlcookie.cookie.value import Cookie
+from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.errors import UsageError
 
 DEFAULT_SECRET_NAME = "erlang-cookie"
 DEFAULT_SECRET_KEY = "cookie"
 DEFAULT_ENV = "RELEASE_COOKIE"
-EPMD_PORT = 4369
 
 # Annotations erlcookie writes on Secrets it creates or changes. `status` trusts
 # UPDATED_AT only while FINGERPRINT still matches the data (so a later `kubectl edit`

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
 
+from erlcookie.distribution.verdicts import ACCEPTED, NO_SUCH_NODE, REJECTED, UNREACHABLE
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OPERATIONAL, EXIT_USAGE, ErlcookieError
 from erlcookie.rotate import plan
 from erlcookie.rotate.journal import (ABORTED, DONE, FAILED, ROLLED_BACK, RUNNING, Journal)
@@ -26,10 +27,7 @@ from erlcookie.rotate.plan import (CONVERGE, FINALIZE, FORWARD, NEW, OLD, OTHER,
                                    ClusterModel, NodeState, Pin, PairSet, SetOwn, Switch,
                                    other_label)
 
-# Verdicts of a fresh handshake (same words as `erlcookie ping`).
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-GONE_VERDICTS = frozenset({"no_such_node", "unreachable"})
+GONE_VERDICTS = frozenset({NO_SUCH_NODE, UNREACHABLE})
 ROLLBACK_REQUESTED = "rollback requested"
 
 

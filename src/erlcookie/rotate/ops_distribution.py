@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from erlcookie.cookie.value import Cookie
+from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.rotate.engine import NodeError
 from erlcookie.rotate.plan import NEW, OLD, OTHER, NodeState
 
-EPMD_PORT = 4369
 PIN_CHUNK = 256  # set_cookie calls per erl_eval block
 GUARD_SUSPEND_MS = 2000  # how long sys:suspend may wait for net_kernel
 GUARD_MAX_MS = 3000      # the guard resumes net_kernel by itself after this (< net_setuptime)

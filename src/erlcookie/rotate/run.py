@@ -54,12 +54,13 @@ def build(settings: Mapping[str, Any], cookies: Mapping[str, Cookie]) -> Compone
     """The pieces a rotation needs, from journal-able settings."""
     from erlcookie.rotate import discovery as disc
     from erlcookie.rotate import persist
+    from erlcookie.distribution.epmd import EPMD_PORT
     from erlcookie.rotate.ops_distribution import Dial, Dialer, DistOps
 
     dial = settings.get("dial") or {}
-    fixed = {node: Dial(d.get("host"), dial.get("epmd_port", 4369), d.get("dist_port"))
+    fixed = {node: Dial(d.get("host"), dial.get("epmd_port", EPMD_PORT), d.get("dist_port"))
              for node, d in (dial.get("nodes") or {}).items()}
-    dialer = Dialer(epmd_port=dial.get("epmd_port", 4369), default_host=dial.get("host"),
+    dialer = Dialer(epmd_port=dial.get("epmd_port", EPMD_PORT), default_host=dial.get("host"),
                     fixed=fixed)
     tls = None
     if dial.get("tls"):
@@ -94,7 +95,7 @@ def build(settings: Mapping[str, Any], cookies: Mapping[str, Cookie]) -> Compone
                                        container=kube.get("container"),
                                        port_forward=forwards,
                                        dial_by_name=bool(kube.get("dial_by_name")),
-                                       epmd_port=dial.get("epmd_port", 4369))
+                                       epmd_port=dial.get("epmd_port", EPMD_PORT))
         sources.append(kube_disc)
     if not sources:
         raise UsageError("no nodes to rotate: give --nodes, --epmd-host, or -l SELECTOR "
