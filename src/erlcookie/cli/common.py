@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from typing import Any, Callable, Iterable, Sequence
 
@@ -75,17 +76,40 @@ def console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False)
 
 
+# C0 controls (tab included: it breaks columns), DEL, C1 controls, and the Unicode line and
+# paragraph separators and bidi overrides that can forge or hide rows on a terminal.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_text(text: object) -> str:
+    """Text from outside (peers, repositories, API servers) made safe for a terminal line.
+
+    Control characters become visible escapes (`\\x1b`, `\\n`), so an ESC or OSC sequence
+    in a node or file name cannot retitle a window or erase rows, and a newline cannot forge
+    a row. Pair with `markup_safe` before handing the text to rich.
+    """
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
+
+
+def markup_safe(text: object) -> str:
+    """`safe_text` plus rich markup escaping (`[link=...]` stays literal text)."""
+    from rich.markup import escape
+
+    return escape(safe_text(text))
+
+
 def render_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
     """A rich table on a terminal, aligned plain text otherwise."""
-    rows = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    rows = [["" if cell is None else safe_text(cell) for cell in row] for row in rows]
     if stdout_is_tty():
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title=title)
         for col in columns:
             table.add_column(col)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(escape(cell) for cell in row))
         console().print(table)
         return
     if title:
