@@ -95,15 +95,15 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
     human (committed cookie files, literal cookies in code), else 0.
     """
     from erlcookie.errors import OperationalError, UsageError
-    from erlcookie.release import ReleaseParseError, apply, check, diff, plan_fix
+    from erlcookie.release import FixOptions, ReleaseParseError, apply, check, diff, plan_fix
 
     from erlcookie.distribution.epmd import EPMD_PORT
 
     if dist_port == EPMD_PORT:
         raise UsageError(f"--dist-port {EPMD_PORT} is EPMD's port; pick another one")
+    options = FixOptions(node_name=node_name, dist_port=dist_port, rebar3_version=rebar3_version)
     try:
-        fix_plan, _ = plan_fix(path, node_name=node_name, dist_port=dist_port,
-                               rebar3_version=rebar3_version)
+        fix_plan, _ = plan_fix(path, options)
     except ReleaseParseError as exc:
         raise OperationalError(f"{exc}; nothing was changed") from None
     diffs = [diff(change) for change in fix_plan.changes]
@@ -112,7 +112,7 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
     if fix_plan.changes and not dry_run:
         written = apply(fix_plan)
         # Trust, but verify: nothing fixable may be left behind.
-        still = [f for f in check(path, rebar3_version=rebar3_version).findings if f.fixable]
+        still = [f for f in check(path, options).findings if f.fixable]
     if as_json:
         emit_json({
             "path": str(fix_plan.root), "dry_run": dry_run, "written": bool(written),

@@ -14,11 +14,15 @@ from pathlib import Path
 
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.release import code, gitfiles, mix, rebar
+from erlcookie.release.buildtool import BuildTool, FixOptions
 from erlcookie.release.common import finding
 from erlcookie.release.layout import Tree, find_projects
 from erlcookie.release.model import FileChange, FixPlan, ReleaseParseError, Report
 
 COOKIE_FILE_MAX = 64 * 1024
+# Every build tool the engine knows; a directory that is a project of several goes to the
+# first (mix before rebar3: a mix project may carry a rebar.config).
+BUILD_TOOLS: tuple[BuildTool, ...] = (mix.TOOL, rebar.TOOL)
 
 
 def _base(path: str | os.PathLike) -> Path:
@@ -54,29 +58,25 @@ def _cookie_file_findings(tree: Tree) -> list:
     return found
 
 
-def _states(base: Path, rebar3_version: str | None):
+def _states(base: Path, options: FixOptions):
     tree = Tree.walk(base)
-    projects = find_projects(tree)
+    projects = find_projects(tree, BUILD_TOOLS)
     if not projects:
         raise UsageError(f"no rebar3 or mix project under {base} (no rebar.config or mix.exs)")
     states, errors = [], []
     for project in projects:
         try:
-            if project.kind == "mix":
-                states.append(mix.analyse(project, tree))
-            else:
-                states.append(rebar.analyse(project, tree, rebar3_version))
+            states.append(project.tool.check(project, tree, options))
         except ReleaseParseError as exc:
             errors.append(exc)
     return tree, states, errors
 
 
-def _check(base: Path, rebar3_version: str | None):
-    tree, states, errors = _states(base, rebar3_version)
+def _check(base: Path, options: FixOptions):
+    tree, states, errors = _states(base, options)
     report = Report(base, errors=errors)
     for state in states:
-        module = mix if isinstance(state, mix.MixState) else rebar
-        report.projects.append(module.project_info(state))
+        report.projects.append(state.project.tool.info(state))
         report.findings.extend(state.findings)
     report.findings.extend(code.scan(tree))
     report.findings.extend(_cookie_file_findings(tree))
@@ -84,26 +84,35 @@ def _check(base: Path, rebar3_version: str | None):
     return report, tree, states
 
 
-def check(path: str | os.PathLike, *, rebar3_version: str | None = None) -> Report:
+def _options(options: FixOptions | None, **loose) -> FixOptions:
+    given = {key: value for key, value in loose.items() if value is not None}
+    if options is None:
+        return FixOptions(**given)
+    if given:
+        raise TypeError("give either options or the loose keyword arguments, not both")
+    return options
+
+
+def check(path: str | os.PathLike, options: FixOptions | None = None, *,
+          rebar3_version: str | None = None) -> Report:
     """Every cookie problem of every release under `path`."""
-    return _check(_base(path), rebar3_version)[0]
+    return _check(_base(path), _options(options, rebar3_version=rebar3_version))[0]
 
 
-def plan_fix(path: str | os.PathLike, *, node_name: str | None = None,
-             dist_port: int | None = None, rebar3_version: str | None = None) -> tuple[FixPlan, Report]:
+def plan_fix(path: str | os.PathLike, options: FixOptions | None = None, *,
+             node_name: str | None = None, dist_port: int | None = None,
+             rebar3_version: str | None = None) -> tuple[FixPlan, Report]:
     """What `fix` would write; raises ReleaseParseError (exit 3) before writing anything."""
-    report, tree, states = _check(_base(path), rebar3_version)
+    options = _options(options, node_name=node_name, dist_port=dist_port,
+                       rebar3_version=rebar3_version)
+    report, tree, states = _check(_base(path), options)
     if report.errors:
         raise report.errors[0]
     fix_plan = FixPlan(report.path)
     for state in states:
-        if isinstance(state, mix.MixState):
-            fix_plan.changes.extend(mix.plan(state, mix.FixOptions(node_name, dist_port)))
-        else:
-            fix_plan.changes.extend(rebar.plan(state, rebar.FixOptions(node_name, dist_port)))
-            if state.sections and state.version is None:
-                fix_plan.notes.append(f"{tree.rel(state.project.root)}: rebar3 version unknown, "
-                                      "assumed 3.14 or later (give --rebar3-version if older)")
+        project_fix = state.project.tool.plan_fix(state, options)
+        fix_plan.changes.extend(project_fix.changes)
+        fix_plan.notes.extend(project_fix.notes)
     secrets = [f.secret for f in report.findings if f.secret is not None]
     for change in fix_plan.changes:
         change.secrets = secrets

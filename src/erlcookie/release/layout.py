@@ -1,8 +1,8 @@
-"""Finding the projects under a path, and reading their files safely.
+"""Finding the projects under a path,, and reading their files safely.
 
-A directory with `mix.exs` or `rebar.config` is a project. Apps inside a mix umbrella's
-`apps_path`, and rebar3 apps without a relx section inside a rebar3 project, belong to
-the enclosing project. Build output and dependencies are never read.
+A directory holding a build tool's marker file (`mix.exs`, `rebar.config`) is a project;
+each tool decides which nested projects belong to one of its own (a mix umbrella's apps,
+rebar3 apps without a relx section). Build output and dependencies are never read.
 """
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from erlcookie.release.model import ReleaseParseError
+
+if TYPE_CHECKING:
+    from erlcookie.release.buildtool import BuildTool
 
 SKIP_DIRS = frozenset({"_build", "deps", ".git", "node_modules", ".elixir_ls", ".hex", ".mix",
                        "_checkouts", ".rebar3", "cover", "_opam", ".venv", "__pycache__"})
@@ -72,19 +76,31 @@ def newline_of(text: str) -> str:
 
 @dataclass
 class Project:
-    kind: str                     # rebar3 or mix
+    tool: BuildTool               # the build tool whose project this is
     root: Path
     children: list[Path] = field(default_factory=list)
 
+    @property
+    def kind(self) -> str:        # rebar3 or mix
+        return self.tool.kind
 
-def find_projects(tree: Tree) -> list[Project]:
-    """Project roots under the tree, outermost first, children attached to their parent."""
-    roots: dict[Path, str] = {}
+
+def find_projects(tree: Tree, tools: Sequence[BuildTool]) -> list[Project]:
+    """Project roots under the tree, outermost first, children attached to their parent.
+
+    A directory that is a project of several tools goes to the first of `tools` that
+    detects it (mix before rebar3: a mix project may carry a rebar.config for its deps).
+    """
+    names: dict[Path, set[str]] = {}
+    markers = {tool.marker for tool in tools}
     for path in tree.files:
-        if path.name == "mix.exs":
-            roots.setdefault(path.parent, "mix")
-        elif path.name == "rebar.config" and path.parent not in roots:
-            roots[path.parent] = "rebar3"
+        if path.name in markers:
+            names.setdefault(path.parent, set()).add(path.name)
+    roots: dict[Path, BuildTool] = {}
+    for directory, present in names.items():
+        tool = next((t for t in tools if t.detect(directory, present)), None)
+        if tool is not None:
+            roots[directory] = tool
     projects: list[Project] = []
     for root in sorted(roots, key=lambda p: (len(p.parts), str(p))):
         parent = next((p for p in projects if _is_child(p, root, roots[root])), None)
@@ -95,26 +111,11 @@ def find_projects(tree: Tree) -> list[Project]:
     return projects
 
 
-def _is_child(parent: Project, root: Path, kind: str) -> bool:
+def _is_child(parent: Project, root: Path, tool: BuildTool) -> bool:
     try:
         inner = root.relative_to(parent.root)
     except ValueError:
         return False
     if inner == Path("."):
         return False
-    if parent.kind == "mix":
-        from erlcookie.release.mix import umbrella_apps_path
-
-        apps = umbrella_apps_path(parent.root)
-        if apps is not None:
-            try:
-                root.relative_to(parent.root / apps)
-                return True
-            except ValueError:
-                return False
-        return False
-    if parent.kind == "rebar3" and kind == "rebar3":
-        from erlcookie.release.rebar import has_relx
-
-        return not has_relx(root / "rebar.config")
-    return False
+    return parent.tool.owns(parent.root, root, tool.kind)

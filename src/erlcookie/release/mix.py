@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from erlcookie.release import code, exlex, vmargs
+from erlcookie.release.buildtool import BuildTool, FixOptions, ProjectFix
 from erlcookie.release.common import Edit, apply_edits, finding, template
 from erlcookie.release.layout import Project, Tree, newline_of, read_text
 from erlcookie.release.model import FileChange, Finding, ProjectInfo, ReleaseParseError
@@ -370,23 +371,17 @@ def _removed_indices(f: MixFile, option: CookieOption, edits: list[Edit]) -> set
             if any(s <= t.start and t.end <= e for s, e in spans)}
 
 
-@dataclass
-class FixOptions:
-    node_name: str | None = None
-    dist_port: int | None = None
-
-
 def _block_options(existing: str | None, options: FixOptions) -> FixOptions:
     """Options in an existing guard block stay unless the user gives new ones."""
-    merged = FixOptions(options.node_name, options.dist_port)
+    merged = options
     if existing:
         m = SH_BLOCK_RE.search(existing)
         if m:
             opts = dict(part.split("=", 1) for part in m.group("opts").split() if "=" in part)
             if merged.node_name is None and opts.get("node-name") == "pod-ip":
-                merged.node_name = "pod-ip"
+                merged = replace(merged, node_name="pod-ip")
             if merged.dist_port is None and opts.get("dist-port", "").isdigit():
-                merged.dist_port = int(opts["dist-port"])
+                merged = replace(merged, dist_port=int(opts["dist-port"]))
     return merged
 
 
@@ -486,3 +481,33 @@ def _env_sh(old: str | None, options: FixOptions) -> str | None:
 def _env_bat(old: str | None, options: FixOptions) -> str | None:
     base = template("env.bat.eex") if old is None else _strip_literal_assignments(old, BAT_ASSIGN_RE, False)
     return _with_block(base, template("mix_guard.bat.txt"), BAT_BLOCK_RE)
+
+
+class Mix(BuildTool):
+    """mix releases (also umbrellas): a directory with `mix.exs`."""
+
+    kind = "mix"
+    marker = "mix.exs"
+
+    def owns(self, parent_root: Path, root: Path, kind: str) -> bool:
+        # Only an umbrella's apps belong to it; other nested projects stand on their own.
+        apps = umbrella_apps_path(parent_root)
+        if apps is None:
+            return False
+        try:
+            root.relative_to(parent_root / apps)
+        except ValueError:
+            return False
+        return True
+
+    def check(self, project: Project, tree: Tree, options: FixOptions) -> MixState:
+        return analyse(project, tree)
+
+    def info(self, state: MixState) -> ProjectInfo:
+        return project_info(state)
+
+    def plan_fix(self, state: MixState, options: FixOptions) -> ProjectFix:
+        return ProjectFix(plan(state, options))
+
+
+TOOL = Mix()

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from erlcookie.release import erlterms as et
 from erlcookie.release import vmargs
+from erlcookie.release.buildtool import BuildTool, FixOptions, ProjectFix
 from erlcookie.release.common import Edit, apply_edits, finding, line_indent, template
 from erlcookie.release.layout import Project, Tree, newline_of, read_text
 from erlcookie.release.model import FileChange, Finding, ProjectInfo, ReleaseParseError
@@ -260,6 +261,7 @@ def _analyse_vm_args(state: RebarState, use: VmArgsUse, text: str) -> None:
 
 
 def analyse(project: Project, tree: Tree, version_override: str | None = None) -> RebarState:
+    """Where each relx release of the project takes its cookie from, as findings."""
     config = project.root / "rebar.config"
     shown = tree.rel(config)
     text = read_text(config, shown)
@@ -377,12 +379,6 @@ def project_info(state: RebarState) -> ProjectInfo:
 
 
 # -- the fix ---------------------------------------------------------------------------------
-@dataclass
-class FixOptions:
-    node_name: str | None = None     # "pod-ip"
-    dist_port: int | None = None
-
-
 def fixed_vm_args(text: str, node_base: str, options: FixOptions, shown: str) -> str:
     """vm.args.src text with the cookie from ${RELEASE_COOKIE}; a no-op on fixed text."""
     nl = newline_of(text)
@@ -633,3 +629,30 @@ def _verify_config(new_text: str, shown: str) -> None:
     for section in sections:
         if section.base and not all(_hook_lists(section)):
             raise ReleaseParseError(shown, "could not add the cookie guard to the relx section")
+
+
+class Rebar3(BuildTool):
+    """rebar3 / relx: a directory with `rebar.config`."""
+
+    kind = "rebar3"
+    marker = "rebar.config"
+
+    def owns(self, parent_root: Path, root: Path, kind: str) -> bool:
+        # An app without a relx section is built into the enclosing project's releases.
+        return kind == "rebar3" and not has_relx(root / "rebar.config")
+
+    def check(self, project: Project, tree: Tree, options: FixOptions) -> RebarState:
+        return analyse(project, tree, options.rebar3_version)
+
+    def info(self, state: RebarState) -> ProjectInfo:
+        return project_info(state)
+
+    def plan_fix(self, state: RebarState, options: FixOptions) -> ProjectFix:
+        notes = []
+        if state.sections and state.version is None:
+            notes.append(f"{state.tree.rel(state.project.root)}: rebar3 version unknown, "
+                         "assumed 3.14 or later (give --rebar3-version if older)")
+        return ProjectFix(plan(state, options), notes)
+
+
+TOOL = Rebar3()
