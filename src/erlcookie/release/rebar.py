@@ -380,11 +380,29 @@ def project_info(state: RebarState) -> ProjectInfo:
 
 # -- the fix ---------------------------------------------------------------------------------
 def fixed_vm_args(text: str, node_base: str, options: FixOptions, shown: str) -> str:
-    """vm.args.src text with the cookie from ${RELEASE_COOKIE}; a no-op on fixed text."""
+    """vm.args.src text with the cookie from ${RELEASE_COOKIE}; a no-op on fixed text.
+
+    The steps: the node's own -setcookie reads a variable (and opens its line), a missing
+    one is added, and --node-name / --dist-port add or rewrite their flags.
+    """
     nl = newline_of(text)
     flag_list = vmargs.parse(text, shown)
-    edits: list[Edit] = []
+    name_flags = [f for f in flag_list if f.name in ("-name", "-sname")]
+    edits, own = _setcookie_edits(text, flag_list, nl)
+    if not own:
+        edits.extend(_added_setcookie(text, name_flags, nl))
+    if options.node_name == "pod-ip":
+        edits.extend(_pod_ip_name_edits(name_flags, node_base, shown, nl))
     appended: list[str] = []
+    if options.dist_port is not None:
+        port_edits, appended = _dist_port_edits(flag_list, options.dist_port)
+        edits.extend(port_edits)
+    return _append_lines(apply_edits(text, edits, shown), appended, nl)
+
+
+def _setcookie_edits(text: str, flag_list: list[vmargs.Flag], nl: str) -> tuple[list[Edit], bool]:
+    """Make each of the node's own -setcookie read a variable; (edits, any found)."""
+    edits: list[Edit] = []
     own = False
     for flag in vmargs.find(flag_list, "-setcookie"):
         if len(flag.args) > 1:
@@ -392,76 +410,87 @@ def fixed_vm_args(text: str, node_base: str, options: FixOptions, shown: str) ->
         own = True
         refs = vmargs.variables(flag.args[0].value) if flag.args else []
         var = refs[0][0] if refs else COOKIE_VAR
-        line_start, line_end = vmargs.line_bounds(text, flag.word.start)
+        line_start, _ = vmargs.line_bounds(text, flag.word.start)
         if line_start != flag.word.start:
-            # relx's start script finds the cookie with `grep '^-setcookie'`: it must open
-            # its own line, or `stop`, `ping` and `remote` cannot reach the node.
-            wanted = "-setcookie ${%s}" % var
-            if not text[line_start:flag.word.start].strip() and \
-                    not vmargs.words(text[flag.end:line_end]):
-                edits.append(Edit(line_start, flag.end, wanted))
-            else:
-                start, stop = flag.word.start, flag.end
-                while stop < len(text) and text[stop] in " \t":
-                    stop += 1
-                if not text[stop:line_end].strip():
-                    while start > line_start and text[start - 1] in " \t":
-                        start -= 1
-                edits.append(Edit(start, stop, ""))
-                edits.append(Edit(line_end, line_end, ("" if text[line_end - 1:line_end] == "\n"
-                                                       else nl) + wanted + nl))
-            continue
-        if not flag.args:
+            edits.extend(_setcookie_to_own_line(text, flag, var, nl))
+        elif not flag.args:
             edits.append(Edit(flag.word.end, flag.word.end, " ${%s}" % var))
-            continue
+        elif not (refs and flag.args[0].raw == "${%s}" % var and refs[0][1] is None):
+            edits.append(Edit(flag.args[0].start, flag.args[0].end, "${%s}" % var))
+    return edits, own
+
+
+def _setcookie_to_own_line(text: str, flag: vmargs.Flag, var: str, nl: str) -> list[Edit]:
+    """relx's start script finds the cookie with `grep '^-setcookie'`: it must open its own
+    line, or `stop`, `ping` and `remote` cannot reach the node."""
+    line_start, line_end = vmargs.line_bounds(text, flag.word.start)
+    wanted = "-setcookie ${%s}" % var
+    if not text[line_start:flag.word.start].strip() and not vmargs.words(text[flag.end:line_end]):
+        return [Edit(line_start, flag.end, wanted)]
+    start, stop = flag.word.start, flag.end
+    while stop < len(text) and text[stop] in " \t":
+        stop += 1
+    if not text[stop:line_end].strip():
+        while start > line_start and text[start - 1] in " \t":
+            start -= 1
+    return [Edit(start, stop, ""),
+            Edit(line_end, line_end,
+                 ("" if text[line_end - 1:line_end] == "\n" else nl) + wanted + nl)]
+
+
+def _added_setcookie(text: str, name_flags: list[vmargs.Flag], nl: str) -> list[Edit]:
+    """`-setcookie ${RELEASE_COOKIE}` after the node name, or first when there is none."""
+    line = "-setcookie ${%s}" % COOKIE_VAR
+    if not name_flags:
+        return [Edit(0, 0, line + nl)]
+    _, line_end = vmargs.line_bounds(text, name_flags[0].end)
+    return [Edit(line_end, line_end,
+                 ("" if text[line_end - 1:line_end] == "\n" else nl) + line + nl)]
+
+
+def _pod_ip_name_edits(name_flags: list[vmargs.Flag], node_base: str, shown: str,
+                       nl: str) -> list[Edit]:
+    """--node-name pod-ip: `-name <base>@${POD_IP}` (a -sname becomes a long name)."""
+    target = "${POD_IP}"
+    if not name_flags:
+        return [Edit(0, 0, f"-name {node_base}@{target}{nl}")]
+    edits: list[Edit] = []
+    for flag in name_flags:
+        if len(flag.args) != 1:
+            raise ReleaseParseError(shown, f"{flag.name} needs exactly one node name")
         word = flag.args[0]
-        if refs and word.raw == "${%s}" % var and refs[0][1] is None:
+        base = word.value.split("@", 1)[0]
+        if flag.name == "-name" and word.value == f"{base}@{target}":
             continue
-        edits.append(Edit(word.start, word.end, "${%s}" % var))
-    name_flags = [f for f in flag_list if f.name in ("-name", "-sname")]
-    if not own:
-        line = "-setcookie ${%s}" % COOKIE_VAR
-        if name_flags:
-            _, line_end = vmargs.line_bounds(text, name_flags[0].end)
-            edits.append(Edit(line_end, line_end, ("" if text[line_end - 1:line_end] == "\n" else nl)
-                              + line + nl))
-        else:
-            edits.append(Edit(0, 0, line + nl))
-    if options.node_name == "pod-ip":
-        target = "${POD_IP}"
-        if not name_flags:
-            edits.append(Edit(0, 0, f"-name {node_base}@{target}{nl}"))
-        for flag in name_flags:
-            if len(flag.args) != 1:
-                raise ReleaseParseError(shown, f"{flag.name} needs exactly one node name")
-            word = flag.args[0]
-            base = word.value.split("@", 1)[0]
-            if flag.name == "-name" and word.value == f"{base}@{target}":
-                continue
-            if "$" in base or "{{" in base:
-                raise ReleaseParseError(shown, f"the node name {word.raw!r} is computed; "
-                                               "set --node-name by hand")
-            edits.append(Edit(flag.word.start, flag.word.end, "-name"))
-            edits.append(Edit(word.start, word.end, f"{base}@{target}"))
-    if options.dist_port is not None:
-        port = str(options.dist_port)
-        found = {"inet_dist_listen_min": False, "inet_dist_listen_max": False}
-        for flag in vmargs.find(flag_list, "-kernel"):
-            args = flag.args
-            for key_word, value_word in zip(args[::2], args[1::2]):
-                if key_word.value in found:
-                    found[key_word.value] = True
-                    if value_word.value != port:
-                        edits.append(Edit(value_word.start, value_word.end, port))
-        for key, present in found.items():
-            if not present:
-                appended.append(f"-kernel {key} {port}")
-    new = apply_edits(text, edits, shown)
-    if appended:
-        if new and not new.endswith("\n"):
-            new += nl
-        new += nl.join(appended) + nl
-    return new
+        if "$" in base or "{{" in base:
+            raise ReleaseParseError(shown, f"the node name {word.raw!r} is computed; "
+                                           "set --node-name by hand")
+        edits.append(Edit(flag.word.start, flag.word.end, "-name"))
+        edits.append(Edit(word.start, word.end, f"{base}@{target}"))
+    return edits
+
+
+def _dist_port_edits(flag_list: list[vmargs.Flag], dist_port: int) -> tuple[list[Edit], list[str]]:
+    """--dist-port N: existing inet_dist_listen_min/max get N; (edits, lines to append)."""
+    port = str(dist_port)
+    edits: list[Edit] = []
+    found = {"inet_dist_listen_min": False, "inet_dist_listen_max": False}
+    for flag in vmargs.find(flag_list, "-kernel"):
+        args = flag.args
+        for key_word, value_word in zip(args[::2], args[1::2]):
+            if key_word.value in found:
+                found[key_word.value] = True
+                if value_word.value != port:
+                    edits.append(Edit(value_word.start, value_word.end, port))
+    return edits, [f"-kernel {key} {port}" for key, present in found.items() if not present]
+
+
+def _append_lines(text: str, lines: list[str], nl: str) -> str:
+    if not lines:
+        return text
+    if text and not text.endswith("\n"):
+        text += nl
+    return text + nl.join(lines) + nl
 
 
 def _list_insert(text: str, lst: et.List, element: str) -> Edit:
