@@ -7,8 +7,9 @@ build tool (mix, rebar3/relx) is a `BuildTool`; the engine never branches on whi
 
 from erlcookie.release.buildtool import BuildTool, FixOptions
 from erlcookie.release.engine import BUILD_TOOLS, apply, check, diff, plan_fix
+from erlcookie.release.layout import OutsideProjectError
 from erlcookie.release.model import RULES, Finding, FixPlan, ReleaseParseError, Report
 
 __all__ = ["BUILD_TOOLS", "RULES", "BuildTool", "Finding", "FixOptions", "FixPlan",
-           "ReleaseParseError", "Report", "apply", "check", "diff",
+           "OutsideProjectError", "ReleaseParseError", "Report", "apply", "check", "diff",
            "plan_fix"]

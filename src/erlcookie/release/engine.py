@@ -16,7 +16,7 @@ from erlcookie.errors import OperationalError, UsageError
 from erlcookie.release import code, gitfiles, mix, rebar
 from erlcookie.release.buildtool import BuildTool, FixOptions
 from erlcookie.release.common import finding
-from erlcookie.release.layout import Tree, find_projects
+from erlcookie.release.layout import Tree, ensure_inside, find_projects
 from erlcookie.release.model import FileChange, FixPlan, ReleaseParseError, Report
 
 COOKIE_FILE_MAX = 64 * 1024
@@ -102,7 +102,8 @@ def check(path: str | os.PathLike, options: FixOptions | None = None, *,
 def plan_fix(path: str | os.PathLike, options: FixOptions | None = None, *,
              node_name: str | None = None, dist_port: int | None = None,
              rebar3_version: str | None = None) -> tuple[FixPlan, Report]:
-    """What `fix` would write; raises ReleaseParseError (exit 3) before writing anything."""
+    """What `fix` would write; raises ReleaseParseError or OutsideProjectError (exit 3)
+    before writing anything."""
     options = _options(options, node_name=node_name, dist_port=dist_port,
                        rebar3_version=rebar3_version)
     report, tree, states = _check(_base(path), options)
@@ -111,6 +112,9 @@ def plan_fix(path: str | os.PathLike, options: FixOptions | None = None, *,
     fix_plan = FixPlan(report.path)
     for state in states:
         project_fix = state.project.tool.plan_fix(state, options)
+        for change in project_fix.changes:
+            for name in {change.path, change.old_path} - {None}:
+                ensure_inside(state.project.root, fix_plan.root / name, name)
         fix_plan.changes.extend(project_fix.changes)
         fix_plan.notes.extend(project_fix.notes)
     secrets = [f.secret for f in report.findings if f.secret is not None]
@@ -124,6 +128,11 @@ def apply(fix_plan: FixPlan) -> list[str]:
     """Write the plan: new files first, then edits, then removals. Returns what changed."""
     from erlcookie.cookie.files import atomic_write, write_text_preserving_mode
 
+    for change in fix_plan.changes:
+        # plan_fix checked each project; check again against the whole root in case the
+        # tree changed since (a directory swapped for a symlink).
+        for name in {change.path, change.old_path} - {None}:
+            ensure_inside(fix_plan.root, fix_plan.root / name, name)
     done: list[str] = []
     order = {"create": 0, "rename": 1, "edit": 2, "delete": 3}
     for change in sorted(fix_plan.changes, key=lambda c: order[c.action]):

@@ -1,8 +1,9 @@
-"""Finding the projects under a path,, and reading their files safely.
+"""Finding the projects under a path, and reading and writing their files safely.
 
 A directory holding a build tool's marker file (`mix.exs`, `rebar.config`) is a project;
 each tool decides which nested projects belong to one of its own (a mix umbrella's apps,
-rebar3 apps without a relx section). Build output and dependencies are never read.
+rebar3 apps without a relx section). Build output and dependencies are never read, and
+nothing is written outside the project a change belongs to.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from erlcookie.errors import OperationalError
 from erlcookie.release.model import ReleaseParseError
 
 if TYPE_CHECKING:
@@ -68,6 +70,41 @@ def read_text(path: Path, shown: str) -> str:
     except UnicodeDecodeError:
         raise ReleaseParseError(shown, "not UTF-8 text") from None
     return text
+
+
+class OutsideProjectError(OperationalError):
+    """A change would write, create or delete a file outside its project (exit 3)."""
+
+
+def ensure_inside(root: Path, path: Path, shown: str) -> None:
+    """Refuse `path` unless it stays inside `root` once every symlink on the way is followed.
+
+    A `config/` that is a symlink to /etc, a vm.args that links out of the tree, or a
+    `{vm_args, "../../x"}` would otherwise let `fix` delete and create files elsewhere.
+    Links that stay inside the project are fine.
+    """
+    try:
+        real_root = root.resolve(strict=True)
+        real = path.resolve()
+    except (OSError, RuntimeError):   # a symlink loop, a vanished directory
+        raise OutsideProjectError(f"refusing to change {shown}: its path cannot be resolved "
+                                  "(a symlink loop?)") from None
+    if real == real_root or real_root in real.parents:
+        return
+    link = None
+    try:
+        current = root
+        for part in path.relative_to(root).parts:
+            current = current / part
+            if current.is_symlink():
+                link = current
+                break
+    except ValueError:
+        pass
+    how = (f"{link.relative_to(root).as_posix()} is a symbolic link out of the project"
+           if link is not None else "the path leaves the project")
+    raise OutsideProjectError(f"refusing to change {shown}: {how} ({root.name or root}); "
+                              "nothing was changed")
 
 
 def newline_of(text: str) -> str:

@@ -1,0 +1,88 @@
+"""Projects and their files: `release fix` never writes, creates or deletes outside the project."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from erlcookie.release import OutsideProjectError, check, plan_fix
+from tests.release.conftest import FIXTURES, snapshot
+
+
+def _outside_and_project(tmp_path, name: str):
+    """A copy of a fixture project, and a directory beside it that is not part of it."""
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURES / name, root)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    return root, outside
+
+
+def _refused(run_cli, root, outside, *extra):
+    before = snapshot(root), snapshot(outside)
+    result = run_cli("release", "fix", str(root), *extra)
+    assert result.exit_code == 3, result.output
+    assert "refusing to change" in result.stderr and "nothing was changed" in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert (snapshot(root), snapshot(outside)) == before
+    return result
+
+
+def test_symlinked_config_directory_out_of_the_project_is_refused(tmp_path, run_cli):
+    root, outside = _outside_and_project(tmp_path, "rebar3_template")
+    shutil.move(str(root / "config"), str(outside / "config"))
+    (root / "config").symlink_to(outside / "config", target_is_directory=True)
+    result = _refused(run_cli, root, outside)
+    assert "config is a symbolic link out of the project" in result.stderr
+    # nothing was created through the link, nothing deleted behind it
+    assert not (outside / "config" / "hooks").exists()
+    assert (outside / "config" / "vm.args").is_file()
+    # the dry run refuses the same way: it would not be a plan we could carry out
+    _refused(run_cli, root, outside, "--dry-run")
+
+
+def test_symlinked_mix_rel_directory_out_of_the_project_is_refused(tmp_path, run_cli):
+    root, outside = _outside_and_project(tmp_path, "mix_basic")
+    (root / "rel").symlink_to(outside, target_is_directory=True)
+    _refused(run_cli, root, outside)
+    assert list(outside.iterdir()) == []
+
+
+def test_symlinked_vm_args_file_out_of_the_project_is_refused(tmp_path, run_cli):
+    root, outside = _outside_and_project(tmp_path, "rebar3_template")
+    shutil.move(str(root / "config" / "vm.args"), str(outside / "vm.args"))
+    (root / "config" / "vm.args").symlink_to(outside / "vm.args")
+    result = _refused(run_cli, root, outside)
+    assert "config/vm.args is a symbolic link out of the project" in result.stderr
+    assert (root / "config" / "vm.args").is_symlink()
+
+
+def test_a_relx_path_that_climbs_out_of_the_project_is_refused(tmp_path, run_cli):
+    root, outside = _outside_and_project(tmp_path, "rebar3_template")
+    shutil.move(str(root / "config" / "vm.args"), str(outside / "vm.args"))
+    config = root / "rebar.config"
+    config.write_text(config.read_text().replace('"./config/vm.args"', '"../elsewhere/vm.args"'))
+    result = _refused(run_cli, root, outside)
+    assert "the path leaves the project" in result.stderr
+
+
+def test_the_library_raises_before_planning_anything(tmp_path):
+    root, outside = _outside_and_project(tmp_path, "mix_basic")
+    (root / "rel").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(OutsideProjectError) as raised:
+        plan_fix(root)
+    assert raised.value.exit_code == 3
+    assert check(root).findings   # check only reads: it still reports
+
+
+def test_symlinks_that_stay_inside_the_project_are_followed(tmp_path, run_cli):
+    root, _ = _outside_and_project(tmp_path, "rebar3_template")
+    (root / "config").rename(root / "release-config")
+    (root / "config").symlink_to("release-config", target_is_directory=True)
+    result = run_cli("release", "fix", str(root))
+    assert result.exit_code == 0, result.stderr
+    assert (root / "release-config" / "vm.args.src").is_file()
+    assert (root / "release-config" / "hooks" / "erlcookie_require_cookie.sh").is_file()
+    assert not check(root).findings
