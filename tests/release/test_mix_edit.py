@@ -126,3 +126,39 @@ def test_removal_keeps_every_other_entry(tmp_path_factory, before, after, value,
     else:
         expected = f"releases = [app: [{', '.join(others)}]]\n"
     expect_equal(got, expected, "mix.exs")
+
+
+def _nested_interpolation(levels: int) -> str:
+    return '"' + '#{"' * levels + "x" + '"}' * levels + '"'
+
+
+def test_interpolation_nesting_is_bounded_not_a_recursion_error():
+    [tok] = exlex.tokenize(_nested_interpolation(exlex.MAX_INTERPOLATION_DEPTH))
+    assert tok.kind == "string"
+    with pytest.raises(exlex.ElixirSyntaxError, match="nested more than"):
+        exlex.tokenize(_nested_interpolation(5000))
+    # sigils and heredocs interpolate through the same path
+    with pytest.raises(exlex.ElixirSyntaxError, match="nested more than"):
+        exlex.tokenize("~s(" + _nested_interpolation(200) + ")")
+
+
+@pytest.mark.parametrize("command", [["check"], ["fix"], ["fix", "--dry-run"]])
+def test_deeply_nested_mix_exs_is_exit_3_with_a_message(command, tmp_path, run_cli):
+    (tmp_path / "mix.exs").write_text(
+        "defmodule A.MixProject do\n  use Mix.Project\n\n  def project do\n"
+        f"    [app: :a, version: {_nested_interpolation(5000)}]\n  end\nend\n")
+    before = (tmp_path / "mix.exs").read_bytes()
+    result = run_cli("release", *command, str(tmp_path))
+    assert result.exit_code == 3
+    assert "mix.exs" in result.stderr and "nested more than 64 levels" in result.stderr
+    assert "Traceback" not in result.output and "RecursionError" not in result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["mix.exs"]
+    assert (tmp_path / "mix.exs").read_bytes() == before
+
+
+def test_deeply_nested_rebar_config_is_exit_3_with_a_message(tmp_path, run_cli):
+    (tmp_path / "rebar.config").write_text("{relx, " + "[" * 5000 + "]" * 5000 + "}.\n")
+    result = run_cli("release", "fix", str(tmp_path))
+    assert result.exit_code == 3
+    assert "rebar.config" in result.stderr and "nested too deeply" in result.stderr
+    assert "Traceback" not in result.output

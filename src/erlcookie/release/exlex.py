@@ -20,6 +20,9 @@ OPERATORS = ("...", "===", "!==", "<<<", ">>>", "|||", "&&&", "~~~", "^^^", "<|>
              ">=", "\\\\", "=~", "%{", "<<", ">>", "**", "//", "<~", "~>")
 OPENERS = {"(": ")", "[": "]", "{": "}", "%{": "}", "<<": ">>"}
 BLOCK_OPENERS = ("do", "fn")
+# `"#{"#{...}"}"` nests a string in an interpolation in a string: each level is a few
+# Python frames, so the depth is bounded far below the interpreter's recursion limit.
+MAX_INTERPOLATION_DEPTH = 64
 
 
 class ElixirSyntaxError(ValueError):
@@ -44,6 +47,7 @@ class _Lexer:
     def __init__(self, src: str):
         self.src = src
         self.n = len(src)
+        self.depth = 0   # interpolations open around the current position
 
     def fail(self, message: str, at: int):
         raise ElixirSyntaxError(message, at, self.src)
@@ -98,6 +102,9 @@ class _Lexer:
 
     def skip_interpolation(self, i: int) -> int:
         """Index after the `}` that closes an interpolation whose body starts at i."""
+        if self.depth >= MAX_INTERPOLATION_DEPTH:
+            self.fail(f"interpolation nested more than {MAX_INTERPOLATION_DEPTH} levels deep", i)
+        self.depth += 1
         depth = 0
         while True:
             tok, i = self.next_token(i, newline_before=False)
@@ -108,6 +115,7 @@ class _Lexer:
                     depth += 1
                 elif tok.text == "}":
                     if depth == 0:
+                        self.depth -= 1
                         return tok.end
                     depth -= 1
 
