@@ -69,6 +69,20 @@ CASES = [
     ("[\n  a: [x: 1],\n  cookie: fn -> \"c1\" end.(),\n  b: %{k: [1]}\n]\n",
      "[\n  a: [x: 1],\n  b: %{k: [1]}\n]\n"),
     ("[\r\n  a: 1,\r\n  cookie: \"c1\",\r\n  b: 2\r\n]\r\n", "[\r\n  a: 1,\r\n  b: 2\r\n]\r\n"),
+    # The comment that introduced the entry goes with it: one line naming the cookie...
+    ("[\n  a: 1,\n  # All nodes in the cluster must share this cookie\n  cookie: \"c1\"\n]\n",
+     "[\n  a: 1\n]\n"),
+    ("[\n  a: 1,\n  # All nodes in the cluster must share this cookie\n  cookie: \"c1\",\n  b: 2\n]\n",
+     "[\n  a: 1,\n  b: 2\n]\n"),
+    ("[\r\n  # shared cookie\r\n  cookie: \"c1\"\r\n]\r\n", "[\r\n]\r\n"),
+    # ... or any comment block left with nothing under it; a header of what follows stays,
+    # and so does a comment separated by a blank line or at another indentation.
+    ("[\n  a: 1,\n  # Release options\n  # (see the docs)\n  cookie: \"c1\"\n]\n", "[\n  a: 1\n]\n"),
+    ("[\n  # Release options\n  cookie: \"c1\",\n  b: 2\n]\n", "[\n  # Release options\n  b: 2\n]\n"),
+    ("[\n  # The cookie, then\n  # the rest\n  cookie: \"c1\",\n  b: 2\n]\n",
+     "[\n  # The cookie, then\n  # the rest\n  b: 2\n]\n"),
+    ("[\n  a: 1,\n  # a cookie\n\n  cookie: \"c1\",\n  b: 2\n]\n", "[\n  a: 1,\n  # a cookie\n\n  b: 2\n]\n"),
+    ("[\n# a cookie\n  cookie: \"c1\",\n  b: 2\n]\n", "[\n# a cookie\n  b: 2\n]\n"),
 ]
 
 
@@ -120,7 +134,7 @@ def test_removal_keeps_every_other_entry(tmp_path_factory, before, after, value,
     others = before + after
     if multiline:
         expected_body = ",\n".join("    " + e for e in others)
-        if comment:
+        if comment and others:   # a comment left with nothing under it goes too
             expected_body = "    # releases\n" + expected_body
         expected = f"releases = [\n  app: [\n{expected_body}" + ("\n" if others else "") + "  ]\n]\n"
     else:

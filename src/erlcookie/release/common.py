@@ -52,3 +52,38 @@ def line_indent(text: str, offset: int) -> str | None:
 def template(name: str) -> str:
     """A text file shipped in erlcookie/release/templates."""
     return (Path(__file__).parent / "templates" / name).read_text(encoding="utf-8")
+
+
+def _indent(line: str) -> str:
+    return line[:len(line) - len(line.lstrip(" \t"))]
+
+
+def introducing_comment_start(text: str, line_start: int, line_end: int,
+                              marker: str = "#") -> int:
+    """Where the comment that introduced a line being removed begins (else `line_start`).
+
+    The comment lines directly above the removed lines (`line_start` to `line_end`), at
+    the same indentation with no blank line between, go with them when they would be left
+    with nothing under them, or when they are one line that names the cookie: `# All
+    nodes in the cluster must share this cookie` above `cookie: "..."` must not stay
+    behind. A longer block that goes on to other lines is a section header: it stays.
+    """
+    removed = text[line_start:line_end]
+    indent = _indent(removed)
+    start = line_start
+    names_cookie = False
+    lines = 0
+    while start > 0:
+        prev = text.rfind("\n", 0, start - 1) + 1
+        line = text[prev:start].rstrip("\r\n")
+        if _indent(line) != indent or not line.strip().startswith(marker):
+            break
+        names_cookie = names_cookie or "cookie" in line.lower()
+        lines += 1
+        start = prev
+    if start == line_start:
+        return line_start
+    following = next((line for line in text[line_end:].splitlines() if line.strip()), None)
+    orphaned = (following is None or len(_indent(following)) < len(indent)
+                or following.strip()[:1] in (")", "]", "}") or following.strip() == "end")
+    return start if orphaned or (names_cookie and lines == 1) else line_start

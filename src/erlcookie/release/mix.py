@@ -16,7 +16,8 @@ from pathlib import Path
 
 from erlcookie.release import code, exlex, vmargs
 from erlcookie.release.buildtool import BuildTool, FixOptions, ProjectFix
-from erlcookie.release.common import Edit, apply_edits, finding, template
+from erlcookie.release.common import (Edit, apply_edits, finding, introducing_comment_start,
+                                     template)
 from erlcookie.release.layout import Project, Tree, newline_of, read_text
 from erlcookie.release.model import FileChange, Finding, ProjectInfo, ReleaseParseError
 
@@ -339,7 +340,8 @@ def remove_option(f: MixFile, option: CookieOption, shown: str) -> list[Edit]:
     rest = text[stop:eol].strip()
     alone = text[line_start:start].strip() == "" and (rest == "" or rest.startswith("#"))
     if alone:
-        edits = [Edit(line_start, min(eol + 1, len(text)), "")]
+        line_end = min(eol + 1, len(text))
+        edits = [Edit(introducing_comment_start(text, line_start, line_end), line_end, "")]
         if not trailing and leading:
             edits.append(Edit(before.start, before.end, ""))
         return edits
@@ -419,6 +421,8 @@ def _strip_literal_assignments(text: str, regex: re.Pattern, shell: bool) -> str
             start = m.start()
             end = text.find("\n", start)
             end = len(text) if end < 0 else end + 1
+            if shell:
+                start = introducing_comment_start(text, start, end)
             out = out[:start] + out[end:]
     return out
 

@@ -124,12 +124,15 @@ def line_bounds(text: str, offset: int) -> tuple[int, int]:
 
 
 def remove_flag(text: str, flag: Flag) -> str:
-    """Drop a flag and its arguments; the whole line when nothing else is on it."""
+    """Drop a flag and its arguments; the whole line when nothing else is on it (with the
+    comment that introduced it)."""
     start, end = line_bounds(text, flag.word.start)
     before = text[start:flag.word.start]
     after_words = [w for w in words(text[flag.end:end])]
     if not before.strip() and not after_words:
-        return text[:start] + text[end:]
+        from erlcookie.release.common import introducing_comment_start
+
+        return text[:introducing_comment_start(text, start, end)] + text[end:]
     # Other flags share the line: cut only this flag's words and the blanks after them.
     stop = flag.end
     while stop < len(text) and text[stop] in " \t":
