@@ -269,6 +269,13 @@ SMALL_CASES = [
     ({"mix.exs": "defmodule T.MixProject do\n  use Mix.Project\n  def project, do: [app: :t]\nend\n",
       "Dockerfile": "FROM debian\nENV RELEASE_COOKIE=dockerBakedCookie1 RELEASE_DISTRIBUTION=name\n"},
      "release/dockerfile-literal-cookie", False),
+    # a module attribute is the literal it holds
+    ({"mix.exs": 'defmodule T.MixProject do\n  use Mix.Project\n  @cookie "dockerBakedCookie1"\n'
+                 '  def project, do: [app: :t, releases: [t: [cookie: @cookie]]]\nend\n'},
+     "release/mix-literal-cookie", True),
+    ({"mix.exs": "defmodule T.MixProject do\n  use Mix.Project\n  def project, do: [app: :t]\nend\n",
+      "lib/t.ex": 'defmodule T do\n  @c :dockerBakedCookie1\n  def go, do: Node.set_cookie(@c)\nend\n'},
+     "release/set-cookie-literal", False),
 ]
 
 

@@ -258,3 +258,28 @@ def test_rel_templates_path_and_umbrella_children(tmp_path, run_cli):
     assert_no_leak(child, ("childAppCookie5",))
     assert "releases: [jobs: []]" in child
     assert check(tmp_path).findings == []
+
+
+# -- cookies the fix does not rewrite still never reach the diff --------------------------
+def _generated(n: int) -> list[str]:
+    """Fresh cookies: the suite's leak guard fails the test if any reaches its output."""
+    import erlcookie.cookie.generate as generate
+
+    return [generate.generate().reveal() for _ in range(n)]
+
+
+def test_a_used_attribute_stays_and_fallbacks_through_attributes_are_literals(tmp_path):
+    cookie, fallback = _generated(2)
+    (tmp_path / "mix.exs").write_text(
+        f'defmodule A.MixProject do\n  @cookie "{cookie}"\n'
+        f'  @fallback System.get_env("C") || "{fallback}"\n'
+        "  def project, do: [app: :a, releases: [a: [cookie: @cookie], b: [cookie: @fallback]]]\n"
+        "  def cookie, do: @cookie\nend\n")
+    findings = [f for f in check(tmp_path).findings if f.rule == "release/mix-literal-cookie"]
+    assert sorted(f.message for f in findings) == [
+        "the release :cookie option falls back to a literal (module attribute @fallback)",
+        "the release :cookie option is a literal (module attribute @cookie)"]
+    fix_plan, _ = plan_fix(tmp_path)
+    [mix_change] = [c for c in fix_plan.changes if c.path == "mix.exs"]
+    assert f'@cookie "{cookie}"' in mix_change.new_text      # still used by cookie/0
+    assert "@fallback" not in mix_change.new_text

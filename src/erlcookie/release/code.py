@@ -10,6 +10,7 @@ right replacement depends on the code around them.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from erlcookie.release import erlterms as et
@@ -37,10 +38,71 @@ def _read(path: Path) -> str | None:
 
 
 # -- Elixir ----------------------------------------------------------------------------------
+LITERAL_KINDS = ("atom", "string", "charlist", "sigil")
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A module attribute defined as a literal (`@cookie "x"`) or a literal fallback."""
+
+    start: int            # offset of the `@` of its definition
+    end: int              # offset after its value
+    value: str = field(repr=False)
+    fallback: bool = False
+
+
+def module_attributes(tokens: list[exlex.Tok]) -> dict[str, list[Attribute]]:
+    """Every `@name <literal>` definition opening its line, by name, in file order.
+
+    `cookie: @cookie` is the literal it names: treating it as an expression would let a
+    literal cookie pass `release check` as "computed at build time".
+    """
+    out: dict[str, list[Attribute]] = {}
+    n = len(tokens)
+    for i in range(n - 2):
+        at, name = tokens[i], tokens[i + 1]
+        if not (at.text == "@" and at.newline_before and name.kind == "ident"
+                and not name.newline_before and not tokens[i + 2].newline_before):
+            continue
+        last = i + 2
+        while last + 1 < n and not tokens[last + 1].newline_before:
+            last += 1
+        value, fallback = literal_argument(tokens, list(range(i + 2, last + 1)))
+        if value is not None:
+            out.setdefault(name.text, []).append(
+                Attribute(at.start, tokens[last].end, value, fallback))
+    return out
+
+
+def with_attributes(tokens: list[exlex.Tok], idxs: list[int],
+                    attributes: dict[str, list[Attribute]]) -> tuple[list[exlex.Tok], bool]:
+    """The tokens at `idxs` with each `@name` that names a literal attribute replaced by a
+    string token holding its value; and whether one of those was a literal fallback."""
+    out: list[exlex.Tok] = []
+    fallback = False
+    skip = False
+    for k, i in enumerate(idxs):
+        if skip:
+            skip = False
+            continue
+        tok = tokens[i]
+        if tok.text == "@" and k + 1 < len(idxs) and tokens[idxs[k + 1]].kind == "ident":
+            name = tokens[idxs[k + 1]]
+            defined = [a for a in attributes.get(name.text, []) if a.start < tok.start]
+            if defined:
+                out.append(exlex.Tok("string", tok.text + name.text, tok.start, name.end,
+                                     defined[-1].value))
+                fallback = fallback or defined[-1].fallback
+                skip = True
+                continue
+        out.append(tok)
+    return out, fallback
+
+
 def literal_argument(tokens: list[exlex.Tok], idxs: list[int]) -> tuple[str | None, bool]:
     """(literal cookie, is_fallback) of an argument's tokens."""
     toks = [tokens[i] for i in idxs]
-    literal_kinds = ("atom", "string", "charlist", "sigil")
+    literal_kinds = LITERAL_KINDS
     if len(toks) == 1 and toks[0].kind in literal_kinds and toks[0].value is not None:
         return toks[0].value, False
     # String.to_atom("x") / :erlang.list_to_atom('x') / List.to_atom(~c"x")
@@ -67,6 +129,7 @@ def scan_elixir(text: str, shown: str) -> list[Finding]:
     except exlex.ElixirSyntaxError:
         return []   # not our file to judge; `erlcookie scan` reads it as text
     out = []
+    attributes: dict[str, list[Attribute]] | None = None
     for i in range(len(tokens) - 3):
         mod, dot, fun, paren = tokens[i:i + 4]
         if not (mod.text in ELIXIR_MODULES and dot.text == "." and fun.text == "set_cookie"
@@ -86,7 +149,11 @@ def scan_elixir(text: str, shown: str) -> list[Finding]:
         args = [a for a in args if a]
         if not args:
             continue
-        value, fallback = literal_argument(tokens, args[-1])
+        if attributes is None:
+            attributes = module_attributes(tokens)
+        resolved, via_attribute = with_attributes(tokens, args[-1], attributes)
+        value, fallback = literal_argument(resolved, list(range(len(resolved))))
+        fallback = fallback or via_attribute
         if value:
             how = "falls back to a literal" if fallback else "is a literal"
             out.append(finding("release/set-cookie-literal", shown, text, mod.start,

@@ -42,6 +42,7 @@ class CookieOption:
     last: int               # index of the value's last token
     literal: str | None     # the value when it is a plain literal (or its literal fallback)
     fallback: bool = False  # `System.get_env("C") || "literal"`
+    attribute: str | None = None   # `cookie: @name`: the literal comes from `@name "..."`
 
 
 @dataclass
@@ -204,13 +205,18 @@ def _releases(f: MixFile, app: str | None, umbrella: bool) -> tuple[list[MixRele
 
 def _cookie_options(f: MixFile) -> list[CookieOption]:
     out = []
+    attributes = code.module_attributes(f.tokens)
     for i, tok in enumerate(f.tokens):
         if tok.kind == "kwkey" and tok.value == "cookie" and i + 1 < len(f.tokens):
             last = exlex.value_end(f.tokens, i + 1, f.pairs)
             if last < i + 1:
                 continue
-            literal, fallback = code.literal_argument(f.tokens, list(range(i + 1, last + 1)))
-            out.append(CookieOption(i, last, literal, fallback))
+            value, via_attribute = code.with_attributes(f.tokens, list(range(i + 1, last + 1)),
+                                                        attributes)
+            literal, fallback = code.literal_argument(value, list(range(len(value))))
+            attribute = next((t.text[1:] for t in value
+                              if t.kind == "string" and t.text.startswith("@")), None)
+            out.append(CookieOption(i, last, literal, fallback or via_attribute, attribute))
     return out
 
 
@@ -257,6 +263,8 @@ def analyse(project: Project, tree: Tree) -> MixState:
             offset = f.tokens[option.key].start
             if option.literal is not None:
                 how = "falls back to a literal" if option.fallback else "is a literal"
+                if option.attribute:
+                    how += f" (module attribute @{option.attribute})"
                 state.findings.append(finding(
                     "release/mix-literal-cookie", shown, f.text, offset,
                     f"the release :cookie option {how}", fixable=True, cookie=option.literal))
@@ -355,6 +363,40 @@ def remove_option(f: MixFile, option: CookieOption, shown: str) -> list[Edit]:
     return [Edit(start, end, "")]
 
 
+def _unused_attribute_edits(f: MixFile, options: list[CookieOption],
+                            edits: list[Edit]) -> list[Edit]:
+    """Remove `@cookie "..."` once the `cookie: @cookie` entries it fed are gone.
+
+    Only a definition alone on its line(s) goes (with its introducing comment), and only
+    when nothing else in the file uses the attribute; otherwise the literal stays, as
+    `erlcookie scan` will still say.
+    """
+    names = {o.attribute for o in options if o.attribute and o.literal is not None}
+    if not names:
+        return []
+    attributes = code.module_attributes(f.tokens)
+    text, toks = f.text, f.tokens
+    out: list[Edit] = []
+    for name in sorted(names):
+        definitions = attributes.get(name, [])
+        starts = {a.start for a in definitions}
+        uses = [t.start for i, t in enumerate(toks[:-1])
+                if t.text == "@" and toks[i + 1].kind == "ident" and toks[i + 1].text == name
+                and t.start not in starts]
+        if any(not any(e.start <= use < e.end for e in edits) for use in uses):
+            continue
+        for attribute in definitions:
+            line_start = text.rfind("\n", 0, attribute.start) + 1
+            eol = text.find("\n", attribute.end)
+            eol = len(text) if eol < 0 else eol
+            rest = text[attribute.end:eol].strip()
+            if text[line_start:attribute.start].strip() or (rest and not rest.startswith("#")):
+                continue
+            line_end = min(eol + 1, len(text))
+            out.append(Edit(introducing_comment_start(text, line_start, line_end), line_end, ""))
+    return out
+
+
 def verify_removal(old: MixFile, new_text: str, removed: set[int], shown: str) -> None:
     """The new file's code tokens must be the old ones minus exactly the removed ones."""
     try:
@@ -438,6 +480,7 @@ def plan(state: MixState, options: FixOptions) -> list[FileChange]:
         edits: list[Edit] = []
         for option in cookie_options:
             edits.extend(remove_option(f, option, shown))
+        edits.extend(_unused_attribute_edits(f, cookie_options, edits))
         new = apply_edits(f.text, edits, shown)
         removed: set[int] = set()
         for option in cookie_options:
