@@ -268,6 +268,67 @@ def _generated(n: int) -> list[str]:
     return [generate.generate().reveal() for _ in range(n)]
 
 
+def _unrecognised_literals_project(root, cookies):
+    attr, escaped, commented_vm, vm, commented_env, env, commented_rebar, rebar, per_node = cookies
+    (root / "shop" / "rel").mkdir(parents=True)
+    (root / "shop" / "mix.exs").write_text(
+        "defmodule Shop.MixProject do\n  use Mix.Project\n\n"
+        f'  @cookie "{attr}"\n  @other "not a cookie"\n\n'
+        "  def project do\n    [\n      app: :shop,\n      version: \"0.1.0\",\n"
+        "      releases: [\n        shop: [\n          include_executables_for: [:unix],\n"
+        "          # All nodes in the cluster must share this cookie\n"
+        "          cookie: @cookie\n        ],\n"
+        f'        admin: [cookie: "{escaped}\\"", steps: [:assemble]]\n'
+        "      ]\n    ]\n  end\nend\n")
+    (root / "shop" / "rel" / "vm.args.eex").write_text(
+        f"## -setcookie {commented_vm}\n+Q 65536\n## Cookie for distributed erlang\n"
+        f"-setcookie {vm}\n+K true\n")
+    (root / "shop" / "rel" / "env.sh.eex").write_text(
+        f"#!/bin/sh\n# export RELEASE_COOKIE={commented_env}\nexport RELEASE_MODE=interactive\n"
+        f"# the cluster cookie\nexport RELEASE_COOKIE={env}\n")
+    (root / "relx" / "config").mkdir(parents=True)
+    (root / "relx" / "rebar.config").write_text(
+        '{relx, [{release, {shop, "0.1.0"}, [shop]},\n'
+        '        {vm_args, "./config/vm.args"}]}.\n')
+    (root / "relx" / "config" / "vm.args").write_text(
+        f"-name shop@127.0.0.1\n## -setcookie {commented_rebar}\n-setcookie {rebar}\n"
+        f"-setcookie billing@10.0.0.1 {per_node}\n+K true\n")
+
+
+def test_diff_redacts_every_cookie_also_ones_it_does_not_rewrite(tmp_path, run_cli):
+    from erlcookie.cookie.fingerprint import fingerprint
+
+    cookies = _generated(9)
+    _unrecognised_literals_project(tmp_path, cookies)
+    attr = cookies[0]
+    report = check(tmp_path)
+    literal = [f for f in report.findings if f.rule == "release/mix-literal-cookie"]
+    assert {f.cookie.fingerprint for f in literal} == {fingerprint(attr),
+                                                       fingerprint(cookies[1] + '"')}
+    assert any("module attribute @cookie" in f.message for f in literal)
+
+    for args in (["--dry-run"], ["--dry-run", "--json"], []):
+        result = run_cli("release", "fix", str(tmp_path), *args)
+        out = result.output
+        assert_no_leak(out, cookies + [c[:12] for c in cookies])
+        assert "Traceback" not in out
+        if "--json" not in args:
+            for cookie in (attr, cookies[2], cookies[4], cookies[6], cookies[8]):
+                assert f"<cookie {fingerprint(cookie)}>" in out   # shown, by fingerprint
+    assert result.exit_code == 1   # the per-node cookie is left for a human
+
+    mix_exs = (tmp_path / "shop" / "mix.exs").read_text()
+    assert "@cookie" not in mix_exs and attr not in mix_exs   # the attribute went with its use
+    assert '@other "not a cookie"' in mix_exs
+    assert "must share this cookie" not in mix_exs            # its comment too
+    vm_args = (tmp_path / "shop" / "rel" / "vm.args.eex").read_text()
+    assert vm_args == f"## -setcookie {cookies[2]}\n+Q 65536\n+K true\n"
+    env_sh = (tmp_path / "shop" / "rel" / "env.sh.eex").read_text()
+    assert "the cluster cookie" not in env_sh and cookies[5] not in env_sh
+    assert f"# export RELEASE_COOKIE={cookies[4]}\nexport RELEASE_MODE=interactive\n" in env_sh
+    assert not [f for f in check(tmp_path).findings if f.fixable]
+
+
 def test_a_used_attribute_stays_and_fallbacks_through_attributes_are_literals(tmp_path):
     cookie, fallback = _generated(2)
     (tmp_path / "mix.exs").write_text(

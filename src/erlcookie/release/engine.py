@@ -158,19 +158,66 @@ def apply(fix_plan: FixPlan) -> list[str]:
     return done
 
 
-def _redact(text: str, secrets) -> str:
-    for secret in sorted({s.reveal() for s in secrets if s is not None}, key=len, reverse=True):
-        if secret:
-            from erlcookie.cookie.value import Cookie
+_ESCAPED = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
-            text = text.replace(secret, f"<cookie {Cookie(secret).fingerprint()}>")
-    return text
+
+def _written_forms(value: str) -> set[str]:
+    """How a cookie may be spelled in a config file: as is, and with the backslash escapes
+    of a double- or single-quoted string, an interpolating one, or a vm.args word."""
+    def escaped(specials: str) -> str:
+        return "".join(_ESCAPED.get(c) or ("\\" + c if c in specials else c) for c in value)
+
+    forms = {value, escaped('"'), escaped("'"), escaped("\"' #"),
+             escaped('"').replace("#{", "\\#{")}
+    return {form for form in forms if form}
+
+
+def _redact(text: str, path: str | None, secrets) -> str:
+    """`text` with every cookie replaced by `<cookie fp1:...>`: each value the scanner
+    would flag in a file at `path` (comments, escaped strings and shapes the release
+    analysis does not read included), and each known cookie in any of its written forms."""
+    if not text:
+        return text
+    from erlcookie.cookie.value import Cookie
+
+    spans: list[tuple[int, int, str]] = []
+    if path is not None:
+        from erlcookie.scan.detectors import detect
+
+        for found in detect(path, text):
+            if found.value:
+                spans.append((found.start, found.end, found.value))
+    for secret in {s.reveal() for s in secrets if s is not None}:
+        if not secret:
+            continue
+        for form in _written_forms(secret):
+            at = text.find(form)
+            while at >= 0:
+                spans.append((at, at + len(form), secret))
+                at = text.find(form, at + 1)
+    if not spans:
+        return text
+    # Longest first at each start, then merge overlaps into one placeholder.
+    spans.sort(key=lambda span: (span[0], -span[1]))
+    merged: list[list] = []
+    for start, end, value in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            continue
+        merged.append([start, end, value])
+    out, last = [], 0
+    for start, end, value in merged:
+        out.append(text[last:start])
+        out.append(f"<cookie {Cookie(value).fingerprint()}>")
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def diff(change: FileChange) -> str:
-    """A unified diff of one change, with every known cookie value replaced by its fingerprint."""
-    old = _redact(change.old_text or "", change.secrets)
-    new = _redact(change.new_text or "", change.secrets)
+    """A unified diff of one change, with every cookie replaced by its fingerprint."""
+    old = _redact(change.old_text or "", change.old_path, change.secrets)
+    new = _redact(change.new_text or "", change.path, change.secrets)
     from_name = f"a/{change.old_path}" if change.old_path else "/dev/null"
     to_name = f"b/{change.path}" if change.new_text is not None else "/dev/null"
     lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
