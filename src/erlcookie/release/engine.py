@@ -62,7 +62,9 @@ def _states(base: Path, options: FixOptions):
     tree = Tree.walk(base)
     projects = find_projects(tree, BUILD_TOOLS)
     if not projects:
-        raise UsageError(f"no rebar3 or mix project under {base} (no rebar.config or mix.exs)")
+        kinds = " or ".join(tool.kind for tool in reversed(BUILD_TOOLS))
+        markers = " or ".join(tool.marker for tool in reversed(BUILD_TOOLS))
+        raise UsageError(f"no {kinds} project under {base} (no {markers})")
     states, errors = [], []
     for project in projects:
         try:
