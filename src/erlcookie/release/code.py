@@ -151,9 +151,9 @@ def scan_elixir(text: str, shown: str) -> list[Finding]:
             continue
         if attributes is None:
             attributes = module_attributes(tokens)
-        resolved, via_attribute = with_attributes(tokens, args[-1], attributes)
+        resolved, attribute_fallback = with_attributes(tokens, args[-1], attributes)
         value, fallback = literal_argument(resolved, list(range(len(resolved))))
-        fallback = fallback or via_attribute
+        fallback = fallback or attribute_fallback
         if value:
             how = "falls back to a literal" if fallback else "is a literal"
             out.append(finding("release/set-cookie-literal", shown, text, mod.start,

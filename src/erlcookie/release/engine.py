@@ -108,7 +108,7 @@ def plan_fix(path: str | os.PathLike, options: FixOptions | None = None, *,
     before writing anything."""
     options = _options(options, node_name=node_name, dist_port=dist_port,
                        rebar3_version=rebar3_version)
-    report, tree, states = _check(_base(path), options)
+    report, _, states = _check(_base(path), options)
     if report.errors:
         raise report.errors[0]
     fix_plan = FixPlan(report.path)

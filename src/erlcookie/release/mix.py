@@ -211,12 +211,12 @@ def _cookie_options(f: MixFile) -> list[CookieOption]:
             last = exlex.value_end(f.tokens, i + 1, f.pairs)
             if last < i + 1:
                 continue
-            value, via_attribute = code.with_attributes(f.tokens, list(range(i + 1, last + 1)),
-                                                        attributes)
+            value, attribute_fallback = code.with_attributes(
+                f.tokens, list(range(i + 1, last + 1)), attributes)
             literal, fallback = code.literal_argument(value, list(range(len(value))))
             attribute = next((t.text[1:] for t in value
                               if t.kind == "string" and t.text.startswith("@")), None)
-            out.append(CookieOption(i, last, literal, fallback or via_attribute, attribute))
+            out.append(CookieOption(i, last, literal, fallback or attribute_fallback, attribute))
     return out
 
 
