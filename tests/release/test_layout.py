@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -86,3 +87,21 @@ def test_symlinks_that_stay_inside_the_project_are_followed(tmp_path, run_cli):
     assert (root / "release-config" / "vm.args.src").is_file()
     assert (root / "release-config" / "hooks" / "erlcookie_require_cookie.sh").is_file()
     assert not check(root).findings
+
+
+@pytest.mark.timeout(60)
+def test_fifos_and_devices_are_refused_not_read(tmp_path, run_cli):
+    """A FIFO would block the read forever and /dev/zero would fill memory."""
+    root, _ = _outside_and_project(tmp_path, "mix_basic")
+    os.mkfifo(root / "lib" / "stuck.ex")                      # code scan: skipped
+    (root / "lib" / "zero.ex").symlink_to("/dev/zero")       # code scan: skipped
+    result = run_cli("release", "check", str(root))
+    assert result.exit_code == 1 and "mix-literal-cookie" in result.stdout
+    (root / "mix.exs").unlink()
+    os.mkfifo(root / "mix.exs")                               # the project file itself
+    before = snapshot(root)
+    for command in ("check", "fix"):
+        result = run_cli("release", command, str(root))
+        assert result.exit_code == 3
+        assert "mix.exs: cannot read it (not a regular file)" in result.stderr
+    assert snapshot(root) == before

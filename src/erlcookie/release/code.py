@@ -16,7 +16,7 @@ from pathlib import Path
 from erlcookie.release import erlterms as et
 from erlcookie.release import exlex
 from erlcookie.release.common import finding
-from erlcookie.release.layout import MAX_TEXT, Tree
+from erlcookie.release.layout import MAX_TEXT, Tree, read_regular
 from erlcookie.release.model import Finding
 
 ELIXIR_SUFFIXES = (".ex", ".exs")
@@ -30,9 +30,8 @@ DOCKER_PAIR_RE = re.compile(r"\bRELEASE_COOKIE(?:=|\s+)(?P<value>\"[^\"]*\"|'[^'
 
 def _read(path: Path) -> str | None:
     try:
-        if path.stat().st_size > MAX_TEXT:
-            return None
-        return path.read_text(encoding="utf-8")
+        data = read_regular(path)
+        return None if len(data) > MAX_TEXT else data.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 

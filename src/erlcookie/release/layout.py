@@ -8,7 +8,9 @@ nothing is written outside the project a change belongs to.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -57,14 +59,36 @@ class Tree:
         return [p for p in self.files if p.name.endswith(suffixes)]
 
 
+def read_regular(path: Path, limit: int = MAX_TEXT) -> bytes:
+    """At most `limit` + 1 bytes of a regular file; OSError for anything else.
+
+    A FIFO, a device or a symlink to one (`vm.args` -> /dev/zero) would otherwise hang the
+    analysis or fill memory: the open does not block and the read is bounded.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_text(path: Path, shown: str) -> str:
     """A config file's text; a ReleaseParseError (exit 3) if it is not readable UTF-8 text."""
     try:
-        if path.stat().st_size > MAX_TEXT:
-            raise ReleaseParseError(shown, "larger than 2 MiB, not a config file")
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         raise ReleaseParseError(shown, f"cannot read it ({exc.strerror})") from None
+    if len(data) > MAX_TEXT:
+        raise ReleaseParseError(shown, "larger than 2 MiB, not a config file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

@@ -18,7 +18,7 @@ from erlcookie.release import code, exlex, vmargs
 from erlcookie.release.buildtool import BuildTool, FixOptions, ProjectFix
 from erlcookie.release.common import (Edit, apply_edits, finding, introducing_comment_start,
                                      template)
-from erlcookie.release.layout import Project, Tree, newline_of, read_text
+from erlcookie.release.layout import Project, Tree, newline_of, read_regular, read_text
 from erlcookie.release.model import FileChange, Finding, ProjectInfo, ReleaseParseError
 
 BEGIN = "erlcookie:begin release-cookie-guard"
@@ -94,7 +94,7 @@ def _load(path: Path, shown: str) -> MixFile:
 @functools.lru_cache(maxsize=256)
 def _apps_path_cached(mix_exs: str, mtime: float) -> str | None:
     try:
-        text = Path(mix_exs).read_text(encoding="utf-8")
+        text = read_regular(Path(mix_exs)).decode("utf-8")
         tokens = exlex.code(exlex.tokenize(text))
     except (OSError, UnicodeDecodeError, exlex.ElixirSyntaxError):
         return None

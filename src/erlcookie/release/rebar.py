@@ -24,7 +24,7 @@ from erlcookie.release import erlterms as et
 from erlcookie.release import vmargs
 from erlcookie.release.buildtool import BuildTool, FixOptions, ProjectFix
 from erlcookie.release.common import Edit, apply_edits, finding, line_indent, template
-from erlcookie.release.layout import Project, Tree, newline_of, read_text
+from erlcookie.release.layout import Project, Tree, newline_of, read_regular, read_text
 from erlcookie.release.model import FileChange, Finding, ProjectInfo, ReleaseParseError
 
 SRC_AUTO_PICKUP = (3, 14, 0)
@@ -107,7 +107,7 @@ class RelxSection:
 
 def has_relx(config: Path) -> bool:
     try:
-        return bool(relx_sections(et.parse_terms(config.read_text(encoding="utf-8"))))
+        return bool(relx_sections(et.parse_terms(read_regular(config).decode("utf-8"))))
     except (OSError, UnicodeDecodeError, et.ErlangSyntaxError):
         return True   # unreadable: treat as a project of its own and report it there
 
