@@ -105,3 +105,24 @@ def test_fifos_and_devices_are_refused_not_read(tmp_path, run_cli):
         assert result.exit_code == 3
         assert "mix.exs: cannot read it (not a regular file)" in result.stderr
     assert snapshot(root) == before
+
+
+def test_each_directory_goes_to_one_build_tool_and_options_travel_as_one_object(tmp_path):
+    from erlcookie.release import BUILD_TOOLS, FixOptions
+    from erlcookie.release.layout import Tree, find_projects
+
+    root, _ = _outside_and_project(tmp_path, "mix_basic")
+    (root / "rebar.config").write_text("{deps, []}.\n")        # a mix project's rebar deps
+    shutil.copytree(FIXTURES / "rebar3_template", root / "tools" / "relx")
+    projects = find_projects(Tree.walk(root.resolve()), BUILD_TOOLS)
+    assert [(p.kind, p.root.name) for p in projects] == [("mix", "project"), ("rebar3", "relx")]
+
+    options = FixOptions(node_name="pod-ip", dist_port=9100)
+    by_object, _ = plan_fix(root, options)
+    by_keywords, _ = plan_fix(root, node_name="pod-ip", dist_port=9100)
+    assert [(c.path, c.new_text) for c in by_object.changes] == \
+        [(c.path, c.new_text) for c in by_keywords.changes]
+    assert any("-kernel inet_dist_listen_min 9100" in (c.new_text or "")
+               for c in by_object.changes)
+    with pytest.raises(TypeError):
+        plan_fix(root, options, dist_port=9100)
