@@ -126,3 +126,16 @@ def test_each_directory_goes_to_one_build_tool_and_options_travel_as_one_object(
                for c in by_object.changes)
     with pytest.raises(TypeError):
         plan_fix(root, options, dist_port=9100)
+
+
+def test_an_edited_file_that_is_a_symlink_inside_the_project_stays_one(tmp_path, run_cli):
+    root, _ = _outside_and_project(tmp_path, "mix_basic")
+    (root / "shared").mkdir()
+    (root / "shared" / "env.sh.eex").write_text("#!/bin/sh\nexport RELEASE_MODE=interactive\n")
+    (root / "rel").mkdir()
+    (root / "rel" / "env.sh.eex").symlink_to("../shared/env.sh.eex")
+    result = run_cli("release", "fix", str(root))
+    assert result.exit_code == 0, result.stderr
+    assert (root / "rel" / "env.sh.eex").is_symlink()
+    assert "erlcookie:begin release-cookie-guard" in (root / "shared" / "env.sh.eex").read_text()
+    assert not check(root).findings

@@ -142,7 +142,10 @@ def apply(fix_plan: FixPlan) -> list[str]:
         try:
             if change.new_text is not None:
                 if change.action == "edit":
-                    write_text_preserving_mode(target, change.new_text)
+                    # A symlink inside the project (checked above) keeps being one: the
+                    # edit goes to the file it names, as any editor would do.
+                    write_text_preserving_mode(target.resolve() if target.is_symlink()
+                                               else target, change.new_text)
                 else:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     atomic_write(target, change.new_text, mode=change.mode or 0o644,
