@@ -1,0 +1,481 @@
+"""inject's editor: the round-trip edits of one document's workloads (env, mounts, the
+init container that copies the cookie file), with the changes and findings they make."""
+
+from __future__ import annotations
+
+import copy
+import json
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from erlcookie.cookie.value import Cookie
+from erlcookie.k8s import yamlstream
+from erlcookie.k8s.inject.model import Change, FileResult, Finding, InjectOptions
+from erlcookie.k8s.workloads import (ContainerRef, containers, env_binding, iter_workloads,
+                                     mount_binding, mount_permission_problem, object_ref,
+                                     plain_cookies, pod_spec, pod_template_labels,
+                                     secret_volume_file, volume_source, yaml_int)
+
+SECRET_FILE_MODE = 0o400
+# With --init-copy the Secret volume is mounted only into the copying init container, which
+# may run as any user without fsGroup: its files must be readable to that user.
+STAGING_FILE_MODE = 0o444
+COPY_DIR_SECRET = "/erlcookie/secret"
+COPY_DIR_FILE = "/erlcookie/cookie"
+# Where a new `env:` goes in a container: after the first of these keys it has (last wins).
+_ENV_AFTER = ("name", "image", "imagePullPolicy", "command", "args", "workingDir")
+
+
+@dataclass
+class _Context:
+    options: InjectOptions
+    configmaps: dict[tuple[str | None, str], Mapping]
+    named_seen: set[str] = field(default_factory=set)
+    workloads: int = 0
+
+
+def _configmaps(files: list[FileResult]) -> dict[tuple[str | None, str], Mapping]:
+    found: dict[tuple[str | None, str], Mapping] = {}
+    for result in files:
+        for doc in result.docs:
+            for obj in _objects(doc.data):
+                if obj.get("kind") == "ConfigMap":
+                    meta = obj.get("metadata") or {}
+                    found[(meta.get("namespace"), str(meta.get("name")))] = obj.get("data") or {}
+    return found
+
+
+def _objects(data: Any):
+    if isinstance(data, Mapping):
+        yield data
+        if str(data.get("kind", "")).endswith("List") and isinstance(data.get("items"), list):
+            for item in data["items"]:
+                yield from _objects(item)
+
+
+def _cm_value(ctx: _Context, namespace: str | None, name: str | None, key: str | None) -> Cookie | None:
+    """The value of a ConfigMap key, when that ConfigMap is among the inputs."""
+    data = ctx.configmaps.get((namespace, str(name)))
+    if data is None and namespace is not None:
+        data = ctx.configmaps.get((None, str(name)))
+    if data is None or key is None or data.get(key) in (None, ""):
+        return None
+    return Cookie(str(data[key]), source=f"ConfigMap {name}")
+
+
+def _octal(mode: int) -> str:
+    return oct(mode)[2:].zfill(4)
+
+
+def _plain(node: Any) -> Any:
+    """A ruamel node as plain JSON data, to compare structures regardless of style."""
+    return json.loads(json.dumps(node, default=str))
+
+
+def _list_at(mapping, key: str, position: int | None = None):
+    """The block list at `mapping[key]`, created (at `position`, default last) if absent or
+    null; an empty flow list (`env: []`) turns into a block list as it grows."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    value = mapping.get(key)
+    if isinstance(value, CommentedSeq):
+        if not value and value.fa.flow_style():
+            value.fa.set_block_style()
+        return value
+    if isinstance(value, list):
+        return value
+    value = CommentedSeq()
+    if key in mapping:
+        mapping[key] = value
+    else:
+        mapping.insert(len(mapping) if position is None else position, key, value)
+    return value
+
+
+class _Editor:
+    """Plans and applies the edits for one document, recording changes and findings."""
+
+    def __init__(self, ctx: _Context, result: FileResult, doc: yamlstream.Document):
+        self.ctx, self.result, self.doc = ctx, result, doc
+        self.opt = ctx.options
+        self.touched = False
+
+    # bookkeeping
+    def change(self, obj, container, action, detail, fingerprint=None):
+        self.touched = True
+        self.result.changes.append(Change(self.result.path, self.doc.index + 1, object_ref(obj),
+                                          container, action, detail, fingerprint))
+
+    def finding(self, obj, container, code, message, fingerprint=None, severity="error"):
+        self.result.findings.append(Finding(self.result.path, self.doc.index + 1,
+                                            object_ref(obj) if obj is not None else None,
+                                            container, code, message, fingerprint, severity))
+
+    def mark_secret(self, node, key, cookie: Cookie | None) -> None:
+        """Remember a value being removed and its lines, to redact them from --diff."""
+        if cookie is not None:
+            self.result.secrets.append(cookie)
+        try:
+            line, col = node.lc.key(key)
+        except (AttributeError, KeyError, TypeError):
+            return
+        first = self.doc.body_line + line
+        lines = self.doc.text.splitlines()
+        self.result.secret_lines.add(first)
+        rel = line + (self.doc.body_line - self.doc.line)
+        for k in range(rel + 1, len(lines)):  # continuation lines of a block or folded value
+            text = lines[k]
+            if text.strip() and len(text) - len(text.lstrip()) <= col:
+                break
+            self.result.secret_lines.add(self.doc.line + k)
+
+    # the walk
+    def run(self) -> None:
+        for obj in iter_workloads(self.doc.data):
+            self.workload(obj)
+        if self.touched:
+            yamlstream.render(self.doc)
+
+    def workload(self, obj: Mapping) -> None:
+        spec = pod_spec(obj)
+        if spec is None:
+            return
+        if self.opt.selector is not None and not self.opt.selector.matches(pod_template_labels(obj)):
+            return
+        refs = self.pick_containers(obj, spec)
+        if not refs:
+            return
+        self.ctx.workloads += 1
+        self.ctx.named_seen.update(ref.name for ref in refs)
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        if self.opt.mount is not None:
+            volume = self.ensure_volume(obj, spec)
+            if volume is not None and self.opt.init_copy:
+                volume = self.ensure_copy(obj, spec, refs, volume)
+        for ref in refs:
+            if self.opt.env is not None:
+                self.wire_env(obj, ref, namespace)
+            if self.opt.mount is not None and volume is not None:
+                self.wire_mount(obj, spec, ref, volume)
+            for plain in plain_cookies(ref.container, skip_env=self.opt.env):
+                self.result.secrets.append(plain.cookie)
+                hint = (f"wire that variable instead (--env {plain.where[4:]})"
+                        if plain.where.startswith("env ") and "(" not in plain.where
+                        else "move it to the Secret and remove it")
+                self.finding(obj, ref.name, "plain-cookie",
+                             f"a cookie in clear in {plain.where}: {hint}", plain.cookie.fingerprint())
+        wired = {id(ref.container) for ref in refs}
+        for key in ("containers", "initContainers"):
+            for container in spec.get(key) or []:
+                if not isinstance(container, Mapping) or id(container) in wired:
+                    continue
+                for plain in plain_cookies(container):
+                    self.result.secrets.append(plain.cookie)
+                    self.finding(obj, str(container.get("name")), "plain-cookie",
+                                 f"a cookie in clear in {plain.where} of a container left alone "
+                                 f"(--container {container.get('name')} wires it)",
+                                 plain.cookie.fingerprint())
+
+    def pick_containers(self, obj: Mapping, spec: Mapping) -> list[ContainerRef]:
+        """The containers to wire: those named by --container; else the app containers that
+        already deal with the cookie; else the only app container; else all of them (with a
+        warning, since a sidecar that is no Erlang node should not get the secret)."""
+        refs = containers(spec, self.opt.containers)
+        if self.opt.containers is not None or len(refs) <= 1:
+            return refs
+        involved = [ref for ref in refs if self.mentions_cookie(spec, ref.container)]
+        if involved:
+            return involved
+        self.finding(obj, None, "all-containers",
+                     f"none of its {len(refs)} app containers mentions the cookie yet, so all "
+                     f"were wired; name the Erlang ones with --container", severity="warning")
+        return refs
+
+    def mentions_cookie(self, spec: Mapping, container: Mapping) -> bool:
+        opt = self.opt
+        if opt.env is not None:
+            if env_binding(container, opt.env, opt.secret, opt.key).state != "missing":
+                return True
+            words = [str(w) for k in ("command", "args") for w in container.get(k) or []]
+            if any(f"$({opt.env})" in w for w in words):
+                return True
+        if opt.mount is not None and \
+                mount_binding(spec, container, opt.mount, opt.secret, opt.key).state != "missing":
+            return True
+        return bool(plain_cookies(container))
+
+    # env mode
+    def _secret_ref(self):
+        from ruamel.yaml.comments import CommentedMap
+
+        ref = CommentedMap()
+        ref["name"] = self.opt.secret
+        ref["key"] = self.opt.key
+        value_from = CommentedMap()
+        value_from["secretKeyRef"] = ref
+        return value_from
+
+    def wire_env(self, obj: Mapping, ref: ContainerRef, namespace: str | None) -> None:
+        from ruamel.yaml.comments import CommentedMap
+
+        opt, container = self.opt, ref.container
+        binding = env_binding(container, opt.env, opt.secret, opt.key)
+        env = container.get("env")
+        where = f"{opt.env} from Secret {opt.secret} key {opt.key}"
+        if binding.state in ("missing", "envfrom-secret", "envfrom-configmap"):
+            if binding.state == "envfrom-secret" and binding.reference == opt.secret \
+                    and binding.key == opt.key and not binding.optional:
+                return  # envFrom of our Secret, whose key is the variable's name
+            if binding.state == "envfrom-configmap":
+                cookie = _cm_value(self.ctx, namespace, binding.reference, binding.key)
+                if cookie is not None:
+                    self.finding(obj, ref.name, "configmap-cookie",
+                                 f"ConfigMap {binding.reference} key {binding.key} still holds "
+                                 f"the cookie (envFrom); the new env entry overrides it, but "
+                                 f"remove it from the ConfigMap", cookie.fingerprint(), "warning")
+            item = CommentedMap()
+            item["name"] = opt.env
+            item["valueFrom"] = self._secret_ref()
+            keys = list(container.keys())
+            env = _list_at(container, "env", max((keys.index(k) + 1 for k in _ENV_AFTER if k in keys),
+                                                 default=len(keys)))
+            env.insert(0, item)  # first, so `$(VAR)` in later entries can expand it
+            self.change(obj, ref.name, "add-env", f"added {where}")
+        elif binding.state == "secret":
+            item = env[binding.index]
+            if binding.optional:
+                del item["valueFrom"]["secretKeyRef"]["optional"]
+                self.change(obj, ref.name, "not-optional",
+                            f"removed `optional: true` from {opt.env}: without the Secret the "
+                            "node would start with another cookie")
+        else:
+            item = env[binding.index]
+            fingerprint = None
+            if binding.state == "literal":
+                self.mark_secret(item, "value", binding.literal)
+                if binding.literal is None:
+                    detail = f"replaced an empty value of {opt.env}"
+                elif binding.expands:
+                    detail = f"replaced a $(...) reference in {opt.env}"
+                else:
+                    fingerprint = binding.literal.fingerprint()
+                    detail = f"replaced a literal value of {opt.env} ({fingerprint})"
+                del item["value"]
+            elif binding.state == "configmap":
+                cookie = _cm_value(self.ctx, namespace, binding.reference, binding.key)
+                fingerprint = cookie.fingerprint() if cookie else None
+                detail = (f"replaced configMapKeyRef {binding.reference}/{binding.key}"
+                          + (f" ({fingerprint})" if fingerprint else ""))
+                if cookie is not None:
+                    self.finding(obj, ref.name, "configmap-cookie",
+                                 f"ConfigMap {binding.reference} key {binding.key} still holds "
+                                 "the cookie: remove it once nothing else reads it",
+                                 fingerprint, "warning")
+                del item["valueFrom"]
+            elif binding.state == "other-secret":
+                detail = f"repointed {opt.env} from Secret {binding.reference} key {binding.key}"
+                del item["valueFrom"]
+            else:
+                detail = f"replaced a fieldRef/resourceFieldRef in {opt.env}"
+                del item["valueFrom"]
+            item["valueFrom"] = self._secret_ref()
+            self.change(obj, ref.name, "replace-env", f"{detail} with {where}", fingerprint)
+        for index in reversed(binding.duplicates):
+            dup = env[index]
+            fingerprint = None
+            if "value" in dup and dup.get("value"):
+                cookie = Cookie(str(dup["value"]))
+                self.mark_secret(dup, "value", cookie)
+                fingerprint = cookie.fingerprint()
+            del env[index]
+            self.change(obj, ref.name, "remove-duplicate",
+                        f"removed an earlier duplicate {opt.env} entry (the kubelet uses the last)",
+                        fingerprint)
+
+    # mount mode
+    def ensure_volume(self, obj: Mapping, spec: Mapping) -> str | None:
+        """The name of a Secret volume projecting our key privately; None on a name clash."""
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        opt = self.opt
+        want = STAGING_FILE_MODE if opt.init_copy else SECRET_FILE_MODE
+        volumes = _list_at(spec, "volumes")
+        ours = [v for v in volumes if isinstance(v, Mapping) and isinstance(v.get("secret"), Mapping)
+                and v["secret"].get("secretName") == opt.secret]
+        named = next((v for v in volumes
+                      if isinstance(v, Mapping) and v.get("name") == opt.volume_name), None)
+        if named is not None and named not in ours:
+            self.finding(obj, None, "volume-name-taken",
+                         f"volume name {opt.volume_name!r} is already used by {volume_source(named)}; "
+                         "choose another with --volume-name")
+            return None
+        volume = named if named is not None else (ours[0] if ours else None)
+        if volume is None:
+            source = CommentedMap()
+            source["secretName"] = opt.secret
+            source["defaultMode"] = want
+            source.yaml_add_eol_comment(_octal(want), "defaultMode")
+            item = CommentedMap()
+            item["key"] = opt.key
+            item["path"] = opt.file_name
+            source["items"] = CommentedSeq([item])
+            volume = CommentedMap()
+            volume["name"] = opt.volume_name
+            volume["secret"] = source
+            volumes.append(volume)
+            self.change(obj, None, "add-volume",
+                        f"added volume {opt.volume_name} (Secret {opt.secret}, key {opt.key} as "
+                        f"{opt.file_name}, mode {_octal(want)})")
+            return opt.volume_name
+        source = volume["secret"]
+        projected = secret_volume_file(volume, opt.key)
+        if projected is None or (source.get("items") and posixpath.normpath(projected[0]) != opt.file_name):
+            items = source.get("items")
+            if not isinstance(items, list):
+                items = CommentedSeq()
+                source["items"] = items
+            item = next((i for i in items if isinstance(i, Mapping) and i.get("key") == opt.key), None)
+            if item is None:
+                item = CommentedMap()
+                item["key"] = opt.key
+                items.append(item)
+            item["path"] = opt.file_name
+            self.change(obj, None, "fix-volume",
+                        f"volume {volume['name']}: project key {opt.key} as {opt.file_name}")
+        elif not source.get("items"):
+            source["items"] = CommentedSeq([CommentedMap([("key", opt.key), ("path", opt.file_name)])])
+            self.change(obj, None, "fix-volume",
+                        f"volume {volume['name']}: project key {opt.key} as {opt.file_name}")
+
+        def wrong(mode: int | None) -> bool:
+            if mode is None:
+                return True
+            return (mode & 0o444) != 0o444 if opt.init_copy else bool(mode & 0o077)
+
+        mode = yaml_int(source.get("defaultMode"))
+        if wrong(mode):
+            source["defaultMode"] = want
+            source.yaml_add_eol_comment(_octal(want), "defaultMode")
+            was = "unset (0644)" if mode is None else _octal(mode)
+            self.change(obj, None, "fix-volume",
+                        f"volume {volume['name']}: defaultMode {was} -> {_octal(want)}")
+        for item in source.get("items") or []:
+            if isinstance(item, Mapping) and item.get("key") == opt.key and "mode" in item:
+                if wrong(yaml_int(item.get("mode"))):
+                    item["mode"] = want
+                    self.change(obj, None, "fix-volume",
+                                f"volume {volume['name']}: item mode of {opt.key} -> {_octal(want)}")
+        return str(volume["name"])
+
+    def ensure_copy(self, obj: Mapping, spec: Mapping, refs: list[ContainerRef],
+                    secret_volume: str) -> str | None:
+        """An in-memory emptyDir and an init container that copies the Secret's file into it
+        as the app's user with mode 0400 (what Erlang demands of a cookie file, and what a
+        Secret volume cannot give a non-root container or one under fsGroup)."""
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        opt = self.opt
+        file_volume, init_name = f"{opt.volume_name}-file", f"{opt.volume_name}-copy"
+        volumes = _list_at(spec, "volumes")
+        existing = next((v for v in volumes if isinstance(v, Mapping) and v.get("name") == file_volume), None)
+        if existing is None:
+            empty_dir = CommentedMap([("medium", "Memory")])
+            volumes.append(CommentedMap([("name", file_volume), ("emptyDir", empty_dir)]))
+            self.change(obj, None, "add-volume", f"added volume {file_volume} (emptyDir in memory) "
+                                                  "for the copied cookie file")
+        elif "emptyDir" not in existing:
+            self.finding(obj, None, "volume-name-taken",
+                         f"volume name {file_volume!r} is already used by {volume_source(existing)}; "
+                         "choose another --volume-name")
+            return None
+        app = refs[0].container
+        contexts = {json.dumps(r.container.get("securityContext"), sort_keys=True, default=str)
+                    for r in refs}
+        if len({str(r.container.get("image")) for r in refs}) > 1 or len(contexts) > 1:
+            self.finding(obj, None, "copy-owner",
+                         f"the cookie file is copied as the user of container {refs[0].name}; the other "
+                         "wired containers run differently and may not read it", severity="warning")
+        source, target = f"{COPY_DIR_SECRET}/{opt.file_name}", f"{COPY_DIR_FILE}/{opt.file_name}"
+        desired = CommentedMap()
+        desired["name"] = init_name
+        desired["image"] = app.get("image")
+        if app.get("imagePullPolicy"):
+            desired["imagePullPolicy"] = app["imagePullPolicy"]
+        desired["command"] = CommentedSeq(["sh", "-c", 'umask 077 && cp "$0" "$1.tmp" && chmod 0400 "$1.tmp" '
+                                           '&& mv -f "$1.tmp" "$1"', source, target])
+        if app.get("securityContext") is not None:
+            desired["securityContext"] = copy.deepcopy(app["securityContext"])
+        desired["volumeMounts"] = CommentedSeq([
+            CommentedMap([("name", secret_volume), ("mountPath", COPY_DIR_SECRET), ("readOnly", True)]),
+            CommentedMap([("name", file_volume), ("mountPath", COPY_DIR_FILE)])])
+        keys = list(spec.keys())
+        inits = _list_at(spec, "initContainers", keys.index("containers") if "containers" in keys else None)
+        index = next((i for i, c in enumerate(inits)
+                      if isinstance(c, Mapping) and c.get("name") == init_name), None)
+        if index is None:
+            inits.insert(0, desired)
+            self.change(obj, None, "add-init-container",
+                        f"added init container {init_name}: copies key {opt.key} to {opt.file_name} "
+                        f"with mode 0400 as the user of {refs[0].name}")
+        elif _plain(inits[index]) != _plain(desired):
+            inits[index] = desired
+            self.change(obj, None, "fix-init-container", f"updated init container {init_name}")
+        return file_volume
+
+    def wire_mount(self, obj: Mapping, spec: Mapping, ref: ContainerRef, volume: str) -> None:
+        from ruamel.yaml.comments import CommentedMap
+
+        opt, container = self.opt, ref.container
+        binding = mount_binding(spec, container, opt.mount, opt.secret, opt.key)
+        problem = None if opt.init_copy else mount_permission_problem(spec, container)
+        if problem:
+            self.finding(obj, ref.name, "mount-permissions",
+                         f"{problem}; use --init-copy (an init container copies it as the app's "
+                         "user with mode 0400)", severity="warning")
+        if binding.state == ("secret-copy" if opt.init_copy else "secret") and binding.volume == volume:
+            return
+        mounts = _list_at(container, "volumeMounts")
+        new = CommentedMap()
+        new["name"] = volume
+        new["mountPath"] = opt.mount
+        new["subPath"] = opt.file_name
+        new["readOnly"] = True
+        how = "a 0400 copy of " if opt.init_copy else ""
+        old = mounts[binding.mount_index] if binding.mount_index is not None else None
+        exact = old is not None and posixpath.normpath(str(old.get("mountPath", ""))) == opt.mount
+        if exact:
+            old_volume = str(old.get("name"))
+            mounts[binding.mount_index] = new
+            self.change(obj, ref.name, "replace-mount",
+                        f"replaced the mount of {binding.source} at {opt.mount} with {how}Secret "
+                        f"{opt.secret} key {opt.key} (subPath, read-only)")
+            self.drop_unused_volume(obj, spec, old_volume)
+        else:
+            mounts.append(new)
+            self.change(obj, ref.name, "add-mount",
+                        f"mounted {how}Secret {opt.secret} key {opt.key} at {opt.mount} (subPath, read-only)")
+
+    def drop_unused_volume(self, obj: Mapping, spec: Mapping, name: str) -> None:
+        if name == self.opt.volume_name:
+            return
+        for key in ("containers", "initContainers", "ephemeralContainers"):
+            for container in spec.get(key) or []:
+                if any(isinstance(m, Mapping) and m.get("name") == name
+                       for m in container.get("volumeMounts") or []):
+                    return
+        volumes = spec.get("volumes") or []
+        for index, volume in enumerate(volumes):
+            if isinstance(volume, Mapping) and volume.get("name") == name:
+                source = volume_source(volume)
+                secret = volume.get("secret")
+                if isinstance(secret, Mapping) and secret.get("secretName") == self.opt.secret:
+                    return
+                del volumes[index]
+                self.change(obj, None, "remove-volume",
+                            f"removed volume {name} ({source}), no longer mounted")
+                if "configMap" in volume:
+                    self.finding(obj, None, "configmap-cookie",
+                                 f"{source} was the cookie's source: remove the cookie from it",
+                                 severity="warning")
+                return

@@ -1,0 +1,137 @@
+"""What inject works with: its options, and the changes, findings and results it reports.
+
+Plain data, no YAML and no I/O: the editor fills these in, the CLI renders them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from erlcookie.cookie.value import Cookie
+from erlcookie.errors import UsageError
+from erlcookie.k8s import yamlstream
+from erlcookie.k8s.manifests import (DEFAULT_ENV, DEFAULT_SECRET_KEY, DEFAULT_SECRET_NAME,
+                                     check_env_name, check_object_name, check_secret_key)
+from erlcookie.k8s.selectors import Selector
+
+
+@dataclass(frozen=True)
+class InjectOptions:
+    secret: str = DEFAULT_SECRET_NAME
+    key: str = DEFAULT_SECRET_KEY
+    env: str | None = DEFAULT_ENV  # None: mount only
+    containers: tuple[str, ...] | None = None  # None: every app container
+    mount: str | None = None  # absolute path of the cookie file in the container
+    volume_name: str = "erlang-cookie"
+    selector: Selector | None = None  # only workloads whose pod labels match
+    init_copy: bool = False  # mount a 0400 copy made by an init container as the app's user
+
+    def __post_init__(self):
+        check_object_name(self.secret, "Secret name")
+        check_secret_key(self.key)
+        if self.env is not None:
+            check_env_name(self.env)
+        if self.env is None and self.mount is None:
+            raise UsageError("nothing to wire: give --env NAME, --mount PATH or both")
+        if self.mount is not None:
+            if not self.mount.startswith("/") or self.mount.endswith("/") or \
+                    posixpath.normpath(self.mount) != self.mount:
+                raise UsageError(f"--mount needs the absolute path of a file, e.g. "
+                                 f"/var/lib/rabbitmq/.erlang.cookie (got {self.mount!r})")
+            check_object_name(self.volume_name, "volume name")
+        if self.init_copy and self.mount is None:
+            raise UsageError("--init-copy goes with --mount PATH")
+        if self.init_copy:
+            from erlcookie.k8s.manifests import check_dns_label
+
+            check_dns_label(f"{self.volume_name}-copy", "volume name (with -copy)")
+
+    @property
+    def file_name(self) -> str:
+        return posixpath.basename(self.mount or "")
+
+
+@dataclass
+class Change:
+    """One edit, in words a reviewer can check; `fingerprint` stands in for a replaced value."""
+
+    path: str
+    document: int
+    workload: str
+    container: str | None
+    action: str
+    detail: str
+    fingerprint: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class Finding:
+    """Something inject saw but did not (or could not) fix."""
+
+    path: str
+    document: int | None
+    workload: str | None
+    container: str | None
+    code: str
+    message: str
+    fingerprint: str | None = None
+    severity: str = "error"  # "error" sets exit 1; "warning" does not
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class FileResult:
+    path: str
+    original: str
+    docs: list[yamlstream.Document] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    secret_lines: set[int] = field(default_factory=set)  # lines whose text holds a replaced value
+    secrets: list[Cookie] = field(default_factory=list)  # values to redact from --diff
+    skipped: str | None = None
+    bom: bool = False
+
+    @property
+    def output(self) -> str:
+        if self.skipped or not self.docs:
+            return self.original
+        return ("\ufeff" if self.bom else "") + yamlstream.join(self.docs)
+
+    @property
+    def changed(self) -> bool:
+        return self.output != self.original
+
+
+@dataclass
+class InjectResult:
+    files: list[FileResult]
+    workloads: int = 0  # workloads that had at least one container wired
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for f in self.files for c in f.changes]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [x for f in self.files for x in f.findings]
+
+    @property
+    def changed(self) -> bool:
+        return any(f.changed for f in self.files)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(x.severity == "error" for x in self.findings)
+
+    def to_dict(self) -> dict:
+        return {"files": [{"path": f.path, "changed": f.changed, "skipped": f.skipped}
+                          for f in self.files],
+                "workloads": self.workloads,
+                "changes": [c.to_dict() for c in self.changes],
+                "findings": [x.to_dict() for x in self.findings]}
