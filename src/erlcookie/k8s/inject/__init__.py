@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from erlcookie.errors import UsageError
-from erlcookie.k8s.inject.editor import _Context, _configmaps, _Editor
+from erlcookie.k8s.inject.editor import EditContext, configmaps_in, DocumentEditor
 from erlcookie.k8s.inject.files import (collect_files, combined_output, load_file, read_input,
                                         redacted_diff, write_in_place)
 from erlcookie.k8s.inject.model import (Change, FileResult, Finding, InjectOptions,
@@ -26,11 +26,11 @@ __all__ = ["InjectOptions", "InjectResult", "FileResult", "Change", "Finding", "
 
 def inject(files: list[FileResult], options: InjectOptions) -> InjectResult:
     """Edit the parsed files in memory (nothing is written here)."""
-    ctx = _Context(options, _configmaps(files))
+    ctx = EditContext(options, configmaps_in(files))
     for result in files:
         for doc in result.docs:
             if doc.data is not None:
-                _Editor(ctx, result, doc).run()
+                DocumentEditor(ctx, result, doc).run()
     inj = InjectResult(files, ctx.workloads)
     if options.containers:
         missing = [name for name in options.containers if name not in ctx.named_seen]

@@ -28,14 +28,19 @@ _ENV_AFTER = ("name", "image", "imagePullPolicy", "command", "args", "workingDir
 
 
 @dataclass
-class _Context:
+class EditContext:
+    """What the edits of every document share: the options, the input's ConfigMaps, and
+    what was seen so far."""
+
     options: InjectOptions
     configmaps: dict[tuple[str | None, str], Mapping]
     named_seen: set[str] = field(default_factory=set)
     workloads: int = 0
 
 
-def _configmaps(files: list[FileResult]) -> dict[tuple[str | None, str], Mapping]:
+def configmaps_in(files: list[FileResult]) -> dict[tuple[str | None, str], Mapping]:
+    """(namespace, name) -> data of every ConfigMap in the input, to fingerprint a replaced
+    configMapKeyRef."""
     found: dict[tuple[str | None, str], Mapping] = {}
     for result in files:
         for doc in result.docs:
@@ -54,7 +59,7 @@ def _objects(data: Any):
                 yield from _objects(item)
 
 
-def _cm_value(ctx: _Context, namespace: str | None, name: str | None, key: str | None) -> Cookie | None:
+def _cm_value(ctx: EditContext, namespace: str | None, name: str | None, key: str | None) -> Cookie | None:
     """The value of a ConfigMap key, when that ConfigMap is among the inputs."""
     data = ctx.configmaps.get((namespace, str(name)))
     if data is None and namespace is not None:
@@ -93,10 +98,10 @@ def _list_at(mapping, key: str, position: int | None = None):
     return value
 
 
-class _Editor:
+class DocumentEditor:
     """Plans and applies the edits for one document, recording changes and findings."""
 
-    def __init__(self, ctx: _Context, result: FileResult, doc: yamlstream.Document):
+    def __init__(self, ctx: EditContext, result: FileResult, doc: yamlstream.Document):
         self.ctx, self.result, self.doc = ctx, result, doc
         self.opt = ctx.options
         self.touched = False
