@@ -471,6 +471,25 @@ def test_cli_unparseable_file_is_exit_3_and_nothing_is_written(run_cli, fixtures
     assert good.read_text() == (fixtures / "kinds.yaml").read_text()
 
 
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("bomb", ["laughs", "deep"])
+def test_cli_yaml_bombs_are_exit_3_in_bounded_time_and_nothing_is_written(run_cli, fixtures,
+                                                                          tmp_path, bomb):
+    from tests.k8s.test_yamlstream import billion_laughs, deeply_nested
+
+    tree = tmp_path / "deploy"
+    tree.mkdir()
+    good = copy_fixture(fixtures, tree, "kinds.yaml")
+    bad = tree / "z-bomb.yaml"  # after the good file: it is read (and edited in memory) first
+    bad.write_text(billion_laughs() if bomb == "laughs" else deeply_nested(5000))
+    for args in (["--in-place", str(tree)], [str(bad)], ["--check", str(good), str(bad)]):
+        result = run_cli("k8s", "inject", *args)
+        assert result.exit_code == 3, result.stderr
+        assert f"{bad}:" in result.stderr and "refused" in result.stderr
+        assert "Traceback" not in result.stderr and result.stdout == ""
+    assert good.read_text() == (fixtures / "kinds.yaml").read_text()
+
+
 def test_cli_not_utf8_is_exit_3(run_cli, tmp_path):
     bad = tmp_path / "latin1.yaml"
     bad.write_bytes(b"a: \xe9\n")

@@ -106,3 +106,69 @@ def test_json_documents_stay_json_with_their_indentation():
         out = edit_and_render(text, 0, lambda d: d["data"].__setitem__("b", "2"))
         assert json.loads(out) == {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}}
         assert out == json.dumps(json.loads(out), indent=indent) + "\n"
+
+
+# -- bounds: hostile documents are refused in bounded time ----------------------------------
+
+def billion_laughs(levels: int = 9) -> str:
+    """A Deployment whose annotations hold nine aliases of nine aliases of ... (9**9 leaves
+    when walked as a tree, about 540 bytes on disk)."""
+    lines = ["apiVersion: apps/v1", "kind: Deployment", "metadata:", "  name: lol",
+             "  annotations:", '    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    prev = "a"
+    for name in "bcdefghijklmnop"[:levels - 1]:
+        lines.append(f"    {name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+        prev = name
+    lines += ["spec:", "  template:", "    spec:", "      containers:", "      - name: app",
+              "        image: app:1"]
+    return "\n".join(lines) + "\n"
+
+
+def deeply_nested(levels: int = 5000) -> str:
+    return ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: deep\n  labels: " + "[" * levels
+            + "]" * levels + "\nspec:\n  containers:\n  - name: app\n    image: app:1\n")
+
+
+@pytest.mark.timeout(20)
+def test_billion_laughs_is_refused():
+    from erlcookie.k8s.yamlstream import YamlBombError
+
+    text = billion_laughs()
+    assert len(text) < 600
+    with pytest.raises(YamlBombError, match=r"^bomb\.yaml:\d+: refused: its aliases expand"):
+        parse_documents(text, "bomb.yaml")
+
+
+@pytest.mark.timeout(20)
+def test_deep_nesting_is_refused_before_the_recursion_overflows():
+    from erlcookie.k8s.yamlstream import MAX_DEPTH, YamlBombError
+
+    with pytest.raises(YamlBombError, match=r"^deep\.yaml:5: refused: nested more than"):
+        parse_documents(deeply_nested(5000), "deep.yaml")
+    with pytest.raises(YamlBombError):
+        parse_documents(deeply_nested(MAX_DEPTH), "deep.yaml")
+    assert parse_documents(deeply_nested(MAX_DEPTH - 10), "ok.yaml")[0].data["kind"] == "Pod"
+
+
+@pytest.mark.timeout(20)
+def test_an_alias_inside_its_own_anchor_is_refused():
+    from erlcookie.k8s.yamlstream import YamlBombError
+
+    with pytest.raises(YamlBombError, match=r"^c\.yaml:2: refused: an alias refers to a node "
+                                            r"that contains it"):
+        parse_documents("kind: Pod\nmetadata: &m\n  name: x\n  self: *m\n", "c.yaml")
+
+
+def test_small_aliases_and_merge_keys_still_load():
+    from erlcookie.k8s.yamlstream import expanded_size
+
+    text = billion_laughs(levels=3)  # 9**3 leaves: fine
+    doc = parse_documents(text, "ok.yaml")[0]
+    assert len(doc.data["metadata"]["annotations"]["c"]) == 9
+    merged = parse_documents("base: &b {x: 1, y: 2}\nkind: Pod\nother:\n  <<: *b\n  y: 3\n", "m.yaml")
+    assert dict(merged[0].data["other"]) == {"x": 1, "y": 3}
+    from ruamel.yaml import YAML
+
+    node = YAML().compose("a: &a [1, 2]\nb: [*a, *a]\n")
+    # root, 2 keys, a's list and its 2 items, b's list: 7 distinct; walked, b holds a twice
+    assert expanded_size(node) == (13, 7)

@@ -25,8 +25,30 @@ _BLANK_OR_COMMENT = re.compile(r"^[ \t]*(#.*)?\r?\n?$")
 _MARKER_ONLY = re.compile(r"^---[ \t]*(#.*)?\r?\n?$")
 
 
+# Bounds on what one document may make the code after the parser do. Manifests nest about
+# a dozen levels; anchors and aliases are rare and small (`<<: *defaults`). A deeper
+# document would overflow the recursive composer and walkers (RecursionError); aliases
+# that expand into more nodes than this turn every walk over the data into a
+# billion-laughs bomb, since each alias is walked again wherever it appears.
+MAX_DEPTH = 100
+MAX_ALIAS_EXPANSION = 100_000  # nodes that aliases add beyond those written out
+
+
 class YamlParseError(OperationalError):
     """The input is not YAML (exit 3); the message names the file and line."""
+
+
+class YamlBombError(YamlParseError):
+    """A document nested too deeply or whose aliases expand too far: refused (exit 3),
+    even inside a directory, where other unreadable files are only skipped."""
+
+
+class _Refused(Exception):
+    """Raised inside ruamel's composer; parse_documents turns it into YamlBombError."""
+
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.message, self.line = message, line
 
 
 @dataclass
@@ -109,10 +131,90 @@ def _carve(doc: Document) -> Document:
     return doc
 
 
+def _node_children(node: Any) -> list:
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    if isinstance(node, SequenceNode):
+        return node.value
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def expanded_size(root: Any) -> tuple[int, int]:
+    """(nodes as a walk of the data sees them, with every alias expanded; distinct nodes).
+
+    Iterative and memoised: linear in the distinct nodes however far aliases expand. An
+    alias inside its own anchor (`&a [*a]`) expands without end: _Refused.
+    """
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        key = id(node)
+        if leaving:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(child)] for child in _node_children(node))
+            continue
+        if key in size:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _node_children(node):
+            if id(child) in on_path:
+                mark = getattr(child, "start_mark", None)
+                raise _Refused("an alias refers to a node that contains it (the data would be "
+                               "infinite)", mark.line if mark is not None else 0)
+            if id(child) not in size:
+                stack.append((child, False))
+    return size[id(root)], len(size)
+
+
+def _bounded_composer():
+    """ruamel's Composer, refusing documents deeper than MAX_DEPTH (before the recursion
+    that would overflow) and aliases that expand past MAX_ALIAS_EXPANSION."""
+    from ruamel.yaml.composer import Composer
+    from ruamel.yaml.events import AliasEvent
+
+    class BoundedComposer(Composer):
+        _nesting = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.parser.check_event(AliasEvent):
+                return super().compose_node(parent, index)
+            self._nesting += 1
+            if self._nesting > MAX_DEPTH:
+                raise _Refused(f"nested more than {MAX_DEPTH} levels deep",
+                               self.parser.peek_event().start_mark.line)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._nesting -= 1
+
+        def compose_document(self) -> Any:
+            node = super().compose_document()
+            if node is not None:
+                walked, distinct = expanded_size(node)
+                if walked - distinct > MAX_ALIAS_EXPANSION:
+                    raise _Refused(f"its aliases expand {distinct} nodes into {walked} (more "
+                                   f"than {MAX_ALIAS_EXPANSION} added; a billion-laughs bomb?)",
+                                   node.start_mark.line)
+            return node
+
+    return BoundedComposer
+
+
+def bounded(yaml):
+    """`yaml` (a ruamel YAML instance) with the bounds above on every document it loads."""
+    yaml.Composer = _bounded_composer()
+    return yaml
+
+
 def new_rt_yaml():
     from ruamel.yaml import YAML
 
-    yaml = YAML(typ="rt")
+    yaml = bounded(YAML(typ="rt"))
     yaml.preserve_quotes = True
     yaml.width = 4096
     return yaml
@@ -147,6 +249,12 @@ def parse_documents(text: str, source: str, wanted=None) -> list[Document]:
         try:
             doc.data = new_rt_yaml().load(doc.body.replace("\r\n", "\n"))
             doc.indent = _guess_indent(doc.data)
+        except _Refused as exc:
+            raise YamlBombError(f"{source}:{doc.body_line + exc.line + 1}: refused: "
+                                f"{exc.message}") from None
+        except RecursionError:  # a path the bounds above do not cover
+            raise YamlBombError(f"{source}:{doc.body_line + 1}: refused: nested too deeply "
+                                "to read") from None
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = doc.body_line + (mark.line if mark is not None else 0) + 1
@@ -224,7 +332,7 @@ def _respell(old_body: str, new_body: str) -> str:
 def _plain(text: str) -> Any:
     from ruamel.yaml import YAML
 
-    return YAML(typ="safe", pure=True).load(text)
+    return bounded(YAML(typ="safe", pure=True)).load(text)
 
 
 def _render_json(doc: Document) -> None:

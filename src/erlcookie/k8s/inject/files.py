@@ -92,6 +92,8 @@ def load_file(path: str, text: str, explicit: bool) -> FileResult:
             if line is not None:
                 raise yamlstream.YamlParseError(f"{path}:{line + 1}: an unrendered template "
                                                 "(`{{ ... }}`), not a manifest")
+    except yamlstream.YamlBombError:
+        raise  # hostile input: refused even inside a directory
     except yamlstream.YamlParseError as exc:
         hint = (" (a Helm template: render it first, e.g. `helm template . | erlcookie k8s "
                 "inject -`)") if "{{" in text else ""
