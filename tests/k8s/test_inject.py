@@ -22,7 +22,8 @@ from tests.k8s.conftest import assert_hidden, fp
 
 # Literal cookies written into the fixtures; none may ever show up in a report or a diff.
 FIXTURE_LITERALS = ["hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E", "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1",
-                    "init-only-not-wired", "rabbit-cookie-in-clear-2f9d8c7b"]
+                    "init-only-not-wired", "rabbit-cookie-in-clear-2f9d8c7b",
+                    "Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5"]
 SECRET_REF = {"secretKeyRef": {"name": "erlang-cookie", "key": "cookie"}}
 safe_load_all = YAML(typ="safe", pure=True).load_all
 WEB_FP, CM_FP = fp("hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E"), fp("Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1")
@@ -227,6 +228,22 @@ def test_replacements(env, action, detail, schema):
     out = result.files[0].output
     schema.validate_stream(out)
     assert env_of(workloads_of(out)[0], "app") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+
+
+def test_values_the_edit_does_not_touch_stay_byte_for_byte(fixtures, schema):
+    """Multi-line plain and quoted scalars, a flow list across lines, a folded scalar and a
+    line wider than ruamel's width are not reflowed when another entry is edited."""
+    original = (fixtures / "multiline-scalars.yaml").read_text()
+    result = run([fixtures / "multiline-scalars.yaml"])
+    out = result.files[0].output
+    removed, added = line_changes(original, out)
+    assert list(removed) == ['          value: "Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5"\n']
+    assert list(added) == ["          valueFrom:\n", "            secretKeyRef:\n",
+                           "              name: erlang-cookie\n", "              key: cookie\n"]
+    schema.validate_stream(out)
+    assert run([fixtures / "multiline-scalars.yaml"]).files[0].output == out
+    path = fixtures / "multiline-scalars.yaml"
+    assert inject([load_file(str(path), out, True)], InjectOptions()).files[0].output == out
 
 
 def test_duplicates_collapse_to_one_entry_and_literals_are_fingerprinted():

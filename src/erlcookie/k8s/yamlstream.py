@@ -329,6 +329,49 @@ def _respell(old_body: str, new_body: str) -> str:
     return "".join(out)
 
 
+def _restore_reflowed(old_body: str, new_body: str, dumped: str) -> str:
+    """Put back original runs of lines that the dump only reflowed.
+
+    ruamel folds a multi-line plain or quoted scalar onto one line, and a flow collection
+    written across lines too: the value is the same, the bytes are not. A changed run whose
+    words (split on whitespace) equal the original run's is taken back from the original,
+    if the document still means what `dumped` means (re-read to check, all such runs at
+    once, else one by one).
+    """
+    old = old_body.splitlines(keepends=True)
+    new = new_body.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    runs = [(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+            if tag == "replace" and "".join(old[i1:i2]).split() == "".join(new[j1:j2]).split()]
+    if not runs:
+        return new_body
+    try:
+        meaning = _plain(dumped)
+    except Exception:  # a custom tag the safe loader does not know: keep the dump
+        return new_body
+
+    def splice(chosen: list) -> str:
+        out, at = [], 0
+        for i1, i2, j1, j2 in chosen:
+            out.extend(new[at:j1])
+            out.extend(old[i1:i2])
+            at = j2
+        out.extend(new[at:])
+        return "".join(out)
+
+    def same(text: str) -> bool:
+        try:
+            return _plain(text) == meaning
+        except Exception:  # unreadable: not the same
+            return False
+
+    candidate = splice(runs)
+    if same(candidate):
+        return candidate
+    kept = [run for run in runs[:20] if same(splice([run]))]  # bounded: one re-read each
+    return splice(kept) if kept else new_body
+
+
 def _plain(text: str) -> Any:
     from ruamel.yaml import YAML
 
@@ -376,6 +419,7 @@ def render(doc: Document) -> None:
             same = False
         if not same:  # a re-spelled line changed the meaning: keep the plain dump
             candidate = dumped
+    candidate = _restore_reflowed(original_body, candidate, dumped)
     if doc.newline == "\r\n":
         candidate = candidate.replace("\n", "\r\n")
     doc.new_text = doc.prefix + candidate + doc.suffix
