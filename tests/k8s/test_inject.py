@@ -334,6 +334,28 @@ def test_other_env_name(fixtures):
     assert result.changes[0].fingerprint == expected
 
 
+def test_several_env_variables_are_all_wired(run_cli, tmp_path, schema):
+    """`--env A --env B` wires both (each replacing its own literal), in the order given."""
+    path = tmp_path / "app.yaml"
+    path.write_text(stream([{"name": "ERLANG_COOKIE", "value": "Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5"},
+                            {"name": "PORT", "value": "4000"}]))
+    result = run_cli("k8s", "inject", "--env", "RELEASE_COOKIE", "--env", "ERLANG_COOKIE",
+                     "--env", "RELEASE_COOKIE", str(path))
+    assert result.exit_code == 0, result.stderr
+    no_literal_in(result.stdout + result.stderr)
+    schema.validate_stream(result.stdout)
+    env = env_of(workloads_of(result.stdout)[0], "app")
+    assert env == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF},
+                   {"name": "ERLANG_COOKIE", "valueFrom": SECRET_REF},
+                   {"name": "PORT", "value": "4000"}]
+    expected = fp("Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5")
+    assert "added RELEASE_COOKIE from Secret" in result.stderr
+    assert f"replaced a literal value of ERLANG_COOKIE ({expected})" in result.stderr
+    assert "plain-cookie" not in result.stderr and "error:" not in result.stderr
+    again = inject_text(result.stdout, env=("RELEASE_COOKIE", "ERLANG_COOKIE"))
+    assert again.changes == [] and again.files[0].output == result.stdout
+
+
 # -- file-mount mode ---------------------------------------------------------------------------
 
 def test_mount_mode_rabbitmq(fixtures, schema):

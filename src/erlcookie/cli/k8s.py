@@ -175,9 +175,9 @@ def _describe_apply(outcome, *, generated: bool) -> str:
 @click.argument("paths", nargs=-1, required=True, metavar="FILE|DIR|-...")
 @click.option("--secret", default=DEFAULT_SECRET, show_default=True, help="Secret name.")
 @click.option("--key", default=DEFAULT_KEY, show_default=True, help="Key in the Secret.")
-@click.option("--env", "env", metavar="VAR",
+@click.option("--env", "env", metavar="VAR", multiple=True,
               help=f"Variable to set from the Secret (default {DEFAULT_ENV}; none with --mount "
-                   "unless given), e.g. RABBITMQ_ERLANG_COOKIE.")
+                   "unless given), e.g. RABBITMQ_ERLANG_COOKIE; repeatable.")
 @click.option("--mount", metavar="PATH",
               help="Also/instead mount the key as a 0400 file at PATH (subPath), e.g. "
                    "/var/lib/rabbitmq/.erlang.cookie.")
@@ -220,8 +220,7 @@ def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, container
         raise UsageError("--json reports on --in-place or --check (stdout is the manifest otherwise)")
     if mode == "in-place" and "-" in paths:
         raise UsageError("--in-place cannot rewrite stdin")
-    if env is None and mount is None:
-        env = DEFAULT_ENV
+    env = tuple(env) or (None if mount is not None else (DEFAULT_ENV,))
     options = InjectOptions(secret=secret, key=key, env=env, mount=mount, volume_name=volume_name,
                             init_copy=init_copy,
                             containers=tuple(container_names) or None,

@@ -188,16 +188,19 @@ def _words(text: str) -> list[str]:
         return text.split()
 
 
-def plain_cookies(container: Mapping, skip_env: str | None = None) -> list[PlainCookie]:
-    """Cookies in clear: literal values of cookie variables, and `-setcookie X` in args,
-    command or ERL_FLAGS-like variables. `$(VAR)`/`$VAR` references are not cookies."""
+def plain_cookies(container: Mapping,
+                  skip_env: str | tuple[str, ...] | None = None) -> list[PlainCookie]:
+    """Cookies in clear: literal values of cookie variables (but `skip_env`, one name or
+    several), and `-setcookie X` in args, command or ERL_FLAGS-like variables.
+    `$(VAR)`/`$VAR` references are not cookies."""
+    skip = {skip_env} if isinstance(skip_env, str) else set(skip_env or ())
     name = str(container.get("name", "?"))
     found: list[PlainCookie] = []
     for item in container.get("env") or []:
         if not isinstance(item, Mapping) or "value" not in item or item.get("value") is None:
             continue
         var, text = str(item.get("name")), str(item.get("value"))
-        if var != skip_env and is_cookie_env_name(var) and text and not _REFERENCE.match(text.strip()):
+        if var not in skip and is_cookie_env_name(var) and text and not _REFERENCE.match(text.strip()):
             found.append(PlainCookie(name, f"env {var}", Cookie(text, source=f"env {var}")))
         if var in ERL_FLAG_ENVS:
             for value in _setcookie_values(_words(text)):

@@ -159,11 +159,12 @@ class DocumentEditor:
             if volume is not None and self.opt.init_copy:
                 volume = self.ensure_copy(obj, spec, refs, volume)
         for ref in refs:
-            if self.opt.env is not None:
-                self.wire_env(obj, ref, namespace)
+            added = 0
+            for var in self.opt.envs:  # new entries keep the order the variables were given
+                added += self.wire_env(obj, ref, namespace, var, at=added)
             if self.opt.mount is not None and volume is not None:
                 self.wire_mount(obj, spec, ref, volume)
-            for plain in plain_cookies(ref.container, skip_env=self.opt.env):
+            for plain in plain_cookies(ref.container, skip_env=self.opt.envs):
                 self.result.secrets.append(plain.cookie)
                 hint = (f"wire that variable instead (--env {plain.where[4:]})"
                         if plain.where.startswith("env ") and "(" not in plain.where
@@ -199,11 +200,11 @@ class DocumentEditor:
 
     def mentions_cookie(self, spec: Mapping, container: Mapping) -> bool:
         opt = self.opt
-        if opt.env is not None:
-            if env_binding(container, opt.env, opt.secret, opt.key).state != "missing":
+        for var in opt.envs:
+            if env_binding(container, var, opt.secret, opt.key).state != "missing":
                 return True
             words = [str(w) for k in ("command", "args") for w in container.get(k) or []]
-            if any(f"$({opt.env})" in w for w in words):
+            if any(f"$({var})" in w for w in words):
                 return True
         if opt.mount is not None and \
                 mount_binding(spec, container, opt.mount, opt.secret, opt.key).state != "missing":
@@ -221,17 +222,19 @@ class DocumentEditor:
         value_from["secretKeyRef"] = ref
         return value_from
 
-    def wire_env(self, obj: Mapping, ref: ContainerRef, namespace: str | None) -> None:
+    def wire_env(self, obj: Mapping, ref: ContainerRef, namespace: str | None, var: str,
+                 at: int = 0) -> int:
+        """Set `var` from the Secret in one container; 1 when a new entry went in at `at`."""
         from ruamel.yaml.comments import CommentedMap
 
         opt, container = self.opt, ref.container
-        binding = env_binding(container, opt.env, opt.secret, opt.key)
+        binding = env_binding(container, var, opt.secret, opt.key)
         env = container.get("env")
-        where = f"{opt.env} from Secret {opt.secret} key {opt.key}"
+        where = f"{var} from Secret {opt.secret} key {opt.key}"
         if binding.state in ("missing", "envfrom-secret", "envfrom-configmap"):
             if binding.state == "envfrom-secret" and binding.reference == opt.secret \
                     and binding.key == opt.key and not binding.optional:
-                return  # envFrom of our Secret, whose key is the variable's name
+                return 0  # envFrom of our Secret, whose key is the variable's name
             if binding.state == "envfrom-configmap":
                 cookie = _cm_value(self.ctx, namespace, binding.reference, binding.key)
                 if cookie is not None:
@@ -240,19 +243,20 @@ class DocumentEditor:
                                  f"the cookie (envFrom); the new env entry overrides it, but "
                                  f"remove it from the ConfigMap", cookie.fingerprint(), "warning")
             item = CommentedMap()
-            item["name"] = opt.env
+            item["name"] = var
             item["valueFrom"] = self._secret_ref()
             keys = list(container.keys())
             env = _list_at(container, "env", max((keys.index(k) + 1 for k in _ENV_AFTER if k in keys),
                                                  default=len(keys)))
-            env.insert(0, item)  # first, so `$(VAR)` in later entries can expand it
+            env.insert(at, item)  # first, so `$(VAR)` in later entries can expand it
             self.change(obj, ref.name, "add-env", f"added {where}")
+            return 1
         elif binding.state == "secret":
             item = env[binding.index]
             if binding.optional:
                 del item["valueFrom"]["secretKeyRef"]["optional"]
                 self.change(obj, ref.name, "not-optional",
-                            f"removed `optional: true` from {opt.env}: without the Secret the "
+                            f"removed `optional: true` from {var}: without the Secret the "
                             "node would start with another cookie")
         else:
             item = env[binding.index]
@@ -260,12 +264,12 @@ class DocumentEditor:
             if binding.state == "literal":
                 self.mark_secret(item, "value", binding.literal)
                 if binding.literal is None:
-                    detail = f"replaced an empty value of {opt.env}"
+                    detail = f"replaced an empty value of {var}"
                 elif binding.expands:
-                    detail = f"replaced a $(...) reference in {opt.env}"
+                    detail = f"replaced a $(...) reference in {var}"
                 else:
                     fingerprint = binding.literal.fingerprint()
-                    detail = f"replaced a literal value of {opt.env} ({fingerprint})"
+                    detail = f"replaced a literal value of {var} ({fingerprint})"
                 del item["value"]
             elif binding.state == "configmap":
                 cookie = _cm_value(self.ctx, namespace, binding.reference, binding.key)
@@ -279,10 +283,10 @@ class DocumentEditor:
                                  fingerprint, "warning")
                 del item["valueFrom"]
             elif binding.state == "other-secret":
-                detail = f"repointed {opt.env} from Secret {binding.reference} key {binding.key}"
+                detail = f"repointed {var} from Secret {binding.reference} key {binding.key}"
                 del item["valueFrom"]
             else:
-                detail = f"replaced a fieldRef/resourceFieldRef in {opt.env}"
+                detail = f"replaced a fieldRef/resourceFieldRef in {var}"
                 del item["valueFrom"]
             item["valueFrom"] = self._secret_ref()
             self.change(obj, ref.name, "replace-env", f"{detail} with {where}", fingerprint)
@@ -295,8 +299,9 @@ class DocumentEditor:
                 fingerprint = cookie.fingerprint()
             del env[index]
             self.change(obj, ref.name, "remove-duplicate",
-                        f"removed an earlier duplicate {opt.env} entry (the kubelet uses the last)",
+                        f"removed an earlier duplicate {var} entry (the kubelet uses the last)",
                         fingerprint)
+        return 0
 
     # mount mode
     def ensure_volume(self, obj: Mapping, spec: Mapping) -> str | None:

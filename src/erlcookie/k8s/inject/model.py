@@ -20,7 +20,8 @@ from erlcookie.k8s.selectors import Selector
 class InjectOptions:
     secret: str = DEFAULT_SECRET_NAME
     key: str = DEFAULT_SECRET_KEY
-    env: str | None = DEFAULT_ENV  # None: mount only
+    # The variable(s) to set from the Secret (a name or a tuple of names); None: mount only.
+    env: str | tuple[str, ...] | None = DEFAULT_ENV
     containers: tuple[str, ...] | None = None  # None: every app container
     mount: str | None = None  # absolute path of the cookie file in the container
     volume_name: str = "erlang-cookie"
@@ -30,8 +31,11 @@ class InjectOptions:
     def __post_init__(self):
         check_object_name(self.secret, "Secret name")
         check_secret_key(self.key)
-        if self.env is not None:
-            check_env_name(self.env)
+        if isinstance(self.env, (list, tuple)):
+            envs = tuple(dict.fromkeys(self.env))  # each once, in the order given
+            object.__setattr__(self, "env", envs or None)
+        for name in self.envs:
+            check_env_name(name)
         if self.env is None and self.mount is None:
             raise UsageError("nothing to wire: give --env NAME, --mount PATH or both")
         if self.mount is not None:
@@ -46,6 +50,13 @@ class InjectOptions:
             from erlcookie.k8s.manifests import check_dns_label
 
             check_dns_label(f"{self.volume_name}-copy", "volume name (with -copy)")
+
+    @property
+    def envs(self) -> tuple[str, ...]:
+        """The variables to set, in order (empty: mount only)."""
+        if self.env is None:
+            return ()
+        return (self.env,) if isinstance(self.env, str) else self.env
 
     @property
     def file_name(self) -> str:
