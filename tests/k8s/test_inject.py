@@ -529,6 +529,96 @@ def test_cli_yaml_bombs_are_exit_3_in_bounded_time_and_nothing_is_written(run_cl
     assert good.read_text() == (fixtures / "kinds.yaml").read_text()
 
 
+def shop_deployment(env_value: str | None, *, name: str = "shop", namespace: str | None = "shop") -> str:
+    env = [{"name": "RELEASE_COOKIE", "value": env_value}] if env_value is not None else []
+    doc = json.loads(stream(env))
+    doc["metadata"]["name"] = name
+    if namespace:
+        doc["metadata"]["namespace"] = namespace
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def test_cli_summary_says_what_each_mode_did(run_cli, tmp_path):
+    path = tmp_path / "shop.json"
+    path.write_text(shop_deployment(None))
+    original = path.read_text()
+    printed = run_cli("k8s", "inject", str(path))
+    assert printed.exit_code == 0 and "valueFrom" in printed.stdout
+    assert ("1 workload(s) wired; 1 edit(s); printed the result on stdout, 1 of 1 file(s) "
+            "edited; no file written (--in-place rewrites them)") in printed.stderr
+    assert "changed 1 of 1" not in printed.stderr
+    for mode, says in (("--check", "would change 1 of 1 file(s); nothing written"),
+                       ("--diff", "would change 1 of 1 file(s) (the diff above); nothing written")):
+        result = run_cli("k8s", "inject", mode, str(path))
+        assert says in result.stderr and "next: apply the edits with --in-place" in result.stderr
+    assert path.read_text() == original
+    done = run_cli("k8s", "inject", "--in-place", str(path))
+    assert done.exit_code == 0 and "rewrote 1 of 1 file(s)" in done.stderr
+    again = run_cli("k8s", "inject", "--in-place", str(path))
+    assert "0 edit(s); rewrote 0 of 1 file(s)" in again.stderr and "next:" not in again.stderr
+
+
+def test_cli_next_step_after_wiring_and_the_split_warning_after_replacing_a_literal(run_cli, tmp_path):
+    literal = "Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5"
+    expected = fp(literal)
+    wired = tmp_path / "new.json"
+    wired.write_text(shop_deployment(None))
+    result = run_cli("k8s", "inject", str(wired))
+    assert ("next: create Secret erlang-cookie in namespace shop: erlcookie k8s secret -n shop "
+            "--apply") in result.stderr
+    assert "splits the cluster" not in result.stderr and "pods run today" not in result.stderr
+
+    live = tmp_path / "live.json"
+    live.write_text(shop_deployment(literal))
+    result = run_cli("k8s", "inject", "--in-place", str(live))
+    assert result.exit_code == 0, result.stderr
+    no_literal_in(result.stdout + result.stderr + live.read_text())
+    assert ("next: create Secret erlang-cookie in namespace shop: erlcookie k8s secret -n shop "
+            "--apply") in result.stderr
+    assert f"with the cookie the pods run today ({expected})" in result.stderr
+    assert "--cookie-file FILE" in result.stderr and "erlcookie rotate" in result.stderr
+    warning = next(line for line in result.stderr.splitlines() if "splits the cluster" in line)
+    assert warning.startswith(f"warning: Deployment/shop (namespace shop) ran a cookie in clear "
+                              f"({expected})")
+    assert "rolling out pods with a new Secret-backed cookie while old pods still run the literal" in warning
+
+    other = tmp_path / "other.json"
+    other.write_text(shop_deployment(literal, name="billing", namespace=None))
+    result = run_cli("k8s", "inject", "--check", "--json", "--secret", "shop-cookie", "--key",
+                     "erlang", str(other))
+    report = json.loads(result.stdout)
+    no_literal_in(result.stdout)
+    assert report["next_steps"][0] == ("create Secret shop-cookie in the namespace you deploy to: "
+                                       "erlcookie k8s secret -n NAMESPACE --name shop-cookie "
+                                       "--key erlang --apply")
+    assert expected in report["next_steps"][1]
+    assert len(report["split_warnings"]) == 1 and "Deployment/billing ran" in report["split_warnings"][0]
+
+
+def test_cli_names_from_the_input_cannot_drive_the_terminal(run_cli, tmp_path):
+    """A file name or object name with ESC/OSC or a newline is escaped in every text line."""
+    tree = tmp_path / "deploy"
+    tree.mkdir()
+    evil_file = tree / "a\x1b]0;owned\x07\nforged: line.yaml"
+    doc = json.loads(shop_deployment("Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5"))
+    doc["metadata"]["namespace"] = "shop\x1b[2J"
+    doc["spec"]["template"]["spec"]["containers"][0]["name"] = "app\x1b[31m"
+    evil_file.write_text(json.dumps(doc) + "\n")
+    for args in ([str(tree)], ["--diff", str(tree)], ["--in-place", str(tree)]):
+        result = run_cli("k8s", "inject", *args)
+        assert result.exit_code == 0, result.stderr
+        assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+        assert "\\x1b]0;owned\\x07\\nforged: line.yaml" in result.stderr
+        assert "container app\\x1b[31m" in result.stderr and "-n shop\\x1b[2J" in result.stderr
+        assert not any(line.startswith("forged") for line in result.stderr.splitlines())
+        if args[0] == "--diff":
+            assert "\x1b" not in result.stdout.split("\n", 2)[0]  # the --- a/... header
+    bad = tree / "b\x1b[2Jbad.yaml"
+    bad.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name }}\n")
+    result = run_cli("k8s", "inject", str(bad))
+    assert result.exit_code == 3 and "\x1b" not in result.stderr and "\\x1b[2Jbad.yaml:4" in result.stderr
+
+
 def test_cli_not_utf8_is_exit_3(run_cli, tmp_path):
     bad = tmp_path / "latin1.yaml"
     bad.write_bytes(b"a: \xe9\n")

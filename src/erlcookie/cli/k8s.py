@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
 
 from erlcookie.cli.common import (cookie_options, emit_json, handle_errors, json_option,
-                                  load_cookie, render_table)
-from erlcookie.errors import EXIT_FINDINGS, UsageError
+                                  load_cookie, render_table, safe_text)
+from erlcookie.errors import EXIT_FINDINGS, ErlcookieError, UsageError
 
 DEFAULT_SECRET = "erlang-cookie"
 DEFAULT_KEY = "cookie"
@@ -225,15 +226,17 @@ def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, container
                             init_copy=init_copy,
                             containers=tuple(container_names) or None,
                             selector=parse_selector(selector) if selector else None)
-    result = inject_paths(paths, options)
+    with _escaped_errors():  # their messages name files of the input
+        result = inject_paths(paths, options)
     if mode == "in-place":
-        written = write_in_place(result)
+        with _escaped_errors():
+            written = write_in_place(result)
         if not as_json:
             for path in written:
-                click.echo(f"rewrote {path}", err=True)
+                click.echo(f"rewrote {safe_text(path)}", err=True)
     elif mode == "diff":
         for f in result.files:
-            click.echo(redacted_diff(f), nl=False)
+            click.echo(redacted_diff(f, label=safe_text(f.path)), nl=False)
     elif mode is None:
         click.echo(combined_output(result), nl=False)
     if as_json:
@@ -244,12 +247,29 @@ def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, container
         sys.exit(EXIT_FINDINGS)
 
 
+@contextlib.contextmanager
+def _escaped_errors():
+    """An error whose message quotes the input (file names, keys) gets it escaped by
+    safe_text before handle_errors prints it."""
+    try:
+        yield
+    except ErlcookieError as exc:
+        exc.args = (safe_text(exc),)
+        raise
+
+
 def _report_inject(result, mode) -> None:
+    """Changes, findings, a summary that says what was done, and the next steps, on stderr.
+    File names, object names and keys come from the input: safe_text keeps a control
+    character in them from acting on the terminal or forging a line."""
+    def say(line: str) -> None:
+        click.echo(safe_text(line), err=True)
+
     for change in result.changes:
         where = f"{change.path}[{change.document}] {change.workload}"
         if change.container:
             where += f" container {change.container}"
-        click.echo(f"{where}: {change.detail}", err=True)
+        say(f"{where}: {change.detail}")
     for finding in result.findings:
         parts = [finding.path + (f"[{finding.document}]" if finding.document else "")]
         if finding.workload:
@@ -257,11 +277,22 @@ def _report_inject(result, mode) -> None:
         if finding.container:
             parts.append(f"container {finding.container}")
         fp = f" ({finding.fingerprint})" if finding.fingerprint else ""
-        click.echo(f"{finding.severity}: {' '.join(parts)}: {finding.message}{fp}", err=True)
-    changed = sum(f.changed for f in result.files)
-    verb = {"check": "would change", "diff": "would change", None: "changed"}.get(mode, "changed")
-    click.echo(f"{result.workloads} workload(s) wired; {len(result.changes)} edit(s); {verb} "
-               f"{changed} of {len(result.files)} file(s)", err=True)
+        say(f"{finding.severity}: {' '.join(parts)}: {finding.message}{fp}")
+    changed, total = sum(f.changed for f in result.files), len(result.files)
+    done = {"check": f"would change {changed} of {total} file(s); nothing written",
+            "diff": f"would change {changed} of {total} file(s) (the diff above); nothing written",
+            "in-place": f"rewrote {changed} of {total} file(s)",
+            None: f"printed the result on stdout, {changed} of {total} file(s) edited; no "
+                  "file written (--in-place rewrites them)"}[mode]
+    say(f"{result.workloads} workload(s) wired; {len(result.changes)} edit(s); {done}")
+    if not result.changes:
+        return
+    for warning in result.split_warnings():
+        say(f"warning: {warning}")
+    if mode in ("check", "diff"):
+        say("next: apply the edits with --in-place (or pipe the output to kubectl apply -f -)")
+    for step in result.next_steps():
+        say(step if step.startswith(" ") else f"next: {step}")
 
 
 # -- netpol --------------------------------------------------------------------------------

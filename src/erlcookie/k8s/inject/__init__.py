@@ -31,7 +31,7 @@ def inject(files: list[FileResult], options: InjectOptions) -> InjectResult:
         for doc in result.docs:
             if doc.data is not None:
                 DocumentEditor(ctx, result, doc).run()
-    inj = InjectResult(files, ctx.workloads)
+    inj = InjectResult(files, ctx.workloads, options, ctx.namespaces)
     if options.containers:
         missing = [name for name in options.containers if name not in ctx.named_seen]
         if missing:

@@ -36,6 +36,7 @@ class EditContext:
     configmaps: dict[tuple[str | None, str], Mapping]
     named_seen: set[str] = field(default_factory=set)
     workloads: int = 0
+    namespaces: dict[str | None, dict[str, set[str]]] = field(default_factory=dict)
 
 
 def configmaps_in(files: list[FileResult]) -> dict[tuple[str | None, str], Mapping]:
@@ -98,6 +99,11 @@ def _list_at(mapping, key: str, position: int | None = None):
     return value
 
 
+def _namespace(obj: Mapping) -> str | None:
+    namespace = (obj.get("metadata") or {}).get("namespace")
+    return None if namespace in (None, "") else str(namespace)
+
+
 class DocumentEditor:
     """Plans and applies the edits for one document, recording changes and findings."""
 
@@ -109,6 +115,7 @@ class DocumentEditor:
     # bookkeeping
     def change(self, obj, container, action, detail, fingerprint=None):
         self.touched = True
+        self.ctx.namespaces.setdefault(_namespace(obj), {})
         self.result.changes.append(Change(self.result.path, self.doc.index + 1, object_ref(obj),
                                           container, action, detail, fingerprint))
 
@@ -116,6 +123,12 @@ class DocumentEditor:
         self.result.findings.append(Finding(self.result.path, self.doc.index + 1,
                                             object_ref(obj) if obj is not None else None,
                                             container, code, message, fingerprint, severity))
+
+    def running_cookie(self, obj, ref: ContainerRef, fingerprint: str) -> None:
+        """An edit replaced the cookie the pods run today: the Secret must hold the same
+        one until every pod runs the new spec, or the rollout splits the cluster."""
+        running = self.ctx.namespaces[_namespace(obj)]
+        running.setdefault(fingerprint, set()).add(object_ref(obj))
 
     def mark_secret(self, node, key, cookie: Cookie | None) -> None:
         """Remember a value being removed and its lines, to redact them from --diff."""
@@ -235,6 +248,7 @@ class DocumentEditor:
             if binding.state == "envfrom-secret" and binding.reference == opt.secret \
                     and binding.key == opt.key and not binding.optional:
                 return 0  # envFrom of our Secret, whose key is the variable's name
+            cookie = None
             if binding.state == "envfrom-configmap":
                 cookie = _cm_value(self.ctx, namespace, binding.reference, binding.key)
                 if cookie is not None:
@@ -250,6 +264,8 @@ class DocumentEditor:
                                                  default=len(keys)))
             env.insert(at, item)  # first, so `$(VAR)` in later entries can expand it
             self.change(obj, ref.name, "add-env", f"added {where}")
+            if binding.state == "envfrom-configmap" and cookie is not None:
+                self.running_cookie(obj, ref, cookie.fingerprint())
             return 1
         elif binding.state == "secret":
             item = env[binding.index]
@@ -290,6 +306,8 @@ class DocumentEditor:
                 del item["valueFrom"]
             item["valueFrom"] = self._secret_ref()
             self.change(obj, ref.name, "replace-env", f"{detail} with {where}", fingerprint)
+            if fingerprint is not None:
+                self.running_cookie(obj, ref, fingerprint)
         for index in reversed(binding.duplicates):
             dup = env[index]
             fingerprint = None

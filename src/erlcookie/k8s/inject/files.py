@@ -122,8 +122,9 @@ def combined_output(result: InjectResult) -> str:
     return "".join(parts)
 
 
-def redacted_diff(result: FileResult) -> str:
-    """A unified diff of one file, with the lines of replaced values redacted."""
+def redacted_diff(result: FileResult, label: str | None = None) -> str:
+    """A unified diff of one file, with the lines of replaced values redacted; `label`
+    names the file in the headers (default: its path)."""
     if not result.changed:
         return ""
     old = result.original.splitlines(keepends=True)
@@ -134,7 +135,8 @@ def redacted_diff(result: FileResult) -> str:
             key = line.strip().split(":", 1)[0] + ":" if ":" in line else ""
             old[number] = f"{indent}{key} <redacted>\n"
     new = result.output.splitlines(keepends=True)
-    name = result.path if result.path != "-" else "stdin"
+    name = label if label is not None else result.path
+    name = name if name != "-" else "stdin"
     lines = difflib.unified_diff(old, new, fromfile=f"a/{name.lstrip('/')}", tofile=f"b/{name.lstrip('/')}")
     secrets = sorted({c.reveal() for c in result.secrets}, key=len, reverse=True)
     out = []

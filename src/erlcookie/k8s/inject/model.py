@@ -123,6 +123,11 @@ class FileResult:
 class InjectResult:
     files: list[FileResult]
     workloads: int = 0  # workloads that had at least one container wired
+    options: InjectOptions | None = None
+    # namespace (None: not in the manifest) of each edited workload -> fingerprint of a
+    # cookie its pods run today that an edit replaced (a literal, a ConfigMap's value) ->
+    # the workloads that ran it
+    namespaces: dict[str | None, dict[str, set[str]]] = field(default_factory=dict)
 
     @property
     def changes(self) -> list[Change]:
@@ -140,9 +145,50 @@ class InjectResult:
     def has_errors(self) -> bool:
         return any(x.severity == "error" for x in self.findings)
 
+    def next_steps(self) -> list[str]:
+        """What to do after these edits: the Secret they read must exist in each namespace,
+        holding the cookie the pods run today when a literal was replaced (a new cookie
+        would split the running cluster as pods roll out; `rotate` changes it after)."""
+        if not self.changes:
+            return []
+        opt = self.options or InjectOptions()
+        flags = (f" --name {opt.secret}" if opt.secret != DEFAULT_SECRET_NAME else "") + \
+            (f" --key {opt.key}" if opt.key != DEFAULT_SECRET_KEY else "")
+        steps = []
+        for namespace in sorted(self.namespaces, key=lambda ns: (ns is None, ns or "")):
+            if namespace is None:
+                steps.append(f"create Secret {opt.secret} in the namespace you deploy to: "
+                             f"erlcookie k8s secret -n NAMESPACE{flags} --apply")
+            else:
+                steps.append(f"create Secret {opt.secret} in namespace {namespace}: "
+                             f"erlcookie k8s secret -n {namespace}{flags} --apply")
+            running = sorted(self.namespaces[namespace])
+            if running:
+                steps.append(f"  with the cookie the pods run today ({', '.join(running)}) "
+                             "so that new pods and old ones agree during the rollout: add "
+                             "--cookie-file FILE (FILE holding that cookie, mode 0600); after "
+                             "the rollout, change it with `erlcookie rotate`")
+        return steps
+
+    def split_warnings(self) -> list[str]:
+        """Where replacing a running cookie by the Secret would split a live cluster."""
+        opt = self.options or InjectOptions()
+        warnings = []
+        for namespace in sorted(self.namespaces, key=lambda ns: (ns is None, ns or "")):
+            for fingerprint, workloads in sorted(self.namespaces[namespace].items()):
+                where = f" (namespace {namespace})" if namespace else ""
+                warnings.append(
+                    f"{', '.join(sorted(workloads))}{where} ran a cookie in clear ({fingerprint}) "
+                    f"that now comes from Secret {opt.secret}: rolling out pods with a new "
+                    "Secret-backed cookie while old pods still run the literal one splits the "
+                    "cluster; the Secret must hold that same cookie until the rollout is done")
+        return warnings
+
     def to_dict(self) -> dict:
         return {"files": [{"path": f.path, "changed": f.changed, "skipped": f.skipped}
                           for f in self.files],
                 "workloads": self.workloads,
                 "changes": [c.to_dict() for c in self.changes],
-                "findings": [x.to_dict() for x in self.findings]}
+                "findings": [x.to_dict() for x in self.findings],
+                "split_warnings": self.split_warnings(),
+                "next_steps": self.next_steps()}
