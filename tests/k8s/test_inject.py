@@ -675,6 +675,108 @@ def test_init_copy_keeps_the_security_context_and_needs_mount():
         InjectOptions(init_copy=True)
 
 
+RABBIT_COPY = dict(env=None, mount="/var/lib/rabbitmq/.erlang.cookie", init_copy=True)
+
+
+def copy_script(result) -> str:
+    return pod_spec(workloads_of(result.files[0].output)[0])["initContainers"][0]["command"][2]
+
+
+def test_init_copy_without_run_as_user_warns_and_an_owner_makes_it_chown(fixtures, schema):
+    """No runAsUser anywhere: the init container runs as the image's user (root for the
+    official RabbitMQ image), so the copy would be root's 0400: warned; --init-copy-owner
+    chowns it, and a later run without the option keeps that owner."""
+    plain = run([fixtures / "rabbitmq.yaml"], **RABBIT_COPY)
+    warned = [f for f in plain.findings if f.code == "copy-owner"]
+    assert [(f.severity, f.container) for f in warned] == [("warning", "rabbitmq")]
+    assert "--init-copy-owner UID[:GID]" in warned[0].message and "chown" not in copy_script(plain)
+
+    owned = run([fixtures / "rabbitmq.yaml"], **RABBIT_COPY, init_copy_owner=(999, 999))
+    out = owned.files[0].output
+    schema.validate_stream(out)
+    assert 'cp "$0" "$1.tmp" && chown 999:999 "$1.tmp" && chmod 0400' in copy_script(owned)
+    assert "copy-owner" not in {f.code for f in owned.findings}
+    assert any("with mode 0400 owned by 999:999" in c.detail for c in owned.changes)
+    for options in (dict(RABBIT_COPY, init_copy_owner=(999, 999)), RABBIT_COPY):
+        again = inject_text(out, **options)
+        assert again.changes == [] and again.files[0].output == out
+        assert "copy-owner" not in {f.code for f in again.findings}
+    other = inject_text(out, **RABBIT_COPY, init_copy_owner=(1000, None))
+    assert [c.action for c in other.changes] == ["fix-init-container"]
+    assert 'chown 1000 "$1.tmp"' in copy_script(other)
+
+
+@pytest.mark.parametrize("context, code, severity", [
+    ({"runAsUser": 1001}, "copy-owner", "error"),  # cannot chown to another user
+    ({"runAsNonRoot": True}, "copy-owner", "error"),
+    ({"capabilities": {"drop": ["ALL"]}}, "copy-owner", "warning"),  # root without CAP_CHOWN
+    ({"capabilities": {"drop": ["ALL"], "add": ["CHOWN"]}}, None, None),
+    ({"runAsUser": 0}, None, None),
+    ({"runAsUser": 999}, None, None),  # the copy is already its own
+])
+def test_init_copy_owner_against_the_security_context(context, code, severity, schema):
+    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "a", "image": "rabbitmq:3.13", "securityContext": context}]}}
+    result = inject_text(json.dumps(doc) + "\n", **RABBIT_COPY, init_copy_owner=(999, 999))
+    schema.validate_stream(result.files[0].output)
+    found = [(f.code, f.severity) for f in result.findings if f.code == "copy-owner"]
+    assert found == ([(code, severity)] if code else [])
+
+
+@pytest.mark.parametrize("value", ["rabbitmq", "-1", "999:", ":999", "1:x", "99999999999", "1.5"])
+def test_init_copy_owner_must_be_numbers(run_cli, fixtures, value):
+    result = run_cli("k8s", "inject", "--mount", "/var/lib/rabbitmq/.erlang.cookie", "--init-copy",
+                     "--init-copy-owner", value, str(fixtures / "rabbitmq.yaml"))
+    assert result.exit_code == 2 and "--init-copy-owner needs UID or UID:GID" in result.stderr
+
+
+def test_init_copy_owner_goes_with_init_copy(run_cli, fixtures):
+    result = run_cli("k8s", "inject", "--mount", "/var/lib/rabbitmq/.erlang.cookie",
+                     "--init-copy-owner", "999", str(fixtures / "rabbitmq.yaml"))
+    assert result.exit_code == 2 and "--init-copy-owner goes with --init-copy" in result.stderr
+
+
+@pytest.mark.interop
+def test_init_copy_owner_run_as_root_gives_the_server_user_a_file_erlang_accepts(fixtures, tmp_path):
+    """The rendered script run as root (what an image without runAsUser does) leaves a
+    root-owned copy that another user cannot read; with --init-copy-owner the copy is that
+    user's, 0400, and a real OTP node running as that user starts with it."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None or shutil.which("erl") is None:
+        pytest.skip("needs root, setpriv (util-linux) and erl (erlang-base)")
+    import subprocess
+    import tempfile
+
+    base = tempfile.mkdtemp(prefix="erlcookie-owner-")
+    try:
+        os.chmod(base, 0o755)
+        source = os.path.join(base, "secret-file")
+        with open(source, "w") as handle:
+            handle.write("Interop-Owner-Test-Cookie-8c2e4b")
+        os.chmod(source, 0o444)
+        for owner, expected_uid in ((None, 0), ((65534, 65534), 65534)):
+            options = dict(RABBIT_COPY, init_copy_owner=owner)
+            script = copy_script(run([fixtures / "rabbitmq.yaml"], **options))
+            home = os.path.join(base, f"copy-{expected_uid}")
+            os.mkdir(home)
+            os.chmod(home, 0o777)  # an emptyDir
+            target = os.path.join(home, ".erlang.cookie")
+            done = subprocess.run(["sh", "-c", script, source, target], capture_output=True,
+                                  text=True, timeout=30)
+            assert done.returncode == 0, done.stderr
+            copied = os.stat(target)
+            assert (copied.st_uid, stat.S_IMODE(copied.st_mode)) == (expected_uid, 0o400)
+            name = f"ownercheck{os.getpid()}x{expected_uid}"
+            node = _as_nobody(["erl", "-noshell", "-sname", name, "-eval",
+                               'io:format("started~n"), halt().'],
+                              env={"HOME": home, "PATH": os.environ["PATH"]})
+            if expected_uid == 65534:
+                assert "started" in node.stdout, node.stdout + node.stderr
+            else:  # root's 0400 file: the server user cannot read its cookie
+                assert "started" not in node.stdout
+    finally:
+        subprocess.run(["rm", "-rf", base], check=False)
+
+
 def _as_nobody(argv, **kwargs):
     import subprocess
 

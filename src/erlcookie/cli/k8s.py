@@ -188,6 +188,10 @@ def _describe_apply(outcome, *, generated: bool) -> str:
               help="With --mount: an init container copies the file as the app's user with mode "
                    "0400 (needed when the app runs as non-root or under fsGroup: Erlang refuses "
                    "a cookie file others can read).")
+@click.option("--init-copy-owner", metavar="UID[:GID]",
+              help="With --init-copy: chown the copy to UID[:GID] (the init container must run "
+                   "as root), for images that start as root and drop to a server user, e.g. "
+                   "999:999 for the official RabbitMQ image.")
 @click.option("--container", "container_names", multiple=True, metavar="NAME",
               help="Wire only these containers (init containers too); repeatable. Default: the "
                    "app containers that already use a cookie, else the only one, else all.")
@@ -199,8 +203,8 @@ def _describe_apply(outcome, *, generated: bool) -> str:
               help="Change nothing; exit 1 if anything would change or a finding remains.")
 @json_option
 @handle_errors
-def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, container_names, selector,
-               mode, as_json):
+def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, init_copy_owner,
+               container_names, selector, mode, as_json):
     """Wire Pods, Deployments, StatefulSets, ReplicaSets, DaemonSets, Jobs and CronJobs to
     the cookie Secret (env var from a secretKeyRef, or a file mount).
 
@@ -215,6 +219,7 @@ def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, container
     """
     from erlcookie.k8s.inject import (InjectOptions, combined_output, inject_paths,
                                       redacted_diff, write_in_place)
+    from erlcookie.k8s.inject.model import parse_owner
     from erlcookie.k8s.selectors import parse_selector
 
     if as_json and mode not in ("in-place", "check"):
@@ -224,6 +229,7 @@ def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, container
     env = tuple(env) or (None if mount is not None else (DEFAULT_ENV,))
     options = InjectOptions(secret=secret, key=key, env=env, mount=mount, volume_name=volume_name,
                             init_copy=init_copy,
+                            init_copy_owner=parse_owner(init_copy_owner) if init_copy_owner else None,
                             containers=tuple(container_names) or None,
                             selector=parse_selector(selector) if selector else None)
     with _escaped_errors():  # their messages name files of the input

@@ -6,15 +6,16 @@ from __future__ import annotations
 import copy
 import json
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.k8s import yamlstream
-from erlcookie.k8s.inject.model import Change, FileResult, Finding, InjectOptions
+from erlcookie.k8s.inject.model import Change, FileResult, Finding, InjectOptions, format_owner
 from erlcookie.k8s.workloads import (ContainerRef, containers, env_binding, iter_workloads,
                                      mount_binding, mount_permission_problem, object_ref,
-                                     plain_cookies, pod_spec, pod_template_labels,
+                                     plain_cookies, pod_spec, pod_template_labels, run_as,
                                      secret_volume_file, volume_source, yaml_int)
 
 SECRET_FILE_MODE = 0o400
@@ -97,6 +98,24 @@ def _list_at(mapping, key: str, position: int | None = None):
     else:
         mapping.insert(len(mapping) if position is None else position, key, value)
     return value
+
+
+_COPY_OWNER = re.compile(r'chown (\d+)(?::(\d+))? "\$1\.tmp"')
+
+
+def _copy_script(owner: tuple[int, int | None] | None) -> str:
+    """The init container's `sh -c` script; "$0" is the Secret's file, "$1" the copy."""
+    chown = f'chown {format_owner(owner)} "$1.tmp" && ' if owner else ""
+    return f'umask 077 && cp "$0" "$1.tmp" && {chown}chmod 0400 "$1.tmp" && mv -f "$1.tmp" "$1"'
+
+
+def _copy_owner(init: Any) -> tuple[int, int | None] | None:
+    """The owner an init container we wrote earlier gives the copy, if any."""
+    command = init.get("command") if isinstance(init, Mapping) else None
+    found = _COPY_OWNER.search(str(command[2])) if isinstance(command, list) and len(command) > 2 else None
+    if found is None:
+        return None
+    return int(found[1]), int(found[2]) if found[2] is not None else None
 
 
 def _namespace(obj: Mapping) -> str | None:
@@ -424,32 +443,68 @@ class DocumentEditor:
             self.finding(obj, None, "copy-owner",
                          f"the cookie file is copied as the user of container {refs[0].name}; the other "
                          "wired containers run differently and may not read it", severity="warning")
+        keys = list(spec.keys())
+        inits = _list_at(spec, "initContainers", keys.index("containers") if "containers" in keys else None)
+        index = next((i for i, c in enumerate(inits)
+                      if isinstance(c, Mapping) and c.get("name") == init_name), None)
+        # an owner chosen on an earlier run stays until another is given
+        owner = opt.init_copy_owner or (_copy_owner(inits[index]) if index is not None else None)
+        self.check_copy_owner(obj, spec, refs[0], owner)
         source, target = f"{COPY_DIR_SECRET}/{opt.file_name}", f"{COPY_DIR_FILE}/{opt.file_name}"
         desired = CommentedMap()
         desired["name"] = init_name
         desired["image"] = app.get("image")
         if app.get("imagePullPolicy"):
             desired["imagePullPolicy"] = app["imagePullPolicy"]
-        desired["command"] = CommentedSeq(["sh", "-c", 'umask 077 && cp "$0" "$1.tmp" && chmod 0400 "$1.tmp" '
-                                           '&& mv -f "$1.tmp" "$1"', source, target])
+        desired["command"] = CommentedSeq(["sh", "-c", _copy_script(owner), source, target])
         if app.get("securityContext") is not None:
             desired["securityContext"] = copy.deepcopy(app["securityContext"])
         desired["volumeMounts"] = CommentedSeq([
             CommentedMap([("name", secret_volume), ("mountPath", COPY_DIR_SECRET), ("readOnly", True)]),
             CommentedMap([("name", file_volume), ("mountPath", COPY_DIR_FILE)])])
-        keys = list(spec.keys())
-        inits = _list_at(spec, "initContainers", keys.index("containers") if "containers" in keys else None)
-        index = next((i for i, c in enumerate(inits)
-                      if isinstance(c, Mapping) and c.get("name") == init_name), None)
         if index is None:
             inits.insert(0, desired)
+            who = f"owned by {format_owner(owner)}" if owner else f"as the user of {refs[0].name}"
             self.change(obj, None, "add-init-container",
                         f"added init container {init_name}: copies key {opt.key} to {opt.file_name} "
-                        f"with mode 0400 as the user of {refs[0].name}")
+                        f"with mode 0400 {who}")
         elif _plain(inits[index]) != _plain(desired):
             inits[index] = desired
             self.change(obj, None, "fix-init-container", f"updated init container {init_name}")
         return file_volume
+
+    def check_copy_owner(self, obj: Mapping, spec: Mapping, app: ContainerRef,
+                         owner: tuple[int, int | None] | None) -> None:
+        """The copy belongs to whoever the init container runs as (the app's securityContext).
+        Without a runAsUser that is the image's default user, root for many images whose
+        entrypoint then drops to a server user (the official RabbitMQ image: uid 999), who
+        cannot read a root-owned 0400 file. A chown needs root (CAP_CHOWN)."""
+        user, non_root, _ = run_as(spec, app.container)
+        if owner is None:
+            if user is None and not non_root:
+                self.finding(obj, app.name, "copy-owner",
+                             "no runAsUser in the pod or container: the init container copies "
+                             "the cookie file as the image's default user (root for the official "
+                             "RabbitMQ image), and a server that drops to its own user (RabbitMQ: "
+                             "uid 999) cannot read a 0400 file that is not its own; give "
+                             "--init-copy-owner UID[:GID] (e.g. 999:999) or set runAsUser",
+                             severity="warning")
+            return
+        if (user is not None and user not in (0, owner[0])) or (user is None and non_root):
+            who = f"user {user}" if user is not None else "a non-root user (runAsNonRoot)"
+            self.finding(obj, app.name, "copy-owner",
+                         f"the init container runs as {who} (the securityContext of container "
+                         f"{app.name}) and cannot chown the copy to {format_owner(owner)}: drop "
+                         "--init-copy-owner (the copy is already that user's) or fix runAsUser")
+            return
+        caps = (app.container.get("securityContext") or {}).get("capabilities") or {}
+        dropped = {str(c).upper() for c in caps.get("drop") or []}
+        added = {str(c).upper() for c in caps.get("add") or []}
+        if user != owner[0] and dropped & {"ALL", "CHOWN"} and "CHOWN" not in added:
+            self.finding(obj, app.name, "copy-owner",
+                         f"container {app.name} drops CAP_CHOWN, which the init container (same "
+                         f"securityContext) needs to chown the copy to {format_owner(owner)}",
+                         severity="warning")
 
     def wire_mount(self, obj: Mapping, spec: Mapping, ref: ContainerRef, volume: str) -> None:
         from ruamel.yaml.comments import CommentedMap

@@ -27,6 +27,7 @@ class InjectOptions:
     volume_name: str = "erlang-cookie"
     selector: Selector | None = None  # only workloads whose pod labels match
     init_copy: bool = False  # mount a 0400 copy made by an init container as the app's user
+    init_copy_owner: tuple[int, int | None] | None = None  # (uid, gid): the copy is chowned
 
     def __post_init__(self):
         check_object_name(self.secret, "Secret name")
@@ -44,6 +45,8 @@ class InjectOptions:
                 raise UsageError(f"--mount needs the absolute path of a file, e.g. "
                                  f"/var/lib/rabbitmq/.erlang.cookie (got {self.mount!r})")
             check_object_name(self.volume_name, "volume name")
+        if self.init_copy_owner is not None and not self.init_copy:
+            raise UsageError("--init-copy-owner goes with --init-copy")
         if self.init_copy and self.mount is None:
             raise UsageError("--init-copy goes with --mount PATH")
         if self.init_copy:
@@ -61,6 +64,24 @@ class InjectOptions:
     @property
     def file_name(self) -> str:
         return posixpath.basename(self.mount or "")
+
+
+def parse_owner(text: str) -> tuple[int, int | None]:
+    """`UID` or `UID:GID` (numbers: the init container has no user database to ask)."""
+    uid, sep, gid = text.partition(":")
+    try:
+        owner = (int(uid), int(gid) if sep else None)
+    except ValueError:
+        owner = None
+    if owner is None or not all(v is None or 0 <= v < 2**31 for v in owner) \
+            or not uid.isdigit() or (sep and not gid.isdigit()):
+        raise UsageError(f"--init-copy-owner needs UID or UID:GID as numbers, e.g. 999:999 "
+                         f"(got {text!r})")
+    return owner
+
+
+def format_owner(owner: tuple[int, int | None]) -> str:
+    return f"{owner[0]}" if owner[1] is None else f"{owner[0]}:{owner[1]}"
 
 
 @dataclass
