@@ -527,6 +527,8 @@ def test_cli_yaml_bombs_are_exit_3_in_bounded_time_and_nothing_is_written(run_cl
         assert f"{bad}:" in result.stderr and "refused" in result.stderr
         assert "Traceback" not in result.stderr and result.stdout == ""
     assert good.read_text() == (fixtures / "kinds.yaml").read_text()
+    piped = run_cli("k8s", "inject", "-", input=bad.read_text())
+    assert piped.exit_code == 3 and piped.stdout == "" and "erlcookie: error: -:" in piped.stderr
 
 
 def shop_deployment(env_value: str | None, *, name: str = "shop", namespace: str | None = "shop") -> str:
