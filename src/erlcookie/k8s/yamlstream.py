@@ -11,6 +11,7 @@ the indentation that document already used, lines that only changed their spelli
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 import re
 from collections import Counter
@@ -171,6 +172,7 @@ def expanded_size(root: Any) -> tuple[int, int]:
     return size[id(root)], len(size)
 
 
+@functools.lru_cache(maxsize=None)
 def _bounded_composer():
     """ruamel's Composer, refusing documents deeper than MAX_DEPTH (before the recursion
     that would overflow) and aliases that expand past MAX_ALIAS_EXPANSION."""
