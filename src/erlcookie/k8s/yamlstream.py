@@ -172,7 +172,7 @@ def expanded_size(root: Any) -> tuple[int, int]:
     return size[id(root)], len(size)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bounded_composer():
     """ruamel's Composer, refusing documents deeper than MAX_DEPTH (before the recursion
     that would overflow) and aliases that expand past MAX_ALIAS_EXPANSION."""
