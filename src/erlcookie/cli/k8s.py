@@ -208,14 +208,16 @@ def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, init_copy
     """Wire Pods, Deployments, StatefulSets, ReplicaSets, DaemonSets, Jobs and CronJobs to
     the cookie Secret (env var from a secretKeyRef, or a file mount).
 
-    Multi-document files, `kind: List` and `helm template` output work; documents without
-    a change stay byte for byte, edited ones keep comments, key order and quoting. A
-    literal value or a configMapKeyRef it replaces is reported by fingerprint only. It is
-    idempotent. Default: print the result; reports go to stderr.
+    Multi-document files, `kind: List` and `helm template` output work; documents and
+    values without a change stay byte for byte, edited ones keep comments, key order and
+    quoting. A literal value or a configMapKeyRef it replaces is reported by fingerprint
+    only. It is idempotent. Default: print the result; reports, and the next steps (create
+    the Secret), go to stderr.
 
     \b
     Exit: 0 done; 1 with --check when something would change, or when a cookie in clear
-    remains that it cannot fix (reported); 2 usage; 3 unreadable or non-YAML input.
+    remains that it cannot fix (reported); 2 usage; 3 unreadable or non-YAML input, or
+    YAML nested too deeply or whose aliases expand too far (refused, nothing written).
     """
     from erlcookie.k8s.inject import (InjectOptions, combined_output, inject_paths,
                                       redacted_diff, write_in_place)
