@@ -689,7 +689,7 @@ def test_init_copy_without_run_as_user_warns_and_an_owner_makes_it_chown(fixture
     official RabbitMQ image), so the copy would be root's 0400: warned; --init-copy-owner
     chowns it, and a later run without the option keeps that owner."""
     plain = run([fixtures / "rabbitmq.yaml"], **RABBIT_COPY)
-    warned = [f for f in plain.findings if f.code == "copy-owner"]
+    warned = [f for f in plain.findings if f.code == "copy-as-root"]
     assert [(f.severity, f.container) for f in warned] == [("warning", "rabbitmq")]
     assert "--init-copy-owner UID[:GID]" in warned[0].message and "chown" not in copy_script(plain)
 
@@ -697,21 +697,21 @@ def test_init_copy_without_run_as_user_warns_and_an_owner_makes_it_chown(fixture
     out = owned.files[0].output
     schema.validate_stream(out)
     assert 'cp "$0" "$1.tmp" && chown 999:999 "$1.tmp" && chmod 0400' in copy_script(owned)
-    assert "copy-owner" not in {f.code for f in owned.findings}
+    assert not {"copy-as-root", "copy-chown"} & {f.code for f in owned.findings}
     assert any("with mode 0400 owned by 999:999" in c.detail for c in owned.changes)
     for options in (dict(RABBIT_COPY, init_copy_owner=(999, 999)), RABBIT_COPY):
         again = inject_text(out, **options)
         assert again.changes == [] and again.files[0].output == out
-        assert "copy-owner" not in {f.code for f in again.findings}
+        assert not {"copy-as-root", "copy-chown"} & {f.code for f in again.findings}
     other = inject_text(out, **RABBIT_COPY, init_copy_owner=(1000, None))
     assert [c.action for c in other.changes] == ["fix-init-container"]
     assert 'chown 1000 "$1.tmp"' in copy_script(other)
 
 
 @pytest.mark.parametrize("context, code, severity", [
-    ({"runAsUser": 1001}, "copy-owner", "error"),  # cannot chown to another user
-    ({"runAsNonRoot": True}, "copy-owner", "error"),
-    ({"capabilities": {"drop": ["ALL"]}}, "copy-owner", "warning"),  # root without CAP_CHOWN
+    ({"runAsUser": 1001}, "copy-chown", "error"),  # cannot chown to another user
+    ({"runAsNonRoot": True}, "copy-chown", "error"),
+    ({"capabilities": {"drop": ["ALL"]}}, "copy-chown", "warning"),  # root without CAP_CHOWN
     ({"capabilities": {"drop": ["ALL"], "add": ["CHOWN"]}}, None, None),
     ({"runAsUser": 0}, None, None),
     ({"runAsUser": 999}, None, None),  # the copy is already its own
@@ -721,7 +721,7 @@ def test_init_copy_owner_against_the_security_context(context, code, severity, s
            "spec": {"containers": [{"name": "a", "image": "rabbitmq:3.13", "securityContext": context}]}}
     result = inject_text(json.dumps(doc) + "\n", **RABBIT_COPY, init_copy_owner=(999, 999))
     schema.validate_stream(result.files[0].output)
-    found = [(f.code, f.severity) for f in result.findings if f.code == "copy-owner"]
+    found = [(f.code, f.severity) for f in result.findings if f.code.startswith("copy-")]
     assert found == ([(code, severity)] if code else [])
 
 

@@ -482,7 +482,7 @@ class DocumentEditor:
         user, non_root, _ = run_as(spec, app.container)
         if owner is None:
             if user is None and not non_root:
-                self.finding(obj, app.name, "copy-owner",
+                self.finding(obj, app.name, "copy-as-root",
                              "no runAsUser in the pod or container: the init container copies "
                              "the cookie file as the image's default user (root for the official "
                              "RabbitMQ image), and a server that drops to its own user (RabbitMQ: "
@@ -492,7 +492,7 @@ class DocumentEditor:
             return
         if (user is not None and user not in (0, owner[0])) or (user is None and non_root):
             who = f"user {user}" if user is not None else "a non-root user (runAsNonRoot)"
-            self.finding(obj, app.name, "copy-owner",
+            self.finding(obj, app.name, "copy-chown",
                          f"the init container runs as {who} (the securityContext of container "
                          f"{app.name}) and cannot chown the copy to {format_owner(owner)}: drop "
                          "--init-copy-owner (the copy is already that user's) or fix runAsUser")
@@ -501,7 +501,7 @@ class DocumentEditor:
         dropped = {str(c).upper() for c in caps.get("drop") or []}
         added = {str(c).upper() for c in caps.get("add") or []}
         if user != owner[0] and dropped & {"ALL", "CHOWN"} and "CHOWN" not in added:
-            self.finding(obj, app.name, "copy-owner",
+            self.finding(obj, app.name, "copy-chown",
                          f"container {app.name} drops CAP_CHOWN, which the init container (same "
                          f"securityContext) needs to chown the copy to {format_owner(owner)}",
                          severity="warning")
