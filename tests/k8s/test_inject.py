@@ -597,6 +597,13 @@ def test_cli_next_step_after_wiring_and_the_split_warning_after_replacing_a_lite
     assert len(report["split_warnings"]) == 1 and "Deployment/billing ran" in report["split_warnings"][0]
 
 
+def test_next_step_quotes_a_namespace_from_the_input():
+    doc = json.loads(shop_deployment(None, namespace="shop; rm -rf ~"))
+    steps = inject_text(json.dumps(doc) + "\n").next_steps()
+    assert steps == ["create Secret erlang-cookie in namespace shop; rm -rf ~: erlcookie k8s "
+                     "secret -n 'shop; rm -rf ~' --apply"]
+
+
 def test_cli_names_from_the_input_cannot_drive_the_terminal(run_cli, tmp_path):
     """A file name or object name with ESC/OSC or a newline is escaped in every text line."""
     tree = tmp_path / "deploy"
@@ -611,7 +618,7 @@ def test_cli_names_from_the_input_cannot_drive_the_terminal(run_cli, tmp_path):
         assert result.exit_code == 0, result.stderr
         assert "\x1b" not in result.stderr and "\x07" not in result.stderr
         assert "\\x1b]0;owned\\x07\\nforged: line.yaml" in result.stderr
-        assert "container app\\x1b[31m" in result.stderr and "-n shop\\x1b[2J" in result.stderr
+        assert "container app\\x1b[31m" in result.stderr and "-n 'shop\\x1b[2J'" in result.stderr
         assert not any(line.startswith("forged") for line in result.stderr.splitlines())
         if args[0] == "--diff":
             assert "\x1b" not in result.stdout.split("\n", 2)[0]  # the --- a/... header

@@ -1,11 +1,12 @@
 """What inject works with: its options, and the changes, findings and results it reports.
 
-Plain data, no YAML and no I/O: the editor fills these in, the CLI renders them.
+Data and no I/O: the editor fills these in, the CLI renders them.
 """
 
 from __future__ import annotations
 
 import posixpath
+import shlex
 from dataclasses import dataclass, field
 
 from erlcookie.cookie.value import Cookie
@@ -181,8 +182,9 @@ class InjectResult:
                 steps.append(f"create Secret {opt.secret} in the namespace you deploy to: "
                              f"erlcookie k8s secret -n NAMESPACE{flags} --apply")
             else:
+                # the namespace comes from the input: quoted, so a copied command stays one
                 steps.append(f"create Secret {opt.secret} in namespace {namespace}: "
-                             f"erlcookie k8s secret -n {namespace}{flags} --apply")
+                             f"erlcookie k8s secret -n {shlex.quote(namespace)}{flags} --apply")
             running = sorted(self.namespaces[namespace])
             if running:
                 steps.append(f"  with the cookie the pods run today ({', '.join(running)}) "
