@@ -597,6 +597,34 @@ def test_cli_next_step_after_wiring_and_the_split_warning_after_replacing_a_lite
     assert len(report["split_warnings"]) == 1 and "Deployment/billing ran" in report["split_warnings"][0]
 
 
+def test_split_warning_for_every_source_of_the_running_cookie(fixtures):
+    """A cookie the pods run today comes from a literal, a ConfigMap (its value known when
+    the ConfigMap is in the input) or another Secret, through env or a mounted file."""
+    other = inject_text(stream([{"name": "RELEASE_COOKIE",
+                                 "valueFrom": {"secretKeyRef": {"name": "old", "key": "c"}}}]))
+    assert [w.split(", which")[0] for w in other.split_warnings()] == [
+        "Deployment/d read its cookie from Secret old key c"]
+    assert "pods run today (Secret old key c)" in other.next_steps()[1]
+
+    rabbit = run([fixtures / "rabbitmq.yaml"], env=None, mount="/var/lib/rabbitmq/.erlang.cookie")
+    assert [w.split(", which")[0] for w in rabbit.split_warnings()] == [
+        "StatefulSet/rabbitmq read its cookie from ConfigMap rabbitmq-cookie key .erlang.cookie"]
+
+    cm = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rabbitmq-cookie"},
+                     "data": {".erlang.cookie": "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1"}}) + "\n"
+    known = inject([load_file("both.yaml", cm + "---\n" + (fixtures / "rabbitmq.yaml").read_text(), True)],
+                   InjectOptions(env=None, mount="/var/lib/rabbitmq/.erlang.cookie"))
+    warnings = known.split_warnings()
+    assert len(warnings) == 1 and warnings[0].startswith(
+        f"StatefulSet/rabbitmq ran a cookie in clear ({CM_FP}), which now comes from Secret")
+    assert "still run the literal one splits the cluster" in warnings[0]
+    assert CM_FP in known.next_steps()[1]
+    assert no_literal_in(json.dumps(known.to_dict()))
+
+    already = inject_text(stream([{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]))
+    assert already.split_warnings() == [] and already.next_steps() == []
+
+
 def test_next_step_quotes_a_namespace_from_the_input():
     doc = json.loads(shop_deployment(None, namespace="shop; rm -rf ~"))
     steps = inject_text(json.dumps(doc) + "\n").next_steps()

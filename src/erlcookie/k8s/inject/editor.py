@@ -143,11 +143,39 @@ class DocumentEditor:
                                             object_ref(obj) if obj is not None else None,
                                             container, code, message, fingerprint, severity))
 
-    def running_cookie(self, obj, ref: ContainerRef, fingerprint: str) -> None:
-        """An edit replaced the cookie the pods run today: the Secret must hold the same
-        one until every pod runs the new spec, or the rollout splits the cluster."""
+    def running_cookie(self, obj, cookie: str) -> None:
+        """An edit replaced the cookie the pods run today (`cookie`: its fingerprint, or
+        where it came from when its value is not in the input): the Secret must hold the
+        same one until every pod runs the new spec, or the rollout splits the cluster."""
         running = self.ctx.namespaces[_namespace(obj)]
-        running.setdefault(fingerprint, set()).add(object_ref(obj))
+        running.setdefault(cookie, set()).add(object_ref(obj))
+
+    def mounted_cookie(self, obj, spec: Mapping, mount: Mapping) -> str | None:
+        """The fingerprint (ConfigMap in the input) or the source of the cookie file that
+        `mount` gives the container today; None for our own Secret or no such volume."""
+        volume = next((v for v in spec.get("volumes") or []
+                       if isinstance(v, Mapping) and v.get("name") == mount.get("name")), None)
+        inner = mount.get("subPath") or None
+        for kind, name_key in (("configMap", "name"), ("secret", "secretName")):
+            source = volume.get(kind) if isinstance(volume, Mapping) else None
+            if not isinstance(source, Mapping) or inner is None:
+                continue
+            name = source.get(name_key)
+            if kind == "secret" and name == self.opt.secret:
+                return None
+            items = [i for i in source.get("items") or [] if isinstance(i, Mapping)]
+            key = next((str(i.get("key")) for i in items
+                        if posixpath.normpath(str(i.get("path"))) == posixpath.normpath(str(inner))),
+                       None if items else str(inner))
+            if key is None:
+                return None
+            if kind == "configMap":
+                cookie = _cm_value(self.ctx, _namespace(obj), name, key)
+                if cookie is not None:
+                    self.result.secrets.append(cookie)
+                    return cookie.fingerprint()
+            return f"{'ConfigMap' if kind == 'configMap' else 'Secret'} {name} key {key}"
+        return None
 
     def mark_secret(self, node, key, cookie: Cookie | None) -> None:
         """Remember a value being removed and its lines, to redact them from --diff."""
@@ -284,7 +312,7 @@ class DocumentEditor:
             env.insert(at, item)  # first, so `$(VAR)` in later entries can expand it
             self.change(obj, ref.name, "add-env", f"added {where}")
             if binding.state == "envfrom-configmap" and cookie is not None:
-                self.running_cookie(obj, ref, cookie.fingerprint())
+                self.running_cookie(obj, cookie.fingerprint())
             return 1
         elif binding.state == "secret":
             item = env[binding.index]
@@ -325,8 +353,10 @@ class DocumentEditor:
                 del item["valueFrom"]
             item["valueFrom"] = self._secret_ref()
             self.change(obj, ref.name, "replace-env", f"{detail} with {where}", fingerprint)
-            if fingerprint is not None:
-                self.running_cookie(obj, ref, fingerprint)
+            source = {"configmap": f"ConfigMap {binding.reference} key {binding.key}",
+                      "other-secret": f"Secret {binding.reference} key {binding.key}"}
+            if fingerprint is not None or binding.state in source:
+                self.running_cookie(obj, fingerprint or source[binding.state])
         for index in reversed(binding.duplicates):
             dup = env[index]
             fingerprint = None
@@ -528,6 +558,9 @@ class DocumentEditor:
         old = mounts[binding.mount_index] if binding.mount_index is not None else None
         exact = old is not None and posixpath.normpath(str(old.get("mountPath", ""))) == opt.mount
         if exact:
+            running = self.mounted_cookie(obj, spec, old)
+            if running is not None:
+                self.running_cookie(obj, running)
             old_volume = str(old.get("name"))
             mounts[binding.mount_index] = new
             self.change(obj, ref.name, "replace-mount",

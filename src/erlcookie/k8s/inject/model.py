@@ -146,9 +146,9 @@ class InjectResult:
     files: list[FileResult]
     workloads: int = 0  # workloads that had at least one container wired
     options: InjectOptions | None = None
-    # namespace (None: not in the manifest) of each edited workload -> fingerprint of a
-    # cookie its pods run today that an edit replaced (a literal, a ConfigMap's value) ->
-    # the workloads that ran it
+    # namespace (None: not in the manifest) of each edited workload -> a cookie its pods
+    # run today that an edit replaced (the fingerprint of a literal or of a ConfigMap's
+    # value in the input, else where it came from: "Secret x key y") -> the workloads
     namespaces: dict[str | None, dict[str, set[str]]] = field(default_factory=dict)
 
     @property
@@ -198,13 +198,16 @@ class InjectResult:
         opt = self.options or InjectOptions()
         warnings = []
         for namespace in sorted(self.namespaces, key=lambda ns: (ns is None, ns or "")):
-            for fingerprint, workloads in sorted(self.namespaces[namespace].items()):
+            for cookie, workloads in sorted(self.namespaces[namespace].items()):
                 where = f" (namespace {namespace})" if namespace else ""
+                ran = (f"ran a cookie in clear ({cookie})" if cookie.startswith("fp1:")
+                       else f"read its cookie from {cookie}")
+                old = "the literal one" if cookie.startswith("fp1:") else "the old one"
                 warnings.append(
-                    f"{', '.join(sorted(workloads))}{where} ran a cookie in clear ({fingerprint}) "
-                    f"that now comes from Secret {opt.secret}: rolling out pods with a new "
-                    "Secret-backed cookie while old pods still run the literal one splits the "
-                    "cluster; the Secret must hold that same cookie until the rollout is done")
+                    f"{', '.join(sorted(workloads))}{where} {ran}, which now comes from Secret "
+                    f"{opt.secret}: rolling out pods with a new Secret-backed cookie while old "
+                    f"pods still run {old} splits the cluster; the Secret must hold that same "
+                    "cookie until the rollout is done")
         return warnings
 
     def to_dict(self) -> dict:
