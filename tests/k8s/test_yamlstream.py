@@ -151,6 +151,20 @@ def test_deep_nesting_is_refused_before_the_recursion_overflows():
 
 
 @pytest.mark.timeout(20)
+@pytest.mark.timeout(20)
+def test_depth_through_a_chain_of_aliases_is_refused():
+    """Each anchor is shallow, but each holds an alias of the one before: walked, the data
+    is as deep as all of them together (it crashed the walkers with a RecursionError)."""
+    from erlcookie.k8s.yamlstream import YamlBombError
+
+    lines = ["kind: Pod", "metadata:", "  annotations:"]
+    for i in range(40):
+        lines.append(f"    a{i}: &a{i} " + "[" * 60 + (f"*a{i - 1}" if i else "x") + "]" * 60)
+    with pytest.raises(YamlBombError, match=r"^chain\.yaml:1: refused: its aliases nest it more "
+                                            r"than 100 levels deep"):
+        parse_documents("\n".join(lines) + "\n", "chain.yaml")
+
+
 def test_an_alias_inside_its_own_anchor_is_refused():
     from erlcookie.k8s.yamlstream import YamlBombError
 
@@ -171,4 +185,35 @@ def test_small_aliases_and_merge_keys_still_load():
 
     node = YAML().compose("a: &a [1, 2]\nb: [*a, *a]\n")
     # root, 2 keys, a's list and its 2 items, b's list: 7 distinct; walked, b holds a twice
-    assert expanded_size(node) == (13, 7)
+    assert expanded_size(node) == (13, 7, 4)
+
+
+@pytest.mark.timeout(120)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(1, 12), st.booleans()), min_size=1,
+                max_size=30))
+def test_any_nesting_or_alias_fan_out_is_read_or_refused_never_a_crash(layers):
+    """Anchors whose lists repeat earlier aliases (fan-out, chains), and flow or block
+    nesting at any depth: parsed, then walked and dumped as inject does, or refused with
+    YamlBombError; never a RecursionError or a hang."""
+    from erlcookie.k8s.inject.files import _unrendered_template
+    from erlcookie.k8s.yamlstream import YamlBombError
+
+    lines = ["kind: Pod", "anchors:"]
+    for i, (depth, fan_out, block) in enumerate(layers):
+        inner = ",".join([f"*a{i - 1}"] * fan_out) if i else ",".join(["x"] * fan_out)
+        if block:
+            lines.append(f"  a{i}: &a{i}")
+            lines.extend("  " + "  " * (d + 1) + "-" for d in range(min(depth, 150)))
+            lines.append("  " + "  " * (min(depth, 150) + 1) + f"- [{inner}]")
+        else:
+            lines.append(f"  a{i}: &a{i} " + "[" * depth + f"[{inner}]" + "]" * depth)
+    text = "\n".join(lines) + "\n"
+    try:
+        docs = parse_documents(text, "h.yaml")
+    except YamlBombError as exc:
+        assert str(exc).startswith("h.yaml:") and "refused" in str(exc)
+        return
+    assert _unrendered_template(docs[0]) is None
+    docs[0].data["touched"] = True
+    render(docs[0])
+    assert "touched: true" in docs[0].new_text

@@ -142,13 +142,15 @@ def _node_children(node: Any) -> list:
     return []
 
 
-def expanded_size(root: Any) -> tuple[int, int]:
-    """(nodes as a walk of the data sees them, with every alias expanded; distinct nodes).
+def expanded_size(root: Any) -> tuple[int, int, int]:
+    """(nodes as a walk of the data sees them, with every alias expanded; distinct nodes;
+    depth as that walk sees it: an alias nests its anchor's whole depth where it stands).
 
     Iterative and memoised: linear in the distinct nodes however far aliases expand. An
     alias inside its own anchor (`&a [*a]`) expands without end: _Refused.
     """
     size: dict[int, int] = {}
+    depth: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
@@ -156,7 +158,9 @@ def expanded_size(root: Any) -> tuple[int, int]:
         key = id(node)
         if leaving:
             on_path.discard(key)
-            size[key] = 1 + sum(size[id(child)] for child in _node_children(node))
+            children = _node_children(node)
+            size[key] = 1 + sum(size[id(child)] for child in children)
+            depth[key] = 1 + max((depth[id(child)] for child in children), default=0)
             continue
         if key in size:
             continue
@@ -169,7 +173,7 @@ def expanded_size(root: Any) -> tuple[int, int]:
                                "infinite)", mark.line if mark is not None else 0)
             if id(child) not in size:
                 stack.append((child, False))
-    return size[id(root)], len(size)
+    return size[id(root)], len(size), depth[id(root)]
 
 
 @functools.cache
@@ -197,7 +201,10 @@ def _bounded_composer():
         def compose_document(self) -> Any:
             node = super().compose_document()
             if node is not None:
-                walked, distinct = expanded_size(node)
+                walked, distinct, depth = expanded_size(node)
+                if depth > MAX_DEPTH:  # deeper only through aliases: each walk would recurse
+                    raise _Refused(f"its aliases nest it more than {MAX_DEPTH} levels deep "
+                                   f"({depth})", node.start_mark.line)
                 if walked - distinct > MAX_ALIAS_EXPANSION:
                     raise _Refused(f"its aliases expand {distinct} nodes into {walked} (more "
                                    f"than {MAX_ALIAS_EXPANSION} added; a billion-laughs bomb?)",
