@@ -27,7 +27,7 @@ def handle_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except ErlcookieError as exc:
-            click.echo(f"erlcookie: error: {exc}", err=True)
+            click.echo(f"erlcookie: error: {safe_text(exc)}", err=True)
             sys.exit(exc.exit_code)
 
     return wrapper
