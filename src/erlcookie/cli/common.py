@@ -54,8 +54,10 @@ def cookie_options(func: Callable) -> Callable:
     return wrapper
 
 
-def load_cookie(request: CookieRequest) -> Cookie:
-    return resolve_cookie(request, warn=lambda msg: click.echo(msg, err=True))
+def load_cookie(request: CookieRequest, *, deadline: float | None = None) -> Cookie:
+    """The command's cookie; pipes are read under `deadline` (the command's --timeout)."""
+    extra = {} if deadline is None else {"deadline": deadline}
+    return resolve_cookie(request, warn=lambda msg: click.echo(msg, err=True), **extra)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")

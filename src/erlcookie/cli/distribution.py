@@ -72,6 +72,7 @@ def connection_options(func: Callable) -> Callable:
 def _node_list(nodes: tuple[str, ...], nodes_file: str | None, conn_opts: dict,
                cookie_request) -> list:
     from erlcookie.distribution.nodename import NodeName
+    from erlcookie.inputs import read_bounded_text
 
     if conn_opts["tls"] is not None:
         conn_opts["tls"].context()  # bad paths and files are usage errors, before any network
@@ -80,7 +81,7 @@ def _node_list(nodes: tuple[str, ...], nodes_file: str | None, conn_opts: dict,
         if nodes_file == "-" and cookie_request.file == "-":
             raise UsageError("stdin cannot carry both the cookie and the node list")
         try:
-            text = sys.stdin.read() if nodes_file == "-" else open(nodes_file, encoding="utf-8").read()
+            text = read_bounded_text(nodes_file, limit=1 << 20, what="--nodes-file", deadline=conn_opts["timeout"])
         except OSError as exc:
             raise UsageError(f"cannot read --nodes-file {nodes_file}: {exc.strerror}") from None
         names += [line.strip() for line in text.splitlines()
@@ -190,7 +191,7 @@ def ping(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json)
     from erlcookie.distribution.verdicts import ACCEPTED, exit_code
 
     names = _node_list(node_args, nodes_file, conn_opts, cookie_request)
-    cookie = load_cookie(cookie_request)
+    cookie = load_cookie(cookie_request, deadline=conn_opts["timeout"])
     if len(names) == 1:
         # One node: a blocking driver; importing asyncio would cost more than the ping.
         from erlcookie.distribution.blocking import ping_blocking
@@ -267,7 +268,7 @@ def info(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json)
     from erlcookie.errors import EXIT_FINDINGS
 
     names = _node_list(node_args, nodes_file, conn_opts, cookie_request)
-    cookie = load_cookie(cookie_request)
+    cookie = load_cookie(cookie_request, deadline=conn_opts["timeout"])
 
     async def run_all(progress):
         gate = asyncio.Semaphore(concurrency)

@@ -12,10 +12,11 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Callable, Mapping
+from typing import IO, Any, Callable, Mapping
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.errors import CookieSourceError, UsageError
+from erlcookie.inputs import DEFAULT_DEADLINE, InputError, read_bounded
 
 DEFAULT_ENV = "RELEASE_COOKIE"
 MAX_COOKIE_FILE = 64 * 1024  # a cookie file bigger than this is not a cookie file
@@ -48,28 +49,38 @@ def _clean(raw: str) -> str:
     return raw.rstrip("\r\n")
 
 
-def read_cookie_file(path: str | os.PathLike, *, stdin: IO[str] | None = None) -> Cookie:
+def read_cookie_file(path: str | os.PathLike[str], *, stdin: IO[Any] | None = None,
+                     deadline: float = DEFAULT_DEADLINE) -> Cookie:
+    """The cookie in a file (`-` for stdin: its first line), read at most 64 KiB.
+
+    Devices are refused and pipes (stdin, `<(cmd)`, FIFOs) read under `deadline` seconds
+    (erlcookie.inputs). Bytes that are not UTF-8 are kept as they are, as OTP keeps them.
+    """
     if str(path) == "-":
-        stream = stdin if stdin is not None else sys.stdin
-        raw = stream.read(MAX_COOKIE_FILE + 1)
-        if len(raw) > MAX_COOKIE_FILE:
-            raise CookieSourceError("stdin holds more than 64 KiB; that is not a cookie")
+        try:
+            data = read_bounded("-", limit=MAX_COOKIE_FILE, what="cookie", deadline=deadline,
+                                stdin=stdin)
+        except InputError as exc:
+            raise CookieSourceError(str(exc)) from None
+        raw = data.decode("utf-8", "surrogateescape")
         raw = raw.splitlines()[0] if raw.strip() else ""
         if not raw:
             raise CookieSourceError("no cookie on stdin")
         return Cookie(_clean(raw), source="stdin")
     p = Path(path).expanduser()
     try:
-        if p.stat().st_size > MAX_COOKIE_FILE:
-            raise CookieSourceError(f"{p} is larger than 64 KiB; that is not a cookie file")
-        raw = p.read_text(encoding="utf-8", errors="surrogateescape")
+        data = read_bounded(p, limit=MAX_COOKIE_FILE, what="cookie file", deadline=deadline)
+    except InputError as exc:
+        raise CookieSourceError(str(exc)) from None
     except FileNotFoundError:
         raise CookieSourceError(f"cookie file {p} does not exist") from None
     except IsADirectoryError:
         raise CookieSourceError(f"{p} is a directory, not a cookie file") from None
     except PermissionError:
         raise CookieSourceError(f"cannot read cookie file {p}: permission denied") from None
-    value = _clean(raw)
+    except OSError as exc:
+        raise CookieSourceError(f"cannot read cookie file {p}: {exc.strerror}") from None
+    value = _clean(data.decode("utf-8", "surrogateescape"))
     if not value:
         raise CookieSourceError(f"cookie file {p} is empty")
     return Cookie(value, source=str(p), path=str(p))
@@ -85,8 +96,9 @@ def release_cookie_path(release_dir: str | os.PathLike) -> Path:
 
 
 def resolve_cookie(request: CookieRequest, *, environ: Mapping[str, str] | None = None,
-                   stdin: IO[str] | None = None,
-                   warn: Callable[[str], None] | None = None) -> Cookie:
+                   stdin: IO[Any] | None = None,
+                   warn: Callable[[str], None] | None = None,
+                   deadline: float = DEFAULT_DEADLINE) -> Cookie:
     """Return the cookie the user meant; raise CookieSourceError (exit 2) when there is none."""
     environ = os.environ if environ is None else environ
     explicit = [name for name, v in (("--cookie-file", request.file), ("--cookie-env", request.env),
@@ -101,9 +113,9 @@ def resolve_cookie(request: CookieRequest, *, environ: Mapping[str, str] | None 
             raise CookieSourceError("--cookie is empty")
         return Cookie(request.value, source="--cookie argument")
     if request.file is not None:
-        return read_cookie_file(request.file, stdin=stdin)
+        return read_cookie_file(request.file, stdin=stdin, deadline=deadline)
     if request.release is not None:
-        return read_cookie_file(release_cookie_path(request.release))
+        return read_cookie_file(release_cookie_path(request.release), deadline=deadline)
     if request.env is not None:
         value = environ.get(request.env)
         if not value:
@@ -114,7 +126,7 @@ def resolve_cookie(request: CookieRequest, *, environ: Mapping[str, str] | None 
         return Cookie(value, source=f"${DEFAULT_ENV}")
     for path in otp_default_paths(environ):
         if path.is_file():
-            return read_cookie_file(path)
+            return read_cookie_file(path, deadline=deadline)
     raise CookieSourceError(
         "no cookie found: give --cookie-file PATH (or - for stdin), --cookie-env VAR or "
         f"--release DIR, or set ${DEFAULT_ENV}, or create ~/.erlang.cookie")

@@ -14,6 +14,7 @@ from typing import Iterable
 from erlcookie import __version__
 from erlcookie.cookie.files import write_text_preserving_mode
 from erlcookie.errors import OperationalError, UsageError
+from erlcookie.inputs import read_bounded
 from erlcookie.scan.model import Finding, ScanReport
 
 FORMAT = "erlcookie-scan-baseline"
@@ -23,8 +24,7 @@ VERSION = 1
 def load(path: str) -> set[str]:
     """The accepted identities in a baseline file."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = json.loads(read_bounded(path, limit=1 << 26, what="baseline"))
     except FileNotFoundError:
         raise UsageError(f"baseline {path} does not exist (create it with --write-baseline)") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from erlcookie.errors import OperationalError, UsageError
+from erlcookie.inputs import read_bounded
 from erlcookie.k8s import yamlstream
 from erlcookie.k8s.inject.model import FileResult, InjectResult
 from erlcookie.k8s.workloads import WORKLOAD_KINDS
@@ -40,7 +41,7 @@ def collect_files(paths: Iterable[str]) -> list[tuple[str, bool]]:
 
 def read_input(path: str, stdin) -> str:
     try:
-        raw = stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        raw = read_bounded(path, limit=1 << 24, what="manifest", stdin=stdin)
     except OSError as exc:
         raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
     try:
