@@ -14,6 +14,7 @@ import string
 from dataclasses import dataclass, field
 
 from erlcookie.audit.otp_generator import GeneratorMatch, recover
+from erlcookie.cookie.strength import estimate_strength
 from erlcookie.cookie.value import MAX_ATOM_LENGTH, Cookie
 
 VERDICT_ORDER = ("ok", "weak", "predictable", "invalid")
@@ -36,6 +37,9 @@ KNOWN_WEAK = frozenset({
 # relx's template default is `{{name}}_cookie`: rendered as `myapp_cookie`, or left raw.
 RELX_TEMPLATE = re.compile(r"^(\{\{\s*\w+\s*\}\}|[a-z][a-z0-9_]*)_cookie$")
 TEMPLATE_LEFTOVER = re.compile(r"\{\{.*\}\}|<%.*%>|\$\{[^}]*\}|%\w+%")
+
+# Bytes that were not UTF-8 when read are kept as these surrogate escapes (PEP 383).
+_NOT_UTF8, _NOT_UTF8_END = "\udc80", "\udcff"
 
 # Characters that an unquoted shell word, .env line, vm.args line or vm.args.src
 # ${VAR} expansion would mangle or cut.
@@ -84,54 +88,10 @@ class AuditResult:
         return data
 
 
-def _alphabet(value: str) -> tuple[int, str]:
-    """Size and name of the smallest common alphabet the value fits in."""
-    chars = set(value)
-    if chars <= set("0123456789abcdef") or chars <= set("0123456789ABCDEF"):
-        return 16, "hex"
-    if chars <= set(string.ascii_uppercase):
-        return 26, "A-Z"
-    if chars <= set(string.ascii_uppercase + "234567"):
-        return 32, "base32"
-    size, parts = 0, []
-    for name, group in (("a-z", string.ascii_lowercase), ("A-Z", string.ascii_uppercase),
-                        ("0-9", string.digits), ("-_", "-_")):
-        if chars & set(group):
-            size += len(group)
-            parts.append(name)
-    other = chars - set(string.ascii_letters + string.digits + "-_")
-    if other:
-        size += max(len(other), 32)
-        parts.append("symbols")
-    if parts == ["a-z", "A-Z", "0-9", "-_"] or (set(parts) <= {"a-z", "A-Z", "0-9", "-_"}
-                                                 and len(parts) >= 3):
-        return 64, "base64url"
-    return size, "+".join(parts)
-
-
-def _pattern_cap(value: str, alphabet_size: int) -> float | None:
-    """Bits implied by a low-entropy shape (repetition, few distinct symbols), if any."""
-    n = len(value)
-    for unit in range(1, n // 2 + 1):
-        if n % unit == 0 and value[:unit] * (n // unit) == value:
-            return unit * math.log2(max(len(set(value)), 2))
-    distinct = len(set(value))
-    # Far fewer distinct symbols than a random string of this length and alphabet would
-    # show (random ones use nearly all of min(n, alphabet)): the alphabet is not what it seems.
-    if n >= 8 and distinct * 3 <= min(n, alphabet_size):
-        return n * math.log2(max(distinct, 2))
-    return None
-
-
 def strength_bits(value: str) -> tuple[float, str]:
-    if not value:
-        return 0.0, "empty"
-    size, name = _alphabet(value)
-    bits = len(value) * math.log2(size)
-    cap = _pattern_cap(value, size)
-    if cap is not None:
-        bits = min(bits, cap)
-    return round(bits, 1), name
+    """Estimated bits and the alphabet they were counted over (the estimate `generate` shows)."""
+    strength = estimate_strength(value)
+    return strength.bits, strength.alphabet
 
 
 def _deployment_problems(value: str) -> list[Reason]:
@@ -153,7 +113,11 @@ def _deployment_problems(value: str) -> list[Reason]:
                                "in shells, .env files, vm.args or ${VAR} expansion", "invalid"))
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         problems.append(Reason("control-chars", "contains control characters", "invalid"))
-    if any(ord(ch) > 127 for ch in value):
+    if any(_NOT_UTF8 <= ch <= _NOT_UTF8_END for ch in value):
+        problems.append(Reason("not-utf8", "contains bytes that are not UTF-8 text: tools "
+                                           "that decode it (shells, YAML, JSON) will change "
+                                           "or reject it", "invalid"))
+    elif any(ord(ch) > 127 for ch in value):
         problems.append(Reason("non-ascii", "contains non-ASCII characters: encodings differ "
                                             "between shells, files and nodes", "invalid"))
     return problems

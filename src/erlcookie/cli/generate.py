@@ -6,7 +6,8 @@ import click
 
 from erlcookie.cli.common import emit_json, handle_errors, json_option
 from erlcookie.cookie.files import atomic_write
-from erlcookie.cookie.generate import DEFAULT_STYLE, STYLES, entropy_bits, generate as make_cookie
+from erlcookie.cookie.generate import DEFAULT_STYLE, STYLES, generate as make_cookie
+from erlcookie.cookie.strength import estimate_strength
 from erlcookie.errors import UsageError
 
 
@@ -40,13 +41,13 @@ def generate(style, nbytes, length, write_path, force, as_json):
         raise UsageError("--length applies to --style erlang; use --bytes for other styles")
     size = length if style == "erlang" else nbytes
     cookie = make_cookie(style, size=size)
-    bits = round(entropy_bits(style, size or STYLES[style].default_size), 1)
     if write_path is None:
         if as_json:
             raise UsageError("--json reports on a written cookie; use it with --write")
         click.echo(cookie.reveal())
         return
     written = atomic_write(write_path, cookie.reveal(), mode=0o400, overwrite=force)
+    bits = estimate_strength(cookie.reveal()).bits  # the same estimate `audit` shows
     fp = cookie.fingerprint()
     if as_json:
         emit_json({"path": str(written), "mode": "0400", "style": style, "bits": bits,

@@ -48,13 +48,6 @@ def _encoded_length(style: str, size: int) -> int:
     return size * 2
 
 
-def entropy_bits(style: str, size: int) -> float:
-    """Bits of entropy of a cookie of this style and size."""
-    if style == "erlang":
-        return size * math.log2(26)
-    return size * 8.0
-
-
 def generate(style: str = DEFAULT_STYLE, *, size: int | None = None) -> Cookie:
     """A new cookie. `size` is bytes for byte styles, letters for `erlang`."""
     if style not in STYLES:
