@@ -47,3 +47,98 @@ def test_preserving_mode(tmp_path):
     os.chmod(p, 0o640)
     write_text_preserving_mode(p, "b")
     assert mode(p) == 0o640 and p.read_text() == "b"
+
+
+# -- signals mid-write, in a real process -------------------------------------------------
+
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from erlcookie.errors import OperationalError  # noqa: E402
+from tests.support.filesystems import full_dir, readonly_dir  # noqa: E402
+
+SECRET = "mid-write-secret-cookie-value-0123456789"
+
+# The writer pauses after its data is on disk but before the rename, the window in which a
+# signal used to leave `.c.*.tmp` holding the whole cookie. The pause is a slow fsync in the
+# child only; atomic_write itself runs unchanged.
+CHILD = """
+import os, sys, time
+real_fsync = os.fsync
+def slow_fsync(fd):
+    real_fsync(fd)
+    if not getattr(slow_fsync, "done", False):
+        slow_fsync.done = True
+        print("paused", flush=True)
+        time.sleep(60)
+os.fsync = slow_fsync
+from erlcookie.cookie.files import atomic_write
+atomic_write(sys.argv[1], sys.stdin.read(), mode=0o400, overwrite=sys.argv[2] == "1")
+print("finished", flush=True)
+"""
+
+
+def _paused_writer(target, overwrite):
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(target), "1" if overwrite else "0"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(SECRET.encode())
+    proc.stdin.close()
+    assert proc.stdout.readline() == b"paused\n"
+    return proc
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_signal_between_write_and_rename_leaves_no_temporary_file(tmp_path, signum, overwrite):
+    target = tmp_path / "c"
+    if overwrite:
+        target.write_text("old")
+    proc = _paused_writer(target, overwrite)
+    try:
+        temporaries = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        assert temporaries and temporaries[0].read_text() == SECRET, "the window was not reached"
+        proc.send_signal(signum)
+        proc.wait(30)
+        out, err = proc.stdout.read(), proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert b"finished" not in out
+    # Ended by the signal itself, as without erlcookie (Python ends an uncaught
+    # KeyboardInterrupt by SIGINT too).
+    assert proc.returncode == -signum, err.decode(errors="replace")[-500:]
+    if signum == signal.SIGINT:
+        assert b"KeyboardInterrupt" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["c"] if overwrite else [])
+    if overwrite:
+        assert target.read_text() == "old"
+
+
+def test_caller_signal_handlers_are_restored(tmp_path):
+    seen = []
+    previous = signal.signal(signal.SIGTERM, lambda *a: seen.append(a[0]))
+    try:
+        atomic_write(tmp_path / "c", "x")
+        signal.raise_signal(signal.SIGTERM)
+        assert seen == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# -- read-only directories and full disks ----------------------------------------------
+
+
+def test_read_only_directory_is_an_operational_error(tmp_path):
+    with readonly_dir(tmp_path) as where:
+        with pytest.raises(OperationalError, match="cannot write") as info:
+            atomic_write(where / "cookie", SECRET, mode=0o400)
+        assert SECRET not in str(info.value)
+
+
+def test_full_disk_is_an_operational_error_and_leaves_nothing(tmp_path):
+    with full_dir(tmp_path) as where:
+        with pytest.raises(OperationalError, match="No space left") as info:
+            atomic_write(where / "big", "x" * (1024 * 1024))
+        assert "xxxx" not in str(info.value)
+        assert list(where.iterdir()) == []
