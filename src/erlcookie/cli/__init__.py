@@ -6,14 +6,19 @@ start fast enough for a pre-commit hook. Each entry names its module and one hel
 
 from __future__ import annotations
 
+import errno
 import importlib
+import io
 import importlib.util
+import os
 import sys
 
 import click
 
 from erlcookie import __version__
 from erlcookie.errors import EXIT_OPERATIONAL, ErlcookieError
+
+DEBUG_ENV = "ERLCOOKIE_DEBUG"  # set to 1 to see the traceback of an unexpected error
 
 # name -> (module:attribute, one-line help). Keep in the order users meet them.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -49,6 +54,34 @@ class LazyGroup(click.Group):
         module, attr = entry[0].split(":")
         return getattr(importlib.import_module(module), attr)
 
+    def invoke(self, ctx):
+        """Every way a command can end, mapped to a message and an exit code, never a traceback.
+
+        Runs inside click's standalone handling, which would turn Ctrl-C into `Aborted!` and
+        exit 1; here it is exit 3. A failing stdout (a full disk, /dev/full) is found by
+        flushing before click's own exit, and reported.
+        """
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except (KeyboardInterrupt, click.Abort):
+            _fail("interrupted")
+        except ErlcookieError as exc:  # a command without @handle_errors
+            _fail(f"error: {exc}", exc.exit_code)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click quiets a closed pipe (`| head`) itself
+            _fail(f"error: {_os_error(exc)}")
+        except Exception as exc:  # a bug; its message could hold anything, even a cookie
+            if os.environ.get(DEBUG_ENV):
+                raise
+            _fail(f"internal error ({type(exc).__name__}); this is a bug, please report it "
+                  f"(set {DEBUG_ENV}=1 to see the traceback)")
+
     def format_commands(self, ctx, formatter):
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         if rows:
@@ -67,6 +100,33 @@ def cli():
     """
 
 
+def _os_error(exc: OSError) -> str:
+    if exc.filename is None and exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT):
+        return f"cannot write output: {exc.strerror}"
+    where = f"{exc.filename}: " if exc.filename is not None else ""
+    return f"{where}{exc.strerror or type(exc).__name__}"
+
+
+def _report(message: str) -> None:
+    """Say on stderr what went wrong; if stdout is what failed, let its final flush go nowhere."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+    click.echo(f"erlcookie: {message}", err=True)
+
+
+def _fail(message: str, code: int = EXIT_OPERATIONAL) -> None:
+    """Report and end with `code` (through click, which then exits)."""
+    _report(message)
+    raise click.exceptions.Exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="erlcookie", standalone_mode=True)
@@ -75,4 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("erlcookie: interrupted", err=True)
+        sys.exit(EXIT_OPERATIONAL)
+    except OSError as exc:  # outside a command: writing --help or --version, say
+        _report(f"error: {_os_error(exc)}")
         sys.exit(EXIT_OPERATIONAL)
