@@ -6,7 +6,7 @@ own generator, proven), `weak` (known value, template leftover, too little entro
 
 from __future__ import annotations
 
-import math
+import enum
 import os
 import re
 import stat
@@ -17,7 +17,23 @@ from erlcookie.audit.otp_generator import GeneratorMatch, recover
 from erlcookie.cookie.strength import estimate_strength
 from erlcookie.cookie.value import MAX_ATOM_LENGTH, Cookie
 
-VERDICT_ORDER = ("ok", "weak", "predictable", "invalid")
+
+
+class Verdict(enum.StrEnum):
+    """What a cookie is fit for, best first; the strings are the JSON and CLI spelling."""
+
+    OK = "ok"
+    WEAK = "weak"
+    PREDICTABLE = "predictable"
+    INVALID = "invalid"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: the verdict of a cookie is the worst of its reasons'."""
+        return VERDICT_ORDER.index(self)
+
+
+VERDICT_ORDER: tuple[Verdict, ...] = tuple(Verdict)
 MIN_BITS = 80.0  # below this an offline guess against a captured handshake is in reach
 RECOMMENDED_BITS = 128.0
 
@@ -58,15 +74,15 @@ MANGLED = {
 class Reason:
     code: str
     message: str
-    verdict: str = "weak"  # the verdict this reason leads to; "ok" for advice only
+    verdict: Verdict = Verdict.WEAK  # the verdict this reason leads to; OK for advice only
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "verdict": self.verdict, "message": self.message}
 
 
 @dataclass
 class AuditResult:
-    verdict: str
+    verdict: Verdict
     bits: float
     length: int
     alphabet: str
@@ -75,13 +91,13 @@ class AuditResult:
 
     @property
     def ok(self) -> bool:
-        return self.verdict == "ok"
+        return self.verdict is Verdict.OK
 
-    def to_dict(self, *, reveal_state: bool = False) -> dict:
-        data = {"verdict": self.verdict, "bits": self.bits, "length": self.length,
+    def to_dict(self, *, reveal_state: bool = False) -> dict[str, object]:
+        data: dict[str, object] = {"verdict": self.verdict, "bits": self.bits, "length": self.length,
                 "alphabet": self.alphabet, "reasons": [r.to_dict() for r in self.reasons]}
         if self.generator is not None:
-            proof = {"generator": "OTP auth.erl 36-bit LCG", "regenerated_exact_cookie": True}
+            proof: dict[str, object] = {"generator": "OTP auth.erl 36-bit LCG", "regenerated_exact_cookie": True}
             if reveal_state:  # the seed regenerates the cookie: it is as secret as the cookie
                 proof.update(self.generator.to_dict())
             data["predictable"] = proof
@@ -97,29 +113,29 @@ def strength_bits(value: str) -> tuple[float, str]:
 def _deployment_problems(value: str) -> list[Reason]:
     problems = []
     if not value:
-        return [Reason("empty", "the cookie is empty", "invalid")]
+        return [Reason("empty", "the cookie is empty", Verdict.INVALID)]
     if len(value) > MAX_ATOM_LENGTH:
         problems.append(Reason("too-long", f"{len(value)} characters: an Erlang atom holds at most "
-                                           f"{MAX_ATOM_LENGTH}, so nodes cannot use it", "invalid"))
+                                           f"{MAX_ATOM_LENGTH}, so nodes cannot use it", Verdict.INVALID))
     if value != value.strip():
         problems.append(Reason("edge-whitespace", "leading or trailing whitespace: files, env "
-                                                  "and vm.args disagree on it", "invalid"))
+                                                  "and vm.args disagree on it", Verdict.INVALID))
     seen = []
     for ch in value:
         if ch in MANGLED and MANGLED[ch] not in seen:
             seen.append(MANGLED[ch])
     if seen:
         problems.append(Reason("shell-unsafe", "contains " + ", ".join(seen) + ": mangled unquoted "
-                               "in shells, .env files, vm.args or ${VAR} expansion", "invalid"))
+                               "in shells, .env files, vm.args or ${VAR} expansion", Verdict.INVALID))
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        problems.append(Reason("control-chars", "contains control characters", "invalid"))
+        problems.append(Reason("control-chars", "contains control characters", Verdict.INVALID))
     if any(_NOT_UTF8 <= ch <= _NOT_UTF8_END for ch in value):
         problems.append(Reason("not-utf8", "contains bytes that are not UTF-8 text: tools "
                                            "that decode it (shells, YAML, JSON) will change "
-                                           "or reject it", "invalid"))
+                                           "or reject it", Verdict.INVALID))
     elif any(ord(ch) > 127 for ch in value):
         problems.append(Reason("non-ascii", "contains non-ASCII characters: encodings differ "
-                                            "between shells, files and nodes", "invalid"))
+                                            "between shells, files and nodes", Verdict.INVALID))
     return problems
 
 
@@ -140,7 +156,7 @@ def _weakness(value: str, bits: float) -> list[Reason]:
                                              f"{RECOMMENDED_BITS:g} (erlcookie generate)"))
     elif bits < RECOMMENDED_BITS:
         reasons.append(Reason("below-recommended", f"about {bits:g} bits; {RECOMMENDED_BITS:g} "
-                                                   "or more is recommended", "ok"))
+                                                   "or more is recommended", Verdict.OK))
     return reasons
 
 
@@ -154,12 +170,10 @@ def audit_text(value: str) -> AuditResult:
         reasons.append(Reason(
             "otp-generator", "made by OTP's own cookie generator (auth.erl, 36-bit LCG): the "
             "generator state was recovered and regenerates this exact cookie, so anyone can "
-            "compute it from a guess of the node's start time", "predictable"))
+            "compute it from a guess of the node's start time", Verdict.PREDICTABLE))
     reasons.extend(_weakness(value, bits) if generator is None else [])
-    verdict = "ok"
-    for reason in reasons:
-        if VERDICT_ORDER.index(reason.verdict) > VERDICT_ORDER.index(verdict):
-            verdict = reason.verdict
+    verdict = max((reason.verdict for reason in reasons), key=lambda v: v.rank,
+                  default=Verdict.OK)
     return AuditResult(verdict=verdict, bits=bits, length=len(value), alphabet=alphabet,
                        reasons=reasons, generator=generator)
 
@@ -173,7 +187,7 @@ def file_mode_problems(path: str) -> list[Reason]:
     if mode & 0o077:
         return [Reason("file-mode", f"cookie file mode is {mode:04o}: OTP refuses to start "
                                     "with a cookie file that group or others can access "
-                                    "(chmod 400)", "invalid")]
+                                    "(chmod 400)", Verdict.INVALID)]
     return []
 
 
@@ -184,5 +198,5 @@ def audit_cookie(cookie: Cookie, *, path: str | None = None) -> AuditResult:
         problems = file_mode_problems(path)
         if problems:
             result.reasons[:0] = problems
-            result.verdict = "invalid"
+            result.verdict = Verdict.INVALID
     return result

@@ -50,7 +50,7 @@ class GeneratorMatch:
     seed: int  # auth.erl's seed mod 2**36: abs(monotonic_time() bxor unique_integer())
     first_state: int  # the state after the first step (produced the last letter)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {"generator": "OTP auth.erl 36-bit LCG", "seed": self.seed,
                 "seed_hex": f"0x{self.seed:09x}", "first_state": self.first_state}
 
@@ -96,12 +96,16 @@ def lattice_offsets() -> tuple[list[int], list[int]]:
     return coeffs, offsets
 
 
+_Basis = tuple[tuple[int, ...], ...]
+
+
 @functools.lru_cache(maxsize=1)
-def _reduced_lattice():
+def _reduced_lattice() -> tuple[_Basis, list[list[float]], list[float], list[int]]:
     """The reduced basis, its floating Gram-Schmidt vectors and norms, and the offsets."""
     # Floating Gram-Schmidt is exact enough for nearest-plane rounding at these sizes;
     # all lattice arithmetic on candidates stays in integers.
-    bstar, norms = [], []
+    bstar: list[list[float]] = []
+    norms: list[float] = []
     for row in REDUCED_BASIS:
         v = [float(x) for x in row]
         for u, nu in zip(bstar, norms):
@@ -118,7 +122,8 @@ def _interval(letter_index: int) -> tuple[int, int]:
     return lo, hi
 
 
-def _nearest_plane(target: list[float], reduced, bstar, norms) -> list[int]:
+def _nearest_plane(target: list[float], reduced: _Basis, bstar: list[list[float]],
+                   norms: list[float]) -> list[int]:
     coeffs = [0] * len(reduced)
     residual = list(target)
     for i in range(len(reduced) - 1, -1, -1):

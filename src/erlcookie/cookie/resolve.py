@@ -86,7 +86,7 @@ def read_cookie_file(path: str | os.PathLike[str], *, stdin: IO[Any] | None = No
     return Cookie(value, source=str(p), path=str(p))
 
 
-def release_cookie_path(release_dir: str | os.PathLike) -> Path:
+def release_cookie_path(release_dir: str | os.PathLike[str]) -> Path:
     """`releases/COOKIE` of a built mix release (the release root or its releases/ dir)."""
     root = Path(release_dir).expanduser()
     for candidate in (root / "releases" / "COOKIE", root / "COOKIE"):

@@ -21,6 +21,9 @@ class Cookie:
     """A distribution cookie whose text forms are redacted; `reveal()` gives the secret."""
 
     __slots__ = ("_value", "source", "path")
+    _value: str
+    source: str  # where it came from, for people
+    path: str | None  # the file it was read from, if any
 
     def __init__(self, value: str, source: str = "value", *, path: str | None = None) -> None:
         if not isinstance(value, str):
