@@ -95,6 +95,12 @@ def test_in_memory_stdin_is_bounded():
         read_bounded("-", limit=5, stdin=io.BytesIO(b"x" * 100))
 
 
+def test_no_stdin_at_all(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", None)
+    with pytest.raises(InputError, match="no stdin"):
+        read_bounded("-", limit=5, what="cookie")
+
+
 def test_not_utf8_text_is_a_clear_error(tmp_path):
     p = tmp_path / "f"
     p.write_bytes(b"\xff\xfe")

@@ -94,7 +94,9 @@ def _stream_fd(stream: IO[Any]) -> int | None:
         return None
 
 
-def _read_stream(stream: IO[Any], limit: int, deadline: float, label: str) -> bytes:
+def _read_stream(stream: IO[Any] | None, limit: int, deadline: float, label: str) -> bytes:
+    if stream is None:  # started without a stdin (sys.stdin is None)
+        raise InputError(f"{label}: this process has no stdin")
     fd = _stream_fd(stream)
     if fd is None:  # an in-memory stream (tests, embedding programs): bounded by read()
         data = stream.read(limit + 1)
