@@ -70,3 +70,28 @@ def test_generate_and_audit_agree_on_the_same_cookie(tmp_path, style, size):
         assert judged.exit_code in (0, 1), judged.output
         assert json.loads(made.output)["bits"] == json.loads(judged.output)["bits"]
         os.chmod(path, 0o600)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import math  # noqa: E402
+
+import string  # noqa: E402
+
+GROUP_TEST = {"a-z": lambda ch: ch in string.ascii_lowercase,
+              "A-Z": lambda ch: ch in string.ascii_uppercase,
+              "0-9": lambda ch: ch in string.digits, "-_": lambda ch: ch in "-_",
+              "symbols": lambda ch: ch not in string.ascii_letters + string.digits + "-_"}
+HEX_LIKE = {"hex", "base32"}
+
+
+@given(st.text(min_size=1, max_size=80))
+@settings(max_examples=300)
+def test_estimate_is_bounded_and_names_only_used_groups(value):
+    strength = estimate_strength(value)
+    assert 0 <= strength.bits <= len(value) * math.log2(max(strength.alphabet_size, 2)) + 0.05
+    if strength.alphabet not in HEX_LIKE | {"A-Z"}:
+        for name in strength.alphabet.split("+"):
+            assert any(GROUP_TEST[name](ch) for ch in value), (name, strength)
+    assert audit_text(value).bits <= strength.bits  # audit only ever lowers it (OTP generator)
