@@ -2,10 +2,14 @@
 
 import base64
 import json
+import math
 import os
+import string
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from erlcookie.audit import audit_text
 from erlcookie.cli import cli
@@ -71,13 +75,6 @@ def test_generate_and_audit_agree_on_the_same_cookie(tmp_path, style, size):
         assert json.loads(made.output)["bits"] == json.loads(judged.output)["bits"]
         os.chmod(path, 0o600)
 
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import math  # noqa: E402
-
-import string  # noqa: E402
 
 GROUP_TEST = {"a-z": lambda ch: ch in string.ascii_lowercase,
               "A-Z": lambda ch: ch in string.ascii_uppercase,
