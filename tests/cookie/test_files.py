@@ -1,10 +1,14 @@
 import os
+import signal
 import stat
+import subprocess
+import sys
 
 import pytest
 
 from erlcookie.cookie.files import atomic_write, write_text_preserving_mode
-from erlcookie.errors import UsageError
+from erlcookie.errors import OperationalError, UsageError
+from tests.support.filesystems import full_dir, readonly_dir
 
 
 def mode(path):
@@ -50,13 +54,6 @@ def test_preserving_mode(tmp_path):
 
 
 # -- signals mid-write, in a real process -------------------------------------------------
-
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-from erlcookie.errors import OperationalError  # noqa: E402
-from tests.support.filesystems import full_dir, readonly_dir  # noqa: E402
 
 SECRET = "mid-write-secret-cookie-value-0123456789"
 
