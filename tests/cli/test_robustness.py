@@ -6,6 +6,7 @@ there as users meet them.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -145,3 +146,18 @@ def test_unexpected_exception_is_one_line_without_its_message(monkeypatch):
     monkeypatch.setenv("ERLCOOKIE_DEBUG", "1")
     result = CliRunner().invoke(cli, ["broken"])
     assert isinstance(result.exception, RuntimeError)
+
+
+
+@click.command()
+def unreadable():
+    """A command meeting an OSError about a file whose name holds an escape sequence."""
+    raise PermissionError(errno.EACCES, "Permission denied", "evil\x1b]0;title\x07name")
+
+
+def test_os_error_is_one_line_with_control_characters_escaped(monkeypatch):
+    monkeypatch.setitem(COMMANDS, "unreadable", ("tests.cli.test_robustness:unreadable", "."))
+    result = CliRunner().invoke(cli, ["unreadable"])
+    assert result.exit_code == EXIT_OPERATIONAL
+    assert "Permission denied" in result.output and "\x1b" not in result.output
+    assert "\\x1b]0;title" in result.output

@@ -118,7 +118,9 @@ def _report(message: str) -> None:
             os.close(devnull)
         except (OSError, ValueError, io.UnsupportedOperation):
             pass
-    click.echo(f"erlcookie: {message}", err=True)
+    from erlcookie.cli.common import safe_text  # messages quote paths from outside
+
+    click.echo(f"erlcookie: {safe_text(message)}", err=True)
 
 
 def _fail(message: str, code: int = EXIT_OPERATIONAL) -> None:
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="erlcookie", standalone_mode=True)
     except ErlcookieError as exc:  # raised outside click's own handling
-        click.echo(f"erlcookie: error: {exc}", err=True)
+        _report(f"error: {exc}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("erlcookie: interrupted", err=True)
