@@ -7,6 +7,7 @@ from pathlib import Path
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.release.model import CookieInfo, Finding, ReleaseParseError
+from erlcookie.text import line_col
 
 
 @dataclass(frozen=True)
@@ -27,15 +28,10 @@ def apply_edits(text: str, edits: list[Edit], shown: str) -> str:
     return text
 
 
-def position(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
 def finding(rule: str, shown: str, text: str, offset: int, message: str, *,
             fixable: bool, cookie: str | None = None) -> Finding:
     """A finding at a character offset; a literal cookie becomes a fingerprint and a verdict."""
-    line, column = position(text, offset)
+    line, column = line_col(text, offset)
     info = CookieInfo.of(cookie) if cookie else None
     secret = Cookie(cookie, source=shown) if cookie else None
     return Finding(rule, shown, line, column, message, fixable=fixable, cookie=info,

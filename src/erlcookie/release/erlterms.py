@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from erlcookie.text import line_col
+
 ESCAPES = {"b": "\b", "d": "\x7f", "e": "\x1b", "f": "\f", "n": "\n", "r": "\r", "s": " ",
            "t": "\t", "v": "\v", "'": "'", '"': '"', "\\": "\\"}
 # Longest first, so `=>` wins over `=` and `<<` over `<`.
@@ -29,12 +31,6 @@ class ErlangSyntaxError(ValueError):
         self.offset = offset
         self.line, self.column = line_col(source, offset)
         super().__init__(f"line {self.line}, column {self.column}: {message}")
-
-
-def line_col(source: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of a character offset."""
-    line = source.count("\n", 0, offset) + 1
-    return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
 
 
 @dataclass(frozen=True)

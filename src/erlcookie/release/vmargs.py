@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from erlcookie.text import line_of  # noqa: F401  (the analysers call vmargs.line_of)
+
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -106,14 +108,6 @@ def parse(text: str, shown: str) -> list[Flag]:
 
 def find(flag_list: list[Flag], name: str) -> list[Flag]:
     return [f for f in flag_list if f.name == name]
-
-
-def line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
-def column_of(text: str, offset: int) -> int:
-    return offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def line_bounds(text: str, offset: int) -> tuple[int, int]:

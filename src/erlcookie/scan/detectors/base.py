@@ -3,13 +3,13 @@ kinds, and the choice between a specific rule and the generic EC100."""
 
 from __future__ import annotations
 
-import bisect
 import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
 from erlcookie.scan.syntax import cookie_shaped, is_reference
+from erlcookie.text import LineIndex
 
 # A file is worth running the detectors on only if it mentions one of these (checked on
 # the raw bytes, before decoding) or has a cookie-file name. Every detector's trigger
@@ -52,14 +52,14 @@ class Detection:
 class Source:
     """A file's text with its path facts and offset -> (line, column) mapping."""
 
-    __slots__ = ("path", "text", "name", "suffix", "_starts", "_hits")
+    __slots__ = ("path", "text", "name", "suffix", "_lines", "_hits")
 
     def __init__(self, path: str, text: str) -> None:
         self.path = path.replace("\\", "/")
         self.text = text
         self.name = posixpath.basename(self.path)
         self.suffix = posixpath.splitext(self.name)[1].lower()
-        self._starts: list[int] | None = None
+        self._lines = LineIndex(text)
         self._hits: dict[tuple[str, ...], list[tuple[int, int]]] = {}
 
     def lines_with(self, *needles: str) -> list[tuple[int, int]]:
@@ -93,25 +93,10 @@ class Source:
             yield from pattern.finditer(self.text, start, end)
 
     def line_col(self, offset: int) -> tuple[int, int]:
-        if self._starts is None:
-            starts = [0]
-            find = self.text.find
-            pos = find("\n")
-            while pos >= 0:
-                starts.append(pos + 1)
-                pos = find("\n", pos + 1)
-            self._starts = starts
-        index = bisect.bisect_right(self._starts, offset) - 1
-        return index + 1, offset - self._starts[index] + 1
+        return self._lines.line_col(offset)
 
     def line_text(self, line: int) -> str:
-        self.line_col(0)
-        assert self._starts is not None
-        if line < 1 or line > len(self._starts):
-            return ""
-        start = self._starts[line - 1]
-        end = self.text.find("\n", start)
-        return self.text[start:] if end < 0 else self.text[start:end]
+        return self._lines.line_text(line)
 
 
 # -- file kinds ----------------------------------------------------------------------------

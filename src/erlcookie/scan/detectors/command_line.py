@@ -9,6 +9,7 @@ from typing import Iterator
 from erlcookie.scan.detectors.base import (COOKIE_NEEDLES, Detection, Source, _literal_ok,
                                             is_dockerfile)
 from erlcookie.scan.syntax import split_args
+from erlcookie.text import line_at
 
 _SETCOOKIE_CLI = re.compile(r"(?<![\w-])-setcookie[ \t]+(?P<rest>[^\n]*)")
 _DASH_COOKIE = re.compile(r"(?<![\w-])--(?P<flag>cookie|erlang-cookie)(?:[ \t]*=[ \t]*|[ \t]+)"
@@ -35,12 +36,6 @@ def _is_script(src: Source) -> bool:
     return src.suffix in _SCRIPT_SUFFIXES or is_dockerfile(src) or \
         src.name in ("Makefile", "GNUmakefile", "Procfile", "Jenkinsfile", "Justfile")
 _HTTP_TOOL_LINE = re.compile(r"\b(?:curl|wget|http|httpie|requests|ab|siege)\b")
-
-
-def _line_at(text: str, pos: int) -> str:
-    start = text.rfind("\n", 0, pos) + 1
-    end = text.find("\n", pos)
-    return text[start:] if end < 0 else text[start:end]
 
 
 def _setcookie_words(rule: str, base: int, rest: str, key: str,
@@ -71,7 +66,7 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
                                         m.start())
         for m in src.finditer(_DASH_COOKIE):
             flag = m.group("flag")
-            line = _line_at(text, m.start())
+            line = line_at(text, m.start())
             if flag == "cookie" and (_HTTP_TOOL_LINE.search(line)
                                      or not _ELIXIR_TOOL_LINE.search(line)):
                 continue
@@ -81,7 +76,7 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
                 yield Detection("EC006", base + words[0][1], base + words[0][2], words[0][0],
                                 key="--" + flag, key_start=m.start())
         for m in src.finditer(_ARGV_FORM):
-            line = _line_at(text, m.start())
+            line = line_at(text, m.start())
             if m.group("flag") == "--cookie" and (_HTTP_TOOL_LINE.search(line)
                                                   or not _ELIXIR_TOOL_LINE.search(line)):
                 continue
