@@ -96,6 +96,49 @@ def flags(text: str) -> list[Flag]:
     return result
 
 
+_COMMENT_LEAD = re.compile(r"[ \t]*[#%]+[ \t]*")
+
+
+def _shifted(flag: Flag, by: int) -> Flag:
+    def move(w: Word) -> Word:
+        return Word(w.value, w.raw, w.start + by, w.end + by)
+
+    return Flag(move(flag.word), [move(w) for w in flag.args])
+
+
+def _lines(text: str):
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        yield pos, line
+        pos += len(line)
+
+
+def every_flag(text: str) -> list[Flag]:
+    """Every flag a reader of the file can see, for the scanner: the active ones as erl reads
+    them, and those in comment lines (`## -setcookie X`: erl skips them, but the cookie is
+    in the repository all the same). A line erl cannot read (an unterminated quote) is left
+    out instead of failing the whole file; `parse` is the strict reader for `release`."""
+    try:
+        found = flags(text)
+    except VmArgsError:
+        found = []
+        for pos, line in _lines(text):
+            try:
+                found += [_shifted(f, pos) for f in flags(line)]
+            except VmArgsError:
+                continue
+    for pos, line in _lines(text):
+        lead = _COMMENT_LEAD.match(line)
+        if lead is None or not lead.group().strip() or line[lead.end():lead.end() + 1] not in "-+":
+            continue
+        try:
+            found += [_shifted(f, pos + lead.end()) for f in flags(line[lead.end():])]
+        except VmArgsError:
+            continue
+    found.sort(key=lambda f: f.word.start)
+    return found
+
+
 def parse(text: str, shown: str) -> list[Flag]:
     """`flags`, with an unreadable file reported as a ReleaseParseError (exit 3)."""
     from erlcookie.release.model import ReleaseParseError

@@ -7,7 +7,7 @@ import re
 from typing import Iterator
 
 from erlcookie.scan.detectors.base import (COOKIE_NEEDLES, Detection, Source, _literal_ok,
-                                            is_dockerfile)
+                                            is_dockerfile, is_vm_args)
 from erlcookie.scan.syntax import split_args
 from erlcookie.text import line_at
 
@@ -57,7 +57,8 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
     text = src.text
     if src.lines_with(*COOKIE_NEEDLES):
         script = _is_script(src)
-        for m in src.finditer(_SETCOOKIE_CLI):
+        # in vm.args the vm.args reader (detect_vm_args) has the final word on -setcookie
+        for m in () if is_vm_args(src) else src.finditer(_SETCOOKIE_CLI):
             # outside scripts, the command must come first: `erl -sname a -setcookie X`
             if not script and not _ERL_COMMAND_LINE.search(
                     text, text.rfind("\n", 0, m.start()) + 1, m.start()):
