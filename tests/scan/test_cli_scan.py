@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from erlcookie.scan.rules import RULES
+from erlcookie.findings.rules import RULES
 from tests.scan.conftest import commit_all, fresh_cookie, git
 from tests.scan.test_detectors import POSITIVE, generic_secret, render
 

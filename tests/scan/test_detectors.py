@@ -16,7 +16,7 @@ import pytest
 pytestmark = pytest.mark.timeout(60)
 
 from erlcookie.scan.detectors import Source, detect, detect_source, needs_scan
-from erlcookie.scan.rules import RULES
+from erlcookie.findings.rules import RULES
 from tests.scan.conftest import fresh_cookie
 
 DEPLOYMENT = """\

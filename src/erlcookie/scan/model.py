@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from erlcookie.scan.rules import RULES, Rule
+from erlcookie.findings.rules import RULES, Rule
 from erlcookie.scan.walker import Skip
 
 

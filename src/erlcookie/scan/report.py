@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from erlcookie import __version__
 from erlcookie.scan.model import Finding, ScanReport, message
-from erlcookie.scan.rules import RULES, SARIF_LEVEL, SECURITY_SEVERITY
+from erlcookie.findings.rules import RULES, SARIF_LEVEL, SECURITY_SEVERITY
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 PARTIAL_FINGERPRINT_KEY = "erlcookieFinding/v1"
