@@ -90,8 +90,10 @@ REPORT_SCHEMA = {
             "properties": {"kind": {"enum": ["rebar3", "mix", "mix-umbrella"]}}}},
         "findings": {"type": "array", "items": {
             "type": "object",
+            # the keys release check always had, and the shape every finding shares
             "required": ["file", "line", "column", "rule", "severity", "message", "fix", "fixable",
-                         "cookie"],
+                         "cookie", "path", "name", "end_line", "end_column", "key", "fingerprint",
+                         "verdict", "audit", "identity"],
             "additionalProperties": False,
             "properties": {
                 "file": {"type": "string"}, "line": {"type": "integer", "minimum": 1},
@@ -100,6 +102,13 @@ REPORT_SCHEMA = {
                 "severity": {"enum": ["critical", "high", "medium", "low"]},
                 "message": {"type": "string"}, "fix": {"type": "string"},
                 "fixable": {"type": "boolean"},
+                "path": {"type": "string"}, "name": {"type": "string"},
+                "end_line": {"type": "integer", "minimum": 1},
+                "end_column": {"type": "integer", "minimum": 1},
+                "key": {"type": ["string", "null"]},
+                "fingerprint": {"type": ["string", "null"]},
+                "verdict": {"enum": [None, "ok", "weak", "predictable", "invalid"]},
+                "audit": {"type": ["object", "null"]}, "identity": {"type": "string"},
                 "cookie": {"oneOf": [{"type": "null"}, {
                     "type": "object", "required": ["fingerprint", "verdict", "bits", "reasons"],
                     "additionalProperties": False,
@@ -124,7 +133,9 @@ def test_fixture_findings(name, run_cli):
     assert result.exit_code == (1 if EXPECTED[name] else 0)
     assert_no_leak(result.stdout + result.stderr)
     for f in data["findings"]:
-        assert f["severity"] == RULES[f["rule"]].severity
+        # one severity policy with scan: the rule's, one step up for a weak cookie
+        assert f["severity"] == RULES[f["rule"]].severity_for(f["verdict"])
+        assert f["path"] == f["file"] and f["fingerprint"] == (f["cookie"] or {}).get("fingerprint")
         literal = LITERALS.get((name, f["file"], f["rule"]))
         if literal is not None:
             assert f["cookie"]["fingerprint"] == fingerprint(literal)
@@ -161,10 +172,11 @@ def test_text_output(run_cli):
     result = run_cli("release", "check", str(FIXTURES / "rebar3_commented"))
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("apps/shop/src/shop_app.erl:7:12: high release/set-cookie-literal:")
+    # shop_hardcoded_cookie is weak: critical, as `scan` ranks the same call (EC004)
+    assert lines[0].startswith("apps/shop/src/shop_app.erl:7:12: critical release/set-cookie-literal:")
     assert "[cookie fp1:" in lines[0]
     assert any(line.startswith("    fix: ") for line in lines)
-    assert lines[-1].startswith("3 findings (3 high); 2 fixable")
+    assert lines[-1].startswith("3 findings (1 critical, 2 high); 2 fixable")
     assert_no_leak(result.output)
 
 
@@ -216,7 +228,8 @@ def test_committed_and_stray_cookie_files(project, run_cli):
                         ("rel/releases/COOKIE", "release/cookie-file-in-tree")}
     assert got[(".erlang.cookie", "release/committed-cookie-file")]["cookie"]["fingerprint"] == \
         fingerprint("committedCookieValue9")
-    assert got[(".erlang.cookie", "release/committed-cookie-file")]["severity"] == "critical"
+    # high as in scan (EC002); critical only for a weak cookie
+    assert got[(".erlang.cookie", "release/committed-cookie-file")]["severity"] == "high"
     assert_no_leak(result.output, ("committedCookieValue9", "strayBuildCookie3", "ignoredCookieValue"))
 
 
@@ -289,7 +302,7 @@ def test_small_projects(files, rule, fixable, tmp_path, run_cli):
     assert rule in {f["rule"] for f in before["findings"]}
     assert_no_leak(json.dumps(before), ("dockerBakedCookie1",))
     run_cli("release", "fix", str(tmp_path))
-    after = {f.rule for f in check(tmp_path).findings}
+    after = {f.rule_id for f in check(tmp_path).findings}
     assert (rule in after) is not fixable
 
 

@@ -33,7 +33,7 @@ def test_fix_then_check_is_clean_and_a_second_fix_changes_nothing(name, project,
     assert result.exit_code == (1 if name in MANUAL else 0), result.stderr
     assert_no_leak(result.output)
     after = check(root)
-    assert {f.rule for f in after.findings} == MANUAL.get(name, set())
+    assert {f.rule_id for f in after.findings} == MANUAL.get(name, set())
     assert not after.errors
     state = snapshot(root)
     again = run_cli("release", "fix", str(root))
@@ -247,7 +247,7 @@ def test_rel_templates_path_and_umbrella_children(tmp_path, run_cli):
     (tmp_path / "apps" / "jobs" / "mix.exs").write_text(
         'defmodule Jobs.MixProject do\n  use Mix.Project\n\n  def project do\n'
         '    [app: :jobs, releases: [jobs: [cookie: "childAppCookie5"]]]\n  end\nend\n')
-    before = {(f.file, f.rule) for f in check(tmp_path).findings}
+    before = {(f.path, f.rule_id) for f in check(tmp_path).findings}
     assert ("apps/jobs/mix.exs", "release/mix-literal-cookie") in before
     result = run_cli("release", "fix", str(tmp_path))
     assert_no_leak(result.output, ("childAppCookie5",))

@@ -13,9 +13,11 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
-from erlcookie.findings.rules import RULES
+from erlcookie.findings.rules import SCAN, rules_of
 from tests.scan.conftest import commit_all, fresh_cookie, git
 from tests.scan.test_detectors import POSITIVE, generic_secret, render
+
+RULES = {r.id: r for r in rules_of(SCAN)}  # the scan's rules, in registry order
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -15,9 +15,11 @@ import pytest
 
 pytestmark = pytest.mark.timeout(60)
 
+from erlcookie.findings.rules import SCAN, rules_of
 from erlcookie.scan.detectors import Source, detect, detect_source, needs_scan
-from erlcookie.findings.rules import RULES
 from tests.scan.conftest import fresh_cookie
+
+RULES = {r.id: r for r in rules_of(SCAN)}  # the scan's rules, in registry order
 
 DEPLOYMENT = """\
 apiVersion: apps/v1

@@ -40,5 +40,5 @@ def test_same_cookie_as_release_check_on_a_fixture():
     text = (root / "config" / "vm.args").read_text()
     scanned = {fingerprint(d.value) for d in detect("config/vm.args", text)}
     released = {f.cookie.fingerprint for f in check(root).findings
-                if f.file == "config/vm.args" and f.cookie}
+                if f.path == "config/vm.args" and f.cookie}
     assert released and scanned == released

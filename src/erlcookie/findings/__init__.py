@@ -1,1 +1,16 @@
-"""One layer for findings: severities, the rule registry, the finding type, JSON and SARIF."""
+"""One layer for findings, shared by `scan` and `release check`.
+
+- `Severity`: one ordered scale (an `enum.StrEnum`).
+- `rules`: the registry of every rule id, its texts and base severity; one severity policy.
+- `Finding`: the one finding type and its JSON shape (`Finding.to_dict`).
+- `sarif`: the one SARIF 2.1.0 writer; `formats`: the formatter interface (json, sarif).
+"""
+
+from erlcookie.findings.formats import FORMATS, FindingsReport, Format
+from erlcookie.findings.model import CommitRef, CookieInfo, Finding
+from erlcookie.findings.rules import RULES, Rule, rules_of
+from erlcookie.findings.sarif import SarifRun
+from erlcookie.findings.severity import Severity
+
+__all__ = ["FORMATS", "RULES", "CommitRef", "CookieInfo", "Finding", "FindingsReport",
+           "Format", "Rule", "SarifRun", "Severity", "rules_of"]

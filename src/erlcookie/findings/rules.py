@@ -1,23 +1,27 @@
-"""The scanner's rules: stable ids, names, descriptions, help and base severities.
+"""The rule registry: every rule erlcookie reports, for `scan` and for `release check`.
 
-Rule ids never change meaning once released: baselines and SARIF partial fingerprints
-(GitHub code scanning alerts) are keyed on them. Add new ids; do not renumber.
+Rule ids never change meaning once released: baselines, SARIF partial fingerprints (GitHub
+code scanning alerts), suppressions and CI greps are keyed on them. Add new ids; never
+renumber or reuse one. Detectors and analysers name rules through the constants below.
+
+One severity policy for every command: a rule has a base severity, and a finding whose
+cookie the audit calls weak or predictable is raised one step (`Rule.severity_for`). So the
+same problem has the same severity in `scan` and `release check`: a literal `cookie:` in
+mix.exs is high (EC003, release/mix-literal-cookie), critical when the cookie is weak; a
+committed cookie file is high (EC002, release/committed-cookie-file), critical when weak.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-SEVERITIES = ("low", "medium", "high", "critical")
-# GitHub reads `security-severity` (0.0-10.0) from rule properties to rank alerts.
-SECURITY_SEVERITY = {"low": "3.0", "medium": "5.5", "high": "8.0", "critical": "9.5"}
-SARIF_LEVEL = {"low": "note", "medium": "warning", "high": "error", "critical": "error"}
+from erlcookie.findings.severity import Severity
 
-_FIX = ("Treat the cookie as leaked: generate a new one (`erlcookie generate`), deliver it "
-        "from a secret store at run time (for example a Kubernetes Secret read through "
-        "`secretKeyRef` into RELEASE_COOKIE), rotate the running cluster "
-        "(`erlcookie rotate`), and keep the literal out of the repository. Removing the "
-        "line is not enough: the value stays in git history.")
+__all__ = ["RULES", "Rule", "get", "rules_of"]
+
+SCAN = "scan"
+RELEASE = "release"
+WEAK_VERDICTS = ("weak", "predictable")
 
 
 @dataclass(frozen=True)
@@ -27,115 +31,231 @@ class Rule:
     short: str  # one sentence, shown in tables and as SARIF shortDescription
     description: str  # what it matches and why it matters
     help: str  # what to do about it
-    severity: str  # base severity; a weak or predictable cookie raises it one step
+    severity: Severity  # base severity; a weak or predictable cookie raises it one step
     confidence: str = "high"
+    family: str = SCAN  # which command reports it: "scan" or "release"
 
-    def raised(self, verdict: str) -> str:
-        """Severity for a finding whose cookie got `verdict` from the audit."""
-        if verdict in ("weak", "predictable"):
-            return SEVERITIES[min(SEVERITIES.index(self.severity) + 1, len(SEVERITIES) - 1)]
-        return self.severity
+    @property
+    def fix(self) -> str:
+        return self.help
+
+    @property
+    def title(self) -> str:
+        return self.short
+
+    def severity_for(self, verdict: str | None) -> Severity:
+        """Severity of a finding whose cookie got `verdict` from the audit (None: no cookie)."""
+        return self.severity.raised() if verdict in WEAK_VERDICTS else self.severity
+
+    raised = severity_for
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "short": self.short,
                 "description": self.description, "help": self.help,
-                "severity": self.severity, "confidence": self.confidence}
+                "severity": str(self.severity), "confidence": self.confidence}
 
 
-def _rule(id, name, short, description, help_extra="", severity="high", confidence="high"):
-    return Rule(id, name, short, description, (help_extra + " " + _FIX).strip(), severity,
-                confidence)
+RULES: dict[str, Rule] = {}
 
 
-RULES: dict[str, Rule] = {r.id: r for r in (
-    _rule("EC001", "vm-args-setcookie",
-          "Literal cookie in vm.args (-setcookie).",
-          "A vm.args or vm.args.src file passes a literal cookie with `-setcookie Cookie` or "
-          "`-setcookie Node Cookie`. Everyone who can read the repository, the image or the "
-          "node's command line (`ps`) can join the cluster and run code on every node.",
-          "Use `-setcookie ${RELEASE_COOKIE}` in vm.args.src (relx/rebar3 render it from the "
-          "environment at start-up) or drop the flag and let mix releases read RELEASE_COOKIE."),
-    _rule("EC002", "committed-cookie-file",
-          "Committed .erlang.cookie or releases/COOKIE file.",
-          "A `.erlang.cookie` file or a mix release's `releases/COOKIE` is in the tree. Its "
-          "whole content is the cookie that authenticates Erlang distribution.",
-          "Delete the file, add it to .gitignore, and set RELEASE_COOKIE at run time instead."),
-    _rule("EC003", "mix-release-cookie",
-          "Literal `cookie:` in a mix release (or Distillery) configuration.",
-          "mix.exs (or rel/config.exs) sets `cookie: \"...\"` or `cookie: :atom` for a "
-          "release, baking the cookie into every build artefact and the repository.",
-          "Remove the `cookie:` option; set RELEASE_COOKIE in the deployment environment."),
-    _rule("EC004", "set-cookie-literal",
-          "Literal cookie passed to Node.set_cookie / erlang:set_cookie.",
-          "Code calls `Node.set_cookie`, `:erlang.set_cookie`, `erlang:set_cookie` or "
-          "`auth:set_cookie` with a literal atom or string, so the cookie ships in source and "
-          "in compiled BEAM files.",
-          "Read the cookie from the environment (`System.fetch_env!(\"RELEASE_COOKIE\")`) or "
-          "from a mounted secret file."),
-    _rule("EC005", "env-assignment",
-          "Cookie variable assigned a literal in a script, env, unit, CI or config file.",
-          "A cookie variable (RELEASE_COOKIE, ERLANG_COOKIE, RABBITMQ_ERLANG_COOKIE and "
-          "friends) gets a literal value: `export RELEASE_COOKIE=...`, `.env`, "
-          "`rel/env.sh.eex`, systemd `Environment=`, Makefiles, CI `env:`/`variables:` maps, "
-          "JSON/TOML/HCL configuration.",
-          "Inject the variable from your secret store or CI secrets (`${{ secrets.X }}`, "
-          "`$RELEASE_COOKIE` from the environment) instead of writing its value."),
-    _rule("EC006", "command-line-cookie",
-          "Literal cookie on a command line (erl -setcookie, iex --cookie, ...).",
-          "A script, Makefile, CI file, escript `%%!` line, Dockerfile CMD or document runs "
-          "`erl -setcookie X`, `iex/elixir --cookie X`, `erl_call -c X`, "
-          "`rabbitmqctl --erlang-cookie X`, or writes a literal into .erlang.cookie with "
-          "echo/printf. Command-line cookies are also visible to every local user in `ps`.",
-          "Pass the cookie through a 0400 cookie file or the RELEASE_COOKIE environment "
-          "variable fed from a secret."),
-    _rule("EC007", "dockerfile-env",
-          "Cookie baked into a container image by Dockerfile ENV/ARG.",
-          "A Dockerfile sets a cookie variable with `ENV` or gives an `ARG` a literal default. "
-          "ENV values are stored in the image config and ARG defaults in its history: anyone "
-          "who can pull the image can read them.",
-          "Provide the cookie at run time (Kubernetes Secret, `docker run -e` from a secret, "
-          "compose secrets), never at build time."),
-    _rule("EC008", "k8s-env-literal",
-          "Kubernetes container env sets a cookie variable to a literal value.",
-          "A Pod template's `env:` entry names a cookie variable with a literal `value:` "
-          "instead of `valueFrom: secretKeyRef`, so the cookie lives in the manifest, in "
-          "etcd unencrypted and in `kubectl get -o yaml` output for anyone with read access.",
-          "Store the cookie in a Secret (`erlcookie k8s secret`) and reference it with "
-          "`valueFrom.secretKeyRef`."),
-    _rule("EC009", "k8s-configmap-cookie",
-          "Kubernetes ConfigMap holds a cookie.",
-          "A ConfigMap (or a configMapGenerator literal) carries a cookie. ConfigMaps are not "
-          "secrets: they are readable by far more principals and are printed freely.",
-          "Move the value into a Secret and reference it from the workload."),
-    _rule("EC010", "k8s-secret-committed",
-          "Kubernetes Secret with a cookie committed to the repository.",
-          "A Secret manifest (or secretGenerator literal) with the cookie in `stringData` or "
-          "`data` is committed. `data` is base64, which is an encoding, not encryption.",
-          "Commit only encrypted secrets (Sealed Secrets, SOPS, External Secrets) or create "
-          "the Secret out of band (`erlcookie k8s secret`)."),
-    _rule("EC011", "yaml-cookie-value",
-          "Literal cookie in YAML configuration such as Helm values (erlangCookie:).",
-          "A YAML key naming an Erlang cookie (Helm chart values like `auth.erlangCookie`, "
-          "`erlangCookie`, `releaseCookie`) has a literal value.",
-          "Use the chart's existing-secret option (for example `auth.existingErlangSecret`) "
-          "or pass the value at install time from a secret store."),
-    _rule("EC012", "compose-env-cookie",
-          "docker-compose sets a cookie variable to a literal.",
-          "A compose file's `environment:` (list or map form) or build `args:` sets a cookie "
-          "variable to a literal value.",
-          "Use an env_file kept out of git, compose `secrets:`, or `${RELEASE_COOKIE}` "
-          "interpolation from the caller's environment."),
-    _rule("EC013", "fly-toml-env",
-          "fly.toml [env] sets a cookie variable.",
-          "fly.toml's `[env]` section is plain configuration committed with the app; a cookie "
-          "there is public to every reader of the repository.",
-          "Use `fly secrets set RELEASE_COOKIE=...` instead of `[env]`."),
-    _rule("EC100", "generic-cookie-assignment",
-          "Cookie-shaped value assigned to another *COOKIE* name (lower confidence).",
-          "A variable or key whose name contains COOKIE but is not a known Erlang cookie "
-          "variable gets a long, random-looking literal. It may be an Erlang cookie under a "
-          "custom name, or another secret (for example a web session signing key).",
-          "If it is an Erlang cookie, treat it as leaked. If it is not, allow it with an "
-          "`erlcookie:allow` comment or accept it with `--write-baseline`.",
-          severity="medium", confidence="medium"),
-)}
+def _register(rule: Rule) -> str:
+    if rule.id in RULES:
+        raise ValueError(f"rule id {rule.id} registered twice")
+    RULES[rule.id] = rule
+    return rule.id
+
+
+def get(rule_id: str) -> Rule:
+    return RULES[rule_id]
+
+
+def rules_of(family: str) -> list[Rule]:
+    """The rules one command reports, in registration order (SARIF ruleIndex follows it)."""
+    return [r for r in RULES.values() if r.family == family]
+
+
+# -- scan -----------------------------------------------------------------------------------
+_FIX = ("Treat the cookie as leaked: generate a new one (`erlcookie generate`), deliver it "
+        "from a secret store at run time (for example a Kubernetes Secret read through "
+        "`secretKeyRef` into RELEASE_COOKIE), rotate the running cluster "
+        "(`erlcookie rotate`), and keep the literal out of the repository. Removing the "
+        "line is not enough: the value stays in git history.")
+
+
+def _scan_rule(id, name, short, description, help_extra="", severity="high",
+               confidence="high") -> str:
+    return _register(Rule(id, name, short, description, (help_extra + " " + _FIX).strip(),
+                          Severity(severity), confidence, SCAN))
+
+
+VM_ARGS_SETCOOKIE = _scan_rule("EC001", "vm-args-setcookie",
+    "Literal cookie in vm.args (-setcookie).",
+    "A vm.args or vm.args.src file passes a literal cookie with `-setcookie Cookie` or "
+    "`-setcookie Node Cookie`. Everyone who can read the repository, the image or the "
+    "node's command line (`ps`) can join the cluster and run code on every node.",
+    "Use `-setcookie ${RELEASE_COOKIE}` in vm.args.src (relx/rebar3 render it from the "
+    "environment at start-up) or drop the flag and let mix releases read RELEASE_COOKIE.")
+COMMITTED_COOKIE_FILE = _scan_rule("EC002", "committed-cookie-file",
+    "Committed .erlang.cookie or releases/COOKIE file.",
+    "A `.erlang.cookie` file or a mix release's `releases/COOKIE` is in the tree. Its "
+    "whole content is the cookie that authenticates Erlang distribution.",
+    "Delete the file, add it to .gitignore, and set RELEASE_COOKIE at run time instead.")
+MIX_RELEASE_COOKIE = _scan_rule("EC003", "mix-release-cookie",
+    "Literal `cookie:` in a mix release (or Distillery) configuration.",
+    "mix.exs (or rel/config.exs) sets `cookie: \"...\"` or `cookie: :atom` for a "
+    "release, baking the cookie into every build artefact and the repository.",
+    "Remove the `cookie:` option; set RELEASE_COOKIE in the deployment environment.")
+SET_COOKIE_LITERAL = _scan_rule("EC004", "set-cookie-literal",
+    "Literal cookie passed to Node.set_cookie / erlang:set_cookie.",
+    "Code calls `Node.set_cookie`, `:erlang.set_cookie`, `erlang:set_cookie` or "
+    "`auth:set_cookie` with a literal atom or string, so the cookie ships in source and "
+    "in compiled BEAM files.",
+    "Read the cookie from the environment (`System.fetch_env!(\"RELEASE_COOKIE\")`) or "
+    "from a mounted secret file.")
+ENV_ASSIGNMENT = _scan_rule("EC005", "env-assignment",
+    "Cookie variable assigned a literal in a script, env, unit, CI or config file.",
+    "A cookie variable (RELEASE_COOKIE, ERLANG_COOKIE, RABBITMQ_ERLANG_COOKIE and "
+    "friends) gets a literal value: `export RELEASE_COOKIE=...`, `.env`, "
+    "`rel/env.sh.eex`, systemd `Environment=`, Makefiles, CI `env:`/`variables:` maps, "
+    "JSON/TOML/HCL configuration.",
+    "Inject the variable from your secret store or CI secrets (`${{ secrets.X }}`, "
+    "`$RELEASE_COOKIE` from the environment) instead of writing its value.")
+COMMAND_LINE_COOKIE = _scan_rule("EC006", "command-line-cookie",
+    "Literal cookie on a command line (erl -setcookie, iex --cookie, ...).",
+    "A script, Makefile, CI file, escript `%%!` line, Dockerfile CMD or document runs "
+    "`erl -setcookie X`, `iex/elixir --cookie X`, `erl_call -c X`, "
+    "`rabbitmqctl --erlang-cookie X`, or writes a literal into .erlang.cookie with "
+    "echo/printf. Command-line cookies are also visible to every local user in `ps`.",
+    "Pass the cookie through a 0400 cookie file or the RELEASE_COOKIE environment "
+    "variable fed from a secret.")
+DOCKERFILE_ENV = _scan_rule("EC007", "dockerfile-env",
+    "Cookie baked into a container image by Dockerfile ENV/ARG.",
+    "A Dockerfile sets a cookie variable with `ENV` or gives an `ARG` a literal default. "
+    "ENV values are stored in the image config and ARG defaults in its history: anyone "
+    "who can pull the image can read them.",
+    "Provide the cookie at run time (Kubernetes Secret, `docker run -e` from a secret, "
+    "compose secrets), never at build time.")
+K8S_ENV_LITERAL = _scan_rule("EC008", "k8s-env-literal",
+    "Kubernetes container env sets a cookie variable to a literal value.",
+    "A Pod template's `env:` entry names a cookie variable with a literal `value:` "
+    "instead of `valueFrom: secretKeyRef`, so the cookie lives in the manifest, in "
+    "etcd unencrypted and in `kubectl get -o yaml` output for anyone with read access.",
+    "Store the cookie in a Secret (`erlcookie k8s secret`) and reference it with "
+    "`valueFrom.secretKeyRef`.")
+K8S_CONFIGMAP_COOKIE = _scan_rule("EC009", "k8s-configmap-cookie",
+    "Kubernetes ConfigMap holds a cookie.",
+    "A ConfigMap (or a configMapGenerator literal) carries a cookie. ConfigMaps are not "
+    "secrets: they are readable by far more principals and are printed freely.",
+    "Move the value into a Secret and reference it from the workload.")
+K8S_SECRET_COMMITTED = _scan_rule("EC010", "k8s-secret-committed",
+    "Kubernetes Secret with a cookie committed to the repository.",
+    "A Secret manifest (or secretGenerator literal) with the cookie in `stringData` or "
+    "`data` is committed. `data` is base64, which is an encoding, not encryption.",
+    "Commit only encrypted secrets (Sealed Secrets, SOPS, External Secrets) or create "
+    "the Secret out of band (`erlcookie k8s secret`).")
+YAML_COOKIE_VALUE = _scan_rule("EC011", "yaml-cookie-value",
+    "Literal cookie in YAML configuration such as Helm values (erlangCookie:).",
+    "A YAML key naming an Erlang cookie (Helm chart values like `auth.erlangCookie`, "
+    "`erlangCookie`, `releaseCookie`) has a literal value.",
+    "Use the chart's existing-secret option (for example `auth.existingErlangSecret`) "
+    "or pass the value at install time from a secret store.")
+COMPOSE_ENV_COOKIE = _scan_rule("EC012", "compose-env-cookie",
+    "docker-compose sets a cookie variable to a literal.",
+    "A compose file's `environment:` (list or map form) or build `args:` sets a cookie "
+    "variable to a literal value.",
+    "Use an env_file kept out of git, compose `secrets:`, or `${RELEASE_COOKIE}` "
+    "interpolation from the caller's environment.")
+FLY_TOML_ENV = _scan_rule("EC013", "fly-toml-env",
+    "fly.toml [env] sets a cookie variable.",
+    "fly.toml's `[env]` section is plain configuration committed with the app; a cookie "
+    "there is public to every reader of the repository.",
+    "Use `fly secrets set RELEASE_COOKIE=...` instead of `[env]`.")
+GENERIC_COOKIE_ASSIGNMENT = _scan_rule("EC100", "generic-cookie-assignment",
+    "Cookie-shaped value assigned to another *COOKIE* name (lower confidence).",
+    "A variable or key whose name contains COOKIE but is not a known Erlang cookie "
+    "variable gets a long, random-looking literal. It may be an Erlang cookie under a "
+    "custom name, or another secret (for example a web session signing key).",
+    "If it is an Erlang cookie, treat it as leaked. If it is not, allow it with an "
+    "`erlcookie:allow` comment or accept it with `--write-baseline`.",
+    severity="medium", confidence="medium")
+
+
+# -- release check ----------------------------------------------------------------------------
+def _release_rule(id: str, severity: str, title: str, fix: str) -> str:
+    return _register(Rule(id, id.split("/", 1)[1], title, title, fix, Severity(severity),
+                          "high", RELEASE))
+
+
+RELEASE_VM_ARGS_LITERAL_COOKIE = _release_rule("release/vm-args-literal-cookie", "high",
+    "vm.args sets a literal cookie with -setcookie",
+    "use vm.args.src with `-setcookie ${RELEASE_COOKIE}` and fill RELEASE_COOKIE from a "
+    "Kubernetes Secret; the old value is in version control: rotate it")
+RELEASE_VM_ARGS_PER_NODE_COOKIE = _release_rule("release/vm-args-per-node-cookie", "high",
+    "vm.args sets a literal cookie for one peer (-setcookie Node Cookie)",
+    "give every node the cluster cookie from RELEASE_COOKIE, or take the peer's cookie "
+    "from its own environment variable (-setcookie Node ${PEER_COOKIE}) in vm.args.src")
+RELEASE_RELX_TEMPLATE_COOKIE = _release_rule("release/relx-template-cookie", "critical",
+    "vm.args still has the cookie from the rebar3/relx template ({{name}}_cookie)",
+    "use vm.args.src with `-setcookie ${RELEASE_COOKIE}`; the template value is public")
+RELEASE_RELX_DEFAULT_VM_ARGS = _release_rule("release/relx-default-vm-args", "critical",
+    "the relx release has no vm.args, so relx generates one with -setcookie <release name>",
+    "add config/vm.args.src with `-setcookie ${RELEASE_COOKIE}`")
+RELEASE_VM_ARGS_BUILD_TIME_COOKIE = _release_rule("release/vm-args-build-time-cookie", "high",
+    "vm.args takes its cookie from a build-time template variable",
+    "use vm.args.src with `-setcookie ${RELEASE_COOKIE}`, read when the node starts")
+RELEASE_VM_ARGS_COOKIE_DEFAULT = _release_rule("release/vm-args-cookie-default", "high",
+    "vm.args.src falls back to a literal cookie (${VAR:-literal}) when the variable is unset",
+    "drop the default (`-setcookie ${RELEASE_COOKIE}`): a missing Secret must stop the "
+    "node, not start it on a cookie from version control")
+RELEASE_VM_ARGS_UNRENDERED_VARIABLE = _release_rule("release/vm-args-unrendered-variable", "high",
+    "a plain vm.args uses ${VAR}: relx does not expand it, so the text itself is the cookie",
+    "rename the file to vm.args.src (relx renders .src files at start-up)")
+RELEASE_VM_ARGS_NO_COOKIE = _release_rule("release/vm-args-no-cookie", "medium",
+    "vm.args sets no cookie, so the node uses ~/.erlang.cookie (OTP creates a predictable one)",
+    "add `-setcookie ${RELEASE_COOKIE}` to vm.args.src")
+RELEASE_VM_ARGS_EMPTY_COOKIE = _release_rule("release/vm-args-empty-cookie", "medium",
+    "-setcookie has no value, so the node falls back to ~/.erlang.cookie",
+    "write `-setcookie ${RELEASE_COOKIE}` in vm.args.src")
+RELEASE_RELX_SETCOOKIE_NOT_AT_LINE_START = _release_rule("release/relx-setcookie-not-at-line-start", "low",
+    "-setcookie does not open its line, so relx's start script cannot find the cookie",
+    "put `-setcookie ${RELEASE_COOKIE}` on a line of its own (the script greps "
+    "'^-setcookie'; without it stop, ping, rpc and remote_console cannot reach the node)")
+RELEASE_RELX_VM_ARGS_SRC_IGNORED = _release_rule("release/relx-vm-args-src-ignored", "high",
+    "vm.args.src exists but relx will not use it",
+    "name it in the relx section: {vm_args_src, \"./config/vm.args.src\"} (rebar3 before "
+    "3.14 does not pick it up by itself; an explicit {vm_args, ...} wins over the file)")
+RELEASE_RELX_NO_COOKIE_GUARD = _release_rule("release/relx-no-cookie-guard", "medium",
+    "the relx release starts even when RELEASE_COOKIE is unset, on ~/.erlang.cookie",
+    "add a pre_start hook that refuses to start without RELEASE_COOKIE "
+    "(`erlcookie release fix` adds one)")
+RELEASE_MIX_LITERAL_COOKIE = _release_rule("release/mix-literal-cookie", "high",
+    "mix.exs gives the release a literal cookie (the :cookie option)",
+    "remove the :cookie option and set RELEASE_COOKIE from a Kubernetes Secret; the old "
+    "value is in version control: rotate it")
+RELEASE_MIX_BUILD_TIME_COOKIE = _release_rule("release/mix-build-time-cookie", "medium",
+    "mix.exs computes the release cookie at build time (the :cookie option)",
+    "remove the :cookie option: the value is baked into releases/COOKIE in every image; "
+    "set RELEASE_COOKIE when the release starts instead")
+RELEASE_MIX_COOKIE_FALLBACK = _release_rule("release/mix-cookie-fallback", "high",
+    "the mix release falls back to the build-time releases/COOKIE when RELEASE_COOKIE is unset",
+    "guard rel/env.sh.eex so start/daemon fail without RELEASE_COOKIE (every clean build "
+    "writes a new random releases/COOKIE: the cluster splits on the next deploy)")
+RELEASE_MIX_VM_ARGS_SETCOOKIE = _release_rule("release/mix-vm-args-setcookie", "high",
+    "the mix release's vm.args sets -setcookie, which overrides RELEASE_COOKIE",
+    "remove the -setcookie line: mix passes RELEASE_COOKIE to the node itself")
+RELEASE_ENV_SCRIPT_LITERAL_COOKIE = _release_rule("release/env-script-literal-cookie", "high",
+    "a release env script sets RELEASE_COOKIE to a literal value",
+    "remove the assignment and let Kubernetes set RELEASE_COOKIE from a Secret")
+RELEASE_SET_COOKIE_LITERAL = _release_rule("release/set-cookie-literal", "high",
+    "code sets the cookie to a literal (Node.set_cookie / erlang:set_cookie)",
+    "remove the call, or read the value from the environment (RELEASE_COOKIE)")
+RELEASE_DOCKERFILE_LITERAL_COOKIE = _release_rule("release/dockerfile-literal-cookie", "high",
+    "a Dockerfile bakes a literal RELEASE_COOKIE into the image",
+    "remove it from the Dockerfile; set RELEASE_COOKIE at run time from a Secret")
+RELEASE_COMMITTED_COOKIE_FILE = _release_rule("release/committed-cookie-file", "high",
+    "a cookie file is committed to version control",
+    "`git rm --cached` it, add it to .gitignore and rotate the cookie: it stays in the "
+    "git history (see `erlcookie scan --history`)")
+RELEASE_COOKIE_FILE_IN_TREE = _release_rule("release/cookie-file-in-tree", "medium",
+    "a cookie file sits in the project tree and is not git-ignored",
+    "delete it or add it to .gitignore so it never gets committed or copied into images")

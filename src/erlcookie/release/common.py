@@ -34,7 +34,7 @@ def finding(rule: str, shown: str, text: str, offset: int, message: str, *,
     line, column = line_col(text, offset)
     info = CookieInfo.of(cookie) if cookie else None
     secret = Cookie(cookie, source=shown) if cookie else None
-    return Finding(rule, shown, line, column, message, fixable=fixable, cookie=info,
+    return Finding(rule, shown, line, column, detail=message, fixable=fixable, cookie=info,
                    secret=secret)
 
 

@@ -1,9 +1,13 @@
-"""Reports as text lines, JSON-ready dicts and SARIF 2.1.0 (never a cookie value)."""
+"""`release check` as text lines (never a cookie value); JSON and SARIF come from the shared
+findings layer (`Report.to_json`, `Report.sarif_run`, `erlcookie.findings.formats`).
+
+The lines hold strings from the project as they are; the CLI passes every one through
+`safe_text` before it reaches a terminal or a pipe.
+"""
 
 from __future__ import annotations
 
-from erlcookie import __version__
-from erlcookie.release.model import RULES, SARIF_LEVEL, SEVERITIES, Finding, Report
+from erlcookie.release.model import Finding, Report
 
 
 def finding_line(f: Finding) -> str:
@@ -11,7 +15,7 @@ def finding_line(f: Finding) -> str:
     if f.cookie is not None:
         verdict = f", {f.cookie.verdict}" if f.cookie.verdict else ""
         cookie = f" [cookie {f.cookie.fingerprint}{verdict}]"
-    return f"{f.file}:{f.line}:{f.column}: {f.severity} {f.rule}: {f.message}{cookie}"
+    return f"{f.path}:{f.line}:{f.column}: {f.severity} {f.rule_id}: {f.message}{cookie}"
 
 
 def summary(report: Report) -> str:
@@ -21,10 +25,7 @@ def summary(report: Report) -> str:
     elif not report.findings:
         head = "no cookie problems found"
     else:
-        counts = {s: 0 for s in SEVERITIES}
-        for f in report.findings:
-            counts[f.severity] += 1
-        parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+        parts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
         fixable = sum(1 for f in report.findings if f.fixable)
         head = (f"{len(report.findings)} finding{'s' if len(report.findings) != 1 else ''} "
                 f"({parts}); {fixable} fixable with `erlcookie release fix`")
@@ -34,37 +35,7 @@ def summary(report: Report) -> str:
 
 
 def sarif(report: Report) -> dict:
-    used = sorted({f.rule for f in report.findings})
-    rules = [{"id": rid, "name": rid.split("/", 1)[1],
-              "shortDescription": {"text": RULES[rid].title},
-              "help": {"text": RULES[rid].fix},
-              "defaultConfiguration": {"level": SARIF_LEVEL[RULES[rid].severity]},
-              "properties": {"severity": RULES[rid].severity}} for rid in used]
-    results = []
-    for f in report.findings:
-        result = {
-            "ruleId": f.rule, "ruleIndex": used.index(f.rule), "level": SARIF_LEVEL[f.severity],
-            "message": {"text": f"{f.message}. Fix: {f.fix}"},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.file, "uriBaseId": "SRCROOT"},
-                "region": {"startLine": f.line, "startColumn": f.column}}}],
-            "properties": {"severity": f.severity, "fixable": f.fixable},
-        }
-        if f.cookie is not None:
-            result["partialFingerprints"] = {"cookieFingerprint/v1": f.cookie.fingerprint}
-            result["properties"]["cookie"] = f.cookie.to_dict()
-        results.append(result)
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "erlcookie release check", "version": __version__,
-                                "rules": rules}},
-            "originalUriBaseIds": {"SRCROOT": {"uri": report.path.as_uri() + "/"}},
-            "results": results,
-            "invocations": [{"executionSuccessful": not report.errors,
-                             "toolExecutionNotifications": [
-                                 {"level": "error", "message": {"text": f"{e.file}: {e.detail}"}}
-                                 for e in report.errors]}],
-        }],
-    }
+    """SARIF 2.1.0 from the shared writer (kept under its old name)."""
+    from erlcookie.findings.sarif import document
+
+    return document(report.sarif_run())

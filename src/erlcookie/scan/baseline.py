@@ -14,8 +14,9 @@ from typing import Iterable
 from erlcookie import __version__
 from erlcookie.cookie.files import write_text_preserving_mode
 from erlcookie.errors import OperationalError, UsageError
+from erlcookie.findings.model import Finding
 from erlcookie.inputs import read_bounded
-from erlcookie.scan.model import Finding, ScanReport
+from erlcookie.scan.model import ScanReport
 
 FORMAT = "erlcookie-scan-baseline"
 VERSION = 1

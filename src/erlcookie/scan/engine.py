@@ -7,6 +7,7 @@ audit verdict and fingerprint of each distinct cookie (cached: scrypt costs ~40 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from erlcookie.scan.detectors import Source, detect_source, needs_scan
-from erlcookie.scan.model import CommitRef, Finding, ScanReport, assign_occurrences
+from erlcookie.findings.model import CommitRef, CookieInfo, Finding
+from erlcookie.scan.model import ScanReport, assign_occurrences
 from erlcookie.scan.walker import (BINARY_PROBE, DEFAULT_MAX_SIZE, Excluder, Skip, iter_files,
                                    read_candidate)
 
@@ -94,7 +96,7 @@ Pending = list  # [(Finding, Future)]
 def complete(pending: Pending, findings: list[Finding]) -> None:
     """Fill in fingerprints and verdicts, then number repeats (needs the fingerprints)."""
     for finding, future in pending:
-        finding.fingerprint, finding.verdict, finding.bits, finding.reasons = future.result()
+        finding.cookie = CookieInfo(*future.result())
     pending.clear()
     assign_occurrences(findings)
 
@@ -145,7 +147,6 @@ def _scan_text(path: str, text: str, pending: Pending) -> tuple[list[Finding], l
         key_line = src.line_col(d.key_start)[0] if d.key_start is not None else line
         finding = Finding(rule_id=d.rule_id, path=path, line=line, column=column,
                           end_line=end_line, end_column=max(end_column, column + 1),
-                          fingerprint="", verdict="", bits=0.0, reasons=(),
                           key=d.key, note=d.note)
         pending.append((finding, judge_async(d.value)))
         (suppressed if line in allowed or key_line in allowed else found).append(finding)
@@ -341,7 +342,7 @@ def _fold_history(per_blob: list[Finding], introductions: dict[str, list[CommitR
         refs = introductions.get(f.blob or "", [])
         paths = sorted({r.path for r in refs}) or [f.path]
         for path in paths:
-            copy = Finding(**{**f.__dict__, "path": path, "commits": []})
+            copy = dataclasses.replace(f, path=path, commits=[])
             at_path = [r for r in refs if r.path == path]
             in_head = (path, f.blob) in head
             key = copy.identity_base + f":{f.occurrence}"

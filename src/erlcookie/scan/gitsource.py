@@ -18,7 +18,7 @@ import threading
 from typing import Callable, Iterator, Sequence
 
 from erlcookie.errors import OperationalError
-from erlcookie.scan.model import CommitRef
+from erlcookie.findings.model import CommitRef
 
 _GITLINK = "160000"
 _SYMLINK = "120000"

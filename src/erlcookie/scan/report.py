@@ -1,24 +1,15 @@
-"""Renderers: text rows, JSON and SARIF 2.1.0 for a ScanReport. Pure data in, data out.
+"""The scan's text report (rows and summary lines). Pure data in, data out.
 
-None of them can show a cookie: findings carry fingerprints only. SARIF follows what
-GitHub code scanning reads: rules with descriptions, help and `security-severity`,
-results with locations relative to %SRCROOT%, and `partialFingerprints` built from the
-finding identity (rule, path, cookie fingerprint), so alerts survive moved lines.
+JSON and SARIF come from the shared findings layer (`erlcookie.findings.formats`); the
+functions at the end are kept for callers of the old names. Nothing here can show a cookie:
+findings carry fingerprints only. Strings from the repository (paths, keys) are made safe
+for a terminal by the CLI's table renderer and by `safe_text` in the summary lines.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import quote
-
-from erlcookie import __version__
-from erlcookie.scan.model import Finding, ScanReport, message
-from erlcookie.findings.rules import RULES, SARIF_LEVEL, SECURITY_SEVERITY
-
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-PARTIAL_FINGERPRINT_KEY = "erlcookieFinding/v1"
-SRCROOT = "%SRCROOT%"
-
+from erlcookie.findings.model import Finding
+from erlcookie.scan.model import ScanReport
 
 def human_size(n: int) -> str:
     size = float(n)
@@ -114,103 +105,12 @@ def skip_warnings(report: ScanReport) -> list[str]:
     return out
 
 
-# -- JSON -------------------------------------------------------------------------------------
+# -- JSON and SARIF: the shared findings layer ----------------------------------------------
 def to_json(report: ScanReport) -> dict:
-    cookies: dict[str, dict] = {}
-    for f in report.findings:
-        entry = cookies.setdefault(f.fingerprint, {"fingerprint": f.fingerprint,
-                                                   "verdict": f.verdict, "findings": 0,
-                                                   "paths": []})
-        entry["findings"] += 1
-        if f.path not in entry["paths"]:
-            entry["paths"].append(f.path)
-    used = sorted({f.rule_id for f in report.findings + report.suppressed + report.accepted})
-    data = {
-        "tool": {"name": "erlcookie", "version": __version__},
-        "mode": report.mode,
-        "root": report.root,
-        "summary": report.summary(),
-        "findings": [f.to_dict() for f in report.findings],
-        "cookies": list(cookies.values()),
-        "suppressed": [f.to_dict() for f in report.suppressed],
-        "accepted": [f.to_dict() for f in report.accepted],
-        "skipped": [s.to_dict() for s in report.skipped],
-        "rules": {rid: RULES[rid].to_dict() for rid in used},
-    }
-    if report.commits is not None:
-        data["commits_walked"] = report.commits
-    return data
-
-
-# -- SARIF 2.1.0 ------------------------------------------------------------------------------
-def _artifact_location(path: str) -> dict:
-    if path.startswith("/"):
-        return {"uri": Path(path).as_uri()}
-    return {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}
-
-
-def _sarif_rule(rule) -> dict:
-    markdown = (f"**{rule.short}**\n\n{rule.description}\n\n**Fix.** {rule.help}\n\n"
-                "The finding shows the cookie's fingerprint (`erlcookie fingerprint`), never "
-                "the cookie. Severity rises one step when the cookie is weak or predictable "
-                "(`erlcookie audit`).")
-    return {
-        "id": rule.id,
-        "name": rule.name,
-        "shortDescription": {"text": rule.short},
-        "fullDescription": {"text": rule.description},
-        "help": {"text": f"{rule.description} Fix: {rule.help}", "markdown": markdown},
-        "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
-        "properties": {
-            "tags": ["security", "secret", "erlang", "cookie", "external/cwe/cwe-798"],
-            "precision": "high" if rule.confidence == "high" else "medium",
-            "problem.severity": "error" if rule.severity in ("high", "critical") else "warning",
-            "security-severity": SECURITY_SEVERITY[rule.severity],
-        },
-    }
-
-
-def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict:
-    props = {"severity": f.severity, "fingerprint": f.fingerprint, "verdict": f.verdict,
-             "bits": f.bits, "reasons": list(f.reasons)}
-    if f.key:
-        props["key"] = f.key
-    if f.blob:
-        props["blob"] = f.blob
-    if f.in_head is not None:
-        props["inHead"] = f.in_head
-        props["commits"] = [c.to_dict() for c in f.commits]
-    return {
-        "ruleId": f.rule_id,
-        "ruleIndex": rule_index[f.rule_id],
-        "level": SARIF_LEVEL[f.severity],
-        "message": {"text": message(f)},
-        "locations": [{"physicalLocation": {
-            "artifactLocation": _artifact_location(f.path),
-            "region": {"startLine": f.line, "startColumn": f.column,
-                       "endLine": f.end_line, "endColumn": f.end_column},
-        }}],
-        "partialFingerprints": {PARTIAL_FINGERPRINT_KEY: f.identity},
-        "properties": props,
-    }
+    return report.to_json()
 
 
 def to_sarif(report: ScanReport) -> dict:
-    rules = list(RULES.values())
-    rule_index = {r.id: i for i, r in enumerate(rules)}
-    notifications = [{"level": "warning", "message": {"text": text}}
-                     for text in skip_warnings(report)]
-    root_uri = Path(report.root).as_uri().rstrip("/") + "/"
-    run = {
-        "tool": {"driver": {"name": "erlcookie", "version": __version__,
-                            "semanticVersion": __version__,
-                            "rules": [_sarif_rule(r) for r in rules]}},
-        "automationDetails": {"id": f"erlcookie/scan/{report.mode}/"},
-        "originalUriBaseIds": {SRCROOT: {"uri": root_uri}},
-        "columnKind": "unicodeCodePoints",
-        "invocations": [{"executionSuccessful": True,
-                         "toolExecutionNotifications": notifications}],
-        "results": [_sarif_result(f, rule_index) for f in report.findings],
-        "properties": {"summary": report.summary()},
-    }
-    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    from erlcookie.findings.sarif import document
+
+    return document(report.sarif_run())

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from erlcookie.findings.rules import (COMPOSE_ENV_COOKIE, DOCKERFILE_ENV, ENV_ASSIGNMENT,
+                                      FLY_TOML_ENV, GENERIC_COOKIE_ASSIGNMENT, VM_ARGS_SETCOOKIE)
 from erlcookie.scan.syntax import cookie_shaped, is_reference
 from erlcookie.text import LineIndex
 
@@ -145,18 +147,18 @@ def _assignment_rule(src: Source, confidence: str | None, value: str,
     if confidence == "high":
         return high_rule
     if confidence == "generic" and cookie_shaped(value):
-        return "EC100"
+        return GENERIC_COOKIE_ASSIGNMENT
     return None
 
 
 def _context_rule(src: Source) -> str:
     """The specific rule for a cookie variable assigned in this kind of file."""
     if is_dockerfile(src):
-        return "EC007"
+        return DOCKERFILE_ENV
     if is_compose(src):
-        return "EC012"
+        return COMPOSE_ENV_COOKIE
     if is_vm_args(src):
-        return "EC001"
+        return VM_ARGS_SETCOOKIE
     if src.name == "fly.toml":
-        return "EC013"
-    return "EC005"
+        return FLY_TOML_ENV
+    return ENV_ASSIGNMENT

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from erlcookie.findings.rules import ENV_ASSIGNMENT, MIX_RELEASE_COOKIE, SET_COOKIE_LITERAL
 from erlcookie.scan.detectors.base import (Detection, Source, _assignment_rule, _literal_ok,
                                             is_elixir)
 from erlcookie.scan.syntax import cookie_name_confidence, read_quoted
@@ -117,7 +118,7 @@ def detect_code_calls(src: Source) -> Iterator[Detection]:
         if rest.replace(",", "").replace("utf8", "").replace("latin1", "").strip(" )"):
             continue  # more than a literal (an expression): not a leak we can name
         if _literal_ok(value):
-            yield Detection("EC004", vs, ve, value, key=m.group("fn").lstrip(":"),
+            yield Detection(SET_COOKIE_LITERAL, vs, ve, value, key=m.group("fn").lstrip(":"),
                             key_start=m.start())
 
 
@@ -131,15 +132,15 @@ def detect_elixir_config(src: Source) -> Iterator[Detection]:
         if not got or not _literal_ok(got[0]):
             continue
         if key.lower() == "cookie":
-            rule = "EC003"
+            rule = MIX_RELEASE_COOKIE
         else:
-            rule = _assignment_rule(src, cookie_name_confidence(key), got[0], "EC005")
+            rule = _assignment_rule(src, cookie_name_confidence(key), got[0], ENV_ASSIGNMENT)
         if rule:
             yield Detection(rule, got[1], got[2], got[0], key=key, key_start=m.start())
     for m in src.finditer(_EX_KEY_STRING):
         got = _elixir_literal(text, m.end())
         if got and _literal_ok(got[0]):
-            rule = _assignment_rule(src, cookie_name_confidence(m.group("key")), got[0], "EC005")
+            rule = _assignment_rule(src, cookie_name_confidence(m.group("key")), got[0], ENV_ASSIGNMENT)
             if rule:
                 yield Detection(rule, got[1], got[2], got[0], key=m.group("key"),
                                 key_start=m.start())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from erlcookie.findings.rules import COMMAND_LINE_COOKIE
 from erlcookie.scan.detectors.base import (COOKIE_NEEDLES, Detection, Source, _literal_ok,
                                             is_dockerfile, is_vm_args)
 from erlcookie.scan.syntax import split_args
@@ -63,7 +64,7 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
             if not script and not _ERL_COMMAND_LINE.search(
                     text, text.rfind("\n", 0, m.start()) + 1, m.start()):
                 continue
-            yield from _setcookie_words("EC006", m.start("rest"), m.group("rest"), "-setcookie",
+            yield from _setcookie_words(COMMAND_LINE_COOKIE, m.start("rest"), m.group("rest"), "-setcookie",
                                         m.start())
         for m in src.finditer(_DASH_COOKIE):
             flag = m.group("flag")
@@ -74,7 +75,7 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
             words = split_args(m.group("rest"))
             if words and _literal_ok(words[0][0]):
                 base = m.start("rest")
-                yield Detection("EC006", base + words[0][1], base + words[0][2], words[0][0],
+                yield Detection(COMMAND_LINE_COOKIE, base + words[0][1], base + words[0][2], words[0][0],
                                 key="--" + flag, key_start=m.start())
         for m in src.finditer(_ARGV_FORM):
             line = line_at(text, m.start())
@@ -82,7 +83,7 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
                                                   or not _ELIXIR_TOOL_LINE.search(line)):
                 continue
             if _literal_ok(m.group("val")) and not m.group("val").startswith("-"):
-                yield Detection("EC006", m.start("val"), m.end("val"), m.group("val"),
+                yield Detection(COMMAND_LINE_COOKIE, m.start("val"), m.end("val"), m.group("val"),
                                 key=m.group("flag"), key_start=m.start())
         for m in src.finditer(_ECHO_TO_COOKIE_FILE):
             words = split_args(m.group("rest"))
@@ -90,12 +91,12 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
                 words = words[1:]
             if words and _literal_ok(words[0][0]):
                 base = m.start("rest")
-                yield Detection("EC006", base + words[0][1], base + words[0][2], words[0][0],
+                yield Detection(COMMAND_LINE_COOKIE, base + words[0][1], base + words[0][2], words[0][0],
                                 key=".erlang.cookie", key_start=m.start())
     if "erl_call" in text:
         for m in src.finditer(_ERL_CALL, "erl_call"):
             words = split_args(m.group("rest"))
             if words and _literal_ok(words[0][0]):
                 base = m.start("rest")
-                yield Detection("EC006", base + words[0][1], base + words[0][2], words[0][0],
+                yield Detection(COMMAND_LINE_COOKIE, base + words[0][1], base + words[0][2], words[0][0],
                                 key="erl_call -c", key_start=m.start())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from erlcookie.findings.rules import COMMITTED_COOKIE_FILE
 from erlcookie.scan.detectors.base import Detection, Source, _literal_ok, is_cookie_file
 
 
@@ -14,4 +15,4 @@ def detect_cookie_file(src: Source) -> Iterator[Detection]:
         return
     m = re.search(r"[^\s]+(?:[ \t]+[^\s]+)*", src.text)
     if m and _literal_ok(m.group(0)):
-        yield Detection("EC002", m.start(), m.end(), m.group(0), key=src.name)
+        yield Detection(COMMITTED_COOKIE_FILE, m.start(), m.end(), m.group(0), key=src.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from erlcookie.findings.rules import DOCKERFILE_ENV
 from erlcookie.scan.detectors.base import (Detection, Source, _assignment_rule, _literal_ok,
                                             is_dockerfile)
 from erlcookie.scan.syntax import cookie_name_confidence, read_line_value, read_value
@@ -43,7 +44,7 @@ def detect_dockerfile(src: Source) -> Iterator[Detection]:
             if got is None:
                 continue
             value, vs, ve = got
-            rule = _assignment_rule(src, cookie_name_confidence(km.group("key")), value, "EC007")
+            rule = _assignment_rule(src, cookie_name_confidence(km.group("key")), value, DOCKERFILE_ENV)
             if rule and _literal_ok(value):
                 yield Detection(rule, vs, ve, value, key=km.group("key"), key_start=start)
             continue
@@ -54,7 +55,7 @@ def detect_dockerfile(src: Source) -> Iterator[Detection]:
             if got is None:
                 continue
             value, vs, ve = got
-            rule = _assignment_rule(src, cookie_name_confidence(pm.group("key")), value, "EC007")
+            rule = _assignment_rule(src, cookie_name_confidence(pm.group("key")), value, DOCKERFILE_ENV)
             if rule and _literal_ok(value):
                 yield Detection(rule, vs, ve, value, key=pm.group("key"),
                                 key_start=start + pm.start())

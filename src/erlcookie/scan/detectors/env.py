@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from erlcookie.findings.rules import YAML_COOKIE_VALUE
 from erlcookie.scan.detectors.base import (Detection, Source, _assignment_rule, _context_rule,
                                             _literal_ok, is_yaml)
 from erlcookie.scan.syntax import cookie_name_confidence, read_quoted, read_value
@@ -64,6 +65,6 @@ def detect_env_assignments(src: Source) -> Iterator[Detection]:
         group = "val" if m.group("val") is not None else "val2"
         value = m.group(group)
         if _literal_ok(value):
-            yield Detection("EC011" if is_yaml(src) else context_rule, m.start(group),
+            yield Detection(YAML_COOKIE_VALUE if is_yaml(src) else context_rule, m.start(group),
                             m.end(group), value, key="default", key_start=m.start(),
                             note="template default value")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
+from erlcookie.findings.rules import ENV_ASSIGNMENT, FLY_TOML_ENV
 from erlcookie.scan.detectors.base import (Detection, Source, _assignment_rule, _literal_ok,
                                             is_toml)
 from erlcookie.scan.syntax import cookie_name_confidence, read_line_value
@@ -31,7 +32,7 @@ def detect_toml(src: Source) -> Iterator[Detection]:
             continue
         value, vs, ve = got
         in_env = section in ("env", "build.args") or key.startswith(("env.", "build.args."))
-        high_rule = "EC013" if src.name == "fly.toml" and in_env else "EC005"
+        high_rule = FLY_TOML_ENV if src.name == "fly.toml" and in_env else ENV_ASSIGNMENT
         rule = _assignment_rule(src, confidence, value, high_rule)
         if rule:
             yield Detection(rule, vs, ve, value, key=key, key_start=m.start("key"))

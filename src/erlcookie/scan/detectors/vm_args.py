@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from erlcookie.findings.rules import VM_ARGS_SETCOOKIE
 from erlcookie.release import vmargs
 from erlcookie.scan.detectors.base import Detection, Source, _literal_ok, is_vm_args
 from erlcookie.scan.syntax import is_reference
@@ -27,5 +28,5 @@ def detect_vm_args(src: Source) -> Iterator[Detection]:
         start, end = word.start, word.end
         if len(word.raw) >= 2 and word.raw[0] in "\"'" and word.raw[-1] == word.raw[0]:
             start, end = start + 1, end - 1  # point at the cookie, not at its quotes
-        yield Detection("EC001", start, end, word.value, key="-setcookie",
+        yield Detection(VM_ARGS_SETCOOKIE, start, end, word.value, key="-setcookie",
                         key_start=flag.word.start)

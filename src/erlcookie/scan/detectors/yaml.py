@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from erlcookie.findings.rules import (COMPOSE_ENV_COOKIE, ENV_ASSIGNMENT, K8S_CONFIGMAP_COOKIE,
+                                      K8S_ENV_LITERAL, K8S_SECRET_COMMITTED, YAML_COOKIE_VALUE)
 from erlcookie.scan.detectors.base import (Detection, Source, _assignment_rule, _literal_ok,
                                             is_yaml)
 from erlcookie.scan.syntax import (cookie_name_confidence, erlang_context, normalise_name,
@@ -158,15 +160,15 @@ def _yaml_rule(src: Source, kind: str | None, parents: tuple[str, ...], key: str
     if kind == "Secret" and parent in ("data", "stringdata"):
         if parent == "data":
             decoded, note = _decode_secret_data(value)
-            return "EC010", decoded, note
-        return "EC010", value, None
+            return K8S_SECRET_COMMITTED, decoded, note
+        return K8S_SECRET_COMMITTED, value, None
     if kind == "ConfigMap" and parent in ("data", "binarydata"):
-        return _assignment_rule(src, confidence, value, "EC009"), value, None
+        return _assignment_rule(src, confidence, value, K8S_CONFIGMAP_COOKIE), value, None
     if parent == "environment" or (parent == "args" and "build" in parents):
-        return _assignment_rule(src, confidence, value, "EC012"), value, None
+        return _assignment_rule(src, confidence, value, COMPOSE_ENV_COOKIE), value, None
     if parent.replace("_", "").replace("-", "") in _ENV_PARENTS:
-        return _assignment_rule(src, confidence, value, "EC005"), value, None
-    return _assignment_rule(src, confidence, value, "EC011"), value, None
+        return _assignment_rule(src, confidence, value, ENV_ASSIGNMENT), value, None
+    return _assignment_rule(src, confidence, value, YAML_COOKIE_VALUE), value, None
 
 
 def detect_yaml(src: Source) -> Iterator[Detection]:
@@ -200,7 +202,7 @@ def detect_yaml(src: Source) -> Iterator[Detection]:
                 continue
             k8s = kind in _K8S_KINDS_WITH_ENV or "env" in name.parents or "containers" in \
                 name.parents
-            rule = _assignment_rule(src, confidence, val.value, "EC008" if k8s else "EC005")
+            rule = _assignment_rule(src, confidence, val.value, K8S_ENV_LITERAL if k8s else ENV_ASSIGNMENT)
             if rule:
                 yield Detection(rule, val.start, val.end, val.value, key=name.value,
                                 key_start=name.key_start)
@@ -234,12 +236,12 @@ def _yaml_list_item(src: Source, kind: str | None, text: str, start: int, end: i
         return
     parent = parents[-1] if parents else ""
     if parent == "literals" and "secretgenerator" in parents:
-        rule = _assignment_rule(src, confidence, value, "EC010")
+        rule = _assignment_rule(src, confidence, value, K8S_SECRET_COMMITTED)
     elif parent == "literals" and "configmapgenerator" in parents:
-        rule = _assignment_rule(src, confidence, value, "EC009")
+        rule = _assignment_rule(src, confidence, value, K8S_CONFIGMAP_COOKIE)
     elif parent in ("environment", "args"):
-        rule = _assignment_rule(src, confidence, value, "EC012")
+        rule = _assignment_rule(src, confidence, value, COMPOSE_ENV_COOKIE)
     else:
-        rule = _assignment_rule(src, confidence, value, "EC005")
+        rule = _assignment_rule(src, confidence, value, ENV_ASSIGNMENT)
     if rule:
         yield Detection(rule, vs, ve, value, key=key, key_start=body_start)

@@ -1,0 +1,170 @@
+"""The one finding type of erlcookie, for `scan`, `release check` and whatever reports next.
+
+A finding never holds a cookie value in anything it renders: only the cookie's fingerprint
+and audit verdict (`CookieInfo`). An analyser that must rewrite the file later may keep the
+literal in `secret`, a `Cookie` that never prints.
+
+A finding's `identity` is what scan baselines and SARIF `partialFingerprints` use. It hashes
+the rule, the path and the cookie's fingerprint (plus an ordinal when the same cookie
+appears more than once in one file), never a line number, so moving lines around does not
+turn an accepted finding into a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from erlcookie.findings.rules import RULES, Rule
+from erlcookie.findings.severity import Severity
+
+if TYPE_CHECKING:
+    from erlcookie.cookie.value import Cookie
+
+__all__ = ["CommitRef", "CookieInfo", "Finding"]
+
+
+@dataclass(frozen=True)
+class CookieInfo:
+    """What a report may say about a literal cookie: never the value itself."""
+
+    fingerprint: str
+    verdict: str | None
+    bits: float | None
+    reasons: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, value: str, source: str = "release file") -> "CookieInfo":
+        """Fingerprint and audit of one literal (the audit is optional, the fingerprint not)."""
+        from erlcookie.cookie.value import Cookie
+
+        cookie = Cookie(value, source=source)
+        try:
+            from erlcookie.audit import audit_cookie
+        except ImportError:
+            return cls(cookie.fingerprint(), None, None)
+        result = audit_cookie(cookie)
+        return cls(cookie.fingerprint(), result.verdict, round(result.bits, 1),
+                   tuple(r.code for r in result.reasons if r.verdict != "ok"))
+
+    def audit_dict(self) -> dict:
+        return {"verdict": self.verdict, "bits": self.bits, "reasons": list(self.reasons)}
+
+    def to_dict(self) -> dict:
+        return {"fingerprint": self.fingerprint, **self.audit_dict()}
+
+
+@dataclass(frozen=True)
+class CommitRef:
+    """A commit in which a file at `path` got content holding the cookie."""
+
+    sha: str
+    date: str  # author date, ISO 8601
+    path: str
+    age: int = field(default=0, compare=False)  # position in `git log --date-order`: 0 newest
+
+    def to_dict(self) -> dict:
+        return {"commit": self.sha, "date": self.date, "path": self.path}
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    path: str  # relative to the report's root
+    line: int
+    column: int
+    end_line: int = 0  # 0: unknown (the finding's own line)
+    end_column: int = 0
+    detail: str | None = None  # what the analyser says about this place; None: the rule's text
+    cookie: CookieInfo | None = None
+    key: str | None = None  # the variable, key or flag that carries the cookie (safe to show)
+    note: str | None = None
+    fixable: bool = False  # `erlcookie release fix` can fix it
+    occurrence: int = 1
+    commits: list[CommitRef] = field(default_factory=list)  # scan --history only
+    in_head: bool | None = None  # scan --history only: still in HEAD's tree at this path?
+    blob: str | None = None  # scan --history / --staged: the git blob that holds it
+    secret: "Cookie | None" = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.rule_id not in RULES:
+            raise ValueError(f"unknown rule id {self.rule_id!r}: add it to findings/rules.py")
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[self.rule_id]
+
+    @property
+    def severity(self) -> Severity:
+        return self.rule.severity_for(self.verdict)
+
+    @property
+    def fix(self) -> str:
+        return self.rule.help
+
+    # the cookie, flattened: fingerprint and audit verdict are part of every finding's shape
+    @property
+    def fingerprint(self) -> str:
+        return self.cookie.fingerprint if self.cookie else ""
+
+    @property
+    def verdict(self) -> str | None:
+        return self.cookie.verdict if self.cookie else None
+
+    @property
+    def bits(self) -> float | None:
+        return self.cookie.bits if self.cookie else None
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.cookie.reasons if self.cookie else ()
+
+    @property
+    def identity_base(self) -> str:
+        material = "\0".join(("erlcookie-finding/v1", self.rule_id, self.path, self.fingerprint))
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+    @property
+    def identity(self) -> str:
+        return f"{self.identity_base}:{self.occurrence}"
+
+    @property
+    def message(self) -> str:
+        """One line for humans; it names the fingerprint, never the cookie."""
+        if self.detail:
+            return self.detail
+        parts = [self.rule.short]
+        if self.key and self.key not in self.rule.short:
+            parts.append(f"Key: {self.key}.")
+        if self.cookie is not None:
+            cookie = f"Cookie {self.fingerprint}"
+            if self.verdict not in ("ok", None):
+                detail = ", ".join(self.reasons[:2])
+                cookie += f" is {self.verdict}" + (f" ({detail})" if detail else "")
+            if self.note:
+                cookie += f"; {self.note}"
+            if self.in_head is False:
+                cookie += "; removed from HEAD but still in git history"
+            parts.append(cookie + ".")
+        return " ".join(parts)
+
+    def to_dict(self) -> dict:
+        """The one JSON shape of a finding, whichever command reports it."""
+        data = {
+            "rule": self.rule_id, "name": self.rule.name, "severity": str(self.severity),
+            "path": self.path, "line": self.line, "column": self.column,
+            "end_line": self.end_line or self.line, "end_column": self.end_column or self.column,
+            "message": self.message, "fix": self.fix, "fixable": self.fixable,
+            "key": self.key, "fingerprint": self.fingerprint or None, "verdict": self.verdict,
+            "audit": self.cookie.audit_dict() if self.cookie else None,
+            "identity": self.identity,
+        }
+        if self.note:
+            data["note"] = self.note
+        if self.blob is not None:
+            data["blob"] = self.blob
+        if self.in_head is not None:
+            data["in_head"] = self.in_head
+            data["commits"] = [c.to_dict() for c in self.commits]
+        return data
