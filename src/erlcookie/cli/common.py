@@ -62,6 +62,33 @@ def load_cookie(request: CookieRequest, *, deadline: float | None = None) -> Coo
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
 
+# The report formats of every command that reports findings (erlcookie.findings.formats).
+FORMAT_NAMES = ("text", "json", "sarif")
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMAT_NAMES), default="text", show_default=True,
+    help="Report format; json and sarif are plain on stdout.")
+
+
+def pick_format(fmt: str, *, as_json: bool = False, sarif: bool = False) -> str:
+    """--format, with the older --json and --sarif flags as aliases (conflicts are usage errors)."""
+    from erlcookie.errors import UsageError
+
+    chosen = [name for name, on in (("json", as_json), ("sarif", sarif)) if on]
+    if len(chosen) > 1:
+        raise UsageError("--json conflicts with --sarif; pick one")
+    if chosen:
+        if fmt != "text" and fmt != chosen[0]:
+            raise UsageError(f"--{chosen[0]} conflicts with --format {fmt}; pick one")
+        return chosen[0]
+    return fmt
+
+
+def render_findings(report: Any, fmt: str) -> str:
+    """A findings report (erlcookie.findings.formats.FindingsReport) as json or sarif text."""
+    from erlcookie.findings.formats import FORMATS
+
+    return FORMATS[fmt].format(report)
+
 
 def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))

@@ -10,7 +10,8 @@ import sys
 
 import click
 
-from erlcookie.cli.common import emit_json, handle_errors, json_option
+from erlcookie.cli.common import (emit_json, format_option, handle_errors, json_option,
+                                  pick_format, render_findings, safe_text)
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL
 
 SEVERITY_COLOURS = {"critical": "red", "high": "red", "medium": "yellow", "low": "cyan"}
@@ -33,41 +34,41 @@ def release():
 def _echo_finding(f, err: bool = False) -> None:
     from erlcookie.release.render import finding_line
 
-    line = finding_line(f)
+    line = safe_text(finding_line(f))  # paths and messages come from the project
     head, _, rest = line.partition(f" {f.severity} ")
     click.echo(f"{head} " + click.style(f.severity, fg=SEVERITY_COLOURS[f.severity], bold=True)
                + f" {rest}", err=err)
-    click.echo(f"    fix: {f.fix}", err=err)
+    click.echo(f"    fix: {safe_text(f.fix)}", err=err)
 
 
 @release.command("check")
 @click.argument("path", default=".", metavar="[PATH]")
-@json_option
-@click.option("--sarif", is_flag=True, help="SARIF 2.1.0 on stdout (for code scanning UIs).")
+@format_option
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--sarif", is_flag=True, help="Same as --format sarif (for code scanning UIs).")
 @rebar3_version_option
 @handle_errors
-def check(path, as_json, sarif, rebar3_version):
+def check(path, fmt, as_json, sarif, rebar3_version):
     """Report every place where a release does not take its cookie from RELEASE_COOKIE.
 
     Finds rebar3 and mix projects under PATH (default: the current directory). Each
-    finding has a file, line, column, severity, stable rule id and the fix. Exit 0 when
-    nothing is found, 1 on findings, 2 on a bad PATH, 3 when a file cannot be parsed.
+    finding has a file, line, column, severity, stable rule id and the fix; json and sarif
+    share their shape with `erlcookie scan`. Exit 0 when nothing is found, 1 on findings,
+    2 on a bad PATH, 3 when a file cannot be parsed.
     """
     from erlcookie.release import check as run_check
-    from erlcookie.release.render import sarif as to_sarif
     from erlcookie.release.render import summary
 
+    fmt = pick_format(fmt, as_json=as_json, sarif=sarif)
     report = run_check(path, rebar3_version=rebar3_version)
-    if sarif:
-        emit_json(to_sarif(report))
-    elif as_json:
-        emit_json(report.to_dict())
+    if fmt != "text":
+        click.echo(render_findings(report, fmt), nl=False)
     else:
         for f in report.findings:
             _echo_finding(f)
         for error in report.errors:
-            click.echo(f"erlcookie: error: {error}", err=True)
-        click.echo(summary(report))
+            click.echo(f"erlcookie: error: {safe_text(error)}", err=True)
+        click.echo(safe_text(summary(report)))
     if report.errors:
         sys.exit(EXIT_OPERATIONAL)
     sys.exit(EXIT_FINDINGS if report.findings else EXIT_OK)
@@ -96,6 +97,7 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
     """
     from erlcookie.errors import OperationalError, UsageError
     from erlcookie.release import FixOptions, ReleaseParseError, apply, check, diff, plan_fix
+    from erlcookie.release.model import finding_json
 
     from erlcookie.distribution.epmd import EPMD_PORT
 
@@ -118,17 +120,17 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
             "path": str(fix_plan.root), "dry_run": dry_run, "written": bool(written),
             "changes": [{"action": c.action, "path": c.path, "old_path": c.old_path,
                          "reason": c.reason, "diff": d} for c, d in zip(fix_plan.changes, diffs)],
-            "remaining": [f.to_dict() for f in fix_plan.remaining + still],
+            "remaining": [finding_json(f) for f in fix_plan.remaining + still],
             "notes": fix_plan.notes,
         })
     else:
         for change, text in zip(fix_plan.changes, diffs):
             what = (f"{change.old_path} -> {change.path}" if change.action == "rename"
                     else change.path)
-            click.echo(f"# {change.action} {what}: {change.reason}")
+            click.echo(safe_text(f"# {change.action} {what}: {change.reason}"))
             click.echo(text, nl=False)
         for note in fix_plan.notes:
-            click.echo(f"note: {note}", err=True)
+            click.echo(f"note: {safe_text(note)}", err=True)
         if not fix_plan.changes:
             click.echo("nothing to change automatically", err=True)
         elif dry_run:

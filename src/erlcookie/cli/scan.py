@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
 
 import click
 
-from erlcookie.cli.common import handle_errors, render_table, stdout_is_tty
+from erlcookie.cli.common import (format_option, handle_errors, pick_format, render_findings,
+                                  render_table, safe_text, stdout_is_tty)
 from erlcookie.errors import UsageError
 
-SEVERITY_CHOICES = ("low", "medium", "high", "critical")
+SEVERITY_CHOICES = ("low", "medium", "high", "critical")  # erlcookie.findings.Severity, lazily
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$", re.I)
 
 
@@ -32,9 +31,9 @@ def parse_size(text: str) -> int:
 @click.option("--history", is_flag=True,
               help="Scan every blob reachable from any ref, once each, and report the commits "
                    "and paths where each cookie appears (also those deleted from HEAD).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
-              show_default=True, help="Report format; json and sarif are plain on stdout.")
+@format_option
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--sarif", "as_sarif", is_flag=True, help="Same as --format sarif.")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the report to FILE (atomically) instead of stdout.")
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
@@ -51,7 +50,7 @@ def parse_size(text: str) -> int:
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
               help="Worker processes for large trees (0: one per CPU).")
 @handle_errors
-def scan(paths, staged, history, fmt, as_json, output, excludes, max_size, baseline_path,
+def scan(paths, staged, history, fmt, as_json, as_sarif, output, excludes, max_size, baseline_path,
          write_baseline_path, min_severity, jobs):
     """Find leaked and weak Erlang cookies in files, staged changes or git history.
 
@@ -76,40 +75,20 @@ def scan(paths, staged, history, fmt, as_json, output, excludes, max_size, basel
       erlcookie scan --write-baseline .erlcookie-baseline.json
       erlcookie scan --baseline .erlcookie-baseline.json
     """
+    from erlcookie.findings.severity import Severity
     from erlcookie.scan import report as report_mod
-    from erlcookie.scan.engine import ScanOptions, scan_history, scan_staged, scan_tree
+    from erlcookie.scan.engine import ScanOptions, scan as run_scan
 
-    if as_json:
-        if fmt == "sarif":
-            raise UsageError("--json conflicts with --format sarif; pick one")
-        fmt = "json"
+    fmt = pick_format(fmt, as_json=as_json, sarif=as_sarif)
     if staged and history:
         raise UsageError("--staged and --history are separate scans; run them one at a time")
-    options = ScanOptions(excludes=excludes, max_size=parse_size(max_size), jobs=jobs)
-    if baseline_path or write_baseline_path:
-        from erlcookie.scan import baseline as baseline_mod
-    accepted = baseline_mod.load(baseline_path) if baseline_path else None
-
-    if staged or history:
-        if len(paths) > 1:
-            raise UsageError("--staged/--history take at most one PATH: the repository")
-        from erlcookie.scan.gitsource import GitRepo
-
-        repo = GitRepo(paths[0] if paths else ".")
-        report = scan_staged(repo, options) if staged else scan_history(repo, options)
-    else:
-        paths = paths or (".",)
-        for p in paths:
-            if not os.path.lexists(p):
-                raise UsageError(f"no such file or directory: {p}")
-        report = scan_tree(paths, options)
-
-    floor = SEVERITY_CHOICES.index(min_severity)
-    report.findings = [f for f in report.findings if SEVERITY_CHOICES.index(f.severity) >= floor]
-    if accepted is not None:
-        baseline_mod.apply(report, accepted)
+    options = ScanOptions(excludes=excludes, max_size=parse_size(max_size), jobs=jobs,
+                          min_severity=Severity(min_severity), baseline=baseline_path)
+    report = run_scan(paths, options, "staged" if staged else "history" if history else "tree")
 
     if write_baseline_path:
+        from erlcookie.scan import baseline as baseline_mod
+
         recorded = report.findings + report.accepted
         baseline_mod.write(write_baseline_path, recorded)
         click.echo(f"erlcookie: wrote {len(recorded)} finding(s) to {write_baseline_path}; "
@@ -118,10 +97,9 @@ def scan(paths, staged, history, fmt, as_json, output, excludes, max_size, basel
     if fmt == "text":
         _emit_text(report, report_mod, output)
     else:
-        data = report_mod.to_json(report) if fmt == "json" else report_mod.to_sarif(report)
-        _write(json.dumps(data, indent=2) + "\n", output)
+        _write(render_findings(report, fmt), output)
         for warning in report_mod.skip_warnings(report):
-            click.echo(f"erlcookie: {warning}", err=True)
+            click.echo(f"erlcookie: {safe_text(warning)}", err=True)
     if report.findings and not write_baseline_path:
         raise SystemExit(1)
 
@@ -151,4 +129,4 @@ def _emit_text(report, report_mod, output: str | None) -> None:
                      title=f"erlcookie scan ({report.mode})" if stdout_is_tty() else None)
         click.echo("")
     for line in report_mod.text_summary(report):
-        click.echo(line)
+        click.echo(safe_text(line))  # paths in skip warnings come from the repository

@@ -23,6 +23,12 @@ __all__ = ["RULES", "CookieInfo", "FileChange", "Finding", "FixPlan", "ProjectIn
            "ReleaseParseError", "Report", "Rule"]
 
 
+def finding_json(f: Finding) -> dict:
+    """The shared shape of a finding, plus the keys `release --json` always had."""
+    return {**f.to_dict(), "file": f.path,
+            "cookie": None if f.cookie is None else f.cookie.to_dict()}
+
+
 @dataclass
 class ProjectInfo:
     kind: str            # rebar3, mix, mix-umbrella
@@ -64,11 +70,7 @@ class Report:
     def to_json(self) -> dict:
         from erlcookie import __version__
 
-        findings = []
-        for f in self.findings:
-            # the shared shape, plus the keys `release check --json` always had
-            findings.append({**f.to_dict(), "file": f.path,
-                             "cookie": None if f.cookie is None else f.cookie.to_dict()})
+        findings = [finding_json(f) for f in self.findings]
         return {"tool": {"name": "erlcookie", "version": __version__},
                 "command": "release check", "path": str(self.path),
                 "projects": [p.to_dict() for p in self.projects],

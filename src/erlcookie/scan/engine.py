@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from erlcookie.scan.detectors import Source, detect_source, needs_scan
+from erlcookie.errors import UsageError
 from erlcookie.findings.model import CommitRef, CookieInfo, Finding
+from erlcookie.findings.severity import Severity
 from erlcookie.scan.model import ScanReport, assign_occurrences
 from erlcookie.scan.walker import (BINARY_PROBE, DEFAULT_MAX_SIZE, Excluder, Skip, iter_files,
                                    read_candidate)
@@ -32,9 +34,22 @@ BATCH = 128
 
 @dataclass
 class ScanOptions:
+    """Everything that decides what a scan reports, handed from the CLI (or a program) to
+    the engine: what to read, the severity floor, and the baseline of accepted findings."""
+
     excludes: Sequence[str] = ()
     max_size: int = DEFAULT_MAX_SIZE
     jobs: int = 0  # 0: one per available CPU
+    min_severity: Severity = Severity.LOW  # findings below it are dropped (counted)
+    baseline: str | None = None  # a baseline file: findings recorded there are accepted
+
+    def accepted(self) -> set[str] | None:
+        """The identities the baseline accepts (read once per scan, before any work)."""
+        if self.baseline is None:
+            return None
+        from erlcookie.scan import baseline
+
+        return baseline.load(self.baseline)
 
     def worker_count(self) -> int:
         """`jobs`, or as many workers as there are idle CPUs (measured: on a busy shared
@@ -50,6 +65,42 @@ class ScanOptions:
         except OSError:
             idle = cpus
         return max(1, min(cpus, int(idle + 0.5)))
+
+
+MODES = ("tree", "staged", "history")
+
+
+def scan(paths: Sequence[str], options: ScanOptions, mode: str = "tree") -> ScanReport:
+    """One entry point: a tree of PATHs, or (staged/history) the repository at PATH."""
+    if mode not in MODES:
+        raise UsageError(f"unknown scan mode {mode!r}")
+    if mode == "tree":
+        paths = tuple(paths) or (".",)
+        for p in paths:
+            if not os.path.lexists(p):
+                raise UsageError(f"no such file or directory: {p}")
+        return scan_tree(paths, options)
+    if len(paths) > 1:
+        raise UsageError("--staged/--history take at most one PATH: the repository")
+    from erlcookie.scan.gitsource import GitRepo
+
+    repo = GitRepo(paths[0] if paths else ".")
+    return scan_staged(repo, options) if mode == "staged" else scan_history(repo, options)
+
+
+def _finish(report: ScanReport, options: ScanOptions, accepted: set[str] | None,
+            started: float) -> ScanReport:
+    """The options' last word: the severity floor, then the baseline; then sort and time."""
+    kept = [f for f in report.findings if f.severity >= options.min_severity]
+    report.below_floor = len(report.findings) - len(kept)
+    report.findings = kept
+    if accepted is not None:
+        from erlcookie.scan import baseline
+
+        baseline.apply(report, accepted)
+    _sort(report)
+    report.elapsed = time.perf_counter() - started
+    return report
 
 
 # -- judging cookies (per process cache, in threads) -------------------------------------------
@@ -219,6 +270,7 @@ def _batches(files: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple
 def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None) -> ScanReport:
     """Scan files and directories; paths in the report are relative to `cwd`."""
     started = time.perf_counter()
+    accepted = options.accepted()
     cwd = os.path.abspath(cwd or os.getcwd())
     files = iter_files(roots, Excluder(options.excludes), cwd)
     head: list[tuple[str, str]] = []
@@ -251,9 +303,7 @@ def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None
                         suppressed=total.suppressed, skipped=total.skipped,
                         binary_files=total.binary, files_scanned=total.files,
                         bytes_scanned=total.nbytes)
-    _sort(report)
-    report.elapsed = time.perf_counter() - started
-    return report
+    return _finish(report, options, accepted, started)
 
 
 def _can_fork() -> bool:
@@ -272,6 +322,7 @@ def _sort(report: ScanReport) -> None:
 def scan_staged(repo, options: ScanOptions) -> ScanReport:
     """Scan what is staged for the next commit (added, copied, modified, type-changed)."""
     started = time.perf_counter()
+    accepted = options.accepted()
     excluder = Excluder(options.excludes)
     entries = [(path, oid) for path, oid in repo.staged_blobs() if not excluder.excluded(path)]
     report = ScanReport(mode="staged", root=repo.toplevel)
@@ -280,9 +331,7 @@ def scan_staged(repo, options: ScanOptions) -> ScanReport:
                                                                      options.max_size)):
         _scan_blob(report, path, oid, size, data, options.max_size, pending)
     complete(pending, report.findings + report.suppressed)
-    _sort(report)
-    report.elapsed = time.perf_counter() - started
-    return report
+    return _finish(report, options, accepted, started)
 
 
 def _scan_blob(report: ScanReport, path: str, oid: str, size: int, data: bytes | None,
@@ -306,6 +355,7 @@ def _scan_blob(report: ScanReport, path: str, oid: str, size: int, data: bytes |
 def scan_history(repo, options: ScanOptions) -> ScanReport:
     """Every blob reachable from any ref, each read once; findings mapped to commits/paths."""
     started = time.perf_counter()
+    accepted = options.accepted()
     excluder = Excluder(options.excludes)
     report = ScanReport(mode="history", root=repo.toplevel)
     per_blob: list[Finding] = []
@@ -323,9 +373,7 @@ def scan_history(repo, options: ScanOptions) -> ScanReport:
     report.commits = commits
     report.findings = _fold_history(per_blob, introductions, head)
     report.suppressed = _fold_history(per_blob_suppressed, introductions, head)
-    _sort(report)
-    report.elapsed = time.perf_counter() - started
-    return report
+    return _finish(report, options, accepted, started)
 
 
 def _fold_history(per_blob: list[Finding], introductions: dict[str, list[CommitRef]],

@@ -52,7 +52,8 @@ class ScanReport:
             by_severity[str(f.severity)] = by_severity.get(str(f.severity), 0) + 1
         return {"findings": len(self.findings), "distinct_cookies": self.distinct_cookies(),
                 "by_severity": by_severity, "suppressed_inline": len(self.suppressed),
-                "accepted_by_baseline": len(self.accepted), "files_scanned": self.files_scanned,
+                "accepted_by_baseline": len(self.accepted),
+                "below_min_severity": self.below_floor, "files_scanned": self.files_scanned,
                 "bytes_scanned": self.bytes_scanned, "binary_files_skipped": self.binary_files,
                 "files_skipped": len(self.skipped), "seconds": round(self.elapsed, 3)}
 

@@ -75,6 +75,8 @@ def text_summary(report: ScanReport) -> list[str]:
         extra.append(f"{len(report.suppressed)} suppressed by erlcookie:allow")
     if report.accepted:
         extra.append(f"{len(report.accepted)} accepted by the baseline")
+    if report.below_floor:
+        extra.append(f"{report.below_floor} below --min-severity")
     if extra:
         lines.append("Not counted: " + ", ".join(extra) + ".")
     scanned = (f"Scanned {report.files_scanned} {what} ({human_size(report.bytes_scanned)})"
