@@ -8,7 +8,7 @@ import pytest
 
 from erlcookie.errors import OperationalError
 from erlcookie.scan.engine import ScanOptions, scan_history, scan_staged
-from erlcookie.scan.gitsource import GitRepo
+from erlcookie.git import GitRepo
 from tests.scan.conftest import commit_all, fresh_cookie, git
 
 pytestmark = pytest.mark.timeout(120)

@@ -82,7 +82,7 @@ def scan(paths: Sequence[str], options: ScanOptions, mode: str = "tree") -> Scan
         return scan_tree(paths, options)
     if len(paths) > 1:
         raise UsageError("--staged/--history take at most one PATH: the repository")
-    from erlcookie.scan.gitsource import GitRepo
+    from erlcookie.git import GitRepo
 
     repo = GitRepo(paths[0] if paths else ".")
     return scan_staged(repo, options) if mode == "staged" else scan_history(repo, options)
