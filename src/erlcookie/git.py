@@ -1,4 +1,9 @@
-"""The git adapter: the only place that runs `git`. Streams blobs, never checks out.
+"""The git adapter: the only place that runs `git` (for `scan` and `release check`).
+
+Work trees: `git ls-files` says which files are tracked and which git would add
+(`work_tree_files`); without git or outside a work tree the caller falls back to the tree.
+
+Blobs are streamed, never checked out.
 
 History: `git rev-list --objects --all` names every object reachable from any ref once;
 `git cat-file --batch-check` types and sizes them; `git cat-file --batch` streams the
@@ -15,14 +20,46 @@ import re
 import shutil
 import subprocess
 import threading
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from erlcookie.errors import OperationalError
 from erlcookie.findings.model import CommitRef
 
+LS_FILES_TIMEOUT = 20.0
 _GITLINK = "160000"
 _SYMLINK = "120000"
 _CHUNK = 1 << 20
+
+
+@dataclass
+class GitView:
+    tracked: list[str]        # relative to the path asked about
+    untracked: list[str]      # not ignored, not yet added
+
+
+def _ls_files(base: Path, *extra: str) -> list[str] | None:
+    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
+    try:
+        proc = subprocess.run(["git", "-C", str(base), "ls-files", "-z", *extra, "--", "."],
+                              capture_output=True, timeout=LS_FILES_TIMEOUT, env=env,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    return [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def work_tree_files(base: Path, keep: Callable[[str], bool] = lambda _: True) -> GitView | None:
+    """Files under `base` git tracks or would add, filtered by `keep`; None when git
+    cannot tell (no git, not a work tree, a timeout)."""
+    tracked = _ls_files(base)
+    if tracked is None:
+        return None
+    untracked = _ls_files(base, "--others", "--exclude-standard") or []
+    return GitView([p for p in tracked if keep(p)], [p for p in untracked if keep(p)])
 
 
 class GitRepo:

@@ -13,11 +13,13 @@ import os
 from pathlib import Path
 
 from erlcookie.errors import OperationalError, UsageError
-from erlcookie.release import code, gitfiles, mix, rebar
+from erlcookie import git
+from erlcookie.release import code, mix, rebar
 from erlcookie.release.buildtool import BuildTool, FixOptions
 from erlcookie.release.common import finding
 from erlcookie.release.layout import Tree, ensure_inside, find_projects
 from erlcookie.release.model import FileChange, FixPlan, ReleaseParseError, Report
+from erlcookie.scan.detectors import is_cookie_file  # one definition of a cookie file
 
 COOKIE_FILE_MAX = 64 * 1024
 # Every build tool the engine knows; a directory that is a project of several goes to the
@@ -35,12 +37,12 @@ def _base(path: str | os.PathLike) -> Path:
 
 
 def _cookie_file_findings(tree: Tree) -> list:
-    view = gitfiles.cookie_files(tree.base)
+    view = git.work_tree_files(tree.base, is_cookie_file)
     found = []
     if view is None:
         candidates = [(tree.rel(p), "release/cookie-file-in-tree",
                        "a cookie file in the project tree (no git repository to tell whether "
-                       "it is committed)") for p in tree.files if gitfiles.is_cookie_file(tree.rel(p))]
+                       "it is committed)") for p in tree.files if is_cookie_file(tree.rel(p))]
     else:
         candidates = [(p, "release/committed-cookie-file", "a cookie file is tracked by git")
                       for p in view.tracked]
