@@ -28,6 +28,8 @@ from erlcookie.errors import OperationalError
 from erlcookie.findings.model import CommitRef
 
 LS_FILES_TIMEOUT = 20.0
+# Reading a partial clone must not go to the network for objects it lacks (git 2.44+).
+_NO_FETCH_ENV = dict(os.environ, GIT_NO_LAZY_FETCH="1", GIT_TERMINAL_PROMPT="0")
 _GITLINK = "160000"
 _SYMLINK = "120000"
 _CHUNK = 1 << 20
@@ -92,7 +94,8 @@ class GitRepo:
 
     def _popen(self, *args: str, stdin=subprocess.DEVNULL, bufsize: int = -1) -> subprocess.Popen:
         return subprocess.Popen(["git", *args], cwd=self.toplevel, stdin=stdin,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=bufsize)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=bufsize,
+                                env=_NO_FETCH_ENV)
 
     def version(self) -> tuple[int, ...]:
         out = self._git("--version").decode()
@@ -148,7 +151,9 @@ class GitRepo:
         `path` is the name rev-list found the blob under first; the commits and paths
         where it appears come from `introductions`.
         """
-        revlist_args = ["rev-list", "--objects", "--all"]
+        # --missing=print: a missing object (a broken repository, or a partial clone's
+        # promisor object) is listed as `?oid` and refused below, never skipped or fetched
+        revlist_args = ["rev-list", "--objects", "--all", "--missing=print"]
         if self.version() >= (2, 32):
             revlist_args.append("--filter=object:type=blob")
         revlist = self._popen(*revlist_args)
@@ -263,6 +268,17 @@ class GitRepo:
         return entries
 
 
+class MissingObjectError(OperationalError):
+    """A blob git cannot read: missing, corrupt, or a promisor object not fetched. A scan
+    that skipped it could call a leaking repository clean, so it stops (exit 3)."""
+
+    def __init__(self, oid: str) -> None:
+        self.oid = oid
+        super().__init__(f"git object {oid} is missing or corrupt, so this repository cannot "
+                         "be scanned completely (`git fsck` names the damage; in a partial "
+                         "clone, fetch the missing objects first)")
+
+
 # -- helpers for the cat-file streams -------------------------------------------------------------
 def _feed(proc: subprocess.Popen, lines: list[bytes]) -> None:
     try:
@@ -302,6 +318,8 @@ def _plan_chunk(stream, max_size: int, excluded: Callable[[str], bool],
         line = raw.rstrip(b"\n").decode("utf-8", "surrogateescape")
         oid, _, rest = line.partition(" ")
         kind, _, rest = rest.partition(" ")
+        if kind == "missing" or oid.startswith("?"):
+            raise MissingObjectError(oid.lstrip("?"))
         if kind != "blob":
             continue
         size_text, _, path = rest.partition(" ")
@@ -332,8 +350,10 @@ def _read_one(stream, max_size: int) -> tuple[int, bytes | None]:
     if not header:
         raise OperationalError("git cat-file ended early")
     parts = header.split()
-    if len(parts) < 3 or parts[1] == b"missing":
-        return 0, None
+    if len(parts) >= 2 and parts[1] in (b"missing", b"ambiguous"):
+        raise MissingObjectError(parts[0].decode("ascii", "replace"))
+    if len(parts) < 3:
+        raise OperationalError("git cat-file gave an unexpected answer")
     size = int(parts[2])
     keep = size <= max_size and parts[1] == b"blob"
     data = _read_exact(stream, size, keep)

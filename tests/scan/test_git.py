@@ -163,3 +163,58 @@ def test_staged_ignores_submodules_and_symlinks(repo, run_scan):
     (repo / "link.sh").symlink_to("real.sh")
     git(repo, "add", "-A")
     assert scan_staged(GitRepo(str(repo)), ScanOptions()).files_scanned == 1
+
+
+def _object_file(repo, oid):
+    return repo / ".git" / "objects" / oid[:2] / oid[2:]
+
+
+def _broken_history(repo):
+    """A cookie in history, and an innocent file whose blob we damage."""
+    (repo / "env.sh").write_text(f"export RELEASE_COOKIE={fresh_cookie()}\n")
+    (repo / "notes.txt").write_text("nothing to see\n")
+    commit_all(repo, "one")
+    return git(repo, "rev-parse", "HEAD:notes.txt").strip()
+
+
+@pytest.mark.parametrize("damage", ["deleted", "corrupt"])
+def test_history_on_a_broken_repository_is_exit_3_naming_the_object(repo, run_scan, damage):
+    oid = _broken_history(repo)
+    path = _object_file(repo, oid)
+    if damage == "deleted":
+        path.unlink()
+    else:
+        path.chmod(0o644)
+        path.write_bytes(b"not zlib at all")
+    for args in (["--history"], ["--history", "--format", "json"]):
+        result = run_scan(args, cwd=repo)
+        assert result.exit_code == 3, (damage, result.output)
+        assert oid in result.stderr and "No leaked cookies" not in result.output
+        assert result.stdout == ""
+
+
+def test_history_on_a_partial_clone_refuses_promisor_objects(tmp_path, run_scan):
+    """Blobs a --filter=blob:none clone never fetched are neither skipped nor fetched."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "-q")
+    git(origin, "config", "uploadpack.allowFilter", "true")
+    (origin / "env.sh").write_text(f"export RELEASE_COOKIE={fresh_cookie()}\n")
+    commit_all(origin, "leak")
+    old = git(origin, "rev-parse", "HEAD:env.sh").strip()
+    git(origin, "rm", "-q", "env.sh")
+    (origin / "README").write_text("clean now\n")
+    commit_all(origin, "clean")
+    git(tmp_path, "clone", "-q", "--filter=blob:none", origin.as_uri(), "partial")
+    result = run_scan(["--history"], cwd=tmp_path / "partial")
+    assert result.exit_code == 3, result.output
+    assert old in result.stderr
+
+
+def test_staged_blob_missing_is_exit_3(repo, run_scan):
+    (repo / "env.sh").write_text(f"export RELEASE_COOKIE={fresh_cookie()}\n")
+    git(repo, "add", "env.sh")
+    oid = git(repo, "rev-parse", ":env.sh").strip()
+    _object_file(repo, oid).unlink()
+    result = run_scan(["--staged"], cwd=repo)
+    assert result.exit_code == 3 and oid in result.stderr, result.output
