@@ -1,7 +1,7 @@
 """The one finding type of erlcookie, for `scan`, `release check` and whatever reports next.
 
 A finding never holds a cookie value in anything it renders: only the cookie's fingerprint
-and audit verdict (`CookieInfo`). An analyser that must rewrite the file later may keep the
+and audit verdict (`CookieInfo`). An analyzer that must rewrite the file later may keep the
 literal in `secret`, a `Cookie` that never prints.
 
 A finding's `identity` is what scan baselines and SARIF `partialFingerprints` use. It hashes
@@ -76,7 +76,7 @@ class Finding:
     column: int
     end_line: int = 0  # 0: unknown (the finding's own line)
     end_column: int = 0
-    detail: str | None = None  # what the analyser says about this place; None: the rule's text
+    detail: str | None = None  # what the analyzer says about this place; None: the rule's text
     cookie: CookieInfo | None = None
     key: str | None = None  # the variable, key or flag that carries the cookie (safe to show)
     note: str | None = None

@@ -2,7 +2,7 @@
 
 Rule ids never change meaning once released: baselines, SARIF partial fingerprints (GitHub
 code scanning alerts), suppressions and CI greps are keyed on them. Add new ids; never
-renumber or reuse one. Detectors and analysers name rules through the constants below.
+renumber or reuse one. Detectors and analyzers name rules through the constants below.
 
 One severity policy for every command: a rule has a base severity, and a finding whose
 cookie the audit calls weak or predictable is raised one step (`Rule.severity_for`). So the

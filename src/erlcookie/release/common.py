@@ -1,4 +1,4 @@
-"""Small helpers the rebar3 and mix analysers share: text edits and findings with positions."""
+"""Small helpers the rebar3 and mix analyzers share: text edits and findings with positions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reports and fix plans of the release analysers.
+"""Reports and fix plans of the release analyzers.
 
 Findings, rules and severities are the shared findings layer's (`erlcookie.findings`): rule
 ids are stable (users suppress them, CI greps them, SARIF keys on them). A finding carries
@@ -42,7 +42,7 @@ class ProjectInfo:
 
 
 class ReleaseParseError(OperationalError):
-    """A file the analysers cannot read with certainty; fix then touches nothing."""
+    """A file the analyzers cannot read with certainty; fix then touches nothing."""
 
     def __init__(self, file: str, detail: str):
         self.file = file

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from erlcookie.text import line_of  # noqa: F401  (the analysers call vmargs.line_of)
+from erlcookie.text import line_of  # noqa: F401  (the analyzers call vmargs.line_of)
 
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
