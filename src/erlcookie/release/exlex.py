@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from erlcookie.text import line_col
+
 SIGIL_PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">", "/": "/", "|": "|", '"': '"', "'": "'"}
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "s": " ", "e": "\x1b", "0": "\0", "a": "\a",
            "b": "\b", "d": "\x7f", "f": "\f", "v": "\v"}
@@ -28,8 +30,7 @@ MAX_INTERPOLATION_DEPTH = 64
 class ElixirSyntaxError(ValueError):
     def __init__(self, message: str, offset: int, source: str):
         self.offset = offset
-        self.line = source.count("\n", 0, offset) + 1
-        self.column = offset - (source.rfind("\n", 0, offset) + 1) + 1
+        self.line, self.column = line_col(source, offset)
         super().__init__(f"line {self.line}, column {self.column}: {message}")
 
 

@@ -1,8 +1,10 @@
 """Finding leaked and weak cookies in trees, staged changes and git history.
 
-The core is importable without the CLI: `scan_tree`, `scan_staged` and `scan_history` in
-`erlcookie.scan.engine` return a `ScanReport`; `erlcookie.scan.report` renders it as text
-rows, JSON or SARIF; `erlcookie.scan.baseline` accepts known findings. Detectors are plain
-functions over (path, text) in `erlcookie.scan.detectors`; rules live in
-`erlcookie.scan.rules`. Reports hold cookie fingerprints, never cookie values.
+The core is importable without the CLI: `scan(paths, ScanOptions(...), mode)` in
+`erlcookie.scan.engine` returns a `ScanReport` (the severity floor and the baseline are
+options the engine applies); `erlcookie.scan.report` renders it as text rows, and the shared
+findings layer (`erlcookie.findings.formats`) as JSON or SARIF. Detectors are plain
+functions over (path, text) in `erlcookie.scan.detectors`, one module per syntax; rules live
+in the shared registry `erlcookie.findings.rules`. Reports hold cookie fingerprints, never
+cookie values.
 """
