@@ -195,3 +195,28 @@ def test_detectors_never_crash_or_hang_on_arbitrary_text(parts, path):
     for d in detect(path, text):
         assert 0 <= d.start <= d.end <= len(text)
         assert d.value and "\n" not in d.value
+
+
+def test_options_carry_the_severity_floor_and_the_baseline(tmp_path):
+    """The engine applies --min-severity and --baseline (ScanOptions); the CLI only renders."""
+    from erlcookie.errors import UsageError
+    from erlcookie.findings import Severity
+    from erlcookie.scan import baseline
+
+    write(tmp_path, "rel/vm.args", f"-setcookie {fresh_cookie()}\n")       # EC001, high
+    write(tmp_path, "app.env", f"SESSION_COOKIE_KEY={fresh_cookie(40)}\n")  # EC100, medium
+    everything = scan_tree([str(tmp_path)], ScanOptions(), cwd=str(tmp_path))
+    assert sorted(str(f.severity) for f in everything.findings) == ["high", "medium"]
+
+    high = scan_tree([str(tmp_path)], ScanOptions(min_severity=Severity.HIGH), cwd=str(tmp_path))
+    assert [f.rule_id for f in high.findings] == ["EC001"] and high.below_floor == 1
+
+    base = tmp_path / "baseline.json"
+    baseline.write(str(base), [f for f in everything.findings if f.rule_id == "EC001"])
+    write(tmp_path, "later/vm.args", f"-setcookie {fresh_cookie()}\n")
+    accepted = scan_tree([str(tmp_path)], ScanOptions(baseline=str(base)), cwd=str(tmp_path))
+    assert [f.path for f in accepted.accepted] == ["rel/vm.args"]
+    assert sorted(f.path for f in accepted.findings) == ["app.env", "later/vm.args"]
+
+    with pytest.raises(UsageError):  # a missing baseline fails before any file is read
+        engine.scan([str(tmp_path)], ScanOptions(baseline=str(tmp_path / "nope.json")))
