@@ -120,3 +120,24 @@ def test_formatters_take_any_findings_report(mix_app):
     report = check(mix_app)
     assert json.loads(FORMATS["json"].format(report))["findings"]
     assert json.loads(FORMATS["sarif"].format(report))["runs"][0]["results"]
+
+
+def test_a_plain_report_for_other_commands_renders_through_the_same_layer(tmp_path):
+    """What `k8s inject --check` or `doctor` would hand to the formatters."""
+    from erlcookie.findings import CookieInfo, Report
+
+    cookie = CookieInfo("fp1:0123456789abcdef", "weak", 20.0, ("low-entropy",))
+    report = Report("doctor", str(tmp_path), [
+        Finding(rule_ids.MIX_RELEASE_COOKIE, "mix.exs", 14, 19, cookie=cookie),
+        Finding(rule_ids.RELEASE_MIX_LITERAL_COOKIE, "mix.exs", 14, 19, cookie=cookie,
+                detail="mix.exs gives the release a literal cookie", fixable=True),
+    ])
+    data = json.loads(FORMATS["json"].format(report))
+    assert [f["severity"] for f in data["findings"]] == ["critical", "critical"]
+    assert all(COMMON_KEYS <= set(f) for f in data["findings"])
+    doc = json.loads(FORMATS["sarif"].format(report))
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(doc)
+    run = doc["runs"][0]
+    assert run["automationDetails"]["id"] == "erlcookie/doctor/"
+    assert {r["ruleId"] for r in run["results"]} == {"EC003", "release/mix-literal-cookie"}

@@ -4,13 +4,18 @@
 - `rules`: the registry of every rule id, its texts and base severity; one severity policy.
 - `Finding`: the one finding type and its JSON shape (`Finding.to_dict`).
 - `sarif`: the one SARIF 2.1.0 writer; `formats`: the formatter interface (json, sarif).
+- `Report`: a plain report for commands without one of their own (k8s checks, doctor).
+
+A new command reports through this layer by registering its rules in `rules` under its own
+family, building `Finding`s, and handing a `FindingsReport` to `FORMATS`.
 """
 
 from erlcookie.findings.formats import FORMATS, FindingsReport, Format
 from erlcookie.findings.model import CommitRef, CookieInfo, Finding
+from erlcookie.findings.report import Report
 from erlcookie.findings.rules import RULES, Rule, rules_of
 from erlcookie.findings.sarif import SarifRun
 from erlcookie.findings.severity import Severity
 
 __all__ = ["FORMATS", "RULES", "CommitRef", "CookieInfo", "Finding", "FindingsReport",
-           "Format", "Rule", "SarifRun", "Severity", "rules_of"]
+           "Format", "Report", "Rule", "SarifRun", "Severity", "rules_of"]
