@@ -47,8 +47,6 @@ class Rule:
         """Severity of a finding whose cookie got `verdict` from the audit (None: no cookie)."""
         return self.severity.raised() if verdict in WEAK_VERDICTS else self.severity
 
-    raised = severity_for
-
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "short": self.short,
                 "description": self.description, "help": self.help,
