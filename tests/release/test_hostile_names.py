@@ -18,3 +18,17 @@ def test_release_check_text_neutralises_hostile_paths(project, run_cli):
     assert not any(line.startswith("config:1:1: low forged") for line in lines)
     [evil] = [line for line in lines if "hostile" in line or "x\\x1b]0;owned" in line]
     assert "\\n" in evil and "[link=ftp:evil]e[b].erl" in evil
+
+
+def test_release_fix_diff_headers_and_notes_stay_on_their_lines(tmp_path, run_cli):
+    import shutil
+
+    from tests.release.conftest import FIXTURES
+
+    evil = "svc\x1b[2J\n+++ b/forged"
+    shutil.copytree(FIXTURES / "rebar3_template", tmp_path / evil)
+    result = run_cli("release", "fix", str(tmp_path), "--dry-run")
+    out = result.stdout + result.stderr
+    assert "\x1b" not in out
+    assert "svc\\x1b[2J\\n+++ b/forged/config/vm.args" in out
+    assert not any(line.startswith("+++ b/forged") for line in out.splitlines())

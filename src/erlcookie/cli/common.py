@@ -120,6 +120,17 @@ def safe_text(text: object) -> str:
     return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text))
 
 
+# In a diff a tab is content and a CRLF ending is the file's own: keep both, escape the rest.
+_UNSAFE_IN_DIFF = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
+
+
+def safe_diff(text: str) -> str:
+    """A unified diff of repository files made safe for a terminal, line structure kept."""
+    return _UNSAFE_IN_DIFF.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
+                               text)
+
+
 def markup_safe(text: object) -> str:
     """`safe_text` plus rich markup escaping (`[link=...]` stays literal text)."""
     from rich.markup import escape

@@ -11,7 +11,7 @@ import sys
 import click
 
 from erlcookie.cli.common import (emit_json, format_option, handle_errors, json_option,
-                                  pick_format, render_findings, safe_text)
+                                  pick_format, render_findings, safe_diff, safe_text)
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL
 
 SEVERITY_COLOURS = {"critical": "red", "high": "red", "medium": "yellow", "low": "cyan"}
@@ -128,7 +128,9 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
             what = (f"{change.old_path} -> {change.path}" if change.action == "rename"
                     else change.path)
             click.echo(safe_text(f"# {change.action} {what}: {change.reason}"))
-            click.echo(text, nl=False)
+            for name in {change.path, change.old_path} - {None}:
+                text = text.replace(name, safe_text(name))  # a newline in a header path
+            click.echo(safe_diff(text), nl=False)
         for note in fix_plan.notes:
             click.echo(f"note: {safe_text(note)}", err=True)
         if not fix_plan.changes:
