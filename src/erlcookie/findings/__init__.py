@@ -7,15 +7,40 @@
 - `Report`: a plain report for commands without one of their own (k8s checks, doctor).
 
 A new command reports through this layer by registering its rules in `rules` under its own
-family, building `Finding`s, and handing a `FindingsReport` to `FORMATS`.
+family, building `Finding`s, and handing a `FindingsReport` to `FORMATS`. The names below
+are imported on first use: detectors that only need rule ids do not load the writers.
 """
 
-from erlcookie.findings.formats import FORMATS, FindingsReport, Format
-from erlcookie.findings.model import CommitRef, CookieInfo, Finding
-from erlcookie.findings.report import Report
-from erlcookie.findings.rules import RULES, Rule, rules_of
-from erlcookie.findings.sarif import SarifRun
-from erlcookie.findings.severity import Severity
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers and readers see; at run time see __getattr__
+    from erlcookie.findings.formats import FORMATS, FindingsReport, Format
+    from erlcookie.findings.model import CommitRef, CookieInfo, Finding
+    from erlcookie.findings.report import Report
+    from erlcookie.findings.rules import RULES, Rule, rules_of
+    from erlcookie.findings.sarif import SarifRun
+    from erlcookie.findings.severity import Severity
 
 __all__ = ["FORMATS", "RULES", "CommitRef", "CookieInfo", "Finding", "FindingsReport",
            "Format", "Report", "Rule", "SarifRun", "Severity", "rules_of"]
+
+_HOMES = {"FORMATS": "formats", "FindingsReport": "formats", "Format": "formats",
+          "CommitRef": "model", "CookieInfo": "model", "Finding": "model", "Report": "report",
+          "RULES": "rules", "Rule": "rules", "rules_of": "rules", "SarifRun": "sarif",
+          "Severity": "severity"}
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -3,13 +3,41 @@
 `check(path)` returns a `Report` of findings with stable rule ids; `plan_fix(path, FixOptions(...))`
 returns the file changes that fix them, computed in full before `apply` writes anything. Each
 build tool (mix, rebar3/relx) is a `BuildTool`; the engine never branches on which one.
+
+The names below are imported on first use, so that `scan` can use `release.vmargs` (the one
+vm.args reader) without loading the release analyzers.
 """
 
-from erlcookie.release.buildtool import BuildTool, FixOptions
-from erlcookie.release.engine import BUILD_TOOLS, apply, check, diff, plan_fix
-from erlcookie.release.layout import OutsideProjectError
-from erlcookie.release.model import RULES, Finding, FixPlan, ReleaseParseError, Report
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what type checkers and readers see; at run time see __getattr__
+    from erlcookie.release.buildtool import BuildTool, FixOptions
+    from erlcookie.release.engine import BUILD_TOOLS, apply, check, diff, plan_fix
+    from erlcookie.release.layout import OutsideProjectError
+    from erlcookie.release.model import RULES, Finding, FixPlan, ReleaseParseError, Report
 
 __all__ = ["BUILD_TOOLS", "RULES", "BuildTool", "Finding", "FixOptions", "FixPlan",
            "OutsideProjectError", "ReleaseParseError", "Report", "apply", "check", "diff",
            "plan_fix"]
+
+_HOMES = {"BuildTool": "buildtool", "FixOptions": "buildtool",
+          "BUILD_TOOLS": "engine", "apply": "engine", "check": "engine", "diff": "engine",
+          "plan_fix": "engine", "OutsideProjectError": "layout",
+          "RULES": "model", "Finding": "model", "FixPlan": "model",
+          "ReleaseParseError": "model", "Report": "model"}
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -12,8 +12,8 @@ import difflib
 import os
 from pathlib import Path
 
-from erlcookie.errors import OperationalError, UsageError
 from erlcookie import git
+from erlcookie.errors import OperationalError, UsageError
 from erlcookie.release import code, mix, rebar
 from erlcookie.release.buildtool import BuildTool, FixOptions
 from erlcookie.release.common import finding
