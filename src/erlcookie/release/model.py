@@ -9,6 +9,7 @@ fingerprint and audit verdict instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from erlcookie.cookie.value import Cookie
@@ -16,8 +17,10 @@ from erlcookie.errors import OperationalError
 from erlcookie.findings import rules
 from erlcookie.findings.model import CookieInfo, Finding
 from erlcookie.findings.rules import RULES, Rule
-from erlcookie.findings.sarif import SarifRun, by_cookie
 from erlcookie.findings.severity import Severity
+
+if TYPE_CHECKING:
+    from erlcookie.findings.sarif import SarifRun
 
 __all__ = ["RULES", "CookieInfo", "FileChange", "Finding", "FixPlan", "ProjectInfo",
            "ReleaseParseError", "Report", "Rule"]
@@ -80,7 +83,9 @@ class Report:
 
     to_dict = to_json
 
-    def sarif_run(self) -> SarifRun:
+    def sarif_run(self) -> "SarifRun":
+        from erlcookie.findings.sarif import SarifRun, by_cookie
+
         return SarifRun(automation_id="erlcookie/release-check/", root=str(self.path),
                         findings=self.findings, rules=rules.rules_of(rules.RELEASE),
                         notifications=[("error", f"{e.file}: {e.detail}") for e in self.errors],

@@ -7,11 +7,14 @@ the scan's report around them and numbers repeats of one cookie in one file.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from erlcookie.findings import rules
 from erlcookie.findings.model import CommitRef, Finding
-from erlcookie.findings.sarif import SarifRun, by_identity
 from erlcookie.scan.walker import Skip
+
+if TYPE_CHECKING:
+    from erlcookie.findings.sarif import SarifRun
 
 __all__ = ["CommitRef", "Finding", "ScanReport", "assign_occurrences"]
 
@@ -87,7 +90,8 @@ class ScanReport:
             data["commits_walked"] = self.commits
         return data
 
-    def sarif_run(self) -> SarifRun:
+    def sarif_run(self) -> "SarifRun":
+        from erlcookie.findings.sarif import SarifRun, by_identity
         from erlcookie.scan.report import skip_warnings
 
         return SarifRun(automation_id=f"erlcookie/scan/{self.mode}/", root=self.root,
