@@ -214,7 +214,8 @@ RELEASE_VM_ARGS_NO_COOKIE = _release_rule("release/vm-args-no-cookie", "medium",
 RELEASE_VM_ARGS_EMPTY_COOKIE = _release_rule("release/vm-args-empty-cookie", "medium",
     "-setcookie has no value, so the node falls back to ~/.erlang.cookie",
     "write `-setcookie ${RELEASE_COOKIE}` in vm.args.src")
-RELEASE_RELX_SETCOOKIE_NOT_AT_LINE_START = _release_rule("release/relx-setcookie-not-at-line-start", "low",
+RELEASE_RELX_SETCOOKIE_NOT_AT_LINE_START = _release_rule(
+    "release/relx-setcookie-not-at-line-start", "low",
     "-setcookie does not open its line, so relx's start script cannot find the cookie",
     "put `-setcookie ${RELEASE_COOKIE}` on a line of its own (the script greps "
     "'^-setcookie'; without it stop, ping, rpc and remote_console cannot reach the node)")

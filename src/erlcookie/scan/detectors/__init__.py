@@ -4,11 +4,10 @@ Each detector knows one syntax (vm.args, Elixir, Dockerfile, YAML, TOML, shell) 
 `Detection`s that still hold the literal cookie; the engine turns them into findings that
 hold only fingerprints. Detectors never print, log or raise with a value.
 
-One module per syntax; `detect(path, text)` runs them all, most specific first, and keeps one detection per
-value position, so a compose list item is reported once as a compose finding and not
-again as a generic `KEY=value`.
+One module per syntax; `detect(path, text)` runs them all, most specific first, and keeps
+one detection per value position, so a compose list item is reported once as a compose
+finding and not again as a generic `KEY=value`.
 """
-
 
 from __future__ import annotations
 

@@ -140,7 +140,8 @@ def detect_elixir_config(src: Source) -> Iterator[Detection]:
     for m in src.finditer(_EX_KEY_STRING):
         got = _elixir_literal(text, m.end())
         if got and _literal_ok(got[0]):
-            rule = _assignment_rule(src, cookie_name_confidence(m.group("key")), got[0], ENV_ASSIGNMENT)
+            rule = _assignment_rule(src, cookie_name_confidence(m.group("key")), got[0],
+                                    ENV_ASSIGNMENT)
             if rule:
                 yield Detection(rule, got[1], got[2], got[0], key=m.group("key"),
                                 key_start=m.start())

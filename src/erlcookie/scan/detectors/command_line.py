@@ -64,8 +64,8 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
             if not script and not _ERL_COMMAND_LINE.search(
                     text, text.rfind("\n", 0, m.start()) + 1, m.start()):
                 continue
-            yield from _setcookie_words(COMMAND_LINE_COOKIE, m.start("rest"), m.group("rest"), "-setcookie",
-                                        m.start())
+            yield from _setcookie_words(COMMAND_LINE_COOKIE, m.start("rest"), m.group("rest"),
+                                        "-setcookie", m.start())
         for m in src.finditer(_DASH_COOKIE):
             flag = m.group("flag")
             line = line_at(text, m.start())
@@ -75,7 +75,8 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
             words = split_args(m.group("rest"))
             if words and _literal_ok(words[0][0]):
                 base = m.start("rest")
-                yield Detection(COMMAND_LINE_COOKIE, base + words[0][1], base + words[0][2], words[0][0],
+                yield Detection(COMMAND_LINE_COOKIE, base + words[0][1], base + words[0][2],
+                                words[0][0],
                                 key="--" + flag, key_start=m.start())
         for m in src.finditer(_ARGV_FORM):
             line = line_at(text, m.start())
@@ -91,12 +92,14 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
                 words = words[1:]
             if words and _literal_ok(words[0][0]):
                 base = m.start("rest")
-                yield Detection(COMMAND_LINE_COOKIE, base + words[0][1], base + words[0][2], words[0][0],
+                yield Detection(COMMAND_LINE_COOKIE, base + words[0][1], base + words[0][2],
+                                words[0][0],
                                 key=".erlang.cookie", key_start=m.start())
     if "erl_call" in text:
         for m in src.finditer(_ERL_CALL, "erl_call"):
             words = split_args(m.group("rest"))
             if words and _literal_ok(words[0][0]):
                 base = m.start("rest")
-                yield Detection(COMMAND_LINE_COOKIE, base + words[0][1], base + words[0][2], words[0][0],
+                yield Detection(COMMAND_LINE_COOKIE, base + words[0][1], base + words[0][2],
+                                words[0][0],
                                 key="erl_call -c", key_start=m.start())

@@ -44,7 +44,8 @@ def detect_dockerfile(src: Source) -> Iterator[Detection]:
             if got is None:
                 continue
             value, vs, ve = got
-            rule = _assignment_rule(src, cookie_name_confidence(km.group("key")), value, DOCKERFILE_ENV)
+            rule = _assignment_rule(src, cookie_name_confidence(km.group("key")), value,
+                                    DOCKERFILE_ENV)
             if rule and _literal_ok(value):
                 yield Detection(rule, vs, ve, value, key=km.group("key"), key_start=start)
             continue
@@ -55,7 +56,8 @@ def detect_dockerfile(src: Source) -> Iterator[Detection]:
             if got is None:
                 continue
             value, vs, ve = got
-            rule = _assignment_rule(src, cookie_name_confidence(pm.group("key")), value, DOCKERFILE_ENV)
+            rule = _assignment_rule(src, cookie_name_confidence(pm.group("key")), value,
+                                    DOCKERFILE_ENV)
             if rule and _literal_ok(value):
                 yield Detection(rule, vs, ve, value, key=pm.group("key"),
                                 key_start=start + pm.start())

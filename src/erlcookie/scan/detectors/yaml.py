@@ -202,7 +202,8 @@ def detect_yaml(src: Source) -> Iterator[Detection]:
                 continue
             k8s = kind in _K8S_KINDS_WITH_ENV or "env" in name.parents or "containers" in \
                 name.parents
-            rule = _assignment_rule(src, confidence, val.value, K8S_ENV_LITERAL if k8s else ENV_ASSIGNMENT)
+            rule = _assignment_rule(src, confidence, val.value,
+                                    K8S_ENV_LITERAL if k8s else ENV_ASSIGNMENT)
             if rule:
                 yield Detection(rule, val.start, val.end, val.value, key=name.value,
                                 key_start=name.key_start)
