@@ -141,3 +141,10 @@ def test_a_plain_report_for_other_commands_renders_through_the_same_layer(tmp_pa
     run = doc["runs"][0]
     assert run["automationDetails"]["id"] == "erlcookie/doctor/"
     assert {r["ruleId"] for r in run["results"]} == {"EC003", "release/mix-literal-cookie"}
+
+
+def test_a_finding_rule_is_known_by_its_id():
+    f = Finding(rule_ids.RELEASE_MIX_LITERAL_COOKIE, "mix.exs", 1, 1)
+    assert f.rule == "release/mix-literal-cookie" == f.rule_id and f"{f.rule}" == f.rule_id
+    assert {f.rule} == {"release/mix-literal-cookie"} and f.rule.severity == "high"
+    assert f.rule != RULES["EC003"]

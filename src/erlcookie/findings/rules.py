@@ -24,8 +24,11 @@ RELEASE = "release"
 WEAK_VERDICTS = ("weak", "predictable")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rule:
+    """A rule is known by its id: it equals, hashes and prints as its id, so `finding.rule`
+    can be compared with "EC001" or "release/mix-literal-cookie" directly."""
+
     id: str
     name: str
     short: str  # one sentence, shown in tables and as SARIF shortDescription
@@ -38,6 +41,17 @@ class Rule:
     @property
     def fix(self) -> str:
         return self.help
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Rule):
+            return other.id == self.id
+        return isinstance(other, str) and other == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __str__(self) -> str:
+        return self.id
 
     @property
     def title(self) -> str:
