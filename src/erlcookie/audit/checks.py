@@ -1,7 +1,8 @@
 """Plain functions that judge one cookie. Nothing here prints or logs the value.
 
 Verdicts, worst first: `invalid` (breaks deployments), `predictable` (an output of OTP's
-own generator, proven), `weak` (known value, template leftover, too little entropy), `ok`.
+own generator, proven), `weak` (known value, template leftover, human-chosen and guessable,
+too little entropy), `ok`.
 """
 
 from __future__ import annotations
@@ -139,7 +140,26 @@ def _deployment_problems(value: str) -> list[Reason]:
     return problems
 
 
-def _weakness(value: str, bits: float) -> list[Reason]:
+def _guessable(value: str, context: tuple[str, ...]) -> tuple[Reason, float] | None:
+    """A human-chosen value that zxcvbn guesses in fewer than MIN_BITS (guessable.py), and
+    zxcvbn's bits for it."""
+    from erlcookie.audit.guessable import estimate
+
+    guess = estimate(value, context)
+    if guess is None or not guess.weak:
+        return None
+    kinds = {"dictionary": "dictionary words", "l33t": "leetspeak", "spatial": "keyboard patterns",
+             "sequence": "sequences", "repeat": "repeats", "date": "dates", "regex": "years"}
+    what = ", ".join(kinds.get(k, k) for k in guess.patterns) or "patterns"
+    return Reason("guessable", f"human-chosen: made of {what}; a guessing attack finds it in "
+                               f"about 2^{guess.bits:g} tries (zxcvbn's estimate), use "
+                               f"{RECOMMENDED_BITS:g} random bits (erlcookie generate)"), guess.bits
+
+
+def _weakness(value: str, bits: float,
+              context: tuple[str, ...] = ()) -> tuple[list[Reason], float]:
+    """Reasons the value is weak, and its strength in bits (zxcvbn's estimate when it is
+    human-chosen, which character-class entropy overrates)."""
     reasons = []
     lowered = value.lower()
     if lowered in KNOWN_WEAK:
@@ -151,17 +171,23 @@ def _weakness(value: str, bits: float) -> list[Reason]:
     if TEMPLATE_LEFTOVER.search(value):
         reasons.append(Reason("template-leftover", "contains an unrendered template or variable "
                                                    "placeholder"))
-    if bits < MIN_BITS:
+    guessable = None if reasons else _guessable(value, context)
+    if guessable is not None:
+        reasons.append(guessable[0])
+        bits = min(bits, guessable[1])
+    elif bits < MIN_BITS:
         reasons.append(Reason("low-entropy", f"about {bits:g} bits; use at least "
                                              f"{RECOMMENDED_BITS:g} (erlcookie generate)"))
     elif bits < RECOMMENDED_BITS:
         reasons.append(Reason("below-recommended", f"about {bits:g} bits; {RECOMMENDED_BITS:g} "
                                                    "or more is recommended", Verdict.OK))
-    return reasons
+    return reasons, bits
 
 
-def audit_text(value: str) -> AuditResult:
-    """Judge a cookie given as text (the scanner's entry point; prefer `audit_cookie`)."""
+def audit_text(value: str, *, context: tuple[str, ...] = ()) -> AuditResult:
+    """Judge a cookie given as text (the scanner's entry point; prefer `audit_cookie`).
+
+    `context`: words an attacker would try first (the application's name, say)."""
     bits, alphabet = strength_bits(value)
     reasons = _deployment_problems(value)
     generator = recover(value)
@@ -171,7 +197,9 @@ def audit_text(value: str) -> AuditResult:
             "otp-generator", "made by OTP's own cookie generator (auth.erl, 36-bit LCG): the "
             "generator state was recovered and regenerates this exact cookie, so anyone can "
             "compute it from a guess of the node's start time", Verdict.PREDICTABLE))
-    reasons.extend(_weakness(value, bits) if generator is None else [])
+    if generator is None:
+        weak, bits = _weakness(value, bits, context)
+        reasons.extend(weak)
     verdict = max((reason.verdict for reason in reasons), key=lambda v: v.rank,
                   default=Verdict.OK)
     return AuditResult(verdict=verdict, bits=bits, length=len(value), alphabet=alphabet,
