@@ -100,5 +100,6 @@ def test_screening_random_cookies_is_cheap():
 def test_zxcvbn_is_not_imported_at_start_up():
     code = ("import sys, erlcookie.cli, erlcookie.audit, erlcookie.scan.engine; "
             "assert 'zxcvbn' not in sys.modules, 'zxcvbn imported eagerly'")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         check=False)
     assert out.returncode == 0, out.stderr[-500:]

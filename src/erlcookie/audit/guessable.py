@@ -16,8 +16,8 @@ passes the screen (about 40 ms more), never at CLI start-up.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 # The words of this domain: what people put in a cookie when they make one up.
 BEAM_WORDS = frozenset("""
@@ -39,7 +39,9 @@ def _common_words() -> set[str]:
     10,000 most frequent of each, 4+ letters), plus BEAM words."""
     global _words
     if _words is None:
-        from zxcvbn.frequency_lists import FREQUENCY_LISTS  # ranked: most frequent first
+        from zxcvbn.frequency_lists import (
+            FREQUENCY_LISTS,  # ranked: most frequent first
+        )
 
         words = set(BEAM_WORDS)
         for name in ("english_wikipedia", "us_tv_and_film", "passwords"):
