@@ -182,6 +182,67 @@ FLY_TOML_ENV = _scan_rule("EC013", "fly-toml-env",
     "fly.toml's `[env]` section is plain configuration committed with the app; a cookie "
     "there is public to every reader of the repository.",
     "Use `fly secrets set RELEASE_COOKIE=...` instead of `[env]`.")
+HOCON_NODE_COOKIE = _scan_rule("EC014", "hocon-node-cookie",
+    "Literal cookie in HOCON configuration (EMQX `node.cookie`).",
+    "A HOCON file (`emqx.conf`, `*.conf.example`) sets `node { cookie = ... }` or "
+    "`node.cookie = ...` to a literal, so every node started from this configuration, and "
+    "everyone who reads it, shares that cookie.",
+    "Set the cookie from the environment (`EMQX_NODE__COOKIE` fed from a secret) or a "
+    "HOCON substitution (`cookie = ${?EMQX_NODE_COOKIE}`).")
+ERLANG_CONFIG_COOKIE = _scan_rule("EC015", "erlang-config-cookie",
+    "Literal cookie in Erlang term configuration ({cookie, ...}).",
+    "An Erlang term file (`sys.config`, `app.config`, `*.config`, `.app`/`.app.src`, "
+    "`rebar.config`) holds `{cookie, Value}`, `{riak_cookie, Value}`, `{setcookie, Value}` "
+    "(rebar3's `dist_node`) or a similar entry with a literal atom or string.",
+    "Read the cookie at run time (`os:getenv(\"RELEASE_COOKIE\")`, a mounted cookie file) "
+    "instead of writing it into configuration.")
+CUTTLEFISH_DEFAULT_COOKIE = _scan_rule("EC016", "cuttlefish-default-cookie",
+    "Cookie default in a cuttlefish or HOCON schema, or `distributed_cookie` in its .conf.",
+    "A schema maps a setting to `vm_args.-setcookie` with a literal default (`{default, "
+    "\"riak\"}`, `default => \"...\"`): every install that keeps the default shares one "
+    "cookie that is printed in the source. The `.conf` files such schemas read "
+    "(`distributed_cookie = ...`) are the same leak.",
+    "Give the setting no default (fail at start-up without one) and set it per cluster "
+    "from a secret.")
+HELM_SET_COOKIE = _scan_rule("EC017", "helm-set-cookie",
+    "Cookie passed to helm with --set.",
+    "A script, README or CI file runs `helm install/upgrade --set ...erlangCookie=...` "
+    "(dotted and comma-separated keys included), so the cookie is in the repository, the "
+    "shell history and the release's stored values.",
+    "Keep the cookie in a Secret and point the chart at it (for example "
+    "`auth.existingErlangSecret`), or pass it with `--set-file` from a file kept out of git.")
+KUBECTL_LITERAL_COOKIE = _scan_rule("EC018", "kubectl-literal-cookie",
+    "Cookie in `kubectl create secret --from-literal`.",
+    "A script or document creates a Secret with `--from-literal=cookie=...`: the Secret is "
+    "fine, the literal on the command line and in the repository is not.",
+    "Generate the value where it is used (`--from-literal=cookie=\"$(erlcookie generate)\"`) "
+    "or use `erlcookie k8s secret --apply`.")
+ANSIBLE_COOKIE_FILE = _scan_rule("EC019", "ansible-cookie-file",
+    "Ansible writes a literal cookie into .erlang.cookie.",
+    "An Ansible task (`copy:` with `content:`, `lineinfile:`) writes a literal into an "
+    "`.erlang.cookie` file, so the playbook carries every node's cookie.",
+    "Take the content from Ansible Vault or a lookup (`content: \"{{ erlang_cookie }}\"` "
+    "with the variable vaulted).")
+IDE_LAUNCH_COOKIE = _scan_rule("EC020", "ide-launch-cookie",
+    "Cookie in an IDE debug configuration (VS Code launch.json).",
+    "A debugger launch configuration (`.vscode/launch.json`, Erlang LS / ElixirLS) gives "
+    "the node a literal `\"cookie\"`; committed, it is the cookie of every node started "
+    "that way.",
+    "Leave `cookie` out (the debugger then uses ~/.erlang.cookie) or read it from an input "
+    "variable.")
+INI_COOKIE = _scan_rule("EC021", "ini-cookie",
+    "Literal cookie in an INI file (CouchDB clouseau.ini, [erlang] cookie=).",
+    "An INI file's `[erlang]` section (CouchDB search's clouseau.ini, and similar) sets "
+    "`cookie=` to a literal that must match the CouchDB nodes'.",
+    "Render the file at start-up from a secret (the CouchDB images read "
+    "COUCHDB_ERLANG_COOKIE).")
+CODE_FALLBACK_COOKIE = _scan_rule("EC022", "code-fallback-cookie",
+    "Literal fallback for a cookie variable in code.",
+    "Code reads a cookie variable but falls back to a literal when it is unset: "
+    "`System.get_env(\"RELEASE_COOKIE\") || \"x\"`, `System.get_env(name, \"x\")`, "
+    "`os.getenv(\"RELEASE_COOKIE\", \"x\")`. A node started without the variable runs on "
+    "the literal, which every reader of the code knows.",
+    "Fail instead of falling back (`System.fetch_env!(\"RELEASE_COOKIE\")`).")
 GENERIC_COOKIE_ASSIGNMENT = _scan_rule("EC100", "generic-cookie-assignment",
     "Cookie-shaped value assigned to another *COOKIE* name (lower confidence).",
     "A variable or key whose name contains COOKIE but is not a known Erlang cookie "

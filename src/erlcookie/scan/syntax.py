@@ -24,7 +24,7 @@ def normalise_name(name: str) -> str:
 
 
 # Names that hold something *about* a cookie (where it is, what it is called), not a cookie.
-_NOT_A_VALUE = ("file", "path", "dir", "name", "ref", "secretname", "secretkey", "secretref",
+_NOT_A_VALUE = ("file", "path", "dir", "name", "ref", "key", "secretname", "secretkey", "secretref",
                 "mount", "location", "url", "domain", "age", "ttl", "expires", "samesite",
                 "secure", "httponly", "enabled", "length", "size", "style")
 
@@ -37,6 +37,8 @@ def cookie_name_confidence(name: str) -> str | None:
     norm = normalise_name(raw)
     if "cookie" not in norm or norm.endswith(_NOT_A_VALUE) and not norm.endswith("cookie"):
         return None
+    if norm == "setcookie":  # Helm's erlangFlags.setcookie, rebar3's {setcookie, ...}
+        return "high"
     if any(m in norm for m in _WEB_MARKERS):
         return "generic"  # PHOENIX_SESSION_COOKIE is a web session, not a distribution cookie
     if any(m in norm.replace("cookie", " ") for m in _HIGH_MARKERS):

@@ -98,45 +98,125 @@ _EX_KEYWORD = re.compile(r"(?<![\w.:@\"'])(?P<key>\w*cookie\w*):[ \t]+", re.I)
 _EX_KEY_STRING = re.compile(r"""["'](?P<key>[^"'\n]*[Cc][Oo][Oo][Kk][Ii][Ee][^"'\n]*)["']\s*=>\s*""")
 
 
+_RPC_CALL = re.compile(r"(?:(?<![\w:.])(?:rpc|erpc)|:rpc|:erpc)[:.](?:call|cast|block_call|multicall)"
+                       r"\s*\(")
+_EX_ATTRIBUTE = re.compile(r"(?m)^[ \t]*@(?P<name>[a-z_]\w*)[ \t]+(?=[:\"'~A-Z])")
+_ATTR_USE = re.compile(r"@(?P<name>[a-z_]\w*)(?![\w(])")
+
+
+def _module_attributes(src: Source) -> dict[str, tuple[str, int, int, int]]:
+    """Elixir `@name literal` definitions: name -> (value, start, end, key offset)."""
+    out: dict[str, tuple[str, int, int, int]] = {}
+    if "@" not in src.text or not is_elixir(src):
+        return out
+    for m in _EX_ATTRIBUTE.finditer(src.text):
+        got = _elixir_literal(src.text, m.end())
+        if got and _literal_ok(got[0]):
+            out.setdefault(m.group("name"), (got[0], got[1], got[2], m.start("name") - 1))
+    return out
+
+
+def _literal_or_attribute(src: Source, pos: int, erlang: bool,
+                          attributes) -> tuple[str, int, int, str | None] | None:
+    """The literal at `pos`, or the literal an Elixir module attribute there holds (reported
+    where the attribute is defined: `cookie: @cookie` is the literal `@cookie "..."`)."""
+    text = src.text
+    if not erlang and text.startswith("@", pos):
+        m = _ATTR_USE.match(text, pos)
+        if m is None:
+            return None
+        if attributes is None:
+            return None
+        got = attributes.get(m.group("name"))
+        return (got[0], got[1], got[2], "@" + m.group("name")) if got else None
+    got = _erlang_literal(text, pos) if erlang else _elixir_literal(text, pos)
+    return (got[0], got[1], got[2], None) if got else None
+
+
 def detect_code_calls(src: Source) -> Iterator[Detection]:
     text = src.text
     if "set_cookie" not in text:
         return
+    attributes = _module_attributes(src)
     for m in _SET_COOKIE_CALL.finditer(text):
         spans = _call_args(text, m.end() - 1)
         if not spans:
             continue
-        a, b = spans[-1]
+        yield from _set_cookie_arg(src, spans[-1], ":" in m.group("fn") and
+                                   not m.group("fn").startswith(":erlang."),
+                                   m.group("fn").lstrip(":"), m.start(), attributes)
+    for m in _RPC_CALL.finditer(text):
+        # rpc:call(Node, erlang, set_cookie, [Node, cookie]): the cookie is the list's last element
+        spans = _call_args(text, m.end() - 1)
+        if len(spans) < 4:
+            continue
+        fn = text[spans[2][0]:spans[2][1]].strip().lstrip(":")
+        mod = text[spans[1][0]:spans[1][1]].strip().lstrip(":")
+        if fn != "set_cookie" or mod not in ("erlang", "auth"):
+            continue
+        a, b = spans[3]
         while a < b and text[a] in " \t\r\n":
             a += 1
-        erlang = ":" in m.group("fn") and not m.group("fn").startswith(":erlang.")
-        got = _erlang_literal(text, a) if erlang else _elixir_literal(text, a)
-        if not got:
+        if not text.startswith("[", a):
             continue
-        value, vs, ve = got
+        inner = _call_args(text, a)
+        if not inner:
+            continue
+        erlang = not text.startswith(":", m.start())
+        yield from _set_cookie_arg(src, inner[-1], erlang, "rpc set_cookie", m.start(),
+                                   attributes)
+
+
+def _set_cookie_arg(src: Source, span: tuple[int, int], erlang: bool, key: str, key_start: int,
+                    attributes) -> Iterator[Detection]:
+    text = src.text
+    a, b = span
+    while a < b and text[a] in " \t\r\n":
+        a += 1
+    got = _literal_or_attribute(src, a, erlang, attributes)
+    if not got:
+        return
+    value, vs, ve, attribute = got
+    if attribute is None:
         rest = text[ve:b].strip().lstrip("\"')>").strip()
-        if rest.replace(",", "").replace("utf8", "").replace("latin1", "").strip(" )"):
-            continue  # more than a literal (an expression): not a leak we can name
-        if _literal_ok(value):
-            yield Detection(SET_COOKIE_LITERAL, vs, ve, value, key=m.group("fn").lstrip(":"),
-                            key_start=m.start())
+        if rest.replace(",", "").replace("utf8", "").replace("latin1", "").strip(" )]"):
+            return  # more than a literal (an expression): not a leak we can name
+    elif text[a + len(attribute):b].strip():
+        return
+    if _literal_ok(value):
+        yield Detection(SET_COOKIE_LITERAL, vs, ve, value, key=attribute or key,
+                        key_start=key_start if attribute is None else vs,
+                        note="module attribute used as the cookie" if attribute else None)
 
 
 def detect_elixir_config(src: Source) -> Iterator[Detection]:
     if not is_elixir(src):
         return
     text = src.text
+    attributes = None
     for m in src.finditer(_EX_KEYWORD):
         key = m.group("key")
-        got = _elixir_literal(text, m.end())
-        if not got or not _literal_ok(got[0]):
+        if text.startswith("@", m.end()):
+            if attributes is None:
+                attributes = _module_attributes(src)
+            got = _literal_or_attribute(src, m.end(), False, attributes)
+            if not got:
+                continue
+            value, vs, ve, attribute = got
+            note = "module attribute used as the cookie"
+        else:
+            lit = _elixir_literal(text, m.end())
+            if not lit:
+                continue
+            (value, vs, ve), note = lit, None
+        if not _literal_ok(value):
             continue
         if key.lower() == "cookie":
             rule = MIX_RELEASE_COOKIE
         else:
-            rule = _assignment_rule(src, cookie_name_confidence(key), got[0], ENV_ASSIGNMENT)
+            rule = _assignment_rule(src, cookie_name_confidence(key), value, ENV_ASSIGNMENT)
         if rule:
-            yield Detection(rule, got[1], got[2], got[0], key=key, key_start=m.start())
+            yield Detection(rule, vs, ve, value, key=key, key_start=m.start(), note=note)
     for m in src.finditer(_EX_KEY_STRING):
         got = _elixir_literal(text, m.end())
         if got and _literal_ok(got[0]):

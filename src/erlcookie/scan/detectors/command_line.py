@@ -12,7 +12,7 @@ from erlcookie.scan.detectors.base import (COOKIE_NEEDLES, Detection, Source, _l
 from erlcookie.scan.syntax import split_args
 from erlcookie.text import line_at
 
-_SETCOOKIE_CLI = re.compile(r"(?<![\w-])-setcookie[ \t]+(?P<rest>[^\n]*)")
+_SETCOOKIE_CLI = re.compile(r"(?<![\w-])--?setcookie[ \t]+(?P<rest>[^\n]*)")  # rebar3: --setcookie
 _DASH_COOKIE = re.compile(r"(?<![\w-])--(?P<flag>cookie|erlang-cookie)(?:[ \t]*=[ \t]*|[ \t]+)"
                           r"(?P<rest>[^\n]*)")
 _ERL_CALL = re.compile(r"\berl_call\b[^\n]*?(?<![\w-])-c[ \t]+(?P<rest>[^\n]*)")
@@ -39,6 +39,28 @@ def _is_script(src: Source) -> bool:
 _HTTP_TOOL_LINE = re.compile(r"\b(?:curl|wget|http|httpie|requests|ab|siege)\b")
 
 
+_PROSE_CALL = re.compile(r"\b(?:echo|echoerr|printf|print|puts|say|warn\w*|error|die|fail|abort"
+                         r"|log\w*|info|debug|notice|msg|message|usage)\b")
+_PROSE_WORD = re.compile(r"^[a-z]+[.,;:!?]$")
+
+
+def _in_prose(text: str, line_start: int, pos: int) -> bool:
+    """Is `pos` inside a message (`echo "... -setcookie ..."`) or a comment that runs no
+    command? Such text explains the flag; it does not pass a cookie."""
+    before = text[line_start:pos]
+    hash_at = before.find("#")
+    if hash_at >= 0 and (hash_at == 0 or before[hash_at - 1] in " \t") and \
+            before[:hash_at].count('"') % 2 == 0:
+        return not _ERL_COMMAND_LINE.search(before, hash_at)
+    for quote in ('"', "'"):
+        if before.count(quote) % 2 == 1:
+            opened = before.rfind(quote)
+            if _PROSE_CALL.search(before, 0, opened) and \
+                    not _ERL_COMMAND_LINE.search(before, opened):
+                return True
+    return False
+
+
 def _setcookie_words(rule: str, base: int, rest: str, key: str,
                      key_start: int) -> Iterator[Detection]:
     words = split_args(rest)
@@ -49,6 +71,8 @@ def _setcookie_words(rule: str, base: int, rest: str, key: str,
     if len(words) >= 2 and "@" in words[0][0] and not words[1][0].startswith(("-", "+")):
         pick = words[1]
     value = pick[0]
+    if _PROSE_WORD.match(value) and not pick[3]:
+        return  # "... needs a -setcookie parameter."
     if _literal_ok(value):
         yield Detection(rule, base + pick[1], base + pick[2], value, key=key, key_start=key_start)
 
@@ -61,8 +85,10 @@ def detect_command_line(src: Source) -> Iterator[Detection]:
         # in vm.args the vm.args reader (detect_vm_args) has the final word on -setcookie
         for m in () if is_vm_args(src) else src.finditer(_SETCOOKIE_CLI):
             # outside scripts, the command must come first: `erl -sname a -setcookie X`
-            if not script and not _ERL_COMMAND_LINE.search(
-                    text, text.rfind("\n", 0, m.start()) + 1, m.start()):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            if not script and not _ERL_COMMAND_LINE.search(text, line_start, m.start()):
+                continue
+            if _in_prose(text, line_start, m.start()):
                 continue
             yield from _setcookie_words(COMMAND_LINE_COOKIE, m.start("rest"), m.group("rest"),
                                         "-setcookie", m.start())

@@ -11,7 +11,7 @@ from typing import Iterator
 from erlcookie.findings.rules import (COMPOSE_ENV_COOKIE, ENV_ASSIGNMENT, K8S_CONFIGMAP_COOKIE,
                                       K8S_ENV_LITERAL, K8S_SECRET_COMMITTED, YAML_COOKIE_VALUE)
 from erlcookie.scan.detectors.base import (Detection, Source, _assignment_rule, _literal_ok,
-                                            is_yaml)
+                                            is_compose, is_yaml)
 from erlcookie.scan.syntax import (cookie_name_confidence, erlang_context, normalise_name,
                                    read_line_value)
 
@@ -165,7 +165,9 @@ def _yaml_rule(src: Source, kind: str | None, parents: tuple[str, ...], key: str
     if kind == "ConfigMap" and parent in ("data", "binarydata"):
         return _assignment_rule(src, confidence, value, K8S_CONFIGMAP_COOKIE), value, None
     if parent == "environment" or (parent == "args" and "build" in parents):
-        return _assignment_rule(src, confidence, value, COMPOSE_ENV_COOKIE), value, None
+        # docker-compose's rule only in compose files (snapcraft, Ansible... have `environment:` too)
+        rule = COMPOSE_ENV_COOKIE if is_compose(src) else ENV_ASSIGNMENT
+        return _assignment_rule(src, confidence, value, rule), value, None
     if parent.replace("_", "").replace("-", "") in _ENV_PARENTS:
         return _assignment_rule(src, confidence, value, ENV_ASSIGNMENT), value, None
     return _assignment_rule(src, confidence, value, YAML_COOKIE_VALUE), value, None
@@ -184,6 +186,9 @@ def detect_yaml(src: Source) -> Iterator[Detection]:
             entry: _YamlEntry = payload  # type: ignore[assignment]
             if entry.item is not None:
                 by_item.setdefault(entry.item, {})[entry.key.lower()] = entry
+            if entry.value is None and text[entry.start:entry.start + 80].lstrip(" \t")[:1] == "{":
+                yield from _flow_mapping(src, kind, entry)
+                continue
             if entry.value is None or not _literal_ok(entry.value):
                 continue
             rule, value, note = _yaml_rule(src, kind, entry.parents, entry.key, entry.value)
@@ -207,6 +212,35 @@ def detect_yaml(src: Source) -> Iterator[Detection]:
             if rule:
                 yield Detection(rule, val.start, val.end, val.value, key=name.value,
                                 key_start=name.key_start)
+
+
+_FLOW_PAIR = re.compile(r"""[ \t]*(?P<key>"[^"\n]*"|'[^'\n]*'|[^\s:,{}\[\]"']+)[ \t]*:[ \t]+""")
+
+
+def _flow_mapping(src: Source, kind: str | None, entry: _YamlEntry) -> Iterator[Detection]:
+    """`erlangFlags: {name: couchdb, setcookie: monster}`: one level of flow mapping."""
+    text = src.text
+    start = text.find("{", entry.start)
+    line_end = text.find("\n", entry.start)
+    line_end = len(text) if line_end < 0 else line_end
+    close = text.find("}", start, line_end)
+    if start < 0 or close < 0 or "{" in text[start + 1:close]:
+        return
+    parents = (*entry.parents, entry.key.lower())
+    pos = start + 1
+    while pos < close:
+        m = _FLOW_PAIR.match(text, pos, close)
+        comma = text.find(",", pos, close)
+        nxt = close if comma < 0 else comma
+        if m:
+            key = m.group("key").strip("\"'")
+            got = read_line_value(text[:nxt], m.end())
+            if got and _literal_ok(got[0]):
+                rule, value, note = _yaml_rule(src, kind, parents, key, got[0])
+                if rule and _literal_ok(value):
+                    yield Detection(rule, got[1], got[2], value, key=key,
+                                    key_start=m.start("key"), note=note)
+        pos = nxt + 1
 
 
 def _yaml_list_item(src: Source, kind: str | None, text: str, start: int, end: int,

@@ -1,0 +1,92 @@
+"""Documentation: fenced code blocks in Markdown are scanned with their language's rules.
+
+README snippets are what users copy, so a ```yaml block is read as YAML, a ```sh block as a
+script, a ```dockerfile block as a Dockerfile, ```erlang and ```elixir blocks as code and
+config, ```ini/```conf/```hocon as those files. Findings point into the Markdown file. Text
+outside fences is still read by the generic detectors, with their stricter rules for prose.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from erlcookie.scan.detectors.base import Detection, Source
+
+_MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx", ".livemd")
+_FENCE = re.compile(r"(?m)^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*"
+                    r"(?P<info>[^\n`]*)$")
+# A fence's language -> the file name its content is read as.
+_LANGUAGES = {
+    "yaml": "snippet.yaml", "yml": "snippet.yaml", "helm": "snippet.yaml",
+    "sh": "snippet.sh", "bash": "snippet.sh", "shell": "snippet.sh", "console": "snippet.sh",
+    "zsh": "snippet.sh", "shell-session": "snippet.sh", "shellsession": "snippet.sh",
+    "terminal": "snippet.sh", "fish": "snippet.fish", "powershell": "snippet.ps1",
+    "ps1": "snippet.ps1", "": "snippet.txt", "text": "snippet.txt", "txt": "snippet.txt",
+    "plain": "snippet.txt",
+    "dockerfile": "Dockerfile", "docker": "Dockerfile", "containerfile": "Dockerfile",
+    "erlang": "snippet.config", "erl": "snippet.config", "erlang-repl": "snippet.erl",
+    "elixir": "snippet.exs", "ex": "snippet.exs", "exs": "snippet.exs", "iex": "snippet.exs",
+    "ini": "snippet.ini", "cfg": "snippet.ini", "conf": "snippet.conf", "hocon": "snippet.conf",
+    "properties": "snippet.conf", "toml": "snippet.toml", "json": "snippet.json",
+    "jsonc": "snippet.json", "hcl": "snippet.tf", "terraform": "snippet.tf", "tf": "snippet.tf",
+    "make": "Makefile", "makefile": "Makefile", "env": "snippet.env", "dotenv": "snippet.env",
+    "systemd": "snippet.service", "vm.args": "vm.args", "vmargs": "vm.args",
+}
+
+
+def is_markdown(src: Source) -> bool:
+    return src.name.lower().endswith(_MARKDOWN_SUFFIXES)
+
+
+def fenced_blocks(text: str) -> Iterator[tuple[str, int, int]]:
+    """(language, content start, content end) of every fenced block."""
+    pos = 0
+    while True:
+        m = _FENCE.search(text, pos)
+        if m is None:
+            return
+        fence = m.group("fence")
+        info = m.group("info").strip().lower()
+        language = re.split(r"[\s{,]", info, maxsplit=1)[0] if info else ""
+        start = m.end() + 1
+        close = re.compile(r"(?m)^[ \t]{0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) +
+                           r",}[ \t]*$")
+        c = close.search(text, start)
+        end = len(text) if c is None else c.start()
+        if start <= end:
+            yield language, start, end
+        pos = len(text) if c is None else c.end()
+
+
+def _snippet_path(src: Source, language: str, body: str) -> str:
+    name = _LANGUAGES.get(language)
+    if name is None:
+        return ""
+    if name == "snippet.yaml" and re.search(r"(?m)^services:[ \t]*$", body):
+        name = "docker-compose.yaml"
+    if name == "snippet.config" and re.search(r"(?m)^-(?:setcookie|name|sname)\b", body):
+        name = "vm.args"
+    directory = src.path.rpartition("/")[0]
+    return f"{directory}/{name}" if directory else name
+
+
+def detect_markdown(src: Source) -> Iterator[Detection]:
+    if not is_markdown(src) or "```" not in src.text and "~~~" not in src.text:
+        return
+    from erlcookie.scan.detectors import detect_source  # the registry imports this module
+
+    text = src.text
+    for language, start, end in fenced_blocks(text):
+        body = text[start:end]
+        if "ookie" not in body and "OOKIE" not in body:
+            continue
+        path = _snippet_path(src, language, body)
+        if not path:
+            continue
+        if language in ("console", "shell-session", "shellsession", "terminal"):
+            body = re.sub(r"(?m)^([ \t]*)[$#%>][ \t]", lambda m: m.group(1) + "  ", body)
+        for d in detect_source(Source(path, body)):
+            yield Detection(d.rule_id, start + d.start, start + d.end, d.value, key=d.key,
+                            key_start=None if d.key_start is None else start + d.key_start,
+                            note=d.note)
