@@ -24,7 +24,7 @@ def normalise_name(name: str) -> str:
 
 
 # Names that hold something *about* a cookie (where it is, what it is called), not a cookie.
-_NOT_A_VALUE = ("file", "path", "dir", "name", "ref", "key", "secretname", "secretkey", "secretref",
+_NOT_A_VALUE = ("file", "path", "dir", "name", "ref", "secretname", "secretkey", "secretref",
                 "mount", "location", "url", "domain", "age", "ttl", "expires", "samesite",
                 "secure", "httponly", "enabled", "length", "size", "style")
 
@@ -41,6 +41,8 @@ def cookie_name_confidence(name: str) -> str | None:
         return "high"
     if any(m in norm for m in _WEB_MARKERS):
         return "generic"  # PHOENIX_SESSION_COOKIE is a web session, not a distribution cookie
+    if norm.endswith("cookiekey"):  # erlangCookieKey: erlangCookie names the Secret's key
+        return None
     if any(m in norm.replace("cookie", " ") for m in _HIGH_MARKERS):
         return "high"
     return "generic"  # a bare "Cookie" is as often an HTTP header as an Erlang cookie

@@ -98,8 +98,8 @@ _EX_KEYWORD = re.compile(r"(?<![\w.:@\"'])(?P<key>\w*cookie\w*):[ \t]+", re.I)
 _EX_KEY_STRING = re.compile(r"""["'](?P<key>[^"'\n]*[Cc][Oo][Oo][Kk][Ii][Ee][^"'\n]*)["']\s*=>\s*""")
 
 
-_RPC_CALL = re.compile(r"(?:(?<![\w:.])(?:rpc|erpc)|:rpc|:erpc)[:.](?:call|cast|block_call|multicall)"
-                       r"\s*\(")
+_RPC_CALL = re.compile(r"(?:(?<![\w:.])(?:rpc|erpc)|:rpc|:erpc)[:.]"
+                       r"(?:call|cast|block_call|multicall)\s*\(")
 _EX_ATTRIBUTE = re.compile(r"(?m)^[ \t]*@(?P<name>[a-z_]\w*)[ \t]+(?=[:\"'~A-Z])")
 _ATTR_USE = re.compile(r"@(?P<name>[a-z_]\w*)(?![\w(])")
 

@@ -28,8 +28,8 @@ _TEMPLATE_DEFAULT = re.compile(
 
 
 # Variables that feed a cookie: `-setcookie "$COOKIE"`, `--cookie ${C}`, ERL_FLAGS="... $c".
-_FEEDS = re.compile(r"""(?<![\w-])(?:--?setcookie|--cookie|--erlang-cookie)(?:[ \t]*=[ \t]*|[ \t]+)"""
-                    r"""["']?\$\{?(?P<name>[A-Za-z_]\w*)""")
+_FEEDS = re.compile(r"""(?<![\w-])(?:--?setcookie|--cookie|--erlang-cookie)"""
+                    r"""(?:[ \t]*=[ \t]*|[ \t]+)["']?\$\{?(?P<name>[A-Za-z_]\w*)""")
 # Environment prefixes of a command that starts a node: `COOKIE=x NODE=a bin/app start`
 # (the release's vm.args.src reads ${COOKIE}), `ERLANG_COOKIE=x erl ...`.
 _PREFIXED_RUN = re.compile(

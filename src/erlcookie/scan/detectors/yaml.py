@@ -165,7 +165,7 @@ def _yaml_rule(src: Source, kind: str | None, parents: tuple[str, ...], key: str
     if kind == "ConfigMap" and parent in ("data", "binarydata"):
         return _assignment_rule(src, confidence, value, K8S_CONFIGMAP_COOKIE), value, None
     if parent == "environment" or (parent == "args" and "build" in parents):
-        # docker-compose's rule only in compose files (snapcraft, Ansible... have `environment:` too)
+        # the compose rule only in compose files (snapcraft and Ansible have `environment:` too)
         rule = COMPOSE_ENV_COOKIE if is_compose(src) else ENV_ASSIGNMENT
         return _assignment_rule(src, confidence, value, rule), value, None
     if parent.replace("_", "").replace("-", "") in _ENV_PARENTS:
