@@ -89,7 +89,31 @@ def test_history_folds_versions_of_one_file(repo):
     assert len(report.findings) == 1
     (f,) = report.findings
     assert [r.sha for r in f.commits] == commits and f.in_head is True
-    assert f.line == 5  # shown from the version in HEAD
+    # the line is the one in the commit the finding names (the oldest), and every commit
+    # carries its own version's line
+    assert f.line == 2
+    assert [r.line for r in f.commits] == [2, 3, 4, 5]
+
+
+def test_history_line_is_the_line_in_the_named_commit(repo):
+    """The cookie sits on line 3 when committed; later commits push it to line 40. Text, JSON
+    and SARIF name the first commit with line 3; JSON lists each commit's own line."""
+    c = fresh_cookie()
+    (repo / "rel").mkdir()
+    (repo / "rel" / "vm.args").write_text(f"-name a@127.0.0.1\n+K true\n-setcookie {c}\n")
+    first = commit_all(repo, "add vm.args")
+    padding = "".join(f"## note {i}\n" for i in range(37))
+    (repo / "rel" / "vm.args").write_text(padding +
+                                          f"-name a@127.0.0.1\n+K true\n-setcookie {c}\n")
+    second = commit_all(repo, "document it")
+    (f,) = scan_history(GitRepo(str(repo)), ScanOptions()).findings
+    assert [r.sha for r in f.commits] == [first, second]
+    assert (f.line, f.commits[0].line, f.commits[1].line) == (3, 3, 40)
+    shown = git(repo, "show", f"{first}:rel/vm.args").splitlines()[f.line - 1]
+    assert shown.startswith("-setcookie"), "the line does not hold the cookie in that commit"
+    data = f.to_dict()
+    assert data["line"] == 3 and [r["line"] for r in data["commits"]] == [3, 40]
+    assert c not in json.dumps(data)
 
 
 def test_history_skips_large_blobs_and_honours_excludes(repo):

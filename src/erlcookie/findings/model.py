@@ -63,9 +63,14 @@ class CommitRef:
     date: str  # author date, ISO 8601
     path: str
     age: int = field(default=0, compare=False)  # position in `git log --date-order`: 0 newest
+    line: int = field(default=0, compare=False)  # the cookie's line in this commit's version
+    column: int = field(default=0, compare=False)
 
     def to_dict(self) -> dict:
-        return {"commit": self.sha, "date": self.date, "path": self.path}
+        data = {"commit": self.sha, "date": self.date, "path": self.path}
+        if self.line:
+            data["line"], data["column"] = self.line, self.column
+        return data
 
 
 @dataclass

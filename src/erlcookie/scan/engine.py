@@ -381,32 +381,33 @@ def _fold_history(per_blob: list[Finding], introductions: dict[str, list[CommitR
     """One finding per (rule, path, cookie, ordinal), with every commit that brought it.
 
     A blob can sit at several paths over time (renames, copies); each path is its own
-    finding. Among a finding's blobs the line shown is the one from HEAD if it is still
-    there, else from the most recent commit.
+    finding. Every commit carries the cookie's line in the version that commit made; the
+    finding's own line (and blob) is the one in the commit it names first, the oldest, so
+    `path:line` and that commit agree. A blob no commit introduced keeps its own line.
     """
     folded: dict[str, Finding] = {}
-    latest: dict[str, int] = {}  # recency of the blob shown: HEAD beats any commit
+    shown: dict[str, int] = {}  # age of the commit whose version gives the finding's line
     for f in per_blob:
         refs = introductions.get(f.blob or "", [])
         paths = sorted({r.path for r in refs}) or [f.path]
         for path in paths:
             copy = dataclasses.replace(f, path=path, commits=[])
-            at_path = [r for r in refs if r.path == path]
+            at_path = [dataclasses.replace(r, line=f.line, column=f.column)
+                       for r in refs if r.path == path]
             in_head = (path, f.blob) in head
             key = copy.identity_base + f":{f.occurrence}"
             existing = folded.get(key)
-            newest = -min((r.age for r in at_path), default=1 << 60)
+            oldest = max((r.age for r in at_path), default=-1)
             if existing is None:
                 copy.commits = list(at_path)
                 copy.in_head = in_head
                 folded[key] = copy
-                latest[key] = 1 << 61 if in_head else newest
+                shown[key] = oldest
                 continue
             existing.commits += [r for r in at_path if r not in existing.commits]
             existing.in_head = bool(existing.in_head or in_head)
-            rank = 1 << 61 if in_head else newest
-            if rank > latest[key]:
-                latest[key] = rank
+            if oldest > shown[key]:
+                shown[key] = oldest
                 existing.line, existing.column = copy.line, copy.column
                 existing.end_line, existing.end_column = copy.end_line, copy.end_column
                 existing.blob = copy.blob
