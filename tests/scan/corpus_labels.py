@@ -3,8 +3,8 @@
 Shared by tests/scan/test_corpus.py (per-file expectations, so CI catches a regression) and
 benchmarks/bench_scan_recall.py (recall and precision, beside detect-secrets).
 
-labels.json lists, per file, every literal cookie (`cookies`: line, value, and the rule
-expected to report it) and lines that look like a cookie but are not (`not_cookies`: line and
+labels.json lists, per file, every literal cookie (`cookies`: line, value as written, the
+decoded cookie where the file encodes it, and the rule expected to report it) and lines that look like a cookie but are not (`not_cookies`: line and
 why). A finding on any line not labelled a cookie counts against precision. The values are
 made up for these fixtures; the shapes follow what public projects write.
 """
@@ -25,6 +25,7 @@ class Hit:
     line: int
     value: str = field(repr=False)  # a cookie: never in a message
     rule: str | None = None
+    written: str | None = field(default=None, repr=False)  # as in the file, when encoded
 
 
 @dataclass
@@ -39,7 +40,8 @@ def load() -> dict[str, FileLabels]:
     doc = json.loads(LABELS.read_text(encoding="utf-8"))
     out = {}
     for path, entry in doc["files"].items():
-        cookies = [Hit(c["line"], c["value"], c.get("rule")) for c in entry.get("cookies", [])]
+        cookies = [Hit(c["line"], c.get("decoded", c["value"]), c.get("rule"), c["value"])
+                   for c in entry.get("cookies", [])]
         out[path] = FileLabels(
             path, [c for c, raw in zip(cookies, entry.get("cookies", [])) if not raw.get("todo")],
             [n["line"] for n in entry.get("not_cookies", [])],

@@ -116,9 +116,15 @@ def _str(node: _Node | None) -> str | None:
     return node.items if node is not None and node.kind == "str" else None
 
 
+_WORTH_PARSING = re.compile(r""""name"\s*:\s*"[^"\n]*(?:ookie|OOKIE)|"kind"\s*:\s*"(?:Secret|ConfigMap)"|"""
+                            r""""(?:\.erlang\.)?cookie"\s*:""")
+
+
 def detect_json(src: Source) -> Iterator[Detection]:
     if src.suffix not in (".json", ".jsonc", ".code-workspace") or len(src.text) > _MAX_JSON:
         return
+    if not _WORTH_PARSING.search(src.text):
+        return  # nothing structural to find: the generic key rules still read the file
     root = parse(src.text)
     if root is None:
         return

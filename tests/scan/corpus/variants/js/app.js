@@ -1,0 +1,3 @@
+const cookie = req.cookies.session;
+document.cookie = "theme=dark";
+res.cookie("session", token, { httpOnly: true });

@@ -1,0 +1,5 @@
+variable "rabbitmq_erlang_cookie" {
+  description = "Erlang cookie for the cluster"
+  type        = string
+  default     = "tfvarcookie"
+}
