@@ -9,8 +9,8 @@ value covered by common words, BEAM words and alphabetical runs (0.1 ms). Random
 every generator erlcookie knows stay far below the screen (measured in tests/audit), so
 zxcvbn runs only on strings that look composed.
 
-zxcvbn's word lists load on first use (about 25 ms) and its matcher only for a value that
-passes the screen (about 40 ms more), never at CLI start-up.
+zxcvbn's word lists load on first use (about 8 ms) and its matcher only for a value that
+passes the screen (about 50 ms more), never at CLI start-up.
 """
 
 from __future__ import annotations
@@ -39,15 +39,34 @@ def _common_words() -> set[str]:
     10,000 most frequent of each, 4+ letters), plus BEAM words."""
     global _words
     if _words is None:
-        from zxcvbn.frequency_lists import (
-            FREQUENCY_LISTS,  # ranked: most frequent first
-        )
-
         words = set(BEAM_WORDS)
+        lists = _frequency_lists()  # ranked: most frequent first
         for name in ("english_wikipedia", "us_tv_and_film", "passwords"):
-            words.update(w for w in FREQUENCY_LISTS[name][:10_000] if len(w) >= 4)
+            words.update(w for w in lists[name][:10_000] if len(w) >= 4)
         _words = words
     return _words
+
+
+def _frequency_lists() -> dict[str, list[str]]:
+    """zxcvbn's word lists without importing zxcvbn: its package __init__ builds the whole
+    matcher (about 20 ms more), which only a value that passes the screen needs."""
+    import sys
+
+    loaded = sys.modules.get("zxcvbn.frequency_lists")
+    if loaded is not None:
+        return loaded.FREQUENCY_LISTS
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("zxcvbn")  # locates the package without running it
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("zxcvbn is not installed (pip install zxcvbn)")
+    path = os.path.join(os.path.dirname(spec.origin), "frequency_lists.py")
+    module_spec = importlib.util.spec_from_file_location("_erlcookie_zxcvbn_words", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.FREQUENCY_LISTS
 
 
 def word_coverage(value: str, extra: Iterable[str] = ()) -> float:
