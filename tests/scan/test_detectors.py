@@ -283,6 +283,8 @@ POSITIVE = [
      "erlangFlags:\n  name: couchdb\n  setcookie: {C}\n", "EC011"),
     ("helm-values-flow-mapping", "values.yaml", "erlangFlags: {{name: couchdb, setcookie: {C}}}\n",
      "EC011"),
+    ("echo-into-vm-args", "Dockerfile",
+     "FROM erlang\nRUN echo \"-setcookie {C}\" >> /app/releases/vm.args\n", "EC006"),
     ("snapcraft-environment", "snap/snapcraft.yaml",
      "apps:\n  s:\n    environment:\n      RELEASE_COOKIE: {C}\n", "EC005"),
 ]
@@ -410,6 +412,8 @@ NEGATIVE = [
     ("elixir-session-options", "lib/endpoint.ex",
      "@session_options [store: :cookie, key: \"_k\", signing_salt: \"x\"]\n"),
     ("shell-variable-not-fed", "scripts/run.sh", "COOKIE_JAR=/tmp/jar\ncurl -c $COOKIE_JAR x\n"),
+    ("bare-cookie-not-fed", "app/client.py",
+     "cookie = \"sessionid=Qx7Lm2Vt9Rk4Wp8Zn3Hc6Jd5\"\nrequests.get(url, cookies=cookie)\n"),
 ]
 
 

@@ -42,6 +42,7 @@ _HTTP_TOOL_LINE = re.compile(r"\b(?:curl|wget|http|httpie|requests|ab|siege)\b")
 _PROSE_CALL = re.compile(r"\b(?:echo|echoerr|printf|print|puts|say|warn\w*|error|die|fail|abort"
                          r"|log\w*|info|debug|notice|msg|message|usage)\b")
 _PROSE_WORD = re.compile(r"^[a-z]+[.,;:!?]$")
+_INTO_FILE = re.compile(r"""["'][^"'\n]*(?:>>?|\|[ \t]*tee\b)""")
 
 
 def _in_prose(text: str, line_start: int, pos: int) -> bool:
@@ -57,7 +58,9 @@ def _in_prose(text: str, line_start: int, pos: int) -> bool:
             opened = before.rfind(quote)
             if _PROSE_CALL.search(before, 0, opened) and \
                     not _ERL_COMMAND_LINE.search(before, opened):
-                return True
+                end = text.find("\n", pos)
+                after = text[pos:] if end < 0 else text[pos:end]
+                return not _INTO_FILE.search(after)  # echo "-setcookie x" >> vm.args writes one
     return False
 
 

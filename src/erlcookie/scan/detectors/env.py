@@ -85,6 +85,8 @@ def detect_env_assignments(src: Source) -> Iterator[Detection]:
         if _code_expression(src, text, vs, ve):
             continue
         key = m.group("key")
+        if key.lower() == "cookie" and key not in fed:
+            continue  # a bare `cookie = ...` is as often a web cookie; it counts when it feeds one
         confidence = "high" if key in fed else cookie_name_confidence(key)
         rule = _assignment_rule(src, confidence, value, context_rule)
         if rule and _literal_ok(value):
