@@ -412,6 +412,12 @@ NEGATIVE = [
     ("elixir-session-options", "lib/endpoint.ex",
      "@session_options [store: :cookie, key: \"_k\", signing_salt: \"x\"]\n"),
     ("shell-variable-not-fed", "scripts/run.sh", "COOKIE_JAR=/tmp/jar\ncurl -c $COOKIE_JAR x\n"),
+    ("schema-in-prose", "docs/riak.md",
+     "| `{mapping, \"distributed_cookie\", \"vm_args.-setcookie\", [{default, \"riak\"}]}` |\n"),
+    ("rpc-example-in-python", "tools/remote.py",
+     "# rpc:call(Node, erlang, set_cookie, [Node, cookie]) sets it remotely\n"),
+    ("our-own-script-name", "pyproject.toml",
+     "[project.scripts]\nkubectl-erlcookie = \"erlcookie.cli:main\"\n"),
     ("bare-cookie-not-fed", "app/client.py",
      "cookie = \"sessionid=Qx7Lm2Vt9Rk4Wp8Zn3Hc6Jd5\"\nrequests.get(url, cookies=cookie)\n"),
 ]

@@ -14,7 +14,7 @@ import re
 _HIGH_MARKERS = ("erlang", "erl", "release", "rabbitmq", "couchdb", "elixir", "beam", "dist",
                  "node", "livebook", "emqx", "vernemq", "ejabberd", "riak", "mongoose", "otp",
                  "cluster", "kazoo", "phoenix", "libcluster")
-_OWN_NAME = re.compile(r"(?i)erlcookie(?:$|[_\-.])")
+_OWN_NAME = re.compile(r"(?i)(?:^|[_\-.])erlcookie(?:$|[_\-.])")  # ERLCOOKIE_X, kubectl-erlcookie
 _WEB_MARKERS = ("session", "csrf", "xsrf", "http", "browser", "consent", "tracking")
 _SEPARATORS = str.maketrans("", "", "_-. ")
 
@@ -32,7 +32,7 @@ _NOT_A_VALUE = ("file", "path", "dir", "name", "ref", "secretname", "secretkey",
 def cookie_name_confidence(name: str) -> str | None:
     """'high' for Erlang cookie names, 'generic' for other *cookie* names, else None."""
     raw = name.strip("\"'")
-    if _OWN_NAME.match(raw):  # this tool's own settings (ERLCOOKIE_*), not cookies
+    if _OWN_NAME.search(raw):  # this tool's own settings and names (ERLCOOKIE_*), not cookies
         return None
     norm = normalise_name(raw)
     if "cookie" not in norm or norm.endswith(_NOT_A_VALUE) and not norm.endswith("cookie"):

@@ -100,6 +100,9 @@ _EX_KEY_STRING = re.compile(r"""["'](?P<key>[^"'\n]*[Cc][Oo][Oo][Kk][Ii][Ee][^"'
 
 _RPC_CALL = re.compile(r"(?:(?<![\w:.])(?:rpc|erpc)|:rpc|:erpc)[:.]"
                        r"(?:call|cast|block_call|multicall)\s*\(")
+# where an rpc:call is code (or a shell's `erl -eval`), not an example in another language
+_RPC_SUFFIXES = frozenset({".erl", ".hrl", ".ex", ".exs", ".escript", ".config", ".src", ".sh",
+                           ".bash", ".livemd", ""})
 _EX_ATTRIBUTE = re.compile(r"(?m)^[ \t]*@(?P<name>[a-z_]\w*)[ \t]+(?=[:\"'~A-Z])")
 _ATTR_USE = re.compile(r"@(?P<name>[a-z_]\w*)(?![\w(])")
 
@@ -145,7 +148,7 @@ def detect_code_calls(src: Source) -> Iterator[Detection]:
         yield from _set_cookie_arg(src, spans[-1], ":" in m.group("fn") and
                                    not m.group("fn").startswith(":erlang."),
                                    m.group("fn").lstrip(":"), m.start(), attributes)
-    for m in _RPC_CALL.finditer(text):
+    for m in _RPC_CALL.finditer(text) if src.suffix in _RPC_SUFFIXES else ():
         # rpc:call(Node, erlang, set_cookie, [Node, cookie]): the cookie is the list's last element
         spans = _call_args(text, m.end() - 1)
         if len(spans) < 4:

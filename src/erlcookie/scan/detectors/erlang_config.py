@@ -72,7 +72,7 @@ def detect_erlang_terms(src: Source) -> Iterator[Detection]:
 def detect_schema_default(src: Source) -> Iterator[Detection]:
     """A schema's default for `vm_args.-setcookie`: a cookie every install shares."""
     text = src.text
-    if "vm_args.-setcookie" not in text:
+    if "vm_args.-setcookie" not in text or not is_erlang_terms(src):
         return
     for m in src.finditer(_SETCOOKIE_MAPPING, "vm_args.-setcookie"):
         line_start = text.rfind("\n", 0, m.start()) + 1
