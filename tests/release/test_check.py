@@ -176,7 +176,8 @@ def test_text_output(run_cli):
     assert lines[0].startswith("apps/shop/src/shop_app.erl:7:12: critical release/set-cookie-literal:")
     assert "[cookie fp1:" in lines[0]
     assert any(line.startswith("    fix: ") for line in lines)
-    assert lines[-1].startswith("3 findings (1 critical, 2 high); 2 fixable")
+    # and Zq7_prodShopCookie_Lw2 in config/prod/vm.args is human-chosen: weak, critical too
+    assert lines[-1].startswith("3 findings (2 critical, 1 high); 2 fixable")
     assert_no_leak(result.output)
 
 
@@ -212,7 +213,7 @@ def _git(*args, cwd):
 def test_committed_and_stray_cookie_files(project, run_cli):
     root = project("mix_user_guard")
     _git("init", "-q", cwd=root)
-    (root / ".erlang.cookie").write_text("committedCookieValue9\n")
+    (root / ".erlang.cookie").write_text("Hx4Qm8Zt2Vr6Kp9Lw3Nd\n")
     os.chmod(root / ".erlang.cookie", 0o400)
     _git("add", "-A", cwd=root)
     _git("commit", "-q", "-m", "oops", cwd=root)
@@ -227,10 +228,10 @@ def test_committed_and_stray_cookie_files(project, run_cli):
     assert set(got) == {(".erlang.cookie", "release/committed-cookie-file"),
                         ("rel/releases/COOKIE", "release/cookie-file-in-tree")}
     assert got[(".erlang.cookie", "release/committed-cookie-file")]["cookie"]["fingerprint"] == \
-        fingerprint("committedCookieValue9")
+        fingerprint("Hx4Qm8Zt2Vr6Kp9Lw3Nd")
     # high as in scan (EC002); critical only for a weak cookie
     assert got[(".erlang.cookie", "release/committed-cookie-file")]["severity"] == "high"
-    assert_no_leak(result.output, ("committedCookieValue9", "strayBuildCookie3", "ignoredCookieValue"))
+    assert_no_leak(result.output, ("Hx4Qm8Zt2Vr6Kp9Lw3Nd", "strayBuildCookie3", "ignoredCookieValue"))
 
 
 def test_cookie_file_without_git(project, run_cli, monkeypatch):
