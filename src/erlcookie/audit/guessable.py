@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 # The words of this domain: what people put in a cookie when they make one up.
 BEAM_WORDS = frozenset("""
@@ -54,7 +55,7 @@ def _frequency_lists() -> dict[str, list[str]]:
 
     loaded = sys.modules.get("zxcvbn.frequency_lists")
     if loaded is not None:
-        return loaded.FREQUENCY_LISTS
+        return cast("dict[str, list[str]]", loaded.FREQUENCY_LISTS)
     import importlib.util
     import os
 
@@ -66,7 +67,7 @@ def _frequency_lists() -> dict[str, list[str]]:
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    return module.FREQUENCY_LISTS
+    return cast("dict[str, list[str]]", module.FREQUENCY_LISTS)
 
 
 def word_coverage(value: str, extra: Iterable[str] = ()) -> float:
@@ -138,14 +139,15 @@ def estimate(value: str, context: Iterable[str] = ()) -> Guessability | None:
 
     result = zxcvbn(value[:72], user_inputs=sorted(BEAM_WORDS) + context)
     explained = 0
-    kinds = []
+    kinds: list[str] = []
     for match in result["sequence"]:
         token = match["token"]
-        if match["pattern"] == "bruteforce":
+        pattern: str = match["pattern"]  # the stubs leave out "bruteforce", which it returns
+        if pattern == "bruteforce":
             explained += _structure(token)
             continue
         explained += len(token)
-        kind = "l33t" if match.get("l33t") else match["pattern"]
+        kind = "l33t" if match.get("l33t") else pattern
         if kind not in kinds:
             kinds.append(kind)
     bits = math.log2(max(float(result["guesses"]), 1.0))
