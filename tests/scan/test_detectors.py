@@ -279,6 +279,11 @@ POSITIVE = [
      "```erlang\n[{{kernel, []}}, {{app, [{{cookie, \"{C}\"}}]}}].\n```\n", "EC015"),
     ("markdown-console-fence", "README.md",
      "```console\n$ erl -sname a -setcookie {C}\n```\n", "EC006"),
+    ("rst-code-block", "docs/cluster.rst",
+     "Cookie:\n\n.. code-block:: properties\n\n    node.name = a@127.0.0.1\n"
+     "    node.cookie = {C}\n\nDone.\n", "EC014"),
+    ("rst-literal-block", "docs/config.rst",
+     "The keys::\n\n  distributed_cookie = {C}\n\nDone.\n", "EC016"),
     ("helm-values-erlang-flags", "chart/values.yaml",
      "erlangFlags:\n  name: couchdb\n  setcookie: {C}\n", "EC011"),
     ("helm-values-flow-mapping", "values.yaml", "erlangFlags: {{name: couchdb, setcookie: {C}}}\n",
@@ -418,6 +423,8 @@ NEGATIVE = [
      "# rpc:call(Node, erlang, set_cookie, [Node, cookie]) sets it remotely\n"),
     ("our-own-script-name", "pyproject.toml",
      "[project.scripts]\nkubectl-erlcookie = \"erlcookie.cli:main\"\n"),
+    ("rst-note-prose", "docs/cluster.rst",
+     ".. note::\n\n   The cookie is compared as an atom; -setcookie on the command line wins.\n"),
     ("bare-cookie-not-fed", "app/client.py",
      "cookie = \"sessionid=Qx7Lm2Vt9Rk4Wp8Zn3Hc6Jd5\"\nrequests.get(url, cookies=cookie)\n"),
 ]

@@ -1,9 +1,11 @@
-"""Documentation: fenced code blocks in Markdown are scanned with their language's rules.
+"""Documentation: code blocks in Markdown and reStructuredText are scanned with their
+language's rules.
 
 README snippets are what users copy, so a ```yaml block is read as YAML, a ```sh block as a
 script, a ```dockerfile block as a Dockerfile, ```erlang and ```elixir blocks as code and
-config, ```ini/```conf/```hocon as those files. Findings point into the Markdown file. Text
-outside fences is still read by the generic detectors, with their stricter rules for prose.
+config, ```ini/```conf/```hocon as those files; in .rst, `.. code-block:: LANG` and `::`
+literal blocks likewise. Findings point into the document. Text outside blocks is still read
+by the generic detectors, with their stricter rules for prose.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ from typing import Iterator
 
 from erlcookie.scan.detectors.base import Detection, Source
 
-_MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx", ".livemd")
+_MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx", ".livemd", ".rst")
+_RST_DIRECTIVE = re.compile(r"(?m)^(?P<indent>[ \t]*)(?:\.\.[ \t]+(?:code-block|code|sourcecode)::"
+                            r"[ \t]*(?P<lang>[^\s]*)|(?P<literal>[^\n]*\S)?::)[ \t]*$")
+# cuttlefish/HOCON keys that tell an unlabelled block is a .conf file
+_CONF_HINT = re.compile(r"(?m)^[ \t]*(?:node\.cookie|distributed_cookie)[ \t]*=")
 _FENCE = re.compile(r"(?m)^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*"
                     r"(?P<info>[^\n`]*)$")
 # A fence's language -> the file name its content is read as.
@@ -59,7 +65,36 @@ def fenced_blocks(text: str) -> Iterator[tuple[str, int, int]]:
         pos = len(text) if c is None else c.end()
 
 
+def rst_blocks(text: str) -> Iterator[tuple[str, int, int]]:
+    """(language, content start, content end) of reStructuredText code and literal blocks."""
+    for m in _RST_DIRECTIVE.finditer(text):
+        if m.group("literal") is not None and m.group("literal").lstrip().startswith(".."):
+            continue  # another directive (`.. note::`), not a literal block
+        indent = len(m.group("indent").expandtabs())
+        pos = m.end() + 1
+        start = end = None
+        while pos < len(text):
+            nl = text.find("\n", pos)
+            nl = len(text) if nl < 0 else nl
+            line = text[pos:nl]
+            if line.strip():
+                line_indent = len(line) - len(line.lstrip(" \t"))
+                if line_indent <= indent:
+                    break
+                if start is None and line.lstrip().startswith(":") and m.group("lang") is not None:
+                    pos = nl + 1  # a directive option such as :linenos:
+                    continue
+                if start is None:
+                    start = pos
+                end = nl
+            pos = nl + 1
+        if start is not None and end is not None:
+            yield (m.group("lang") or "").lower(), start, end
+
+
 def _snippet_path(src: Source, language: str, body: str) -> str:
+    if language in ("", "text", "txt", "plain", "none") and _CONF_HINT.search(body):
+        language = "conf"
     name = _LANGUAGES.get(language)
     if name is None:
         return ""
@@ -72,12 +107,14 @@ def _snippet_path(src: Source, language: str, body: str) -> str:
 
 
 def detect_markdown(src: Source) -> Iterator[Detection]:
-    if not is_markdown(src) or "```" not in src.text and "~~~" not in src.text:
+    if not is_markdown(src) or "```" not in src.text and "~~~" not in src.text and \
+            "::" not in src.text:
         return
     from erlcookie.scan.detectors import detect_source  # the registry imports this module
 
     text = src.text
-    for language, start, end in fenced_blocks(text):
+    blocks = rst_blocks(text) if src.suffix == ".rst" else fenced_blocks(text)
+    for language, start, end in blocks:
         body = text[start:end]
         if "ookie" not in body and "OOKIE" not in body:
             continue
