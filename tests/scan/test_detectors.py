@@ -284,6 +284,12 @@ POSITIVE = [
      "    node.cookie = {C}\n\nDone.\n", "EC014"),
     ("rst-literal-block", "docs/config.rst",
      "The keys::\n\n  distributed_cookie = {C}\n\nDone.\n", "EC016"),
+    ("jekyll-highlight-erlang", "docs/_posts/2010-01-01-riak.md",
+     "{{% highlight erlang %}}\n{{riak_cookie, {C}}}.\n{{riak_nodename, node1}}.\n"
+     "{{% endhighlight %}}\n", "EC015"),
+    ("json-erlang-section", "data_bags/apps/example.json",
+     "{{\"id\": \"example\", \"erlang\": {{\"max_ports\": 4096, \"cookie\": \"{C}\"}}}}\n",
+     "EC005"),
     ("helm-values-erlang-flags", "chart/values.yaml",
      "erlangFlags:\n  name: couchdb\n  setcookie: {C}\n", "EC011"),
     ("helm-values-flow-mapping", "values.yaml", "erlangFlags: {{name: couchdb, setcookie: {C}}}\n",
@@ -425,6 +431,7 @@ NEGATIVE = [
      "[project.scripts]\nkubectl-erlcookie = \"erlcookie.cli:main\"\n"),
     ("rst-note-prose", "docs/cluster.rst",
      ".. note::\n\n   The cookie is compared as an atom; -setcookie on the command line wins.\n"),
+    ("json-web-cookie", "config/web.json", "{\"http\": {\"cookie\": \"session\"}}\n"),
     ("bare-cookie-not-fed", "app/client.py",
      "cookie = \"sessionid=Qx7Lm2Vt9Rk4Wp8Zn3Hc6Jd5\"\nrequests.get(url, cookies=cookie)\n"),
 ]

@@ -15,7 +15,7 @@ from typing import Iterator
 from erlcookie.findings.rules import (ENV_ASSIGNMENT, IDE_LAUNCH_COOKIE, K8S_CONFIGMAP_COOKIE,
                                       K8S_ENV_LITERAL, K8S_SECRET_COMMITTED)
 from erlcookie.scan.detectors.base import Detection, Source, _assignment_rule, _literal_ok
-from erlcookie.scan.syntax import cookie_name_confidence, normalise_name
+from erlcookie.scan.syntax import cookie_name_confidence, erlang_context, normalise_name
 
 _TOKEN = re.compile(r"""\s*(?:(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<punct>[{}\[\]:,])"""
                     r"""|(?P<comment>//[^\n]*|/\*.*?\*/)|(?P<lit>[^\s{}\[\]:,"]+))""", re.S)
@@ -139,6 +139,12 @@ def detect_json(src: Source) -> Iterator[Detection]:
             value = items["cookie"][0]
             if _str(value) is not None and _literal_ok(value.items):
                 yield Detection(IDE_LAUNCH_COOKIE, value.start, value.end, value.items,
+                                key="cookie", key_start=items["cookie"][1])
+        # configuration in JSON: {"erlang": {"cookie": "..."}} (a Chef data bag, app config)
+        if "cookie" in items and not launch and erlang_context(path[-2:]):
+            value = items["cookie"][0]
+            if _str(value) is not None and _literal_ok(value.items):
+                yield Detection(ENV_ASSIGNMENT, value.start, value.end, value.items,
                                 key="cookie", key_start=items["cookie"][1])
         # Secret / ConfigMap data
         if kind in ("Secret", "ConfigMap"):

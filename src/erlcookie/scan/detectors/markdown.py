@@ -45,8 +45,17 @@ def is_markdown(src: Source) -> bool:
     return src.name.lower().endswith(_MARKDOWN_SUFFIXES)
 
 
+_LIQUID = re.compile(r"\{%-?[ \t]*highlight[ \t]+(?P<lang>[\w.+-]+)[^%]*%\}[ \t]*\n")
+_LIQUID_END = re.compile(r"\{%-?[ \t]*endhighlight[ \t]*-?%\}")
+
+
 def fenced_blocks(text: str) -> Iterator[tuple[str, int, int]]:
-    """(language, content start, content end) of every fenced block."""
+    """(language, content start, content end) of every fenced block, and of Jekyll's
+    `{% highlight LANG %}` blocks."""
+    if "{%" in text:
+        for m in _LIQUID.finditer(text):
+            end = _LIQUID_END.search(text, m.end())
+            yield m.group("lang").lower(), m.end(), len(text) if end is None else end.start()
     pos = 0
     while True:
         m = _FENCE.search(text, pos)
@@ -108,7 +117,7 @@ def _snippet_path(src: Source, language: str, body: str) -> str:
 
 def detect_markdown(src: Source) -> Iterator[Detection]:
     if not is_markdown(src) or "```" not in src.text and "~~~" not in src.text and \
-            "::" not in src.text:
+            "::" not in src.text and "{%" not in src.text:
         return
     from erlcookie.scan.detectors import detect_source  # the registry imports this module
 
