@@ -116,8 +116,8 @@ def _str(node: _Node | None) -> str | None:
     return node.items if node is not None and node.kind == "str" else None
 
 
-_WORTH_PARSING = re.compile(r""""name"\s*:\s*"[^"\n]*(?:ookie|OOKIE)|"kind"\s*:\s*"(?:Secret|ConfigMap)"|"""
-                            r""""(?:\.erlang\.)?cookie"\s*:""")
+_WORTH_PARSING = re.compile(r""""name"\s*:\s*"[^"\n]*(?:ookie|OOKIE)"""
+                            r"""|"kind"\s*:\s*"(?:Secret|ConfigMap)"|"(?:\.erlang\.)?cookie"\s*:""")
 
 
 def detect_json(src: Source) -> Iterator[Detection]:
