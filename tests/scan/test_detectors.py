@@ -279,6 +279,8 @@ POSITIVE = [
      "```erlang\n[{{kernel, []}}, {{app, [{{cookie, \"{C}\"}}]}}].\n```\n", "EC015"),
     ("markdown-console-fence", "README.md",
      "```console\n$ erl -sname a -setcookie {C}\n```\n", "EC006"),
+    ("env-text-written-by-code", "tools/build.py",
+     "files = {{\"Dockerfile\": \"FROM debian\\nENV RELEASE_COOKIE={C} X=1\\n\"}}\n", "EC005"),
     ("rst-code-block", "docs/cluster.rst",
      "Cookie:\n\n.. code-block:: properties\n\n    node.name = a@127.0.0.1\n"
      "    node.cookie = {C}\n\nDone.\n", "EC014"),
@@ -432,6 +434,8 @@ NEGATIVE = [
     ("rst-note-prose", "docs/cluster.rst",
      ".. note::\n\n   The cookie is compared as an atom; -setcookie on the command line wins.\n"),
     ("json-web-cookie", "config/web.json", "{\"http\": {\"cookie\": \"session\"}}\n"),
+    ("f-string-field", "tests/test_env.py",
+     "assert f\"# export RELEASE_COOKIE={cookies[4]}\\nexport X=1\\n\" in env_sh\n"),
     ("bare-cookie-not-fed", "app/client.py",
      "cookie = \"sessionid=Qx7Lm2Vt9Rk4Wp8Zn3Hc6Jd5\"\nrequests.get(url, cookies=cookie)\n"),
 ]

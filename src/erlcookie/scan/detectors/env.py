@@ -60,12 +60,19 @@ def fed_names(src: Source) -> set[str]:
     return names
 
 
-def _code_expression(src: Source, text: str, vs: int, ve: int) -> bool:
+def _in_string(text: str, key_start: int) -> bool:
+    """Is `key_start` inside a quoted string on its line (`"ENV RELEASE_COOKIE=x"` in code)?"""
+    before = text[text.rfind("\n", 0, key_start) + 1:key_start].replace("\\\"", "")
+    return before.count('"') % 2 == 1 or before.count("'") % 2 == 1
+
+
+def _code_expression(src: Source, text: str, key_start: int, vs: int, ve: int) -> bool:
     """An unquoted value that is code: `builder.ErlangCookie()`, `os.environ[...]`,
-    `generate_cookie(32)`; in a programming language, any unquoted right-hand side."""
+    `generate_cookie(32)`; in a programming language, any unquoted right-hand side (unless
+    the assignment is text inside a string: a Dockerfile or env file the code writes)."""
     if vs > 0 and text[vs - 1] in "\"'":
         return False
-    if src.suffix in _CODE_SUFFIXES:
+    if src.suffix in _CODE_SUFFIXES and not _in_string(text, key_start):
         return True
     return any(ch in text[vs:ve + 1] for ch in "([")
 
@@ -82,7 +89,7 @@ def detect_env_assignments(src: Source) -> Iterator[Detection]:
         if got is None:
             continue
         value, vs, ve = got
-        if _code_expression(src, text, vs, ve):
+        if _code_expression(src, text, m.start("key"), vs, ve):
             continue
         key = m.group("key")
         if key.lower() == "cookie" and key not in fed:
