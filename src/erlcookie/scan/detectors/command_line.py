@@ -48,7 +48,7 @@ _INTO_FILE = re.compile(r"""["'][^"'\n]*(?:>>?|\|[ \t]*tee\b)""")
 def _in_prose(text: str, line_start: int, pos: int) -> bool:
     """Is `pos` inside a message (`echo "... -setcookie ..."`) or a comment that runs no
     command? Such text explains the flag; it does not pass a cookie."""
-    before = text[line_start:pos]
+    before = text[max(line_start, pos - 2000):pos]  # bounded: a minified line is not prose
     hash_at = before.find("#")
     if hash_at >= 0 and (hash_at == 0 or before[hash_at - 1] in " \t") and \
             before[:hash_at].count('"') % 2 == 0:
@@ -58,8 +58,8 @@ def _in_prose(text: str, line_start: int, pos: int) -> bool:
             opened = before.rfind(quote)
             if _PROSE_CALL.search(before, 0, opened) and \
                     not _ERL_COMMAND_LINE.search(before, opened):
-                end = text.find("\n", pos)
-                after = text[pos:] if end < 0 else text[pos:end]
+                end = text.find("\n", pos, pos + 2000)
+                after = text[pos:pos + 2000] if end < 0 else text[pos:end]
                 return not _INTO_FILE.search(after)  # echo "-setcookie x" >> vm.args writes one
     return False
 
