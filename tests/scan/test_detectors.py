@@ -281,6 +281,10 @@ POSITIVE = [
      "```console\n$ erl -sname a -setcookie {C}\n```\n", "EC006"),
     ("env-text-written-by-code", "tools/build.py",
      "files = {{\"Dockerfile\": \"FROM debian\\nENV RELEASE_COOKIE={C} X=1\\n\"}}\n", "EC005"),
+    ("elixir-config-symbol", "config/prod.exs", "config :myapp, :cookie, :\"{C}\"\n", "EC005"),
+    ("capistrano-set", "config/deploy.rb", "set :erlang_cookie, \"{C}\"\n", "EC005"),
+    ("nomad-env", "deploy/app.nomad",
+     "task \"t\" {{\n  env {{\n    RELEASE_COOKIE = \"{C}\"\n  }}\n}}\n", "EC005"),
     ("rst-code-block", "docs/cluster.rst",
      "Cookie:\n\n.. code-block:: properties\n\n    node.name = a@127.0.0.1\n"
      "    node.cookie = {C}\n\nDone.\n", "EC014"),
@@ -436,6 +440,8 @@ NEGATIVE = [
     ("json-web-cookie", "config/web.json", "{\"http\": {\"cookie\": \"session\"}}\n"),
     ("f-string-field", "tests/test_env.py",
      "assert f\"# export RELEASE_COOKIE={cookies[4]}\\nexport X=1\\n\" in env_sh\n"),
+    ("ruby-web-cookie", "app/controllers/x.rb", "cookies.permanent[:cookie, \"theme\"]\n"),
+    ("elixir-plug-cookie", "lib/router.ex", "plug Plug.Session, store: :cookie, key: \"_k\"\n"),
     ("bare-cookie-not-fed", "app/client.py",
      "cookie = \"sessionid=Qx7Lm2Vt9Rk4Wp8Zn3Hc6Jd5\"\nrequests.get(url, cookies=cookie)\n"),
 ]

@@ -17,7 +17,8 @@ from erlcookie.scan.detectors.base import (COOKIE_NEEDLES, PREFILTER_NEEDLES, De
                                             is_cookie_file, needs_scan)
 from erlcookie.scan.detectors.ansible import detect_ansible_cookie_file
 from erlcookie.scan.detectors.cli_tools import detect_helm_set, detect_kubectl_literal
-from erlcookie.scan.detectors.code import detect_code_calls, detect_elixir_config
+from erlcookie.scan.detectors.code import (detect_code_calls, detect_elixir_config,
+                                            detect_symbol_pairs)
 from erlcookie.scan.detectors.code_fallbacks import detect_code_fallbacks
 from erlcookie.scan.detectors.command_line import detect_command_line
 from erlcookie.scan.detectors.conf import detect_conf
@@ -43,6 +44,7 @@ DETECTORS: tuple[Detector, ...] = (
     detect_cookie_file, detect_markdown, detect_vm_args, detect_dockerfile,
     detect_ansible_cookie_file, detect_yaml, detect_json, detect_hcl, detect_toml, detect_conf,
     detect_schema_default, detect_erlang_terms, detect_code_calls, detect_elixir_config,
+    detect_symbol_pairs,
     detect_code_fallbacks, detect_helm_set, detect_kubectl_literal, detect_command_line,
     detect_env_assignments,
 )

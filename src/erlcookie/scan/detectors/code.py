@@ -192,6 +192,29 @@ def _set_cookie_arg(src: Source, span: tuple[int, int], erlang: bool, key: str, 
                         note="module attribute used as the cookie" if attribute else None)
 
 
+# `config :app, :cookie, "x"` (Elixir config), `set :erlang_cookie, "x"` (Capistrano, Ruby)
+_SYMBOL_PAIR = re.compile(r"(?<![\w:]):(?P<key>\w*[Cc]ookie\w*)\s*,\s*(?=[:\"'~])")
+_RUBY_SUFFIXES = (".rb", ".rake")
+
+
+def detect_symbol_pairs(src: Source) -> Iterator[Detection]:
+    ruby = src.suffix in _RUBY_SUFFIXES or src.name in ("Capfile", "Rakefile")
+    if not (ruby or is_elixir(src)):
+        return
+    text = src.text
+    for m in src.finditer(_SYMBOL_PAIR):
+        key = m.group("key")
+        got = _elixir_literal(text, m.end())
+        if not got or not _literal_ok(got[0]):
+            continue
+        confidence = cookie_name_confidence(key)
+        if key.lower() == "cookie" and not ruby:
+            confidence = "high"  # Elixir config: the node's cookie
+        rule = _assignment_rule(src, confidence, got[0], ENV_ASSIGNMENT) if confidence else None
+        if rule:
+            yield Detection(rule, got[1], got[2], got[0], key=key, key_start=m.start("key"))
+
+
 def detect_elixir_config(src: Source) -> Iterator[Detection]:
     if not is_elixir(src):
         return
