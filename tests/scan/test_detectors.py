@@ -442,6 +442,10 @@ NEGATIVE = [
      "assert f\"# export RELEASE_COOKIE={cookies[4]}\\nexport X=1\\n\" in env_sh\n"),
     ("ruby-web-cookie", "app/controllers/x.rb", "cookies.permanent[:cookie, \"theme\"]\n"),
     ("elixir-plug-cookie", "lib/router.ex", "plug Plug.Session, store: :cookie, key: \"_k\"\n"),
+    ("js-set-cookie-in-html", "doc/api/http.html",
+     "<span>const</span> setCookie = response.<span>getHeader</span>('set-cookie');\n"),
+    ("set-cookie-header-yaml", "api/openapi.yaml",
+     "headers:\n  Set-Cookie:\n    description: session\n  set-cookie: sessionid=abc\n"),
     ("bare-cookie-not-fed", "app/client.py",
      "cookie = \"sessionid=Qx7Lm2Vt9Rk4Wp8Zn3Hc6Jd5\"\nrequests.get(url, cookies=cookie)\n"),
 ]

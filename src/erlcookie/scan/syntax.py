@@ -37,8 +37,6 @@ def cookie_name_confidence(name: str) -> str | None:
     norm = normalise_name(raw)
     if "cookie" not in norm or norm.endswith(_NOT_A_VALUE) and not norm.endswith("cookie"):
         return None
-    if norm == "setcookie":  # Helm's erlangFlags.setcookie, rebar3's {setcookie, ...}
-        return "high"
     if any(m in norm for m in _WEB_MARKERS):
         return "generic"  # PHOENIX_SESSION_COOKIE is a web session, not a distribution cookie
     if norm.endswith("cookiekey"):  # erlangCookieKey: erlangCookie names the Secret's key

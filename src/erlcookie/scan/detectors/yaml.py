@@ -151,6 +151,8 @@ def _yaml_rule(src: Source, kind: str | None, parents: tuple[str, ...], key: str
                value: str) -> tuple[str | None, str, str | None]:
     """(rule, value to audit, note) for a cookie-named YAML key with a literal value."""
     confidence = cookie_name_confidence(key)
+    if key == "setcookie":  # a flag map such as the CouchDB chart's erlangFlags
+        confidence = "high"
     if confidence is None:
         return None, value, None
     parent = parents[-1] if parents else ""
