@@ -220,3 +220,21 @@ def test_options_carry_the_severity_floor_and_the_baseline(tmp_path):
 
     with pytest.raises(UsageError):  # a missing baseline fails before any file is read
         engine.scan([str(tmp_path)], ScanOptions(baseline=str(tmp_path / "nope.json")))
+
+
+def test_the_projects_own_name_makes_a_cookie_guessable(tmp_path):
+    """`<app>-cookie-<app>` is guessable once the app's name is known: the scan passes the
+    project's names (directory, mix app, relx release, chart, fly app) to the audit."""
+    value = "zorblaxqwm-cookie-zorblaxqwm"
+    plain = tmp_path / "plain"
+    write(plain, ".env", f"RELEASE_COOKIE={value}\n")
+    (f,) = scan_tree([str(plain)], ScanOptions(jobs=1), cwd=str(plain)).findings
+    assert f.verdict == "ok"
+    named = tmp_path / "named"
+    write(named, "mix.exs", "def project, do: [app: :zorblaxqwm, version: \"0.1.0\"]\n")
+    write(named, ".env", f"RELEASE_COOKIE={value}\n")
+    (f,) = scan_tree([str(named)], ScanOptions(jobs=1), cwd=str(named)).findings
+    assert f.verdict == "weak" and "guessable" in f.reasons
+    assert "zorblaxqwm" in engine.project_words([str(named)])
+    (tmp_path / "my-shop").mkdir()
+    assert engine.project_words([str(tmp_path / "my-shop")]) == ("my-shop", "shop")

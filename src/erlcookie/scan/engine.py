@@ -106,21 +106,23 @@ def _finish(report: ScanReport, options: ScanOptions, accepted: set[str] | None,
 # -- judging cookies (per process cache, in threads) -------------------------------------------
 # hashlib.scrypt releases the GIL, so fingerprints (~40 ms each) are computed in threads while
 # the scan goes on reading files; findings are completed once their futures resolve.
-_JUDGED: dict[str, "Future[tuple[str, str, float, tuple[str, ...]]]"] = {}
+_JUDGED: dict[tuple[str, tuple[str, ...]], "Future[tuple[str, str, float, tuple[str, ...]]]"] = {}
 _EXECUTOR: list = [None, 0]  # [ThreadPoolExecutor, pid that created it]
 
 
-def _judge_now(value: str) -> tuple[str, str, float, tuple[str, ...]]:
+def _judge_now(value: str, context: tuple[str, ...]) -> tuple[str, str, float, tuple[str, ...]]:
     from erlcookie.audit import audit_text
     from erlcookie.cookie.fingerprint import fingerprint
 
-    result = audit_text(value)
+    result = audit_text(value, context=context)
     reasons = tuple(r.code for r in result.reasons if r.verdict != "ok")
     return fingerprint(value), result.verdict, float(result.bits), reasons
 
 
-def judge_async(value: str) -> "Future[tuple[str, str, float, tuple[str, ...]]]":
-    """(fingerprint, verdict, bits, reason codes) of a cookie, once per distinct value."""
+def judge_async(value: str,
+                context: tuple[str, ...] = ()) -> "Future[tuple[str, str, float, tuple[str, ...]]]":
+    """(fingerprint, verdict, bits, reason codes) of a cookie, once per distinct value.
+    `context`: the project's own names, which a guessing attack tries first."""
     pid = os.getpid()
     if _EXECUTOR[1] != pid:  # first use, or a forked worker: threads do not survive fork
         from concurrent.futures import ThreadPoolExecutor
@@ -130,10 +132,10 @@ def judge_async(value: str) -> "Future[tuple[str, str, float, tuple[str, ...]]]"
         _EXECUTOR[1] = pid
         for key in [k for k, fut in _JUDGED.items() if not fut.done()]:
             del _JUDGED[key]
-    got = _JUDGED.get(value)
+    got = _JUDGED.get((value, context))
     if got is None:
-        got = _EXECUTOR[0].submit(_judge_now, value)
-        _JUDGED[value] = got
+        got = _EXECUTOR[0].submit(_judge_now, value, context)
+        _JUDGED[(value, context)] = got
     return got
 
 
@@ -185,7 +187,8 @@ def _completed(scan, path, content) -> tuple[list[Finding], list[Finding]]:
     return found, suppressed
 
 
-def _scan_text(path: str, text: str, pending: Pending) -> tuple[list[Finding], list[Finding]]:
+def _scan_text(path: str, text: str, pending: Pending,
+               context: tuple[str, ...] = ()) -> tuple[list[Finding], list[Finding]]:
     src = Source(path, text)
     detections = detect_source(src)
     if not detections:
@@ -199,15 +202,46 @@ def _scan_text(path: str, text: str, pending: Pending) -> tuple[list[Finding], l
         finding = Finding(rule_id=d.rule_id, path=path, line=line, column=column,
                           end_line=end_line, end_column=max(end_column, column + 1),
                           key=d.key, note=d.note)
-        pending.append((finding, judge_async(d.value)))
+        pending.append((finding, judge_async(d.value, context)))
         (suppressed if line in allowed or key_line in allowed else found).append(finding)
     return found, suppressed
 
 
-def _scan_bytes(path: str, data: bytes, pending: Pending) -> tuple[list[Finding], list[Finding]]:
+def _scan_bytes(path: str, data: bytes, pending: Pending,
+                context: tuple[str, ...] = ()) -> tuple[list[Finding], list[Finding]]:
     if not needs_scan(path, data):
         return [], []
-    return _scan_text(path, data.decode("utf-8", "replace"), pending)
+    return _scan_text(path, data.decode("utf-8", "replace"), pending, context)
+
+
+_APP_NAMES = (("mix.exs", re.compile(r"\bapp:\s*:(\w+)")),
+              ("rebar.config", re.compile(r"\{release,\s*\{'?(\w+)")),
+              ("relx.config", re.compile(r"\{release,\s*\{'?(\w+)")),
+              ("Chart.yaml", re.compile(r"(?m)^name:\s*[\"']?([\w.-]+)")),
+              ("fly.toml", re.compile(r"(?m)^app\s*=\s*[\"']([\w.-]+)")))
+
+
+def project_words(roots: Iterable[str]) -> tuple[str, ...]:
+    """The project's own names (directory, mix app, relx release, chart, fly app), which an
+    attacker tries first in a human-chosen cookie: context for the audit."""
+    words: set[str] = set()
+    for root in roots:
+        directory = os.path.abspath(root)
+        if not os.path.isdir(directory):
+            directory = os.path.dirname(directory)
+        names = [os.path.basename(directory)]
+        for filename, pattern in _APP_NAMES:
+            try:
+                with open(os.path.join(directory, filename), "rb") as fh:
+                    head = fh.read(65536).decode("utf-8", "replace")
+            except OSError:
+                continue
+            names += pattern.findall(head)
+        for name in names:
+            for word in [name, *re.split(r"[-_.\s]+", name)]:
+                if len(word) >= 3:
+                    words.add(word.lower())
+    return tuple(sorted(words))
 
 
 # -- trees ---------------------------------------------------------------------------------------
@@ -230,7 +264,7 @@ class _Partial:
 
 
 def _scan_files(batch: list[tuple[str, str]], max_size: int, part: _Partial,
-                pending: Pending) -> None:
+                pending: Pending, context: tuple[str, ...] = ()) -> None:
     for absolute, shown in batch:
         data, skip, nread = read_candidate(absolute, shown, max_size)
         if skip is not None:
@@ -242,16 +276,16 @@ def _scan_files(batch: list[tuple[str, str]], max_size: int, part: _Partial,
         assert data is not None
         part.files += 1
         part.nbytes += nread
-        found, suppressed = _scan_bytes(shown, data, pending)
+        found, suppressed = _scan_bytes(shown, data, pending, context)
         part.findings += found
         part.suppressed += suppressed
 
 
-def _pool_task(args: tuple[list[tuple[str, str]], int]) -> _Partial:
+def _pool_task(args: tuple[list[tuple[str, str]], int, tuple[str, ...]]) -> _Partial:
     """One batch in a worker process; returns completed findings (no cookie crosses over)."""
-    batch, max_size = args
+    batch, max_size, context = args
     part, pending = _Partial(), []
-    _scan_files(batch, max_size, part, pending)
+    _scan_files(batch, max_size, part, pending, context)
     complete(pending, part.findings + part.suppressed)
     return part
 
@@ -280,18 +314,19 @@ def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None
             break
     total = _Partial()
     workers = options.worker_count()
+    context = project_words(roots)
     if len(head) < PARALLEL_THRESHOLD or workers == 1 or not _can_fork():
         pending: Pending = []
-        _scan_files(head, options.max_size, total, pending)
+        _scan_files(head, options.max_size, total, pending, context)
         for batch in _batches(files, BATCH):
-            _scan_files(batch, options.max_size, total, pending)
+            _scan_files(batch, options.max_size, total, pending, context)
         complete(pending, total.findings + total.suppressed)
     else:
-        def everything() -> Iterator[tuple[list[tuple[str, str]], int]]:
+        def everything() -> Iterator[tuple[list[tuple[str, str]], int, tuple[str, ...]]]:
             for batch in _batches(head, BATCH):
-                yield batch, options.max_size
+                yield batch, options.max_size, context
             for batch in _batches(files, BATCH):
-                yield batch, options.max_size
+                yield batch, options.max_size, context
 
         import multiprocessing
 
@@ -327,15 +362,16 @@ def scan_staged(repo, options: ScanOptions) -> ScanReport:
     entries = [(path, oid) for path, oid in repo.staged_blobs() if not excluder.excluded(path)]
     report = ScanReport(mode="staged", root=repo.toplevel)
     pending: Pending = []
+    context = project_words([repo.toplevel])
     for (path, oid), (size, data) in zip(entries, repo.read_blobs([oid for _, oid in entries],
                                                                      options.max_size)):
-        _scan_blob(report, path, oid, size, data, options.max_size, pending)
+        _scan_blob(report, path, oid, size, data, options.max_size, pending, context)
     complete(pending, report.findings + report.suppressed)
     return _finish(report, options, accepted, started)
 
 
 def _scan_blob(report: ScanReport, path: str, oid: str, size: int, data: bytes | None,
-               max_size: int, pending: Pending) -> list[Finding]:
+               max_size: int, pending: Pending, context: tuple[str, ...] = ()) -> list[Finding]:
     if data is None:
         report.skipped.append(Skip(path, "too-large" if size > max_size else "unreadable", size))
         return []
@@ -344,7 +380,7 @@ def _scan_blob(report: ScanReport, path: str, oid: str, size: int, data: bytes |
         return []
     report.files_scanned += 1
     report.bytes_scanned += len(data)
-    found, suppressed = _scan_bytes(path, data, pending)
+    found, suppressed = _scan_bytes(path, data, pending, context)
     for f in found + suppressed:
         f.blob = oid
     report.findings += found
@@ -361,9 +397,10 @@ def scan_history(repo, options: ScanOptions) -> ScanReport:
     per_blob: list[Finding] = []
     per_blob_suppressed: list[Finding] = []
     pending: Pending = []
+    context = project_words([repo.toplevel])
     for oid, path, size, data in repo.reachable_blobs(options.max_size, excluder.excluded):
         before = len(report.suppressed)
-        per_blob += _scan_blob(report, path, oid, size, data, options.max_size, pending)
+        per_blob += _scan_blob(report, path, oid, size, data, options.max_size, pending, context)
         per_blob_suppressed += report.suppressed[before:]
     complete(pending, per_blob + per_blob_suppressed)
     report.findings, report.suppressed = [], []
