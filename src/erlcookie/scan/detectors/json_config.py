@@ -23,7 +23,7 @@ _MAX_JSON = 2_000_000
 
 
 class _Node:
-    __slots__ = ("kind", "items", "start", "end", "key_start")
+    __slots__ = ("kind", "items", "start", "end")
 
     def __init__(self, kind, items=None, start=0, end=0):
         self.kind = kind  # "obj", "arr", "str", "lit"
