@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "release": ("erlcookie.cli.release:release", "Check and fix releases so they read RELEASE_COOKIE."),
     "scan": ("erlcookie.cli.scan:scan", "Find leaked and weak cookies in trees, staged changes and git history."),
     "k8s": ("erlcookie.cli.k8s:k8s", "Kubernetes: cookie Secret, wire workloads, NetworkPolicy, live status."),
+    "tls": ("erlcookie.cli.tls:tls", "Mutual TLS distribution: cluster CA, node certificates, optfile, expiry."),
     "rotate": ("erlcookie.cli.rotate:rotate", "Rotate a live cluster's cookie with zero failed connections."),
 }
 
