@@ -82,10 +82,14 @@ def issue(directory, name, sans, days, force, as_json):
                    "ca_cert": str(Path(directory) / store.CA_CERT), "key_mode": "0600",
                    "sans": list(facts.sans), "not_after": facts.not_after.isoformat(),
                    "sha256": facts.fingerprint})
+        if any(s.startswith("*.") for s in facts.sans):
+            click.echo(f"note: {pki.WILDCARD_NOTE}", err=True)
         return
     names = ", ".join(facts.sans) or "none (client use only)"
     click.echo(f"wrote {issued.cert_path} and {issued.key_path} (mode 0600), "
                f"valid until {_validity(issued.cert)}; names: {names}")
+    if any(s.startswith("*.") for s in facts.sans):
+        click.echo(f"note: {pki.WILDCARD_NOTE}", err=True)
 
 
 @tls.command()

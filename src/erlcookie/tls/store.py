@@ -45,7 +45,8 @@ def check_name(name: str) -> str:
 def _refuse_existing(paths: list[Path], overwrite: bool) -> None:
     existing = [str(p) for p in paths if p.exists() or p.is_symlink()]
     if existing and not overwrite:
-        raise UsageError(f"{', '.join(existing)} exists; refusing to replace it (use --force)")
+        verb = "exists" if len(existing) == 1 else "exist"
+        raise UsageError(f"{', '.join(existing)} {verb}; refusing to replace (use --force)")
 
 
 def init_ca(directory: Path, common_name: str, *, days: int = pki.CA_DAYS,
