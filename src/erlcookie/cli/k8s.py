@@ -455,3 +455,9 @@ def _render_status(report) -> None:
         click.echo(f"{f.severity}: {f.object or '-'}: {f.message}{fp}")
     click.echo("ok" if report.ok else
                f"{sum(f.severity == 'error' for f in report.findings)} problem(s)")
+
+
+# -- tls (its own module) --------------------------------------------------------------------
+from erlcookie.cli.k8s_tls import k8s_tls_cmd  # noqa: E402
+
+k8s.add_command(k8s_tls_cmd)

@@ -123,7 +123,9 @@ def optfile(directory, name, output, cert_dir, no_hostname_check, force):
     paths = render_mod.OptfilePaths(certfile=f"{base}/{cert_path.name}",
                                     keyfile=f"{base}/{key_path.name}",
                                     cacertfile=f"{base}/{store.CA_CERT}")
-    text = render_mod.render(paths, node=name, hostname_check=not no_hostname_check)
+    location = str(output.resolve()) if output is not None and cert_dir is None else None
+    text = render_mod.render(paths, node=name, hostname_check=not no_hostname_check,
+                             location=location)
     if output is None:
         click.echo(text, nl=False)
         return

@@ -48,7 +48,7 @@ def _lines(role: str, paths: OptfilePaths, hostname_check: bool) -> list[tuple[s
         (f"{{certfile, {erlang_string(paths.certfile)}}}",
          "this node's certificate, shown to every peer"),
         (f"{{keyfile, {erlang_string(paths.keyfile)}}}",
-         "its private key: keep it mode 0600, owned by the node's user"),
+         "its private key: readable by the node's user only (0600 or 0400)"),
         (f"{{cacertfile, {erlang_string(paths.cacertfile)}}}",
          "the cluster CA: the only issuer whose certificates are trusted"),
         ("{verify, verify_peer}",
@@ -71,12 +71,13 @@ def _lines(role: str, paths: OptfilePaths, hostname_check: bool) -> list[tuple[s
     return lines
 
 
-def render(paths: OptfilePaths, *, node: str | None = None, hostname_check: bool = True) -> str:
+def render(paths: OptfilePaths, *, node: str | None = None, hostname_check: bool = True,
+           location: str | None = None) -> str:
     """The optfile text; every option line carries a `%` comment saying what it does."""
     head = [
         f"%% Mutual TLS distribution options{f' for {node}' if node else ''}, made by erlcookie.",
         "%% Start every node, remote console and rpc command of the cluster with:",
-        f"%%   {DIST_FLAGS} /path/to/this/file",
+        f"%%   {DIST_FLAGS} {location or '/path/to/this/file'}",
         "%% (OTP 25-29). The cookie handshake still runs inside TLS; EPMD stays plain.",
     ]
     if hostname_check:
