@@ -20,7 +20,8 @@ from erlcookie.tls import pki, store
 load_all = lambda text: [d for d in YAML(typ="safe", pure=True).load_all(text) if d]  # noqa: E731
 
 ARGS = ["k8s", "tls", "app", "--service", "app-headless", "-n", "prod", "--replicas", "3"]
-POD_NAMES = ["app-0.app-headless.prod.svc.cluster.local", "app-1.app-headless.prod.svc.cluster.local",
+POD_NAMES = ["app-0.app-headless.prod.svc.cluster.local",
+             "app-1.app-headless.prod.svc.cluster.local",
              "app-2.app-headless.prod.svc.cluster.local", "app-0", "app-1", "app-2",
              "*.app-headless.prod.svc.cluster.local", "app-headless.prod.svc.cluster.local"]
 
@@ -37,7 +38,8 @@ def test_secret_and_configmap_from_our_ca(run_cli, schema, ca_dir):
     assert schema.validate_stream(result.stdout) == 2
     secret, configmap = load_all(result.stdout)
     assert secret["type"] == "kubernetes.io/tls"
-    assert secret["metadata"]["name"] == "app-dist-tls" and secret["metadata"]["namespace"] == "prod"
+    assert secret["metadata"]["name"] == "app-dist-tls"
+    assert secret["metadata"]["namespace"] == "prod"
     assert set(secret["data"]) == {"tls.crt", "tls.key", "ca.crt"}
     cert = x509.load_pem_x509_certificate(base64.b64decode(secret["data"]["tls.crt"]))
     key = serialization.load_pem_private_key(base64.b64decode(secret["data"]["tls.key"]), None)

@@ -17,7 +17,8 @@ def test_every_option_has_a_comment_above_it():
     options = [i for i, line in enumerate(lines) if line.startswith("    {")]
     assert len(options) == 9 + 7  # server and client options
     for i in options:
-        assert lines[i - 1].lstrip().startswith("%%") or lines[i - 1].strip().startswith('"'), lines[i]
+        above = lines[i - 1].strip()
+        assert above.startswith("%%"), lines[i]
 
 
 def test_server_requires_a_peer_certificate_and_both_sides_verify():

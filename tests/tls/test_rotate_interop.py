@@ -97,7 +97,8 @@ def _rotate_under_churn(tmp_path, run_cli, nodes, pki, old, new):
     old_file = atomic_write(tmp_path / "old", old.reveal(), mode=0o600)
     new_file = atomic_write(tmp_path / "new", new.reveal(), mode=0o600)
     persisted = atomic_write(tmp_path / "store", old.reveal(), mode=0o600)
-    tls_args = ["--tls-ca", pki / "ca.pem", "--tls-cert", pki / "ops.pem", "--tls-key", pki / "ops.key"]
+    tls_args = ["--tls-ca", pki / "ca.pem", "--tls-cert", pki / "ops.pem",
+                "--tls-key", pki / "ops.key"]
     churn = Churn(nodes)
     churn.start()
     time.sleep(1.0)

@@ -83,7 +83,8 @@ def test_a_bad_san_writes_nothing(tmp_path):
 
 def test_a_broken_key_file_is_named_not_shown(tmp_path):
     store.init_ca(tmp_path, "CA")
-    secret_looking = b"-----BEGIN PRIVATE KEY-----\nc2VjcmV0LXZhbHVlLWhlcmU=\n-----END PRIVATE KEY-----\n"
+    secret_looking = (b"-----BEGIN PRIVATE KEY-----\nc2VjcmV0LXZhbHVlLWhlcmU=\n"
+                      b"-----END PRIVATE KEY-----\n")
     (tmp_path / "ca.key").write_bytes(secret_looking)
     with pytest.raises(UsageError) as info:
         store.load_ca(tmp_path)

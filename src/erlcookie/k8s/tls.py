@@ -109,7 +109,8 @@ def optfile_configmap(plan: TlsPlan) -> dict:
             "data": {OPTFILE_KEY: text}}
 
 
-def cert_manager_resources(plan: TlsPlan, *, node_days: int = 90, renew_days: int = 30) -> list[dict]:
+def cert_manager_resources(plan: TlsPlan, *, node_days: int = 90,
+                           renew_days: int = 30) -> list[dict]:
     """A private CA inside the cluster and the node Certificate it signs.
 
     The usual cert-manager bootstrap: a selfSigned Issuer signs the CA Certificate, a CA
@@ -132,7 +133,8 @@ def cert_manager_resources(plan: TlsPlan, *, node_days: int = 90, renew_days: in
                                 "group": "cert-manager.io"}}},
         {"apiVersion": CERT_MANAGER_API, "kind": "Issuer", "metadata": plan.metadata(f"{base}-ca"),
          "spec": {"ca": {"secretName": f"{base}-ca"}}},
-        {"apiVersion": CERT_MANAGER_API, "kind": "Certificate", "metadata": plan.metadata(plan.secret),
+        {"apiVersion": CERT_MANAGER_API, "kind": "Certificate",
+         "metadata": plan.metadata(plan.secret),
          "spec": {"secretName": plan.secret, "commonName": plan.statefulset,
                   "dnsNames": plan.sans(), "duration": f"{node_days * 24}h",
                   "renewBefore": f"{renew_days * 24}h", "privateKey": dict(ecdsa),

@@ -20,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from erlcookie.errors import UsageError
 
+KeyType = ec.EllipticCurvePrivateKey
 CA_DAYS = 5 * 365
 NODE_DAYS = 90
 # Clock skew between the issuing machine and the nodes: certificates start a bit earlier.
@@ -84,7 +85,7 @@ def _name(cn: str) -> x509.Name:
 
 
 def make_ca(common_name: str, *, days: int = CA_DAYS,
-            not_before: dt.datetime | None = None) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+            not_before: dt.datetime | None = None) -> tuple[KeyType, x509.Certificate]:
     """A self-signed CA that may sign end-entity certificates only (path length 0)."""
     key = new_key()
     start = not_before or now() - BACKDATE
@@ -105,7 +106,7 @@ def make_ca(common_name: str, *, days: int = CA_DAYS,
 
 def issue(ca_key, ca_cert: x509.Certificate, common_name: str, sans: list[x509.GeneralName], *,
           days: int = NODE_DAYS, not_before: dt.datetime | None = None,
-          not_after: dt.datetime | None = None) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+          not_after: dt.datetime | None = None) -> tuple[KeyType, x509.Certificate]:
     """A node certificate (server and client) for `sans`, signed by the CA.
 
     The validity never outlasts the CA's (a certificate whose issuer expired is refused

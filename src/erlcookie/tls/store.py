@@ -94,7 +94,8 @@ def read_key(path: Path):
 def load_ca(directory: Path):
     directory = Path(directory)
     if not (directory / CA_CERT).exists():
-        raise UsageError(f"{directory / CA_CERT}: no such file (run `erlcookie tls init {directory}`)")
+        raise UsageError(f"{directory / CA_CERT}: no such file "
+                         f"(run `erlcookie tls init {directory}`)")
     cert = read_cert(directory / CA_CERT)
     key = read_key(directory / CA_KEY)
     if not pki.key_matches(key, cert):
