@@ -100,3 +100,10 @@ def test_help_lists_tls(run_cli):
     assert "tls" in result.stdout
     sub = run_cli("tls", "--help")
     assert all(cmd in sub.stdout for cmd in ("init", "issue", "optfile", "status"))
+
+
+def test_issue_says_when_the_ca_caps_the_validity(tmp_path, run_cli):
+    d = tmp_path / "tls"
+    assert run_cli("tls", "init", d, "--days", "10").exit_code == 0
+    result = run_cli("tls", "issue", d, "app", "--days", "90")
+    assert result.exit_code == 0 and "never outlives its CA" in result.stderr

@@ -65,3 +65,19 @@ def test_empty_or_missing_directory_is_a_usage_error(tmp_path):
         status.inspect(tmp_path / "nope")
     with pytest.raises(UsageError):
         status.inspect(tmp_path)
+
+
+def test_the_kubernetes_layout_is_read_too(tmp_path):
+    """tls.crt/tls.key/ca.crt, as a kubernetes.io/tls Secret mounts them."""
+    source = tmp_path / "src"
+    store.init_ca(source, "CA")
+    store.issue_node(source, "tls", ["app-0"])
+    mounted = tmp_path / "etc-tls"
+    mounted.mkdir()
+    for src, dst, mode in (("ca.pem", "ca.crt", 0o644), ("tls.pem", "tls.crt", 0o644),
+                           ("tls.key", "tls.key", 0o400)):
+        (mounted / dst).write_bytes((source / src).read_bytes())
+        os.chmod(mounted / dst, mode)
+    entries = status.inspect(mounted)
+    assert [(e.name, e.role, e.state, e.problems) for e in entries] == [
+        ("ca", "ca", "ok", []), ("tls", "node", "ok", [])]

@@ -86,6 +86,9 @@ def issue(directory, name, sans, days, force, as_json):
             click.echo(f"note: {pki.WILDCARD_NOTE}", err=True)
         return
     names = ", ".join(facts.sans) or "none (client use only)"
+    if facts.days_left() < days - 1:
+        click.echo(f"note: valid {facts.days_left():.0f} days, not {days}: a certificate "
+                   "never outlives its CA", err=True)
     click.echo(f"wrote {issued.cert_path} and {issued.key_path} (mode 0600), "
                f"valid until {_validity(issued.cert)}; names: {names}")
     if any(s.startswith("*.") for s in facts.sans):

@@ -1,6 +1,7 @@
 """`tls status`: what in a certificate directory expires when, and what is wrong with it.
 
-Each `*.pem` is read; node certificates are checked against `ca.pem` and their key
+Each `*.pem` (and `*.crt`, the Kubernetes layout: `tls.crt`, `tls.key`, `ca.crt`) is read;
+node certificates are checked against the CA (`ca.pem` or `ca.crt`) and their key
 (`NAME.key`: it must belong to the certificate and be 0600 or stricter). A state is one of
 ok, expiring (within the threshold), expired, not_yet_valid, or invalid (a broken file, a
 foreign issuer, a key that does not match or is readable by others).
@@ -54,13 +55,14 @@ def inspect(directory: Path, *, warn_days: float = DEFAULT_WARN_DAYS,
     if not directory.is_dir():
         raise UsageError(f"{directory}: no such directory")
     at = at or pki.now()
-    pems = sorted(directory.glob("*.pem"), key=lambda p: (p.name != store.CA_CERT, p.name))
+    pems = sorted([*directory.glob("*.pem"), *directory.glob("*.crt")],
+                  key=lambda p: (p.stem != "ca", p.name))
     if not pems:
-        raise UsageError(f"{directory}: no certificates (*.pem) here")
+        raise UsageError(f"{directory}: no certificates (*.pem, *.crt) here")
     ca_cert = None
     entries = []
     for path in pems:
-        name, role = path.stem, "ca" if path.name == store.CA_CERT else "node"
+        name, role = path.stem, "ca" if path.stem == "ca" else "node"
         try:
             cert = store.read_cert(path)
         except UsageError as exc:
@@ -71,9 +73,9 @@ def inspect(directory: Path, *, warn_days: float = DEFAULT_WARN_DAYS,
         if role == "ca":
             ca_cert = cert
             if not facts.is_ca:
-                entry.problems.append("ca.pem is not a CA certificate")
+                entry.problems.append(f"{path.name} is not a CA certificate")
         elif ca_cert is None:
-            entry.problems.append("no ca.pem to check it against")
+            entry.problems.append("no ca.pem or ca.crt to check it against")
         elif not pki.signed_by(cert, ca_cert):
             entry.problems.append("not signed by this directory's CA")
         elif facts.not_after > ca_cert.not_valid_after_utc:
