@@ -4,7 +4,8 @@ A dialing node checks the certificate of the node it dials against the host part
 node's name. The nodes here have long names under `app-headless.test` (resolved through
 an inetrc file, as a headless Service would), like StatefulSet pods. Measured: OTP does
 not match wildcard SANs there, explicit names work, and `--no-hostname-check` accepts any
-certificate of the cluster CA.
+certificate of the cluster CA. Nodes named by IP address need the IP's text as a DNS SAN
+for OTP 25.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from erlcookie.cookie.files import atomic_write
 from erlcookie.distribution.terms import atom_text
+from erlcookie.tls import store
 from tests.support import nodes as node_support
 from tests.support.otp_roots import require_or_skip
 
@@ -99,3 +102,28 @@ def test_no_hostname_check_accepts_any_certificate_of_the_ca(pki, run_cli, start
     d = _start(start_node, cookie, root, base, chroot, "otp27", f"d.{DOMAIN}")
     assert atom_text(d.eval(f"net_kernel:connect_node('{c.name}').", timeout=30)) == "true"
     assert [atom_text(n) for n in c.eval("nodes().")] == [d.name]
+
+
+def test_ip_named_nodes_need_the_ip_as_dns_text(pki, run_cli, start_node, cookie):
+    """`app@127.0.0.1`: OTP sends "127.0.0.1" as SNI; OTP 25 then checks DNS names only, so
+    an IP-address SAN alone fails there (OTP 27 matches it). `tls issue --san IP` writes the
+    IP's text as a DNS name too, which both accept."""
+    from erlcookie.tls import pki as pki_mod
+
+    root, base, ca = pki
+    ca_key, ca_cert = store.load_ca(ca)
+    key, cert = pki_mod.issue(ca_key, ca_cert, "iponly",
+                              [pki_mod.parse_san("127.0.0.1")])  # an IP SAN and nothing else
+    atomic_write(ca / "iponly.key", pki_mod.key_pem(key), mode=0o600)
+    atomic_write(ca / "iponly.pem", pki_mod.cert_pem(cert), mode=0o644)
+    assert run_cli("tls", "issue", ca, "ipnode", "--san", "127.0.0.1").exit_code == 0
+    both_host, _ = _optfiles(run_cli, root, ca, base, "ipnode")
+    _, ip_only_chroot = _optfiles(run_cli, root, ca, base, "iponly")
+    a = _start(start_node, cookie, root, base, both_host, "otp25", "127.0.0.1")
+    b = _start(start_node, cookie, root, base, ip_only_chroot, "otp27", "127.0.0.1")
+    c = _start(start_node, cookie, root, base, both_host, "otp25", "127.0.0.1")
+    # OTP 25 dialing b (an IP SAN only): refused; OTP 27 matches the IP SAN
+    assert atom_text(a.eval(f"net_kernel:connect_node('{b.name}').", timeout=30)) == "false"
+    assert atom_text(b.eval(f"net_kernel:connect_node('{a.name}').", timeout=30)) == "true"
+    # OTP 25 dialing a node whose certificate has the IP's text as a DNS name: accepted
+    assert atom_text(c.eval(f"net_kernel:connect_node('{a.name}').", timeout=30)) == "true"

@@ -29,8 +29,8 @@ def test_ca_is_a_constrained_ca():
 
 def test_node_certificate_serves_both_ends_and_names_its_hosts():
     ca_key, ca_cert = pki.make_ca("test CA")
-    sans = [pki.parse_san(s) for s in ("app-0.app.prod.svc.cluster.local", "10.1.2.3", "::1",
-                                       "*.app-headless.prod.svc.cluster.local")]
+    sans = pki.general_names(["app-0.app.prod.svc.cluster.local", "10.1.2.3", "::1",
+                              "*.app-headless.prod.svc.cluster.local", "10.1.2.3"])
     key, cert = pki.issue(ca_key, ca_cert, "app", sans)
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert set(eku) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
@@ -38,6 +38,10 @@ def test_node_certificate_serves_both_ends_and_names_its_hosts():
     facts = pki.facts(cert)
     assert facts.sans == ("app-0.app.prod.svc.cluster.local", "10.1.2.3", "::1",
                           "*.app-headless.prod.svc.cluster.local")
+    # an IPv4 address is also DNS text, which OTP checks for IP-named nodes
+    raw = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert x509.DNSName("10.1.2.3") in raw and x509.IPAddress(ipaddress.ip_address("10.1.2.3")) in raw
+    assert x509.DNSName("::1") not in raw and len(raw) == 5
     assert pki.signed_by(cert, ca_cert) and pki.key_matches(key, cert)
     assert round(facts.days_left()) == pki.NODE_DAYS
     _, other_ca = pki.make_ca("other CA")

@@ -73,7 +73,7 @@ def k8s_tls_cmd(statefulset, service, namespace, replicas, cluster_domain, sans,
 
         ca_key, ca_cert = store.load_ca(ca_dir)
         key, cert = pki.issue(ca_key, ca_cert, statefulset,
-                              [pki.parse_san(s) for s in plan.sans()], days=days)
+                              pki.general_names(plan.sans()), days=days)
         objects = [k8s_tls.tls_secret(plan, pki.cert_pem(cert), pki.key_pem(key),
                                       pki.cert_pem(ca_cert))]
     objects.append(k8s_tls.optfile_configmap(plan))

@@ -76,6 +76,19 @@ def parse_san(text: str) -> x509.GeneralName:
     return x509.DNSName(value.lower())
 
 
+def general_names(texts: list[str]) -> list[x509.GeneralName]:
+    """The SAN entries for --san values. An IPv4 address is written twice, as an IP and as
+    DNS text: a node named `app@10.1.2.3` is dialed with "10.1.2.3" as SNI, and OTP then
+    checks the certificate's DNS names only (ssl_certificate:verify_hostname)."""
+    names: list[x509.GeneralName] = []
+    for text in texts:
+        name = parse_san(text)
+        names.append(name)
+        if isinstance(name, x509.IPAddress) and name.value.version == 4:
+            names.append(x509.DNSName(str(name.value)))
+    return list(dict.fromkeys(names))
+
+
 def san_text(name: x509.GeneralName) -> str:
     return str(name.value)
 
@@ -160,8 +173,8 @@ def facts(cert: x509.Certificate) -> CertFacts:
     except x509.ExtensionNotFound:
         is_ca = False
     try:
-        sans = tuple(san_text(n) for n in
-                     cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+        sans = tuple(dict.fromkeys(san_text(n) for n in cert.extensions.get_extension_for_class(
+            x509.SubjectAlternativeName).value))
     except x509.ExtensionNotFound:
         sans = ()
     return CertFacts(cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), is_ca, sans,

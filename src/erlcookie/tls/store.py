@@ -112,7 +112,7 @@ def issue_node(directory: Path, name: str, sans: list[str], *, days: int = pki.N
                overwrite: bool = False, **validity) -> Issued:
     """NAME.pem and NAME.key (0600) signed by DIR's CA, for the given --san values."""
     cert_path, key_path = paths_for(directory, name)
-    general = [pki.parse_san(s) for s in sans]
+    general = pki.general_names(sans)
     _refuse_existing([cert_path, key_path], overwrite)
     ca_key, ca_cert = load_ca(directory)
     key, cert = pki.issue(ca_key, ca_cert, name, general, days=days, **validity)
