@@ -1,4 +1,5 @@
-"""`erlcookie tls`: a cluster CA, node certificates, the optfile, and expiry status."""
+"""`erlcookie tls`: a cluster CA, node certificates, the optfile, expiry status, and a
+checker for optfiles written by hand."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def tls():
       erlcookie tls optfile ./tls app --cert-dir /etc/erlang/tls -o ./tls/app.conf
       erl -proto_dist inet_tls -ssl_dist_optfile /etc/erlang/tls/app.conf ...
       erlcookie tls status ./tls
+      erlcookie tls check /etc/erlang/ssl_dist.conf      # judge a hand-written optfile
     """
 
 
@@ -164,3 +166,35 @@ def status(directory, warn_days, as_json):
                          "; ".join(e.problems) or "-"])
         render_table(["name", "role", "state", "expires (utc)", "days", "names", "problems"], rows)
     sys.exit(1 if bad else 0)
+
+
+@tls.command()
+@click.argument("optfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-files", is_flag=True,
+              help="Judge the options only; do not look at the files they name.")
+@click.option("--warn-days", type=click.FloatRange(0), default=30, show_default=True,
+              help="Report a certfile expiring within this many days.")
+@json_option
+@handle_errors
+def check(optfile, no_files, warn_days, as_json):
+    """Judge an existing -ssl_dist_optfile: exit 1 when anyone could connect or worse.
+
+    Finds a server that does not demand client certificates (verify_peer without
+    fail_if_no_peer_cert), a client that does not check who it dials, no CA, TLS 1.0/1.1,
+    weak ciphers; and, for files present here, keys others can read, keys that do not
+    match, certificates another CA signed, expired or expiring.
+    """
+    import sys
+
+    from erlcookie.tls.check import check as run_check
+
+    report = run_check(optfile, files=not no_files, warn_days=warn_days)
+    if as_json:
+        emit_json({"optfile": str(optfile), "ok": not report.failed,
+                   "findings": [f.to_json() for f in report.findings]})
+    elif report.findings:
+        render_table(["severity", "section", "finding"],
+                     [[f.severity, f.section, f.message] for f in report.findings])
+    else:
+        click.echo(f"{optfile}: mutual TLS as it should be (no findings)")
+    sys.exit(1 if report.failed else 0)

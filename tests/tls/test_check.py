@@ -1,0 +1,135 @@
+"""`tls check`: hand-written optfiles judged, erlcookie's own found clean."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+
+import pytest
+
+from erlcookie.errors import OperationalError, UsageError
+from erlcookie.tls import store
+from erlcookie.tls.check import check, weak_cipher
+from erlcookie.tls.optfile import OptfilePaths, render
+
+
+@pytest.fixture
+def pki_dir(tmp_path):
+    store.init_ca(tmp_path / "pki", "CA")
+    store.issue_node(tmp_path / "pki", "node", ["localhost"])
+    return tmp_path / "pki"
+
+
+def _paths(d):
+    return OptfilePaths(str(d / "node.pem"), str(d / "node.key"), str(d / "ca.pem"))
+
+
+def _messages(report):
+    return [(f.severity, f.section, f.message) for f in report.findings]
+
+
+@pytest.mark.parametrize("hostname_check", [True, False])
+def test_our_optfile_is_clean(tmp_path, pki_dir, hostname_check):
+    path = tmp_path / "dist.conf"
+    path.write_text(render(_paths(pki_dir), hostname_check=hostname_check))
+    report = check(path)
+    assert not report.failed
+    expected = [] if hostname_check else ["warning"]
+    assert [f.severity for f in report.findings] == expected
+
+
+def test_the_otp_guide_minimum_is_not_mutual_tls(tmp_path):
+    path = tmp_path / "guide.conf"
+    path.write_text('[{server, [{certfile, "/home/me/ssl/erlserver.pem"}]},\n'
+                    ' {client, [{cacertfile, "/home/me/ssl/client_trusted.pem"}]}].\n')
+    report = check(path, files=False)
+    assert report.failed
+    text = " | ".join(f.message for f in report.findings)
+    assert "anyone who reaches the port" in text
+    assert "no verify option" in text and "no certfile" in text
+
+
+def test_verify_peer_without_fail_if_no_peer_cert(tmp_path):
+    path = tmp_path / "half.conf"
+    path.write_text('%% looks right, is not\n'
+                    '[{server, [{certfile, "/c.pem"}, {keyfile, "/k.pem"},\n'
+                    '           {cacertfile, "/ca.pem"},\n'
+                    '           {verify, verify_peer}, {versions, [\'tlsv1.2\', tlsv1]},\n'
+                    '           {ciphers, ["ECDHE-ECDSA-AES128-GCM-SHA256", "AES256-SHA"]}]},\n'
+                    ' {client, [{verify, verify_none}, {fail_if_no_peer_cert, true}]}].\n')
+    report = check(path, files=False)
+    got = _messages(report)
+    assert ("error", "server", "verify_peer without {fail_if_no_peer_cert, true}: a client "
+            "that shows no certificate is let in") in got
+    assert ("error", "server", "allows tlsv1: use ['tlsv1.3', 'tlsv1.2']") in got
+    assert ("error", "server", "weak ciphers: AES256-SHA") in got
+    assert any(s == "error" and sec == "client" and "verify_none" in m for s, sec, m in got)
+
+
+@pytest.mark.parametrize("name,weak", [
+    ("TLS_AES_256_GCM_SHA384", False), ("TLS_CHACHA20_POLY1305_SHA256", False),
+    ("ECDHE-ECDSA-AES256-GCM-SHA384", False), ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", False),
+    ("ECDHE-RSA-CHACHA20-POLY1305", False), ("DHE-RSA-AES128-GCM-SHA256", False),
+    ("ECDHE-RSA-AES128-SHA256", True), ("AES128-GCM-SHA256", True), ("RC4-SHA", True),
+    ("TLS_RSA_WITH_AES_128_CBC_SHA", True), ("ADH-AES128-GCM-SHA256", True),
+    ("ECDHE-PSK-CHACHA20-POLY1305", True)])
+def test_weak_cipher(name, weak):
+    assert weak_cipher(name) is weak
+
+
+def test_files_are_checked(tmp_path, pki_dir):
+    path = tmp_path / "dist.conf"
+    path.write_text(render(_paths(pki_dir)))
+    os.chmod(pki_dir / "node.key", 0o644)
+    assert any("others can read" in f.message for f in check(path).findings)
+    os.chmod(pki_dir / "node.key", 0o600)
+    # a key of another certificate
+    store.issue_node(pki_dir, "other", [])
+    (pki_dir / "node.key").write_bytes((pki_dir / "other.key").read_bytes())
+    assert any("does not belong" in f.message for f in check(path).findings)
+    # a certificate another CA signed, and one that expired
+    store.init_ca(tmp_path / "foreign", "Foreign")
+    now = dt.datetime.now(dt.timezone.utc)
+    store.issue_node(tmp_path / "foreign", "node", [], not_before=now - dt.timedelta(days=9),
+                     not_after=now - dt.timedelta(days=2))
+    for name in ("node.pem", "node.key"):
+        (pki_dir / name).write_bytes((tmp_path / "foreign" / name).read_bytes())
+    messages = " | ".join(f.message for f in check(path).findings)
+    assert "expired 2 days ago" in messages and "not signed by" in messages
+    # files that are not here are named, not judged
+    missing = tmp_path / "remote.conf"
+    missing.write_text(render(OptfilePaths("/nowhere/n.pem", "/nowhere/n.key", "/nowhere/ca.pem")))
+    report = check(missing)
+    assert not report.failed and {f.severity for f in report.findings} == {"warning"}
+
+
+@pytest.mark.parametrize("text,error", [
+    ("[{server, [{verify_fun, {fun mydist:verify/3, []}}]}].", OperationalError),
+    ("not erlang at all", OperationalError),
+    ("{server, []}.", OperationalError),
+])
+def test_unreadable_files(tmp_path, text, error):
+    path = tmp_path / "x.conf"
+    path.write_text(text)
+    with pytest.raises(error):
+        check(path)
+    with pytest.raises(UsageError):
+        check(tmp_path / "missing.conf")
+
+
+def test_cli_exit_codes(tmp_path, pki_dir, run_cli):
+    good = tmp_path / "good.conf"
+    good.write_text(render(_paths(pki_dir)))
+    ok = run_cli("tls", "check", good)
+    assert ok.exit_code == 0 and "no findings" in ok.stdout
+    bad = tmp_path / "bad.conf"
+    bad.write_text('[{server, [{certfile, "/c"}]}, {client, []}].')
+    result = run_cli("tls", "check", bad, "--json", "--no-files")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["ok"] is False
+    broken = tmp_path / "broken.conf"
+    broken.write_text("[{server")
+    crashed = run_cli("tls", "check", broken)
+    assert crashed.exit_code == 3 and "Traceback" not in crashed.output
+    assert run_cli("tls", "check", tmp_path / "none.conf").exit_code == 2
