@@ -133,3 +133,30 @@ def test_cli_exit_codes(tmp_path, pki_dir, run_cli):
     crashed = run_cli("tls", "check", broken)
     assert crashed.exit_code == 3 and "Traceback" not in crashed.output
     assert run_cli("tls", "check", tmp_path / "none.conf").exit_code == 2
+
+
+@pytest.mark.interop
+def test_the_finding_is_real_a_node_lets_a_certificateless_client_in(tmp_path, pki_dir,
+                                                                     run_cli):
+    """verify_peer without fail_if_no_peer_cert, on a real OTP 25 node: `tls check` says a
+    client without a certificate is let in, and erlcookie's ping without one is accepted."""
+    import asyncio
+    import socket
+
+    from erlcookie.cookie.generate import generate
+    from erlcookie.distribution.client import TlsOptions, ping
+    from tests.support.nodes import start_node
+
+    store.issue_node(pki_dir, "host", ["localhost", "127.0.0.1", socket.gethostname()])
+    path = tmp_path / "half.conf"
+    text = render(OptfilePaths(str(pki_dir / "host.pem"), str(pki_dir / "host.key"),
+                               str(pki_dir / "ca.pem")))
+    path.write_text(text.replace("{fail_if_no_peer_cert, true},", ""))
+    result = run_cli("tls", "check", path)
+    assert result.exit_code == 1 and "is let in" in result.stdout
+    cookie = generate("elixir")
+    flags = ["-proto_dist", "inet_tls", "-ssl_dist_optfile", str(path)]
+    with start_node(cookie, kind="otp25", extra_args=flags) as node:
+        no_cert = TlsOptions(cafile=str(pki_dir / "ca.pem"))
+        anonymous = asyncio.run(ping(node.name, cookie, tls=no_cert, timeout=15))
+        assert anonymous.verdict == "accepted", anonymous.detail
