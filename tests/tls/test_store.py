@@ -97,3 +97,17 @@ def test_expired_certificates_can_be_made_for_tests(tmp_path):
     old = store.issue_node(tmp_path, "old", [], not_before=now - dt.timedelta(days=3),
                            not_after=now - dt.timedelta(days=1))
     assert pki.facts(old.cert).days_left() < 0
+
+
+def test_an_expired_ca_signs_nothing(tmp_path):
+    import datetime as dt
+
+    from erlcookie.cookie.files import atomic_write
+
+    now = dt.datetime.now(dt.timezone.utc)
+    key, cert = pki.make_ca("old CA", days=1, not_before=now - dt.timedelta(days=3))
+    atomic_write(tmp_path / "ca.key", pki.key_pem(key), mode=0o600)
+    atomic_write(tmp_path / "ca.pem", pki.cert_pem(cert), mode=0o644)
+    with pytest.raises(UsageError, match="CA expired"):
+        store.issue_node(tmp_path, "app", [])
+    assert not (tmp_path / "app.key").exists()

@@ -129,6 +129,9 @@ def issue(ca_key, ca_cert: x509.Certificate, common_name: str, sans: list[x509.G
     start = not_before or now() - BACKDATE
     end = not_after or start + dt.timedelta(days=days)
     end = min(end, ca_cert.not_valid_after_utc)
+    if end <= max(start, now()) and not_after is None:
+        raise UsageError(f"the CA expired on {ca_cert.not_valid_after_utc:%Y-%m-%d}: make a new "
+                         "one (tls init --force) and issue every certificate again")
     public = key.public_key()
     builder = (x509.CertificateBuilder()
                .subject_name(_name(common_name)).issuer_name(ca_cert.subject)
