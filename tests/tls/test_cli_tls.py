@@ -107,3 +107,17 @@ def test_issue_says_when_the_ca_caps_the_validity(tmp_path, run_cli):
     assert run_cli("tls", "init", d, "--days", "10").exit_code == 0
     result = run_cli("tls", "issue", d, "app", "--days", "90")
     assert result.exit_code == 0 and "never outlives its CA" in result.stderr
+
+
+def test_optfile_warns_when_otp_could_match_no_name(tmp_path, run_cli):
+    d = tmp_path / "tls"
+    run_cli("tls", "init", d)
+    run_cli("tls", "issue", d, "wild", "--san", "*.app-headless.prod.svc.cluster.local")
+    run_cli("tls", "issue", d, "named", "--san", "app-0")
+    wild = run_cli("tls", "optfile", d, "wild")
+    assert wild.exit_code == 0 and "names no host OTP can match" in wild.stderr
+    assert "names no host" not in run_cli("tls", "optfile", d, "wild",
+                                          "--no-hostname-check").stderr
+    assert "names no host" not in run_cli("tls", "optfile", d, "named").stderr
+    root = run_cli("tls", "optfile", d, "named", "--cert-dir", "/")
+    assert '{certfile, "/named.pem"}' in root.stdout

@@ -123,11 +123,19 @@ def optfile(directory, name, output, cert_dir, no_hostname_check, force):
     for required in (Path(directory) / store.CA_CERT, cert_path, key_path):
         if not required.exists():
             raise UsageError(f"{required}: no such file (run `erlcookie tls issue` first)")
+    import posixpath
+
+    from erlcookie.tls import pki
+
     base = cert_dir if cert_dir is not None else str(Path(directory).resolve())
-    base = base.rstrip("/") or "/"
-    paths = render_mod.OptfilePaths(certfile=f"{base}/{cert_path.name}",
-                                    keyfile=f"{base}/{key_path.name}",
-                                    cacertfile=f"{base}/{store.CA_CERT}")
+    paths = render_mod.OptfilePaths(certfile=posixpath.join(base, cert_path.name),
+                                    keyfile=posixpath.join(base, key_path.name),
+                                    cacertfile=posixpath.join(base, store.CA_CERT))
+    sans = pki.facts(store.read_cert(cert_path)).sans
+    if not no_hostname_check and not [s for s in sans if not s.startswith("*.")]:
+        click.echo(f"warning: {cert_path.name} names no host OTP can match (no --san, or "
+                   "wildcards only): nodes dialing a node that shows it will refuse it. Issue it "
+                   "with the nodes' host names, or use --no-hostname-check.", err=True)
     location = str(output.resolve()) if output is not None and cert_dir is None else None
     text = render_mod.render(paths, node=name, hostname_check=not no_hostname_check,
                              location=location)
