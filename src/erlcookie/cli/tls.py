@@ -143,7 +143,8 @@ def optfile(directory, name, output, cert_dir, no_hostname_check, force):
         click.echo(text, nl=False)
         return
     written = atomic_write(output, text, mode=0o644, overwrite=force)
-    click.echo(f"wrote {written}; start nodes with {render_mod.DIST_FLAGS} {written}", err=True)
+    where = location or f"<where {written.name} is on the nodes>"
+    click.echo(f"wrote {written}; start nodes with {render_mod.DIST_FLAGS} {where}", err=True)
 
 
 @tls.command()
