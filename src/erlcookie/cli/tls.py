@@ -17,7 +17,8 @@ def tls():
     \b
     Steps:
       erlcookie tls init ./tls
-      erlcookie tls issue ./tls app --san '*.app-headless.prod.svc.cluster.local'
+      erlcookie tls issue ./tls app --san app1.example.net --san app2.example.net
+      erlcookie tls issue ./tls ops            # client only: erlcookie ping --tls-cert
       erlcookie tls optfile ./tls app --cert-dir /etc/erlang/tls -o ./tls/app.conf
       erl -proto_dist inet_tls -ssl_dist_optfile /etc/erlang/tls/app.conf ...
       erlcookie tls status ./tls
