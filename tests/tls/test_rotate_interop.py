@@ -1,5 +1,6 @@
-"""`erlcookie rotate` on a mutual-TLS cluster (OTP 25 and OTP 27), while the nodes keep
-dropping and re-making their TLS connections: none of those reconnects may fail.
+"""`erlcookie rotate` on a mutual-TLS cluster (OTP 25, 27 and, with its root, 29), while
+the nodes keep dropping and re-making their TLS connections: none of those reconnects may
+fail.
 
 The churn runs inside the nodes (`erlang:disconnect_node/1` then
 `net_kernel:connect_node/1`, through each node's stdin REPL, not through erlcookie), so it
@@ -30,6 +31,7 @@ from erlcookie.tls.optfile import OptfilePaths, render
 from tests.support import nodes as node_support
 from tests.support.otp_roots import require_or_skip
 from tests.support.redaction import assert_not_shown
+from tests.tls.conftest import launch_chrooted, otp29_root_or_none
 
 pytestmark = [pytest.mark.interop, pytest.mark.otp27, pytest.mark.timeout(240)]
 
@@ -67,6 +69,7 @@ def test_rotate_over_tls_with_zero_failed_reconnects(tmp_path, run_cli):
     old, new = generate("elixir"), generate("elixir")
     pki = Path(tempfile.mkdtemp(prefix="erlcookie-tls-", dir=str(root / "tmp")))
     os.chmod(pki, 0o755)
+    cleanup = [pki]
     try:
         store.init_ca(pki, "CA")
         store.issue_node(pki, "node", ["localhost", "127.0.0.1", socket.gethostname()])
@@ -82,18 +85,33 @@ def test_rotate_over_tls_with_zero_failed_reconnects(tmp_path, run_cli):
         try:
             nodes.append(node_support.launch(old, kind="otp27", otp_root=root,
                                              extra_args=[*flags, f"{inner}/chroot.conf"]))
+            sid = otp29_root_or_none()
+            if sid is not None:
+                sid_pki = Path(tempfile.mkdtemp(prefix="erlcookie-tls-", dir=str(sid / "tmp")))
+                cleanup.append(sid_pki)
+                os.chmod(sid_pki, 0o755)
+                for name in ("ca.pem", "node.pem", "node.key"):
+                    shutil.copy2(pki / name, sid_pki / name)
+                sid_inner = "/" + str(sid_pki.relative_to(sid))
+                (sid_pki / "sid.conf").write_text(render(OptfilePaths(
+                    f"{sid_inner}/node.pem", f"{sid_inner}/node.key", f"{sid_inner}/ca.pem")))
+                nodes.append(launch_chrooted(old, sid, "otp29",
+                                             extra_args=[*flags, f"{sid_inner}/sid.conf"]))
             _rotate_under_churn(tmp_path, run_cli, nodes, pki, old, new)
         finally:
             for node in nodes:
                 node.stop()
     finally:
-        shutil.rmtree(pki, ignore_errors=True)
+        for directory in cleanup:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _rotate_under_churn(tmp_path, run_cli, nodes, pki, old, new):
-    a, b, c = nodes
-    for src, dst in ((a, b), (a, c), (b, c)):
-        assert atom_text(src.eval(f"net_kernel:connect_node('{dst.name}').", timeout=30)) == "true"
+    a = nodes[0]
+    for i, src in enumerate(nodes):
+        for dst in nodes[i + 1:]:
+            connected = src.eval(f"net_kernel:connect_node('{dst.name}').", timeout=30)
+            assert atom_text(connected) == "true"
     old_file = atomic_write(tmp_path / "old", old.reveal(), mode=0o600)
     new_file = atomic_write(tmp_path / "new", new.reveal(), mode=0o600)
     persisted = atomic_write(tmp_path / "store", old.reveal(), mode=0o600)
@@ -112,7 +130,7 @@ def _rotate_under_churn(tmp_path, run_cli, nodes, pki, old, new):
     assert result.exit_code == 0, result.output[-3000:]
     events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     final = [e for e in events if e.get("event") == "result"]
-    assert final and final[-1]["status"] == "done" and final[-1]["members"] == 3, final
+    assert final and final[-1]["status"] == "done" and final[-1]["members"] == len(nodes), final
     assert churn.errors == [], churn.errors[:3]
     assert churn.failed == [], churn.failed
     assert churn.ok >= 6, churn.ok
@@ -120,9 +138,9 @@ def _rotate_under_churn(tmp_path, run_cli, nodes, pki, old, new):
     names = [n.name for n in nodes]
     accepted = asyncio.run(ping_many(names, new, tls=tls, timeout=15))
     refused = asyncio.run(ping_many(names, old, tls=tls, timeout=15))
-    assert [r.verdict for r in accepted] == ["accepted"] * 3
+    assert [r.verdict for r in accepted] == ["accepted"] * len(nodes)
     assert {r.transport for r in accepted} == {"tls"}
-    assert [r.verdict for r in refused] == ["rejected"] * 3
+    assert [r.verdict for r in refused] == ["rejected"] * len(nodes)
     # no node refused another node's handshake (only erlcookie's own probes of the old cookie)
     for node in nodes:
         refusals = [line for line in node.log_text().splitlines()
