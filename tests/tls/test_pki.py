@@ -69,6 +69,7 @@ def test_parse_san_accepts(text, kind):
 
 
 @pytest.mark.parametrize("text", ["", "a*.b.c", "*.com", "a..b", "-a.b", "a b", "*.*.b.c",
+                                  "a\n.b.c", "a.b\n.c",
                                   "x" * 64 + ".com", "a_b.c", "http://a.b"])
 def test_parse_san_refuses(text):
     with pytest.raises(UsageError):

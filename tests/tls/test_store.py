@@ -56,7 +56,8 @@ def test_nothing_is_replaced_without_overwrite(tmp_path):
     assert again.key_path.read_bytes() != before
 
 
-@pytest.mark.parametrize("name", ["ca", "../x", "a/b", ".hidden", "x.pem", "x.key", "", "a b"])
+@pytest.mark.parametrize("name", ["ca", "../x", "a/b", ".hidden", "x.pem", "x.key", "", "a b",
+                                  "app\n", "app\n.x"])
 def test_bad_names_are_refused(tmp_path, name):
     store.init_ca(tmp_path, "CA")
     with pytest.raises(UsageError):

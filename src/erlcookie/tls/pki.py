@@ -33,7 +33,7 @@ WILDCARD_NOTE = ("OTP's distribution host name check does not match wildcard nam
                  "each node's host (--san), or write the optfile with --no-hostname-check. "
                  "erlcookie's own client (ping/info) does match wildcards.")
 
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
 def now() -> dt.datetime:
@@ -70,7 +70,7 @@ def parse_san(text: str) -> x509.GeneralName:
     check = labels[1:] if labels[0] == "*" else labels
     if labels[0] == "*" and len(check) < 2:
         raise UsageError(f"--san {text!r}: a wildcard needs at least two labels after '*.'")
-    if not check or len(value) > 253 or not all(_LABEL.match(label) for label in check):
+    if not check or len(value) > 253 or not all(_LABEL.fullmatch(label) for label in check):
         raise UsageError(f"--san {text!r}: not an IP address or a DNS name "
                          "(letters, digits, '-', dots; a wildcard only as the whole first label)")
     return x509.DNSName(value.lower())

@@ -22,7 +22,7 @@ CA_CERT = "ca.pem"
 CA_KEY = "ca.key"
 KEY_MODE = 0o600
 CERT_MODE = 0o644
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Issued:
 
 def check_name(name: str) -> str:
     """A certificate name is a file name: no paths, not the CA's."""
-    if not _NAME.match(name) or name.endswith((".pem", ".key")):
+    if not _NAME.fullmatch(name) or name.endswith((".pem", ".key")):
         raise UsageError(f"certificate name {name!r}: use letters, digits, '.', '_' and '-' "
                          "(no path, no .pem/.key suffix)")
     if name == "ca":
