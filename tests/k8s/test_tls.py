@@ -142,7 +142,8 @@ def test_hostname_check_needs_named_pods(run_cli):
 
 @pytest.mark.parametrize("kwargs", [dict(statefulset="App"), dict(service="a_b"),
                                     dict(namespace="Prod"), dict(mount_dir="etc/tls"),
-                                    dict(secret_name="-x")])
+                                    dict(secret_name="-x"), dict(statefulset="app\n"),
+                                    dict(namespace="prod\n"), dict(secret_name="tls\n")])
 def test_plan_refuses_bad_names(kwargs):
     base = dict(statefulset="app", service="svc", namespace="prod", replicas=1)
     with pytest.raises(UsageError):

@@ -42,14 +42,14 @@ _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
 def check_object_name(name: str, what: str = "name") -> str:
     """A DNS-1123 subdomain (Secret, NetworkPolicy, volume owner names)."""
-    if not name or len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+    if not name or len(name) > 253 or not _DNS_SUBDOMAIN.fullmatch(name):
         raise UsageError(f"invalid {what} {name!r}: use lower-case letters, digits, '-' and '.', "
                          "starting and ending with a letter or digit (at most 253 characters)")
     return name
 
 
 def check_dns_label(name: str, what: str) -> str:
-    if not name or len(name) > 63 or not _DNS_LABEL.match(name):
+    if not name or len(name) > 63 or not _DNS_LABEL.fullmatch(name):
         raise UsageError(f"invalid {what} {name!r}: use lower-case letters, digits and '-', "
                          "starting and ending with a letter or digit (at most 63 characters)")
     return name
@@ -60,13 +60,13 @@ def check_namespace(namespace: str | None) -> str | None:
 
 
 def check_secret_key(key: str) -> str:
-    if not key or len(key) > 253 or key in (".", "..") or not _SECRET_KEY.match(key):
+    if not key or len(key) > 253 or key in (".", "..") or not _SECRET_KEY.fullmatch(key):
         raise UsageError(f"invalid Secret key {key!r}: use letters, digits, '-', '_' and '.'")
     return key
 
 
 def check_env_name(name: str) -> str:
-    if not name or not _ENV_NAME.match(name):
+    if not name or not _ENV_NAME.fullmatch(name):
         raise UsageError(f"invalid environment variable name {name!r}")
     return name
 
