@@ -15,8 +15,8 @@ from erlcookie.errors import UsageError
 
 _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _PREFIX = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-LABEL_KEY = re.compile(rf"^({_PREFIX}/)?{_NAME}$")
-LABEL_VALUE = re.compile(rf"^({_NAME})?$")
+LABEL_KEY = re.compile(rf"^({_PREFIX}/)?{_NAME}\Z")
+LABEL_VALUE = re.compile(rf"^({_NAME})?\Z")
 
 
 @dataclass(frozen=True)
