@@ -256,3 +256,23 @@ def test_stamp_annotations_names_the_new_cookie():
     stamp_annotations(secret, cookie, now="2030-01-01T00:00:00Z")
     assert secret["metadata"]["annotations"] == {"keep": "me", FINGERPRINT_ANNOTATION: cookie.fingerprint(),
                                                  UPDATED_AT_ANNOTATION: "2030-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize("label", ["a=b\n", "a\n=b"])
+def test_a_label_with_a_trailing_newline_is_refused(label):
+    from erlcookie.k8s.manifests import parse_labels
+
+    with pytest.raises(UsageError):
+        parse_labels([label])
+
+
+@pytest.mark.parametrize("check,value", [("check_object_name", "sec\n"),
+                                         ("check_dns_label", "app\n"),
+                                         ("check_secret_key", "cookie\n"),
+                                         ("check_env_name", "RELEASE_COOKIE\n")])
+def test_names_with_a_trailing_newline_are_refused(check, value):
+    import erlcookie.k8s.manifests as manifests
+
+    with pytest.raises(UsageError):
+        getattr(manifests, check)(value, "x") if check == "check_dns_label" else \
+            getattr(manifests, check)(value)

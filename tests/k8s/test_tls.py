@@ -181,11 +181,3 @@ def test_secret_and_configmap_run_real_nodes(run_cli, ca_dir, tmp_path):
             start_node(cookie, kind="otp25", extra_args=flags) as b:
         assert atom_text(a.eval(f"net_kernel:connect_node('{b.name}').", timeout=30)) == "true"
         assert [atom_text(n) for n in b.eval("nodes().")] == [a.name]
-
-
-@pytest.mark.parametrize("label", ["a=b\n", "a\n=b"])
-def test_a_label_with_a_trailing_newline_is_refused(label):
-    from erlcookie.k8s.manifests import parse_labels
-
-    with pytest.raises(UsageError):
-        parse_labels([label])
