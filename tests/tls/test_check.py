@@ -25,8 +25,8 @@ def _paths(d):
     return OptfilePaths(str(d / "node.pem"), str(d / "node.key"), str(d / "ca.pem"))
 
 
-def _messages(report):
-    return [(f.severity, f.section, f.message) for f in report.findings]
+def _rules(report):
+    return [f.rule_id for f in report.findings]
 
 
 @pytest.mark.parametrize("hostname_check", [True, False])
@@ -35,8 +35,8 @@ def test_our_optfile_is_clean(tmp_path, pki_dir, hostname_check):
     path.write_text(render(_paths(pki_dir), hostname_check=hostname_check))
     report = check(path)
     assert not report.failed
-    expected = [] if hostname_check else ["warning"]
-    assert [f.severity for f in report.findings] == expected
+    expected = [] if hostname_check else ["tls/no-hostname-check"]
+    assert _rules(report) == expected
 
 
 def test_the_otp_guide_minimum_is_not_mutual_tls(tmp_path):
@@ -45,9 +45,10 @@ def test_the_otp_guide_minimum_is_not_mutual_tls(tmp_path):
                     ' {client, [{cacertfile, "/home/me/ssl/client_trusted.pem"}]}].\n')
     report = check(path, files=False)
     assert report.failed
-    text = " | ".join(f.message for f in report.findings)
-    assert "anyone who reaches the port" in text
-    assert "no verify option" in text and "no certfile" in text
+    assert _rules(report) == ["tls/server-no-verify-peer", "tls/no-versions",
+                              "tls/client-verify-default", "tls/client-no-certfile"]
+    assert "anyone who reaches the port" in report.findings[0].message
+    assert (report.findings[0].line, report.findings[2].line) == (1, 2)
 
 
 def test_verify_peer_without_fail_if_no_peer_cert(tmp_path):
@@ -59,12 +60,12 @@ def test_verify_peer_without_fail_if_no_peer_cert(tmp_path):
                     '           {ciphers, ["ECDHE-ECDSA-AES128-GCM-SHA256", "AES256-SHA"]}]},\n'
                     ' {client, [{verify, verify_none}, {fail_if_no_peer_cert, true}]}].\n')
     report = check(path, files=False)
-    got = _messages(report)
-    assert ("error", "server", "verify_peer without {fail_if_no_peer_cert, true}: a client "
-            "that shows no certificate is let in") in got
-    assert ("error", "server", "allows tlsv1: use ['tlsv1.3', 'tlsv1.2']") in got
-    assert ("error", "server", "weak ciphers: AES256-SHA") in got
-    assert any(s == "error" and sec == "client" and "verify_none" in m for s, sec, m in got)
+    got = {f.rule_id: (str(f.severity), f.line, f.message) for f in report.findings}
+    assert got["tls/server-no-fail-if-no-peer-cert"][:2] == ("critical", 2)
+    assert got["tls/old-versions"] == ("high", 4, "server: allows tlsv1: use ['tlsv1.3', "
+                                       "'tlsv1.2']")
+    assert got["tls/weak-ciphers"] == ("medium", 5, "server: weak ciphers: AES256-SHA")
+    assert got["tls/client-verify-none"][:2] == ("high", 6)
 
 
 @pytest.mark.parametrize("name,weak", [
@@ -82,12 +83,12 @@ def test_files_are_checked(tmp_path, pki_dir):
     path = tmp_path / "dist.conf"
     path.write_text(render(_paths(pki_dir)))
     os.chmod(pki_dir / "node.key", 0o644)
-    assert any("others can read" in f.message for f in check(path).findings)
+    assert "tls/key-readable" in _rules(check(path))
     os.chmod(pki_dir / "node.key", 0o600)
     # a key of another certificate
     store.issue_node(pki_dir, "other", [])
     (pki_dir / "node.key").write_bytes((pki_dir / "other.key").read_bytes())
-    assert any("does not belong" in f.message for f in check(path).findings)
+    assert "tls/key-mismatch" in _rules(check(path))
     # a certificate another CA signed, and one that expired
     store.init_ca(tmp_path / "foreign", "Foreign")
     now = dt.datetime.now(dt.timezone.utc)
@@ -95,13 +96,14 @@ def test_files_are_checked(tmp_path, pki_dir):
                      not_after=now - dt.timedelta(days=2))
     for name in ("node.pem", "node.key"):
         (pki_dir / name).write_bytes((tmp_path / "foreign" / name).read_bytes())
-    messages = " | ".join(f.message for f in check(path).findings)
-    assert "expired 2 days ago" in messages and "not signed by" in messages
+    report = check(path)
+    assert {"tls/cert-expired", "tls/foreign-issuer"} <= set(_rules(report))
+    assert "expired 2 days ago" in " | ".join(f.message for f in report.findings)
     # files that are not here are named, not judged
     missing = tmp_path / "remote.conf"
     missing.write_text(render(OptfilePaths("/nowhere/n.pem", "/nowhere/n.key", "/nowhere/ca.pem")))
     report = check(missing)
-    assert not report.failed and {f.severity for f in report.findings} == {"warning"}
+    assert not report.failed and set(_rules(report)) == {"tls/file-not-here"}
 
 
 @pytest.mark.parametrize("text,error", [
@@ -127,7 +129,14 @@ def test_cli_exit_codes(tmp_path, pki_dir, run_cli):
     bad.write_text('[{server, [{certfile, "/c"}]}, {client, []}].')
     result = run_cli("tls", "check", bad, "--json", "--no-files")
     assert result.exit_code == 1
-    assert json.loads(result.stdout)["ok"] is False
+    doc = json.loads(result.stdout)
+    assert doc["command"] == "tls check"
+    assert {f["rule"] for f in doc["findings"]} >= {"tls/server-no-verify-peer"}
+    assert all(f["path"] == "bad.conf" and f["fingerprint"] is None for f in doc["findings"])
+    sarif = run_cli("tls", "check", bad, "--format", "sarif", "--no-files")
+    assert sarif.exit_code == 1
+    run = json.loads(sarif.stdout)["runs"][0]
+    assert {r["ruleId"] for r in run["results"]} == {f["rule"] for f in doc["findings"]}
     broken = tmp_path / "broken.conf"
     broken.write_text("[{server")
     crashed = run_cli("tls", "check", broken)
@@ -153,10 +162,29 @@ def test_the_finding_is_real_a_node_lets_a_certificateless_client_in(tmp_path, p
                                str(pki_dir / "ca.pem")))
     path.write_text(text.replace("{fail_if_no_peer_cert, true},", ""))
     result = run_cli("tls", "check", path)
-    assert result.exit_code == 1 and "is let in" in result.stdout
+    assert result.exit_code == 1 and "tls/server-no-fail-if-no-peer-cert" in result.stdout
     cookie = generate("elixir")
     flags = ["-proto_dist", "inet_tls", "-ssl_dist_optfile", str(path)]
     with start_node(cookie, kind="otp25", extra_args=flags) as node:
         no_cert = TlsOptions(cafile=str(pki_dir / "ca.pem"))
         anonymous = asyncio.run(ping(node.name, cookie, tls=no_cert, timeout=15))
         assert anonymous.verdict == "accepted", anonymous.detail
+
+
+def test_sarif_is_valid(tmp_path, run_cli):
+    import jsonschema
+
+    from pathlib import Path
+
+    schema_path = Path(__file__).parent.parent / "scan" / "data" / "sarif-schema-2.1.0.json"
+    schema = json.loads(schema_path.read_text())
+    bad = tmp_path / "bad.conf"
+    bad.write_text('[{server, [{certfile, "/c"}, {verify, verify_peer}]},\n'
+                   ' {client, [{verify, verify_none}]}].')
+    result = run_cli("tls", "check", bad, "--format", "sarif")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    jsonschema.validators.validator_for(schema)(schema).validate(doc)
+    lines = {r["ruleId"]: r["locations"][0]["physicalLocation"]["region"]["startLine"]
+             for r in doc["runs"][0]["results"]}
+    assert lines["tls/client-verify-none"] == 2

@@ -184,27 +184,32 @@ def status(directory, warn_days, as_json):
               help="Judge the options only; do not look at the files they name.")
 @click.option("--warn-days", type=click.FloatRange(0), default=30, show_default=True,
               help="Report a certfile expiring within this many days.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True, help="json and sarif: the shared findings shapes, on stdout.")
 @json_option
 @handle_errors
-def check(optfile, no_files, warn_days, as_json):
+def check(optfile, no_files, warn_days, fmt, as_json):
     """Judge an existing -ssl_dist_optfile: exit 1 when anyone could connect or worse.
 
     Finds a server that does not demand client certificates (verify_peer without
     fail_if_no_peer_cert), a client that does not check who it dials, no CA, TLS 1.0/1.1,
     weak ciphers; and, for files present here, keys others can read, keys that do not
-    match, certificates another CA signed, expired or expiring.
+    match, certificates another CA signed, expired or expiring. Findings of medium
+    severity or more fail the check (rules: tls/*).
     """
     import sys
 
     from erlcookie.tls.check import check as run_check
 
-    report = run_check(optfile, files=not no_files, warn_days=warn_days)
-    if as_json:
-        emit_json({"optfile": str(optfile), "ok": not report.failed,
-                   "findings": [f.to_json() for f in report.findings]})
-    elif report.findings:
-        render_table(["severity", "section", "finding"],
-                     [[f.severity, f.section, f.message] for f in report.findings])
+    result = run_check(optfile, files=not no_files, warn_days=warn_days)
+    fmt = "json" if as_json else fmt
+    if fmt != "text":
+        from erlcookie.findings.formats import FORMATS
+
+        click.echo(FORMATS[fmt].format(result.report), nl=False)
+    elif result.findings:
+        render_table(["severity", "line", "rule", "finding"],
+                     [[str(f.severity), f.line, f.rule_id, f.message] for f in result.findings])
     else:
         click.echo(f"{optfile}: mutual TLS as it should be (no findings)")
-    sys.exit(1 if report.failed else 0)
+    sys.exit(1 if result.failed else 0)

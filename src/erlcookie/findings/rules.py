@@ -333,3 +333,72 @@ RELEASE_COMMITTED_COOKIE_FILE = _release_rule("release/committed-cookie-file", "
 RELEASE_COOKIE_FILE_IN_TREE = _release_rule("release/cookie-file-in-tree", "medium",
     "a cookie file sits in the project tree and is not git-ignored",
     "delete it or add it to .gitignore so it never gets committed or copied into images")
+
+
+# -- tls check ---------------------------------------------------------------------------------
+TLS = "tls"
+
+
+def _tls_rule(id: str, severity: str, title: str, fix: str) -> str:
+    return _register(Rule(id, id.split("/", 1)[1], title, title, fix, Severity(severity),
+                          "high", TLS))
+
+
+TLS_NO_SERVER_SECTION = _tls_rule("tls/no-server-section", "high",
+    "the optfile has no server section: the node cannot accept TLS connections",
+    "write both sections (`erlcookie tls optfile`)")
+TLS_NO_CLIENT_SECTION = _tls_rule("tls/no-client-section", "high",
+    "the optfile has no client section: the node cannot dial other nodes over TLS",
+    "write both sections (`erlcookie tls optfile`)")
+TLS_SERVER_NO_VERIFY_PEER = _tls_rule("tls/server-no-verify-peer", "critical",
+    "the server does not check client certificates: anyone who reaches the port gets to "
+    "the cookie handshake",
+    "add {verify, verify_peer} and {fail_if_no_peer_cert, true} to the server section")
+TLS_SERVER_NO_FAIL_IF_NO_PEER_CERT = _tls_rule("tls/server-no-fail-if-no-peer-cert", "critical",
+    "verify_peer without {fail_if_no_peer_cert, true}: a client that shows no certificate "
+    "is let in",
+    "add {fail_if_no_peer_cert, true} to the server section")
+TLS_CLIENT_VERIFY_NONE = _tls_rule("tls/client-verify-none", "high",
+    "{verify, verify_none}: the node does not check who it dials (anyone in the path can "
+    "pose as a node)",
+    "use {verify, verify_peer} with the cluster CA in the client section")
+TLS_CLIENT_VERIFY_DEFAULT = _tls_rule("tls/client-verify-default", "low",
+    "the client section sets no verify option: before OTP 26 the default is verify_none",
+    "set {verify, verify_peer} in the client section")
+TLS_NO_HOSTNAME_CHECK = _tls_rule("tls/no-hostname-check", "low",
+    "server_name_indication disabled: any certificate of the CA is accepted, whatever host "
+    "it names",
+    "fine for nodes named by IP address; otherwise name the hosts in the certificates")
+TLS_NO_CA = _tls_rule("tls/no-ca", "high",
+    "verify_peer without cacertfile: there is no CA to check peers against",
+    "add {cacertfile, \"/path/ca.pem\"} (the cluster CA)")
+TLS_OLD_VERSIONS = _tls_rule("tls/old-versions", "high",
+    "the section allows TLS versions older than 1.2",
+    "use {versions, ['tlsv1.3', 'tlsv1.2']}")
+TLS_NO_VERSIONS = _tls_rule("tls/no-versions", "low",
+    "no versions option: OTP 25's distribution then uses TLS 1.2 only",
+    "set {versions, ['tlsv1.3', 'tlsv1.2']}")
+TLS_WEAK_CIPHERS = _tls_rule("tls/weak-ciphers", "medium",
+    "TLS 1.2 cipher suites without AEAD or without forward secrecy",
+    "list only ECDHE suites with GCM or ChaCha20-Poly1305 (`erlcookie tls optfile` does)")
+TLS_SERVER_NO_CERTFILE = _tls_rule("tls/server-no-certfile", "high",
+    "the server section names no certificate", "add certfile and keyfile")
+TLS_CLIENT_NO_CERTFILE = _tls_rule("tls/client-no-certfile", "low",
+    "the client section names no certificate: under mutual TLS the other node refuses it",
+    "add certfile and keyfile to the client section")
+TLS_FILE_NOT_HERE = _tls_rule("tls/file-not-here", "low",
+    "a file the optfile names is not on this machine, so it was not checked",
+    "run `erlcookie tls check` where the nodes run, or `tls status` on the certificates")
+TLS_KEY_READABLE = _tls_rule("tls/key-readable", "high",
+    "the node's private key is readable by other users", "chmod 600 the keyfile")
+TLS_KEY_MISMATCH = _tls_rule("tls/key-mismatch", "high",
+    "the keyfile does not belong to the certfile", "issue the pair again (`tls issue`)")
+TLS_FOREIGN_ISSUER = _tls_rule("tls/foreign-issuer", "high",
+    "the certfile is not signed by the cacertfile: peers will refuse it",
+    "issue it from the cluster CA (`tls issue`)")
+TLS_CERT_EXPIRED = _tls_rule("tls/cert-expired", "high",
+    "the certfile has expired: peers refuse it", "issue a new one (`tls issue --force`)")
+TLS_CERT_EXPIRING = _tls_rule("tls/cert-expiring", "medium",
+    "the certfile expires soon", "issue a new one before it does (`tls issue --force`)")
+TLS_FILE_UNREADABLE = _tls_rule("tls/file-unreadable", "high",
+    "a certificate the optfile names cannot be read as PEM", "check the file")

@@ -1,11 +1,11 @@
 """`tls check`: judge an existing -ssl_dist_optfile for the mistakes made by hand.
 
-The file is read as `file:consult/1` would (pure Python, no Erlang needed). Findings:
-a server that does not demand client certificates (`verify_peer` without
-`fail_if_no_peer_cert`, or no `verify_peer` at all), a client that does not check the
-node it dials, no CA, old protocol versions, weak ciphers, and, for files that exist on
-this machine, keys readable by others, keys that do not match their certificate, and
-certificates that are expired or about to be.
+The file is read as `file:consult/1` would (pure Python, no Erlang needed). Findings, with
+the rules of the `tls` family in erlcookie.findings: a server that does not demand client
+certificates (`verify_peer` without `fail_if_no_peer_cert`, or no `verify_peer` at all), a
+client that does not check the node it dials, no CA, old protocol versions, weak ciphers,
+and, for files that exist on this machine, keys readable by others, keys that do not
+match their certificate, certificates another CA signed, expired or about to be.
 """
 
 from __future__ import annotations
@@ -15,9 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from erlcookie.errors import OperationalError, UsageError
+from erlcookie.findings import rules as R
+from erlcookie.findings.model import Finding
+from erlcookie.findings.report import Report
+from erlcookie.findings.severity import Severity
 from erlcookie.release import erlterms as et
+from erlcookie.text import line_col
 
 OLD_VERSIONS = {"sslv3", "tlsv1", "tlsv1.1"}
+# Findings from this severity up fail the check (exit 1); lower ones are advice.
+FAILING = Severity.MEDIUM
 
 
 def weak_cipher(name: str) -> bool:
@@ -31,26 +38,17 @@ def weak_cipher(name: str) -> bool:
 
 
 @dataclass
-class Finding:
-    severity: str          # "error" (exit 1) or "warning"
-    section: str           # "server", "client", "file"
-    message: str
+class Section:
+    """One section's options: name -> (value, offset of the option in the file)."""
 
-    def to_json(self) -> dict:
-        return {"severity": self.severity, "section": self.section, "message": self.message}
+    offset: int
+    options: dict[str, tuple[object, int]] = field(default_factory=dict)
 
+    def get(self, name: str, default=None):
+        return self.options[name][0] if name in self.options else default
 
-@dataclass
-class Report:
-    path: Path
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return any(f.severity == "error" for f in self.findings)
-
-    def add(self, severity: str, section: str, message: str) -> None:
-        self.findings.append(Finding(severity, section, message))
+    def at(self, name: str) -> int:
+        return self.options[name][1] if name in self.options else self.offset
 
 
 def _value(term: et.Term):
@@ -67,19 +65,42 @@ def _value(term: et.Term):
     return None
 
 
-def _options(section: et.Term) -> dict:
-    """A section's options as {name: value}; the first occurrence wins, as in proplists."""
-    options: dict = {}
-    if isinstance(section, et.List):
-        for item in section.items:
+def _section(term: et.Tuple) -> Section:
+    """The first occurrence of an option wins, as in proplists."""
+    section = Section(term.start)
+    body = term.items[1]
+    if isinstance(body, et.List):
+        for item in body.items:
             if isinstance(item, et.Tuple) and len(item.items) == 2 and item.tag():
-                options.setdefault(item.tag(), _value(item.items[1]))
+                section.options.setdefault(item.tag(), (_value(item.items[1]), item.start))
             elif isinstance(item, et.Atom):
-                options.setdefault(item.name, True)
-    return options
+                section.options.setdefault(item.name, (True, item.start))
+    return section
 
 
-def read_sections(path: Path) -> dict[str, dict]:
+@dataclass
+class OptfileCheck:
+    """The findings of one optfile, in the shared findings shape."""
+
+    path: Path
+    text: str
+    report: Report
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.report.findings
+
+    @property
+    def failed(self) -> bool:
+        return any(f.severity >= FAILING for f in self.findings)
+
+    def add(self, rule_id: str, offset: int, detail: str | None = None) -> None:
+        line, column = line_col(self.text, offset)
+        self.report.findings.append(Finding(rule_id, self.path.name, line, column,
+                                            detail=detail))
+
+
+def read_sections(path: Path) -> tuple[str, dict[str, Section]]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -93,123 +114,127 @@ def read_sections(path: Path) -> dict[str, dict]:
     if len(terms) != 1 or not isinstance(terms[0], et.List):
         raise OperationalError(f"{path}: an optfile is one list, [{{server, [...]}}, "
                                "{client, [...]}].")
-    sections: dict[str, dict] = {}
+    sections: dict[str, Section] = {}
     for item in terms[0].items:
         if isinstance(item, et.Tuple) and len(item.items) == 2 \
                 and item.tag() in ("server", "client"):
-            sections.setdefault(item.tag(), _options(item.items[1]))
-    return sections
+            sections.setdefault(item.tag(), _section(item))
+    return text, sections
 
 
-def _common(report: Report, role: str, opts: dict) -> None:
-    versions = opts.get("versions")
+def _common(check: OptfileCheck, role: str, s: Section) -> None:
+    versions = s.get("versions")
     if isinstance(versions, list):
         old = sorted(v for v in versions if v in OLD_VERSIONS)
         if old:
-            report.add("error", role, f"allows {', '.join(old)}: use ['tlsv1.3', 'tlsv1.2']")
+            check.add(R.TLS_OLD_VERSIONS, s.at("versions"),
+                      f"{role}: allows {', '.join(old)}: use ['tlsv1.3', 'tlsv1.2']")
     elif role == "server":
-        report.add("warning", role, "no versions: OTP 25's distribution then uses TLS 1.2 only")
-    ciphers = opts.get("ciphers")
+        check.add(R.TLS_NO_VERSIONS, s.offset)
+    ciphers = s.get("ciphers")
     if isinstance(ciphers, list):
         weak = [c for c in ciphers if isinstance(c, str) and weak_cipher(c)]
         if weak:
-            report.add("error", role, f"weak ciphers: {', '.join(weak[:5])}")
-    if opts.get("verify") == "verify_peer" and "cacertfile" not in opts and "cacerts" not in opts:
-        report.add("error", role, "verify_peer without cacertfile: no CA to check peers against")
-    if "certfile" not in opts and "cert" not in opts:
-        report.add("error" if role == "server" else "warning", role,
-                   "no certfile: this side shows no certificate"
-                   + (" (the peer's server will refuse it under mutual TLS)" if role == "client"
-                      else ""))
+            check.add(R.TLS_WEAK_CIPHERS, s.at("ciphers"),
+                      f"{role}: weak ciphers: {', '.join(weak[:5])}")
+    if s.get("verify") == "verify_peer" and s.get("cacertfile") is None \
+            and s.get("cacerts") is None:
+        check.add(R.TLS_NO_CA, s.at("verify"), f"{role}: verify_peer without cacertfile: "
+                  "no CA to check peers against")
+    if s.get("certfile") is None and s.get("cert") is None:
+        check.add(R.TLS_SERVER_NO_CERTFILE if role == "server" else R.TLS_CLIENT_NO_CERTFILE,
+                  s.offset)
 
 
-def check_sections(report: Report, sections: dict[str, dict]) -> None:
+def check_sections(check: OptfileCheck, sections: dict[str, Section]) -> None:
     server, client = sections.get("server"), sections.get("client")
     if server is None:
-        report.add("error", "server", "no server section: the node cannot accept TLS connections")
+        check.add(R.TLS_NO_SERVER_SECTION, 0)
     else:
         if server.get("verify") != "verify_peer":
-            report.add("error", "server", "no {verify, verify_peer}: client certificates are not "
-                       "checked, so anyone who reaches the port gets to the cookie handshake")
+            check.add(R.TLS_SERVER_NO_VERIFY_PEER, server.at("verify"))
         elif server.get("fail_if_no_peer_cert") not in (True, "true"):
-            report.add("error", "server", "verify_peer without {fail_if_no_peer_cert, true}: a "
-                       "client that shows no certificate is let in")
-        _common(report, "server", server)
+            check.add(R.TLS_SERVER_NO_FAIL_IF_NO_PEER_CERT, server.at("fail_if_no_peer_cert"))
+        _common(check, "server", server)
     if client is None:
-        report.add("error", "client", "no client section: the node cannot dial other nodes "
-                   "over TLS")
+        check.add(R.TLS_NO_CLIENT_SECTION, 0)
     else:
         verify = client.get("verify")
         if verify == "verify_none":
-            report.add("error", "client", "{verify, verify_none}: the node does not check who "
-                       "it dials (anyone in the path can pose as a node)")
+            check.add(R.TLS_CLIENT_VERIFY_NONE, client.at("verify"))
         elif verify is None:
-            report.add("warning", "client", "no verify option: before OTP 26 the default is "
-                       "verify_none; set {verify, verify_peer}")
+            check.add(R.TLS_CLIENT_VERIFY_DEFAULT, client.offset)
         if client.get("server_name_indication") == "disable":
-            report.add("warning", "client", "server_name_indication disabled: any certificate "
-                       "of the CA is accepted, whatever host it names")
-        _common(report, "client", client)
+            check.add(R.TLS_NO_HOSTNAME_CHECK, client.at("server_name_indication"))
+        _common(check, "client", client)
 
 
-def check_files(report: Report, sections: dict[str, dict], *, warn_days: float) -> None:
-    """The files the options name, when they exist on this machine."""
+def check_files(check: OptfileCheck, sections: dict[str, Section], *, warn_days: float) -> None:
+    """The files the options name, when they exist on this machine (each judged once)."""
     from erlcookie.tls import pki, store
 
     seen: set[tuple[str, str]] = set()
-    for role, opts in sections.items():
-        cert_path, key_path = opts.get("certfile"), opts.get("keyfile") or opts.get("certfile")
-        for kind, path in (("certfile", cert_path), ("keyfile", opts.get("keyfile")),
-                           ("cacertfile", opts.get("cacertfile"))):
-            if isinstance(path, str) and (kind, path) not in seen:
-                seen.add((kind, path))
-                if not Path(path).exists():
-                    report.add("warning", "file", f"{kind} {path} is not on this machine "
-                               "(not checked)")
-        if isinstance(opts.get("keyfile"), str) and Path(opts["keyfile"]).exists() \
-                and ("mode", opts["keyfile"]) not in seen:
-            seen.add(("mode", opts["keyfile"]))
-            mode = os.stat(opts["keyfile"]).st_mode & 0o777
+
+    def once(kind: str, path: str) -> bool:
+        if (kind, path) in seen:
+            return False
+        seen.add((kind, path))
+        return True
+
+    for s in sections.values():
+        for kind in ("certfile", "keyfile", "cacertfile"):
+            path = s.get(kind)
+            if isinstance(path, str) and not Path(path).exists() and once("here", path):
+                check.add(R.TLS_FILE_NOT_HERE, s.at(kind), f"{kind} {path} is not on this "
+                          "machine (not checked)")
+        key_path = s.get("keyfile")
+        if isinstance(key_path, str) and Path(key_path).exists() and once("mode", key_path):
+            mode = os.stat(key_path).st_mode & 0o777
             if mode & 0o077:
-                report.add("error", "file", f"keyfile {opts['keyfile']} is mode {mode:04o}: "
-                           "others can read the node's key (chmod 600)")
-        if isinstance(cert_path, str) and Path(cert_path).exists() \
-                and ("cert", cert_path) not in seen:
-            seen.add(("cert", cert_path))
+                check.add(R.TLS_KEY_READABLE, s.at("keyfile"), f"keyfile {key_path} is mode "
+                          f"{mode:04o}: others can read the node's key (chmod 600)")
+        cert_path = s.get("certfile")
+        if not (isinstance(cert_path, str) and Path(cert_path).exists()
+                and once("cert", cert_path)):
+            continue
+        try:
+            cert = store.read_cert(Path(cert_path))
+        except UsageError as exc:
+            check.add(R.TLS_FILE_UNREADABLE, s.at("certfile"), str(exc))
+            continue
+        days = pki.facts(cert).days_left()
+        if days <= 0:
+            check.add(R.TLS_CERT_EXPIRED, s.at("certfile"),
+                      f"certfile {cert_path} expired {-days:.0f} days ago")
+        elif days <= warn_days:
+            check.add(R.TLS_CERT_EXPIRING, s.at("certfile"),
+                      f"certfile {cert_path} expires in {days:.0f} days")
+        key_path = key_path or cert_path
+        if isinstance(key_path, str) and Path(key_path).exists():
             try:
-                cert = store.read_cert(Path(cert_path))
+                key = store.read_key(Path(key_path))
+            except UsageError:
+                key = None  # a PEM holding both: the certificate half reads, the key may not
+            if key is not None and not pki.key_matches(key, cert):
+                check.add(R.TLS_KEY_MISMATCH, s.at("keyfile"),
+                          f"keyfile {key_path} does not belong to certfile {cert_path}")
+        ca_path = s.get("cacertfile")
+        if isinstance(ca_path, str) and Path(ca_path).exists():
+            try:
+                ca = store.read_cert(Path(ca_path))
             except UsageError as exc:
-                report.add("error", "file", str(exc))
+                check.add(R.TLS_FILE_UNREADABLE, s.at("cacertfile"), str(exc))
                 continue
-            days = pki.facts(cert).days_left()
-            if days <= 0:
-                report.add("error", "file", f"certfile {cert_path} expired {-days:.0f} days ago")
-            elif days <= warn_days:
-                report.add("error", "file", f"certfile {cert_path} expires in {days:.0f} days")
-            if isinstance(key_path, str) and Path(key_path).exists():
-                try:
-                    key = store.read_key(Path(key_path))
-                except UsageError:
-                    key = None  # a PEM holding both: the certificate half reads, the key may not
-                if key is not None and not pki.key_matches(key, cert):
-                    report.add("error", "file", f"keyfile {key_path} does not belong to "
-                               f"certfile {cert_path}")
-            ca_path = opts.get("cacertfile")
-            if isinstance(ca_path, str) and Path(ca_path).exists():
-                try:
-                    ca = store.read_cert(Path(ca_path))
-                except UsageError as exc:
-                    report.add("error", "file", str(exc))
-                    continue
-                if not pki.signed_by(cert, ca):
-                    report.add("error", "file", f"certfile {cert_path} is not signed by "
-                               f"cacertfile {ca_path}: peers will refuse it")
+            if not pki.signed_by(cert, ca):
+                check.add(R.TLS_FOREIGN_ISSUER, s.at("certfile"), f"certfile {cert_path} is "
+                          f"not signed by cacertfile {ca_path}: peers will refuse it")
 
 
-def check(path: Path, *, files: bool = True, warn_days: float = 30) -> Report:
-    report = Report(Path(path))
-    sections = read_sections(path)
-    check_sections(report, sections)
+def check(path: Path, *, files: bool = True, warn_days: float = 30) -> OptfileCheck:
+    path = Path(path)
+    text, sections = read_sections(path)
+    result = OptfileCheck(path, text, Report("tls check", str(path.resolve().parent)))
+    check_sections(result, sections)
     if files:
-        check_files(report, sections, warn_days=warn_days)
-    return report
+        check_files(result, sections, warn_days=warn_days)
+    return result
