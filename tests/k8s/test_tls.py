@@ -61,6 +61,10 @@ def test_secret_and_configmap_from_our_ca(run_cli, schema, ca_dir):
     assert "{fail_if_no_peer_cert, true}" in text and "server_name_indication" not in text
     assert "ssl_dist_optfile /etc/erlang/tls/ssl_dist.conf" in text
     assert "PRIVATE KEY" not in json.dumps(configmap)
+    from erlcookie.tls.check import check
+
+    (ca_dir.parent / "ssl_dist.conf").write_text(text)
+    assert check(ca_dir.parent / "ssl_dist.conf", files=False).findings == []
     # how to mount it is said, through `k8s inject`
     assert "k8s inject" in result.stderr and "--key tls.key" in result.stderr
     assert "ERL_FLAGS" in result.stderr
