@@ -20,6 +20,7 @@ def test_known_weak_and_template_values(value):
     ("x" * 256, "too-long"), (" lead" + "x" * 30, "edge-whitespace"),
     ("ünïcode" + "x" * 30, "non-ascii"), ("tab\there" + "x" * 30, "shell-unsafe"),
     ("ctl\x01" + "x" * 30, "control-chars"), ("", "empty"),
+    ("-Zq7Lw2" + "k9" * 20, "leading-dash"),
 ])
 def test_deployment_breakers_are_invalid(value, code):
     result = audit_text(value)

@@ -53,6 +53,14 @@ def test_every_style_and_size(style, size):
     assert re.fullmatch(alphabet + "+", c)
 
 
+def test_no_cookie_starts_with_a_dash():
+    # erl -setcookie and vm.args take a leading '-' for the next flag: such a cookie would be
+    # ignored and the node would run on ~/.erlang.cookie (one elixir-style value in 64 did)
+    values = [generate("elixir", size=3).reveal() for _ in range(3000)]
+    assert not [v for v in values if v.startswith("-")]
+    assert any("-" in v for v in values)   # the dash itself is still in the alphabet
+
+
 def test_distribution_is_uniform_enough():
     # 2000 x 20 letters: every letter appears; chi-square far from degenerate.
     counts = {}

@@ -121,6 +121,12 @@ def _deployment_problems(value: str) -> list[Reason]:
     if value != value.strip():
         problems.append(Reason("edge-whitespace", "leading or trailing whitespace: files, env "
                                                   "and vm.args disagree on it", Verdict.INVALID))
+    if value.startswith("-"):
+        # seen on OTP 25: `erl -setcookie -x...` and `-setcookie ${RELEASE_COOKIE}` in
+        # vm.args.src take the value for the next flag and start on ~/.erlang.cookie
+        problems.append(Reason("leading-dash", "starts with '-': erl and vm.args take it for a "
+                                               "flag, so the node silently runs on "
+                                               "~/.erlang.cookie instead", Verdict.INVALID))
     seen = []
     for ch in value:
         if ch in MANGLED and MANGLED[ch] not in seen:
