@@ -54,6 +54,82 @@ def _ls_files(base: Path, *extra: str) -> list[str] | None:
     return [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
 
 
+@dataclass
+class WorkTreeStatus:
+    """Which files under a directory git tracks, ignores, or would add (untracked).
+
+    Absolute paths; `ignored_dirs` are whole directories git ignores (`--directory`)."""
+
+    root: str
+    tracked: set[str]
+    ignored_files: set[str]
+    ignored_dirs: set[str]
+
+    def is_ignored(self, path: str) -> bool:
+        if path in self.ignored_files or path in self.ignored_dirs:
+            return True
+        parent = os.path.dirname(path)
+        while len(parent) >= len(self.root):
+            if parent in self.ignored_dirs:
+                return True
+            up = os.path.dirname(parent)
+            if up == parent:
+                break
+            parent = up
+        return False
+
+    def status(self, path: str) -> str:
+        """"tracked", "ignored" or "untracked" (git would add it) for an absolute path."""
+        if path in self.tracked:
+            return "tracked"
+        return "ignored" if self.is_ignored(path) else "untracked"
+
+
+def work_tree_status(base: str | os.PathLike) -> WorkTreeStatus | None:
+    """What git says about the files under `base`; None outside a work tree or without git."""
+    root = os.path.abspath(base)
+    tracked = _ls_files(Path(root))
+    if tracked is None:
+        return None
+    ignored = _ls_files(Path(root), "--others", "--ignored", "--exclude-standard",
+                        "--directory") or []
+    files, dirs = set(), set()
+    for rel in ignored:
+        absolute = os.path.join(root, rel.rstrip("/"))
+        (dirs if rel.endswith("/") else files).add(absolute)
+    return WorkTreeStatus(root, {os.path.join(root, p) for p in tracked}, files, dirs)
+
+
+def path_ignored(path: str | os.PathLike) -> bool | None:
+    """Does git ignore `path` (which need not exist)? None when it is in no work tree.
+    A tracked file is never ignored, whatever .gitignore says."""
+    target = os.path.abspath(path)
+    directory = os.path.dirname(target)
+    while not os.path.isdir(directory):
+        directory = os.path.dirname(directory)
+    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
+    try:
+        top = subprocess.run(["git", "-C", directory, "rev-parse", "--show-toplevel"],
+                             capture_output=True, timeout=LS_FILES_TIMEOUT, env=env, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if top.returncode != 0:
+        return None
+    toplevel = os.path.realpath(top.stdout.decode("utf-8", "surrogateescape").strip())
+    real = os.path.join(os.path.realpath(directory), os.path.basename(target))
+    if not (real + os.sep).startswith(toplevel + os.sep):
+        return None
+    try:
+        proc = subprocess.run(["git", "-C", toplevel, "check-ignore", "-q", "--",
+                               os.path.relpath(real, toplevel)],
+                              capture_output=True, timeout=LS_FILES_TIMEOUT, env=env, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode not in (0, 1):
+        return None
+    return proc.returncode == 0
+
+
 def work_tree_files(base: Path, keep: Callable[[str], bool] = lambda _: True) -> GitView | None:
     """Files under `base` git tracks or would add, filtered by `keep`; None when git
     cannot tell (no git, not a work tree, a timeout)."""

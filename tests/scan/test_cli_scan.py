@@ -135,7 +135,8 @@ def test_output_file_and_skip_notice(tmp_path, run_scan):
 
 def test_sarif_is_valid_and_what_github_reads(tmp_path, run_scan):
     plant_tree(tmp_path)
-    result = run_scan(["--format", "sarif"], cwd=tmp_path)
+    # every positive fixture, also the build output's releases/COOKIE (skipped by default)
+    result = run_scan(["--format", "sarif", "--include-build-output"], cwd=tmp_path)
     assert result.exit_code == 1
     sarif = json.loads(result.stdout)
     sarif_validator().validate(sarif)

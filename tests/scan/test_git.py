@@ -242,3 +242,57 @@ def test_staged_blob_missing_is_exit_3(repo, run_scan):
     _object_file(repo, oid).unlink()
     result = run_scan(["--staged"], cwd=repo)
     assert result.exit_code == 3 and oid in result.stderr, result.output
+
+
+# -- trees inside a work tree: build output, .gitignore, tracked/untracked/ignored ------------
+def _tree_findings(run_scan, cwd, *args):
+    result = run_scan(["--format", "json", *args], cwd=cwd)
+    return result, {f["path"]: f for f in json.loads(result.stdout)["findings"]}
+
+
+def test_tree_skips_build_output_and_ignored_files_by_default(repo, run_scan):
+    c = fresh_cookie()
+    (repo / "_build/prod/rel/app/releases").mkdir(parents=True)
+    (repo / "_build/prod/rel/app/releases/COOKIE").write_text(c)
+    (repo / "deps/lib").mkdir(parents=True)
+    (repo / "deps/lib/env.sh").write_text(f"export RELEASE_COOKIE={c}\n")
+    (repo / "private").mkdir()
+    (repo / "private/vm.args").write_text(f"-setcookie {c}\n")
+    (repo / ".gitignore").write_text("private/\n*.local\n")
+    (repo / "cookie.local").write_text(f"RELEASE_COOKIE={c}\n")
+    result, found = _tree_findings(run_scan, repo)
+    assert result.exit_code == 0 and found == {}, found
+    result, found = _tree_findings(run_scan, repo, "--include-build-output", "--include-ignored")
+    assert result.exit_code == 1
+    assert set(found) == {"_build/prod/rel/app/releases/COOKIE", "deps/lib/env.sh",
+                          "private/vm.args", "cookie.local"}
+    assert found["private/vm.args"]["git"] == "ignored"
+    assert "Not committed: git ignores the file." in found["private/vm.args"]["message"]
+    assert c not in result.stdout
+
+
+def test_tree_findings_say_tracked_untracked_or_ignored(repo, run_scan):
+    c = fresh_cookie()
+    (repo / "vm.args").write_text(f"-setcookie {c}\n")
+    git(repo, "add", "vm.args")
+    (repo / ".erlang.cookie").write_text(c)
+    (repo / ".gitignore").write_text("secret.env\n")
+    (repo / "secret.env").write_text(f"RELEASE_COOKIE={c}\n")
+    result, found = _tree_findings(run_scan, repo, "--include-ignored")
+    assert {p: f["git"] for p, f in found.items()} == {
+        "vm.args": "tracked", ".erlang.cookie": "untracked", "secret.env": "ignored"}
+    assert "untracked" in found[".erlang.cookie"]["message"]
+    text = run_scan([], cwd=repo)
+    assert "GIT" in text.stdout and "untracked" in text.stdout and "doctor --fix" in text.stderr
+
+
+def test_tree_outside_git_has_no_git_status_and_still_skips_build_output(tmp_path, run_scan):
+    c = fresh_cookie()
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "vm.args").write_text(f"-setcookie {c}\n")
+    (tmp_path / "vm.args").write_text(f"-setcookie {c}\n")
+    result, found = _tree_findings(run_scan, tmp_path)
+    assert list(found) == ["vm.args"] and "git" not in found["vm.args"]
+    # a directory named on the command line is read, even when it is build output
+    result, found = _tree_findings(run_scan, tmp_path, "deps")
+    assert list(found) == ["deps/vm.args"]

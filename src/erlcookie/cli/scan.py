@@ -39,6 +39,12 @@ def parse_size(text: str) -> int:
 @click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
               help="Skip paths matching GLOB (repeatable): 'vendor', 'deploy/*.yaml', "
                    "'**/fixtures/**'. .git is always skipped.")
+@click.option("--include-build-output", "build_output", is_flag=True,
+              help="Also read _build/ and deps/ (build output and fetched dependencies are "
+                   "skipped by default).")
+@click.option("--include-ignored", "include_ignored", is_flag=True,
+              help="Also read files git ignores (in a git work tree they are skipped by "
+                   "default; findings say whether a file is tracked, untracked or ignored).")
 @click.option("--max-size", "max_size", default="10M", show_default=True, metavar="SIZE",
               help="Skip (and report) files larger than SIZE.")
 @click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), metavar="FILE",
@@ -50,8 +56,8 @@ def parse_size(text: str) -> int:
 @click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
               help="Worker processes for large trees (0: one per CPU).")
 @handle_errors
-def scan(paths, staged, history, fmt, as_json, as_sarif, output, excludes, max_size, baseline_path,
-         write_baseline_path, min_severity, jobs):
+def scan(paths, staged, history, fmt, as_json, as_sarif, output, excludes, build_output,
+         include_ignored, max_size, baseline_path, write_baseline_path, min_severity, jobs):
     """Find leaked and weak Erlang cookies in files, staged changes or git history.
 
     Looks in vm.args, .erlang.cookie and releases/COOKIE files, mix.exs and Elixir/Erlang
@@ -60,6 +66,10 @@ def scan(paths, staged, history, fmt, as_json, as_sarif, output, excludes, max_s
     References such as ${RELEASE_COOKIE}, System.fetch_env!, secretKeyRef and {{ .Values.x }}
     are fine and not reported. Each finding shows the cookie's fingerprint and audit verdict
     (weak or predictable cookies rank higher), never the cookie.
+
+    In a tree, _build/ and deps/ are skipped, and so are files git ignores (see
+    --include-build-output, --include-ignored); each finding says whether its file is
+    tracked, untracked or ignored.
 
     Put `erlcookie:allow` in a comment on the line (or on the comment line just above) to
     accept one finding; use --write-baseline/--baseline to accept existing ones in bulk.
@@ -83,7 +93,8 @@ def scan(paths, staged, history, fmt, as_json, as_sarif, output, excludes, max_s
     if staged and history:
         raise UsageError("--staged and --history are separate scans; run them one at a time")
     options = ScanOptions(excludes=excludes, max_size=parse_size(max_size), jobs=jobs,
-                          min_severity=Severity(min_severity), baseline=baseline_path)
+                          min_severity=Severity(min_severity), baseline=baseline_path,
+                          build_output=build_output, ignored=include_ignored)
     report = run_scan(paths, options, "staged" if staged else "history" if history else "tree")
 
     if write_baseline_path:
@@ -101,6 +112,9 @@ def scan(paths, staged, history, fmt, as_json, as_sarif, output, excludes, max_s
         for warning in report_mod.skip_warnings(report):
             click.echo(f"erlcookie: {safe_text(warning)}", err=True)
     if report.findings and not write_baseline_path:
+        if fmt == "text" and output is None:
+            click.echo("next: fix them all at once where that is safe: erlcookie doctor --fix "
+                       "(or see each finding's fix: --format json)", err=True)
         raise SystemExit(1)
 
 

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["CommitRef", "CookieInfo", "Finding"]
 
 
+_NOT_COMMITTED = {"untracked": "Not committed: the file is untracked, and git would add it.",
+                  "ignored": "Not committed: git ignores the file."}
+
+
 @dataclass(frozen=True)
 class CookieInfo:
     """What a report may say about a literal cookie: never the value itself."""
@@ -90,6 +94,9 @@ class Finding:
     commits: list[CommitRef] = field(default_factory=list)  # scan --history only
     in_head: bool | None = None  # scan --history only: still in HEAD's tree at this path?
     blob: str | None = None  # scan --history / --staged: the git blob that holds it
+    # scan of a git work tree: "tracked" (committed or staged), "untracked" (git would add
+    # it) or "ignored" (git ignores it: a cookie there is not committed); None: not known
+    git: str | None = None
     secret: "Cookie | None" = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -152,6 +159,8 @@ class Finding:
             if self.in_head is False:
                 cookie += "; removed from HEAD but still in git history"
             parts.append(cookie + ".")
+        if self.git in _NOT_COMMITTED:
+            parts.append(_NOT_COMMITTED[self.git])
         return " ".join(parts)
 
     def to_dict(self) -> dict:
@@ -169,6 +178,8 @@ class Finding:
             data["note"] = self.note
         if self.blob is not None:
             data["blob"] = self.blob
+        if self.git is not None:
+            data["git"] = self.git
         if self.in_head is not None:
             data["in_head"] = self.in_head
             data["commits"] = [c.to_dict() for c in self.commits]

@@ -20,8 +20,8 @@ from erlcookie.errors import UsageError
 from erlcookie.findings.model import CommitRef, CookieInfo, Finding
 from erlcookie.findings.severity import Severity
 from erlcookie.scan.model import ScanReport, assign_occurrences
-from erlcookie.scan.walker import (BINARY_PROBE, DEFAULT_MAX_SIZE, Excluder, Skip, iter_files,
-                                   read_candidate)
+from erlcookie.scan.walker import (BINARY_PROBE, BUILD_OUTPUT_DIRS, DEFAULT_MAX_SIZE, Excluder,
+                                   Skip, iter_files, read_candidate)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -42,6 +42,8 @@ class ScanOptions:
     jobs: int = 0  # 0: one per available CPU
     min_severity: Severity = Severity.LOW  # findings below it are dropped (counted)
     baseline: str | None = None  # a baseline file: findings recorded there are accepted
+    build_output: bool = False  # also read _build/ and deps/ (skipped by default)
+    ignored: bool = False  # also read files git ignores (skipped by default in a work tree)
 
     def accepted(self) -> set[str] | None:
         """The identities the baseline accepts (read once per scan, before any work)."""
@@ -306,7 +308,8 @@ def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None
     started = time.perf_counter()
     accepted = options.accepted()
     cwd = os.path.abspath(cwd or os.getcwd())
-    files = iter_files(roots, Excluder(options.excludes), cwd)
+    statuses = _git_statuses(roots)
+    files = iter_files(roots, Excluder(options.excludes), cwd, _skipper(options, statuses))
     head: list[tuple[str, str]] = []
     for item in files:
         head.append(item)
@@ -338,7 +341,48 @@ def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None
                         suppressed=total.suppressed, skipped=total.skipped,
                         binary_files=total.binary, files_scanned=total.files,
                         bytes_scanned=total.nbytes)
+    if statuses:
+        for f in report.findings + report.suppressed:
+            absolute = os.path.normpath(os.path.join(cwd, f.path))
+            status = next((s for s in statuses
+                           if (absolute + os.sep).startswith(s.root.rstrip(os.sep) + os.sep)), None)
+            if status is not None:
+                f.git = status.status(absolute)
     return _finish(report, options, accepted, started)
+
+
+def _git_statuses(roots: Sequence[str]) -> list:
+    """What git says about each root's files (none outside a work tree), deepest root first."""
+    from erlcookie.git import work_tree_status
+
+    found = []
+    for root in roots:
+        directory = os.path.abspath(root)
+        if not os.path.isdir(directory):
+            directory = os.path.dirname(directory)
+        if any(s.root == directory for s in found):
+            continue
+        status = work_tree_status(directory)
+        if status is not None:
+            found.append(status)
+    return sorted(found, key=lambda s: -len(s.root))
+
+
+def _skipper(options: ScanOptions, statuses: list):
+    """The walker's `skip`: build output and files git ignores, unless asked for."""
+    if options.build_output and options.ignored:
+        return None
+
+    def skip(path: str, is_dir: bool) -> bool:
+        if is_dir and not options.build_output and os.path.basename(path) in BUILD_OUTPUT_DIRS:
+            return True
+        if not options.ignored:
+            for status in statuses:
+                if (path + os.sep).startswith(status.root.rstrip(os.sep) + os.sep):
+                    return path in (status.ignored_dirs if is_dir else status.ignored_files)
+        return False
+
+    return skip
 
 
 def _can_fork() -> bool:

@@ -25,6 +25,8 @@ def text_columns(report: ScanReport) -> list[str]:
     cols = ["severity", "rule", "location", "key", "fingerprint", "audit"]
     if report.mode == "history":
         cols += ["commits", "in HEAD"]
+    if any(f.git for f in report.findings):
+        cols.append("git")
     return cols
 
 
@@ -47,6 +49,8 @@ def text_rows(report: ScanReport) -> list[list[str]]:
             else:
                 row.append("")
             row.append("yes" if f.in_head else "no")
+        if any(x.git for x in report.findings):
+            row.append(f.git or "")
         rows.append(row)
     return rows
 

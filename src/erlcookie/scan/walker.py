@@ -1,8 +1,9 @@
 """Walking a tree: which files to read, and reading them with bounded memory.
 
 Skips `.git`, symlinks (never followed, so no loops and no escaping the tree), files over
-the size limit (reported, never read), binaries (a NUL byte in the first 8 KiB) and paths
-matching `--exclude` globs.
+the size limit (reported, never read), binaries (a NUL byte in the first 8 KiB), paths
+matching `--exclude` globs, and whatever the caller's `skip` says (build output, files
+git ignores).
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import fnmatch
 import os
 import stat
 from dataclasses import dataclass
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 BINARY_PROBE = 8192
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
 ALWAYS_SKIPPED_DIRS = frozenset({".git"})
+# Build output and fetched dependencies (mix and rebar3): rebuilt from the sources, so a
+# cookie there is a copy of one in the sources or made by the build (releases/COOKIE).
+BUILD_OUTPUT_DIRS = frozenset({"_build", "deps"})
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,12 @@ def display_path(path: str, cwd: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def iter_files(roots: Sequence[str], excluder: Excluder, cwd: str) -> Iterator[tuple[str, str]]:
-    """(absolute path, display path) of every regular file to consider, depth first."""
+def iter_files(roots: Sequence[str], excluder: Excluder, cwd: str,
+               skip: Callable[[str, bool], bool] | None = None) -> Iterator[tuple[str, str]]:
+    """(absolute path, display path) of every regular file to consider, depth first.
+
+    `skip(absolute path, is_dir)` drops entries below a root (never a root itself: a file
+    or directory named on the command line is read)."""
     seen: set[str] = set()
     for root in roots:
         absolute = os.path.abspath(root)
@@ -129,6 +137,8 @@ def iter_files(roots: Sequence[str], excluder: Excluder, cwd: str) -> Iterator[t
                     if entry.is_dir(follow_symlinks=False):
                         if entry.name in ALWAYS_SKIPPED_DIRS:
                             continue
+                        if skip is not None and skip(entry.path, True):
+                            continue
                         if excluder and excluder.excluded(
                                 display_path(entry.path, cwd) if per_file
                                 else prefix + entry.path[cut:]):
@@ -138,6 +148,8 @@ def iter_files(roots: Sequence[str], excluder: Excluder, cwd: str) -> Iterator[t
                         shown = display_path(entry.path, cwd) if per_file \
                             else prefix + entry.path[cut:]
                         if excluder and excluder.excluded(shown):
+                            continue
+                        if skip is not None and skip(entry.path, False):
                             continue
                         if len(roots) == 1 or entry.path not in seen:
                             if len(roots) > 1:
