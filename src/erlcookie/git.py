@@ -130,6 +130,23 @@ def path_ignored(path: str | os.PathLike) -> bool | None:
     return proc.returncode == 0
 
 
+def untrack(root: str | os.PathLike, paths: Sequence[str]) -> None:
+    """Stage the removal of `paths` (relative to `root`) from the index, leaving the work
+    tree alone: `git rm --cached`. Raises OperationalError when git fails."""
+    if not paths:
+        return
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
+    try:
+        proc = subprocess.run(["git", "-C", str(root), "rm", "--cached", "-q",
+                               "--ignore-unmatch", "--", *paths], capture_output=True,
+                              timeout=LS_FILES_TIMEOUT, env=env, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise OperationalError(f"git rm --cached failed: {exc}") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise OperationalError(f"git rm --cached failed: {message[-1] if message else proc.returncode}")
+
+
 def work_tree_files(base: Path, keep: Callable[[str], bool] = lambda _: True) -> GitView | None:
     """Files under `base` git tracks or would add, filtered by `keep`; None when git
     cannot tell (no git, not a work tree, a timeout)."""

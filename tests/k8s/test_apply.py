@@ -73,7 +73,8 @@ def test_replace_keeps_other_keys_labels_and_uses_the_resource_version(kube, run
     report = json.loads(result.stdout)
     assert report == {"action": "replaced", "namespace": NAMESPACE, "name": "erlang-cookie", "key": "cookie",
                       "fingerprint": SECOND_FP, "live_fingerprint": SECOND_FP, "matches": True,
-                      "key_missing": False, "conflicts": 0, "generated": False}
+                      "key_missing": False, "conflicts": 0, "generated": False,
+                      "source": f"from file {tmp_path / 'cookie'}"}
     stored = kube.get("Secret", "erlang-cookie", NAMESPACE)
     assert base64.b64decode(stored["data"]["other"]) == b"unrelated"
     assert stored["metadata"]["labels"] == {"team": "core"}

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "nodes": ("erlcookie.cli.distribution:nodes", "List the nodes registered in a host's EPMD."),
     "ping": ("erlcookie.cli.distribution:ping", "Check that nodes accept a cookie, by a real handshake."),
     "info": ("erlcookie.cli.distribution:info", "Connect to nodes and report OTP release, peers, cookie match, TLS."),
+    "doctor": ("erlcookie.cli.doctor:doctor", "Diagnose a whole project (release, Kubernetes, leaks) and fix what is safe."),
     "release": ("erlcookie.cli.release:release", "Check and fix releases so they read RELEASE_COOKIE."),
     "scan": ("erlcookie.cli.scan:scan", "Find leaked and weak cookies in trees, staged changes and git history."),
     "k8s": ("erlcookie.cli.k8s:k8s", "Kubernetes: cookie Secret, wire workloads, NetworkPolicy, live status."),

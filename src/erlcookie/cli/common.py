@@ -33,25 +33,33 @@ def handle_errors(func: Callable) -> Callable:
     return wrapper
 
 
-def cookie_options(func: Callable) -> Callable:
-    """Add the resolver's options; the command receives `cookie_request: CookieRequest`."""
+def cookie_source_options(default: str) -> Callable[[Callable], Callable]:
+    """The resolver's options; `default` says, in the help, what happens when none is given
+    (a command that generates a cookie must not claim it reads RELEASE_COOKIE)."""
 
-    @click.option("--cookie-file", "cookie_file", metavar="PATH",
-                  help="Read the cookie from PATH ('-' reads one line from stdin).")
-    @click.option("--cookie-env", "cookie_env", metavar="VAR",
-                  help="Read the cookie from environment variable VAR "
-                       "(default when nothing is given: RELEASE_COOKIE, then ~/.erlang.cookie).")
-    @click.option("--release", "cookie_release", metavar="DIR",
-                  help="Read a built mix release's releases/COOKIE.")
-    @click.option("--cookie", "cookie_value", metavar="VALUE",
-                  help="The cookie itself (discouraged: visible in ps and shell history).")
-    @functools.wraps(func)
-    def wrapper(*args, cookie_file, cookie_env, cookie_release, cookie_value, **kwargs):
-        kwargs["cookie_request"] = CookieRequest(file=cookie_file, env=cookie_env,
-                                                 release=cookie_release, value=cookie_value)
-        return func(*args, **kwargs)
+    def decorate(func: Callable) -> Callable:
+        @click.option("--cookie-file", "cookie_file", metavar="PATH",
+                      help="Read the cookie from PATH ('-' reads one line from stdin).")
+        @click.option("--cookie-env", "cookie_env", metavar="VAR",
+                      help=f"Read the cookie from environment variable VAR (default when no "
+                           f"source is given: {default}).")
+        @click.option("--release", "cookie_release", metavar="DIR",
+                      help="Read a built mix release's releases/COOKIE.")
+        @click.option("--cookie", "cookie_value", metavar="VALUE",
+                      help="The cookie itself (discouraged: visible in ps and shell history).")
+        @functools.wraps(func)
+        def wrapper(*args, cookie_file, cookie_env, cookie_release, cookie_value, **kwargs):
+            kwargs["cookie_request"] = CookieRequest(file=cookie_file, env=cookie_env,
+                                                     release=cookie_release, value=cookie_value)
+            return func(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+# Add the resolver's options; the command receives `cookie_request: CookieRequest`.
+cookie_options = cookie_source_options("RELEASE_COOKIE, then ~/.erlang.cookie")
 
 
 def load_cookie(request: CookieRequest, *, deadline: float | None = None) -> Cookie:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 import sys
 
 import click
 
-from erlcookie.cli.common import (cookie_options, emit_json, handle_errors, json_option,
+from erlcookie.cli.common import (cookie_source_options, emit_json, handle_errors, json_option,
                                   load_cookie, render_table, safe_text)
 from erlcookie.errors import EXIT_FINDINGS, ErlcookieError, UsageError
 
@@ -67,12 +68,23 @@ def k8s():
 @click.option("--label", "labels", multiple=True, metavar="K=V", help="Extra label (repeatable).")
 @click.option("--style", type=click.Choice(STYLES), default="elixir", show_default=True,
               help="Style of a newly generated cookie (see `erlcookie generate`).")
-@cookie_options
+@cookie_source_options("none: a new cookie is generated (--style); RELEASE_COOKIE is "
+                       "read only with --cookie-env RELEASE_COOKIE")
+@click.option("--adopt-from", "adopt_from", multiple=True, metavar="FILE|DIR",
+              help="Take the cookie the pods run today from these manifests (a literal cookie "
+                   "variable, or a ConfigMap key they read, also through envFrom), so a "
+                   "running cluster keeps its cookie; the value is never printed, its "
+                   "fingerprint shows which. Repeatable.")
+@click.option("--env", "adopt_envs", multiple=True, metavar="VAR",
+              help="With --adopt-from: the variable whose cookie to take when the pods run "
+                   "several (e.g. RELEASE_COOKIE).")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
               show_default=True, help="Manifest format.")
 @click.option("--write", "write_path", type=click.Path(dir_okay=False), metavar="PATH",
               help="Write the manifest to PATH (created 0600, atomically) instead of stdout.")
-@click.option("--force", is_flag=True, help="With --write: replace an existing file.")
+@click.option("--force", is_flag=True,
+              help="With --write: replace an existing file, or write into a git work tree "
+                   "where git does not ignore PATH.")
 @click.option("--apply", "do_apply", is_flag=True,
               help="Create the Secret in the cluster; an existing one is left alone.")
 @click.option("--replace", is_flag=True,
@@ -81,15 +93,23 @@ def k8s():
 @_kube_options
 @json_option
 @handle_errors
-def secret_cmd(name, key, namespace, app, labels, style, cookie_request, fmt, write_path, force,
-               do_apply, replace, context, kubeconfig, in_cluster, request_timeout, as_json):
+def secret_cmd(name, key, namespace, app, labels, style, cookie_request, adopt_from, adopt_envs,
+               fmt, write_path, force, do_apply, replace, context, kubeconfig, in_cluster,
+               request_timeout, as_json):
     """A Secret holding the cookie: a manifest, or created in the cluster (--apply).
 
     The cookie is newly generated unless a source is given (--cookie-file, --cookie-env,
-    --release, --cookie). Same meaning as `kubectl create secret generic erlang-cookie
+    --release, --cookie, or --adopt-from the manifests of a running cluster); the output
+    says which. Same meaning as `kubectl create secret generic erlang-cookie
     --from-literal=cookie=... --dry-run=client -o yaml`, plus labels and a fingerprint
     annotation. The manifest holds the cookie (base64): keep it out of git unless it is
-    encrypted (SOPS, Sealed Secrets).
+    encrypted (SOPS, Sealed Secrets); --write refuses a path in a git work tree that git
+    does not ignore (--force to insist).
+
+    \b
+    Moving a running cluster from a literal cookie to the Secret: adopt the cookie it runs
+    (--adopt-from k8s/), roll out the wired manifests, then `erlcookie rotate`. A new cookie
+    instead would split the cluster for the whole rollout.
 
     \b
     With --apply: exit 0 when created, already equal, or (for a generated cookie) left
@@ -107,7 +127,32 @@ def secret_cmd(name, key, namespace, app, labels, style, cookie_request, fmt, wr
         raise UsageError("--context, --kubeconfig and --in-cluster go with --apply")
     given = any(v is not None for v in (cookie_request.file, cookie_request.env,
                                         cookie_request.release, cookie_request.value))
-    cookie = load_cookie(cookie_request) if given else generate(style)
+    if adopt_envs and not adopt_from:
+        raise UsageError("--env goes with --adopt-from")
+    if adopt_from:
+        if given:
+            raise UsageError("--adopt-from is a cookie source: give it alone, without "
+                             "--cookie-file, --cookie-env, --release or --cookie")
+        from erlcookie.k8s.adopt import adopt
+
+        with _escaped_errors():
+            running = adopt(adopt_from, namespace=namespace, envs=tuple(adopt_envs))
+        cookie = running.cookie
+        if namespace is None and running.namespace is not None:
+            namespace = running.namespace  # the manifests' namespace, also for --apply
+        origin = (f"adopted from {'; '.join(running.where)}: the cookie the pods run "
+                  "today")
+        given = True
+    elif given:
+        cookie = load_cookie(cookie_request)
+        request = cookie_request
+        origin = ("from " + (f"file {request.file}" if request.file is not None else
+                             f"${request.env}" if request.env is not None else
+                             f"release {request.release}" if request.release is not None else
+                             "--cookie"))
+    else:
+        cookie = generate(style)
+        origin = f"a newly generated cookie ({style} style)"
     if given:
         _check_strength(cookie)
     api = None
@@ -119,25 +164,47 @@ def secret_cmd(name, key, namespace, app, labels, style, cookie_request, fmt, wr
     if write_path:
         from erlcookie.cookie.files import atomic_write
 
+        _refuse_unignored(write_path, force)
         written = atomic_write(write_path, render(manifest, fmt), mode=0o600, overwrite=force)
-        click.echo(f"wrote {written} (mode 0600): Secret {name}, key {key}, "
-                   f"{cookie.fingerprint()}", err=True)
+        click.echo(safe_text(f"wrote {written} (mode 0600): Secret {name}, key {key}, "
+                             f"{cookie.fingerprint()}, {origin}"), err=True)
     if not do_apply:
         if not write_path:
             click.echo(render(manifest, fmt), nl=False)
-            click.echo(f"Secret {name}: key {key}, {cookie.fingerprint()} (the manifest holds "
-                       "the cookie)", err=True)
+            click.echo(safe_text(f"Secret {name}: key {key}, {cookie.fingerprint()}, {origin} "
+                                 "(the manifest holds the cookie)"), err=True)
+        target = shlex.quote(str(write_path)) if write_path else "FILE"
+        click.echo(f"next: kubectl apply -f {target} (keep the manifest out of git), then wire "
+                   f"the workloads: erlcookie k8s inject DIR --in-place", err=True)
         return
     from erlcookie.k8s.apply import apply_secret
 
     with api:
         outcome = apply_secret(api, manifest, cookie, key=key, replace=replace)
     if as_json:
-        emit_json({**outcome.to_dict(), "generated": not given})
+        emit_json({**outcome.to_dict(), "generated": not given, "source": origin})
     else:
         click.echo(_describe_apply(outcome, generated=not given))
+        click.echo(safe_text(f"cookie: {origin}"), err=True)
+        if outcome.action in ("created", "unchanged", "replaced"):
+            click.echo(f"next: wire the workloads to it: erlcookie k8s inject DIR --in-place, "
+                       "roll out, then check: erlcookie k8s status -l app=APP"
+                       + (f" -n {shlex.quote(outcome.namespace)}" if outcome.namespace else ""),
+                       err=True)
     if outcome.action == "kept" and (given or outcome.key_missing):
         sys.exit(EXIT_FINDINGS)
+
+
+def _refuse_unignored(path: str, force: bool) -> None:
+    """A Secret manifest holds the cookie: inside a git work tree it must go where git
+    ignores it (or --force)."""
+    from erlcookie.git import path_ignored
+
+    if force or path_ignored(path) is not False:
+        return
+    raise UsageError(f"{path} is in a git work tree and git does not ignore it: the cookie "
+                     "could be committed. Write it outside the repository, add it to "
+                     ".gitignore, or pass --force to insist")
 
 
 def _check_strength(cookie) -> None:

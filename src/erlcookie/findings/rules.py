@@ -21,6 +21,7 @@ __all__ = ["RULES", "Rule", "get", "rules_of"]
 
 SCAN = "scan"
 RELEASE = "release"
+K8S = "k8s"
 WEAK_VERDICTS = ("weak", "predictable")
 
 
@@ -36,7 +37,7 @@ class Rule:
     help: str  # what to do about it
     severity: Severity  # base severity; a weak or predictable cookie raises it one step
     confidence: str = "high"
-    family: str = SCAN  # which command reports it: "scan" or "release"
+    family: str = SCAN  # which command reports it: "scan", "release", "tls" or "k8s"
 
     @property
     def fix(self) -> str:
@@ -402,3 +403,35 @@ TLS_CERT_EXPIRING = _tls_rule("tls/cert-expiring", "medium",
     "the certfile expires soon", "issue a new one before it does (`tls issue --force`)")
 TLS_FILE_UNREADABLE = _tls_rule("tls/file-unreadable", "high",
     "a certificate the optfile names cannot be read as PEM", "check the file")
+
+
+# -- Kubernetes manifests (k8s inject --check, doctor) ----------------------------------------
+def _k8s_rule(id: str, severity: str, title: str, fix: str) -> str:
+    return _register(Rule(id, id.split("/", 1)[1], title, title, fix, Severity(severity),
+                          "high", K8S))
+
+
+K8S_ENV_LITERAL_COOKIE = _k8s_rule("k8s/env-literal-cookie", "high",
+    "a workload sets the cookie variable to a literal value",
+    "read it from the cookie Secret (`erlcookie k8s inject`); put the same cookie in the "
+    "Secret first (`erlcookie k8s secret --adopt-from FILE`), roll out, then `erlcookie "
+    "rotate`: the literal is in version control")
+K8S_CONFIGMAP_REF_COOKIE = _k8s_rule("k8s/configmap-ref-cookie", "high",
+    "a workload reads the cookie variable from a ConfigMap (configMapKeyRef)",
+    "read it from the cookie Secret (`erlcookie k8s inject`) and remove the key from the "
+    "ConfigMap: ConfigMaps are not secret")
+K8S_ENVFROM_COOKIE = _k8s_rule("k8s/envfrom-cookie", "high",
+    "a cookie reaches the pods through envFrom (a ConfigMap or Secret key named like a cookie)",
+    "remove the key from the ConfigMap and set that variable from the cookie Secret "
+    "(`erlcookie k8s inject --env VAR`)")
+K8S_NOT_WIRED = _k8s_rule("k8s/not-wired", "medium",
+    "a workload does not take its cookie from the cookie Secret",
+    "wire it (`erlcookie k8s inject --in-place`), after the Secret exists in its namespace")
+K8S_PLAIN_COOKIE = _k8s_rule("k8s/plain-cookie", "high",
+    "a cookie in clear in a pod spec that `k8s inject` does not replace (-setcookie in "
+    "args, another cookie variable)",
+    "move it to the Secret: wire that variable with `--env VAR`, or read it from "
+    "$(RELEASE_COOKIE) in args")
+K8S_WIRING_WARNING = _k8s_rule("k8s/wiring-warning", "low",
+    "wiring the cookie Secret needs a look (all containers wired, mount permissions)",
+    "see the message; `erlcookie k8s inject --help` explains the options")

@@ -187,10 +187,16 @@ class InjectResult:
                              f"erlcookie k8s secret -n {shlex.quote(namespace)}{flags} --apply")
             running = sorted(self.namespaces[namespace])
             if running:
+                sources = sorted({c.path for f in self.files for c in f.changes
+                                  if c.fingerprint in running and c.path != "-"})
+                adopt = (f"--adopt-from {' '.join(shlex.quote(p) for p in sources)} (read "
+                         "before the edit is written; after --in-place: git show "
+                         "HEAD:FILE | erlcookie k8s secret --adopt-from - ...) or "
+                         if sources else "")
                 steps.append(f"  with the cookie the pods run today ({', '.join(running)}) "
-                             "so that new pods and old ones agree during the rollout: add "
-                             "--cookie-file FILE (FILE holding that cookie, mode 0600); after "
-                             "the rollout, change it with `erlcookie rotate`")
+                             f"so that new pods and old ones agree during the rollout: add "
+                             f"{adopt}--cookie-file FILE (FILE holding that cookie, mode "
+                             "0600); after the rollout, change it with `erlcookie rotate`")
         return steps
 
     def split_warnings(self) -> list[str]:
