@@ -69,6 +69,10 @@ def check(path, fmt, as_json, sarif, rebar3_version):
         for error in report.errors:
             click.echo(f"erlcookie: error: {safe_text(error)}", err=True)
         click.echo(safe_text(summary(report)))
+        if any(f.fixable for f in report.findings):
+            click.echo(f"next: erlcookie release fix {safe_text(path)} --dry-run (then "
+                       "without --dry-run); or the whole project, Kubernetes too: "
+                       "erlcookie doctor --fix", err=True)
     if report.errors:
         sys.exit(EXIT_OPERATIONAL)
     sys.exit(EXIT_FINDINGS if report.findings else EXIT_OK)
@@ -140,6 +144,9 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
                        err=True)
         else:
             click.echo(f"wrote {len(written)} file change(s)", err=True)
+            click.echo("next: rebuild the release and give it RELEASE_COOKIE when it starts "
+                       "(on Kubernetes from a Secret: erlcookie k8s secret, then erlcookie "
+                       "k8s inject)", err=True)
         if fix_plan.remaining or still:
             click.echo("still needs a human:", err=True)
             for f in fix_plan.remaining + still:

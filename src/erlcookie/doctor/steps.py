@@ -52,8 +52,13 @@ def next_steps(diagnosis: Diagnosis) -> list[str]:
                 k8s.running, key=lambda n: n or ""))
             keep = (f"; the cookie the pods run today goes into {kept}, a file git ignores "
                     "(or straight into the cluster with --apply)")
+        nowhere = ""
+        if state.status is None and (k8s.running or k8s.movable):
+            nowhere = (" --secret-dir DIR (PATH is in no git work tree, so DIR must be "
+                       "outside it; or --apply)")
         steps.append(f"apply the {len(fixable)} offline fix(es): erlcookie doctor --fix "
-                     f"{root_arg} (it shows the diff first; --dry-run only shows it){keep}")
+                     f"{root_arg}{nowhere} (it shows the diff first; --dry-run only shows "
+                     f"it){keep}")
     namespaces = set(k8s.running) | set((k8s.result.namespaces if k8s.result else {}) or {})
     for namespace in sorted(namespaces, key=lambda n: (n is None, n or "")):
         running = k8s.running.get(namespace, [])
