@@ -151,3 +151,33 @@ def test_clean_after_real_mix_and_rebar3_builds(project, template, run_cli):
     assert (rebar_rel / "releases").is_dir()
     assert_all_clean(run_cli, root, cookie)
     assert os.path.isdir(root / "_build")
+
+
+def test_fix_apply_creates_the_secret_in_the_cluster_first(project, run_cli, kube):
+    root, cookie = project
+    kube.namespaces.add("shop")
+    literal = fp(cookie)
+    result = run_cli("doctor", str(root), "--fix", "--yes", "--apply")
+    assert_hidden(result.stdout + result.stderr, cookie)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    from erlcookie.k8s.manifests import secret_value
+
+    stored = secret_value(kube.get("Secret", "erlang-cookie", "shop"), "cookie")
+    got = stored.cookie.fingerprint()
+    assert got == literal
+    assert not (root / ".erlcookie").exists()  # nothing to keep on disk
+    assert_all_clean(run_cli, root, cookie)
+
+
+def test_fix_apply_stops_before_any_edit_when_the_secret_differs(project, run_cli, kube):
+    root, cookie = project
+    kube.namespaces.add("shop")
+    import base64 as b64
+
+    kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
+              "data": {"cookie": b64.b64encode(b"someOtherCookie123").decode()}},
+             namespace="shop")
+    before = snapshot(root)
+    result = run_cli("doctor", str(root), "--fix", "--yes", "--apply")
+    assert result.exit_code == 3 and "holds another cookie" in result.stderr
+    assert snapshot(root) == before

@@ -908,3 +908,25 @@ def test_any_stream_keeps_untouched_documents_and_is_idempotent(docs, mount):
     from tests.k8s.conftest import validate_stream
 
     validate_stream(out)
+
+
+def test_check_reports_through_the_findings_layer(tmp_path, run_cli):
+    """--check --format json|sarif: the finding shape and SARIF writer of every command."""
+    from tests.scan.test_cli_scan import sarif_validator
+
+    literal = "injFmtC00kieQw8e7r6t5y4u3i2o1pAs"
+    (tmp_path / "d.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+        "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+        "    spec:\n      containers:\n        - name: web\n          image: web:1\n"
+        "          env:\n            - name: RELEASE_COOKIE\n"
+        f"              value: {literal}\n")
+    result = run_cli("k8s", "inject", str(tmp_path / "d.yaml"), "--check", "--format", "json")
+    assert result.exit_code == 1
+    assert literal not in result.stdout + result.stderr
+    finding = json.loads(result.stdout)["findings"][0]
+    assert finding["rule"] == "k8s/env-literal-cookie" and finding["line"] == 13
+    assert finding["key"] == "RELEASE_COOKIE" and finding["fixable"] is True
+    sarif = run_cli("k8s", "inject", str(tmp_path / "d.yaml"), "--check", "--format", "sarif")
+    sarif_validator().validate(json.loads(sarif.stdout))
+    assert run_cli("k8s", "inject", str(tmp_path / "d.yaml"), "--format", "json").exit_code == 2

@@ -187,7 +187,7 @@ def secret_cmd(name, key, namespace, app, labels, style, cookie_request, adopt_f
         click.echo(_describe_apply(outcome, generated=not given))
         click.echo(safe_text(f"cookie: {origin}"), err=True)
         if outcome.action in ("created", "unchanged", "replaced"):
-            click.echo(f"next: wire the workloads to it: erlcookie k8s inject DIR --in-place, "
+            click.echo("next: wire the workloads to it: erlcookie k8s inject DIR --in-place, "
                        "roll out, then check: erlcookie k8s status -l app=APP"
                        + (f" -n {shlex.quote(outcome.namespace)}" if outcome.namespace else ""),
                        err=True)
@@ -268,10 +268,14 @@ def _describe_apply(outcome, *, generated: bool) -> str:
 @click.option("--in-place", "mode", flag_value="in-place", help="Rewrite the files (atomically).")
 @click.option("--check", "mode", flag_value="check",
               help="Change nothing; exit 1 if anything would change or a finding remains.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True,
+              help="With --check: the findings in the shape every erlcookie command uses "
+                   "(json) or as SARIF, on stdout.")
 @json_option
 @handle_errors
 def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, init_copy_owner,
-               container_names, selector, mode, as_json):
+               container_names, selector, mode, fmt, as_json):
     """Wire Pods, Deployments, StatefulSets, ReplicaSets, DaemonSets, Jobs and CronJobs to
     the cookie Secret (env var from a secretKeyRef, or a file mount).
 
@@ -291,6 +295,9 @@ def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, init_copy
     from erlcookie.k8s.inject.model import parse_owner
     from erlcookie.k8s.selectors import parse_selector
 
+    if fmt != "text" and (mode != "check" or as_json):
+        raise UsageError("--format json|sarif goes with --check (and not with --json, the "
+                         "older report of the edits)")
     if as_json and mode not in ("in-place", "check"):
         raise UsageError("--json reports on --in-place or --check (stdout is the manifest otherwise)")
     if mode == "in-place" and "-" in paths:
@@ -314,7 +321,16 @@ def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, init_copy
             click.echo(redacted_diff(f, label=safe_text(f.path)), nl=False)
     elif mode is None:
         click.echo(combined_output(result), nl=False)
-    if as_json:
+    if fmt != "text":
+        import os
+
+        from erlcookie.cli.common import render_findings
+        from erlcookie.findings.report import Report
+        from erlcookie.k8s.inject.findings import inject_findings
+
+        report = Report("k8s inject --check", os.getcwd(), inject_findings(result))
+        click.echo(render_findings(report, fmt), nl=False)
+    elif as_json:
         emit_json(result.to_dict())
     else:
         _report_inject(result, mode)

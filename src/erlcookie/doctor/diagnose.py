@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from erlcookie.cookie.value import Cookie
 from erlcookie.doctor.model import AREAS, Diagnosis, DoctorOptions, Item
 from erlcookie.errors import ErlcookieError, UsageError
 from erlcookie.findings import rules
@@ -181,89 +179,18 @@ def _kubernetes(diagnosis: Diagnosis, state: State) -> list[Item]:
     diagnosis.checked["k8s"] = (f"{len(files)} manifest file(s), {k8s.result.workloads} "
                                 f"workload(s); variables {', '.join(envs)} from Secret "
                                 f"{state.options.secret} key {state.options.key}")
-    items = _inject_items(k8s, state)
+    items = _inject_items(k8s)
     items += _envfrom_items(k8s)
     _plan_configmaps(k8s)
     _find_apps(k8s)
     return items
 
 
-def _locate(doc, workload: str | None, container: str | None, var: str | None) -> int:
-    """1-based file line of an env entry, else the container, else the workload."""
-    from erlcookie.k8s.workloads import iter_workloads, object_ref, pod_spec
+def _inject_items(k8s: K8sState) -> list[Item]:
+    from erlcookie.k8s.inject.findings import inject_findings
 
-    def line(node: Any, default: int) -> int:
-        lc = getattr(node, "lc", None)
-        return doc.body_line + lc.line + 1 if lc is not None else default
-
-    best = doc.body_line + 1
-    for obj in iter_workloads(doc.data):
-        if workload is not None and object_ref(obj) != workload:
-            continue
-        best = line(obj, best)
-        spec = pod_spec(obj) or {}
-        for key in ("containers", "initContainers"):
-            for c in spec.get(key) or []:
-                if not isinstance(c, Mapping) or c.get("name") != container:
-                    continue
-                best = line(c, best)
-                for entry in c.get("env") or []:
-                    if isinstance(entry, Mapping) and entry.get("name") == var:
-                        return line(entry, best)
-                return best
-        return best
-    return best
-
-
-_VAR_IN_DETAIL = re.compile(r"(?:value of|reference in|in|configMapKeyRef \S+ with|added) "
-                            r"([A-Za-z_][A-Za-z0-9_]*)")
-
-
-def _inject_items(k8s: K8sState, state: State) -> list[Item]:
-    by_fp: dict[str, Cookie] = {}
-    for f in k8s.files:
-        for cookie in f.secrets:
-            by_fp.setdefault(cookie.fingerprint(), cookie)
-    envfrom_vars = {(e.path, e.workload, e.container, e.variable) for e in k8s.envfrom}
-    items: list[Item] = []
-    for f in k8s.files:
-        for change in f.changes:
-            doc = f.docs[change.document - 1]
-            var = next((v for v in state.options.envs + tuple(e.variable for e in k8s.envfrom)
-                        if re.search(rf"\b{re.escape(v)}\b", change.detail)), None)
-            if change.action == "add-env" and \
-                    (f.path, change.workload, change.container, var) in envfrom_vars:
-                continue  # told once, as the envFrom cookie it replaces
-            where = change.workload + (f" container {change.container}" if change.container
-                                       else "")
-            cookie = by_fp.get(change.fingerprint) if change.fingerprint else None
-            if change.action == "replace-env" and change.detail.startswith("replaced a literal"):
-                rule = rules.K8S_ENV_LITERAL_COOKIE
-                detail = f"{where}: {var or 'the cookie variable'} is a literal cookie"
-            elif change.action == "replace-env" and "configMapKeyRef" in change.detail:
-                rule = rules.K8S_CONFIGMAP_REF_COOKIE
-                detail = f"{where}: {change.detail.split(' with ')[0].replace('replaced ', '')}"
-            else:
-                rule = rules.K8S_NOT_WIRED
-                detail = f"{where}: `k8s inject` would have {change.detail}"
-            finding = Finding(rule, f.path, _locate(doc, change.workload, change.container, var),
-                              1, detail=detail, key=var, fixable=False,
-                              cookie=_judge(cookie.reveal()) if cookie else None, secret=cookie)
-            items.append(Item(finding, doctor_fix=True))
-    for f in k8s.files:
-        for x in f.findings:
-            if x.code in ("configmap-cookie", "skipped"):
-                continue  # the ConfigMap is its own finding (scan); skipped files are notes
-            doc = f.docs[x.document - 1] if x.document else None
-            cookie = by_fp.get(x.fingerprint) if x.fingerprint else None
-            where = " ".join(p for p in (x.workload, x.container and f"container {x.container}")
-                             if p)
-            rule = rules.K8S_PLAIN_COOKIE if x.severity == "error" else rules.K8S_WIRING_WARNING
-            line = _locate(doc, x.workload, x.container, None) if doc is not None else 1
-            finding = Finding(rule, f.path, line, 1, detail=f"{where}: {x.message}",
-                              cookie=_judge(cookie.reveal()) if cookie else None, secret=cookie)
-            items.append(Item(finding, doctor_fix=False))
-    return items
+    told = {(e.path, e.workload, e.container, e.variable) for e in k8s.envfrom}
+    return [Item(f, doctor_fix=f.fixable) for f in inject_findings(k8s.result, told)]
 
 
 def _envfrom_items(k8s: K8sState) -> list[Item]:
@@ -404,7 +331,3 @@ def _defines_secret(k8s: K8sState, path: str, name: str) -> bool:
             return any(isinstance(d.data, Mapping) and d.data.get("kind") == "Secret" and
                        str((d.data.get("metadata") or {}).get("name")) == name for d in f.docs)
     return False
-
-
-def quote(text: str) -> str:
-    return shlex.quote(text)

@@ -77,8 +77,8 @@ def next_steps(diagnosis: Diagnosis) -> list[str]:
                 f"kubectl apply -f {_shown(diagnosis.root, secret_file(namespace, options.secret))}"
                 f" after doctor --fix, or now: erlcookie k8s secret {ns}{flags} --adopt-from "
                 f"{_shown(diagnosis.root, source)} --apply{others}")
-            steps.append(f"roll out the edited manifests (kubectl apply -f ...) and wait for "
-                         f"it: every pod keeps the same cookie, so the cluster does not split")
+            steps.append("roll out the edited manifests (kubectl apply -f ...) and wait for "
+                         "it: every pod keeps the same cookie, so the cluster does not split")
             steps.append(f"then change it to a new strong cookie on the live cluster: "
                          f"erlcookie rotate {ns} -l {app} --secret {options.secret} --restart")
         else:
