@@ -146,6 +146,20 @@ def plan(diagnosis: Diagnosis, *, secret_dir: str | None = None, to_cluster: boo
         tracked = status is not None and os.path.join(status.root, rel) in status.tracked
         fix.moves.append(Move(rel, os.path.join(target_dir, "moved", rel), fps.get(rel, []),
                               tracked))
+    for move in fix.moves:  # a moved manifest of our Secret with another cookie: say so
+        for f in k8s.files:
+            if f.path != move.path:
+                continue
+            for doc in f.docs:
+                data = doc.data if isinstance(doc.data, dict) else {}
+                meta = data.get("metadata") or {}
+                if data.get("kind") == "Secret" and meta.get("name") == state.options.secret:
+                    kept = [s.cookie.fingerprint() for s in fix.secrets]
+                    fix.notes.append(f"{move.path} defined Secret {state.options.secret} "
+                                     f"({', '.join(move.fingerprints) or 'unknown cookie'}); "
+                                     + (f"the pods run {', '.join(kept)}: apply only the "
+                                        "adopted one" if kept else "apply it only if the "
+                                        "pods run that cookie"))
     if (fix.moves or any(s.path for s in fix.secrets)):
         _check_destination(diagnosis, target_dir, default=secret_dir is None)
     return fix

@@ -80,7 +80,9 @@ def next_steps(diagnosis: Diagnosis) -> list[str]:
             steps.append("roll out the edited manifests (kubectl apply -f ...) and wait for "
                          "it: every pod keeps the same cookie, so the cluster does not split")
             steps.append(f"then change it to a new strong cookie on the live cluster: "
-                         f"erlcookie rotate {ns} -l {app} --secret {options.secret} --restart")
+                         f"erlcookie rotate {ns} -l {app} --secret {options.secret}"
+                         + (f" --secret-key {options.key}" if options.key != "cookie" else "")
+                         + " --restart")
         else:
             steps.append(f"create Secret {options.secret}{where}: erlcookie k8s secret {ns}"
                          f"{flags} --apply (a new cookie: if running pods use another one, "
