@@ -50,4 +50,8 @@ def audit(cookie_request, reveal, as_json):
                            f"(0x{result.generator.seed:09x}); regenerates the cookie exactly")
             else:
                 click.echo("  generator state recovered and verified (--reveal prints it)")
+        if not result.ok:
+            click.echo("next: replace it with a strong one: erlcookie generate; on a live "
+                       "cluster change it with erlcookie rotate (no failed connection)",
+                       err=True)
     raise SystemExit(EXIT_OK if result.ok else EXIT_FINDINGS)

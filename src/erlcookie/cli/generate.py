@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from erlcookie.cli.common import emit_json, handle_errors, json_option
@@ -54,3 +56,6 @@ def generate(style, nbytes, length, write_path, force, as_json):
                    "fingerprint": fp})
     else:
         click.echo(f"wrote {written} (mode 0400, {style}, {bits} bits), fingerprint {fp}")
+        click.echo("next: give it to the nodes (RELEASE_COOKIE, or the file as "
+                   "~/.erlang.cookie), or to Kubernetes: erlcookie k8s secret --cookie-file "
+                   f"{shlex.quote(str(written))} --apply", err=True)

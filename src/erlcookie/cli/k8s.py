@@ -442,6 +442,8 @@ def netpol_cmd(selector, dist_port, name, namespace, no_epmd, allow_other_ports,
     if not allow_other_ports:
         click.echo("note: this policy isolates the selected pods for ingress: traffic to their "
                    "other ports needs its own policy (or --allow-other-ports)", err=True)
+    click.echo(f"next: kubectl apply -f {shlex.quote(write_path) if write_path else '-'}"
+               + ("" if write_path else " (pipe this output)"), err=True)
 
 
 # -- status --------------------------------------------------------------------------------

@@ -121,7 +121,8 @@ def _walk(root: str, status) -> list[str]:
                          and not (status and os.path.join(directory, d) in status.ignored_dirs))
         for name in sorted(files):
             full = os.path.join(directory, name)
-            if not name.endswith((".yaml", ".yml")) or os.path.islink(full):
+            if not name.endswith((".yaml", ".yml")) or os.path.islink(full) \
+                    or not os.path.isfile(full):  # no FIFO or device: it could block
                 continue
             if status is not None and full in status.ignored_files:
                 continue
@@ -138,32 +139,26 @@ def _kubernetes(diagnosis: Diagnosis, state: State) -> list[Item]:
 
     wanted = set(WORKLOAD_KINDS) | {"ConfigMap", "Secret", "List"}
     files = []
-    cwd = os.getcwd()
-    try:
-        os.chdir(diagnosis.root)  # paths in FileResults (and so in findings) are relative
-        for rel in _walk(diagnosis.root, state.status):
-            try:
-                with open(rel, "rb") as fh:
-                    raw = fh.read(1 << 24)
-                kinds = {m.decode() for m in _KIND.findall(raw)}
-                if not kinds & wanted and not any(k.endswith("List") for k in kinds):
-                    continue
-                text = raw.decode("utf-8")
-            except (OSError, UnicodeDecodeError):
+    for rel in _walk(diagnosis.root, state.status):
+        try:
+            with open(os.path.join(diagnosis.root, rel), "rb") as fh:
+                raw = fh.read(1 << 24)
+            kinds = {m.decode() for m in _KIND.findall(raw)}
+            if not kinds & wanted and not any(k.endswith("List") for k in kinds):
                 continue
-            try:
-                result = load_file(rel, text, explicit=False)
-            except yamlstream.YamlParseError as exc:  # hostile YAML: refused, said so
-                diagnosis.errors.append(str(exc))
-                continue
-            if result.skipped:
-                diagnosis.notes.append(f"{rel}: skipped ({result.skipped})")
-                continue
-            # Secret documents are parsed too (inject leaves them unparsed): envFrom sources
-            parse_secret_documents(result)
-            files.append(result)
-    finally:
-        os.chdir(cwd)
+            text = raw.decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        try:  # the path relative to the project names the file in every finding
+            result = load_file(rel, text, explicit=False)
+        except yamlstream.YamlParseError as exc:  # hostile YAML: refused, said so
+            diagnosis.errors.append(str(exc))
+            continue
+        if result.skipped:
+            diagnosis.notes.append(f"{rel}: skipped ({result.skipped})")
+            continue
+        parse_secret_documents(result)  # Secrets feed envFrom; inject leaves them unparsed
+        files.append(result)
     if not files:
         diagnosis.checked["k8s"] = "no Kubernetes manifests found"
         return []
