@@ -69,7 +69,7 @@ class WorkTreeStatus:
         if path in self.ignored_files or path in self.ignored_dirs:
             return True
         parent = os.path.dirname(path)
-        while len(parent) >= len(self.root):
+        while len(parent) >= len(self.root.rstrip(os.sep)):
             if parent in self.ignored_dirs:
                 return True
             up = os.path.dirname(parent)
@@ -94,8 +94,8 @@ def work_tree_status(base: str | os.PathLike) -> WorkTreeStatus | None:
     ignored = _ls_files(Path(root), "--others", "--ignored", "--exclude-standard",
                         "--directory") or []
     files, dirs = set(), set()
-    for rel in ignored:
-        absolute = os.path.join(root, rel.rstrip("/"))
+    for rel in ignored:  # "./": `base` itself is ignored (named explicitly, it is read)
+        absolute = os.path.normpath(os.path.join(root, rel.rstrip("/")))
         (dirs if rel.endswith("/") else files).add(absolute)
     return WorkTreeStatus(root, {os.path.join(root, p) for p in tracked}, files, dirs)
 

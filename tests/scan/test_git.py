@@ -269,6 +269,9 @@ def test_tree_skips_build_output_and_ignored_files_by_default(repo, run_scan):
     assert found["private/vm.args"]["git"] == "ignored"
     assert "Not committed: git ignores the file." in found["private/vm.args"]["message"]
     assert c not in result.stdout
+    # an ignored directory named on the command line is read, and its files are "ignored"
+    result, found = _tree_findings(run_scan, repo, "private")
+    assert {p: f["git"] for p, f in found.items()} == {"private/vm.args": "ignored"}
 
 
 def test_tree_findings_say_tracked_untracked_or_ignored(repo, run_scan):
