@@ -68,7 +68,12 @@ def test_fix_leaves_a_tree_every_check_calls_clean(project, run_cli):
     result = run_cli("doctor", str(root), "--fix", "--yes")
     assert_hidden(result.stdout + result.stderr, cookie)
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "No cookie problems found" in result.stdout
+    assert "No cookie problems found in the files." in result.stdout
+    # the migration goes on: the Secret before any restart, the rollout, then rotate
+    out = " ".join(result.stdout.split())
+    secret_step = out.index("kubectl apply -n shop -f")
+    assert literal in out[secret_step - 120:secret_step]
+    assert secret_step < out.index("roll them out") < out.index("erlcookie rotate -n shop -l app=shop")
     assert_all_clean(run_cli, root, cookie)
     # no cookie in any file git would commit
     for path in committable_files(root):

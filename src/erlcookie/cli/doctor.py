@@ -120,6 +120,8 @@ def doctor(path, fmt, do_fix, dry_run, yes, secret_dir, to_cluster, secret, key,
     for line in done:
         click.echo(safe_text(line), err=True)
     after = diagnose(path, options)
+    # the migration is not over when the tree is clean: the Secret, the rollout, rotate
+    after.next_steps = plan.next_steps(diagnosis.state.k8s.apps, secret) + after.next_steps
     if fmt == "text":
         click.echo(f"\nafter doctor --fix: {len(after.items)} problem place(s) left", err=True)
     _report(after, fmt, applied=done)
@@ -166,7 +168,8 @@ def render_text(diagnosis, colour: bool = False) -> list[str]:
     lines.append("")
     problems = diagnosis.problems()
     if not problems:
-        lines.append("No cookie problems found: nothing to do.")
+        lines.append("No cookie problems found in the files." if diagnosis.next_steps
+                     else "No cookie problems found: nothing to do.")
     else:
         counts = ", ".join(f"{n} {s}" for s, n in diagnosis.counts().items() if n)
         fixable = sum(i.doctor_fix for i in diagnosis.items)

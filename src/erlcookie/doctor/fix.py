@@ -64,6 +64,28 @@ class DoctorFix:
         return not (self.release_plan and self.release_plan.changes) and not self.k8s_files \
             and not self.moves and not self.secrets
 
+    def next_steps(self, apps: dict | None = None, secret: str = "erlang-cookie") -> list[str]:
+        """After the fix, on a running cluster: the Secret first, then the rollout, then
+        the rotation (the cookie it holds is the one in git history)."""
+        import shlex
+
+        steps = []
+        for s in self.secrets:
+            ns = f"-n {shlex.quote(s.namespace)}" if s.namespace else "-n NAMESPACE"
+            if s.path is not None:
+                steps.append(f"before any pod restarts, create the Secret holding the cookie "
+                             f"the pods run today ({s.cookie.fingerprint()}): kubectl apply "
+                             f"{ns} -f {shlex.quote(_rel(s.path, os.getcwd()))}")
+            app = (apps or {}).get(s.namespace) or "app=APP"
+            steps.append("commit the edits and roll them out (kubectl apply -f ...); wait "
+                         "until every pod runs the new spec: they all keep the same cookie")
+            steps.append(f"then rotate to a new cookie, live: erlcookie rotate {ns} -l {app} "
+                         f"--secret {secret} --restart")
+        if self.moves:
+            steps.append("commit the staged removals; the moved cookies stay in git history: "
+                         "rotate every cluster that runs them")
+        return steps
+
     def diffs(self) -> list[tuple[str, str]]:
         """(header, redacted unified diff or description) of every change, in apply order."""
         from erlcookie.k8s.inject import redacted_diff
