@@ -115,3 +115,17 @@ def test_ignored_and_build_output_are_not_committed_leaks(project, run_cli):
     (root / ".gitignore").write_text((root / ".gitignore").read_text() + "local.env\n")
     report = json.loads(doctor(run_cli, root, "--format", "json").stdout)
     assert not any(f["path"].startswith(("_build/", "local.env")) for f in report["findings"])
+
+
+def test_same_line_same_cookie_is_one_problem_not_two(tmp_path):
+    """A one-line release: the fallback finding (no cookie) shares the line of the literal;
+    scan's EC003 joins the literal (same cookie), not the fallback."""
+    (tmp_path / "mix.exs").write_text(
+        "defmodule App.MixProject do\n  use Mix.Project\n\n"
+        '  def project, do: [app: :app, version: "0.1.0", '
+        'releases: [app: [cookie: "xK3jd8s7dkfjs9dkfjskdjf3Qw"]]]\nend\n')
+    diagnosis = diagnose(tmp_path)
+    by_rule = {i.finding.rule_id: i for i in diagnosis.items}
+    assert by_rule["release/mix-literal-cookie"].also == ["EC003"]
+    assert by_rule["release/mix-cookie-fallback"].also == []
+    assert "EC003" not in by_rule

@@ -27,7 +27,6 @@ from erlcookie.findings.model import CookieInfo, Finding
 
 # Directories that are never a project's own manifests or sources.
 SKIPPED_DIRS = frozenset({"_build", "deps", "node_modules", ".git"})
-SECRET_DIR = ".erlcookie"  # doctor --fix keeps cookies here, in a directory git ignores
 _COOKIE_FILE_RULES = (rules.COMMITTED_COOKIE_FILE, rules.RELEASE_COMMITTED_COOKIE_FILE,
                       rules.RELEASE_COOKIE_FILE_IN_TREE)
 _FAMILY_RANK = {family: rank for rank, family in enumerate(AREAS)}
@@ -51,10 +50,10 @@ class State:
     options: DoctorOptions
     status: Any = None  # git.WorkTreeStatus or None
     k8s: K8sState = field(default_factory=K8sState)
-    release_ok: bool = False  # a release project was found
 
 
 def _judge(value: str) -> CookieInfo:
+    """Fingerprint and audit of a literal, through scan's per-process cache."""
     from erlcookie.scan.engine import judge
 
     return CookieInfo(*judge(value))
@@ -93,14 +92,11 @@ def diagnose(path: str | os.PathLike = ".", options: DoctorOptions | None = None
 def _release(diagnosis: Diagnosis, state: State) -> list[Item]:
     from erlcookie.release import check
 
-    try:
+    try:  # the root is a directory (checked): a usage error here means no project in it
         report = check(diagnosis.root, rebar3_version=state.options.rebar3_version)
-    except UsageError as exc:
-        if "no " in str(exc) and "project" in str(exc):
-            diagnosis.checked["release"] = "no mix or rebar3 project found"
-            return []
-        raise
-    state.release_ok = True
+    except UsageError:
+        diagnosis.checked["release"] = "no mix or rebar3 project found"
+        return []
     diagnosis.errors += [str(e) for e in report.errors]
     diagnosis.checked["release"] = "; ".join(
         f"{p.kind} {p.root}" + (f" ({', '.join(p.releases)})" if p.releases else "")
@@ -279,8 +275,11 @@ def _dedupe(items: list[Item]) -> list[Item]:
     items = sorted(items, key=lambda i: _FAMILY_RANK.get(i.family, 9))
     kept: list[Item] = []
     for item in items:
-        twin = next((k for k in kept if k.family != item.family
-                     and _same(k.finding, item.finding)), None)
+        twins = [k for k in kept if k.family != item.family and _same(k.finding, item.finding)]
+        # the same cookie beats the same line (a release finding without a cookie may share
+        # the line of one with it)
+        twins.sort(key=lambda k: k.finding.fingerprint != item.finding.fingerprint)
+        twin = twins[0] if twins else None
         if twin is None:
             kept.append(item)
             continue
