@@ -20,15 +20,16 @@ from erlcookie.errors import EXIT_OPERATIONAL, ErlcookieError
 
 DEBUG_ENV = "ERLCOOKIE_DEBUG"  # set to 1 to see the traceback of an unexpected error
 
-# name -> (module:attribute, one-line help). Keep in the order users meet them.
+# name -> (module:attribute, one-line help). Keep in the order users meet them: the main
+# job (doctor) first.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "doctor": ("erlcookie.cli.doctor:doctor", "Diagnose a whole project (release, Kubernetes, leaks) and fix what is safe."),
     "generate": ("erlcookie.cli.generate:generate", "Generate a strong cookie (to stdout or a 0400 file)."),
     "audit": ("erlcookie.cli.audit:audit", "Judge a cookie: strength, weak values, OTP-generator predictability."),
     "fingerprint": ("erlcookie.cli.fingerprint:fingerprint_cmd", "Show a cookie's fingerprint, to compare without revealing."),
     "nodes": ("erlcookie.cli.distribution:nodes", "List the nodes registered in a host's EPMD."),
     "ping": ("erlcookie.cli.distribution:ping", "Check that nodes accept a cookie, by a real handshake."),
     "info": ("erlcookie.cli.distribution:info", "Connect to nodes and report OTP release, peers, cookie match, TLS."),
-    "doctor": ("erlcookie.cli.doctor:doctor", "Diagnose a whole project (release, Kubernetes, leaks) and fix what is safe."),
     "release": ("erlcookie.cli.release:release", "Check and fix releases so they read RELEASE_COOKIE."),
     "scan": ("erlcookie.cli.scan:scan", "Find leaked and weak cookies in trees, staged changes and git history."),
     "k8s": ("erlcookie.cli.k8s:k8s", "Kubernetes: cookie Secret, wire workloads, NetworkPolicy, live status."),
