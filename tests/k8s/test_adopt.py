@@ -117,7 +117,7 @@ def test_adopt_is_a_source_of_its_own(tmp_path, run_cli):
     (tmp_path / "c").write_text(OTHER)
     result = run_cli("k8s", "secret", "--adopt-from", str(tmp_path / "d.yaml"),
                      "--cookie-file", str(tmp_path / "c"))
-    assert result.exit_code == 2 and "give it alone" in result.stderr
+    assert result.exit_code == 2 and "give one, alone" in result.stderr
     assert run_cli("k8s", "secret", "--env", "X").exit_code == 2
 
 
@@ -138,3 +138,30 @@ def test_secret_says_which_cookie_and_write_refuses_an_unignored_path(tmp_path, 
     words = " ".join(helped.stdout.split())
     assert "a new cookie is generated" in words
     assert "(default when no source is given: RELEASE_COOKIE" not in words
+
+
+def test_adopt_live_reads_the_running_workload_through_the_api(kube, run_cli):
+    """The manifests may already be edited (or were never committed): adopt from the
+    Deployment and the ConfigMap as the cluster runs them."""
+    import base64
+
+    from ruamel.yaml import YAML
+
+    deploy = YAML(typ="safe").load(DEPLOYMENT)
+    deploy["spec"]["template"]["spec"]["containers"][0]["env"] = []
+    deploy["spec"]["template"]["spec"]["containers"][0]["envFrom"] = [
+        {"configMapRef": {"name": "chat-env"}}]
+    kube.add(deploy, namespace=NAMESPACE)
+    kube.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "chat-env"},
+              "data": {"ERLANG_COOKIE": LITERAL, "PORT": "4000"}}, namespace=NAMESPACE)
+    result = run_cli("k8s", "secret", "--adopt-live", "deployment/chat", "--apply")
+    assert_hidden(result.stdout + result.stderr, LITERAL)
+    assert result.exit_code == 0, result.stderr
+    assert "ConfigMap chat-env key ERLANG_COOKIE" in result.stderr
+    stored = kube.get("Secret", "erlang-cookie", NAMESPACE)
+    got = fp(base64.b64decode(stored["data"]["cookie"]).decode())
+    literal = fp(LITERAL)
+    assert got == literal
+    missing = run_cli("k8s", "secret", "--adopt-live", "Deployment/nope")
+    assert missing.exit_code == 2 and "does not exist" in missing.stderr
+    assert run_cli("k8s", "secret", "--adopt-live", "Service/x").exit_code == 2

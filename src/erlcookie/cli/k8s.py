@@ -75,9 +75,12 @@ def k8s():
                    "variable, or a ConfigMap key they read, also through envFrom), so a "
                    "running cluster keeps its cookie; the value is never printed, its "
                    "fingerprint shows which. Repeatable.")
+@click.option("--adopt-live", "adopt_live", multiple=True, metavar="KIND/NAME",
+              help="The same, from the workload as the cluster runs it (and the ConfigMaps "
+                   "it reads), through the API: e.g. Deployment/shop. Repeatable.")
 @click.option("--env", "adopt_envs", multiple=True, metavar="VAR",
-              help="With --adopt-from: the variable whose cookie to take when the pods run "
-                   "several (e.g. RELEASE_COOKIE).")
+              help="With --adopt-from/--adopt-live: the variable whose cookie to take when "
+                   "the pods run several (e.g. RELEASE_COOKIE).")
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
               show_default=True, help="Manifest format.")
 @click.option("--write", "write_path", type=click.Path(dir_okay=False), metavar="PATH",
@@ -93,8 +96,8 @@ def k8s():
 @_kube_options
 @json_option
 @handle_errors
-def secret_cmd(name, key, namespace, app, labels, style, cookie_request, adopt_from, adopt_envs,
-               fmt, write_path, force, do_apply, replace, context, kubeconfig, in_cluster,
+def secret_cmd(name, key, namespace, app, labels, style, cookie_request, adopt_from, adopt_live,
+               adopt_envs, fmt, write_path, force, do_apply, replace, context, kubeconfig, in_cluster,
                request_timeout, as_json):
     """A Secret holding the cookie: a manifest, or created in the cluster (--apply).
 
@@ -123,20 +126,26 @@ def secret_cmd(name, key, namespace, app, labels, style, cookie_request, adopt_f
         raise UsageError("--replace goes with --apply")
     if as_json and not do_apply:
         raise UsageError("--json reports on --apply; for a JSON manifest use --format json")
-    if not do_apply and (context or kubeconfig or in_cluster):
-        raise UsageError("--context, --kubeconfig and --in-cluster go with --apply")
+    if not (do_apply or adopt_live) and (context or kubeconfig or in_cluster):
+        raise UsageError("--context, --kubeconfig and --in-cluster go with --apply or "
+                         "--adopt-live")
     given = any(v is not None for v in (cookie_request.file, cookie_request.env,
                                         cookie_request.release, cookie_request.value))
-    if adopt_envs and not adopt_from:
-        raise UsageError("--env goes with --adopt-from")
-    if adopt_from:
-        if given:
-            raise UsageError("--adopt-from is a cookie source: give it alone, without "
-                             "--cookie-file, --cookie-env, --release or --cookie")
-        from erlcookie.k8s.adopt import adopt
+    if adopt_envs and not (adopt_from or adopt_live):
+        raise UsageError("--env goes with --adopt-from or --adopt-live")
+    if adopt_from or adopt_live:
+        if given or (adopt_from and adopt_live):
+            raise UsageError("--adopt-from and --adopt-live are cookie sources: give one, "
+                             "alone, without --cookie-file, --cookie-env, --release or --cookie")
+        from erlcookie.k8s.adopt import adopt, adopt_live as adopt_from_cluster
 
         with _escaped_errors():
-            running = adopt(adopt_from, namespace=namespace, envs=tuple(adopt_envs))
+            if adopt_live:
+                with _connect(kubeconfig, context, namespace, in_cluster,
+                              request_timeout) as live:
+                    running = adopt_from_cluster(live, adopt_live, envs=tuple(adopt_envs))
+            else:
+                running = adopt(adopt_from, namespace=namespace, envs=tuple(adopt_envs))
         cookie = running.cookie
         if namespace is None and running.namespace is not None:
             namespace = running.namespace  # the manifests' namespace, also for --apply

@@ -23,7 +23,8 @@ from erlcookie.k8s import yamlstream
 from erlcookie.k8s.inject.model import FileResult, InjectResult
 from erlcookie.k8s.workloads import is_cookie_env_name, iter_workloads, object_ref, pod_spec
 
-__all__ = ["EnvFromCookie", "RunningCookie", "adopt", "envfrom_cookies", "running_cookies",
+__all__ = ["EnvFromCookie", "RunningCookie", "adopt", "adopt_live", "envfrom_cookies",
+           "running_cookies",
            "objects_in", "parse_secret_documents", "remove_configmap_keys",
            "configmap_references"]
 
@@ -213,8 +214,62 @@ def parse_secret_documents(result: FileResult) -> None:
                 doc.data = None
 
 
+def live_objects(api, workloads: Iterable[str]) -> list[dict]:
+    """The workloads (`Kind/name`) as the cluster runs them, and the ConfigMaps they read
+    the cookie from (configMapKeyRef, envFrom), from the API: what `adopt` reads when the
+    repository no longer says what runs (the manifests were edited, or never committed)."""
+    from erlcookie.errors import UsageError
+
+    objects: list[dict] = []
+    configmaps: set[str] = set()
+    for ref in workloads:
+        kind, _, name = ref.partition("/")
+        if not kind or not name:
+            raise UsageError(f"--adopt-live takes KIND/NAME, e.g. Deployment/shop (got {ref!r})")
+        kind = {k.lower(): k for k in _LIVE_KINDS}.get(kind.lower(), kind)
+        if kind not in _LIVE_KINDS:
+            raise UsageError(f"--adopt-live: {kind} is not a workload kind "
+                             f"({', '.join(_LIVE_KINDS)})")
+        obj = api.get_workload(kind, name)
+        if obj is None:
+            raise UsageError(f"{kind}/{name} does not exist in namespace {api.namespace}")
+        obj.setdefault("metadata", {})["namespace"] = api.namespace
+        objects.append(obj)
+        spec = pod_spec(obj) or {}
+        for container in _all_containers(spec):
+            for item in container.get("env") or []:
+                ref_ = ((item.get("valueFrom") or {}).get("configMapKeyRef")
+                        if isinstance(item, Mapping) else None)
+                if isinstance(ref_, Mapping) and ref_.get("name"):
+                    configmaps.add(str(ref_["name"]))
+            for source in container.get("envFrom") or []:
+                ref_ = source.get("configMapRef") if isinstance(source, Mapping) else None
+                if isinstance(ref_, Mapping) and ref_.get("name"):
+                    configmaps.add(str(ref_["name"]))
+    for name in sorted(configmaps):
+        obj = api.get_configmap(name)
+        if obj is not None:
+            obj.setdefault("metadata", {})["namespace"] = api.namespace
+            objects.append(obj)
+    return objects
+
+
+_LIVE_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
+
+
+def adopt_live(api, workloads: Iterable[str], *, envs: tuple[str, ...] = ()) -> RunningCookie:
+    """`adopt` over the live objects of the cluster (see `live_objects`)."""
+    import io
+    import json
+
+    objects = live_objects(api, workloads)
+    text = "".join(f"---\n{json.dumps(obj)}\n" for obj in objects)
+    return adopt(["-"], namespace=api.namespace, envs=envs, stdin=io.StringIO(text),
+                 label="the cluster")
+
+
 def adopt(paths: Iterable[str], *, namespace: str | None = None,
-          envs: tuple[str, ...] = (), stdin=None) -> RunningCookie:
+          envs: tuple[str, ...] = (), stdin=None, label: str | None = None) -> RunningCookie:
     """The one cookie the pods of `namespace` run today, according to the manifests at
     `paths` (files, directories, `-`): a literal cookie variable, or a ConfigMap key read
     through configMapKeyRef or envFrom. UsageError when there is none, or several and
@@ -226,7 +281,8 @@ def adopt(paths: Iterable[str], *, namespace: str | None = None,
     from erlcookie.k8s.inject.files import collect_files, load_file, read_input
     from erlcookie.k8s.manifests import DEFAULT_ENV
 
-    files = [load_file(path, read_input(path, stdin or sys.stdin), explicit)
+    files = [load_file(label if label and path == "-" else path,
+                       read_input(path, stdin or sys.stdin), explicit)
              for path, explicit in collect_files(paths)]
     files = [f for f in files if not f.skipped]
     for f in files:
