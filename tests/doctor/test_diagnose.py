@@ -129,3 +129,17 @@ def test_same_line_same_cookie_is_one_problem_not_two(tmp_path):
     assert by_rule["release/mix-literal-cookie"].also == ["EC003"]
     assert by_rule["release/mix-cookie-fallback"].also == []
     assert "EC003" not in by_rule
+
+
+def test_hostile_file_names_reach_the_terminal_escaped(tmp_path, run_cli):
+    evil = "k8s\x1b]0;owned\x07\n9. CRITICAL forged.yaml"
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / f"{evil}.yaml".replace("k8s", "", 1)).write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "    - name: app\n      image: app:1\n      env:\n        - name: RELEASE_COOKIE\n"
+        "          value: hostileNameC00kieQw8e7r6t5y4u3i2\n")
+    result = run_cli("doctor", str(tmp_path))
+    assert result.exit_code == 1
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert not any(line.startswith("9. CRITICAL forged") for line in result.stdout.splitlines())
+    assert "\\x1b]0;owned\\x07\\n9. CRITICAL forged.yaml" in result.stdout
