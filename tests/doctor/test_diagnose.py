@@ -143,3 +143,20 @@ def test_hostile_file_names_reach_the_terminal_escaped(tmp_path, run_cli):
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert not any(line.startswith("9. CRITICAL forged") for line in result.stdout.splitlines())
     assert "\\x1b]0;owned\\x07\\n9. CRITICAL forged.yaml" in result.stdout
+
+
+def test_a_workload_without_the_cookie_variable_is_not_wired(tmp_path, run_cli):
+    """inject would add the variable: the finding points at the container (the new entry
+    has no line in the file)."""
+    (tmp_path / "deploy.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+        "spec:\n  selector: {matchLabels: {app: web}}\n  template:\n"
+        "    metadata: {labels: {app: web}}\n    spec:\n      containers:\n"
+        "        - name: web\n          image: web:1\n          env:\n"
+        "            - name: PORT\n              value: '4000'\n")
+    result = run_cli("doctor", str(tmp_path), "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    report = json.loads(result.stdout)
+    (finding,) = report["findings"]
+    assert finding["rule"] == "k8s/not-wired" and finding["line"] == 10
+    assert any("erlcookie k8s secret -n shop --apply" in s for s in report["next_steps"])

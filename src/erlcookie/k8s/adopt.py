@@ -154,8 +154,8 @@ def _all_containers(spec: Mapping) -> list[Mapping]:
 
 
 def _line_of(doc: yamlstream.Document, node: Any) -> int:
-    lc = getattr(node, "lc", None)
-    return doc.body_line + (lc.line if lc is not None else 0) + 1
+    at = getattr(getattr(node, "lc", None), "line", None)
+    return doc.body_line + (at if isinstance(at, int) else 0) + 1
 
 
 def running_cookies(result: InjectResult, envfrom: Iterable[EnvFromCookie] = ()

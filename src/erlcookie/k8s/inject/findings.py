@@ -20,8 +20,9 @@ def locate(doc, workload: str | None, container: str | None, var: str | None) ->
     from erlcookie.k8s.workloads import iter_workloads, object_ref, pod_spec
 
     def line(node: Any, default: int) -> int:
-        lc = getattr(node, "lc", None)
-        return doc.body_line + lc.line + 1 if lc is not None else default
+        lc = getattr(node, "lc", None)  # a node an edit created has no position
+        at = getattr(lc, "line", None)
+        return doc.body_line + at + 1 if isinstance(at, int) else default
 
     best = doc.body_line + 1
     for obj in iter_workloads(doc.data):
