@@ -92,7 +92,9 @@ def inject_findings(result: InjectResult,
             where = " ".join(p for p in (x.workload, x.container and f"container {x.container}")
                              if p)
             rule = rules.K8S_PLAIN_COOKIE if x.severity == "error" else rules.K8S_WIRING_WARNING
-            line = locate(doc, x.workload, x.container, None) if doc is not None else 1
+            var = re.search(r"\bin env ([A-Za-z_][A-Za-z0-9_]*)", x.message)
+            line = locate(doc, x.workload, x.container, var.group(1) if var else None) \
+                if doc is not None else 1
             found.append(Finding(rule, f.path, line, 1, detail=f"{where}: {x.message}",
                                  cookie=_info(cookie), secret=cookie))
     return found
