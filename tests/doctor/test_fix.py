@@ -186,3 +186,53 @@ def test_fix_apply_stops_before_any_edit_when_the_secret_differs(project, run_cl
     result = run_cli("doctor", str(root), "--fix", "--yes", "--apply")
     assert result.exit_code == 3 and "holds another cookie" in result.stderr
     assert snapshot(root) == before
+
+
+def _on_a_terminal(args: list[str], answer: str, timeout: float = 60.0) -> tuple[int, str]:
+    """Run erlcookie on a pseudo-terminal, answer its question, return (exit code, output)."""
+    import pty
+    import select
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "erlcookie", *args], stdin=slave,
+                            stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    out, answered, deadline = b"", False, time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not answered and b"Apply these changes?" in out:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        return proc.wait(timeout=10), out.decode("utf-8", "replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        os.close(master)
+
+
+def test_on_a_terminal_the_diff_comes_first_and_no_writes_nothing(project):
+    root, cookie = project
+    before = snapshot(root)
+    code, out = _on_a_terminal(["doctor", str(root), "--fix"], "n")
+    assert_hidden(out, cookie)
+    assert code == 1 and "nothing written" in out
+    assert out.index("+++ b/k8s/deployment.yaml") < out.index("Apply these changes?")
+    assert snapshot(root) == before
+    code, out = _on_a_terminal(["doctor", str(root), "--fix"], "y")
+    assert_hidden(out, cookie)
+    assert code == 0, out
+    assert (root / ".erlcookie" / "shop.erlang-cookie.secret.yaml").is_file()
