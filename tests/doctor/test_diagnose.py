@@ -64,7 +64,7 @@ def test_text_is_grouped_with_fixes_and_fits_80_columns(project, run_cli):
     long_lines = [line for line in text.splitlines() if len(line) > 80]
     # only a line holding one unbreakable token may be longer (a path:line, a command)
     for line in long_lines:
-        assert " " not in line.strip(), line
+        assert " " not in line.strip().removeprefix("- "), line
     assert re.search(rf"^   - k8s/deployment\.yaml:\d+  {literal} ok tracked$", text, re.M)
     assert re.search(r"^\d+\. HIGH a workload sets the cookie variable to a literal", text, re.M)
     assert "fix: read it from the cookie Secret" in text
@@ -160,3 +160,16 @@ def test_a_workload_without_the_cookie_variable_is_not_wired(tmp_path, run_cli):
     (finding,) = report["findings"]
     assert finding["rule"] == "k8s/not-wired" and finding["line"] == 10
     assert any("erlcookie k8s secret -n shop --apply" in s for s in report["next_steps"])
+
+
+def test_a_long_path_stays_whole_and_the_fingerprint_moves_down(tmp_path, run_cli):
+    deep = tmp_path / "deploy" / ("very-long-directory-name-" * 3) / "overlays" / "production"
+    deep.mkdir(parents=True)
+    (deep / "vm.args").write_text("-setcookie longPathC00kieQw8e7r6t5y4u3i2o1p\n")
+    result = run_cli("doctor", str(tmp_path))
+    literal = fp("longPathC00kieQw8e7r6t5y4u3i2o1p")
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "overlays/production/vm.args:1" in line)
+    assert lines[at].strip().startswith("- deploy/very-long") and lines[at].endswith("vm.args:1")
+    assert lines[at + 1].strip().startswith(literal)
+    assert all(len(line) <= 80 or " " not in line.strip().removeprefix("- ") for line in lines)

@@ -193,7 +193,11 @@ def render_text(diagnosis, colour: bool = False) -> list[str]:
             f = item.finding
             facts = [x for x in (f.fingerprint, f.verdict, f.git) if x]
             location = f"   - {safe_text(f.path)}:{f.line}"  # never wrapped, never cut
-            lines.append(location + (f"  {' '.join(facts)}" if facts else ""))
+            tail = f"  {' '.join(facts)}" if facts else ""
+            if len(location) + len(tail) <= WIDTH:
+                lines.append(location + tail)
+            else:  # a long path: the fingerprint and the rest go on the next line, whole
+                lines += [location] + ([f"     {' '.join(facts)}"] if facts else [])
             if f.detail or f.key:
                 lines += _wrap(f.detail or f"key {f.key}", "     ")
         lines += _wrap(f"fix: {problem.rule.help}", "     ", "   ")
