@@ -162,8 +162,8 @@ def secret_cmd(name, key, namespace, app, labels, style, cookie_request, adopt_f
     else:
         cookie = generate(style)
         origin = f"a newly generated cookie ({style} style)"
-    if given:
-        _check_strength(cookie)
+    if given:  # the cluster already runs an adopted cookie: keep it, whatever it is
+        _check_strength(cookie, refuse_invalid=not (adopt_from or adopt_live))
     api = None
     if do_apply:
         api = _connect(kubeconfig, context, namespace, in_cluster, request_timeout)
@@ -184,7 +184,7 @@ def secret_cmd(name, key, namespace, app, labels, style, cookie_request, adopt_f
                                  "(the manifest holds the cookie)"), err=True)
         target = shlex.quote(str(write_path)) if write_path else "FILE"
         click.echo(f"next: kubectl apply -f {target} (keep the manifest out of git), then wire "
-                   f"the workloads: erlcookie k8s inject DIR --in-place", err=True)
+                   "the workloads: erlcookie k8s inject DIR --in-place", err=True)
         return
     from erlcookie.k8s.apply import apply_secret
 
@@ -216,11 +216,11 @@ def _refuse_unignored(path: str, force: bool) -> None:
                      ".gitignore, or pass --force to insist")
 
 
-def _check_strength(cookie) -> None:
+def _check_strength(cookie, refuse_invalid: bool = True) -> None:
     from erlcookie.audit import audit_cookie
 
     result = audit_cookie(cookie)
-    if result.verdict == "invalid":
+    if result.verdict == "invalid" and refuse_invalid:
         reasons = "; ".join(r.message for r in result.reasons)
         raise UsageError(f"this cookie would break deployments: {reasons}")
     if result.verdict != "ok":
