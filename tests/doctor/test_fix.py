@@ -236,3 +236,25 @@ def test_on_a_terminal_the_diff_comes_first_and_no_writes_nothing(project):
     assert_hidden(out, cookie)
     assert code == 0, out
     assert (root / ".erlcookie" / "shop.erlang-cookie.secret.yaml").is_file()
+
+
+def test_the_migration_guide_adopt_fix_roll_out_then_status(project, run_cli, kube):
+    """docs/k8s.md's steps, against the local API server: adopt the running cookie into the
+    Secret, fix the tree, roll the edited manifests out; `k8s status` then finds every
+    workload and pod reading that Secret (the rotation is tested in tests/rotate)."""
+    root, cookie = project
+    kube.namespaces.add("shop")
+    literal = fp(cookie)
+    adopted = run_cli("k8s", "secret", "-n", "shop", "--adopt-from", str(root / "k8s"),
+                      "--apply")
+    assert adopted.exit_code == 0, adopted.stderr
+    assert adopted.stdout.strip() == f"created Secret shop/erlang-cookie key cookie ({literal})"
+    fixed = run_cli("doctor", str(root), "--fix", "--yes", "--apply")
+    assert_hidden(adopted.stdout + adopted.stderr + fixed.stdout + fixed.stderr, cookie)
+    assert fixed.exit_code == 0, fixed.stdout + fixed.stderr
+    assert "kept Secret shop/erlang-cookie" in fixed.stderr  # already holds that cookie
+    for name in ("configmap.yaml", "deployment.yaml"):  # the rollout: kubectl apply -f k8s/
+        kube.add(YAML(typ="safe").load((root / "k8s" / name).read_text()), namespace="shop")
+    status = run_cli("k8s", "status", "-n", "shop", "-l", "app=shop")
+    assert status.exit_code == 0, status.stdout + status.stderr
+    assert literal in status.stdout
