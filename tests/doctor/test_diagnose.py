@@ -173,3 +173,23 @@ def test_a_long_path_stays_whole_and_the_fingerprint_moves_down(tmp_path, run_cl
     assert lines[at].strip().startswith("- deploy/very-long") and lines[at].endswith("vm.args:1")
     assert lines[at + 1].strip().startswith(literal)
     assert all(len(line) <= 80 or " " not in line.strip().removeprefix("- ") for line in lines)
+
+
+def test_env_names_the_variables_to_wire(tmp_path, run_cli):
+    """RabbitMQ reads RABBITMQ_ERLANG_COOKIE: by default a cookie in clear left to a human;
+    with --env it is wired (and moved to the Secret) like RELEASE_COOKIE."""
+    (tmp_path / "rabbit.yaml").write_text(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: rabbit, namespace: mq}\n"
+        "spec:\n  serviceName: rabbit\n  selector: {matchLabels: {app: rabbit}}\n  template:\n"
+        "    metadata: {labels: {app: rabbit}}\n    spec:\n      containers:\n"
+        "        - name: rabbit\n          image: rabbitmq:3\n          env:\n"
+        "            - name: RABBITMQ_ERLANG_COOKIE\n"
+        "              value: rabbitC00kieQw8e7r6t5y4u3i2o1pAs\n")
+    default = json.loads(run_cli("doctor", str(tmp_path), "--format", "json").stdout)
+    plain = [f for f in default["findings"] if f["rule"] == "k8s/plain-cookie"]
+    assert plain and not plain[0]["doctor_fix"] and plain[0]["found_by"][1:] == ["EC008"]
+    wired = json.loads(run_cli("doctor", str(tmp_path), "--format", "json",
+                               "--env", "RABBITMQ_ERLANG_COOKIE").stdout)
+    (finding,) = wired["findings"]
+    assert finding["rule"] == "k8s/env-literal-cookie" and finding["doctor_fix"]
+    assert finding["key"] == "RABBITMQ_ERLANG_COOKIE"
