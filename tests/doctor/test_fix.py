@@ -139,6 +139,7 @@ def test_fix_moves_committed_secret_manifests_and_cookie_files(project, run_cli)
     assert (moved / "k8s" / "secret.yaml").read_text().endswith(f"cookie: {other}\n")
     assert stat.S_IMODE((moved / "rel" / ".erlang.cookie").stat().st_mode) == 0o600
     assert not (root / "k8s" / "secret.yaml").exists()
+    assert "deploy the moved Secret manifests" in " ".join(result.stdout.split())
     staged = git(root, "diff", "--cached", "--name-status")
     assert "D\tk8s/secret.yaml" in staged and "D\trel/.erlang.cookie" in staged
     assert_all_clean(run_cli, root, cookie)

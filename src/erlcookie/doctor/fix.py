@@ -46,6 +46,7 @@ class Move:
     target: str  # absolute
     fingerprints: list[str]
     tracked: bool = False  # git tracks it: its removal is staged too
+    superseded: bool = False  # a manifest of the Secret the adopted cookie now goes into
 
 
 @dataclass
@@ -81,6 +82,13 @@ class DoctorFix:
                          "until every pod runs the new spec: they all keep the same cookie")
             steps.append(f"then rotate to a new cookie, live: erlcookie rotate {ns} -l {app} "
                          f"--secret {secret} --restart")
+        manifests = [m for m in self.moves
+                     if m.path.endswith((".yaml", ".yml")) and not m.superseded]
+        if manifests:
+            steps.append("deploy the moved Secret manifests from where they are now ("
+                         + ", ".join(shlex.quote(_rel(m.target, os.getcwd())) for m in manifests)
+                         + "), not from git; to keep them in git, encrypt them (SOPS, Sealed "
+                         "Secrets)")
         if self.moves:
             steps.append("commit the staged removals; the moved cookies stay in git history: "
                          "rotate every cluster that runs them")
@@ -177,6 +185,7 @@ def plan(diagnosis: Diagnosis, *, secret_dir: str | None = None, to_cluster: boo
                 meta = data.get("metadata") or {}
                 if data.get("kind") == "Secret" and meta.get("name") == state.options.secret:
                     kept = [s.cookie.fingerprint() for s in fix.secrets]
+                    move.superseded = bool(kept)
                     fix.notes.append(f"{move.path} defined Secret {state.options.secret} "
                                      f"({', '.join(move.fingerprints) or 'unknown cookie'}); "
                                      + (f"the pods run {', '.join(kept)}: apply only the "
