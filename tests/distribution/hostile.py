@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import hashlib
 import struct
+import threading
+import zlib
 from typing import Awaitable, Callable
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import handshake as hs
+from erlcookie.distribution import terms
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -107,3 +111,71 @@ def fake_epmd(port_reply: bytes | Callable[[], Awaitable[None]]) -> Handler:
 def port_reply(port: int, *, high: int = 6, low: int = 6, name: bytes = b"app") -> bytes:
     return (bytes([119, 0]) + struct.pack(">HBBHHH", port, 77, 0, high, low, len(name)) + name
             + b"\x00\x00")
+
+
+# -- after the handshake: a rex server that answers with what the test chooses -----------------
+Answer = Callable[[tuple], Awaitable[bytes | None]]
+
+
+def reply_packet(to_pid, message: bytes) -> bytes:
+    """A SEND packet {2, '', ToPid} carrying `message` (already an encoded term)."""
+    body = b"p" + terms.encode((2, terms.atom(""), to_pid)) + message
+    return struct.pack(">I", len(body)) + body
+
+
+def rex_server(answer: Answer) -> Handler:
+    """After the handshake, read rpc calls and answer each with `await answer(call)`.
+
+    `call` is the {call, M, F, Args, user} tuple; `answer` returns the encoded message
+    term to send back, or None to stay silent.
+    """
+
+    async def handler(reader, writer):
+        while True:
+            (n,) = struct.unpack(">I", await reader.readexactly(4))
+            if n == 0:
+                continue
+            body = await reader.readexactly(n)
+            control, message = terms.decode_all(body, 1)
+            from_pid, call = message
+            data = await answer(call)
+            if data is not None:
+                writer.write(reply_packet(from_pid, data))
+                await writer.drain()
+
+    return handler
+
+
+def nil_list(n: int) -> bytes:
+    """The body of a list of n empty lists (one byte per element)."""
+    return b"l" + struct.pack(">I", n) + b"j" * n + b"j"
+
+
+def rex_reply_bomb(elements: int, *, declared: int | None = None) -> bytes:
+    """{rex, [[], [], ...]} compressed: `elements` elements in a few KiB on the wire."""
+    inner = b"h\x02w\x03rex" + nil_list(elements)
+    size = len(inner) if declared is None else declared
+    return b"\x83P" + struct.pack(">I", size) + zlib.compress(inner, 9)
+
+
+@contextlib.contextmanager
+def serve_in_thread(handler: Handler):
+    """`serve` on an event loop of its own thread, for code under test that runs its own loop
+    (the CLI); yields the port."""
+    loop = asyncio.new_event_loop()
+    ready: concurrent.futures.Future[int] = concurrent.futures.Future()
+    stop = asyncio.Event()
+
+    async def main():
+        async with serve(handler) as port:
+            ready.set_result(port)
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    try:
+        yield ready.result(timeout=10)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()

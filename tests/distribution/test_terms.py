@@ -122,6 +122,47 @@ def test_zlib_bomb_is_refused_without_inflating_it():
         terms.term_extent(b"\x83P\x00\x00\x00\x05notzlib")
 
 
+def _nil_list(n: int) -> bytes:
+    """A list of n empty lists: one byte per element, 16 MB in 16 KB once compressed."""
+    return b"l" + struct.pack(">I", n) + b"j" * n + b"j"
+
+
+def test_element_budget_refuses_a_long_list_before_building_it():
+    data = b"\x83" + _nil_list(terms.MAX_ELEMENTS)
+    with pytest.raises(terms.TermError, match="more than 65536 elements"):
+        terms.decode(data)
+    ok = b"\x83" + _nil_list(1000)
+    assert len(terms.decode(ok)[0]) == 1000
+    small = terms.TermBudget(max_elements=100)
+    with pytest.raises(terms.TermError, match="elements"):
+        terms.decode(ok, budget=small)
+    # Nested containers each within the bound still add up.
+    nested = b"\x83l\x00\x00\x00\x02" + _nil_list(60) + _nil_list(60) + b"j"
+    with pytest.raises(terms.TermError, match="more than 100 elements"):
+        terms.term_extent(nested, budget=small)
+
+
+def test_compressed_list_bomb_is_refused_by_its_declared_size_or_its_elements():
+    inner = _nil_list(16 * 1024 * 1024)
+    bomb = b"\x83P" + struct.pack(">I", len(inner)) + zlib.compress(inner, 9)
+    assert len(bomb) < 20_000
+    with pytest.raises(terms.TermError, match="claims"):
+        terms.decode(bomb)
+    # Within the declared-size limit, the element count stops it.
+    inner = _nil_list(terms.MAX_DECOMPRESSED - 16)
+    bomb = b"\x83P" + struct.pack(">I", len(inner)) + zlib.compress(inner, 9)
+    with pytest.raises(terms.TermError, match="elements"):
+        terms.decode(bomb)
+
+
+def test_control_and_message_share_one_budget():
+    half = b"\x83" + _nil_list(40)
+    budget = terms.TermBudget(max_elements=60)
+    assert len(terms.decode(half, budget=budget)[0]) == 40
+    with pytest.raises(terms.TermError, match="elements"):
+        terms.decode_all(half + half, budget=budget)
+
+
 def test_erlang_py_failures_become_term_errors():
     # A valid shape whose atom bytes are not UTF-8: erlang-py raises UnicodeDecodeError.
     with pytest.raises(terms.TermError, match="undecodable"):

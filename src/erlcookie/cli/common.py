@@ -153,7 +153,7 @@ def render_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title
         from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title=title)
+        table = Table(title=None if title is None else escape(safe_text(title)))
         for col in columns:
             table.add_column(col)
         for row in rows:
@@ -161,7 +161,7 @@ def render_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title
         console().print(table)
         return
     if title:
-        click.echo(title)
+        click.echo(safe_text(title))
     widths = [len(c) for c in columns]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row)]

@@ -13,8 +13,8 @@ from typing import Callable
 import click
 
 from erlcookie.cli.common import (cookie_options, emit_json, handle_errors, json_option,
-                                  load_cookie, render_table)
-from erlcookie.errors import EXIT_OK, EXIT_OPERATIONAL, UsageError
+                                  load_cookie, render_table, safe_text)
+from erlcookie.errors import UsageError
 
 PROGRESS_THRESHOLD = 5  # show a progress bar on a terminal from this many nodes on
 
@@ -170,7 +170,7 @@ def nodes(host, epmd_port, timeout, as_json):
                    "nodes": [{"name": n, "port": p} for n, p in rows]})
         return
     if not rows:
-        click.echo(f"no nodes registered in EPMD at {host}:{epmd_port}", err=True)
+        click.echo(f"no nodes registered in EPMD at {safe_text(host)}:{epmd_port}", err=True)
         return
     render_table(["name", "port"], rows)
 
@@ -258,14 +258,15 @@ def info(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json)
     pins, as a rotation leaves them), all compared by fingerprint and never printed, and
     whether the node runs TLS distribution.
 
-    Exit 0 when every node answered and runs our cookie as its own; 1 when a node refused
-    us or its own cookie differs; 3 when some node could not be reached.
+    --timeout bounds all of it per node: connect, handshake and every question.
+
+    Exit 0 when every node answered every question and runs our cookie as its own; 1 when
+    a node refused us or its own cookie differs; 3 when some node could not be reached or
+    left a question unanswered (an rpc failed, timed out or gave a malformed answer).
     """
     import asyncio
 
-    from erlcookie.distribution.info import node_info
-    from erlcookie.distribution.verdicts import exit_code
-    from erlcookie.errors import EXIT_FINDINGS
+    from erlcookie.distribution.info import exit_code, node_info
 
     names = _node_list(node_args, nodes_file, conn_opts, cookie_request)
     cookie = load_cookie(cookie_request, deadline=conn_opts["timeout"])
@@ -290,7 +291,4 @@ def info(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json)
         click.echo(f"our cookie: {cookie.fingerprint()} (from {cookie.source})")
         for item in infos:
             render_table(["field", "value"], _info_rows(item), title=item.node)
-    code = exit_code(i.verdict for i in infos)
-    if code == EXIT_OK and any(i.own_cookie_matches is False for i in infos):
-        code = EXIT_FINDINGS
-    sys.exit(code if code in (EXIT_OK, EXIT_FINDINGS) else EXIT_OPERATIONAL)
+    sys.exit(exit_code(infos))

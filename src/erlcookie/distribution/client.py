@@ -291,8 +291,9 @@ class DistConnection:
         self._writer.write(data)
         self._last_send = time.monotonic()
 
-    def _feed(self, data: bytes) -> bool:
-        for event in self._framing.receive_data(data):
+    def _handle(self, events: list[framing.FramingEvent]) -> bool:
+        """Act on decoded events; False once the peer closed."""
+        for event in events:
             if isinstance(event, framing.Tick):
                 self.ticks_received += 1
                 if not self._closing:
@@ -308,13 +309,21 @@ class DistConnection:
                 return False
         return True
 
+    async def _feed(self, data: bytes) -> bool:
+        # Decoding runs in a worker thread: it is bounded (terms.TermBudget), and the event
+        # loop stays free to enforce deadlines and react to Ctrl-C meanwhile. Ticks and
+        # end-of-stream need no decoding and stay on the loop.
+        if len(data) <= 4 and not self._framing.buffered:
+            return self._handle(self._framing.receive_data(data))
+        return self._handle(await asyncio.to_thread(self._framing.receive_data, data))
+
     async def _read_loop(self, trailing: bytes) -> None:
         try:
             if trailing:
-                self._feed(trailing)
+                await self._feed(trailing)
             while True:
                 data = await _read(self._reader, self.peer_name)
-                if not self._feed(data):
+                if not await self._feed(data):
                     break
             error: DistError = ConnectionLostError("the node closed the connection",
                                                    node=self.peer_name)
@@ -345,8 +354,11 @@ class DistConnection:
                 future.set_exception(error)
         _abort(self._writer)
 
-    async def close(self) -> None:
-        """Close the connection (pending rpc calls fail with ConnectionLostError)."""
+    async def close(self, wait: float = CLOSE_WAIT) -> None:
+        """Close the connection (pending rpc calls fail with ConnectionLostError).
+
+        Waits at most `wait` seconds for our last bytes to leave, then drops it.
+        """
         if self._closing:
             return
         self._closing = True
@@ -360,7 +372,7 @@ class DistConnection:
                 future.set_exception(lost)
         try:
             self._writer.close()
-            async with asyncio.timeout(CLOSE_WAIT):
+            async with asyncio.timeout(max(wait, 0.0)):
                 await self._writer.wait_closed()
         except (TimeoutError, OSError, ssl.SSLError):
             _abort(self._writer)

@@ -3,15 +3,22 @@
 Each packet is `Len:32` + data. An empty packet is a tick (keep-alive). Since we never
 negotiate the atom cache, every data packet starts with the pass-through byte 112, then a
 control term, then for message-carrying operations a message term.
+
+`DistFraming.receive_data` returns a list of `FramingEvent`: `Tick`, `DistMessage` or
+`Closed`. Each packet's terms are decoded within a `terms.TermBudget`, so one packet costs
+bounded time and memory whatever the peer put into it.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from erlcookie.distribution import terms
+
+__all__ = ["FramingEvent", "Tick", "DistMessage", "Closed", "DistFraming", "FramingError",
+           "encode_packet", "encode_reg_send", "encode_tick", "MAX_PACKET", "TICK"]
 
 PASS_THROUGH = 112
 TICK = b"\x00\x00\x00\x00"
@@ -46,21 +53,24 @@ class FramingError(Exception):
 
 @dataclass(frozen=True)
 class Tick:
-    pass
+    """An empty packet: the peer's keep-alive (answer it with one)."""
 
 
 @dataclass(frozen=True)
 class DistMessage:
-    control: tuple
+    """A pass-through packet: the control tuple and, for sends, the message term."""
+
+    control: tuple[Any, ...]
     message: Any = None
     has_message: bool = False
 
     @property
     def op(self) -> int:
-        return self.control[0]
+        op: int = self.control[0]
+        return op
 
     @property
-    def to_pid(self):
+    def to_pid(self) -> Any:
         """The destination pid of a send to a pid, else None."""
         index = _PID_SENDS.get(self.op)
         return self.control[index] if index is not None and len(self.control) > index else None
@@ -68,21 +78,25 @@ class DistMessage:
 
 @dataclass(frozen=True)
 class Closed:
-    pass
+    """The peer closed the connection between packets."""
+
+
+FramingEvent: TypeAlias = Tick | DistMessage | Closed
 
 
 def encode_tick() -> bytes:
     return TICK
 
 
-def encode_packet(control: tuple, message: Any = None, *, with_message: bool = True) -> bytes:
+def encode_packet(control: tuple[Any, ...], message: Any = None, *,
+                  with_message: bool = True) -> bytes:
     body = bytes([PASS_THROUGH]) + terms.encode(control)
     if with_message:
         body += terms.encode(message)
     return struct.pack(">I", len(body)) + body
 
 
-def encode_reg_send(from_pid, to_name: str, message: Any) -> bytes:
+def encode_reg_send(from_pid: terms.OtpErlangPid, to_name: str, message: Any) -> bytes:
     """REG_SEND: {6, FromPid, '', ToName} then the message."""
     return encode_packet((REG_SEND, from_pid, terms.atom(""), terms.atom(to_name)), message)
 
@@ -90,12 +104,19 @@ def encode_reg_send(from_pid, to_name: str, message: Any) -> bytes:
 class DistFraming:
     """Splits the byte stream into Tick / DistMessage / Closed events."""
 
-    def __init__(self, max_packet: int = MAX_PACKET) -> None:
+    def __init__(self, max_packet: int = MAX_PACKET,
+                 budget: terms.TermBudget = terms.DEFAULT_BUDGET) -> None:
         self._buf = bytearray()
         self._max = max_packet
+        self._budget = budget
         self.closed = False
 
-    def receive_data(self, data: bytes) -> list:
+    @property
+    def buffered(self) -> int:
+        """Bytes held of a packet not yet complete."""
+        return len(self._buf)
+
+    def receive_data(self, data: bytes) -> list[FramingEvent]:
         if self.closed:
             return []
         if not data:
@@ -104,7 +125,7 @@ class DistFraming:
                 raise FramingError(f"connection closed inside a packet ({len(self._buf)} bytes)")
             return [Closed()]
         self._buf += data
-        events: list = []
+        events: list[FramingEvent] = []
         while len(self._buf) >= 4:
             (length,) = struct.unpack_from(">I", self._buf, 0)
             if length > self._max:
@@ -116,12 +137,11 @@ class DistFraming:
             events.append(Tick() if length == 0 else self._parse(body))
         return events
 
-    @staticmethod
-    def _parse(body: bytes) -> DistMessage:
+    def _parse(self, body: bytes) -> DistMessage:
         if body[0] != PASS_THROUGH:
             raise FramingError(f"packet starts with {body[0]}, not the pass-through byte 112")
         try:
-            found = terms.decode_all(body, 1, limit=2)
+            found = terms.decode_all(body, 1, limit=2, budget=self._budget)
         except terms.TermError as exc:
             raise FramingError(f"bad term in packet: {exc}") from None
         control = found[0] if found else None

@@ -12,21 +12,26 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable, Sequence
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import terms
-from erlcookie.distribution.client import (DistConnection, DistError, RpcError, TlsOptions, atom,
-                                   connect)
+from erlcookie.distribution.client import (CLOSE_WAIT, DistConnection, DistError, RpcError,
+                                           TlsOptions, atom, connect)
 from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.distribution.handshake import TLS_DETECTED
 from erlcookie.distribution.nodename import NodeName
+from erlcookie.distribution.verdicts import ACCEPTED
+from erlcookie.distribution.verdicts import exit_code as verdict_exit_code
+from erlcookie.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL
 
 MAX_PEERS_CHECKED = 500  # get_cookie(Peer) per connected peer; bounded for huge clusters
 
 
 @dataclass
 class NodeInfo:
+    """What `info` learnt about one node; `complete` is False when any question went unanswered."""
+
     node: str
     verdict: str
     detail: str = ""
@@ -44,60 +49,136 @@ class NodeInfo:
     peers_with_other_cookie: list[str] = field(default_factory=list)
     peers_checked: int = 0
     tls: str | None = None
+    complete: bool = True
     errors: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def failed(self, message: str) -> None:
+        """A question went unanswered (rpc error, timeout, or an answer of the wrong shape)."""
+        self.complete = False
+        self.errors.append(message)
+
+
+def exit_code(infos: Iterable[NodeInfo]) -> int:
+    """3 when a node could not be reached or did not answer every question; else 1 when a
+    node refused us or runs another cookie as its own; else 0."""
+    infos = list(infos)
+    code = verdict_exit_code(i.verdict for i in infos)
+    if code == EXIT_OPERATIONAL or any(i.verdict == ACCEPTED and not i.complete for i in infos):
+        return EXIT_OPERATIONAL
+    if code == EXIT_OK and any(i.own_cookie_matches is False for i in infos):
+        return EXIT_FINDINGS
+    return code
+
+
+class _Shape(Exception):
+    """An rpc answer that is not what the function returns on a real node."""
+
+
+def _atom(term: Any) -> str:
+    if not (isinstance(term, terms.OtpErlangAtom) or term is True or term is False
+            or term is None):
+        raise _Shape("an atom")
+    return terms.atom_text(term)
+
+
+def _charlist(term: Any) -> str:
+    if isinstance(term, bytes) or (isinstance(term, list) and all(
+            isinstance(c, int) and 0 <= c < 0x110000 for c in term)):
+        return terms.text(term)
+    raise _Shape("a string")
+
+
+def _atoms(term: Any) -> list[str]:
+    if not isinstance(term, list):
+        raise _Shape("a list of atoms")
+    return [_atom(t) for t in term]
+
+
+def _proto_dist(term: Any) -> str:
+    """init:get_argument(proto_dist): {ok, [["inet_tls"]]}, or error (then inet_tcp)."""
+    if _is(term, "error"):
+        return "inet_tcp"
+    if not (isinstance(term, tuple) and len(term) == 2 and _is(term[0], "ok")
+            and isinstance(term[1], list) and all(isinstance(v, list) for v in term[1])):
+        raise _Shape("{ok, [[string]]} or error")
+    return ",".join(_charlist(values[0]) for values in term[1] if values)
+
+
+def _is(term: Any, name: str) -> bool:
+    try:
+        return _atom(term) == name
+    except _Shape:
+        return False
 
 
 def _cookie_from_term(term: Any) -> Cookie | None:
     """A cookie atom from get_cookie as a Cookie (None for 'nocookie')."""
-    value = terms.atom_text(term)
+    value = _atom(term)
     return None if value == "nocookie" else Cookie(value, source="node over rpc")
+
+
+Parse = Callable[[Any], Any]
 
 
 async def gather_info(conn: DistConnection, cookie: Cookie, *, timeout: float = 5.0,
                       result: NodeInfo | None = None) -> NodeInfo:
-    """Fill a NodeInfo over an open connection (each failed rpc adds to `errors`)."""
-    info = result or NodeInfo(node=conn.peer_name, verdict="accepted")
+    """Fill a NodeInfo over an open connection within `timeout` seconds in all.
+
+    Every answer is checked for the shape the function has on a real node; a failed rpc,
+    a late one or a misshapen one is recorded in `errors` and makes the info incomplete.
+    """
+    info = result or NodeInfo(node=conn.peer_name, verdict=ACCEPTED)
     info.transport = conn.transport
     info.address = f"{conn.address[0]}:{conn.address[1]}"
     info.handshake_cookie_matches = True  # the handshake proved it
+    deadline = asyncio.get_running_loop().time() + timeout
 
-    async def call(label, module, function, args=()):
+    async def call(label: str, parse: Parse, module: str, function: str,
+                   args: Sequence[Any] = ()) -> Any:
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            info.failed(f"{label}: no time left of the {timeout:g}s timeout")
+            return None
         try:
-            return await conn.rpc(module, function, list(args), timeout=timeout)
+            answer = await conn.rpc(module, function, list(args), timeout=left)
         except (RpcError, DistError) as exc:
-            info.errors.append(f"{label}: {exc}")
+            info.failed(f"{label}: {exc}")
+            return None
+        try:
+            return parse(answer)
+        except (_Shape, terms.TermError) as exc:
+            what = exc.args[0] if isinstance(exc, _Shape) else "a valid term"
+            info.failed(f"{label}: {module}:{function} answered {terms.safe_repr(answer, limit=80)}"
+                        f", not {what}")
             return None
 
     release, version, me, visible, hidden, own, proto = await asyncio.gather(
-        call("otp_release", "erlang", "system_info", [atom("otp_release")]),
-        call("version", "erlang", "system_info", [atom("version")]),
-        call("node", "erlang", "node"),
-        call("nodes", "erlang", "nodes", [atom("visible")]),
-        call("nodes", "erlang", "nodes", [atom("hidden")]),
-        call("cookie", "erlang", "get_cookie"),
-        call("proto_dist", "init", "get_argument", [atom("proto_dist")]))
-    if release is not None:
-        info.otp_release = terms.text(release)
-    if version is not None:
-        info.erts_version = terms.text(version)
-    if me is not None:
-        info.node_name = terms.atom_text(me)
+        call("otp_release", _charlist, "erlang", "system_info", [atom("otp_release")]),
+        call("version", _charlist, "erlang", "system_info", [atom("version")]),
+        call("node", _atom, "erlang", "node"),
+        call("nodes", _atoms, "erlang", "nodes", [atom("visible")]),
+        call("nodes", _atoms, "erlang", "nodes", [atom("hidden")]),
+        call("cookie", _cookie_or_none, "erlang", "get_cookie"),
+        call("proto_dist", _proto_dist, "init", "get_argument", [atom("proto_dist")]))
+    info.otp_release = release
+    info.erts_version = version
+    info.node_name = me
     if visible is not None:
-        info.visible_nodes = sorted(terms.atom_text(n) for n in visible)
+        info.visible_nodes = sorted(visible)
     if hidden is not None:
-        info.hidden_nodes = sorted(terms.atom_text(n) for n in hidden if terms.atom_text(n) != conn.our_name)
-    info.proto_dist = _proto_dist(proto)
+        info.hidden_nodes = sorted(n for n in hidden if n != conn.our_name)
+    info.proto_dist = proto
     if conn.transport == "tls":
         info.tls = "yes: connected over TLS distribution"
     elif info.proto_dist and "tls" in info.proto_dist:
         info.tls = f"node uses {info.proto_dist}, yet accepted plain TCP"
-    else:
+    elif info.proto_dist:
         info.tls = "no: the node accepts plain TCP distribution (traffic and rpc unencrypted)"
     if own is not None:
-        own_cookie = _cookie_from_term(own)
+        own_cookie = own[0]
         if own_cookie is None:
             info.own_cookie_matches = False
             info.own_cookie_fingerprint = None
@@ -105,40 +186,30 @@ async def gather_info(conn: DistConnection, cookie: Cookie, *, timeout: float = 
         else:
             info.own_cookie_matches = own_cookie == cookie
             info.own_cookie_fingerprint = own_cookie.fingerprint()
-            await _check_peers(conn, own_cookie, info, call)
+            peers = (info.visible_nodes + info.hidden_nodes)[:MAX_PEERS_CHECKED]
+            answers = await asyncio.gather(
+                *(call("peer cookie", _cookie_or_none, "erlang", "get_cookie", [atom(p)])
+                  for p in peers))
+            info.peers_checked = sum(1 for a in answers if a is not None)
+            for peer, answer in zip(peers, answers):
+                if answer is not None and answer[0] != own_cookie:
+                    info.peers_with_other_cookie.append(peer)
     return info
 
 
-async def _check_peers(conn, own_cookie: Cookie, info: NodeInfo, call) -> None:
-    peers = [n for n in info.visible_nodes + info.hidden_nodes][:MAX_PEERS_CHECKED]
-    answers = await asyncio.gather(*(call("peer cookie", "erlang", "get_cookie", [atom(p)])
-                                     for p in peers))
-    info.peers_checked = sum(1 for a in answers if a is not None)
-    for peer, answer in zip(peers, answers):
-        if answer is None:
-            continue
-        peer_cookie = _cookie_from_term(answer)
-        if peer_cookie is None or peer_cookie != own_cookie:
-            info.peers_with_other_cookie.append(peer)
-
-
-def _proto_dist(term: Any) -> str | None:
-    # init:get_argument(proto_dist) -> {ok, [["inet_tls"]]} | error (then: inet_tcp)
-    if term is None:
-        return None
-    if isinstance(term, tuple) and len(term) == 2 and terms.atom_text(term[0]) == "ok":
-        try:
-            return ",".join(terms.text(values[0]) for values in term[1] if values)
-        except (terms.TermError, TypeError, IndexError):
-            return None
-    return "inet_tcp"
+def _cookie_or_none(term: Any) -> tuple[Cookie | None]:
+    # A 1-tuple, so that 'nocookie' (None inside) differs from a failed call (None).
+    return (_cookie_from_term(term),)
 
 
 async def node_info(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
                     host: str | None = None, epmd_port: int = EPMD_PORT,
                     dist_port: int | None = None, tls: TlsOptions | None = None) -> NodeInfo:
-    """Connect and gather; never raises for network outcomes (the verdict says)."""
+    """Connect and gather, all within `timeout` seconds; never raises for network outcomes
+    (the verdict says, and `complete` tells whether every question was answered)."""
     name = node if isinstance(node, NodeName) else NodeName.parse(node)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     try:
         conn = await connect(name, cookie, timeout=timeout, host=host, epmd_port=epmd_port,
                              dist_port=dist_port, tls=tls)
@@ -148,9 +219,12 @@ async def node_info(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.
         if exc.detail == TLS_DETECTED:
             info.tls = "required: the node speaks only TLS distribution"
         return info
+    info = NodeInfo(node=str(name), verdict=ACCEPTED, detail="handshake completed, cookie accepted")
     try:
-        return await gather_info(conn, cookie, timeout=timeout,
-                                 result=NodeInfo(node=str(name), verdict="accepted",
-                                                 detail="handshake completed, cookie accepted"))
+        async with asyncio.timeout_at(deadline):
+            return await gather_info(conn, cookie, timeout=deadline - loop.time(), result=info)
+    except TimeoutError:
+        info.failed(f"no complete answer within {timeout:g}s")
+        return info
     finally:
-        await conn.close()
+        await conn.close(wait=min(CLOSE_WAIT, deadline - loop.time()))

@@ -6,6 +6,12 @@ into its control and message terms and to refuse, before erlang-py sees them, th
 that would cost unbounded time or memory (deep nesting, huge bignums, zlib bombs, counts
 larger than the bytes that could hold them).
 
+Every decode is held to a budget (`TermBudget`): a number of terms (elements) and of
+bytes, where a compressed term's *declared* size counts before anything is inflated. A
+peer that completed the handshake can still send a 16 KiB zlib bomb that would inflate to
+a list of 16 million elements and cost gigabytes and minutes to build; the budget refuses
+it after a bounded walk, before erlang-py builds a single object.
+
 Cookies may travel inside terms we send (`erlang:set_cookie(Node, Cookie)`): pass the
 `Cookie` object itself and it becomes an atom only in the encoded bytes; `redact` and
 `safe_repr` keep its text out of anything shown to people.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 import erlang
@@ -26,13 +33,32 @@ from erlcookie.cookie.value import Cookie
 VERSION = 131
 MAX_DEPTH = 200          # erlang-py recurses about two frames per level
 MAX_BIG_BYTES = 4096     # bignums of up to 32768 bits; erlang-py's loop is quadratic
-MAX_DECOMPRESSED = 16 * 1024 * 1024
+MAX_DECOMPRESSED = 1024 * 1024  # a compressed term's declared size; rpc answers are never
+                                # compressed by OTP unless asked, so this is plenty
+MAX_ELEMENTS = 65536     # terms in one decoded term (nodes() of a huge cluster fits)
 
 REDACTED = "<redacted>"
 
 
 class TermError(ValueError):
     """Bytes that are not one acceptable term (the message never quotes the bytes)."""
+
+
+@dataclass(frozen=True)
+class TermBudget:
+    """What one decode may cost: terms built (`max_elements`) and bytes inflated.
+
+    erlang-py spends microseconds and some hundred bytes per element it builds, so the
+    element count bounds both time and memory; `max_inflated` bounds a compressed term's
+    declared size, checked before inflating.
+    """
+
+    max_elements: int = MAX_ELEMENTS
+    max_inflated: int = MAX_DECOMPRESSED
+    max_depth: int = MAX_DEPTH
+
+
+DEFAULT_BUDGET = TermBudget()
 
 
 # -- building terms ----------------------------------------------------------------------
@@ -121,12 +147,17 @@ def _skip_atom(data: bytes, pos: int) -> int:
     return end
 
 
-def term_extent(data: bytes, pos: int = 0, *, max_depth: int = MAX_DEPTH) -> int:
+def term_extent(data: bytes, pos: int = 0, *, budget: TermBudget = DEFAULT_BUDGET) -> int:
     """Where the term starting at data[pos] (version byte 131 included) ends.
 
-    Raises TermError for a truncated term or one outside the bounds above. Linear in the
-    size of the term, no recursion, builds nothing.
+    Raises TermError for a truncated term or one outside the budget. Linear in the size
+    of the term (and stops once the budget is spent), no recursion, builds nothing.
     """
+    return _extent(data, pos, budget, budget.max_elements)[0]
+
+
+def _extent(data: bytes, pos: int, budget: TermBudget, elements: int) -> tuple[int, int]:
+    """(end offset, elements used) of the term at data[pos], within `elements` terms."""
     _need(data, pos, 2)
     if data[pos] != VERSION:
         raise TermError(f"term does not start with version byte 131 (found {data[pos]})")
@@ -134,8 +165,9 @@ def term_extent(data: bytes, pos: int = 0, *, max_depth: int = MAX_DEPTH) -> int
     if data[pos] == 80:  # COMPRESSED: only legal right after the version byte
         _need(data, pos + 1, 4)
         size = int.from_bytes(data[pos + 1:pos + 5], "big")
-        if size == 0 or size > MAX_DECOMPRESSED:
-            raise TermError(f"compressed term claims {size} bytes")
+        if size == 0 or size > budget.max_inflated:  # before inflating a single byte
+            raise TermError(f"compressed term claims {size} bytes "
+                            f"(at most {budget.max_inflated} are accepted)")
         inflater = zlib.decompressobj()
         try:
             inner = inflater.decompress(data[pos + 5:], size + 1)
@@ -143,22 +175,27 @@ def term_extent(data: bytes, pos: int = 0, *, max_depth: int = MAX_DEPTH) -> int
             raise TermError("compressed term is not valid zlib") from None
         if len(inner) != size or not inflater.eof:
             raise TermError("compressed term's size does not match its contents")
-        if _walk(b"\x83" + inner, 1, max_depth) != size + 1:
+        end, used = _walk(b"\x83" + inner, 1, budget.max_depth, elements)
+        if end != size + 1:
             raise TermError("compressed term has trailing bytes")
-        return len(data) - len(inflater.unused_data)
-    return _walk(data, pos, max_depth)
+        return len(data) - len(inflater.unused_data), used
+    return _walk(data, pos, budget.max_depth, elements)
 
 
-def _walk(data: bytes, pos: int, max_depth: int) -> int:
+def _walk(data: bytes, pos: int, max_depth: int, elements: int) -> tuple[int, int]:
     # `pending` holds, per open container, how many terms are still to read in it.
     pending: list[int] = []
     remaining = 1
+    left = elements
     while True:
         while remaining == 0:
             if not pending:
-                return pos
+                return pos, elements - left
             remaining = pending.pop()
         remaining -= 1
+        left -= 1
+        if left < 0:
+            raise TermError(f"term has more than {elements} elements")
         _need(data, pos, 1)
         tag = data[pos]
         pos += 1
@@ -234,28 +271,43 @@ def _walk(data: bytes, pos: int, max_depth: int) -> int:
         if children:
             if children > len(data) - pos:  # every term needs at least one byte
                 raise TermError("container claims more elements than bytes follow")
+            if children > left:  # refused before walking a single one of them
+                raise TermError(f"term has more than {elements} elements "
+                                f"(a container claims {children})")
             pending.append(remaining)
             if len(pending) >= max_depth:
                 raise TermError(f"term nests deeper than {max_depth}")
             remaining = children
 
 
-def decode(data: bytes, pos: int = 0) -> tuple[Any, int]:
+def decode(data: bytes, pos: int = 0, *,
+           budget: TermBudget = DEFAULT_BUDGET) -> tuple[Any, int]:
     """Decode the term at data[pos:] with erlang-py; return (term, end offset)."""
-    end = term_extent(data, pos)
+    term, end, _ = _decode(data, pos, budget, budget.max_elements)
+    return term, end
+
+
+def _decode(data: bytes, pos: int, budget: TermBudget, elements: int) -> tuple[Any, int, int]:
+    end, used = _extent(data, pos, budget, elements)
     try:
-        return erlang.binary_to_term(bytes(data[pos:end])), end
+        return erlang.binary_to_term(bytes(data[pos:end])), end, used
     except Exception as exc:  # erlang-py raises many types on odd input; all are "bad term"
         raise TermError(f"undecodable term ({type(exc).__name__})") from None
 
 
-def decode_all(data: bytes, pos: int = 0, *, limit: int = 2) -> list[Any]:
-    """Decode consecutive terms (a control term and an optional message term)."""
+def decode_all(data: bytes, pos: int = 0, *, limit: int = 2,
+               budget: TermBudget = DEFAULT_BUDGET) -> list[Any]:
+    """Decode consecutive terms (a control term and an optional message term).
+
+    The terms share one budget: together they hold at most `budget.max_elements`.
+    """
     terms: list[Any] = []
+    elements = budget.max_elements
     while pos < len(data):
         if len(terms) == limit:
             raise TermError(f"more than {limit} terms in one packet")
-        term, pos = decode(data, pos)
+        term, pos, used = _decode(data, pos, budget, elements)
+        elements -= used
         terms.append(term)
     return terms
 
