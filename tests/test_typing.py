@@ -5,7 +5,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STRICT = ["src/erlcookie/cookie", "src/erlcookie/audit", "src/erlcookie/inputs.py"]
+STRICT = ["src/erlcookie/cookie", "src/erlcookie/audit", "src/erlcookie/inputs.py",
+          "src/erlcookie/distribution"]
 
 
 def test_strict_packages_type_check(tmp_path):

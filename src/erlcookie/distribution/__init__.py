@@ -1,6 +1,62 @@
-"""Erlang distribution: EPMD, the version-6 handshake, framing, rpc, TLS.
+"""Erlang distribution from Python: ask live nodes whether they accept a cookie, and more.
 
-Sans-IO codecs (`epmd`, `handshake`, `framing`, `terms`) take bytes and return events; the
-asyncio driver in `client` moves bytes between them and sockets. Import from the
-submodules; this package imports nothing heavy itself.
+    from erlcookie.distribution import ping, node_info, Verdict
+    result = await ping("app@web1", cookie)          # PingResult; result.verdict is a Verdict
+    info = await node_info("app@web1", cookie)       # NodeInfo: release, peers, own cookie
+
+The sans-IO codecs (`epmd`, `handshake`, `framing`, `terms`) take bytes and return typed
+events; the asyncio driver in `client` and the blocking one in `blocking` move the bytes.
+The names below load their submodule on first use, so importing this package stays cheap
+(`erlcookie ping` must not pay for asyncio, ssl or erlang-py up front).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from erlcookie.distribution.blocking import ping_blocking
+    from erlcookie.distribution.client import (DistConnection, connect, epmd_names,
+                                               epmd_port_please, ping, ping_many)
+    from erlcookie.distribution.epmd import EPMD_PORT
+    from erlcookie.distribution.errors import (ConnectionLostError, DistError, DistTimeoutError,
+                                               NoSuchNodeError, NotAllowedError, ProtocolError,
+                                               RejectedError, RpcError, RpcTimeoutError,
+                                               UnreachableError)
+    from erlcookie.distribution.info import NodeInfo, node_info
+    from erlcookie.distribution.nodename import NodeName
+    from erlcookie.distribution.terms import atom, to_python
+    from erlcookie.distribution.tls import TlsOptions
+    from erlcookie.distribution.verdicts import PingResult, Verdict
+
+_HOMES = {
+    "ping_blocking": "blocking",
+    "DistConnection": "client", "connect": "client", "epmd_names": "client",
+    "epmd_port_please": "client", "ping": "client", "ping_many": "client",
+    "EPMD_PORT": "epmd",
+    "ConnectionLostError": "errors", "DistError": "errors", "DistTimeoutError": "errors",
+    "NoSuchNodeError": "errors", "NotAllowedError": "errors", "ProtocolError": "errors",
+    "RejectedError": "errors", "RpcError": "errors", "RpcTimeoutError": "errors",
+    "UnreachableError": "errors",
+    "NodeInfo": "info", "node_info": "info",
+    "NodeName": "nodename",
+    "atom": "terms", "to_python": "terms",
+    "TlsOptions": "tls",
+    "PingResult": "verdicts", "Verdict": "verdicts",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

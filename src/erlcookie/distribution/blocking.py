@@ -12,6 +12,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import ssl
+
+    from erlcookie.distribution.tls import TlsOptions
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import epmd as epmd_codec
@@ -42,11 +48,16 @@ class _Deadline:
         return DistTimeoutError(f"no answer within {self.timeout:g}s while {self.stage}")
 
 
-def _resolve(host: str, port: int, deadline: _Deadline):
-    """getaddrinfo bounded by the deadline (it has no timeout of its own)."""
-    box: dict = {}
+_AddrInfo = list[tuple[socket.AddressFamily, socket.SocketKind, int, str, Any]]
+# An ssl error type, and how to turn one into a DistError (None without TLS).
+_TlsErrors = tuple[type[OSError], Callable[[OSError, str], DistError]] | None
 
-    def lookup():
+
+def _resolve(host: str, port: int, deadline: _Deadline) -> _AddrInfo:
+    """getaddrinfo bounded by the deadline (it has no timeout of its own)."""
+    box: dict[str, Any] = {}
+
+    def lookup() -> None:
         try:
             box["ok"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
@@ -59,7 +70,8 @@ def _resolve(host: str, port: int, deadline: _Deadline):
         raise deadline.expired()
     if "err" in box:
         raise box["err"]
-    return box["ok"]
+    found: _AddrInfo = box["ok"]
+    return found
 
 
 def _open(host: str, port: int, what: str, deadline: _Deadline) -> socket.socket:
@@ -85,7 +97,8 @@ def _open(host: str, port: int, what: str, deadline: _Deadline) -> socket.socket
         raise error_for_oserror(exc, what, host, port) from None
 
 
-def _recv(sock: socket.socket, deadline: _Deadline, what: str, tls_errors=None) -> bytes:
+def _recv(sock: socket.socket, deadline: _Deadline, what: str,
+          tls_errors: _TlsErrors = None) -> bytes:
     sock.settimeout(deadline.left())
     try:
         return sock.recv(READ_CHUNK)
@@ -126,12 +139,13 @@ def _port_please(host: str, epmd_port: int, alive: str, deadline: _Deadline) -> 
         sock.close()
 
 
-def _tls_wrap(sock: socket.socket, tls, host: str, port: int, deadline: _Deadline):
+def _tls_wrap(sock: socket.socket, tls: TlsOptions, host: str, port: int,
+              deadline: _Deadline) -> tuple[ssl.SSLSocket, _TlsErrors]:
     import ssl
 
     from erlcookie.distribution.tls import describe, is_peer_refusal
 
-    def as_error(exc, what):
+    def as_error(exc: OSError, what: str) -> DistError:
         cls = NotAllowedError if is_peer_refusal(exc) else ProtocolError
         return cls(f"{what}: {describe(exc, has_client_cert=bool(tls.certfile))}")
 
@@ -149,7 +163,7 @@ def _tls_wrap(sock: socket.socket, tls, host: str, port: int, deadline: _Deadlin
 
 def ping_blocking(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
                   host: str | None = None, epmd_port: int = EPMD_PORT,
-                  dist_port: int | None = None, tls=None) -> PingResult:
+                  dist_port: int | None = None, tls: TlsOptions | None = None) -> PingResult:
     """Like client.ping, for one node, without an event loop. Never raises for network outcomes."""
     name = node if isinstance(node, NodeName) else NodeName.parse(node)
     dial_host = host or name.host

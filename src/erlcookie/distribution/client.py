@@ -16,7 +16,8 @@ import asyncio
 import itertools
 import ssl
 import time
-from typing import Any, Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import epmd as epmd_codec
@@ -51,7 +52,8 @@ class _Stage:
 
 
 async def _open(host: str, port: int, what: str, *, ctx: ssl.SSLContext | None = None,
-                server_hostname: str | None = None, has_client_cert: bool = True):
+                server_hostname: str | None = None,
+                has_client_cert: bool = True) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     try:
         if ctx is None:
             return await asyncio.open_connection(host, port, limit=READ_CHUNK)
@@ -83,7 +85,15 @@ def _abort(writer: asyncio.StreamWriter) -> None:
 
 
 # -- EPMD ------------------------------------------------------------------------------------
-async def _epmd_exchange(host: str, port: int, request: bytes, parser, stage: _Stage):
+_Reply = TypeVar("_Reply", covariant=True)
+
+
+class _EpmdParser(Protocol[_Reply]):
+    def receive_data(self, data: bytes) -> _Reply | None: ...
+
+
+async def _epmd_exchange(host: str, port: int, request: bytes, parser: _EpmdParser[_Reply],
+                         stage: _Stage) -> _Reply:
     stage.text = f"talking to EPMD at {host}:{port}"
     reader, writer = await _open(host, port, "EPMD")
     try:
@@ -101,7 +111,7 @@ async def _epmd_exchange(host: str, port: int, request: bytes, parser, stage: _S
 
 
 async def epmd_port_please(host: str, alive: str, *, epmd_port: int = EPMD_PORT,
-                           timeout: float = 5.0):
+                           timeout: float = 5.0) -> epmd_codec.PortPlease2Event:
     """PORT_PLEASE2: a NodePort, or a NotRegistered when EPMD knows no such name."""
     stage = _Stage("connecting to EPMD")
     try:
@@ -156,9 +166,9 @@ async def _connect(name: NodeName, cookie: Cookie, dial_host: str, epmd_port: in
                    dist_port: int | None, ctx: ssl.SSLContext | None, tls: TlsOptions | None,
                    stage: _Stage, tick_interval: float) -> "DistConnection":
     if dist_port is None:
-        answer = await _epmd_exchange(dial_host, epmd_port,
-                                      epmd_codec.encode_port_please2_req(name.alive),
-                                      epmd_codec.PortPlease2Parser(), stage)
+        answer: epmd_codec.PortPlease2Event = await _epmd_exchange(
+            dial_host, epmd_port, epmd_codec.encode_port_please2_req(name.alive),
+            epmd_codec.PortPlease2Parser(), stage)
         port = port_from_epmd(answer, dial_host, epmd_port, name.alive)
     else:
         port = dist_port
@@ -217,7 +227,7 @@ class DistConnection:
         self.transport = transport
         self.address = address
         self._framing = framing.DistFraming()
-        self._pending: dict[tuple[bytes, bytes], asyncio.Future] = {}
+        self._pending: dict[tuple[bytes, bytes], asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
         self._error: DistError | None = None
         self._closing = False
@@ -233,7 +243,8 @@ class DistConnection:
     async def __aenter__(self) -> "DistConnection":
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
         await self.close()
 
     @property
@@ -407,7 +418,7 @@ async def ping(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
 
 async def ping_many(nodes: Iterable[str | NodeName], cookie: Cookie, *, concurrency: int = 64,
                     on_result: Callable[[PingResult], None] | None = None,
-                    **options) -> list[PingResult]:
+                    **options: Any) -> list[PingResult]:
     """Ping every node, at most `concurrency` at a time; results in the order given."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")

@@ -4,6 +4,8 @@ Requests carry a 2-byte length prefix; replies do not, and EPMD closes the conne
 each reply, so a parser learns that a reply is complete either from its own layout
 (PORT_PLEASE2) or from end-of-stream (NAMES). Feed bytes with `receive_data(data)`, and
 `receive_data(b"")` for end-of-stream, then read `result` (or catch `EpmdProtocolError`).
+Each parser ends with one event: `PortPlease2Event` (`NodePort` or `NotRegistered`) or a
+`NamesReply`; `EpmdEvent` is their union.
 Every parser caps what it keeps, so a lying or endless EPMD costs bounded memory.
 """
 
@@ -12,6 +14,11 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass, field
+from typing import TypeAlias
+
+__all__ = ["EPMD_PORT", "EpmdEvent", "PortPlease2Event", "NodePort", "NotRegistered",
+           "NamesReply", "PortPlease2Parser", "NamesParser", "EpmdProtocolError",
+           "encode_names_req", "encode_port_please2_req"]
 
 EPMD_PORT = 4369  # where EPMD listens unless ERL_EPMD_PORT says otherwise
 
@@ -72,14 +79,17 @@ class NotRegistered:
     result: int
 
 
+PortPlease2Event: TypeAlias = NodePort | NotRegistered
+
+
 class PortPlease2Parser:
     """Parses one PORT2_RESP. `result` is a NodePort, a NotRegistered, or None (need more)."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
-        self.result: NodePort | NotRegistered | None = None
+        self.result: PortPlease2Event | None = None
 
-    def receive_data(self, data: bytes) -> NodePort | NotRegistered | None:
+    def receive_data(self, data: bytes) -> PortPlease2Event | None:
         if self.result is not None:
             return self.result  # EPMD closes after replying; anything more is ignored
         if not data:
@@ -88,7 +98,7 @@ class PortPlease2Parser:
         self._buf += data
         return self._try_parse()
 
-    def _try_parse(self):
+    def _try_parse(self) -> PortPlease2Event | None:
         buf = self._buf
         if len(buf) < 2:
             return None
@@ -122,8 +132,13 @@ class PortPlease2Parser:
 
 @dataclass(frozen=True)
 class NamesReply:
+    """NAMES' answer: EPMD's own port and the registered (name, port) pairs."""
+
     epmd_port: int
     nodes: list[tuple[str, int]] = field(default_factory=list)
+
+
+EpmdEvent: TypeAlias = NodePort | NotRegistered | NamesReply
 
 
 class NamesParser:

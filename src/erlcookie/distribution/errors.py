@@ -6,17 +6,20 @@ Messages name nodes, hosts, ports and stages; never a cookie, never raw rpc argu
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from erlcookie.distribution.verdicts import (NO_SUCH_NODE, NOT_ALLOWED, PROTOCOL_ERROR, REJECTED,
-                                      TIMEOUT, UNREACHABLE)
+                                      TIMEOUT, UNREACHABLE, Verdict)
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OPERATIONAL, ErlcookieError
+
+if TYPE_CHECKING:
+    from erlcookie.distribution.epmd import PortPlease2Event
 
 
 class DistError(ErlcookieError):
     """A connection to a node failed; `verdict` is one of the ping verdicts."""
 
-    verdict = PROTOCOL_ERROR
+    verdict: Verdict = PROTOCOL_ERROR
     exit_code = EXIT_OPERATIONAL
 
     def __init__(self, detail: str, *, node: str | None = None) -> None:
@@ -93,7 +96,7 @@ def error_for_oserror(exc: OSError, what: str, host: str, port: int) -> DistErro
     return UnreachableError(f"{what} at {host}:{port}: {exc.strerror or type(exc).__name__}")
 
 
-def port_from_epmd(answer, host: str, epmd_port: int, alive: str) -> int:
+def port_from_epmd(answer: PortPlease2Event, host: str, epmd_port: int, alive: str) -> int:
     """The distribution port from a PORT_PLEASE2 answer, or the error it amounts to."""
     from erlcookie.distribution.epmd import NotRegistered
 

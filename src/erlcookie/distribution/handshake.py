@@ -6,6 +6,9 @@
         for event in hs.receive_data(read()):      # receive_data(b"") = end of stream
             SendData -> write it; HandshakeComplete / HandshakeFailed -> done
 
+`receive_data` returns a list of `HandshakeEvent`: `SendData`, `StatusReceived`,
+`HandshakeComplete` or `HandshakeFailed`.
+
 We connect as a hidden node (no PUBLISHED flag) and never accept connections. The peer's
 challenge ack is checked, so a server that merely echoes "ok" cannot pass for a node that
 knows the cookie. Our digest is only sent after the peer has named itself as the node we
@@ -20,9 +23,14 @@ import hmac
 import os
 import struct
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.distribution.verdicts import NOT_ALLOWED, PROTOCOL_ERROR, REJECTED
+from erlcookie.distribution.verdicts import NOT_ALLOWED, PROTOCOL_ERROR, REJECTED, Verdict
+
+__all__ = ["ClientHandshake", "HandshakeEvent", "SendData", "StatusReceived",
+           "HandshakeComplete", "HandshakeFailed", "State", "DEFAULT_FLAGS", "TLS_DETECTED",
+           "gen_digest"]
 
 # Distribution flags (lib/kernel/include/dist.hrl).
 DFLAG_PUBLISHED = 0x01
@@ -93,16 +101,22 @@ WAITING_FOR = {
 
 @dataclass(frozen=True)
 class SendData:
+    """Bytes the driver must write to the peer."""
+
     data: bytes
 
 
 @dataclass(frozen=True)
 class StatusReceived:
+    """The peer's status answer to our name ('ok', 'not_allowed', ...)."""
+
     status: str
 
 
 @dataclass(frozen=True)
 class HandshakeComplete:
+    """Both digests checked: the connection is authenticated."""
+
     peer_name: str
     peer_flags: int
     peer_creation: int
@@ -111,11 +125,16 @@ class HandshakeComplete:
 
 @dataclass(frozen=True)
 class HandshakeFailed:
-    verdict: str
+    """The handshake ended without a connection; `verdict` says how."""
+
+    verdict: Verdict
     detail: str
 
 
-def _looks_like_tls(buf: bytes) -> bool:
+HandshakeEvent: TypeAlias = SendData | StatusReceived | HandshakeComplete | HandshakeFailed
+
+
+def _looks_like_tls(buf: bytes | bytearray) -> bool:
     # A TLS record: content type 20..23 (alert 21, handshake 22), then version 3.x.
     return len(buf) >= 2 and buf[0] in (21, 22) and buf[1] == 3
 
@@ -184,7 +203,7 @@ class ClientHandshake:
         self.state = State.RECV_STATUS
         return self._frame(b"N" + struct.pack(">QIH", self.flags, self.creation, len(name)) + name)
 
-    def receive_data(self, data: bytes) -> list:
+    def receive_data(self, data: bytes) -> list[HandshakeEvent]:
         """Feed bytes from the peer (b"" for end-of-stream); returns the resulting events."""
         if self.state in (State.CONNECTED, State.FAILED):
             return []
@@ -193,7 +212,7 @@ class ClientHandshake:
         if not data:
             return [self._fail(*self._eof_verdict())]
         self._buf += data
-        events: list = []
+        events: list[HandshakeEvent] = []
         while self.state not in (State.CONNECTED, State.FAILED):
             msg = self._next_message()
             if msg is None:
@@ -205,12 +224,12 @@ class ClientHandshake:
         return events
 
     # -- internals -------------------------------------------------------------------------
-    def _fail(self, verdict: str, detail: str) -> HandshakeFailed:
+    def _fail(self, verdict: Verdict, detail: str) -> HandshakeFailed:
         self.state = State.FAILED
         self._buf.clear()
         return HandshakeFailed(verdict, detail)
 
-    def _eof_verdict(self) -> tuple[str, str]:
+    def _eof_verdict(self) -> tuple[Verdict, str]:
         if self.state is State.RECV_STATUS:
             if self._buf:
                 return PROTOCOL_ERROR, "the peer closed the connection in the middle of a message"
@@ -221,14 +240,14 @@ class ClientHandshake:
         # RECV_ACK: a node that got a wrong digest logs "Invalid challenge reply" and closes.
         return REJECTED, "the node closed the connection after our challenge reply: wrong cookie"
 
-    def _handle(self, msg: bytes) -> list:
+    def _handle(self, msg: bytes) -> list[HandshakeEvent]:
         if self.state is State.RECV_STATUS:
             return self._on_status(msg)
         if self.state is State.RECV_CHALLENGE:
             return self._on_challenge(msg)
         return self._on_ack(msg)
 
-    def _on_status(self, msg: bytes) -> list:
+    def _on_status(self, msg: bytes) -> list[HandshakeEvent]:
         if msg[:1] != b"s":
             return [self._fail(PROTOCOL_ERROR, f"expected a status message 's', got tag {msg[0]}")]
         try:
@@ -254,7 +273,7 @@ class ClientHandshake:
                                                       "never asked for")]
         return [event, self._fail(PROTOCOL_ERROR, f"unknown handshake status {status[:40]!r}")]
 
-    def _on_challenge(self, msg: bytes) -> list:
+    def _on_challenge(self, msg: bytes) -> list[HandshakeEvent]:
         if msg[:1] == b"n":
             return [self._fail(PROTOCOL_ERROR, "the node speaks handshake version 5 only "
                                                "(OTP 22 or older)")]
@@ -277,7 +296,7 @@ class ClientHandshake:
         self.state = State.RECV_ACK
         return [SendData(self._frame(reply))]
 
-    def _on_ack(self, msg: bytes) -> list:
+    def _on_ack(self, msg: bytes) -> list[HandshakeEvent]:
         if msg[:1] != b"a" or len(msg) != 17:
             return [self._fail(PROTOCOL_ERROR, "expected a challenge ack 'a' with a 16-byte digest")]
         if not hmac.compare_digest(msg[1:], gen_digest(self._challenge, self._cookie)):

@@ -22,13 +22,19 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import AbstractSet, Any, Iterable
 
 import erlang
 from erlang import (OtpErlangAtom, OtpErlangBinary, OtpErlangList, OtpErlangPid,
                     OtpErlangReference)
 
 from erlcookie.cookie.value import Cookie
+
+__all__ = ["TermBudget", "TermError", "DEFAULT_BUDGET", "atom", "binary", "pid", "reference",
+           "encode", "decode", "decode_all", "term_extent", "secrets_in", "redact",
+           "format_term", "safe_repr", "atom_text", "text", "to_python", "OtpErlangAtom",
+           "OtpErlangBinary", "OtpErlangList", "OtpErlangPid", "OtpErlangReference",
+           "MAX_ELEMENTS", "MAX_DECOMPRESSED", "MAX_DEPTH", "MAX_BIG_BYTES"]
 
 VERSION = 131
 MAX_DEPTH = 200          # erlang-py recurses about two frames per level
@@ -99,7 +105,8 @@ def _prepare(term: Any) -> Any:
 def encode(term: Any) -> bytes:
     """term_to_binary, with Cookie objects encoded as atoms."""
     try:
-        return erlang.term_to_binary(_prepare(term))
+        data: bytes = erlang.term_to_binary(_prepare(term))
+        return data
     except (erlang.OutputException, TypeError, ValueError) as exc:
         raise TermError(f"cannot encode a {type(term).__name__} as an Erlang term: "
                         f"{type(exc).__name__}") from None
@@ -109,7 +116,7 @@ def secrets_in(term: Any) -> set[bytes]:
     """The cookie texts carried by Cookie objects anywhere inside `term`."""
     found: set[bytes] = set()
 
-    def walk(t):
+    def walk(t: Any) -> None:
         if isinstance(t, Cookie):
             found.add(t.as_bytes())
         elif isinstance(t, (tuple, list)):
@@ -373,7 +380,7 @@ def format_term(term: Any) -> str:
     return repr(term)
 
 
-def safe_repr(term: Any, secrets: set[bytes] = frozenset(), limit: int = 300) -> str:
+def safe_repr(term: Any, secrets: AbstractSet[bytes] = frozenset(), limit: int = 300) -> str:
     """Short Erlang-like text of `term` with secrets replaced, for errors and logs."""
     text = format_term(redact(term, set(secrets)))
     return text if len(text) <= limit else text[:limit - 3] + "..."
@@ -390,7 +397,8 @@ def atom_text(term: Any) -> str:
         return "undefined"
     if isinstance(term, OtpErlangAtom):
         value = term.value
-        return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        name: str = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        return name
     raise TermError(f"expected an atom, got {type(term).__name__}")
 
 
@@ -399,7 +407,7 @@ def text(term: Any) -> str:
     if isinstance(term, bytes):
         return term.decode("latin-1")
     if isinstance(term, OtpErlangBinary):
-        return term.value.decode("utf-8", errors="replace")
+        return bytes(term.value).decode("utf-8", errors="replace")
     if isinstance(term, list) and all(isinstance(c, int) and 0 <= c < 0x110000 for c in term):
         return "".join(chr(c) for c in term)
     return atom_text(term)

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import asdict, dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL
 
-ACCEPTED = "accepted"            # handshake completed: the node accepts the cookie
-REJECTED = "rejected"            # the node refused our digest: wrong cookie
-NOT_ALLOWED = "not_allowed"      # the node refused our name, flags, address or certificate
-NO_SUCH_NODE = "no_such_node"    # EPMD on that host knows no such name
-UNREACHABLE = "unreachable"      # no EPMD, nothing listening, DNS failure
-TIMEOUT = "timeout"              # no answer within the timeout
-PROTOCOL_ERROR = "protocol_error"  # the peer said something no Erlang node says
+__all__ = ["Verdict", "PingResult", "exit_code", "VERDICTS", "REFUSALS", "OPERATIONAL",
+           "ACCEPTED", "REJECTED", "NOT_ALLOWED", "NO_SUCH_NODE", "UNREACHABLE", "TIMEOUT",
+           "PROTOCOL_ERROR"]
 
-VERDICTS = (ACCEPTED, REJECTED, NOT_ALLOWED, NO_SUCH_NODE, UNREACHABLE, TIMEOUT, PROTOCOL_ERROR)
+
+class Verdict(enum.StrEnum):
+    """A node's answer to a ping. Members are str: JSON and comparisons see the plain value."""
+
+    ACCEPTED = "accepted"              # handshake completed: the node accepts the cookie
+    REJECTED = "rejected"              # the node refused our digest: wrong cookie
+    NOT_ALLOWED = "not_allowed"        # the node refused our name, flags, address or certificate
+    NO_SUCH_NODE = "no_such_node"      # EPMD on that host knows no such name
+    UNREACHABLE = "unreachable"        # no EPMD, nothing listening, DNS failure
+    TIMEOUT = "timeout"                # no answer within the timeout
+    PROTOCOL_ERROR = "protocol_error"  # the peer said something no Erlang node says
+
+
+ACCEPTED = Verdict.ACCEPTED
+REJECTED = Verdict.REJECTED
+NOT_ALLOWED = Verdict.NOT_ALLOWED
+NO_SUCH_NODE = Verdict.NO_SUCH_NODE
+UNREACHABLE = Verdict.UNREACHABLE
+TIMEOUT = Verdict.TIMEOUT
+PROTOCOL_ERROR = Verdict.PROTOCOL_ERROR
+
+VERDICTS = tuple(Verdict)
 REFUSALS = frozenset({REJECTED, NOT_ALLOWED, NO_SUCH_NODE})
 OPERATIONAL = frozenset({UNREACHABLE, TIMEOUT, PROTOCOL_ERROR})
 
@@ -36,7 +54,7 @@ class PingResult:
     """One node's answer to a ping (a handshake and nothing more)."""
 
     node: str
-    verdict: str
+    verdict: Verdict
     detail: str
     elapsed: float
     peer_flags: int | None = None
@@ -48,7 +66,7 @@ class PingResult:
     def accepted(self) -> bool:
         return self.verdict == ACCEPTED
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["elapsed"] = round(self.elapsed, 6)
         data["peer_flags"] = None if self.peer_flags is None else hex(self.peer_flags)
