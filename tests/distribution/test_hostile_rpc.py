@@ -96,6 +96,15 @@ def test_misshapen_answers_are_errors_not_tracebacks(cookie, cookie_file):
     assert result.exit_code == 3
 
 
+def test_misshapen_answers_never_quote_our_cookie(cookie, cookie_file):
+    # A peer that completed the handshake knows the cookie; it may echo it in odd shapes.
+    echo = terms.encode((terms.atom("rex"), (cookie, [cookie])))
+    result, _, _ = info_against(constant(echo), cookie, cookie_file)
+    assert result.exit_code == 3
+    assert cookie.reveal() not in result.stdout and cookie.reveal() not in result.stderr
+    assert "<redacted>" in result.stdout
+
+
 def test_every_rpc_failing_after_the_handshake_is_exit_3(cookie, cookie_file):
     badrpc = terms.encode((terms.atom("rex"), (terms.atom("badrpc"), terms.atom("nodedown"))))
     fake = FakeNode(NODE, cookie, after=rex_server(constant(badrpc)))

@@ -151,8 +151,10 @@ async def gather_info(conn: DistConnection, cookie: Cookie, *, timeout: float = 
             return parse(answer)
         except (_Shape, terms.TermError) as exc:
             what = exc.args[0] if isinstance(exc, _Shape) else "a valid term"
-            info.failed(f"{label}: {module}:{function} answered {terms.safe_repr(answer, limit=80)}"
-                        f", not {what}")
+            # A cookie answer is never quoted; anything else with our cookie redacted.
+            shown = ("a term" if function == "get_cookie"
+                     else terms.safe_repr(answer, {cookie.as_bytes()}, limit=80))
+            info.failed(f"{label}: {module}:{function} answered {shown}, not {what}")
             return None
 
     release, version, me, visible, hidden, own, proto = await asyncio.gather(
