@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, assert_never
 
 if TYPE_CHECKING:
     import ssl
@@ -195,6 +195,10 @@ def ping_blocking(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
                         return PingResult(str(name), ACCEPTED, "handshake completed, cookie accepted",
                                           time.perf_counter() - started, event.peer_flags,
                                           event.peer_name, f"{dial_host}:{port}", transport)
+                    elif isinstance(event, hs.StatusReceived):
+                        pass  # a failing status comes with its HandshakeFailed
+                    else:
+                        assert_never(event)
         finally:
             sock.close()
     except DistError as exc:

@@ -17,7 +17,7 @@ import itertools
 import ssl
 import time
 from types import TracebackType
-from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar, assert_never
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import epmd as epmd_codec
@@ -200,6 +200,10 @@ async def _connect(name: NodeName, cookie: Cookie, dial_host: str, epmd_port: in
                         peer_creation=event.peer_creation, transport=transport,
                         address=(dial_host, port), trailing=event.trailing,
                         tick_interval=tick_interval)
+                elif isinstance(event, hs.StatusReceived):
+                    pass  # a failing status comes with its HandshakeFailed
+                else:
+                    assert_never(event)
     except BaseException:
         _abort(writer)
         raise
@@ -318,6 +322,8 @@ class DistConnection:
                 # Anything else (links, monitors, stray sends) is not for us: ignored.
             elif isinstance(event, framing.Closed):
                 return False
+            else:
+                assert_never(event)
         return True
 
     async def _feed(self, data: bytes) -> bool:
