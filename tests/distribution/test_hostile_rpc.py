@@ -16,10 +16,12 @@ import tracemalloc
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from erlcookie.cli import cli
 from erlcookie.distribution import terms
-from tests.distribution.hostile import (FakeNode, nil_list, rex_reply_bomb, rex_server,
+from tests.distribution.hostile import (FakeNode, nil_list, rex_reply_bomb, rex_server, serve,
                                         serve_in_thread)
 
 NODE = "app@127.0.0.1"
@@ -191,3 +193,31 @@ def test_ctrl_c_ends_info_promptly(cookie, cookie_file):
     assert code != 0
     assert time.monotonic() - started < 20
     assert "Traceback" not in stderr
+
+
+# -- any answer at all -------------------------------------------------------------------------
+erlang_terms = st.recursive(
+    st.one_of(st.integers(-2**40, 2**40), st.binary(max_size=20), st.booleans(), st.none(),
+              st.sampled_from(["ok", "error", "nocookie", "a@b", "rex"]).map(terms.atom),
+              st.binary(max_size=8).map(terms.binary), st.floats(allow_nan=False)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner, inner),
+                            st.lists(inner, max_size=3).map(tuple)),
+    max_leaves=12)
+
+
+@settings(max_examples=int(os.environ.get("ERLCOOKIE_FUZZ_EXAMPLES", "60")), deadline=10_000,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(reply=erlang_terms)
+def test_any_answer_shape_gives_a_report_not_an_exception(reply, cookie):
+    from erlcookie.distribution.info import node_info
+
+    message = terms.encode((terms.atom("rex"), reply))
+
+    async def check():
+        async with serve(FakeNode(NODE, cookie, after=rex_server(constant(message)))) as port:
+            return await node_info(NODE, cookie, dist_port=port, timeout=3.0)
+
+    info = asyncio.run(asyncio.wait_for(check(), 30))
+    assert info.verdict == "accepted"
+    assert info.complete is (not info.errors) or info.own_cookie_matches is False
+    json.dumps(info.to_dict())  # always serialisable for --json
