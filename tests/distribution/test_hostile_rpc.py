@@ -136,30 +136,44 @@ def test_silent_node_ends_at_the_timeout(cookie, cookie_file):
     assert node["complete"] is False and node["errors"]
 
 
+def _peak_rss(pid: int) -> int | None:
+    """The process's own peak RSS (VmHWM) in bytes, while it runs (Linux)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def _run_child(args, *, on_started=None):
-    """Start `python -m erlcookie` and wait for it; (exit code, seconds, max RSS in bytes)."""
+    """Start `python -m erlcookie` and wait for it; (exit code, seconds, peak RSS, stderr).
+
+    The peak is sampled from /proc while the child runs: wait4's ru_maxrss would also count
+    what the child inherited from this (large) test process before exec.
+    """
     started = time.monotonic()
     child = subprocess.Popen([sys.executable, "-m", "erlcookie", *args],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if on_started is not None:
         on_started(child)
-    deadline = time.monotonic() + 60
-    while True:  # wait4 gives this child's own rusage (RUSAGE_CHILDREN mixes in others)
-        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            child.kill()
-            pid, status, usage = os.wait4(child.pid, 0)
-            break
-        time.sleep(0.05)
-    took = time.monotonic() - started
-    stderr = child.stderr.read().decode()
-    child.stdout.close()
-    child.stderr.close()
-    child.returncode = os.waitstatus_to_exitcode(status)
-    scale = 1 if sys.platform == "darwin" else 1024
-    return child.returncode, took, usage.ru_maxrss * scale, stderr
+    peak = 0
+    try:
+        stdout, stderr = b"", b""
+        while True:
+            peak = max(peak, _peak_rss(child.pid) or 0)
+            try:
+                stdout, stderr = child.communicate(timeout=0.02)
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() - started > 60:
+                    raise
+    finally:
+        child.kill()
+        child.wait()
+    return child.returncode, time.monotonic() - started, peak, stderr.decode()
 
 
 def test_real_process_against_the_bomb(cookie, cookie_file):
@@ -170,7 +184,8 @@ def test_real_process_against_the_bomb(cookie, cookie_file):
     assert code == 3, stderr
     assert "Traceback" not in stderr
     assert took < 3.0 + SLACK + 1.0  # plus interpreter start-up
-    assert rss < 150 * 1024 * 1024
+    if sys.platform == "linux":
+        assert 0 < rss < 150 * 1024 * 1024
 
 
 def test_ctrl_c_ends_info_promptly(cookie, cookie_file):
