@@ -63,7 +63,7 @@ def test_every_named_group_has_a_character_of_the_cookie():
                          [("elixir", 16), ("elixir", 3), ("base32", 10), ("hex", 5), ("erlang", 30)])
 def test_generate_and_audit_agree_on_the_same_cookie(tmp_path, style, size):
     runner = CliRunner()
-    for attempt in range(5):
+    for attempt in range(5 if size != 3 else 60):  # 4-letter values: some are guessable
         path = tmp_path / f"c{attempt}"
         args = ["generate", "--style", style, "--write", str(path), "--json"]
         if size is not None:

@@ -9,7 +9,6 @@ import click
 from erlcookie.cli.common import emit_json, handle_errors, json_option
 from erlcookie.cookie.files import atomic_write
 from erlcookie.cookie.generate import DEFAULT_STYLE, STYLES, generate as make_cookie
-from erlcookie.cookie.strength import estimate_strength
 from erlcookie.errors import UsageError
 
 
@@ -49,7 +48,11 @@ def generate(style, nbytes, length, write_path, force, as_json):
         click.echo(cookie.reveal())
         return
     written = atomic_write(write_path, cookie.reveal(), mode=0o400, overwrite=force)
-    bits = estimate_strength(cookie.reveal()).bits  # the same estimate `audit` shows
+    from erlcookie.audit.checks import audit_cookie
+
+    # audit's own figure: the strength estimate, lowered when a short value happens to be
+    # guessable (zxcvbn), so `generate` and `audit` always agree on one cookie
+    bits = audit_cookie(cookie).bits
     fp = cookie.fingerprint()
     if as_json:
         emit_json({"path": str(written), "mode": "0400", "style": style, "bits": bits,
