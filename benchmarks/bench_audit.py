@@ -29,7 +29,9 @@ def throughput(label, cookies, fn):
     for c in cookies:
         fn(c)
     elapsed = time.perf_counter() - start
-    print(f"{label:<48} {len(cookies) / elapsed:>10.0f} cookies/s  ({len(cookies)} in {elapsed:.2f} s)")
+    print(
+        f"{label:<48} {len(cookies) / elapsed:>10.0f} cookies/s  ({len(cookies)} in {elapsed:.2f} s)"
+    )
 
 
 def wall(cmd, env, runs=15):
@@ -61,8 +63,10 @@ def main():
         values = [generate(style).reveal() for _ in range(2000)]
         throughput(f"full audit of random {style}-style cookies", values, audit_text)
     words = ["secret", "erlang", "cookie", "rabbit", "cluster", "shop", "prod", "monster", "demo"]
-    human = [f"{rng.choice(words)}-{rng.choice(words)}-{rng.choice(words)}{rng.randint(0, 99)}"
-             for _ in range(500)]
+    human = [
+        f"{rng.choice(words)}-{rng.choice(words)}-{rng.choice(words)}{rng.randint(0, 99)}"
+        for _ in range(500)
+    ]
     throughput("full audit of human-chosen cookies (zxcvbn)", human, audit_text)
 
     print("\n== process start, median of 15 ==")
@@ -76,15 +80,19 @@ def main():
         aud = wall([BIN / "erlcookie", "audit"], env)
     print(f"{'python -c pass (floor)':<48} {bare:>8.1f} ms")
     print(f"{'erlcookie --help':<48} {hlp:>8.1f} ms  ({hlp / bare:.1f}x the bare interpreter)")
-    print(f"{'erlcookie audit (incl. 40 ms scrypt fingerprint)':<48} {aud:>8.1f} ms  ({aud / bare:.1f}x)")
+    print(
+        f"{'erlcookie audit (incl. 40 ms scrypt fingerprint)':<48} {aud:>8.1f} ms  ({aud / bare:.1f}x)"
+    )
     with tempfile.TemporaryDirectory() as home:
         Path(home, ".erlang.cookie").write_text("secret-erlang-cookie")
         os.chmod(Path(home, ".erlang.cookie"), 0o400)
         env = {**os.environ, "HOME": home}
         env.pop("RELEASE_COOKIE", None)
         weak = wall([BIN / "erlcookie", "audit"], env)
-    print(f"{'erlcookie audit of a human-chosen cookie (zxcvbn)':<48} {weak:>8.1f} ms  "
-          f"({weak / bare:.1f}x)")
+    print(
+        f"{'erlcookie audit of a human-chosen cookie (zxcvbn)':<48} {weak:>8.1f} ms  "
+        f"({weak / bare:.1f}x)"
+    )
 
 
 if __name__ == "__main__":

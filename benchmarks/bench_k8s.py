@@ -41,8 +41,10 @@ def timed(argv, runs, **kwargs) -> tuple[list[float], list[float]]:
 
 def row(label, samples) -> str:
     wall, cpu = ([s * 1000 for s in part] for part in samples)
-    return (f"| {label} | {statistics.median(wall):.0f} ms | {min(wall):.0f} ms | "
-            f"{statistics.median(cpu):.0f} ms |")
+    return (
+        f"| {label} | {statistics.median(wall):.0f} ms | {min(wall):.0f} ms | "
+        f"{statistics.median(cpu):.0f} ms |"
+    )
 
 
 def helm_stream(workloads: int, distinct: bool = True) -> str:
@@ -101,35 +103,86 @@ def main() -> None:
         os.close(fd)
         env = {**os.environ, "KUBECONFIG": "/dev/null"}
 
-        lines += ["## Start-up and manifests", "", "| command | wall median | wall min | CPU median |", "|---|---|---|---|"]
+        lines += [
+            "## Start-up and manifests",
+            "",
+            "| command | wall median | wall min | CPU median |",
+            "|---|---|---|---|",
+        ]
         lines.append(row("`erlcookie --help`", timed([ERLCOOKIE, "--help"], runs)))
         lines.append(row("`erlcookie k8s --help`", timed([ERLCOOKIE, "k8s", "--help"], runs)))
-        lines.append(row("`erlcookie k8s secret --cookie-file F` (manifest to stdout)",
-                         timed([ERLCOOKIE, "k8s", "secret", "--cookie-file", str(cookie)], runs)))
-        lines.append(row("`kubectl create secret generic erlang-cookie --from-file=cookie=F --dry-run=client -o yaml`",
-                         timed(["kubectl", "create", "secret", "generic", "erlang-cookie",
-                                f"--from-file=cookie={cookie}", "--dry-run=client", "-o", "yaml"], runs, env=env)))
-        lines.append(row("`erlcookie k8s netpol -l app=x --dist-port 9100-9105`",
-                         timed([ERLCOOKIE, "k8s", "netpol", "-l", "app=x", "--dist-port", "9100-9105"], runs)))
+        lines.append(
+            row(
+                "`erlcookie k8s secret --cookie-file F` (manifest to stdout)",
+                timed([ERLCOOKIE, "k8s", "secret", "--cookie-file", str(cookie)], runs),
+            )
+        )
+        lines.append(
+            row(
+                "`kubectl create secret generic erlang-cookie --from-file=cookie=F --dry-run=client -o yaml`",
+                timed(
+                    [
+                        "kubectl",
+                        "create",
+                        "secret",
+                        "generic",
+                        "erlang-cookie",
+                        f"--from-file=cookie={cookie}",
+                        "--dry-run=client",
+                        "-o",
+                        "yaml",
+                    ],
+                    runs,
+                    env=env,
+                ),
+            )
+        )
+        lines.append(
+            row(
+                "`erlcookie k8s netpol -l app=x --dist-port 9100-9105`",
+                timed(
+                    [ERLCOOKIE, "k8s", "netpol", "-l", "app=x", "--dist-port", "9100-9105"], runs
+                ),
+            )
+        )
 
         stream = tmp / "big.yaml"
         stream.write_text(helm_stream(args.workloads, distinct=False))
         distinct = tmp / "distinct.yaml"
         distinct.write_text(helm_stream(args.workloads, distinct=True))
         size = stream.stat().st_size
-        lines += ["", f"## inject on a Helm stream: {2 * args.workloads} documents, {size // 1024} KiB "
-                  f"({args.workloads} Deployments with a literal cookie, {args.workloads} untouched ConfigMaps)",
-                  "", "| command | wall median | wall min | CPU median |", "|---|---|---|---|"]
-        lines.append(row("`erlcookie k8s inject big.yaml` (one cookie repeated: prints the result)",
-                         timed([ERLCOOKIE, "k8s", "inject", str(stream)], max(3, runs // 3))))
-        lines.append(row(f"`erlcookie k8s inject distinct.yaml` ({args.workloads} different cookies: "
-                         f"{args.workloads} scrypt fingerprints)",
-                         timed([ERLCOOKIE, "k8s", "inject", str(distinct)], 3)))
-        edited = subprocess.run([ERLCOOKIE, "k8s", "inject", str(stream)], capture_output=True).stdout
+        lines += [
+            "",
+            f"## inject on a Helm stream: {2 * args.workloads} documents, {size // 1024} KiB "
+            f"({args.workloads} Deployments with a literal cookie, {args.workloads} untouched ConfigMaps)",
+            "",
+            "| command | wall median | wall min | CPU median |",
+            "|---|---|---|---|",
+        ]
+        lines.append(
+            row(
+                "`erlcookie k8s inject big.yaml` (one cookie repeated: prints the result)",
+                timed([ERLCOOKIE, "k8s", "inject", str(stream)], max(3, runs // 3)),
+            )
+        )
+        lines.append(
+            row(
+                f"`erlcookie k8s inject distinct.yaml` ({args.workloads} different cookies: "
+                f"{args.workloads} scrypt fingerprints)",
+                timed([ERLCOOKIE, "k8s", "inject", str(distinct)], 3),
+            )
+        )
+        edited = subprocess.run(
+            [ERLCOOKIE, "k8s", "inject", str(stream)], capture_output=True
+        ).stdout
         done = tmp / "done.yaml"
         done.write_bytes(edited)
-        lines.append(row("`erlcookie k8s inject --check done.yaml` (already wired: parse only)",
-                         timed([ERLCOOKIE, "k8s", "inject", "--check", str(done)], max(3, runs // 3))))
+        lines.append(
+            row(
+                "`erlcookie k8s inject --check done.yaml` (already wired: parse only)",
+                timed([ERLCOOKIE, "k8s", "inject", "--check", str(done)], max(3, runs // 3)),
+            )
+        )
 
         from tests.support.kube_api import KubeApiServer
 
@@ -137,32 +190,89 @@ def main() -> None:
             kube.namespaces.add("bench")
             kubeconfig = kube.write_kubeconfig(tmp / "kc", namespace="bench")
             env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
-            subprocess.run([ERLCOOKIE, "k8s", "secret", "--apply", "--cookie-file", str(cookie)],
-                           env=env, check=True, capture_output=True)
+            subprocess.run(
+                [ERLCOOKIE, "k8s", "secret", "--apply", "--cookie-file", str(cookie)],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
             for i in range(10):
-                kube.add({"apiVersion": "apps/v1", "kind": "Deployment",
-                          "metadata": {"name": f"app-{i}", "labels": {"app": "bench"}},
-                          "spec": {"replicas": 5, "selector": {"matchLabels": {"app": "bench", "n": str(i)}},
-                                   "template": {"metadata": {"labels": {"app": "bench", "n": str(i)}},
-                                                "spec": {"containers": [{"name": "app", "image": "i", "env": [
-                                                    {"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {
-                                                        "name": "erlang-cookie", "key": "cookie"}}}]}]}}}},
-                         namespace="bench")
+                kube.add(
+                    {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "metadata": {"name": f"app-{i}", "labels": {"app": "bench"}},
+                        "spec": {
+                            "replicas": 5,
+                            "selector": {"matchLabels": {"app": "bench", "n": str(i)}},
+                            "template": {
+                                "metadata": {"labels": {"app": "bench", "n": str(i)}},
+                                "spec": {
+                                    "containers": [
+                                        {
+                                            "name": "app",
+                                            "image": "i",
+                                            "env": [
+                                                {
+                                                    "name": "RELEASE_COOKIE",
+                                                    "valueFrom": {
+                                                        "secretKeyRef": {
+                                                            "name": "erlang-cookie",
+                                                            "key": "cookie",
+                                                        }
+                                                    },
+                                                }
+                                            ],
+                                        }
+                                    ]
+                                },
+                            },
+                        },
+                    },
+                    namespace="bench",
+                )
             pods = len(kube.objects("Pod", "bench"))
-            lines += ["", f"## status and apply against the local API server (HTTP on loopback; 10 Deployments, "
-                      f"{pods} pods)", "", "| command | wall median | wall min | CPU median |", "|---|---|---|---|"]
-            samples = timed([ERLCOOKIE, "k8s", "status", "-l", "app=bench", "--json"], runs, env=env)
-            report = json.loads(subprocess.run([ERLCOOKIE, "k8s", "status", "-l", "app=bench", "--json"],
-                                               env=env, capture_output=True).stdout)
+            lines += [
+                "",
+                f"## status and apply against the local API server (HTTP on loopback; 10 Deployments, "
+                f"{pods} pods)",
+                "",
+                "| command | wall median | wall min | CPU median |",
+                "|---|---|---|---|",
+            ]
+            samples = timed(
+                [ERLCOOKIE, "k8s", "status", "-l", "app=bench", "--json"], runs, env=env
+            )
+            report = json.loads(
+                subprocess.run(
+                    [ERLCOOKIE, "k8s", "status", "-l", "app=bench", "--json"],
+                    env=env,
+                    capture_output=True,
+                ).stdout
+            )
             assert report["ok"], report["findings"][:3]
             lines.append(row("`erlcookie k8s status -l app=bench --json` (8 requests)", samples))
-            lines.append(row("`erlcookie k8s secret --apply` (exists: 1 GET)",
-                             timed([ERLCOOKIE, "k8s", "secret", "--apply", "--cookie-file", str(cookie)], runs, env=env)))
-        lines.append(row("floor: `python -c 'import kubernetes.client'`",
-                         timed([sys.executable, "-c", "import kubernetes.client"], runs)))
+            lines.append(
+                row(
+                    "`erlcookie k8s secret --apply` (exists: 1 GET)",
+                    timed(
+                        [ERLCOOKIE, "k8s", "secret", "--apply", "--cookie-file", str(cookie)],
+                        runs,
+                        env=env,
+                    ),
+                )
+            )
+        lines.append(
+            row(
+                "floor: `python -c 'import kubernetes.client'`",
+                timed([sys.executable, "-c", "import kubernetes.client"], runs),
+            )
+        )
     load = os.getloadavg()[0]
-    print(f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} CPUs (load average {load:.1f}), "
-          f"Python {sys.version.split()[0]}, `{' '.join(sys.argv)}`.\n")
+    print(
+        f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} CPUs (load average {load:.1f}), "
+        f"Python {sys.version.split()[0]}, `{' '.join(sys.argv)}`.\n"
+    )
     print("\n".join(lines))
 
 

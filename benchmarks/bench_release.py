@@ -78,33 +78,55 @@ def main() -> None:
 
     def row(label, result):
         med, lo, hi = result
-        rows.append(f"| {label} | median {med * 1000:.0f} ms, min {lo * 1000:.0f} ms, max {hi * 1000:.0f} ms |")
+        rows.append(
+            f"| {label} | median {med * 1000:.0f} ms, min {lo * 1000:.0f} ms, max {hi * 1000:.0f} ms |"
+        )
         print(rows[-1], flush=True)
 
     row("`erlcookie --help` (floor: interpreter + click)", timed([ERLCOOKIE, "--help"], args.runs))
     for name in ("rebar3_template", "rebar3_commented", "mix_several", "mix_umbrella"):
-        row(f"`erlcookie release check` {name}", timed([ERLCOOKIE, "release", "check",
-                                                         str(FIXTURES / name)], args.runs))
-    row("`erlcookie release check` all 16 fixture projects", timed(
-        [ERLCOOKIE, "release", "check", str(FIXTURES)], args.runs))
-    row("`erlcookie release fix --dry-run` rebar3_commented", timed(
-        [ERLCOOKIE, "release", "fix", "--dry-run", str(FIXTURES / "rebar3_commented")], args.runs))
-    row("in-process `check()` rebar3_template (fingerprint cache cleared)",
-        in_process(FIXTURES / "rebar3_template", args.runs))
-    row("in-process `check()` mix_several (4 distinct literal cookies)",
-        in_process(FIXTURES / "mix_several", args.runs))
+        row(
+            f"`erlcookie release check` {name}",
+            timed([ERLCOOKIE, "release", "check", str(FIXTURES / name)], args.runs),
+        )
+    row(
+        "`erlcookie release check` all 16 fixture projects",
+        timed([ERLCOOKIE, "release", "check", str(FIXTURES)], args.runs),
+    )
+    row(
+        "`erlcookie release fix --dry-run` rebar3_commented",
+        timed(
+            [ERLCOOKIE, "release", "fix", "--dry-run", str(FIXTURES / "rebar3_commented")],
+            args.runs,
+        ),
+    )
+    row(
+        "in-process `check()` rebar3_template (fingerprint cache cleared)",
+        in_process(FIXTURES / "rebar3_template", args.runs),
+    )
+    row(
+        "in-process `check()` mix_several (4 distinct literal cookies)",
+        in_process(FIXTURES / "mix_several", args.runs),
+    )
     if shutil.which("erl"):
-        consult = ('{ok, _} = file:consult("%s"), halt().'
-                   % (FIXTURES / "rebar3_commented" / "rebar.config"))
-        row("peer: `erl -noshell -eval 'file:consult(rebar.config), halt().'`",
-            timed(["erl", "-noshell", "-eval", consult], args.runs))
+        consult = '{ok, _} = file:consult("%s"), halt().' % (
+            FIXTURES / "rebar3_commented" / "rebar.config"
+        )
+        row(
+            "peer: `erl -noshell -eval 'file:consult(rebar.config), halt().'`",
+            timed(["erl", "-noshell", "-eval", consult], args.runs),
+        )
     with tempfile.TemporaryDirectory() as tmp:
         project = big_tree(Path(tmp))
         files = sum(1 for _ in (project / "lib" / "vendor").iterdir())
-        row(f"`erlcookie release check` big tree ({files} Erlang/Elixir sources)",
-            timed([ERLCOOKIE, "release", "check", str(project)], max(3, args.runs // 2)))
-    print(f"\n{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f}")
+        row(
+            f"`erlcookie release check` big tree ({files} Erlang/Elixir sources)",
+            timed([ERLCOOKIE, "release", "check", str(project)], max(3, args.runs // 2)),
+        )
+    print(
+        f"\n{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -49,15 +49,30 @@ PATTERNS = [
     r"""erl_call\b.*\s-c\s+(\S+)""",
 ]
 
-WORDS = ("def defp end do fn case cond with import alias use require module function return "
-         "value result config data item list map state socket conn params user session "
-         "request response handler worker server client cache queue store table index key "
-         "name type spec port host node pid ref timeout retry error ok reply noreply "
-         "metadata labels annotations spec template containers image replicas selector "
-         "service deployment volume mount path file line column offset buffer stream chunk "
-         "token parser lexer compile build release deploy test assert expect mock").split()
-KINDS = [".ex", ".exs", ".erl", ".yaml", ".json", ".md", ".sh", ".py", ".js", ".txt", ".toml",
-         ".conf", ""]
+WORDS = (
+    "def defp end do fn case cond with import alias use require module function return "
+    "value result config data item list map state socket conn params user session "
+    "request response handler worker server client cache queue store table index key "
+    "name type spec port host node pid ref timeout retry error ok reply noreply "
+    "metadata labels annotations spec template containers image replicas selector "
+    "service deployment volume mount path file line column offset buffer stream chunk "
+    "token parser lexer compile build release deploy test assert expect mock"
+).split()
+KINDS = [
+    ".ex",
+    ".exs",
+    ".erl",
+    ".yaml",
+    ".json",
+    ".md",
+    ".sh",
+    ".py",
+    ".js",
+    ".txt",
+    ".toml",
+    ".conf",
+    "",
+]
 
 
 def corpus(rng: random.Random, size: int = 4 << 20) -> str:
@@ -86,20 +101,23 @@ def planted_files(rng: random.Random, cookie) -> tuple[list[tuple[str, str]], in
     templates = [
         ("rel/vm.args", "-name app@127.0.0.1\n-setcookie {c}\n"),
         (".erlang.cookie", "{c}"),
-        ("mix.exs", "def project, do: [releases: [app: [cookie: \"{c}\"]]]\n"),
-        ("lib/app/application.ex", "Node.set_cookie(Node.self(), :\"{c}\")\n"),
+        ("mix.exs", 'def project, do: [releases: [app: [cookie: "{c}"]]]\n'),
+        ("lib/app/application.ex", 'Node.set_cookie(Node.self(), :"{c}")\n'),
         ("deploy/env.sh", "export RELEASE_COOKIE={c}\n"),
         (".env", "RELEASE_COOKIE={c}\n"),
         ("deploy/app.service", "[Service]\nEnvironment=RELEASE_COOKIE={c}\n"),
         ("Makefile", "console:\n\tiex --sname dev --cookie {c} -S mix\n"),
         ("Dockerfile", "FROM elixir\nENV RELEASE_COOKIE={c}\n"),
-        ("k8s/deployment.yaml", "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n"
-                                "        - name: app\n          env:\n            - name: RELEASE_COOKIE\n"
-                                "              value: \"{c}\"\n"),
+        (
+            "k8s/deployment.yaml",
+            "kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n"
+            "        - name: app\n          env:\n            - name: RELEASE_COOKIE\n"
+            '              value: "{c}"\n',
+        ),
         ("k8s/secret.yaml", "kind: Secret\nstringData:\n  cookie: {c}\n"),
         ("chart/values.yaml", "auth:\n  erlangCookie: {c}\n"),
         ("docker-compose.yml", "services:\n  app:\n    environment:\n      - RELEASE_COOKIE={c}\n"),
-        ("fly.toml", "[env]\n  RELEASE_COOKIE = \"{c}\"\n"),
+        ("fly.toml", '[env]\n  RELEASE_COOKIE = "{c}"\n'),
     ]
     # 14 distinct cookies, each in three formats: the same secret found in several places
     cookies = [cookie() for _ in range(len(templates))]
@@ -119,8 +137,12 @@ def make_tree(root: Path, files: int, mib: int, seed: int) -> dict:
     rng = random.Random(seed)
     text = corpus(rng)
     target = mib * 1024 * 1024
-    mean = target / files
-    planted, distinct = planted_files(rng, lambda: "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789") for _ in range(32)))
+    planted, distinct = planted_files(
+        rng,
+        lambda: "".join(
+            rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghjkmnpqrstuvwxyz23456789") for _ in range(32)
+        ),
+    )
     written = 0
     benign = 0
     for i in range(files - len(planted)):
@@ -131,11 +153,13 @@ def make_tree(root: Path, files: int, mib: int, seed: int) -> dict:
         size = max(200, int(rng.lognormvariate(0, 0.6) * (target - written) / remaining_files))
         start = rng.randrange(0, len(text) - size - 1) if size < len(text) - 1 else 0
         start = text.find("\n", start) + 1
-        body = text[start:start + size]
+        body = text[start : start + size]
         if rng.random() < 0.01:
             benign += 1
-            body = ("# This page stores a session cookie in the browser; see Set-Cookie.\n"
-                    "cookie_banner: show\n") + body
+            body = (
+                "# This page stores a session cookie in the browser; see Set-Cookie.\n"
+                "cookie_banner: show\n"
+            ) + body
         name = f"file{i}{KINDS[i % len(KINDS)]}"
         (directory / name).write_text(body)
         written += len(body)
@@ -144,8 +168,14 @@ def make_tree(root: Path, files: int, mib: int, seed: int) -> dict:
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(content)
         written += len(content)
-    info = {"params": params, "files": files, "bytes": written, "planted": len(planted),
-            "distinct": distinct, "benign_mentions": benign}
+    info = {
+        "params": params,
+        "files": files,
+        "bytes": written,
+        "planted": len(planted),
+        "distinct": distinct,
+        "benign_mentions": benign,
+    }
     marker.write_text(json.dumps(info))
     return info
 
@@ -182,31 +212,48 @@ def make_history(repo: Path, commits: int, seed: int) -> dict:
             path = rng.choice(list(files))
             size = rng.randint(300, 6000)
             start = text.find("\n", rng.randrange(0, len(text) - size - 1)) + 1
-            ops.append(f"M 100644 inline {path}\n" + blob(text[start:start + size]))
+            ops.append(f"M 100644 inline {path}\n" + blob(text[start : start + size]))
         if n % 100 == 50:  # a cookie committed ...
             c = history_cookies[(n // 100) % len(history_cookies)]
             path = f"leaks/{n}/" + leak_paths[(n // 100) % len(leak_paths)]
-            content = {"rel/vm.args": f"-setcookie {c}\n", "deploy/env.sh": f"export RELEASE_COOKIE={c}\n",
-                       "k8s/secret.yaml": f"kind: Secret\nstringData:\n  cookie: {c}\n",
-                       "docker-compose.yml": f"services:\n  a:\n    environment:\n      - RELEASE_COOKIE={c}\n"}[
-                path.split("/", 2)[2]]
+            content = {
+                "rel/vm.args": f"-setcookie {c}\n",
+                "deploy/env.sh": f"export RELEASE_COOKIE={c}\n",
+                "k8s/secret.yaml": f"kind: Secret\nstringData:\n  cookie: {c}\n",
+                "docker-compose.yml": f"services:\n  a:\n    environment:\n      - RELEASE_COOKIE={c}\n",
+            }[path.split("/", 2)[2]]
             ops.append(f"M 100644 inline {path}\n" + blob(content))
             leaked += 1
         if n % 100 == 60:  # ... and deleted ten commits later
             ops.append(f"D leaks/{n - 10}/{leak_paths[((n - 10) // 100) % len(leak_paths)]}\n")
         message = f"commit {n}"
-        stream.append(f"commit refs/heads/main\nmark :{n + 1}\n"
-                      f"author Bench <bench@example.com> {when} +0000\n"
-                      f"committer Bench <bench@example.com> {when} +0000\n"
-                      f"data {len(message)}\n{message}\n"
-                      + (f"from :{n}\n" if n else "") + "".join(ops) + "\n")
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input="".join(stream).encode(),
-                   check=True)
+        stream.append(
+            f"commit refs/heads/main\nmark :{n + 1}\n"
+            f"author Bench <bench@example.com> {when} +0000\n"
+            f"committer Bench <bench@example.com> {when} +0000\n"
+            f"data {len(message)}\n{message}\n"
+            + (f"from :{n}\n" if n else "")
+            + "".join(ops)
+            + "\n"
+        )
+    subprocess.run(
+        ["git", "fast-import", "--quiet"], cwd=repo, input="".join(stream).encode(), check=True
+    )
     subprocess.run(["git", "checkout", "-q", "-f", "main"], cwd=repo, check=True)
-    blobs = subprocess.run("git rev-list --objects --all --filter=object:type=blob | wc -l",
-                           cwd=repo, shell=True, capture_output=True, text=True).stdout.strip()
-    info = {"params": params, "commits": commits, "leaked": leaked, "blobs": int(blobs),
-            "distinct": len(history_cookies)}
+    blobs = subprocess.run(
+        "git rev-list --objects --all --filter=object:type=blob | wc -l",
+        cwd=repo,
+        shell=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    info = {
+        "params": params,
+        "commits": commits,
+        "leaked": leaked,
+        "blobs": int(blobs),
+        "distinct": len(history_cookies),
+    }
     marker.write_text(json.dumps(info))
     return info
 
@@ -233,8 +280,13 @@ def measure(cmd, cwd: Path, out: Path, runs: int) -> Timing:
     walls, cpus, rss, code = [], [], 0, 0
     argv = [cmd] if isinstance(cmd, str) else cmd
     for _ in range(runs):
-        res = subprocess.run([sys.executable, "-c", RUSAGE_WRAPPER, str(out), *argv], cwd=cwd,
-                             capture_output=True, text=True, check=True)
+        res = subprocess.run(
+            [sys.executable, "-c", RUSAGE_WRAPPER, str(out), *argv],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         wall, cpu, peak, code = res.stdout.split()
         walls.append(float(wall))
         cpus.append(float(cpu))
@@ -243,7 +295,8 @@ def measure(cmd, cwd: Path, out: Path, runs: int) -> Timing:
 
 
 def write_detect_secrets_plugin(path: Path) -> None:
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         import re
         from detect_secrets.plugins.base import RegexBasedDetector
 
@@ -251,12 +304,14 @@ def write_detect_secrets_plugin(path: Path) -> None:
             \"\"\"The erlcookie benchmark's patterns, for an equal comparison.\"\"\"
             secret_type = "Erlang cookie (erlcookie benchmark patterns)"
             denylist = [re.compile(p) for p in {PATTERNS!r}]
-    """))
+    """)
+    )
 
 
 def detect_secrets_cmd(plugin: Path, target: str) -> list[str]:
-    listed = subprocess.run([DETECT_SECRETS, "scan", "--list-all-plugins"], capture_output=True,
-                            text=True, check=True).stdout.split()
+    listed = subprocess.run(
+        [DETECT_SECRETS, "scan", "--list-all-plugins"], capture_output=True, text=True, check=True
+    ).stdout.split()
     cmd = [DETECT_SECRETS, "scan", "--all-files", "-p", str(plugin)]
     for name in listed:
         cmd += ["--disable-plugin", name]
@@ -264,7 +319,9 @@ def detect_secrets_cmd(plugin: Path, target: str) -> list[str]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--workdir", default="/tmp/erlcookie-bench-scan")
     ap.add_argument("--files", type=int, default=50_000)
     ap.add_argument("--mb", type=int, default=500)
@@ -272,11 +329,15 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--skip-detect-secrets", action="store_true")
-    ap.add_argument("--reuse-detect-secrets", action="store_true",
-                    help="reuse detect-secrets figures measured earlier on the same cached inputs "
-                         "(it takes ~25 min on the tree); they are marked as such")
-    ap.add_argument("--write-results", action="store_true",
-                    help="also write benchmarks/results-scan.md")
+    ap.add_argument(
+        "--reuse-detect-secrets",
+        action="store_true",
+        help="reuse detect-secrets figures measured earlier on the same cached inputs "
+        "(it takes ~25 min on the tree); they are marked as such",
+    )
+    ap.add_argument(
+        "--write-results", action="store_true", help="also write benchmarks/results-scan.md"
+    )
     args = ap.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -284,19 +345,26 @@ def main() -> None:
     notes: list[str] = []
 
     def add(label: str, t: Timing, extra: str = "") -> Timing:
-        rows.append((label, f"{t.wall:.2f} s", f"{t.cpu:.2f} s", f"{t.rss_kib / 1024:.0f} MiB", extra))
-        print(f"{label:<55} wall {t.wall:7.2f} s  cpu {t.cpu:7.2f} s  {t.rss_kib / 1024:6.0f} MiB  {extra}",
-              flush=True)
+        rows.append(
+            (label, f"{t.wall:.2f} s", f"{t.cpu:.2f} s", f"{t.rss_kib / 1024:.0f} MiB", extra)
+        )
+        print(
+            f"{label:<55} wall {t.wall:7.2f} s  cpu {t.cpu:7.2f} s  {t.rss_kib / 1024:6.0f} MiB  {extra}",
+            flush=True,
+        )
         return t
 
     t0 = time.perf_counter()
     tree_info = make_tree(work / "tree", args.files, args.mb, args.seed)
     hist_info = make_history(work / "history" / "repo", args.commits, args.seed)
-    print(f"inputs ready in {time.perf_counter() - t0:.0f} s: tree {tree_info['files']} files, "
-          f"{tree_info['bytes'] / 2**20:.0f} MiB, {tree_info['planted']} planted cookies "
-          f"({tree_info['distinct']} distinct); history {hist_info['commits']} commits, "
-          f"{hist_info['blobs']} blobs, {hist_info['leaked']} cookie commits "
-          f"({hist_info['distinct']} distinct), each deleted ten commits later", flush=True)
+    print(
+        f"inputs ready in {time.perf_counter() - t0:.0f} s: tree {tree_info['files']} files, "
+        f"{tree_info['bytes'] / 2**20:.0f} MiB, {tree_info['planted']} planted cookies "
+        f"({tree_info['distinct']} distinct); history {hist_info['commits']} commits, "
+        f"{hist_info['blobs']} blobs, {hist_info['leaked']} cookie commits "
+        f"({hist_info['distinct']} distinct), each deleted ten commits later",
+        flush=True,
+    )
     tree = str(work / "tree")
     repo = work / "history" / "repo"
     out = work / "out.txt"
@@ -308,32 +376,50 @@ def main() -> None:
 
     # warm the page cache and git's object cache for everyone
     subprocess.run(["rg", "--no-ignore", "--hidden", "-c", "zzzzqqq", tree], capture_output=True)
-    subprocess.run([ERLCOOKIE, "scan", "--history", "--format", "json"], cwd=repo,
-                   capture_output=True)
+    subprocess.run(
+        [ERLCOOKIE, "scan", "--history", "--format", "json"], cwd=repo, capture_output=True
+    )
     load = os.getloadavg()[0]
 
     # -- tree --------------------------------------------------------------------------------
     t = measure([ERLCOOKIE, "scan", tree, "--format", "json"], work, out, args.runs)
     summary = json.loads(out.read_text())["summary"]
-    erl_tree = add("tree: erlcookie scan (default: one worker per idle CPU)", t,
-                   f"{summary['findings']} findings, {summary['distinct_cookies']} distinct, "
-                   f"exit {t.code}")
-    add("tree: erlcookie scan -j 1", measure([ERLCOOKIE, "scan", tree, "--format", "json", "-j", "1"],
-                                              work, out, args.runs))
-    add("tree: erlcookie scan -j 2", measure([ERLCOOKIE, "scan", tree, "--format", "json", "-j", "2"],
-                                              work, out, args.runs))
+    erl_tree = add(
+        "tree: erlcookie scan (default: one worker per idle CPU)",
+        t,
+        f"{summary['findings']} findings, {summary['distinct_cookies']} distinct, exit {t.code}",
+    )
+    add(
+        "tree: erlcookie scan -j 1",
+        measure([ERLCOOKIE, "scan", tree, "--format", "json", "-j", "1"], work, out, args.runs),
+    )
+    add(
+        "tree: erlcookie scan -j 2",
+        measure([ERLCOOKIE, "scan", tree, "--format", "json", "-j", "2"], work, out, args.runs),
+    )
     t = measure(rg_args + [tree], work, out, args.runs)
     rg_tree = add("tree: ripgrep, same patterns", t, f"{sum(1 for _ in out.open())} matching lines")
-    add("tree: ripgrep -il cookie (the prefilter alone)",
-        measure(["rg", "--no-ignore", "--hidden", "-i", "-l", "cookie", tree], work, out, args.runs))
-    ds_cache = DetectSecretsCache(work / "detect-secrets-timings.json",
-                                  {"tree": tree_info["params"], "history": hist_info["params"]},
-                                  args.reuse_detect_secrets)
+    add(
+        "tree: ripgrep -il cookie (the prefilter alone)",
+        measure(
+            ["rg", "--no-ignore", "--hidden", "-i", "-l", "cookie", tree], work, out, args.runs
+        ),
+    )
+    ds_cache = DetectSecretsCache(
+        work / "detect-secrets-timings.json",
+        {"tree": tree_info["params"], "history": hist_info["params"]},
+        args.reuse_detect_secrets,
+    )
     ds_tree = None
     if not args.skip_detect_secrets:
         label = "tree: detect-secrets, same patterns as a plugin (1 run)"
-        t, extra = ds_cache.get(label, lambda: measure(detect_secrets_cmd(plugin, "."), Path(tree), out, 1),
-                                lambda: f"{sum(len(v) for v in json.loads(out.read_text())['results'].values())} secrets")
+        t, extra = ds_cache.get(
+            label,
+            lambda: measure(detect_secrets_cmd(plugin, "."), Path(tree), out, 1),
+            lambda: (
+                f"{sum(len(v) for v in json.loads(out.read_text())['results'].values())} secrets"
+            ),
+        )
         ds_tree = add(label, t, extra)
 
     # -- history ----------------------------------------------------------------------------
@@ -341,36 +427,58 @@ def main() -> None:
     data = json.loads(out.read_text())
     gone = sum(1 for f in data["findings"] if not f["in_head"])
     commits_listed = sum(len(f["commits"]) for f in data["findings"])
-    erl_hist = add("history: erlcookie scan --history", t,
-                   f"{data['summary']['findings']} findings ({gone} deleted from HEAD, "
-                   f"{commits_listed} commits named), {data['summary']['files_scanned']} blobs")
-    pipeline = ("git rev-list --objects --all --filter=object:type=blob | cut -d' ' -f1 | "
-                "git cat-file --batch | " + " ".join(
-                    ["rg", "-a", "-n", "--no-heading"] + [f"-e {shlex.quote(p)}" for p in PATTERNS]))
+    erl_hist = add(
+        "history: erlcookie scan --history",
+        t,
+        f"{data['summary']['findings']} findings ({gone} deleted from HEAD, "
+        f"{commits_listed} commits named), {data['summary']['files_scanned']} blobs",
+    )
+    pipeline = (
+        "git rev-list --objects --all --filter=object:type=blob | cut -d' ' -f1 | "
+        "git cat-file --batch | "
+        + " ".join(["rg", "-a", "-n", "--no-heading"] + [f"-e {shlex.quote(p)}" for p in PATTERNS])
+    )
     t = measure(pipeline, repo, out, args.runs)
-    rg_hist = add("history: git cat-file --batch | ripgrep, same patterns", t,
-                  f"{sum(1 for _ in out.open())} matching lines, no commits or paths")
+    rg_hist = add(
+        "history: git cat-file --batch | ripgrep, same patterns",
+        t,
+        f"{sum(1 for _ in out.open())} matching lines, no commits or paths",
+    )
     ds_hist = None
     if not args.skip_detect_secrets:
         export = work / "history" / "blobs"
         if not export.exists():
             export_blobs(repo, export)
         label = "history: detect-secrets over the exported blobs (1 run)"
-        t, extra = ds_cache.get(label, lambda: measure(detect_secrets_cmd(plugin, "."), export, out, 1),
-                                lambda: f"{sum(len(v) for v in json.loads(out.read_text())['results'].values())} "
-                                        "secrets; export not timed")
+        t, extra = ds_cache.get(
+            label,
+            lambda: measure(detect_secrets_cmd(plugin, "."), export, out, 1),
+            lambda: (
+                f"{sum(len(v) for v in json.loads(out.read_text())['results'].values())} "
+                "secrets; export not timed"
+            ),
+        )
         ds_hist = add(label, t, extra)
 
     # -- staged -------------------------------------------------------------------------------
     # An installed erlcookie has its bytecode compiled (pip does it); this host sets
     # PYTHONDONTWRITEBYTECODE, so compile once instead of timing the compiler on every start.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "src")],
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "compileall",
+            "-q",
+            str(Path(__file__).resolve().parents[1] / "src"),
+        ],
+        capture_output=True,
+    )
 
     ms = lambda xs: statistics.median(xs) * 1000  # noqa: E731
     try:
-        edited = subprocess.run(["git", "ls-files", "app"], cwd=repo, capture_output=True, text=True,
-                                check=True).stdout.split()[:2]
+        edited = subprocess.run(
+            ["git", "ls-files", "app"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.split()[:2]
         for name in edited:
             (repo / name).write_text((repo / name).read_text() + "\n# a small edit\n")
         subprocess.run(["git", "add", *edited], cwd=repo, check=True)
@@ -387,27 +495,53 @@ def main() -> None:
     finally:
         subprocess.run(["git", "reset", "-q", "--hard", "HEAD"], cwd=repo, check=True)
         subprocess.run(["git", "clean", "-q", "-f"], cwd=repo, check=True)
-    context = (f"at the same time `erlcookie --version` {ms(version):.0f} ms (min "
-               f"{min(version) * 1000:.0f}), bare `python -c pass` {ms(bare):.0f} ms")
-    rows.append((f"staged: erlcookie scan --staged, 2 edited files, no cookie, "
-                 f"{hist_info['commits']}-commit repo", f"{ms(clean):.0f} ms", "", "",
-                 f"median of 25, min {min(clean) * 1000:.0f} ms; target < 200 ms; {context}"))
-    rows.append(("staged: the same plus a staged leak (audit + scrypt fingerprint)",
-                 f"{ms(leaking):.0f} ms", "", "", f"median of 25, min {min(leaking) * 1000:.0f} ms, exit 1"))
-    print(f"staged, clean: {ms(clean):.0f} ms (min {min(clean) * 1000:.0f}); with a leak: "
-          f"{ms(leaking):.0f} ms (min {min(leaking) * 1000:.0f}); {context}", flush=True)
+    context = (
+        f"at the same time `erlcookie --version` {ms(version):.0f} ms (min "
+        f"{min(version) * 1000:.0f}), bare `python -c pass` {ms(bare):.0f} ms"
+    )
+    rows.append(
+        (
+            f"staged: erlcookie scan --staged, 2 edited files, no cookie, "
+            f"{hist_info['commits']}-commit repo",
+            f"{ms(clean):.0f} ms",
+            "",
+            "",
+            f"median of 25, min {min(clean) * 1000:.0f} ms; target < 200 ms; {context}",
+        )
+    )
+    rows.append(
+        (
+            "staged: the same plus a staged leak (audit + scrypt fingerprint)",
+            f"{ms(leaking):.0f} ms",
+            "",
+            "",
+            f"median of 25, min {min(leaking) * 1000:.0f} ms, exit 1",
+        )
+    )
+    print(
+        f"staged, clean: {ms(clean):.0f} ms (min {min(clean) * 1000:.0f}); with a leak: "
+        f"{ms(leaking):.0f} ms (min {min(leaking) * 1000:.0f}); {context}",
+        flush=True,
+    )
 
     def ratio(a: Timing, b: Timing) -> str:
         return f"{a.wall / b.wall:.1f}x wall, {a.cpu / b.cpu:.1f}x CPU"
 
-    ratios = [f"tree: erlcookie vs ripgrep: {ratio(erl_tree, rg_tree)} (target: within 3x)",
-              f"history: erlcookie vs git|ripgrep: {ratio(erl_hist, rg_hist)} (target: within 3x)"]
+    ratios = [
+        f"tree: erlcookie vs ripgrep: {ratio(erl_tree, rg_tree)} (target: within 3x)",
+        f"history: erlcookie vs git|ripgrep: {ratio(erl_hist, rg_hist)} (target: within 3x)",
+    ]
     if ds_tree:
-        ratios.append(f"tree: detect-secrets vs erlcookie: {ratio(ds_tree, erl_tree)} (target: >= 10x)")
+        ratios.append(
+            f"tree: detect-secrets vs erlcookie: {ratio(ds_tree, erl_tree)} (target: >= 10x)"
+        )
     if ds_hist:
-        ratios.append(f"history: detect-secrets vs erlcookie: {ratio(ds_hist, erl_hist)} (target: >= 10x)")
-    ratios.append(f"1-minute load average when the measurements started: {load:.1f} on "
-                  f"{os.cpu_count()} CPUs")
+        ratios.append(
+            f"history: detect-secrets vs erlcookie: {ratio(ds_hist, erl_hist)} (target: >= 10x)"
+        )
+    ratios.append(
+        f"1-minute load average when the measurements started: {load:.1f} on {os.cpu_count()} CPUs"
+    )
     for r in ratios:
         print(r)
     notes += [
@@ -438,15 +572,20 @@ def export_blobs(repo: Path, target: Path) -> None:
     tmp = target.with_name(target.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    stream = subprocess.run("git rev-list --objects --all --filter=object:type=blob | cut -d' ' -f1 | "
-                            "git cat-file --batch", cwd=repo, shell=True, capture_output=True,
-                            check=True).stdout
+    stream = subprocess.run(
+        "git rev-list --objects --all --filter=object:type=blob | cut -d' ' -f1 | "
+        "git cat-file --batch",
+        cwd=repo,
+        shell=True,
+        capture_output=True,
+        check=True,
+    ).stdout
     pos = 0
     while pos < len(stream):
         nl = stream.index(b"\n", pos)
         oid, _kind, size = stream[pos:nl].split()
         start = nl + 1
-        (tmp / oid.decode()).write_bytes(stream[start:start + int(size)])
+        (tmp / oid.decode()).write_bytes(stream[start : start + int(size)])
         pos = start + int(size) + 1
     tmp.rename(target)
 
@@ -463,12 +602,18 @@ class DetectSecretsCache:
     def get(self, label, run, describe) -> tuple[Timing, str]:
         if self.reuse and label in self.entries:
             e = self.entries[label]
-            return Timing(e["wall"], e["cpu"], e["rss_kib"], 0), \
-                f"{e['extra']} (measured {e['when']} on these same inputs, reused)"
+            return Timing(
+                e["wall"], e["cpu"], e["rss_kib"], 0
+            ), f"{e['extra']} (measured {e['when']} on these same inputs, reused)"
         t = run()
         extra = describe()
-        self.entries[label] = {"wall": t.wall, "cpu": t.cpu, "rss_kib": t.rss_kib, "extra": extra,
-                               "when": time.strftime("%Y-%m-%d %H:%M")}
+        self.entries[label] = {
+            "wall": t.wall,
+            "cpu": t.cpu,
+            "rss_kib": t.rss_kib,
+            "extra": extra,
+            "when": time.strftime("%Y-%m-%d %H:%M"),
+        }
         self.path.write_text(json.dumps({"params": self.params, "entries": self.entries}, indent=2))
         return t, extra
 
@@ -481,17 +626,22 @@ def wall_once(cmd: list[str], cwd: Path) -> float:
 
 def write_results(tree_info, hist_info, rows, ratios, notes) -> None:
     cpu = os.cpu_count()
-    lines = ["# `erlcookie scan` benchmark results", "",
-             f"Measured by `benchmarks/bench_scan.py` on {time.strftime('%Y-%m-%d')}, "
-             f"{cpu} CPUs (shared with other jobs), warm page cache, median of the runs.", "",
-             f"Inputs: a tree of {tree_info['files']} files / {tree_info['bytes'] / 2**20:.0f} MiB "
-             f"({tree_info['planted']} planted cookies, {tree_info['distinct']} distinct; "
-             f"{tree_info['benign_mentions']} files mentioning web cookies harmlessly); a history "
-             f"of {hist_info['commits']} commits, {hist_info['blobs']} blobs, "
-             f"{hist_info['leaked']} cookie commits ({hist_info['distinct']} distinct cookies), "
-             "each deleted ten commits later.",
-             "", "| measurement | wall | CPU (user+sys) | peak RSS | notes |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "# `erlcookie scan` benchmark results",
+        "",
+        f"Measured by `benchmarks/bench_scan.py` on {time.strftime('%Y-%m-%d')}, "
+        f"{cpu} CPUs (shared with other jobs), warm page cache, median of the runs.",
+        "",
+        f"Inputs: a tree of {tree_info['files']} files / {tree_info['bytes'] / 2**20:.0f} MiB "
+        f"({tree_info['planted']} planted cookies, {tree_info['distinct']} distinct; "
+        f"{tree_info['benign_mentions']} files mentioning web cookies harmlessly); a history "
+        f"of {hist_info['commits']} commits, {hist_info['blobs']} blobs, "
+        f"{hist_info['leaked']} cookie commits ({hist_info['distinct']} distinct cookies), "
+        "each deleted ten commits later.",
+        "",
+        "| measurement | wall | CPU (user+sys) | peak RSS | notes |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     lines += ["", *[f"- {r}" for r in ratios], *notes, ""]
     lines = [line for i, line in enumerate(lines) if line or (i and lines[i - 1])]

@@ -31,14 +31,14 @@ BIN = Path(sys.executable).parent
 
 def run(cmd: list[str]) -> tuple[subprocess.CompletedProcess, float]:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=CORPUS, capture_output=True, text=True, timeout=600,
-                          check=False)
+    proc = subprocess.run(cmd, cwd=CORPUS, capture_output=True, text=True, timeout=600, check=False)
     return proc, time.perf_counter() - start
 
 
 def erlcookie() -> tuple[dict[str, list[tuple[int, str]]], float]:
-    proc, elapsed = run([str(BIN / "erlcookie"), "scan", "--json", "--exclude", "labels.json",
-                         "-j", "1", "."])
+    proc, elapsed = run(
+        [str(BIN / "erlcookie"), "scan", "--json", "--exclude", "labels.json", "-j", "1", "."]
+    )
     if proc.returncode not in (0, 1):
         sys.exit(f"erlcookie scan failed ({proc.returncode}): {proc.stderr[-400:]}")
     found: dict[str, list[tuple[int, str]]] = {}
@@ -51,8 +51,7 @@ def detect_secrets() -> tuple[dict[str, list[tuple[int, str]]], float] | None:
     exe = BIN / "detect-secrets"
     if not exe.exists():
         return None
-    proc, elapsed = run([str(exe), "scan", "--all-files", "--exclude-files", "labels\\.json",
-                         "."])
+    proc, elapsed = run([str(exe), "scan", "--all-files", "--exclude-files", "labels\\.json", "."])
     if proc.returncode != 0:
         sys.exit(f"detect-secrets failed ({proc.returncode}): {proc.stderr[-400:]}")
     found: dict[str, list[tuple[int, str]]] = {}
@@ -65,8 +64,10 @@ def detect_secrets() -> tuple[dict[str, list[tuple[int, str]]], float] | None:
 def report(name, found, elapsed, labels, *, details: bool) -> None:
     lines_only = {p: [(line, None) for line, _ in hits] for p, hits in found.items()}
     s = score(lines_only, labels)
-    print(f"{name:<16} recall {s.recall:6.1%} ({s.found:>3} of {s.labelled})   "
-          f"precision {s.precision:6.1%} ({s.false} false of {s.reported})   {elapsed:6.2f} s")
+    print(
+        f"{name:<16} recall {s.recall:6.1%} ({s.found:>3} of {s.labelled})   "
+        f"precision {s.precision:6.1%} ({s.false} false of {s.reported})   {elapsed:6.2f} s"
+    )
     if not details:
         return
     for path, fl in sorted(labels.items()):
@@ -87,8 +88,10 @@ def main() -> None:
     labels = load()
     files = len(labels)
     cookies = sum(len(f.cookies) + len(f.todo) for f in labels.values())
-    print(f"corpus: {files} files, {cookies} labelled cookies, "
-          f"{sum(len(f.not_cookies) for f in labels.values())} labelled look-alikes\n")
+    print(
+        f"corpus: {files} files, {cookies} labelled cookies, "
+        f"{sum(len(f.not_cookies) for f in labels.values())} labelled look-alikes\n"
+    )
     found, elapsed = erlcookie()
     report("erlcookie scan", found, elapsed, labels, details=not args.quiet)
     ds = detect_secrets()

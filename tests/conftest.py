@@ -51,8 +51,9 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if not _GENERATED:
         return
-    texts = [report.longreprtext] + [content for name, content in report.sections
-                                     if name.endswith(report.when)]
+    texts = [report.longreprtext] + [
+        content for name, content in report.sections if name.endswith(report.when)
+    ]
     leaked = [c for c in _GENERATED if any(c in t for t in texts)]
     if not leaked:
         return
@@ -66,5 +67,7 @@ def pytest_runtest_makereport(item, call):
     report.sections = [(name, scrub(content)) for name, content in report.sections]
     report.longrepr = scrub(report.longreprtext) + (
         "\n\nerlcookie leak guard: the output of this test contains generated cookie(s) "
-        + ", ".join(fingerprint(c) for c in leaked) + " (redacted above)")
+        + ", ".join(fingerprint(c) for c in leaked)
+        + " (redacted above)"
+    )
     report.outcome = "failed"

@@ -76,8 +76,13 @@ def test_offline_snippet_runs(sandbox, index):
 @pytest.mark.parametrize("index", LIVE)
 def test_live_snippet_runs_against_a_real_node(sandbox, monkeypatch, index):
     cookie = generate("elixir")
-    node = node_support.launch(cookie, kind="otp25", name=f"apidoc{secrets.token_hex(3)}",
-                               long_names=True, host="127.0.0.1")
+    node = node_support.launch(
+        cookie,
+        kind="otp25",
+        name=f"apidoc{secrets.token_hex(3)}",
+        long_names=True,
+        host="127.0.0.1",
+    )
     try:
         monkeypatch.setenv("RELEASE_COOKIE", cookie.reveal())
         code = snippets()[index].replace(DOCUMENTED_NODE, node.name)

@@ -13,9 +13,23 @@ REPO = Path(__file__).resolve().parents[1]
 def _run_pytest(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "tests.support.collection_guard",
-         "-p", "no:cacheprovider", "-q", *args],
-        cwd=project, env=env, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.support.collection_guard",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *args,
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _project(tmp_path: Path, folders: list[str]) -> Path:

@@ -12,10 +12,12 @@ import pytest
 from erlcookie.errors import EXIT_OPERATIONAL, EXIT_USAGE
 from erlcookie.inputs import InputError, InputTimeout, read_bounded, read_bounded_text
 
+
 def run_cli(*args, stdin=None, timeout=30):
     code = "import sys; from erlcookie.cli import main; sys.argv[0] = 'erlcookie'; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], input=stdin, capture_output=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], input=stdin, capture_output=True, timeout=timeout
+    )
 
 
 def test_regular_file_within_and_over_limit(tmp_path):
@@ -155,9 +157,12 @@ def test_cli_process_substitution_pipe_is_read():
     os.close(write_end)
     try:
         code = "import sys; from erlcookie.cli import main; main()"
-        result = subprocess.run([sys.executable, "-c", code, "fingerprint", "--cookie-file",
-                                 f"/dev/fd/{read_end}"], pass_fds=(read_end,),
-                                capture_output=True, timeout=30)
+        result = subprocess.run(
+            [sys.executable, "-c", code, "fingerprint", "--cookie-file", f"/dev/fd/{read_end}"],
+            pass_fds=(read_end,),
+            capture_output=True,
+            timeout=30,
+        )
     finally:
         os.close(read_end)
     assert result.returncode == 0, result.stderr

@@ -5,13 +5,22 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STRICT = ["src/erlcookie/cookie", "src/erlcookie/audit", "src/erlcookie/inputs.py",
-          "src/erlcookie/distribution"]
+STRICT = [
+    "src/erlcookie/cookie",
+    "src/erlcookie/audit",
+    "src/erlcookie/inputs.py",
+    "src/erlcookie/distribution",
+]
 
 
 def test_strict_packages_type_check(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"),
-                             *STRICT], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache"), *STRICT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success" in result.stdout
 
@@ -23,8 +32,20 @@ def test_strictness_comes_from_the_configuration(tmp_path):
     (tmp_path / "erlcookie" / "__init__.py").write_text("")
     (probe / "__init__.py").write_text("")
     (probe / "probe.py").write_text("def untyped(x):\n    return x\n")
-    result = subprocess.run([sys.executable, "-m", "mypy", "--config-file",
-                             str(ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path / "cache"),
-                             str(probe / "probe.py")], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            str(probe / "probe.py"),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 1 and "no-untyped-def" in result.stdout, result.stdout

@@ -20,9 +20,9 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from erlcookie.errors import OperationalError
 from erlcookie.findings.model import CommitRef
@@ -37,16 +37,20 @@ _CHUNK = 1 << 20
 
 @dataclass
 class GitView:
-    tracked: list[str]        # relative to the path asked about
-    untracked: list[str]      # not ignored, not yet added
+    tracked: list[str]  # relative to the path asked about
+    untracked: list[str]  # not ignored, not yet added
 
 
 def _ls_files(base: Path, *extra: str) -> list[str] | None:
     env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
     try:
-        proc = subprocess.run(["git", "-C", str(base), "ls-files", "-z", *extra, "--", "."],
-                              capture_output=True, timeout=LS_FILES_TIMEOUT, env=env,
-                              check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(base), "ls-files", "-z", *extra, "--", "."],
+            capture_output=True,
+            timeout=LS_FILES_TIMEOUT,
+            env=env,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode != 0:
@@ -79,7 +83,7 @@ class WorkTreeStatus:
         return False
 
     def status(self, path: str) -> str:
-        """"tracked", "ignored" or "untracked" (git would add it) for an absolute path."""
+        """ "tracked", "ignored" or "untracked" (git would add it) for an absolute path."""
         if path in self.tracked:
             return "tracked"
         return "ignored" if self.is_ignored(path) else "untracked"
@@ -91,8 +95,9 @@ def work_tree_status(base: str | os.PathLike) -> WorkTreeStatus | None:
     tracked = _ls_files(Path(root))
     if tracked is None:
         return None
-    ignored = _ls_files(Path(root), "--others", "--ignored", "--exclude-standard",
-                        "--directory") or []
+    ignored = (
+        _ls_files(Path(root), "--others", "--ignored", "--exclude-standard", "--directory") or []
+    )
     files, dirs = set(), set()
     for rel in ignored:  # "./": `base` itself is ignored (named explicitly, it is read)
         absolute = os.path.normpath(os.path.join(root, rel.rstrip("/")))
@@ -109,8 +114,13 @@ def path_ignored(path: str | os.PathLike) -> bool | None:
         directory = os.path.dirname(directory)
     env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
     try:
-        top = subprocess.run(["git", "-C", directory, "rev-parse", "--show-toplevel"],
-                             capture_output=True, timeout=LS_FILES_TIMEOUT, env=env, check=False)
+        top = subprocess.run(
+            ["git", "-C", directory, "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            timeout=LS_FILES_TIMEOUT,
+            env=env,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if top.returncode != 0:
@@ -120,9 +130,13 @@ def path_ignored(path: str | os.PathLike) -> bool | None:
     if not (real + os.sep).startswith(toplevel + os.sep):
         return None
     try:
-        proc = subprocess.run(["git", "-C", toplevel, "check-ignore", "-q", "--",
-                               os.path.relpath(real, toplevel)],
-                              capture_output=True, timeout=LS_FILES_TIMEOUT, env=env, check=False)
+        proc = subprocess.run(
+            ["git", "-C", toplevel, "check-ignore", "-q", "--", os.path.relpath(real, toplevel)],
+            capture_output=True,
+            timeout=LS_FILES_TIMEOUT,
+            env=env,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if proc.returncode not in (0, 1):
@@ -137,14 +151,20 @@ def untrack(root: str | os.PathLike, paths: Sequence[str]) -> None:
         return
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0")
     try:
-        proc = subprocess.run(["git", "-C", str(root), "rm", "--cached", "-q",
-                               "--ignore-unmatch", "--", *paths], capture_output=True,
-                              timeout=LS_FILES_TIMEOUT, env=env, check=False)
+        proc = subprocess.run(
+            ["git", "-C", str(root), "rm", "--cached", "-q", "--ignore-unmatch", "--", *paths],
+            capture_output=True,
+            timeout=LS_FILES_TIMEOUT,
+            env=env,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise OperationalError(f"git rm --cached failed: {exc}") from None
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise OperationalError(f"git rm --cached failed: {message[-1] if message else proc.returncode}")
+        raise OperationalError(
+            f"git rm --cached failed: {message[-1] if message else proc.returncode}"
+        )
 
 
 def work_tree_files(base: Path, keep: Callable[[str], bool] = lambda _: True) -> GitView | None:
@@ -170,25 +190,39 @@ class GitRepo:
             top = self._git("rev-parse", "--show-toplevel").decode().strip()
         except OperationalError:
             raise OperationalError(
-                f"{path} is not inside a git work tree (--staged and --history need one)") from None
+                f"{path} is not inside a git work tree (--staged and --history need one)"
+            ) from None
         self.toplevel = top or self.cwd
 
     # -- plumbing -------------------------------------------------------------------------------
     def _git(self, *args: str, check: bool = True, cwd: str | None = None) -> bytes:
         try:
-            proc = subprocess.run(["git", *args], cwd=cwd or self.cwd, capture_output=True,
-                                  timeout=600, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=cwd or self.cwd,
+                capture_output=True,
+                timeout=600,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             raise OperationalError(f"git {args[0]} timed out") from None
         if check and proc.returncode != 0:
             message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise OperationalError(f"git {args[0]} failed: {message[-1] if message else proc.returncode}")
+            raise OperationalError(
+                f"git {args[0]} failed: {message[-1] if message else proc.returncode}"
+            )
         return proc.stdout
 
     def _popen(self, *args: str, stdin=subprocess.DEVNULL, bufsize: int = -1) -> subprocess.Popen:
-        return subprocess.Popen(["git", *args], cwd=self.toplevel, stdin=stdin,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=bufsize,
-                                env=_NO_FETCH_ENV)
+        return subprocess.Popen(
+            ["git", *args],
+            cwd=self.toplevel,
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=bufsize,
+            env=_NO_FETCH_ENV,
+        )
 
     def version(self) -> tuple[int, ...]:
         out = self._git("--version").decode()
@@ -203,8 +237,17 @@ class GitRepo:
         """(path, blob id) of files added, copied, modified or type-changed in the index."""
         # without a commit argument, `diff --cached` compares with HEAD, or with nothing
         # on an unborn branch (everything staged is new): one git call either way
-        out = self._git("diff", "--cached", "--raw", "-z", "--no-renames", "--no-abbrev",
-                        "--diff-filter=ACMT", "--ignore-submodules", cwd=self.toplevel)
+        out = self._git(
+            "diff",
+            "--cached",
+            "--raw",
+            "-z",
+            "--no-renames",
+            "--no-abbrev",
+            "--diff-filter=ACMT",
+            "--ignore-submodules",
+            cwd=self.toplevel,
+        )
         entries = []
         tokens = out.split(b"\0")
         i = 0
@@ -226,8 +269,9 @@ class GitRepo:
         if not oids:
             return
         proc = self._popen("cat-file", "--batch", stdin=subprocess.PIPE)
-        writer = threading.Thread(target=_feed, args=(proc, [o.encode() + b"\n" for o in oids]),
-                                  daemon=True)
+        writer = threading.Thread(
+            target=_feed, args=(proc, [o.encode() + b"\n" for o in oids]), daemon=True
+        )
         writer.start()
         try:
             assert proc.stdout is not None
@@ -237,8 +281,9 @@ class GitRepo:
             _close(proc)
             writer.join(timeout=5)
 
-    def reachable_blobs(self, max_size: int, excluded: Callable[[str], bool]
-                        ) -> Iterator[tuple[str, str, int, bytes | None]]:
+    def reachable_blobs(
+        self, max_size: int, excluded: Callable[[str], bool]
+    ) -> Iterator[tuple[str, str, int, bytes | None]]:
         """(oid, path, size, content or None if too large) of every reachable blob, once.
 
         `path` is the name rev-list found the blob under first; the commits and paths
@@ -250,15 +295,17 @@ class GitRepo:
         if self.version() >= (2, 32):
             revlist_args.append("--filter=object:type=blob")
         revlist = self._popen(*revlist_args)
-        check = self._popen("cat-file",
-                            "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)",
-                            stdin=revlist.stdout)
+        check = self._popen(
+            "cat-file",
+            "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)",
+            stdin=revlist.stdout,
+        )
         assert revlist.stdout is not None
         revlist.stdout.close()  # the child owns it now; rev-list sees SIGPIPE if check dies
         batch = self._popen("cat-file", "--batch", stdin=subprocess.PIPE)
         # Requests go to `cat-file --batch` a chunk at a time from a writer thread, so neither
         # side of the pipe pair can fill up and stall; per blob there is no thread hand-off.
-        chunks: "queue.Queue[bytes | None]" = queue.Queue(maxsize=2)
+        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
         writer = threading.Thread(target=_write_chunks, args=(batch, chunks), daemon=True)
         writer.start()
         try:
@@ -284,7 +331,9 @@ class GitRepo:
         for proc, name in ((revlist, "rev-list"), (check, "cat-file --batch-check")):
             if proc.returncode not in (0, None, -13):
                 err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
-                raise OperationalError(f"git {name} failed: {err.splitlines()[-1] if err else proc.returncode}")
+                raise OperationalError(
+                    f"git {name} failed: {err.splitlines()[-1] if err else proc.returncode}"
+                )
 
     # -- history ------------------------------------------------------------------------------
     def introductions(self, oids: set[str]) -> tuple[dict[str, list[CommitRef]], int]:
@@ -301,8 +350,16 @@ class GitRepo:
         return found, commits
 
     def _log_pass(self, oids: set[str], merges: bool) -> tuple[dict[str, list[CommitRef]], int]:
-        args = ["log", "--all", "--date-order", "--raw", "--no-renames", "-z", "--no-abbrev",
-                "--format=%x01%H %aI"]
+        args = [
+            "log",
+            "--all",
+            "--date-order",
+            "--raw",
+            "--no-renames",
+            "-z",
+            "--no-abbrev",
+            "--format=%x01%H %aI",
+        ]
         if merges:
             args += ["--merges", "-m"]
         proc = self._popen(*args)
@@ -322,8 +379,9 @@ class GitRepo:
                 for token in tokens:
                     if expect_path is not None:  # this token is the path of a raw entry
                         if expect_path:
-                            ref = CommitRef(sha, date, token.decode("utf-8", "surrogateescape"),
-                                            age=commits)
+                            ref = CommitRef(
+                                sha, date, token.decode("utf-8", "surrogateescape"), age=commits
+                            )
                             refs = found.setdefault(expect_path, [])
                             if ref not in refs:
                                 refs.append(ref)
@@ -335,14 +393,20 @@ class GitRepo:
                         commits += 1
                     elif text.startswith(":"):
                         parts = text[1:].split(" ")
-                        wanted = len(parts) >= 5 and parts[4][:1] in ("A", "M", "T", "C") and parts[3] in oids
+                        wanted = (
+                            len(parts) >= 5
+                            and parts[4][:1] in ("A", "M", "T", "C")
+                            and parts[3] in oids
+                        )
                         expect_path = parts[3] if wanted else ""  # "" skips the path token
         finally:
             _close(proc)
         if proc.returncode not in (0, None) and not (proc.returncode == 128 and commits == 0):
             err = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
             if "does not have any commits" not in err:
-                raise OperationalError(f"git log failed: {err.splitlines()[-1] if err else proc.returncode}")
+                raise OperationalError(
+                    f"git log failed: {err.splitlines()[-1] if err else proc.returncode}"
+                )
         return found, commits
 
     def head_entries(self) -> set[tuple[str, str]]:
@@ -367,9 +431,11 @@ class MissingObjectError(OperationalError):
 
     def __init__(self, oid: str) -> None:
         self.oid = oid
-        super().__init__(f"git object {oid} is missing or corrupt, so this repository cannot "
-                         "be scanned completely (`git fsck` names the damage; in a partial "
-                         "clone, fetch the missing objects first)")
+        super().__init__(
+            f"git object {oid} is missing or corrupt, so this repository cannot "
+            "be scanned completely (`git fsck` names the damage; in a partial "
+            "clone, fetch the missing objects first)"
+        )
 
 
 # -- helpers for the cat-file streams -------------------------------------------------------------
@@ -383,7 +449,7 @@ def _feed(proc: subprocess.Popen, lines: list[bytes]) -> None:
         pass
 
 
-def _write_chunks(proc: subprocess.Popen, chunks: "queue.Queue[bytes | None]") -> None:
+def _write_chunks(proc: subprocess.Popen, chunks: queue.Queue[bytes | None]) -> None:
     try:
         assert proc.stdin is not None
         while (chunk := chunks.get()) is not None:
@@ -399,8 +465,9 @@ def _write_chunks(proc: subprocess.Popen, chunks: "queue.Queue[bytes | None]") -
             pass
 
 
-def _plan_chunk(stream, max_size: int, excluded: Callable[[str], bool],
-                limit: int = 4096) -> list[tuple[str, str, int, bool]] | None:
+def _plan_chunk(
+    stream, max_size: int, excluded: Callable[[str], bool], limit: int = 4096
+) -> list[tuple[str, str, int, bool]] | None:
     """Up to `limit` blobs from `--batch-check` output: (oid, path, size, worth reading).
 
     None at the end of the stream. Excluded paths are dropped; blobs over the size limit

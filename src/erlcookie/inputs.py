@@ -36,7 +36,9 @@ class InputTimeout(OperationalError):
 
 def _size(limit: int) -> str:
     if limit % 1024 == 0 and limit >= 1024:
-        return f"{limit // 1024 // 1024} MiB" if limit % (1024 * 1024) == 0 else f"{limit // 1024} KiB"
+        return (
+            f"{limit // 1024 // 1024} MiB" if limit % (1024 * 1024) == 0 else f"{limit // 1024} KiB"
+        )
     return f"{limit} bytes"
 
 
@@ -72,8 +74,9 @@ def _read_pipe(fd: int, limit: int, deadline: float, label: str) -> bytes:
     while total <= limit:
         remaining = end - time.monotonic()
         if remaining <= 0:
-            raise InputTimeout(f"{label}: no end of data within {deadline:g} s "
-                               "(is anything writing to it?)")
+            raise InputTimeout(
+                f"{label}: no end of data within {deadline:g} s (is anything writing to it?)"
+            )
         if not poller.poll(max(1, int(remaining * 1000))):
             continue
         try:
@@ -111,8 +114,14 @@ def _read_stream(stream: IO[Any] | None, limit: int, deadline: float, label: str
     return _read_pipe(fd, limit, deadline, label)
 
 
-def read_bounded(path: str | os.PathLike[str], *, limit: int, what: str = "input",
-                 deadline: float = DEFAULT_DEADLINE, stdin: IO[Any] | None = None) -> bytes:
+def read_bounded(
+    path: str | os.PathLike[str],
+    *,
+    limit: int,
+    what: str = "input",
+    deadline: float = DEFAULT_DEADLINE,
+    stdin: IO[Any] | None = None,
+) -> bytes:
     """The bytes of `path` (`-` for stdin), at most `limit`.
 
     Raises InputError (exit 2) when the input is larger than `limit` or is a device or
@@ -137,8 +146,9 @@ def read_bounded(path: str | os.PathLike[str], *, limit: int, what: str = "input
             elif stat.S_ISDIR(mode):
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
             else:
-                raise InputError(f"{label} is {_kind(mode)}, not a regular file; refusing to "
-                                 "read it")
+                raise InputError(
+                    f"{label} is {_kind(mode)}, not a regular file; refusing to read it"
+                )
         finally:
             os.close(fd)
     if len(data) > limit:
@@ -146,8 +156,14 @@ def read_bounded(path: str | os.PathLike[str], *, limit: int, what: str = "input
     return data
 
 
-def read_bounded_text(path: str | os.PathLike[str], *, limit: int, what: str = "input",
-                      deadline: float = DEFAULT_DEADLINE, stdin: IO[Any] | None = None) -> str:
+def read_bounded_text(
+    path: str | os.PathLike[str],
+    *,
+    limit: int,
+    what: str = "input",
+    deadline: float = DEFAULT_DEADLINE,
+    stdin: IO[Any] | None = None,
+) -> str:
     """`read_bounded` decoded as UTF-8; anything else is an InputError naming the input."""
     data = read_bounded(path, limit=limit, what=what, deadline=deadline, stdin=stdin)
     try:

@@ -98,19 +98,25 @@ def test_screening_random_cookies_is_cheap():
 
 
 def test_zxcvbn_is_not_imported_at_start_up():
-    code = ("import sys, erlcookie.cli, erlcookie.audit, erlcookie.scan.engine; "
-            "assert 'zxcvbn' not in sys.modules, 'zxcvbn imported eagerly'")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         check=False)
+    code = (
+        "import sys, erlcookie.cli, erlcookie.audit, erlcookie.scan.engine; "
+        "assert 'zxcvbn' not in sys.modules, 'zxcvbn imported eagerly'"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert out.returncode == 0, out.stderr[-500:]
 
 
 def test_auditing_a_random_cookie_does_not_load_the_matcher():
-    code = ("import sys; from erlcookie.audit import audit_text; "
-            "from erlcookie.cookie.generate import generate; "
-            "assert audit_text(generate().reveal()).verdict == 'ok'; "
-            "assert 'zxcvbn' not in sys.modules, 'the matcher was loaded for a random cookie'; "
-            "assert audit_text('secret-erlang-cookie').verdict == 'weak'")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         check=False)
+    code = (
+        "import sys; from erlcookie.audit import audit_text; "
+        "from erlcookie.cookie.generate import generate; "
+        "assert audit_text(generate().reveal()).verdict == 'ok'; "
+        "assert 'zxcvbn' not in sys.modules, 'the matcher was loaded for a random cookie'; "
+        "assert audit_text('secret-erlang-cookie').verdict == 'weak'"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert out.returncode == 0, out.stderr[-500:]

@@ -3,7 +3,12 @@ import secrets
 import string
 
 from erlcookie.audit.otp_generator import (
-    LENGTH, MODULUS, REDUCED_BASIS, lattice_offsets, otp_cookie, recover,
+    LENGTH,
+    MODULUS,
+    REDUCED_BASIS,
+    lattice_offsets,
+    otp_cookie,
+    recover,
 )
 
 

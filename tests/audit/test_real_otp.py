@@ -10,14 +10,21 @@ import pytest
 from erlcookie.audit import audit_text
 from erlcookie.audit.otp_generator import otp_cookie
 
-pytestmark = [pytest.mark.interop,
-              pytest.mark.skipif(shutil.which("erl") is None, reason="erl not installed")]
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.skipif(shutil.which("erl") is None, reason="erl not installed"),
+]
 
 
 def fresh_otp_cookie(home, name, erl=("erl",), chroot=None):
     env = {"HOME": str(home), "PATH": os.environ["PATH"]}
-    subprocess.run([*erl, "-noshell", "-sname", name, "-eval", "halt()."], env=env,
-                   check=True, timeout=60, capture_output=True)
+    subprocess.run(
+        [*erl, "-noshell", "-sname", name, "-eval", "halt()."],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     path = (chroot + str(home) if chroot else str(home)) + "/.erlang.cookie"
     return open(path).read().strip()
 
@@ -39,8 +46,9 @@ def test_cli_reports_predictable_and_revealed_seed_regenerates(tmp_path):
     assert plain.returncode == 1
     assert "PREDICTABLE" in plain.stdout
     assert cookie not in plain.stdout + plain.stderr, "audit printed the cookie"
-    out = subprocess.run([cli, "audit", "--json", "--reveal"], env=env, capture_output=True,
-                         text=True, timeout=30)
+    out = subprocess.run(
+        [cli, "audit", "--json", "--reveal"], env=env, capture_output=True, text=True, timeout=30
+    )
     data = json.loads(out.stdout)
     assert data["verdict"] == "predictable"
     assert otp_cookie(data["predictable"]["seed"]) == cookie, "revealed seed does not regenerate"
@@ -50,15 +58,18 @@ OTP27 = os.environ.get("ERLCOOKIE_OTP27_ROOT", "/var/cache/erlcookie/trixie")
 
 
 @pytest.mark.otp27
-@pytest.mark.skipif(not os.path.exists(OTP27 + "/usr/bin/erl")
-                    and not os.environ.get("ERLCOOKIE_REQUIRE_OTP27"),
-                    reason="no OTP 27 root (scripts/test builds it)")
+@pytest.mark.skipif(
+    not os.path.exists(OTP27 + "/usr/bin/erl") and not os.environ.get("ERLCOOKIE_REQUIRE_OTP27"),
+    reason="no OTP 27 root (scripts/test builds it)",
+)
 @pytest.mark.parametrize("run", range(3))
 def test_fresh_otp27_cookies_are_predictable(run):
     home = f"/tmp/erlcookie-audit-{os.getpid()}-{run}"
     os.makedirs(OTP27 + home, exist_ok=True)
     try:
-        cookie = fresh_otp_cookie(home, f"audit27x{run}", erl=("chroot", OTP27, "erl"), chroot=OTP27)
+        cookie = fresh_otp_cookie(
+            home, f"audit27x{run}", erl=("chroot", OTP27, "erl"), chroot=OTP27
+        )
         result = audit_text(cookie)
         assert result.verdict == "predictable"
         assert otp_cookie(result.generator.seed) == cookie, "recovered state does not regenerate it"

@@ -23,8 +23,9 @@ def test_markup_is_escaped_for_rich():
 
     console = Console(record=True, width=200, color_system=None)
     console.print(markup_safe("evil[/bogus] [link=https://example.invalid]click[/link]"))
-    assert console.export_text().strip() == \
-        "evil[/bogus] [link=https://example.invalid]click[/link]"
+    assert (
+        console.export_text().strip() == "evil[/bogus] [link=https://example.invalid]click[/link]"
+    )
 
 
 def test_plain_table_rows_cannot_be_forged(capsys):

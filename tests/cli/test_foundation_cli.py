@@ -75,12 +75,16 @@ def test_audit_exit_codes_and_no_leak(tmp_path, clean_home):
     predictable = otp_cookie(987654321)
     p = run(["audit", "--json"], env={"RELEASE_COOKIE": predictable})
     data = json.loads(p.output)
-    assert p.exit_code == 1 and data["verdict"] == "predictable" and "seed" not in data["predictable"]
+    assert (
+        p.exit_code == 1 and data["verdict"] == "predictable" and "seed" not in data["predictable"]
+    )
     assert predictable not in p.output
 
 
 def test_audit_argv_cookie_warns(clean_home):
-    result = CliRunner().invoke(cli, ["audit", "--cookie", "S3cr3t-argv-cookie-value-long-enough-x"])
+    result = CliRunner().invoke(
+        cli, ["audit", "--cookie", "S3cr3t-argv-cookie-value-long-enough-x"]
+    )
     assert "ps" in result.output and "S3cr3t-argv" not in result.output
 
 

@@ -26,8 +26,13 @@ NOT_UTF8 = b"Str0ng-but-\xff\xfe-not-utf8-cookie-Value"
 
 
 def erlcookie(*args, stdout=subprocess.PIPE, env=None, timeout=60):
-    return subprocess.run([sys.executable, "-c", MAIN, *map(str, args)], stdout=stdout,
-                          stderr=subprocess.PIPE, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", MAIN, *map(str, args)],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def assert_clean_failure(result, code):
@@ -74,12 +79,15 @@ def test_not_utf8_cookie_has_one_fingerprint_from_every_source(tmp_path):
 # -- read-only directories and full disks ----------------------------------------------
 
 
-@pytest.mark.parametrize("args", [
-    ["generate", "--write", "{dir}/cookie"],
-    ["k8s", "secret", "--write", "{dir}/secret.yaml"],
-    ["scan", "-o", "{dir}/report.txt", "{src}"],
-    ["scan", "--json", "-o", "{dir}/report.json", "{src}"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["generate", "--write", "{dir}/cookie"],
+        ["k8s", "secret", "--write", "{dir}/secret.yaml"],
+        ["scan", "-o", "{dir}/report.txt", "{src}"],
+        ["scan", "--json", "-o", "{dir}/report.json", "{src}"],
+    ],
+)
 def test_write_into_read_only_directory(tmp_path, args):
     src = tmp_path / "src"
     src.mkdir()
@@ -90,8 +98,10 @@ def test_write_into_read_only_directory(tmp_path, args):
         assert b"cannot write" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["generate"], ["fingerprint", "--cookie", "x" * 40],
-                                  ["scan", "--json", "{src}"], ["--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [["generate"], ["fingerprint", "--cookie", "x" * 40], ["scan", "--json", "{src}"], ["--help"]],
+)
 def test_full_stdout(tmp_path, args):
     (tmp_path / "vm.args").write_text("-setcookie monster\n")
     with open("/dev/full", "wb") as full:
@@ -106,8 +116,11 @@ def test_full_stdout(tmp_path, args):
 def test_ctrl_c_exits_3_without_aborted(tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    proc = subprocess.Popen([sys.executable, "-c", MAIN, "audit", "--cookie-file", str(fifo)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", MAIN, "audit", "--cookie-file", str(fifo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:  # a writer can open the FIFO once erlcookie has it open for reading
@@ -146,7 +159,6 @@ def test_unexpected_exception_is_one_line_without_its_message(monkeypatch):
     monkeypatch.setenv("ERLCOOKIE_DEBUG", "1")
     result = CliRunner().invoke(cli, ["broken"])
     assert isinstance(result.exception, RuntimeError)
-
 
 
 @click.command()

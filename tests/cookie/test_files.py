@@ -77,8 +77,12 @@ print("finished", flush=True)
 
 
 def _paused_writer(target, overwrite):
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(target), "1" if overwrite else "0"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(target), "1" if overwrite else "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     proc.stdin.write(SECRET.encode())
     proc.stdin.close()
     assert proc.stdout.readline() == b"paused\n"

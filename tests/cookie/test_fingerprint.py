@@ -15,7 +15,14 @@ def test_format_stable_and_distinct():
 def test_is_scrypt_with_documented_parameters():
     # The documented derivation, recomputed independently: a change here changes every
     # fingerprint users have recorded, so it must be deliberate (bump fp1 -> fp2).
-    expected = hashlib.scrypt(b"monster", salt=b"erlcookie/fingerprint/v1", n=2**14, r=8, p=1,
-                              dklen=8, maxmem=64 * 1024 * 1024).hex()
+    expected = hashlib.scrypt(
+        b"monster",
+        salt=b"erlcookie/fingerprint/v1",
+        n=2**14,
+        r=8,
+        p=1,
+        dklen=8,
+        maxmem=64 * 1024 * 1024,
+    ).hex()
     assert fingerprint("monster") == "fp1:" + expected
     assert fingerprint("monster") != "fp1:" + hashlib.sha256(b"monster").hexdigest()[:16]

@@ -40,16 +40,24 @@ def test_erlang_style_is_otp_alphabet_and_never_predictable():
 @given(style=st.sampled_from(sorted(STYLES)), size=st.integers(min_value=1, max_value=120))
 @settings(max_examples=300)
 def test_every_style_and_size(style, size):
-    length = {"erlang": size, "elixir": math.ceil(size * 4 / 3), "base32": math.ceil(size * 8 / 5),
-              "hex": size * 2}[style]
+    length = {
+        "erlang": size,
+        "elixir": math.ceil(size * 4 / 3),
+        "base32": math.ceil(size * 8 / 5),
+        "hex": size * 2,
+    }[style]
     if length > 255:
         with pytest.raises(UsageError):
             generate(style, size=size)
         return
     c = generate(style, size=size).reveal()
     assert len(c) == length
-    alphabet = {"erlang": r"[A-Z]", "elixir": r"[A-Za-z0-9_-]", "base32": r"[A-Z2-7]",
-                "hex": r"[0-9a-f]"}[style]
+    alphabet = {
+        "erlang": r"[A-Z]",
+        "elixir": r"[A-Za-z0-9_-]",
+        "base32": r"[A-Z2-7]",
+        "hex": r"[0-9a-f]",
+    }[style]
     assert re.fullmatch(alphabet + "+", c)
 
 
@@ -58,7 +66,7 @@ def test_no_cookie_starts_with_a_dash():
     # ignored and the node would run on ~/.erlang.cookie (one elixir-style value in 64 did)
     values = [generate("elixir", size=3).reveal() for _ in range(3000)]
     assert not [v for v in values if v.startswith("-")]
-    assert any("-" in v for v in values)   # the dash itself is still in the alphabet
+    assert any("-" in v for v in values)  # the dash itself is still in the alphabet
 
 
 def test_distribution_is_uniform_enough():

@@ -21,12 +21,17 @@ def test_exports_are_the_real_objects():
     assert cookie_pkg.generate_cookie is generate
     assert cookie_pkg.atomic_write is atomic_write
     made = cookie_pkg.generate_cookie("hex")
-    assert isinstance(made, cookie_pkg.Cookie) and cookie_pkg.estimate_strength(made.reveal()).bits == 256
+    assert (
+        isinstance(made, cookie_pkg.Cookie)
+        and cookie_pkg.estimate_strength(made.reveal()).bits == 256
+    )
 
 
 def test_importing_the_package_loads_no_writer_or_generator():
-    code = ("import sys, erlcookie.cookie.resolve; "
-            "print(' '.join(m for m in ('erlcookie.cookie.files', 'erlcookie.cookie.generate', "
-            "'tempfile', 'secrets') if m in sys.modules))")
+    code = (
+        "import sys, erlcookie.cookie.resolve; "
+        "print(' '.join(m for m in ('erlcookie.cookie.files', 'erlcookie.cookie.generate', "
+        "'tempfile', 'secrets') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "", out.stdout + out.stderr

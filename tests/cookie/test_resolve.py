@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from erlcookie.cookie.resolve import ARGV_WARNING, CookieRequest, otp_default_paths, resolve_cookie
 from erlcookie.errors import CookieSourceError, UsageError
 
-cookie_text = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1,
-                      max_size=255)
+cookie_text = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=255
+)
 
 
 def write(path, text, mode=0o400):
@@ -29,11 +30,19 @@ def test_file_round_trip(tmp_path_factory, value, newline):
 
 @given(value=cookie_text)
 def test_stdin_env_and_argv(value):
-    assert resolve_cookie(CookieRequest(file="-"), environ={}, stdin=io.StringIO(value + "\n")).reveal() == value
+    assert (
+        resolve_cookie(
+            CookieRequest(file="-"), environ={}, stdin=io.StringIO(value + "\n")
+        ).reveal()
+        == value
+    )
     from_env = resolve_cookie(CookieRequest(env="MY"), environ={"MY": value})
     assert from_env.reveal() == value and from_env.path is None
     warnings = []
-    assert resolve_cookie(CookieRequest(value=value), environ={}, warn=warnings.append).reveal() == value
+    assert (
+        resolve_cookie(CookieRequest(value=value), environ={}, warn=warnings.append).reveal()
+        == value
+    )
     assert warnings == [ARGV_WARNING]  # a fixed text: it cannot carry the value
 
 
@@ -46,14 +55,19 @@ def test_default_order_env_then_home_then_xdg(tmp_path):
     assert resolve_cookie(CookieRequest(), environ=env).reveal() == "XDG"
     write(home / ".erlang.cookie", "HOME")
     assert resolve_cookie(CookieRequest(), environ=env).reveal() == "HOME"
-    assert resolve_cookie(CookieRequest(), environ={**env, "RELEASE_COOKIE": "ENV"}).reveal() == "ENV"
+    assert (
+        resolve_cookie(CookieRequest(), environ={**env, "RELEASE_COOKIE": "ENV"}).reveal() == "ENV"
+    )
     assert otp_default_paths(env) == [home / ".erlang.cookie", xdg / "erlang" / ".erlang.cookie"]
     assert str(otp_default_paths({"HOME": "/h"})[1]) == "/h/.config/erlang/.erlang.cookie"
 
 
 def test_release_cookie(tmp_path):
     write(tmp_path / "rel" / "releases" / "COOKIE", "RELCOOKIE")
-    assert resolve_cookie(CookieRequest(release=str(tmp_path / "rel")), environ={}).reveal() == "RELCOOKIE"
+    assert (
+        resolve_cookie(CookieRequest(release=str(tmp_path / "rel")), environ={}).reveal()
+        == "RELCOOKIE"
+    )
     with pytest.raises(CookieSourceError, match="no releases/COOKIE"):
         resolve_cookie(CookieRequest(release=str(tmp_path)), environ={})
 

@@ -22,7 +22,10 @@ NOMINAL = {
     "elixir": (base64.urlsafe_b64encode(RAW).decode().rstrip("="), 320.0),
     "base32": (base64.b32encode(RAW[:32]).decode().rstrip("="), 256.0),
     "hex": (RAW[:32].hex(), 256.0),
-    "erlang": ("ZJQXKVBHWMPFRTLDYGNC", 94.0),  # not a keyboard walk: the audit calls those guessable
+    "erlang": (
+        "ZJQXKVBHWMPFRTLDYGNC",
+        94.0,
+    ),  # not a keyboard walk: the audit calls those guessable
 }
 
 
@@ -37,30 +40,40 @@ def test_default_sizes_estimate_their_true_entropy(style):
     assert audit_text(value).bits == bits
 
 
-@pytest.mark.parametrize("value,alphabet", [
-    ("abcdefghijKLMNOPQRST0123456789", "a-z+A-Z+0-9"),  # no - or _: not "base64url"
-    ("abcdefghij-_", "a-z+-_"),
-    ("0123456789", "0-9"),                               # digits only: not "hex"
-    ("deadbeef0123456789", "hex"),
-    ("ABCDEFGHIJKLMNOPQRST234567", "base32"),
-    ("ABCDEFGHIJKLMNOPQRSTUV", "A-Z"),
-    ("abc!def%ghi", "a-z+symbols"),
-])
+@pytest.mark.parametrize(
+    "value,alphabet",
+    [
+        ("abcdefghijKLMNOPQRST0123456789", "a-z+A-Z+0-9"),  # no - or _: not "base64url"
+        ("abcdefghij-_", "a-z+-_"),
+        ("0123456789", "0-9"),  # digits only: not "hex"
+        ("deadbeef0123456789", "hex"),
+        ("ABCDEFGHIJKLMNOPQRST234567", "base32"),
+        ("ABCDEFGHIJKLMNOPQRSTUV", "A-Z"),
+        ("abc!def%ghi", "a-z+symbols"),
+    ],
+)
 def test_alphabet_names_only_groups_the_cookie_uses(value, alphabet):
     assert estimate_strength(value).alphabet == alphabet
     assert audit_text(value).alphabet == alphabet
 
 
 def test_every_named_group_has_a_character_of_the_cookie():
-    groups = {"a-z": str.islower, "A-Z": str.isupper, "0-9": str.isdigit,
-              "-_": lambda ch: ch in "-_"}
+    groups = {
+        "a-z": str.islower,
+        "A-Z": str.isupper,
+        "0-9": str.isdigit,
+        "-_": lambda ch: ch in "-_",
+    }
     for value in ("aZ09-", "zzzz0000", "ZZ__zz", "k9k9k9k9k9x"):
         for name in estimate_strength(value).alphabet.split("+"):
             assert any(groups[name](ch) for ch in value), (name, value)
 
 
-@pytest.mark.parametrize("style,size", [(s, None) for s in sorted(STYLES)] +
-                         [("elixir", 16), ("elixir", 3), ("base32", 10), ("hex", 5), ("erlang", 30)])
+@pytest.mark.parametrize(
+    "style,size",
+    [(s, None) for s in sorted(STYLES)]
+    + [("elixir", 16), ("elixir", 3), ("base32", 10), ("hex", 5), ("erlang", 30)],
+)
 def test_generate_and_audit_agree_on_the_same_cookie(tmp_path, style, size):
     runner = CliRunner()
     for attempt in range(5 if size != 3 else 60):  # 4-letter values: some are guessable
@@ -76,10 +89,13 @@ def test_generate_and_audit_agree_on_the_same_cookie(tmp_path, style, size):
         os.chmod(path, 0o600)
 
 
-GROUP_TEST = {"a-z": lambda ch: ch in string.ascii_lowercase,
-              "A-Z": lambda ch: ch in string.ascii_uppercase,
-              "0-9": lambda ch: ch in string.digits, "-_": lambda ch: ch in "-_",
-              "symbols": lambda ch: ch not in string.ascii_letters + string.digits + "-_"}
+GROUP_TEST = {
+    "a-z": lambda ch: ch in string.ascii_lowercase,
+    "A-Z": lambda ch: ch in string.ascii_uppercase,
+    "0-9": lambda ch: ch in string.digits,
+    "-_": lambda ch: ch in "-_",
+    "symbols": lambda ch: ch not in string.ascii_letters + string.digits + "-_",
+}
 HEX_LIKE = {"hex", "base32"}
 
 

@@ -9,7 +9,7 @@ import hashlib
 import struct
 import threading
 import zlib
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import handshake as hs
@@ -65,8 +65,9 @@ class FakeNode:
     but claims to accept it). `after`: what to do once connected, given the streams.
     """
 
-    def __init__(self, name: str, cookie: Cookie, *, forge_ack: bool = False,
-                 after: Handler | None = None) -> None:
+    def __init__(
+        self, name: str, cookie: Cookie, *, forge_ack: bool = False, after: Handler | None = None
+    ) -> None:
         self.name = name
         self.cookie = cookie
         self.forge_ack = forge_ack
@@ -79,8 +80,15 @@ class FakeNode:
         writer.write(frame(b"sok"))
         challenge = 0x12345678
         name = self.name.encode()
-        writer.write(frame(b"N" + struct.pack(">QIIH", hs.DEFAULT_FLAGS | hs.DFLAG_PUBLISHED,
-                                              challenge, 7, len(name)) + name))
+        writer.write(
+            frame(
+                b"N"
+                + struct.pack(
+                    ">QIIH", hs.DEFAULT_FLAGS | hs.DFLAG_PUBLISHED, challenge, 7, len(name)
+                )
+                + name
+            )
+        )
         reply = await read_frame(reader)
         self.digests_received += 1
         their_challenge = struct.unpack(">I", reply[1:5])[0]
@@ -109,8 +117,12 @@ def fake_epmd(port_reply: bytes | Callable[[], Awaitable[None]]) -> Handler:
 
 
 def port_reply(port: int, *, high: int = 6, low: int = 6, name: bytes = b"app") -> bytes:
-    return (bytes([119, 0]) + struct.pack(">HBBHHH", port, 77, 0, high, low, len(name)) + name
-            + b"\x00\x00")
+    return (
+        bytes([119, 0])
+        + struct.pack(">HBBHHH", port, 77, 0, high, low, len(name))
+        + name
+        + b"\x00\x00"
+    )
 
 
 # -- after the handshake: a rex server that answers with what the test chooses -----------------

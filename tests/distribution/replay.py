@@ -29,8 +29,13 @@ class Recording:
 
     def machine(self, **overrides) -> hs.ClientHandshake:
         d = self.data
-        options = dict(peer_name=d["peer_name"], flags=d["flags"], creation=d["creation"],
-                       challenge=d["challenge"], length_bytes=d.get("length_bytes", 2))
+        options = dict(
+            peer_name=d["peer_name"],
+            flags=d["flags"],
+            creation=d["creation"],
+            challenge=d["challenge"],
+            length_bytes=d.get("length_bytes", 2),
+        )
         options.update(overrides)
         return hs.ClientHandshake(d["our_name"], Cookie(d["replay_secret"]), **options)
 

@@ -44,16 +44,45 @@ def assert_no_secret(result, *cookies):
 
 
 # -- usage errors (no network) -----------------------------------------------------------------
-@pytest.mark.parametrize("args,words", [
-    (["ping", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "at least one NODE"),
-    (["ping", "nohost", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "no host part"),
-    (["ping", "a@b", "c@d", "--dist-port", "9", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "exactly one NODE"),
-    (["ping", "a@b", "--tls-ca", "/nonexistent.pem", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "no such file"),
-    (["ping", "a@b", "--tls-cert", "/etc/hostname", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "--tls-ca"),
-    (["info", "a b@c", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "space"),
-    (["ping", "a@b", "--nodes-file", "/nonexistent", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "cannot read"),
-    (["ping", "a@b", "--nodes-file", "-", "--cookie-file", "-"], "stdin cannot carry both"),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["ping", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "at least one NODE"),
+        (["ping", "nohost", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "no host part"),
+        (
+            ["ping", "a@b", "c@d", "--dist-port", "9", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"],
+            "exactly one NODE",
+        ),
+        (
+            [
+                "ping",
+                "a@b",
+                "--tls-ca",
+                "/nonexistent.pem",
+                "--cookie-env",
+                "ERLCOOKIE_TEST_UNUSED",
+            ],
+            "no such file",
+        ),
+        (
+            ["ping", "a@b", "--tls-cert", "/etc/hostname", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"],
+            "--tls-ca",
+        ),
+        (["info", "a b@c", "--cookie-env", "ERLCOOKIE_TEST_UNUSED"], "space"),
+        (
+            [
+                "ping",
+                "a@b",
+                "--nodes-file",
+                "/nonexistent",
+                "--cookie-env",
+                "ERLCOOKIE_TEST_UNUSED",
+            ],
+            "cannot read",
+        ),
+        (["ping", "a@b", "--nodes-file", "-", "--cookie-file", "-"], "stdin cannot carry both"),
+    ],
+)
 def test_usage_errors(args, words):
     result = invoke(*args)
     assert result.exit_code == 2, result.output
@@ -82,19 +111,22 @@ def test_nodes_lists_epmd(otp25_node):
 
 
 @pytestmark_interop
-def test_ping_verdicts_and_exit_codes(otp25_node, cookie_file, wrong_cookie_file, shared_cookie,
-                                      other_cookie):
+def test_ping_verdicts_and_exit_codes(
+    otp25_node, cookie_file, wrong_cookie_file, shared_cookie, other_cookie
+):
     ok = invoke("ping", otp25_node.name, "--cookie-file", cookie_file)
     assert ok.exit_code == 0, ok.output
     assert "accepted" in ok.stdout
     bad = invoke("ping", otp25_node.name, "--cookie-file", wrong_cookie_file)
     assert bad.exit_code == 1 and "rejected" in bad.stdout
-    mixed = invoke("ping", otp25_node.name, f"ghost@{otp25_node.host}",
-                   "--cookie-file", cookie_file)
+    mixed = invoke(
+        "ping", otp25_node.name, f"ghost@{otp25_node.host}", "--cookie-file", cookie_file
+    )
     assert mixed.exit_code == 1 and "no_such_node" in mixed.stdout
     assert "1 accepted, 1 no_such_node" in mixed.stderr
-    unreachable = invoke("ping", otp25_node.name, "--epmd-port", str(free_port()),
-                         "--cookie-file", cookie_file)
+    unreachable = invoke(
+        "ping", otp25_node.name, "--epmd-port", str(free_port()), "--cookie-file", cookie_file
+    )
     assert unreachable.exit_code == 3 and "unreachable" in unreachable.stdout
     for result in (ok, bad, mixed, unreachable):
         assert_no_secret(result, shared_cookie, other_cookie)
@@ -113,8 +145,18 @@ def test_ping_json_nodes_file_and_stdin(otp25_node, cookie_file, tmp_path, share
     assert entry["peer_flags"].startswith("0x") and entry["elapsed"] < 5
     # the cookie from stdin, the node on the command line, the dial address overridden
     port = otp25_node.dist_port()
-    piped = invoke("ping", otp25_node.name, "--host", "127.0.0.1", "--dist-port", str(port),
-                   "--cookie-file", "-", "--json", input=shared_cookie.reveal() + "\n")
+    piped = invoke(
+        "ping",
+        otp25_node.name,
+        "--host",
+        "127.0.0.1",
+        "--dist-port",
+        str(port),
+        "--cookie-file",
+        "-",
+        "--json",
+        input=shared_cookie.reveal() + "\n",
+    )
     assert piped.exit_code == 0, piped.output
     assert json.loads(piped.stdout)["results"][0]["address"] == f"127.0.0.1:{port}"
     assert_no_secret(piped, shared_cookie)
@@ -129,14 +171,23 @@ def test_ping_cookie_from_env(otp25_node, shared_cookie, monkeypatch):
 
 
 @pytestmark_interop
-def test_info_table_and_json(otp25_node, cookie_file, wrong_cookie_file, shared_cookie,
-                             other_cookie):
+def test_info_table_and_json(
+    otp25_node, cookie_file, wrong_cookie_file, shared_cookie, other_cookie
+):
     table = invoke("info", otp25_node.name, "--cookie-file", cookie_file)
     assert table.exit_code == 0, table.output
-    for words in ("otp release", "25 (erts", "own cookie matches", "yes (fp1:",
-                  "plain TCP distribution", shared_cookie.fingerprint()):
+    for words in (
+        "otp release",
+        "25 (erts",
+        "own cookie matches",
+        "yes (fp1:",
+        "plain TCP distribution",
+        shared_cookie.fingerprint(),
+    ):
         assert words in table.stdout
-    data = json.loads(invoke("info", otp25_node.name, "--json", "--cookie-file", cookie_file).stdout)
+    data = json.loads(
+        invoke("info", otp25_node.name, "--json", "--cookie-file", cookie_file).stdout
+    )
     assert data["cookie_fingerprint"] == shared_cookie.fingerprint()
     (node,) = data["nodes"]
     assert node["node_name"] == otp25_node.name and node["own_cookie_matches"] is True
@@ -149,12 +200,20 @@ def test_info_table_and_json(otp25_node, cookie_file, wrong_cookie_file, shared_
 @pytestmark_interop
 def test_real_process_exit_codes_and_speed(otp25_node, cookie_file):
     exe = os.path.join(os.path.dirname(sys.executable), "erlcookie")
-    done = subprocess.run([exe, "ping", otp25_node.name, "--cookie-file", cookie_file],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [exe, "ping", otp25_node.name, "--cookie-file", cookie_file],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
     assert "accepted" in done.stdout
-    done = subprocess.run([exe, "ping", f"ghost@{otp25_node.host}", "--cookie-file", cookie_file],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [exe, "ping", f"ghost@{otp25_node.host}", "--cookie-file", cookie_file],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 1
 
 

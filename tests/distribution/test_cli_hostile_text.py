@@ -57,6 +57,7 @@ def fake_epmd_names(names):
         await read_frame(reader)
         writer.write(names_reply(names))
         await writer.drain()
+
     return handler
 
 
@@ -76,9 +77,12 @@ def test_nodes_shows_hostile_epmd_names_as_text(output):
 
 def test_nodes_piped_in_a_real_process():
     with serve_in_thread(fake_epmd_names(HOSTILE)) as port:
-        done = subprocess.run([sys.executable, "-m", "erlcookie", "nodes", "127.0.0.1",
-                               "--epmd-port", str(port)], capture_output=True, text=True,
-                              timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "erlcookie", "nodes", "127.0.0.1", "--epmd-port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 0, done.stderr
     assert BOGUS in done.stdout
     assert_inert(done.stdout)
@@ -107,9 +111,13 @@ def test_info_shows_hostile_names_from_rpc_answers_as_text(output, cookie, tmp_p
 
     async def answer(call):
         function = terms.atom_text(call[2])
-        reply = {"system_info": b"25", "node": terms.atom(BOGUS + OSC_TITLE),
-                 "nodes": [terms.atom(LINK), terms.atom(ERASE)],
-                 "get_cookie": cookie, "get_argument": terms.atom("error")}[function]
+        reply = {
+            "system_info": b"25",
+            "node": terms.atom(BOGUS + OSC_TITLE),
+            "nodes": [terms.atom(LINK), terms.atom(ERASE)],
+            "get_cookie": cookie,
+            "get_argument": terms.atom("error"),
+        }[function]
         return terms.encode((terms.atom("rex"), reply))
 
     fake = FakeNode(NODE, cookie, after=rex_server(answer))

@@ -8,9 +8,19 @@ import time
 import pytest
 
 from erlcookie.distribution import terms
-from erlcookie.distribution.client import (ConnectionLostError, DistTimeoutError, RejectedError,
-                                   RpcError, RpcTimeoutError, atom, connect, epmd_names, ping,
-                                   ping_many, to_python)
+from erlcookie.distribution.client import (
+    ConnectionLostError,
+    DistTimeoutError,
+    RejectedError,
+    RpcError,
+    RpcTimeoutError,
+    atom,
+    connect,
+    epmd_names,
+    ping,
+    ping_many,
+    to_python,
+)
 from tests.support.nodes import free_port
 from tests.support.redaction import assert_not_shown, assert_same_secret
 
@@ -48,7 +58,12 @@ def test_right_wrong_cookie_and_rpc(kind, start_node, cookie, other_cookie, requ
             release = await conn.rpc("erlang", "system_info", [atom("otp_release")])
             me = await conn.rpc("erlang", "node", [])
             connected = await conn.rpc("erlang", "nodes", [[atom("visible"), atom("hidden")]])
-            return terms.text(release), terms.atom_text(me), [terms.atom_text(n) for n in connected], conn.our_name
+            return (
+                terms.text(release),
+                terms.atom_text(me),
+                [terms.atom_text(n) for n in connected],
+                conn.our_name,
+            )
 
     release, me, connected, our_name = run(rpc_calls())
     expected_release = node.eval("erlang:system_info(otp_release).").decode()
@@ -105,7 +120,9 @@ def test_wrong_node_behind_the_port_gets_no_digest(start_node, cookie):
     assert "Invalid challenge reply" not in node_b.log_text()
 
 
-@pytest.mark.parametrize("kind", ["otp25", pytest.param("otp27", marks=pytest.mark.otp27), "elixir"])
+@pytest.mark.parametrize(
+    "kind", ["otp25", pytest.param("otp27", marks=pytest.mark.otp27), "elixir"]
+)
 def test_long_names(kind, start_node, cookie, request):
     node = _launch(start_node, cookie, kind, request, long_names=True, host="127.0.0.1")
     assert node.name.endswith("@127.0.0.1")
@@ -134,7 +151,9 @@ def test_badrpc_is_raised_and_redacted(otp25_node, shared_cookie):
     undef, badarg, after = run(check())
     assert "undef" in str(undef)
     assert to_python(undef.reason)[0] == "EXIT"
-    assert_not_shown(shared_cookie, str(badarg), repr(badarg.reason), terms.safe_repr(badarg.reason))
+    assert_not_shown(
+        shared_cookie, str(badarg), repr(badarg.reason), terms.safe_repr(badarg.reason)
+    )
     assert "<redacted>" in str(badarg)
     assert terms.atom_text(after) == otp25_node.name
 

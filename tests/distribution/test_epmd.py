@@ -13,8 +13,11 @@ from tests.distribution.replay import KINDS, load
 def replay(parser, chunks, split=None):
     result = None
     for chunk in chunks:
-        pieces = [chunk] if split is None or not chunk else \
-            [chunk[i:i + split] for i in range(0, len(chunk), split)]
+        pieces = (
+            [chunk]
+            if split is None or not chunk
+            else [chunk[i : i + split] for i in range(0, len(chunk), split)]
+        )
         for piece in pieces:
             result = parser.receive_data(piece)
     return result
@@ -61,8 +64,13 @@ def test_replay_names(kind, split):
 
 
 def _port_reply(port=4000, ntype=77, proto=0, high=6, low=6, name=b"app", extra=b""):
-    return (bytes([119, 0]) + struct.pack(">HBBHHH", port, ntype, proto, high, low, len(name))
-            + name + struct.pack(">H", len(extra)) + extra)
+    return (
+        bytes([119, 0])
+        + struct.pack(">HBBHHH", port, ntype, proto, high, low, len(name))
+        + name
+        + struct.pack(">H", len(extra))
+        + extra
+    )
 
 
 def test_port_please_parses_extra_and_hidden():
@@ -71,28 +79,39 @@ def test_port_please_parses_extra_and_hidden():
     assert not replay(epmd.PortPlease2Parser(), [_port_reply(high=5, low=5)]).speaks_version_6()
 
 
-@pytest.mark.parametrize("chunks,words", [
-    ([b"", ], "closed"),
-    ([b"\x77", b""], "closed"),
-    ([_port_reply()[:10], b""], "closed"),
-    ([b"\x01\x00"], "message type"),
-    ([_port_reply(port=0)], "port 0"),
-    ([_port_reply(high=5, low=6)], "version range"),
-    ([_port_reply(name=b"\xff\xfe")], "UTF-8"),
-])
+@pytest.mark.parametrize(
+    "chunks,words",
+    [
+        (
+            [
+                b"",
+            ],
+            "closed",
+        ),
+        ([b"\x77", b""], "closed"),
+        ([_port_reply()[:10], b""], "closed"),
+        ([b"\x01\x00"], "message type"),
+        ([_port_reply(port=0)], "port 0"),
+        ([_port_reply(high=5, low=6)], "version range"),
+        ([_port_reply(name=b"\xff\xfe")], "UTF-8"),
+    ],
+)
 def test_port_please_errors(chunks, words):
     with pytest.raises(epmd.EpmdProtocolError, match=words):
         replay(epmd.PortPlease2Parser(), chunks)
 
 
-@pytest.mark.parametrize("body,words", [
-    (b"", "closed after 0"),
-    (b"\x00\x00", "closed after 2"),
-    (b"\x00\x00\x11\x11garbage line\n", "not 'name N at port P'"),
-    (b"\x00\x00\x11\x11name a at port 99999999\n", "not 'name N at port P'"),
-    (b"\x00\x00\x11\x11name a at port 70000\n", "out of range"),
-    (b"\x00\x00\x11\x11name \xff at port 7\n", "UTF-8"),
-])
+@pytest.mark.parametrize(
+    "body,words",
+    [
+        (b"", "closed after 0"),
+        (b"\x00\x00", "closed after 2"),
+        (b"\x00\x00\x11\x11garbage line\n", "not 'name N at port P'"),
+        (b"\x00\x00\x11\x11name a at port 99999999\n", "not 'name N at port P'"),
+        (b"\x00\x00\x11\x11name a at port 70000\n", "out of range"),
+        (b"\x00\x00\x11\x11name \xff at port 7\n", "UTF-8"),
+    ],
+)
 def test_names_errors(body, words):
     parser = epmd.NamesParser()
     if body:

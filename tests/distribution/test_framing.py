@@ -20,7 +20,7 @@ def post_handshake_bytes(kind: str) -> tuple[bytes, dict]:
 def test_replay_rpc_answers(kind, split):
     data, meta = post_handshake_bytes(kind)
     machine = framing.DistFraming()
-    pieces = [data] if split is None else [data[i:i + split] for i in range(0, len(data), split)]
+    pieces = [data] if split is None else [data[i : i + split] for i in range(0, len(data), split)]
     events = []
     for piece in pieces:
         events += machine.receive_data(piece)
@@ -66,17 +66,20 @@ def _packet(body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + body
 
 
-@pytest.mark.parametrize("data,words", [
-    (struct.pack(">I", framing.MAX_PACKET + 1), "exceeds"),
-    (_packet(b"\x83h\x00"), "pass-through"),
-    (_packet(b"p\x83a\x01"), "control message is not a tuple"),
-    (_packet(b"p\x83h\x00"), "control message is not a tuple"),
-    (_packet(b"p\x83h\x01d\x00\x01x"), "control message is not a tuple"),
-    (_packet(b"p\x83h\x03a\x02d\x00\x00d\x00\x00"), "without a message"),
-    (_packet(b"p\x83j\x83j\x83j"), "more than 2"),
-    (_packet(b"p\x83\xff"), "bad term"),
-    (_packet(b"p"), "control message"),
-])
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        (struct.pack(">I", framing.MAX_PACKET + 1), "exceeds"),
+        (_packet(b"\x83h\x00"), "pass-through"),
+        (_packet(b"p\x83a\x01"), "control message is not a tuple"),
+        (_packet(b"p\x83h\x00"), "control message is not a tuple"),
+        (_packet(b"p\x83h\x01d\x00\x01x"), "control message is not a tuple"),
+        (_packet(b"p\x83h\x03a\x02d\x00\x00d\x00\x00"), "without a message"),
+        (_packet(b"p\x83j\x83j\x83j"), "more than 2"),
+        (_packet(b"p\x83\xff"), "bad term"),
+        (_packet(b"p"), "control message"),
+    ],
+)
 def test_bad_packets(data, words):
     with pytest.raises(framing.FramingError, match=words):
         framing.DistFraming().receive_data(data)

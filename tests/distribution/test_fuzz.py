@@ -18,13 +18,26 @@ from erlcookie.distribution import epmd, framing, terms
 from erlcookie.distribution import handshake as hs
 from tests.distribution.replay import KINDS, load
 
-FUZZ = settings(max_examples=int(os.environ.get("ERLCOOKIE_FUZZ_EXAMPLES", "400")), deadline=5000,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=int(os.environ.get("ERLCOOKIE_FUZZ_EXAMPLES", "400")),
+    deadline=5000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
-RECORDED_IN = [c for kind in KINDS for label in ("handshake-accepted", "handshake-wrong-cookie",
-                                                 "handshake-not-allowed", "epmd-names",
-                                                 "epmd-port-please", "tls-node-answers-plain")
-               for c in load(kind, label).incoming() if c]
+RECORDED_IN = [
+    c
+    for kind in KINDS
+    for label in (
+        "handshake-accepted",
+        "handshake-wrong-cookie",
+        "handshake-not-allowed",
+        "epmd-names",
+        "epmd-port-please",
+        "tls-node-answers-plain",
+    )
+    for c in load(kind, label).incoming()
+    if c
+]
 
 
 @st.composite
@@ -37,11 +50,11 @@ def mutated(draw):
         if op == "flip" and data:
             data[pos] ^= draw(st.integers(1, 255))
         elif op == "cut":
-            del data[pos:pos + draw(st.integers(1, 8))]
+            del data[pos : pos + draw(st.integers(1, 8))]
         elif op == "insert":
             data[pos:pos] = draw(st.binary(min_size=1, max_size=8))
         else:
-            data[pos:pos] = data[pos:pos + draw(st.integers(1, 16))]
+            data[pos:pos] = data[pos : pos + draw(st.integers(1, 16))]
     return bytes(data)
 
 
@@ -52,22 +65,26 @@ def _handshake_stream():
     return st.one_of(
         streams,
         # plausible prefixes: a status, then random or mutated continuation
-        st.tuples(st.sampled_from([b"\x00\x03sok", b"\x00\x10sok_simultaneous", b"\x00\x06salive"]),
-                  streams).map(lambda t: [t[0], *t[1]]),
+        st.tuples(
+            st.sampled_from([b"\x00\x03sok", b"\x00\x10sok_simultaneous", b"\x00\x06salive"]),
+            streams,
+        ).map(lambda t: [t[0], *t[1]]),
     )
 
 
 @FUZZ
 @given(_handshake_stream(), st.sampled_from([2, 4]), st.booleans())
 def test_handshake_never_raises(chunks, length_bytes, eof):
-    machine = hs.ClientHandshake("me@h", Cookie("c"), peer_name="fixturenode@vm",
-                                 length_bytes=length_bytes)
+    machine = hs.ClientHandshake(
+        "me@h", Cookie("c"), peer_name="fixturenode@vm", length_bytes=length_bytes
+    )
     machine.initiate()
     for chunk in chunks + ([b""] if eof else []):
         events = machine.receive_data(chunk)
         for event in events:
-            assert isinstance(event, (hs.SendData, hs.StatusReceived, hs.HandshakeComplete,
-                                      hs.HandshakeFailed))
+            assert isinstance(
+                event, (hs.SendData, hs.StatusReceived, hs.HandshakeComplete, hs.HandshakeFailed)
+            )
             if isinstance(event, hs.HandshakeFailed):
                 assert event.verdict in ("rejected", "not_allowed", "protocol_error")
         assert len(machine._buf) <= hs.MAX_HANDSHAKE_MESSAGE + length_bytes
@@ -113,18 +130,19 @@ def packets(draw):
     pos = 0
     while pos + 4 <= len(real):
         (n,) = struct.unpack_from(">I", real, pos)
-        bodies.append(real[pos + 4:pos + 4 + n])
+        bodies.append(real[pos + 4 : pos + 4 + n])
         pos += 4 + n
     out = b""
     for _ in range(draw(st.integers(1, 4))):
-        body = bytearray(draw(st.sampled_from(bodies)) if draw(st.booleans())
-                         else draw(st.binary(max_size=200)))
+        body = bytearray(
+            draw(st.sampled_from(bodies)) if draw(st.booleans()) else draw(st.binary(max_size=200))
+        )
         for _ in range(draw(st.integers(0, 3))):
             if body:
                 body[draw(st.integers(0, len(body) - 1))] ^= draw(st.integers(1, 255))
         out += struct.pack(">I", len(body)) + bytes(body)
     if draw(st.booleans()):
-        out = out[:draw(st.integers(0, len(out)))]
+        out = out[: draw(st.integers(0, len(out)))]
     return out
 
 
@@ -134,7 +152,7 @@ def test_framing(data, step):
     machine = framing.DistFraming(max_packet=1 << 16)
     try:
         for i in range(0, len(data), step):
-            for event in machine.receive_data(data[i:i + step]):
+            for event in machine.receive_data(data[i : i + step]):
                 assert isinstance(event, (framing.Tick, framing.DistMessage))
             assert len(machine._buf) <= (1 << 16) + 4 + step
         machine.receive_data(b"")
@@ -143,9 +161,13 @@ def test_framing(data, step):
 
 
 @FUZZ
-@given(st.one_of(st.binary(max_size=400),
-                 st.binary(max_size=400).map(lambda b: b"\x83" + b),
-                 mutated().map(lambda b: b"\x83" + b[1:])))
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.binary(max_size=400).map(lambda b: b"\x83" + b),
+        mutated().map(lambda b: b"\x83" + b[1:]),
+    )
+)
 def test_term_decoding(data):
     try:
         term, end = terms.decode(data)

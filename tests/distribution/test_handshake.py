@@ -16,8 +16,11 @@ def feed_all(machine, chunks, *, split=None):
     """Feed chunks (optionally re-split into pieces of `split` bytes); all events."""
     events = []
     for chunk in chunks:
-        pieces = [chunk] if split is None or not chunk else \
-            [chunk[i:i + split] for i in range(0, len(chunk), split)]
+        pieces = (
+            [chunk]
+            if split is None or not chunk
+            else [chunk[i : i + split] for i in range(0, len(chunk), split)]
+        )
         for piece in pieces:
             events += machine.receive_data(piece)
     return events
@@ -170,12 +173,15 @@ def started(**kwargs):
     return machine
 
 
-@pytest.mark.parametrize("status,verdict,sends", [
-    ("nok", "not_allowed", []),
-    ("alive", "not_allowed", [_frame(b"sfalse")]),
-    ("named:xyz", "protocol_error", []),
-    ("bogus", "protocol_error", []),
-])
+@pytest.mark.parametrize(
+    "status,verdict,sends",
+    [
+        ("nok", "not_allowed", []),
+        ("alive", "not_allowed", [_frame(b"sfalse")]),
+        ("named:xyz", "protocol_error", []),
+        ("bogus", "protocol_error", []),
+    ],
+)
 def test_status_answers(status, verdict, sends):
     machine = started()
     events = machine.receive_data(_frame(b"s" + status.encode()))
@@ -186,20 +192,25 @@ def test_status_answers(status, verdict, sends):
 
 def test_ok_simultaneous_continues():
     machine = started()
-    assert machine.receive_data(_frame(b"sok_simultaneous")) == [hs.StatusReceived("ok_simultaneous")]
+    assert machine.receive_data(_frame(b"sok_simultaneous")) == [
+        hs.StatusReceived("ok_simultaneous")
+    ]
     assert machine.state is hs.State.RECV_CHALLENGE
 
 
-@pytest.mark.parametrize("data,verdict,words", [
-    (b"", "not_allowed", "before answering"),
-    (b"\x00", None, None),                       # half a length prefix: wait
-    (b"\x00\x05sok", None, None),                # half a message: wait
-    (b"\x00\x00", "protocol_error", "empty"),
-    (b"\xff\xff", "protocol_error", "beyond"),
-    (b"\x00\x03xok", "protocol_error", "status"),
-    (b"\x00\x03s\xff\xfe", "protocol_error", "ASCII"),
-    (b"\x15\x03\x03\x00\x02\x02\x28", "protocol_error", "TLS"),
-])
+@pytest.mark.parametrize(
+    "data,verdict,words",
+    [
+        (b"", "not_allowed", "before answering"),
+        (b"\x00", None, None),  # half a length prefix: wait
+        (b"\x00\x05sok", None, None),  # half a message: wait
+        (b"\x00\x00", "protocol_error", "empty"),
+        (b"\xff\xff", "protocol_error", "beyond"),
+        (b"\x00\x03xok", "protocol_error", "status"),
+        (b"\x00\x03s\xff\xfe", "protocol_error", "ASCII"),
+        (b"\x15\x03\x03\x00\x02\x02\x28", "protocol_error", "TLS"),
+    ],
+)
 def test_status_stage_edge_cases(data, verdict, words):
     machine = started()
     events = machine.receive_data(data)
@@ -211,18 +222,25 @@ def test_status_stage_edge_cases(data, verdict, words):
     assert words in events[-1].detail
 
 
-def _challenge(name=b"app@h", flags=hs.DEFAULT_FLAGS | 1, challenge=7, creation=9, tag=b"N",
-               nlen=None):
-    return _frame(tag + struct.pack(">QIIH", flags, challenge, creation,
-                                    len(name) if nlen is None else nlen) + name)
+def _challenge(
+    name=b"app@h", flags=hs.DEFAULT_FLAGS | 1, challenge=7, creation=9, tag=b"N", nlen=None
+):
+    return _frame(
+        tag
+        + struct.pack(">QIIH", flags, challenge, creation, len(name) if nlen is None else nlen)
+        + name
+    )
 
 
-@pytest.mark.parametrize("message,words", [
-    (_challenge(tag=b"n"), "version 5"),
-    (_frame(b"N\x00\x00"), "expected a challenge"),
-    (_challenge(nlen=50), "shorter than its name"),
-    (_challenge(name=b"\xff\xfe@h"), "UTF-8"),
-])
+@pytest.mark.parametrize(
+    "message,words",
+    [
+        (_challenge(tag=b"n"), "version 5"),
+        (_frame(b"N\x00\x00"), "expected a challenge"),
+        (_challenge(nlen=50), "shorter than its name"),
+        (_challenge(name=b"\xff\xfe@h"), "UTF-8"),
+    ],
+)
 def test_challenge_stage_errors(message, words):
     machine = started()
     machine.receive_data(_frame(b"sok"))

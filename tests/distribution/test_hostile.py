@@ -11,8 +11,13 @@ import pytest
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution.blocking import ping_blocking
-from erlcookie.distribution.client import (ConnectionLostError, ProtocolError, connect, epmd_names,
-                                   ping)
+from erlcookie.distribution.client import (
+    ConnectionLostError,
+    ProtocolError,
+    connect,
+    epmd_names,
+    ping,
+)
 from erlcookie.distribution.errors import DistTimeoutError
 from tests.distribution.hostile import FakeNode, fake_epmd, frame, port_reply, read_frame, serve
 from tests.support.nodes import free_port
@@ -95,16 +100,19 @@ async def endless(reader, writer):
         await writer.drain()
 
 
-@pytest.mark.parametrize("handler,verdict,words", [
-    (garbage, "protocol_error", None),
-    (garbage_then_close, "protocol_error", None),
-    (wrong_type, "protocol_error", "status message"),
-    (huge_length, "protocol_error", "beyond any real one"),
-    (silent, "timeout", "waiting for the node's answer"),
-    (closes_at_once, "not_allowed", "closed the connection"),
-    (trickle, "timeout", "challenge"),
-    (endless, "protocol_error", "beyond any real one"),
-])
+@pytest.mark.parametrize(
+    "handler,verdict,words",
+    [
+        (garbage, "protocol_error", None),
+        (garbage_then_close, "protocol_error", None),
+        (wrong_type, "protocol_error", "status message"),
+        (huge_length, "protocol_error", "beyond any real one"),
+        (silent, "timeout", "waiting for the node's answer"),
+        (closes_at_once, "not_allowed", "closed the connection"),
+        (trickle, "timeout", "challenge"),
+        (endless, "protocol_error", "beyond any real one"),
+    ],
+)
 def test_bad_distribution_ports(handler, verdict, words, driver):
     async def check():
         async with serve(handler) as port:
@@ -174,12 +182,15 @@ async def _no_pass_through(reader, writer):
     await asyncio.sleep(3600)
 
 
-@pytest.mark.parametrize("after,error,words", [
-    (_huge_packet, ProtocolError, "exceeds"),
-    (_garbage_packet, ProtocolError, "bad term"),
-    (_no_pass_through, ProtocolError, "pass-through"),
-    (_close_after, ConnectionLostError, "closed"),
-])
+@pytest.mark.parametrize(
+    "after,error,words",
+    [
+        (_huge_packet, ProtocolError, "exceeds"),
+        (_garbage_packet, ProtocolError, "bad term"),
+        (_no_pass_through, ProtocolError, "pass-through"),
+        (_close_after, ConnectionLostError, "closed"),
+    ],
+)
 def test_broken_connection_fails_pending_rpc(after, error, words):
     exc, took = run(_rpc_against(after))
     assert isinstance(exc, error)
@@ -241,14 +252,17 @@ def test_epmd_lies_about_the_port(driver):
     assert result.verdict == "timeout" and took < TIMEOUT + SLACK
 
 
-@pytest.mark.parametrize("reply,verdict,words", [
-    (port_reply(0), "protocol_error", "port 0"),
-    (port_reply(4000, high=5, low=5), "protocol_error", "not 6"),
-    (port_reply(4000, high=5, low=6), "protocol_error", "version range"),
-    (b"\x77", "protocol_error", "closed"),
-    (b"garbage!", "protocol_error", "message type"),
-    (bytes([119, 1]), "no_such_node", "knows no node"),
-])
+@pytest.mark.parametrize(
+    "reply,verdict,words",
+    [
+        (port_reply(0), "protocol_error", "port 0"),
+        (port_reply(4000, high=5, low=5), "protocol_error", "not 6"),
+        (port_reply(4000, high=5, low=6), "protocol_error", "version range"),
+        (b"\x77", "protocol_error", "closed"),
+        (b"garbage!", "protocol_error", "message type"),
+        (bytes([119, 1]), "no_such_node", "knows no node"),
+    ],
+)
 def test_epmd_broken_answers(reply, verdict, words, driver):
     result, took = run(_ping_via_epmd(fake_epmd(reply), driver=driver))
     assert result.verdict == verdict, result.detail

@@ -21,8 +21,14 @@ from hypothesis import strategies as st
 
 from erlcookie.cli import cli
 from erlcookie.distribution import terms
-from tests.distribution.hostile import (FakeNode, nil_list, rex_reply_bomb, rex_server, serve,
-                                        serve_in_thread)
+from tests.distribution.hostile import (
+    FakeNode,
+    nil_list,
+    rex_reply_bomb,
+    rex_server,
+    serve,
+    serve_in_thread,
+)
 
 NODE = "app@127.0.0.1"
 SLACK = 2.0  # a loaded CI machine; the bombs took minutes before
@@ -41,6 +47,7 @@ def cookie_file(tmp_path, cookie):
 def constant(data: bytes | None):
     async def answer(call):
         return data
+
     return answer
 
 
@@ -52,8 +59,21 @@ def info_against(answer, cookie, cookie_file, *extra, timeout=3.0):
         started = time.monotonic()
         try:
             result = CliRunner().invoke(
-                cli, ["info", NODE, "--dist-port", str(port), "--timeout", str(timeout),
-                      "--cookie-file", cookie_file, "--json", *extra], catch_exceptions=False)
+                cli,
+                [
+                    "info",
+                    NODE,
+                    "--dist-port",
+                    str(port),
+                    "--timeout",
+                    str(timeout),
+                    "--cookie-file",
+                    cookie_file,
+                    "--json",
+                    *extra,
+                ],
+                catch_exceptions=False,
+            )
             took = time.monotonic() - started
             peak = tracemalloc.get_traced_memory()[1]
         finally:
@@ -64,16 +84,20 @@ def info_against(answer, cookie, cookie_file, *extra, timeout=3.0):
 SIXTEEN_MILLION = 16 * 1024 * 1024
 
 
-@pytest.mark.parametrize("bomb,words", [
-    # 16 KiB on the wire, 16 million elements inflated: refused by its declared size.
-    (rex_reply_bomb(SIXTEEN_MILLION), "claims"),
-    # The same, declaring a small size: inflating stops right after it.
-    (rex_reply_bomb(SIXTEEN_MILLION, declared=1000), "does not match"),
-    # Within the inflated-size limit: the element budget stops the walk.
-    (rex_reply_bomb(terms.MAX_DECOMPRESSED - 16), "elements"),
-    # Uncompressed, 4 MiB on the wire: the element budget again.
-    (b"\x83h\x02w\x03rex" + nil_list(4 * 1024 * 1024), "elements"),
-], ids=["declared-16M", "lying-size", "1M-elements", "plain-4M"])
+@pytest.mark.parametrize(
+    "bomb,words",
+    [
+        # 16 KiB on the wire, 16 million elements inflated: refused by its declared size.
+        (rex_reply_bomb(SIXTEEN_MILLION), "claims"),
+        # The same, declaring a small size: inflating stops right after it.
+        (rex_reply_bomb(SIXTEEN_MILLION, declared=1000), "does not match"),
+        # Within the inflated-size limit: the element budget stops the walk.
+        (rex_reply_bomb(terms.MAX_DECOMPRESSED - 16), "elements"),
+        # Uncompressed, 4 MiB on the wire: the element budget again.
+        (b"\x83h\x02w\x03rex" + nil_list(4 * 1024 * 1024), "elements"),
+    ],
+    ids=["declared-16M", "lying-size", "1M-elements", "plain-4M"],
+)
 def test_rpc_answer_bombs_end_in_time_and_bounded_memory(bomb, words, cookie, cookie_file):
     result, took, peak = info_against(constant(bomb), cookie, cookie_file)
     assert result.exit_code == 3, result.output
@@ -111,8 +135,11 @@ def test_every_rpc_failing_after_the_handshake_is_exit_3(cookie, cookie_file):
     badrpc = terms.encode((terms.atom("rex"), (terms.atom("badrpc"), terms.atom("nodedown"))))
     fake = FakeNode(NODE, cookie, after=rex_server(constant(badrpc)))
     with serve_in_thread(fake) as port:
-        result = CliRunner().invoke(cli, ["info", NODE, "--dist-port", str(port),
-                                          "--cookie-file", cookie_file], catch_exceptions=False)
+        result = CliRunner().invoke(
+            cli,
+            ["info", NODE, "--dist-port", str(port), "--cookie-file", cookie_file],
+            catch_exceptions=False,
+        )
     assert result.exit_code == 3, result.output
     assert "accepted" in result.stdout  # the handshake did succeed
     assert result.stdout.count("failed: nodedown") == 7  # and every question failed
@@ -155,8 +182,9 @@ def _run_child(args, *, on_started=None):
     what the child inherited from this (large) test process before exec.
     """
     started = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-m", "erlcookie", *args],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "erlcookie", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     if on_started is not None:
         on_started(child)
     peak = 0
@@ -179,8 +207,9 @@ def _run_child(args, *, on_started=None):
 def test_real_process_against_the_bomb(cookie, cookie_file):
     fake = FakeNode(NODE, cookie, after=rex_server(constant(rex_reply_bomb(SIXTEEN_MILLION))))
     with serve_in_thread(fake) as port:
-        code, took, rss, stderr = _run_child(["info", NODE, "--dist-port", str(port),
-                                              "--timeout", "3", "--cookie-file", cookie_file])
+        code, took, rss, stderr = _run_child(
+            ["info", NODE, "--dist-port", str(port), "--timeout", "3", "--cookie-file", cookie_file]
+        )
     assert code == 3, stderr
     assert "Traceback" not in stderr
     assert took < 3.0 + SLACK + 1.0  # plus interpreter start-up
@@ -202,9 +231,19 @@ def test_ctrl_c_ends_info_promptly(cookie, cookie_file):
     fake = FakeNode(NODE, cookie, after=rex_server(silent))
     with serve_in_thread(fake) as port:
         started = time.monotonic()
-        code, took, _, stderr = _run_child(["info", NODE, "--dist-port", str(port),
-                                            "--timeout", "60", "--cookie-file", cookie_file],
-                                           on_started=interrupt)
+        code, took, _, stderr = _run_child(
+            [
+                "info",
+                NODE,
+                "--dist-port",
+                str(port),
+                "--timeout",
+                "60",
+                "--cookie-file",
+                cookie_file,
+            ],
+            on_started=interrupt,
+        )
     assert code != 0
     assert time.monotonic() - started < 20
     assert "Traceback" not in stderr
@@ -212,16 +251,27 @@ def test_ctrl_c_ends_info_promptly(cookie, cookie_file):
 
 # -- any answer at all -------------------------------------------------------------------------
 erlang_terms = st.recursive(
-    st.one_of(st.integers(-2**40, 2**40), st.binary(max_size=20), st.booleans(), st.none(),
-              st.sampled_from(["ok", "error", "nocookie", "a@b", "rex"]).map(terms.atom),
-              st.binary(max_size=8).map(terms.binary), st.floats(allow_nan=False)),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.tuples(inner, inner),
-                            st.lists(inner, max_size=3).map(tuple)),
-    max_leaves=12)
+    st.one_of(
+        st.integers(-(2**40), 2**40),
+        st.binary(max_size=20),
+        st.booleans(),
+        st.none(),
+        st.sampled_from(["ok", "error", "nocookie", "a@b", "rex"]).map(terms.atom),
+        st.binary(max_size=8).map(terms.binary),
+        st.floats(allow_nan=False),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.tuples(inner, inner), st.lists(inner, max_size=3).map(tuple)
+    ),
+    max_leaves=12,
+)
 
 
-@settings(max_examples=int(os.environ.get("ERLCOOKIE_FUZZ_EXAMPLES", "60")), deadline=10_000,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("ERLCOOKIE_FUZZ_EXAMPLES", "60")),
+    deadline=10_000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(reply=erlang_terms)
 def test_any_answer_shape_gives_a_report_not_an_exception(reply, cookie):
     from erlcookie.distribution.info import node_info

@@ -20,19 +20,33 @@ leaves = st.one_of(
     st.floats(allow_nan=False),
     atoms,
     st.binary(max_size=40).map(terms.binary),
-    st.binary(max_size=40),                      # STRING_EXT
-    st.booleans(), st.none(),
-    st.builds(terms.pid, st.just("n@h"), st.integers(0, 2**15), st.integers(0, 2**13),
-              st.integers(0, 2**32 - 1)),
-    st.builds(terms.reference, st.just("n@h"), st.lists(st.integers(0, 2**32 - 1), min_size=1,
-                                                         max_size=3), st.integers(0, 2**32 - 1)),
+    st.binary(max_size=40),  # STRING_EXT
+    st.booleans(),
+    st.none(),
+    st.builds(
+        terms.pid,
+        st.just("n@h"),
+        st.integers(0, 2**15),
+        st.integers(0, 2**13),
+        st.integers(0, 2**32 - 1),
+    ),
+    st.builds(
+        terms.reference,
+        st.just("n@h"),
+        st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=3),
+        st.integers(0, 2**32 - 1),
+    ),
 )
 erl_terms = st.recursive(
     leaves,
-    lambda children: st.one_of(st.lists(children, max_size=5), st.tuples(children, children),
-                               st.lists(children, max_size=4).map(tuple),
-                               st.dictionaries(st.integers(0, 100), children, max_size=3)),
-    max_leaves=25)
+    lambda children: st.one_of(
+        st.lists(children, max_size=5),
+        st.tuples(children, children),
+        st.lists(children, max_size=4).map(tuple),
+        st.dictionaries(st.integers(0, 100), children, max_size=3),
+    ),
+    max_leaves=25,
+)
 
 
 @settings(max_examples=300)
@@ -63,8 +77,10 @@ def test_compressed_terms(term):
 
 def test_real_otp_encodings():
     # Bytes from OTP 25's term_to_binary for {ok, <<"x">>, [1,2], #{a => 1.5}, 'é', -7, 99999999999}
-    data = bytes.fromhex("8368077702 6f6b6d0000000178 6b00020102 740000000177016146 3ff8000000000000"
-                         "7702c3a9 62fffffff9 6e0500ff e7 76 48 17".replace(" ", ""))
+    data = bytes.fromhex(
+        "8368077702 6f6b6d0000000178 6b00020102 740000000177016146 3ff8000000000000"
+        "7702c3a9 62fffffff9 6e0500ff e7 76 48 17".replace(" ", "")
+    )
     term, end = terms.decode(data)
     assert end == len(data)
     assert terms.to_python(term) == ("ok", b"x", "\x01\x02", {"a": 1.5}, "é", -7, 99999999999)
@@ -82,24 +98,27 @@ def test_depth_limit():
         terms.decode(deep_list + b"j" * (terms.MAX_DEPTH + 5))
 
 
-@pytest.mark.parametrize("data,words", [
-    (b"\x83n\xff\x00" + b"\x01" * 255, None),                      # 255-byte bignum: fine
-    (b"\x83o" + struct.pack(">I", terms.MAX_BIG_BYTES + 1) + b"\x00", "bignum"),
-    (b"\x83l\xff\xff\xff\xffj", "more elements"),                  # count lies
-    (b"\x83h\xff" + b"j" * 10, "more elements"),
-    (b"\x83t\x7f\xff\xff\xffjj", "more elements"),
-    (b"\x83m\xff\xff\xff\xff", "truncated"),
-    (b"\x83k\x00\x05ab", "truncated"),
-    (b"\x84j", "version"),
-    (b"\x83", "truncated"),
-    (b"\x83R\x01", "unsupported"),                                 # atom cache ref
-    (b"\x83y", "unsupported"),                                     # LOCAL_EXT
-    (b"\x83h\x01P", "unsupported"),                                # nested compression
-    (b"\x83Z\x00\x09d\x00\x01a", "reference of 9 words"),
-    (b"\x83p\x00\x00\x00\x02", "below its own header"),
-    (b"\x83q" + b"w\x01m" + b"w\x01f" + b"b\x00\x00\x00\x01", "arity"),
-    (b"\x83X" + b"a\x01", "expected an atom"),
-])
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        (b"\x83n\xff\x00" + b"\x01" * 255, None),  # 255-byte bignum: fine
+        (b"\x83o" + struct.pack(">I", terms.MAX_BIG_BYTES + 1) + b"\x00", "bignum"),
+        (b"\x83l\xff\xff\xff\xffj", "more elements"),  # count lies
+        (b"\x83h\xff" + b"j" * 10, "more elements"),
+        (b"\x83t\x7f\xff\xff\xffjj", "more elements"),
+        (b"\x83m\xff\xff\xff\xff", "truncated"),
+        (b"\x83k\x00\x05ab", "truncated"),
+        (b"\x84j", "version"),
+        (b"\x83", "truncated"),
+        (b"\x83R\x01", "unsupported"),  # atom cache ref
+        (b"\x83y", "unsupported"),  # LOCAL_EXT
+        (b"\x83h\x01P", "unsupported"),  # nested compression
+        (b"\x83Z\x00\x09d\x00\x01a", "reference of 9 words"),
+        (b"\x83p\x00\x00\x00\x02", "below its own header"),
+        (b"\x83q" + b"w\x01m" + b"w\x01f" + b"b\x00\x00\x00\x01", "arity"),
+        (b"\x83X" + b"a\x01", "expected an atom"),
+    ],
+)
 def test_bounds(data, words):
     if words is None:
         assert terms.term_extent(data) == len(data)
@@ -173,15 +192,21 @@ def test_cookie_in_terms_encodes_as_atom_and_is_redacted():
     cookie = Cookie("the-secret-value")
     args = [terms.atom("n@h"), cookie, (cookie, [cookie])]
     data = terms.encode(args)
-    assert data == erlang.term_to_binary([terms.atom("n@h"), terms.atom("the-secret-value"),
-                                          (terms.atom("the-secret-value"), [terms.atom("the-secret-value")])])
+    assert data == erlang.term_to_binary(
+        [
+            terms.atom("n@h"),
+            terms.atom("the-secret-value"),
+            (terms.atom("the-secret-value"), [terms.atom("the-secret-value")]),
+        ]
+    )
     assert terms.secrets_in(args) == {b"the-secret-value"}
     decoded = terms.decode(data)[0]
     shown = terms.safe_repr(decoded, terms.secrets_in(args))
     assert "<redacted>" in shown
     # the secret as a binary or a charlist is caught too
-    as_binary = terms.safe_repr((terms.binary(b"the-secret-value"), b"the-secret-value"),
-                                {b"the-secret-value"})
+    as_binary = terms.safe_repr(
+        (terms.binary(b"the-secret-value"), b"the-secret-value"), {b"the-secret-value"}
+    )
     assert_not_shown(cookie, shown, terms.safe_repr(args), as_binary)
 
 
@@ -192,10 +217,20 @@ def test_encode_errors_do_not_quote_the_term():
 
 
 def test_format_and_conversions():
-    t = (terms.atom("ok"), terms.atom("Quoted Atom"), b"text", b"\x01\x02", terms.binary(b"b"),
-         [1, 2.5], erlang.OtpErlangList([1, 2], improper=True), {terms.atom("k"): True}, None)
-    assert terms.format_term(t) == ("{ok,'Quoted Atom',\"text\",[1,2],<<\"b\">>,[1,2.5],[1|2],"
-                                    "#{k => true},undefined}")
+    t = (
+        terms.atom("ok"),
+        terms.atom("Quoted Atom"),
+        b"text",
+        b"\x01\x02",
+        terms.binary(b"b"),
+        [1, 2.5],
+        erlang.OtpErlangList([1, 2], improper=True),
+        {terms.atom("k"): True},
+        None,
+    )
+    assert terms.format_term(t) == (
+        '{ok,\'Quoted Atom\',"text",[1,2],<<"b">>,[1,2.5],[1|2],#{k => true},undefined}'
+    )
     assert terms.safe_repr(list(range(1000)), limit=20).endswith("...")
     assert terms.format_term(terms.binary(b"\x00\x01")) == "<<0,1>>"
     assert terms.format_term(terms.binary(b"")) == "<<>>"

@@ -31,8 +31,12 @@ def tls_node(request, start_node, cookie):
     pki = make_pki(tmp, ["localhost", "127.0.0.1", socket.gethostname()])
     optfile = write_optfile(pki, inside=root)
     inner = "/" + str(optfile.relative_to(root)) if root else str(optfile)
-    node = start_node(cookie, kind=request.param, otp_root=root,
-                      extra_args=["-proto_dist", "inet_tls", "-ssl_dist_optfile", inner])
+    node = start_node(
+        cookie,
+        kind=request.param,
+        otp_root=root,
+        extra_args=["-proto_dist", "inet_tls", "-ssl_dist_optfile", inner],
+    )
     return node, pki
 
 
@@ -51,8 +55,10 @@ def test_mutual_tls_ping_and_rpc(tls_node, cookie, other_cookie):
 
     async def rpc():
         async with await connect(node.name, cookie, tls=tls_options(pki), timeout=10) as conn:
-            return (terms.text(await conn.rpc("erlang", "system_info", [atom("otp_release")])),
-                    terms.to_python(await conn.rpc("init", "get_argument", [atom("proto_dist")])))
+            return (
+                terms.text(await conn.rpc("erlang", "system_info", [atom("otp_release")])),
+                terms.to_python(await conn.rpc("init", "get_argument", [atom("proto_dist")])),
+            )
 
     release, proto = asyncio.run(rpc())
     assert release == node.eval("erlang:system_info(otp_release).").decode()
@@ -68,22 +74,39 @@ def test_tls_refusals(tls_node, cookie):
     assert no_cert.verdict == "not_allowed"
     assert "requires a client certificate" in no_cert.detail
 
-    rogue = asyncio.run(ping(node.name, cookie, tls=TlsOptions(
-        str(pki.rogue_client_cert), str(pki.rogue_client_key), str(pki.ca_cert))))
+    rogue = asyncio.run(
+        ping(
+            node.name,
+            cookie,
+            tls=TlsOptions(str(pki.rogue_client_cert), str(pki.rogue_client_key), str(pki.ca_cert)),
+        )
+    )
     assert rogue.verdict == "not_allowed" and "refused our TLS client certificate" in rogue.detail
 
-    untrusted = asyncio.run(ping(node.name, cookie, tls=TlsOptions(
-        str(pki.client_cert), str(pki.client_key), str(pki.other_ca_cert))))
+    untrusted = asyncio.run(
+        ping(
+            node.name,
+            cookie,
+            tls=TlsOptions(str(pki.client_cert), str(pki.client_key), str(pki.other_ca_cert)),
+        )
+    )
     assert untrusted.verdict == "protocol_error" and "not trusted" in untrusted.detail
 
 
 def test_hostname_check(tls_node, cookie):
     node, pki = tls_node
     # The certificate names vm/localhost/127.0.0.1, not this name: refused unless told.
-    strict = asyncio.run(ping(node.name, cookie, tls=tls_options(pki, server_name="elsewhere.example")))
+    strict = asyncio.run(
+        ping(node.name, cookie, tls=tls_options(pki, server_name="elsewhere.example"))
+    )
     assert strict.verdict == "protocol_error" and "not trusted" in strict.detail
-    relaxed = asyncio.run(ping(node.name, cookie, tls=tls_options(
-        pki, server_name="elsewhere.example", verify_hostname=False)))
+    relaxed = asyncio.run(
+        ping(
+            node.name,
+            cookie,
+            tls=tls_options(pki, server_name="elsewhere.example", verify_hostname=False),
+        )
+    )
     assert relaxed.verdict == "accepted", relaxed.detail
 
 
@@ -109,8 +132,16 @@ def test_cli_ping_and_info_over_tls(tls_node, cookie, tmp_path):
     fd = os.open(cookie_path, os.O_WRONLY | os.O_CREAT, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(cookie.reveal())
-    tls_args = ["--tls-cert", str(pki.client_cert), "--tls-key", str(pki.client_key),
-                "--tls-ca", str(pki.ca_cert), "--cookie-file", str(cookie_path)]
+    tls_args = [
+        "--tls-cert",
+        str(pki.client_cert),
+        "--tls-key",
+        str(pki.client_key),
+        "--tls-ca",
+        str(pki.ca_cert),
+        "--cookie-file",
+        str(cookie_path),
+    ]
     result = CliRunner().invoke(cli, ["ping", node.name, "--json", *tls_args])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["results"][0]["transport"] == "tls"
@@ -130,6 +161,9 @@ def test_blocking_driver_over_tls(tls_node, cookie, other_cookie):
     assert plain.verdict == "protocol_error" and "TLS distribution" in plain.detail
     no_cert = ping_blocking(node.name, cookie, tls=TlsOptions(cafile=str(pki.ca_cert)))
     assert no_cert.verdict == "not_allowed", no_cert.detail
-    untrusted = ping_blocking(node.name, cookie, tls=TlsOptions(
-        str(pki.client_cert), str(pki.client_key), str(pki.other_ca_cert)))
+    untrusted = ping_blocking(
+        node.name,
+        cookie,
+        tls=TlsOptions(str(pki.client_cert), str(pki.client_key), str(pki.other_ca_cert)),
+    )
     assert untrusted.verdict == "protocol_error" and "not trusted" in untrusted.detail

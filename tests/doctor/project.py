@@ -81,9 +81,12 @@ def make_project(parent: Path, home: Path, cookie: str) -> Path:
     root = mix_project(parent, "shop", home)
     mix_exs = root / "mix.exs"
     text = mix_exs.read_text()
-    text, n = re.subn(r"(      deps: deps\(\))",
-                      "\\1,\n      releases: [\n        shop: [\n"
-                      f"          cookie: \"{cookie}\"\n        ]\n      ]", text)
+    text, n = re.subn(
+        r"(      deps: deps\(\))",
+        "\\1,\n      releases: [\n        shop: [\n"
+        f'          cookie: "{cookie}"\n        ]\n      ]',
+        text,
+    )
     assert n == 1, text
     mix_exs.write_text(text)
     rebar3_project(root, "billing", home)

@@ -28,7 +28,10 @@ def test_one_report_every_problem_once(project, run_cli):
     literal = fp(cookie)
     # release check: the mix literal (scan's EC003 told once, here), the build-time
     # releases/COOKIE fallback, the relx template cookie of the rebar3 release
-    assert rules["release/mix-literal-cookie"]["found_by"] == ["release/mix-literal-cookie", "EC003"]
+    assert rules["release/mix-literal-cookie"]["found_by"] == [
+        "release/mix-literal-cookie",
+        "EC003",
+    ]
     assert rules["release/mix-literal-cookie"]["fingerprint"] == literal
     assert "release/mix-cookie-fallback" in rules
     assert rules["release/relx-template-cookie"]["path"] == "billing/config/vm.args"
@@ -84,7 +87,9 @@ def test_sarif_and_the_library_agree(project, run_cli):
     assert {"release/mix-literal-cookie", "k8s/env-literal-cookie", "k8s/envfrom-cookie"} <= ids
     assert_hidden(result.stdout, cookie)
     diagnosis = diagnose(root)
-    assert sorted(r["ruleId"] for r in run["results"]) == sorted(f.rule_id for f in diagnosis.findings)
+    assert sorted(r["ruleId"] for r in run["results"]) == sorted(
+        f.rule_id for f in diagnosis.findings
+    )
 
 
 def test_clean_project_exits_0(tmp_path, run_cli):
@@ -100,7 +105,8 @@ def test_usage_and_operational_errors(tmp_path, run_cli):
     assert doctor(run_cli, tmp_path, "--env", "1BAD").exit_code == 2
     (tmp_path / "k8s").mkdir()
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+    )
     (tmp_path / "k8s" / "bomb.yaml").write_text("kind: ConfigMap\n" + bomb)
     result = doctor(run_cli, tmp_path)
     assert result.exit_code == 3, result.stdout
@@ -123,7 +129,8 @@ def test_same_line_same_cookie_is_one_problem_not_two(tmp_path):
     (tmp_path / "mix.exs").write_text(
         "defmodule App.MixProject do\n  use Mix.Project\n\n"
         '  def project, do: [app: :app, version: "0.1.0", '
-        'releases: [app: [cookie: "xK3jd8s7dkfjs9dkfjskdjf3Qw"]]]\nend\n')
+        'releases: [app: [cookie: "xK3jd8s7dkfjs9dkfjskdjf3Qw"]]]\nend\n'
+    )
     diagnosis = diagnose(tmp_path)
     by_rule = {i.finding.rule_id: i for i in diagnosis.items}
     assert by_rule["release/mix-literal-cookie"].also == ["EC003"]
@@ -137,7 +144,8 @@ def test_hostile_file_names_reach_the_terminal_escaped(tmp_path, run_cli):
     (tmp_path / "k8s" / f"{evil}.yaml".replace("k8s", "", 1)).write_text(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
         "    - name: app\n      image: app:1\n      env:\n        - name: RELEASE_COOKIE\n"
-        "          value: hostileNameC00kieQw8e7r6t5y4u3i2\n")
+        "          value: hostileNameC00kieQw8e7r6t5y4u3i2\n"
+    )
     result = run_cli("doctor", str(tmp_path))
     assert result.exit_code == 1
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
@@ -153,7 +161,8 @@ def test_a_workload_without_the_cookie_variable_is_not_wired(tmp_path, run_cli):
         "spec:\n  selector: {matchLabels: {app: web}}\n  template:\n"
         "    metadata: {labels: {app: web}}\n    spec:\n      containers:\n"
         "        - name: web\n          image: web:1\n          env:\n"
-        "            - name: PORT\n              value: '4000'\n")
+        "            - name: PORT\n              value: '4000'\n"
+    )
     result = run_cli("doctor", str(tmp_path), "--format", "json")
     assert result.exit_code == 1, result.stderr
     report = json.loads(result.stdout)
@@ -184,12 +193,16 @@ def test_env_names_the_variables_to_wire(tmp_path, run_cli):
         "    metadata: {labels: {app: rabbit}}\n    spec:\n      containers:\n"
         "        - name: rabbit\n          image: rabbitmq:3\n          env:\n"
         "            - name: RABBITMQ_ERLANG_COOKIE\n"
-        "              value: rabbitC00kieQw8e7r6t5y4u3i2o1pAs\n")
+        "              value: rabbitC00kieQw8e7r6t5y4u3i2o1pAs\n"
+    )
     default = json.loads(run_cli("doctor", str(tmp_path), "--format", "json").stdout)
     plain = [f for f in default["findings"] if f["rule"] == "k8s/plain-cookie"]
     assert plain and not plain[0]["doctor_fix"] and plain[0]["found_by"][1:] == ["EC008"]
-    wired = json.loads(run_cli("doctor", str(tmp_path), "--format", "json",
-                               "--env", "RABBITMQ_ERLANG_COOKIE").stdout)
+    wired = json.loads(
+        run_cli(
+            "doctor", str(tmp_path), "--format", "json", "--env", "RABBITMQ_ERLANG_COOKIE"
+        ).stdout
+    )
     (finding,) = wired["findings"]
     assert finding["rule"] == "k8s/env-literal-cookie" and finding["doctor_fix"]
     assert finding["key"] == "RABBITMQ_ERLANG_COOKIE"

@@ -21,8 +21,11 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
-            if p.is_file() and ".git" not in p.relative_to(root).parts}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
 
 
 def committable_files(root: Path) -> list[Path]:
@@ -32,10 +35,12 @@ def committable_files(root: Path) -> list[Path]:
 
 
 def assert_all_clean(run_cli, root: Path, cookie: str) -> None:
-    checks = {"release check": ("release", "check", str(root)),
-              "k8s inject --check": ("k8s", "inject", str(root / "k8s"), "--check"),
-              "scan": ("scan", str(root)),
-              "doctor": ("doctor", str(root))}
+    checks = {
+        "release check": ("release", "check", str(root)),
+        "k8s inject --check": ("k8s", "inject", str(root / "k8s"), "--check"),
+        "scan": ("scan", str(root)),
+        "doctor": ("doctor", str(root)),
+    }
     for name, args in checks.items():
         result = run_cli(*args)
         assert_hidden(result.stdout + result.stderr, cookie)
@@ -72,8 +77,10 @@ def test_fix_leaves_a_tree_every_check_calls_clean(project, run_cli):
     # the migration goes on: the Secret before any restart, the rollout, then rotate
     out = " ".join(result.stdout.split())
     secret_step = out.index("kubectl apply -n shop -f")
-    assert literal in out[secret_step - 120:secret_step]
-    assert secret_step < out.index("roll them out") < out.index("erlcookie rotate -n shop -l app=shop")
+    assert literal in out[secret_step - 120 : secret_step]
+    assert (
+        secret_step < out.index("roll them out") < out.index("erlcookie rotate -n shop -l app=shop")
+    )
     assert_all_clean(run_cli, root, cookie)
     # no cookie in any file git would commit
     for path in committable_files(root):
@@ -94,8 +101,10 @@ def test_fix_leaves_a_tree_every_check_calls_clean(project, run_cli):
     for var in ("RELEASE_COOKIE", "ERLANG_COOKIE"):
         assert env[var]["valueFrom"]["secretKeyRef"] == {"name": "erlang-cookie", "key": "cookie"}
     # the init container's multi-line command is untouched, byte for byte
-    assert "- until nslookup shop-headless.shop.svc.cluster.local; do\n              sleep 1; done" \
+    assert (
+        "- until nslookup shop-headless.shop.svc.cluster.local; do\n              sleep 1; done"
         in (root / "k8s" / "deployment.yaml").read_text()
+    )
     # a second run has nothing to do
     again = run_cli("doctor", str(root), "--fix", "--yes")
     assert again.exit_code == 0 and "nothing that doctor --fix can change" in again.stderr
@@ -127,7 +136,8 @@ def test_fix_moves_committed_secret_manifests_and_cookie_files(project, run_cli)
     other = "z" + cookie[1:]
     (root / "k8s" / "secret.yaml").write_text(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: old-cookie\n  namespace: shop\n"
-        f"stringData:\n  cookie: {other}\n")
+        f"stringData:\n  cookie: {other}\n"
+    )
     (root / "rel").mkdir()
     (root / "rel" / ".erlang.cookie").write_text(other)
     git(root, "add", "-f", "k8s/secret.yaml", "rel/.erlang.cookie")
@@ -180,9 +190,15 @@ def test_fix_apply_stops_before_any_edit_when_the_secret_differs(project, run_cl
     kube.namespaces.add("shop")
     import base64 as b64
 
-    kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
-              "data": {"cookie": b64.b64encode(b"someOtherCookie123").decode()}},
-             namespace="shop")
+    kube.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "erlang-cookie"},
+            "data": {"cookie": b64.b64encode(b"someOtherCookie123").decode()},
+        },
+        namespace="shop",
+    )
     before = snapshot(root)
     result = run_cli("doctor", str(root), "--fix", "--yes", "--apply")
     assert result.exit_code == 3 and "holds another cookie" in result.stderr
@@ -197,8 +213,13 @@ def _on_a_terminal(args: list[str], answer: str, timeout: float = 60.0) -> tuple
     import time
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "erlcookie", *args], stdin=slave,
-                            stdout=slave, stderr=slave, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "erlcookie", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
     os.close(slave)
     out, answered, deadline = b"", False, time.monotonic() + timeout
     try:
@@ -246,8 +267,7 @@ def test_the_migration_guide_adopt_fix_roll_out_then_status(project, run_cli, ku
     root, cookie = project
     kube.namespaces.add("shop")
     literal = fp(cookie)
-    adopted = run_cli("k8s", "secret", "-n", "shop", "--adopt-from", str(root / "k8s"),
-                      "--apply")
+    adopted = run_cli("k8s", "secret", "-n", "shop", "--adopt-from", str(root / "k8s"), "--apply")
     assert adopted.exit_code == 0, adopted.stderr
     assert adopted.stdout.strip() == f"created Secret shop/erlang-cookie key cookie ({literal})"
     fixed = run_cli("doctor", str(root), "--fix", "--yes", "--apply")

@@ -19,14 +19,34 @@ from tests.release.conftest import FIXTURES
 
 SARIF_SCHEMA = Path(__file__).parent.parent / "scan" / "data" / "sarif-schema-2.1.0.json"
 # What every finding says, whichever command reports it (issue: one shape for findings).
-COMMON_KEYS = {"rule", "name", "severity", "path", "line", "column", "end_line", "end_column",
-               "message", "fix", "fixable", "key", "fingerprint", "verdict", "audit", "identity"}
+COMMON_KEYS = {
+    "rule",
+    "name",
+    "severity",
+    "path",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+    "message",
+    "fix",
+    "fixable",
+    "key",
+    "fingerprint",
+    "verdict",
+    "audit",
+    "identity",
+}
 
 
 def test_severity_is_ordered_by_rank_not_alphabet():
     assert Severity.LOW < Severity.MEDIUM < Severity.HIGH < Severity.CRITICAL
     assert sorted(["critical", "low", "high", "medium"], key=Severity) == [
-        "low", "medium", "high", "critical"]
+        "low",
+        "medium",
+        "high",
+        "critical",
+    ]
     assert Severity.HIGH >= "high" and Severity.MEDIUM < "high"
     assert Severity.HIGH == "high" and json.dumps(Severity.HIGH) == '"high"'
     assert Severity.HIGH.raised() is Severity.CRITICAL
@@ -38,8 +58,12 @@ def test_registry_ids_are_unique_named_and_stable():
     assert scan_ids[:13] == [f"EC{n:03d}" for n in range(1, 14)] and scan_ids[-1] == "EC100"
     assert all(r.id.startswith("release/") for r in rules_of(rule_ids.RELEASE))
     assert all(r.id.startswith("k8s/") for r in rules_of(rule_ids.K8S))
-    assert len(RULES) == (len(scan_ids) + len(rules_of(rule_ids.RELEASE))
-                          + len(rules_of(rule_ids.TLS)) + len(rules_of(rule_ids.K8S)))
+    assert len(RULES) == (
+        len(scan_ids)
+        + len(rules_of(rule_ids.RELEASE))
+        + len(rules_of(rule_ids.TLS))
+        + len(rules_of(rule_ids.K8S))
+    )
     assert rule_ids.VM_ARGS_SETCOOKIE == "EC001"
     assert rule_ids.RELEASE_MIX_LITERAL_COOKIE == "release/mix-literal-cookie"
     for rule in RULES.values():
@@ -108,8 +132,9 @@ def test_one_sarif_writer_valid_for_both(mix_app, command):
     ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
     for res in run["results"]:
         assert ids[res["ruleIndex"]] == res["ruleId"]
-        assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == \
-            "%SRCROOT%"
+        assert (
+            res["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"] == "%SRCROOT%"
+        )
         # partial fingerprints keep their old keys: scan by identity, release by cookie
         key = "erlcookieFinding/v1" if command == ["scan"] else "cookieFingerprint/v1"
         if command == ["scan"] or res["properties"].get("fingerprint"):
@@ -129,11 +154,22 @@ def test_a_plain_report_for_other_commands_renders_through_the_same_layer(tmp_pa
     from erlcookie.findings import CookieInfo, Report
 
     cookie = CookieInfo("fp1:0123456789abcdef", "weak", 20.0, ("low-entropy",))
-    report = Report("doctor", str(tmp_path), [
-        Finding(rule_ids.MIX_RELEASE_COOKIE, "mix.exs", 14, 19, cookie=cookie),
-        Finding(rule_ids.RELEASE_MIX_LITERAL_COOKIE, "mix.exs", 14, 19, cookie=cookie,
-                detail="mix.exs gives the release a literal cookie", fixable=True),
-    ])
+    report = Report(
+        "doctor",
+        str(tmp_path),
+        [
+            Finding(rule_ids.MIX_RELEASE_COOKIE, "mix.exs", 14, 19, cookie=cookie),
+            Finding(
+                rule_ids.RELEASE_MIX_LITERAL_COOKIE,
+                "mix.exs",
+                14,
+                19,
+                cookie=cookie,
+                detail="mix.exs gives the release a literal cookie",
+                fixable=True,
+            ),
+        ],
+    )
     data = json.loads(FORMATS["json"].format(report))
     assert [f["severity"] for f in data["findings"]] == ["critical", "critical"]
     assert all(COMMON_KEYS <= set(f) for f in data["findings"])

@@ -26,8 +26,9 @@ def kube(tmp_path, monkeypatch):
     """The fake API server, with namespace `chat` and $KUBECONFIG pointing at it."""
     with KubeApiServer() as server:
         server.namespaces.add(NAMESPACE)
-        server.kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", namespace=NAMESPACE,
-                                                    extra_contexts={"other": "default"})
+        server.kubeconfig = server.write_kubeconfig(
+            tmp_path / "kubeconfig", namespace=NAMESPACE, extra_contexts={"other": "default"}
+        )
         monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig))
         monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
         yield server
@@ -74,7 +75,7 @@ def validate_stream(text: str) -> int:
         if doc is None:
             continue
         items = doc.get("items") if str(doc.get("kind", "")).endswith("List") else None
-        for obj in (items if items is not None else [doc]):
+        for obj in items if items is not None else [doc]:
             validate(obj)
             count += 1
     return count
@@ -83,6 +84,7 @@ def validate_stream(text: str) -> int:
 @pytest.fixture
 def schema():
     """`schema.validate(obj)` / `schema.validate_stream(text)`."""
+
     class Schema:
         pass
 

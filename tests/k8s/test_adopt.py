@@ -72,7 +72,9 @@ def test_adopt_then_apply_the_secret_holds_the_literal(kube, run_cli, tmp_path):
     assert_hidden(result.stdout + result.stderr, LITERAL)
     assert result.exit_code == 0, result.stderr
     literal = fp(LITERAL)
-    assert result.stdout.strip() == f"created Secret {NAMESPACE}/erlang-cookie key cookie ({literal})"
+    assert (
+        result.stdout.strip() == f"created Secret {NAMESPACE}/erlang-cookie key cookie ({literal})"
+    )
     assert "adopted from Deployment/chat" in result.stderr
     from erlcookie.k8s.manifests import secret_value
 
@@ -91,16 +93,16 @@ def test_adopt_from_an_envfrom_configmap_and_from_stdin(tmp_path, run_cli):
     running = adopt([str(tmp_path)])
     other = fp(OTHER)
     assert running.fingerprint == other and running.variables == {"RABBITMQ_ERLANG_COOKIE"}
-    result = run_cli("k8s", "secret", "--adopt-from", "-", "--name", "rabbit-cookie",
-                     input=ENVFROM)
+    result = run_cli("k8s", "secret", "--adopt-from", "-", "--name", "rabbit-cookie", input=ENVFROM)
     assert result.exit_code == 0, result.stderr
     assert f"erlcookie.io/fingerprint: {other}" in result.stdout
     assert "ConfigMap rabbit-env key RABBITMQ_ERLANG_COOKIE" in result.stderr
 
 
 def test_adopt_refuses_to_guess(tmp_path):
-    (tmp_path / "both.yaml").write_text(DEPLOYMENT.replace(f"  namespace: {NAMESPACE}\n", "")
-                                        + "---\n" + ENVFROM)
+    (tmp_path / "both.yaml").write_text(
+        DEPLOYMENT.replace(f"  namespace: {NAMESPACE}\n", "") + "---\n" + ENVFROM
+    )
     with pytest.raises(UsageError, match="several cookies") as caught:
         adopt([str(tmp_path)])
     assert LITERAL not in str(caught.value) and OTHER not in str(caught.value)
@@ -115,8 +117,14 @@ def test_adopt_refuses_to_guess(tmp_path):
 def test_adopt_is_a_source_of_its_own(tmp_path, run_cli):
     (tmp_path / "d.yaml").write_text(DEPLOYMENT)
     (tmp_path / "c").write_text(OTHER)
-    result = run_cli("k8s", "secret", "--adopt-from", str(tmp_path / "d.yaml"),
-                     "--cookie-file", str(tmp_path / "c"))
+    result = run_cli(
+        "k8s",
+        "secret",
+        "--adopt-from",
+        str(tmp_path / "d.yaml"),
+        "--cookie-file",
+        str(tmp_path / "c"),
+    )
     assert result.exit_code == 2 and "give one, alone" in result.stderr
     assert run_cli("k8s", "secret", "--env", "X").exit_code == 2
 
@@ -126,7 +134,9 @@ def test_secret_says_which_cookie_and_write_refuses_an_unignored_path(tmp_path, 
     (tmp_path / ".gitignore").write_text("private/\n")
     (tmp_path / "private").mkdir()
     generated = run_cli("k8s", "secret")
-    assert generated.exit_code == 0 and "a newly generated cookie (elixir style)" in generated.stderr
+    assert (
+        generated.exit_code == 0 and "a newly generated cookie (elixir style)" in generated.stderr
+    )
     refused = run_cli("k8s", "secret", "--write", str(tmp_path / "secret.yaml"))
     assert refused.exit_code == 2 and "git does not ignore it" in refused.stderr
     assert not (tmp_path / "secret.yaml").exists()
@@ -150,10 +160,18 @@ def test_adopt_live_reads_the_running_workload_through_the_api(kube, run_cli):
     deploy = YAML(typ="safe").load(DEPLOYMENT)
     deploy["spec"]["template"]["spec"]["containers"][0]["env"] = []
     deploy["spec"]["template"]["spec"]["containers"][0]["envFrom"] = [
-        {"configMapRef": {"name": "chat-env"}}]
+        {"configMapRef": {"name": "chat-env"}}
+    ]
     kube.add(deploy, namespace=NAMESPACE)
-    kube.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "chat-env"},
-              "data": {"ERLANG_COOKIE": LITERAL, "PORT": "4000"}}, namespace=NAMESPACE)
+    kube.add(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "chat-env"},
+            "data": {"ERLANG_COOKIE": LITERAL, "PORT": "4000"},
+        },
+        namespace=NAMESPACE,
+    )
     result = run_cli("k8s", "secret", "--adopt-live", "deployment/chat", "--apply")
     assert_hidden(result.stdout + result.stderr, LITERAL)
     assert result.exit_code == 0, result.stderr

@@ -21,9 +21,13 @@ from erlcookie.k8s.yamlstream import split_documents
 from tests.k8s.conftest import assert_hidden, fp
 
 # Literal cookies written into the fixtures; none may ever show up in a report or a diff.
-FIXTURE_LITERALS = ["hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E", "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1",
-                    "init-only-not-wired", "rabbit-cookie-in-clear-2f9d8c7b",
-                    "Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5"]
+FIXTURE_LITERALS = [
+    "hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E",
+    "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1",
+    "init-only-not-wired",
+    "rabbit-cookie-in-clear-2f9d8c7b",
+    "Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5",
+]
 SECRET_REF = {"secretKeyRef": {"name": "erlang-cookie", "key": "cookie"}}
 safe_load_all = YAML(typ="safe", pure=True).load_all
 WEB_FP, CM_FP = fp("hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E"), fp("Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1")
@@ -67,6 +71,7 @@ def env_of(workload, container):
 
 # -- Helm-rendered output -------------------------------------------------------------------
 
+
 def test_helm_output_is_wired_and_untouched_documents_stay_byte_for_byte(fixtures, schema):
     path = fixtures / "helm-rendered.yaml"
     original = path.read_text()
@@ -83,13 +88,22 @@ def test_helm_output_is_wired_and_untouched_documents_stay_byte_for_byte(fixture
     # Inside the changed documents only the cookie's own lines moved: comments, quoting,
     # key order and the init container's block are intact.
     removed, added = line_changes(original, out)
-    assert removed == Counter({'              value: "hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E"\n': 1,
-                               "                configMapKeyRef:\n": 1,
-                               "                  name: chat-env\n": 1,
-                               "                  key: RELEASE_COOKIE\n": 1})
+    assert removed == Counter(
+        {
+            '              value: "hx8KQ2mZp0Lw7Ts4Vb9Nc3Rd6Yf1Gj5E"\n': 1,
+            "                configMapKeyRef:\n": 1,
+            "                  name: chat-env\n": 1,
+            "                  key: RELEASE_COOKIE\n": 1,
+        }
+    )
     assert {line.strip() for line in added} <= {
-        "valueFrom:", "secretKeyRef:", "name: erlang-cookie", "key: cookie", "env:",
-        "- name: RELEASE_COOKIE"}
+        "valueFrom:",
+        "secretKeyRef:",
+        "name: erlang-cookie",
+        "key: cookie",
+        "env:",
+        "- name: RELEASE_COOKIE",
+    }
     assert "            - name: RELEASE_COOKIE   # TODO move to a Secret\n" in out
     assert "          # The release reads RELEASE_COOKIE at boot.\n" in out
     assert "  clusterIP: None   # headless: DNS A records for each pod\n" in out
@@ -109,13 +123,19 @@ def test_helm_output_semantics_and_report(fixtures):
     migrate = env_of(web, "migrate")
     untouched = migrate == [{"name": "RELEASE_COOKIE", "value": "init-only-not-wired"}]
     assert untouched, "the init container's env changed (values redacted)"
-    assert env_of(by_name["chat-worker"], "worker") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
-    assert env_of(by_name["chat-cleanup"], "cleanup") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+    assert env_of(by_name["chat-worker"], "worker") == [
+        {"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}
+    ]
+    assert env_of(by_name["chat-cleanup"], "cleanup") == [
+        {"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}
+    ]
 
     actions = {(c.workload, c.container, c.action) for c in result.changes}
-    assert actions == {("Deployment/chat-web", "chat", "replace-env"),
-                       ("StatefulSet/chat-worker", "worker", "replace-env"),
-                       ("CronJob/chat-cleanup", "cleanup", "add-env")}
+    assert actions == {
+        ("Deployment/chat-web", "chat", "replace-env"),
+        ("StatefulSet/chat-worker", "worker", "replace-env"),
+        ("CronJob/chat-cleanup", "cleanup", "add-env"),
+    }
     literal = next(c for c in result.changes if c.workload == "Deployment/chat-web")
     assert literal.fingerprint == WEB_FP
     from_cm = next(c for c in result.changes if c.workload == "StatefulSet/chat-worker")
@@ -130,9 +150,13 @@ def test_helm_output_semantics_and_report(fixtures):
 
 
 def test_every_output_is_idempotent(fixtures):
-    for name, options in (("helm-rendered.yaml", {}), ("list.yaml", {}), ("kinds.yaml", {}),
-                          ("rabbitmq.yaml", {"env": None, "mount": "/var/lib/rabbitmq/.erlang.cookie"}),
-                          ("helm-rendered.yaml", {"env": "RELEASE_COOKIE", "mount": "/app/.erlang.cookie"})):
+    for name, options in (
+        ("helm-rendered.yaml", {}),
+        ("list.yaml", {}),
+        ("kinds.yaml", {}),
+        ("rabbitmq.yaml", {"env": None, "mount": "/var/lib/rabbitmq/.erlang.cookie"}),
+        ("helm-rendered.yaml", {"env": "RELEASE_COOKIE", "mount": "/app/.erlang.cookie"}),
+    ):
         opts = InjectOptions(**options)
         first = inject_paths([str(fixtures / name)], opts)
         out = first.files[0].output
@@ -142,6 +166,7 @@ def test_every_output_is_idempotent(fixtures):
 
 
 # -- kind: List and every workload kind --------------------------------------------------------
+
 
 def test_kind_list(fixtures, schema):
     path = fixtures / "list.yaml"
@@ -155,7 +180,9 @@ def test_kind_list(fixtures, schema):
     repoint = next(c for c in result.changes if c.workload == "DaemonSet/ledger-agent")
     assert repoint.action == "replace-env" and "old-cookie" in repoint.detail
     removed, _ = line_changes(path.read_text(), out)
-    assert removed == Counter({"                name: old-cookie\n": 1, "                key: value\n": 1})
+    assert removed == Counter(
+        {"                name: old-cookie\n": 1, "                key: value\n": 1}
+    )
     assert "    creationTimestamp: null\n" in out  # kubectl's nulls keep their spelling
 
 
@@ -167,28 +194,46 @@ def test_all_workload_kinds(fixtures, schema):
     for kind, container in (("Pod", "iex"), ("ReplicaSet", "legacy"), ("Job", "seed")):
         env = env_of(kinds[kind], container)
         assert {"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF} in env, kind
-        assert env[0]["name"] == "RELEASE_COOKIE" or kind == "Job"  # new entries go first ($(VAR) order)
+        assert (
+            env[0]["name"] == "RELEASE_COOKIE" or kind == "Job"
+        )  # new entries go first ($(VAR) order)
     assert out.rstrip().endswith("...")  # the end marker after the last document survives
     assert "  labels: {app: shell}\n" in out and "        - {name: MIX_ENV, value: prod}\n" in out
 
 
 def test_every_kind_in_one_generated_stream(schema):
-    template = {"metadata": {"labels": {"app": "x"}},
-                "spec": {"containers": [{"name": "app", "image": "img"}], "restartPolicy": "Never"}}
+    template = {
+        "metadata": {"labels": {"app": "x"}},
+        "spec": {"containers": [{"name": "app", "image": "img"}], "restartPolicy": "Never"},
+    }
     specs = {
         "Pod": {"spec": template["spec"]},
         "Deployment": {"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}},
-        "StatefulSet": {"spec": {"selector": {"matchLabels": {"app": "x"}}, "serviceName": "x", "template": template}},
+        "StatefulSet": {
+            "spec": {
+                "selector": {"matchLabels": {"app": "x"}},
+                "serviceName": "x",
+                "template": template,
+            }
+        },
         "ReplicaSet": {"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}},
         "DaemonSet": {"spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}},
         "ReplicationController": {"spec": {"selector": {"app": "x"}, "template": template}},
         "Job": {"spec": {"template": template}},
-        "CronJob": {"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}},
+        "CronJob": {
+            "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}
+        },
     }
     api = {"Pod": "v1", "ReplicationController": "v1", "Job": "batch/v1", "CronJob": "batch/v1"}
-    docs = [json.dumps({"apiVersion": api.get(k, "apps/v1"), "kind": k, "metadata": {"name": k.lower()}, **v})
-            for k, v in specs.items()]
-    result = inject([load_file("all.yaml", "---\n".join(d + "\n" for d in docs), True)], InjectOptions())
+    docs = [
+        json.dumps(
+            {"apiVersion": api.get(k, "apps/v1"), "kind": k, "metadata": {"name": k.lower()}, **v}
+        )
+        for k, v in specs.items()
+    ]
+    result = inject(
+        [load_file("all.yaml", "---\n".join(d + "\n" for d in docs), True)], InjectOptions()
+    )
     out = result.files[0].output
     assert schema.validate_stream(out) == len(specs)
     assert result.workloads == len(specs)
@@ -198,11 +243,18 @@ def test_every_kind_in_one_generated_stream(schema):
 
 # -- what gets replaced, and how it is reported -------------------------------------------------
 
+
 def stream(container_env, *, extra=None, name="app"):
     container = {"name": name, "image": "img", "env": container_env, **(extra or {})}
-    doc = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-           "spec": {"selector": {"matchLabels": {"a": "b"}},
-                    "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [container]}}}}
+    doc = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "selector": {"matchLabels": {"a": "b"}},
+            "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [container]}},
+        },
+    }
     return json.dumps(doc) + "\n"
 
 
@@ -210,24 +262,57 @@ def inject_text(text, **options):
     return inject([load_file("t.yaml", text, True)], InjectOptions(**options))
 
 
-@pytest.mark.parametrize("env, action, detail", [
-    ([{"name": "RELEASE_COOKIE", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}}}],
-     "replace-env", "configMapKeyRef cm/k"),
-    ([{"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {"name": "other", "key": "c"}}}],
-     "replace-env", "from Secret other key c"),
-    ([{"name": "RELEASE_COOKIE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
-     "replace-env", "fieldRef"),
-    ([{"name": "RELEASE_COOKIE", "value": "$(OTHER_VAR)"}], "replace-env", "$(...) reference"),
-    ([{"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {"name": "erlang-cookie", "key": "cookie",
-                                                                "optional": True}}}],
-     "not-optional", "optional"),
-])
+@pytest.mark.parametrize(
+    "env, action, detail",
+    [
+        (
+            [
+                {
+                    "name": "RELEASE_COOKIE",
+                    "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "k"}},
+                }
+            ],
+            "replace-env",
+            "configMapKeyRef cm/k",
+        ),
+        (
+            [
+                {
+                    "name": "RELEASE_COOKIE",
+                    "valueFrom": {"secretKeyRef": {"name": "other", "key": "c"}},
+                }
+            ],
+            "replace-env",
+            "from Secret other key c",
+        ),
+        (
+            [{"name": "RELEASE_COOKIE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+            "replace-env",
+            "fieldRef",
+        ),
+        ([{"name": "RELEASE_COOKIE", "value": "$(OTHER_VAR)"}], "replace-env", "$(...) reference"),
+        (
+            [
+                {
+                    "name": "RELEASE_COOKIE",
+                    "valueFrom": {
+                        "secretKeyRef": {"name": "erlang-cookie", "key": "cookie", "optional": True}
+                    },
+                }
+            ],
+            "not-optional",
+            "optional",
+        ),
+    ],
+)
 def test_replacements(env, action, detail, schema):
     result = inject_text(stream(env))
     assert [(c.action, detail in c.detail) for c in result.changes] == [(action, True)]
     out = result.files[0].output
     schema.validate_stream(out)
-    assert env_of(workloads_of(out)[0], "app") == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+    assert env_of(workloads_of(out)[0], "app") == [
+        {"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}
+    ]
 
 
 def test_values_the_edit_does_not_touch_stay_byte_for_byte(fixtures, schema):
@@ -238,8 +323,12 @@ def test_values_the_edit_does_not_touch_stay_byte_for_byte(fixtures, schema):
     out = result.files[0].output
     removed, added = line_changes(original, out)
     assert list(removed) == ['          value: "Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5"\n']
-    assert list(added) == ["          valueFrom:\n", "            secretKeyRef:\n",
-                           "              name: erlang-cookie\n", "              key: cookie\n"]
+    assert list(added) == [
+        "          valueFrom:\n",
+        "            secretKeyRef:\n",
+        "              name: erlang-cookie\n",
+        "              key: cookie\n",
+    ]
     schema.validate_stream(out)
     assert run([fixtures / "multiline-scalars.yaml"]).files[0].output == out
     path = fixtures / "multiline-scalars.yaml"
@@ -247,14 +336,22 @@ def test_values_the_edit_does_not_touch_stay_byte_for_byte(fixtures, schema):
 
 
 def test_duplicates_collapse_to_one_entry_and_literals_are_fingerprinted():
-    env = [{"name": "RELEASE_COOKIE", "value": "first-dup-value-aaaa"}, {"name": "X", "value": "1"},
-           {"name": "RELEASE_COOKIE", "value": "second-dup-value-bbbb"}]
+    env = [
+        {"name": "RELEASE_COOKIE", "value": "first-dup-value-aaaa"},
+        {"name": "X", "value": "1"},
+        {"name": "RELEASE_COOKIE", "value": "second-dup-value-bbbb"},
+    ]
     result = inject_text(stream(env))
     out = result.files[0].output
-    assert env_of(workloads_of(out)[0], "app") == [{"name": "X", "value": "1"},
-                                                   {"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF}]
+    assert env_of(workloads_of(out)[0], "app") == [
+        {"name": "X", "value": "1"},
+        {"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF},
+    ]
     fps = {c.action: c.fingerprint for c in result.changes}
-    expected = {"replace-env": fp("second-dup-value-bbbb"), "remove-duplicate": fp("first-dup-value-aaaa")}
+    expected = {
+        "replace-env": fp("second-dup-value-bbbb"),
+        "remove-duplicate": fp("first-dup-value-aaaa"),
+    }
     assert fps == expected
 
 
@@ -265,8 +362,17 @@ def test_envfrom_of_the_secret_with_the_right_key_is_already_wired():
 
 
 def test_envfrom_configmap_holding_the_cookie_is_overridden_and_reported():
-    cm = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "env"},
-                     "data": {"RELEASE_COOKIE": "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1"}}) + "\n"
+    cm = (
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "env"},
+                "data": {"RELEASE_COOKIE": "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1"},
+            }
+        )
+        + "\n"
+    )
     text = cm + "---\n" + stream([], extra={"envFrom": [{"configMapRef": {"name": "env"}}]})
     result = inject_text(text)
     assert [c.action for c in result.changes] == ["add-env"]
@@ -274,10 +380,19 @@ def test_envfrom_configmap_holding_the_cookie_is_overridden_and_reported():
 
 
 def test_setcookie_in_args_and_erl_flags_is_reported_not_rewritten():
-    env = [{"name": "ERL_AFLAGS", "value": "-kernel shell_history enabled -setcookie clearcookievalue1"}]
+    env = [
+        {
+            "name": "ERL_AFLAGS",
+            "value": "-kernel shell_history enabled -setcookie clearcookievalue1",
+        }
+    ]
     extra = {"args": ["foreground", "-setcookie", "clearcookievalue2"]}
     result = inject_text(stream(env, extra=extra))
-    plain = sorted(f.message.split(" in clear in ")[1].split(":")[0] for f in result.findings if f.code == "plain-cookie")
+    plain = sorted(
+        f.message.split(" in clear in ")[1].split(":")[0]
+        for f in result.findings
+        if f.code == "plain-cookie"
+    )
     assert plain == ["args (-setcookie)", "env ERL_AFLAGS (-setcookie)"]
     assert result.has_errors
     expected = {fp("clearcookievalue1"), fp("clearcookievalue2")}
@@ -285,18 +400,30 @@ def test_setcookie_in_args_and_erl_flags_is_reported_not_rewritten():
 
 
 def test_references_are_not_clear_cookies():
-    extra = {"args": ["-setcookie", "$(RELEASE_COOKIE)"], "command": ["sh", "-c", "exec erl -setcookie \"$RELEASE_COOKIE\""]}
+    extra = {
+        "args": ["-setcookie", "$(RELEASE_COOKIE)"],
+        "command": ["sh", "-c", 'exec erl -setcookie "$RELEASE_COOKIE"'],
+    }
     result = inject_text(stream([], extra=extra))
     assert result.findings == []
 
 
 # -- choosing containers and workloads -----------------------------------------------------------
 
+
 def two_containers(first_env=None):
-    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"app": "p"}},
-           "spec": {"initContainers": [{"name": "init", "image": "i"}],
-                    "containers": [{"name": "app", "image": "a", **({"env": first_env} if first_env else {})},
-                                   {"name": "proxy", "image": "b"}]}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": {"app": "p"}},
+        "spec": {
+            "initContainers": [{"name": "init", "image": "i"}],
+            "containers": [
+                {"name": "app", "image": "a", **({"env": first_env} if first_env else {})},
+                {"name": "proxy", "image": "b"},
+            ],
+        },
+    }
     return json.dumps(doc) + "\n"
 
 
@@ -319,17 +446,30 @@ def test_container_option_and_init_containers():
 
 
 def test_selector_limits_the_workloads(fixtures):
-    result = run([fixtures / "helm-rendered.yaml"], selector=parse_selector("app.kubernetes.io/component=worker"))
+    result = run(
+        [fixtures / "helm-rendered.yaml"],
+        selector=parse_selector("app.kubernetes.io/component=worker"),
+    )
     assert {c.workload for c in result.changes} == {"StatefulSet/chat-worker"}
 
 
 def test_other_env_name(fixtures):
-    result = run([fixtures / "rabbitmq.yaml"], env="RABBITMQ_ERLANG_COOKIE", key=".erlang.cookie",
-                 secret="rabbitmq-erlang-cookie")
+    result = run(
+        [fixtures / "rabbitmq.yaml"],
+        env="RABBITMQ_ERLANG_COOKIE",
+        key=".erlang.cookie",
+        secret="rabbitmq-erlang-cookie",
+    )
     out = result.files[0].output
     env = env_of(workloads_of(out)[0], "rabbitmq")
-    assert env == [{"name": "RABBITMQ_ERLANG_COOKIE",
-                    "valueFrom": {"secretKeyRef": {"name": "rabbitmq-erlang-cookie", "key": ".erlang.cookie"}}}]
+    assert env == [
+        {
+            "name": "RABBITMQ_ERLANG_COOKIE",
+            "valueFrom": {
+                "secretKeyRef": {"name": "rabbitmq-erlang-cookie", "key": ".erlang.cookie"}
+            },
+        }
+    ]
     expected = fp("rabbit-cookie-in-clear-2f9d8c7b")
     assert result.changes[0].fingerprint == expected
 
@@ -337,17 +477,34 @@ def test_other_env_name(fixtures):
 def test_several_env_variables_are_all_wired(run_cli, tmp_path, schema):
     """`--env A --env B` wires both (each replacing its own literal), in the order given."""
     path = tmp_path / "app.yaml"
-    path.write_text(stream([{"name": "ERLANG_COOKIE", "value": "Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5"},
-                            {"name": "PORT", "value": "4000"}]))
-    result = run_cli("k8s", "inject", "--env", "RELEASE_COOKIE", "--env", "ERLANG_COOKIE",
-                     "--env", "RELEASE_COOKIE", str(path))
+    path.write_text(
+        stream(
+            [
+                {"name": "ERLANG_COOKIE", "value": "Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5"},
+                {"name": "PORT", "value": "4000"},
+            ]
+        )
+    )
+    result = run_cli(
+        "k8s",
+        "inject",
+        "--env",
+        "RELEASE_COOKIE",
+        "--env",
+        "ERLANG_COOKIE",
+        "--env",
+        "RELEASE_COOKIE",
+        str(path),
+    )
     assert result.exit_code == 0, result.stderr
     no_literal_in(result.stdout + result.stderr)
     schema.validate_stream(result.stdout)
     env = env_of(workloads_of(result.stdout)[0], "app")
-    assert env == [{"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF},
-                   {"name": "ERLANG_COOKIE", "valueFrom": SECRET_REF},
-                   {"name": "PORT", "value": "4000"}]
+    assert env == [
+        {"name": "RELEASE_COOKIE", "valueFrom": SECRET_REF},
+        {"name": "ERLANG_COOKIE", "valueFrom": SECRET_REF},
+        {"name": "PORT", "value": "4000"},
+    ]
     expected = fp("Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5")
     assert "added RELEASE_COOKIE from Secret" in result.stderr
     assert f"replaced a literal value of ERLANG_COOKIE ({expected})" in result.stderr
@@ -358,6 +515,7 @@ def test_several_env_variables_are_all_wired(run_cli, tmp_path, schema):
 
 # -- file-mount mode ---------------------------------------------------------------------------
 
+
 def test_mount_mode_rabbitmq(fixtures, schema):
     path = fixtures / "rabbitmq.yaml"
     result = run([path], env=None, mount="/var/lib/rabbitmq/.erlang.cookie")
@@ -366,50 +524,100 @@ def test_mount_mode_rabbitmq(fixtures, schema):
     sts = workloads_of(out)[0]
     spec = pod_spec(sts)
     container = spec["containers"][0]
-    assert spec["volumes"] == [{"name": "erlang-cookie", "secret": {
-        "secretName": "erlang-cookie", "defaultMode": 0o400,
-        "items": [{"key": "cookie", "path": ".erlang.cookie"}]}}]
+    assert spec["volumes"] == [
+        {
+            "name": "erlang-cookie",
+            "secret": {
+                "secretName": "erlang-cookie",
+                "defaultMode": 0o400,
+                "items": [{"key": "cookie", "path": ".erlang.cookie"}],
+            },
+        }
+    ]
     assert container["volumeMounts"] == [
         {"name": "data", "mountPath": "/var/lib/rabbitmq/mnesia"},
-        {"name": "erlang-cookie", "mountPath": "/var/lib/rabbitmq/.erlang.cookie",
-         "subPath": ".erlang.cookie", "readOnly": True}]
-    binding = mount_binding(spec, container, "/var/lib/rabbitmq/.erlang.cookie", "erlang-cookie", "cookie")
+        {
+            "name": "erlang-cookie",
+            "mountPath": "/var/lib/rabbitmq/.erlang.cookie",
+            "subPath": ".erlang.cookie",
+            "readOnly": True,
+        },
+    ]
+    binding = mount_binding(
+        spec, container, "/var/lib/rabbitmq/.erlang.cookie", "erlang-cookie", "cookie"
+    )
     assert (binding.state, binding.mode) == ("secret", 0o400)
     assert {c.action for c in result.changes} == {"add-volume", "replace-mount", "remove-volume"}
     codes = {f.code for f in result.findings}
-    assert codes == {"configmap-cookie", "plain-cookie"}  # the old ConfigMap, RABBITMQ_ERLANG_COOKIE in clear
+    assert codes == {
+        "configmap-cookie",
+        "plain-cookie",
+    }  # the old ConfigMap, RABBITMQ_ERLANG_COOKIE in clear
     assert "defaultMode: 256  # 0400\n" in out
     assert no_literal_in(json.dumps(result.to_dict()))
 
 
 def test_mount_mode_fixes_an_existing_volume_written_in_octal():
-    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-           "spec": {"containers": [{"name": "a", "image": "i", "volumeMounts": [
-               {"name": "c", "mountPath": "/home/app/.erlang.cookie", "subPath": ".erlang.cookie"}]}],
-               "volumes": [{"name": "c", "secret": {"secretName": "erlang-cookie", "defaultMode": "MODE"}}]}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "a",
+                    "image": "i",
+                    "volumeMounts": [
+                        {
+                            "name": "c",
+                            "mountPath": "/home/app/.erlang.cookie",
+                            "subPath": ".erlang.cookie",
+                        }
+                    ],
+                }
+            ],
+            "volumes": [
+                {"name": "c", "secret": {"secretName": "erlang-cookie", "defaultMode": "MODE"}}
+            ],
+        },
+    }
     text = json.dumps(doc).replace('"MODE"', "0644") + "\n"
     result = inject_text(text, env=None, mount="/home/app/.erlang.cookie", volume_name="c")
     spec = pod_spec(workloads_of(result.files[0].output)[0])
     assert spec["volumes"][0]["secret"]["defaultMode"] == 0o400
     assert spec["volumes"][0]["secret"]["items"] == [{"key": "cookie", "path": ".erlang.cookie"}]
     # YAML 1.1 (Kubernetes) reads 0400 as octal: already private, nothing to fix
-    ok = inject_text(text.replace("0644", "0400"), env=None, mount="/home/app/.erlang.cookie", volume_name="c")
+    ok = inject_text(
+        text.replace("0644", "0400"), env=None, mount="/home/app/.erlang.cookie", volume_name="c"
+    )
     assert [c.action for c in ok.changes] == ["fix-volume"]  # only the items projection
 
 
 def test_mount_mode_warns_when_the_file_would_be_unusable():
-    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-           "spec": {"securityContext": {"runAsUser": 999, "fsGroup": 999},
-                    "containers": [{"name": "a", "image": "i"}]}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "securityContext": {"runAsUser": 999, "fsGroup": 999},
+            "containers": [{"name": "a", "image": "i"}],
+        },
+    }
     result = inject_text(json.dumps(doc) + "\n", env=None, mount="/var/lib/rabbitmq/.erlang.cookie")
     warning = next(f for f in result.findings if f.code == "mount-permissions")
     assert warning.severity == "warning" and "fsGroup" in warning.message
 
 
 def test_mount_volume_name_clash_is_reported():
-    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-           "spec": {"containers": [{"name": "a", "image": "i"}],
-                    "volumes": [{"name": "erlang-cookie", "emptyDir": {}}]}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "containers": [{"name": "a", "image": "i"}],
+            "volumes": [{"name": "erlang-cookie", "emptyDir": {}}],
+        },
+    }
     result = inject_text(json.dumps(doc) + "\n", env=None, mount="/x/.erlang.cookie")
     assert [f.code for f in result.findings] == ["volume-name-taken"] and result.has_errors
     assert not result.changed
@@ -423,6 +631,7 @@ def test_mount_path_must_be_an_absolute_file(mount):
 
 # -- the CLI -------------------------------------------------------------------------------
 
+
 def copy_fixture(fixtures, tmp_path, name):
     target = tmp_path / name
     shutil.copy(fixtures / name, target)
@@ -432,12 +641,17 @@ def copy_fixture(fixtures, tmp_path, name):
 def test_cli_default_prints_the_result_and_reports_on_stderr(run_cli, fixtures):
     result = run_cli("k8s", "inject", str(fixtures / "kinds.yaml"))
     assert result.exit_code == 0
-    assert result.stdout == inject_paths([str(fixtures / "kinds.yaml")], InjectOptions()).files[0].output
+    assert (
+        result.stdout
+        == inject_paths([str(fixtures / "kinds.yaml")], InjectOptions()).files[0].output
+    )
     assert "3 workload(s) wired" in result.stderr
 
 
 def test_cli_diff_is_redacted(run_cli, fixtures):
-    result = run_cli("k8s", "inject", "--diff", str(fixtures / "helm-rendered.yaml"), str(fixtures / "list.yaml"))
+    result = run_cli(
+        "k8s", "inject", "--diff", str(fixtures / "helm-rendered.yaml"), str(fixtures / "list.yaml")
+    )
     assert result.exit_code == 1  # the init container's clear cookie remains
     assert no_literal_in(result.stdout + result.stderr)
     assert "-              value: <redacted>\n" in result.stdout
@@ -478,7 +692,8 @@ def test_cli_directory_skips_templates_and_hidden_dirs(run_cli, fixtures, tmp_pa
     shutil.copy(fixtures / "kinds.yaml", chart / "app.yaml")
     shutil.copy(fixtures / "list.yaml", chart / ".git" / "ignored.yaml")
     (chart / "templates" / "deployment.yaml").write_text(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  labels: {{ include \"x\" . }}\n")
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  labels: {{ include "x" . }}\n'
+    )
     (chart / "notes.txt").write_text("not yaml")
     result = run_cli("k8s", "inject", "--in-place", str(chart))
     assert result.exit_code == 0, result.stderr
@@ -487,14 +702,17 @@ def test_cli_directory_skips_templates_and_hidden_dirs(run_cli, fixtures, tmp_pa
     assert (chart / "app.yaml").read_text() != (fixtures / "kinds.yaml").read_text()
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["/nonexistent/x.yaml"], 2, "no such file"),
-    (["--json", "FIXTURE"], 2, "--json reports on"),
-    (["--container", "nosuch", "FIXTURE"], 2, "nosuch"),
-    (["--secret", "Bad", "FIXTURE"], 2, "invalid Secret name"),
-    (["--mount", "rel/path", "FIXTURE"], 2, "absolute path"),
-    (["--env", "1=x", "FIXTURE"], 2, "environment variable"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["/nonexistent/x.yaml"], 2, "no such file"),
+        (["--json", "FIXTURE"], 2, "--json reports on"),
+        (["--container", "nosuch", "FIXTURE"], 2, "nosuch"),
+        (["--secret", "Bad", "FIXTURE"], 2, "invalid Secret name"),
+        (["--mount", "rel/path", "FIXTURE"], 2, "absolute path"),
+        (["--env", "1=x", "FIXTURE"], 2, "environment variable"),
+    ],
+)
 def test_cli_usage_errors(run_cli, fixtures, args, code, message):
     args = [str(fixtures / "kinds.yaml") if a == "FIXTURE" else a for a in args]
     result = run_cli("k8s", "inject", *args)
@@ -506,14 +724,17 @@ def test_cli_unparseable_file_is_exit_3_and_nothing_is_written(run_cli, fixtures
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name }}\n")
     result = run_cli("k8s", "inject", "--in-place", str(good), str(bad))
-    assert result.exit_code == 3 and f"{bad}:4" in result.stderr and "helm template" in result.stderr
+    assert (
+        result.exit_code == 3 and f"{bad}:4" in result.stderr and "helm template" in result.stderr
+    )
     assert good.read_text() == (fixtures / "kinds.yaml").read_text()
 
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("bomb", ["laughs", "deep"])
-def test_cli_yaml_bombs_are_exit_3_in_bounded_time_and_nothing_is_written(run_cli, fixtures,
-                                                                          tmp_path, bomb):
+def test_cli_yaml_bombs_are_exit_3_in_bounded_time_and_nothing_is_written(
+    run_cli, fixtures, tmp_path, bomb
+):
     from tests.k8s.test_yamlstream import billion_laughs, deeply_nested
 
     tree = tmp_path / "deploy"
@@ -531,7 +752,9 @@ def test_cli_yaml_bombs_are_exit_3_in_bounded_time_and_nothing_is_written(run_cl
     assert piped.exit_code == 3 and piped.stdout == "" and "erlcookie: error: -:" in piped.stderr
 
 
-def shop_deployment(env_value: str | None, *, name: str = "shop", namespace: str | None = "shop") -> str:
+def shop_deployment(
+    env_value: str | None, *, name: str = "shop", namespace: str | None = "shop"
+) -> str:
     env = [{"name": "RELEASE_COOKIE", "value": env_value}] if env_value is not None else []
     doc = json.loads(stream(env))
     doc["metadata"]["name"] = name
@@ -546,11 +769,15 @@ def test_cli_summary_says_what_each_mode_did(run_cli, tmp_path):
     original = path.read_text()
     printed = run_cli("k8s", "inject", str(path))
     assert printed.exit_code == 0 and "valueFrom" in printed.stdout
-    assert ("1 workload(s) wired; 1 edit(s); printed the result on stdout, 1 of 1 file(s) "
-            "edited; no file written (--in-place rewrites them)") in printed.stderr
+    assert (
+        "1 workload(s) wired; 1 edit(s); printed the result on stdout, 1 of 1 file(s) "
+        "edited; no file written (--in-place rewrites them)"
+    ) in printed.stderr
     assert "changed 1 of 1" not in printed.stderr
-    for mode, says in (("--check", "would change 1 of 1 file(s); nothing written"),
-                       ("--diff", "would change 1 of 1 file(s) (the diff above); nothing written")):
+    for mode, says in (
+        ("--check", "would change 1 of 1 file(s); nothing written"),
+        ("--diff", "would change 1 of 1 file(s) (the diff above); nothing written"),
+    ):
         result = run_cli("k8s", "inject", mode, str(path))
         assert says in result.stderr and "next: apply the edits with --in-place" in result.stderr
     assert path.read_text() == original
@@ -560,14 +787,17 @@ def test_cli_summary_says_what_each_mode_did(run_cli, tmp_path):
     assert "0 edit(s); rewrote 0 of 1 file(s)" in again.stderr and "next:" not in again.stderr
 
 
-def test_cli_next_step_after_wiring_and_the_split_warning_after_replacing_a_literal(run_cli, tmp_path):
+def test_cli_next_step_after_wiring_and_the_split_warning_after_replacing_a_literal(
+    run_cli, tmp_path
+):
     literal = "Mz4Ry8TwQ1nVb6Kc0Xe3Ls7Hp2Ud9Gj5"
     expected = fp(literal)
     wired = tmp_path / "new.json"
     wired.write_text(shop_deployment(None))
     result = run_cli("k8s", "inject", str(wired))
-    assert ("next: create Secret erlang-cookie in namespace shop: erlcookie k8s secret -n shop "
-            "--apply") in result.stderr
+    assert (
+        "next: create Secret erlang-cookie in namespace shop: erlcookie k8s secret -n shop --apply"
+    ) in result.stderr
     assert "splits the cluster" not in result.stderr and "pods run today" not in result.stderr
 
     live = tmp_path / "live.json"
@@ -575,48 +805,84 @@ def test_cli_next_step_after_wiring_and_the_split_warning_after_replacing_a_lite
     result = run_cli("k8s", "inject", "--in-place", str(live))
     assert result.exit_code == 0, result.stderr
     no_literal_in(result.stdout + result.stderr + live.read_text())
-    assert ("next: create Secret erlang-cookie in namespace shop: erlcookie k8s secret -n shop "
-            "--apply") in result.stderr
+    assert (
+        "next: create Secret erlang-cookie in namespace shop: erlcookie k8s secret -n shop --apply"
+    ) in result.stderr
     assert f"with the cookie the pods run today ({expected})" in result.stderr
     assert "--cookie-file FILE" in result.stderr and "erlcookie rotate" in result.stderr
     warning = next(line for line in result.stderr.splitlines() if "splits the cluster" in line)
-    assert warning.startswith(f"warning: Deployment/shop (namespace shop) ran a cookie in clear "
-                              f"({expected})")
-    assert "rolling out pods with a new Secret-backed cookie while old pods still run the literal" in warning
+    assert warning.startswith(
+        f"warning: Deployment/shop (namespace shop) ran a cookie in clear ({expected})"
+    )
+    assert (
+        "rolling out pods with a new Secret-backed cookie while old pods still run the literal"
+        in warning
+    )
 
     other = tmp_path / "other.json"
     other.write_text(shop_deployment(literal, name="billing", namespace=None))
-    result = run_cli("k8s", "inject", "--check", "--json", "--secret", "shop-cookie", "--key",
-                     "erlang", str(other))
+    result = run_cli(
+        "k8s",
+        "inject",
+        "--check",
+        "--json",
+        "--secret",
+        "shop-cookie",
+        "--key",
+        "erlang",
+        str(other),
+    )
     report = json.loads(result.stdout)
     no_literal_in(result.stdout)
-    assert report["next_steps"][0] == ("create Secret shop-cookie in the namespace you deploy to: "
-                                       "erlcookie k8s secret -n NAMESPACE --name shop-cookie "
-                                       "--key erlang --apply")
+    assert report["next_steps"][0] == (
+        "create Secret shop-cookie in the namespace you deploy to: "
+        "erlcookie k8s secret -n NAMESPACE --name shop-cookie "
+        "--key erlang --apply"
+    )
     assert expected in report["next_steps"][1]
-    assert len(report["split_warnings"]) == 1 and "Deployment/billing ran" in report["split_warnings"][0]
+    assert (
+        len(report["split_warnings"]) == 1
+        and "Deployment/billing ran" in report["split_warnings"][0]
+    )
 
 
 def test_split_warning_for_every_source_of_the_running_cookie(fixtures):
     """A cookie the pods run today comes from a literal, a ConfigMap (its value known when
     the ConfigMap is in the input) or another Secret, through env or a mounted file."""
-    other = inject_text(stream([{"name": "RELEASE_COOKIE",
-                                 "valueFrom": {"secretKeyRef": {"name": "old", "key": "c"}}}]))
+    other = inject_text(
+        stream(
+            [{"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {"name": "old", "key": "c"}}}]
+        )
+    )
     assert [w.split(", which")[0] for w in other.split_warnings()] == [
-        "Deployment/d read its cookie from Secret old key c"]
+        "Deployment/d read its cookie from Secret old key c"
+    ]
     assert "pods run today (Secret old key c)" in other.next_steps()[1]
 
     rabbit = run([fixtures / "rabbitmq.yaml"], env=None, mount="/var/lib/rabbitmq/.erlang.cookie")
     assert [w.split(", which")[0] for w in rabbit.split_warnings()] == [
-        "StatefulSet/rabbitmq read its cookie from ConfigMap rabbitmq-cookie key .erlang.cookie"]
+        "StatefulSet/rabbitmq read its cookie from ConfigMap rabbitmq-cookie key .erlang.cookie"
+    ]
 
-    cm = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "rabbitmq-cookie"},
-                     "data": {".erlang.cookie": "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1"}}) + "\n"
-    known = inject([load_file("both.yaml", cm + "---\n" + (fixtures / "rabbitmq.yaml").read_text(), True)],
-                   InjectOptions(env=None, mount="/var/lib/rabbitmq/.erlang.cookie"))
+    cm = (
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "rabbitmq-cookie"},
+                "data": {".erlang.cookie": "Zq3e9XbW0pLkT7uYv2RmNs8AcDf5GhJ1"},
+            }
+        )
+        + "\n"
+    )
+    known = inject(
+        [load_file("both.yaml", cm + "---\n" + (fixtures / "rabbitmq.yaml").read_text(), True)],
+        InjectOptions(env=None, mount="/var/lib/rabbitmq/.erlang.cookie"),
+    )
     warnings = known.split_warnings()
     assert len(warnings) == 1 and warnings[0].startswith(
-        f"StatefulSet/rabbitmq ran a cookie in clear ({CM_FP}), which now comes from Secret")
+        f"StatefulSet/rabbitmq ran a cookie in clear ({CM_FP}), which now comes from Secret"
+    )
     assert "still run the literal one splits the cluster" in warnings[0]
     assert CM_FP in known.next_steps()[1]
     assert no_literal_in(json.dumps(known.to_dict()))
@@ -628,8 +894,10 @@ def test_split_warning_for_every_source_of_the_running_cookie(fixtures):
 def test_next_step_quotes_a_namespace_from_the_input():
     doc = json.loads(shop_deployment(None, namespace="shop; rm -rf ~"))
     steps = inject_text(json.dumps(doc) + "\n").next_steps()
-    assert steps == ["create Secret erlang-cookie in namespace shop; rm -rf ~: erlcookie k8s "
-                     "secret -n 'shop; rm -rf ~' --apply"]
+    assert steps == [
+        "create Secret erlang-cookie in namespace shop; rm -rf ~: erlcookie k8s "
+        "secret -n 'shop; rm -rf ~' --apply"
+    ]
 
 
 def test_cli_names_from_the_input_cannot_drive_the_terminal(run_cli, tmp_path):
@@ -653,7 +921,11 @@ def test_cli_names_from_the_input_cannot_drive_the_terminal(run_cli, tmp_path):
     bad = tree / "b\x1b[2Jbad.yaml"
     bad.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name }}\n")
     result = run_cli("k8s", "inject", str(bad))
-    assert result.exit_code == 3 and "\x1b" not in result.stderr and "\\x1b[2Jbad.yaml:4" in result.stderr
+    assert (
+        result.exit_code == 3
+        and "\x1b" not in result.stderr
+        and "\\x1b[2Jbad.yaml:4" in result.stderr
+    )
 
 
 def test_cli_not_utf8_is_exit_3(run_cli, tmp_path):
@@ -670,11 +942,19 @@ def test_cli_crlf_and_bom_files_keep_their_bytes(run_cli, tmp_path):
     assert run_cli("k8s", "inject", "--in-place", str(path)).exit_code == 0
     raw = path.read_bytes().decode()
     assert raw.startswith("\ufeffapiVersion: v1\r\n") and "\n" not in raw.replace("\r\n", "")
-    assert env_binding(workloads_of(raw.lstrip("\ufeff"))[0]["spec"]["containers"][0],
-                       "RELEASE_COOKIE", "erlang-cookie", "cookie").state == "secret"
+    assert (
+        env_binding(
+            workloads_of(raw.lstrip("\ufeff"))[0]["spec"]["containers"][0],
+            "RELEASE_COOKIE",
+            "erlang-cookie",
+            "cookie",
+        ).state
+        == "secret"
+    )
 
 
 # -- init-copy mode (non-root images, fsGroup) -------------------------------------------------
+
 
 def test_init_copy_mode(fixtures, schema):
     opts = dict(env=None, mount="/var/lib/rabbitmq/.erlang.cookie", init_copy=True)
@@ -684,28 +964,57 @@ def test_init_copy_mode(fixtures, schema):
     spec = pod_spec(workloads_of(out)[0])
     init = spec["initContainers"][0]
     assert init["name"] == "erlang-cookie-copy" and init["image"] == "rabbitmq:3.13-management"
-    assert init["command"][-2:] == ["/erlcookie/secret/.erlang.cookie", "/erlcookie/cookie/.erlang.cookie"]
+    assert init["command"][-2:] == [
+        "/erlcookie/secret/.erlang.cookie",
+        "/erlcookie/cookie/.erlang.cookie",
+    ]
     volumes = {v["name"]: v for v in spec["volumes"]}
-    assert volumes["erlang-cookie"]["secret"]["defaultMode"] == 0o444  # mounted in the init container only
-    assert volumes["erlang-cookie-file"] == {"name": "erlang-cookie-file", "emptyDir": {"medium": "Memory"}}
+    assert (
+        volumes["erlang-cookie"]["secret"]["defaultMode"] == 0o444
+    )  # mounted in the init container only
+    assert volumes["erlang-cookie-file"] == {
+        "name": "erlang-cookie-file",
+        "emptyDir": {"medium": "Memory"},
+    }
     app = spec["containers"][0]
-    assert {"name": "erlang-cookie-file", "mountPath": "/var/lib/rabbitmq/.erlang.cookie",
-            "subPath": ".erlang.cookie", "readOnly": True} in app["volumeMounts"]
-    assert all(m["name"] != "erlang-cookie" for m in app["volumeMounts"])  # the Secret stays out of the app
-    binding = mount_binding(spec, app, "/var/lib/rabbitmq/.erlang.cookie", "erlang-cookie", "cookie")
+    assert {
+        "name": "erlang-cookie-file",
+        "mountPath": "/var/lib/rabbitmq/.erlang.cookie",
+        "subPath": ".erlang.cookie",
+        "readOnly": True,
+    } in app["volumeMounts"]
+    assert all(
+        m["name"] != "erlang-cookie" for m in app["volumeMounts"]
+    )  # the Secret stays out of the app
+    binding = mount_binding(
+        spec, app, "/var/lib/rabbitmq/.erlang.cookie", "erlang-cookie", "cookie"
+    )
     assert binding.state == "secret-copy" and "erlang-cookie-copy" in binding.source
     assert "mount-permissions" not in {f.code for f in result.findings}
 
 
 def test_init_copy_keeps_the_security_context_and_needs_mount():
-    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-           "spec": {"securityContext": {"fsGroup": 1001},
-                    "containers": [{"name": "a", "image": "bitnami/rabbitmq:3.13",
-                                    "securityContext": {"runAsUser": 1001, "runAsNonRoot": True}}]}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "securityContext": {"fsGroup": 1001},
+            "containers": [
+                {
+                    "name": "a",
+                    "image": "bitnami/rabbitmq:3.13",
+                    "securityContext": {"runAsUser": 1001, "runAsNonRoot": True},
+                }
+            ],
+        },
+    }
     text = json.dumps(doc) + "\n"
     direct = inject_text(text, env=None, mount="/opt/bitnami/rabbitmq/.rabbitmq/.erlang.cookie")
     assert "mount-permissions" in {f.code for f in direct.findings}
-    copied = inject_text(text, env=None, mount="/opt/bitnami/rabbitmq/.rabbitmq/.erlang.cookie", init_copy=True)
+    copied = inject_text(
+        text, env=None, mount="/opt/bitnami/rabbitmq/.rabbitmq/.erlang.cookie", init_copy=True
+    )
     init = pod_spec(workloads_of(copied.files[0].output)[0])["initContainers"][0]
     assert init["securityContext"] == {"runAsUser": 1001, "runAsNonRoot": True}
     with pytest.raises(UsageError, match="--init-copy goes with --mount"):
@@ -743,17 +1052,26 @@ def test_init_copy_without_run_as_user_warns_and_an_owner_makes_it_chown(fixture
     assert 'chown 1000 "$1.tmp"' in copy_script(other)
 
 
-@pytest.mark.parametrize("context, code, severity", [
-    ({"runAsUser": 1001}, "copy-chown", "error"),  # cannot chown to another user
-    ({"runAsNonRoot": True}, "copy-chown", "error"),
-    ({"capabilities": {"drop": ["ALL"]}}, "copy-chown", "warning"),  # root without CAP_CHOWN
-    ({"capabilities": {"drop": ["ALL"], "add": ["CHOWN"]}}, None, None),
-    ({"runAsUser": 0}, None, None),
-    ({"runAsUser": 999}, None, None),  # the copy is already its own
-])
+@pytest.mark.parametrize(
+    "context, code, severity",
+    [
+        ({"runAsUser": 1001}, "copy-chown", "error"),  # cannot chown to another user
+        ({"runAsNonRoot": True}, "copy-chown", "error"),
+        ({"capabilities": {"drop": ["ALL"]}}, "copy-chown", "warning"),  # root without CAP_CHOWN
+        ({"capabilities": {"drop": ["ALL"], "add": ["CHOWN"]}}, None, None),
+        ({"runAsUser": 0}, None, None),
+        ({"runAsUser": 999}, None, None),  # the copy is already its own
+    ],
+)
 def test_init_copy_owner_against_the_security_context(context, code, severity, schema):
-    doc = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-           "spec": {"containers": [{"name": "a", "image": "rabbitmq:3.13", "securityContext": context}]}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "containers": [{"name": "a", "image": "rabbitmq:3.13", "securityContext": context}]
+        },
+    }
     result = inject_text(json.dumps(doc) + "\n", **RABBIT_COPY, init_copy_owner=(999, 999))
     schema.validate_stream(result.files[0].output)
     found = [(f.code, f.severity) for f in result.findings if f.code.startswith("copy-")]
@@ -762,19 +1080,36 @@ def test_init_copy_owner_against_the_security_context(context, code, severity, s
 
 @pytest.mark.parametrize("value", ["rabbitmq", "-1", "999:", ":999", "1:x", "99999999999", "1.5"])
 def test_init_copy_owner_must_be_numbers(run_cli, fixtures, value):
-    result = run_cli("k8s", "inject", "--mount", "/var/lib/rabbitmq/.erlang.cookie", "--init-copy",
-                     "--init-copy-owner", value, str(fixtures / "rabbitmq.yaml"))
+    result = run_cli(
+        "k8s",
+        "inject",
+        "--mount",
+        "/var/lib/rabbitmq/.erlang.cookie",
+        "--init-copy",
+        "--init-copy-owner",
+        value,
+        str(fixtures / "rabbitmq.yaml"),
+    )
     assert result.exit_code == 2 and "--init-copy-owner needs UID or UID:GID" in result.stderr
 
 
 def test_init_copy_owner_goes_with_init_copy(run_cli, fixtures):
-    result = run_cli("k8s", "inject", "--mount", "/var/lib/rabbitmq/.erlang.cookie",
-                     "--init-copy-owner", "999", str(fixtures / "rabbitmq.yaml"))
+    result = run_cli(
+        "k8s",
+        "inject",
+        "--mount",
+        "/var/lib/rabbitmq/.erlang.cookie",
+        "--init-copy-owner",
+        "999",
+        str(fixtures / "rabbitmq.yaml"),
+    )
     assert result.exit_code == 2 and "--init-copy-owner goes with --init-copy" in result.stderr
 
 
 @pytest.mark.interop
-def test_init_copy_owner_run_as_root_gives_the_server_user_a_file_erlang_accepts(fixtures, tmp_path):
+def test_init_copy_owner_run_as_root_gives_the_server_user_a_file_erlang_accepts(
+    fixtures, tmp_path
+):
     """The rendered script run as root (what an image without runAsUser does) leaves a
     root-owned copy that another user cannot read; with --init-copy-owner the copy is that
     user's, 0400, and a real OTP node running as that user starts with it."""
@@ -797,15 +1132,17 @@ def test_init_copy_owner_run_as_root_gives_the_server_user_a_file_erlang_accepts
             os.mkdir(home)
             os.chmod(home, 0o777)  # an emptyDir
             target = os.path.join(home, ".erlang.cookie")
-            done = subprocess.run(["sh", "-c", script, source, target], capture_output=True,
-                                  text=True, timeout=30)
+            done = subprocess.run(
+                ["sh", "-c", script, source, target], capture_output=True, text=True, timeout=30
+            )
             assert done.returncode == 0, done.stderr
             copied = os.stat(target)
             assert (copied.st_uid, stat.S_IMODE(copied.st_mode)) == (expected_uid, 0o400)
             name = f"ownercheck{os.getpid()}x{expected_uid}"
-            node = _as_nobody(["erl", "-noshell", "-sname", name, "-eval",
-                               'io:format("started~n"), halt().'],
-                              env={"HOME": home, "PATH": os.environ["PATH"]})
+            node = _as_nobody(
+                ["erl", "-noshell", "-sname", name, "-eval", 'io:format("started~n"), halt().'],
+                env={"HOME": home, "PATH": os.environ["PATH"]},
+            )
             if expected_uid == 65534:
                 assert "started" in node.stdout, node.stdout + node.stderr
             else:  # root's 0400 file: the server user cannot read its cookie
@@ -817,8 +1154,13 @@ def test_init_copy_owner_run_as_root_gives_the_server_user_a_file_erlang_accepts
 def _as_nobody(argv, **kwargs):
     import subprocess
 
-    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv],
-                          capture_output=True, text=True, timeout=60, **kwargs)
+    return subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kwargs,
+    )
 
 
 @pytest.mark.interop
@@ -831,7 +1173,12 @@ def test_init_copy_command_gives_a_cookie_file_erlang_accepts(fixtures, tmp_path
 
     if shutil.which("setpriv") is None or shutil.which("erl") is None:
         pytest.skip("needs setpriv (util-linux) and erl (erlang-base)")
-    result = run([fixtures / "rabbitmq.yaml"], env=None, mount="/var/lib/rabbitmq/.erlang.cookie", init_copy=True)
+    result = run(
+        [fixtures / "rabbitmq.yaml"],
+        env=None,
+        mount="/var/lib/rabbitmq/.erlang.cookie",
+        init_copy=True,
+    )
     command = pod_spec(workloads_of(result.files[0].output)[0])["initContainers"][0]["command"]
     base = tempfile.mkdtemp(prefix="erlcookie-copy-")
     try:
@@ -844,7 +1191,13 @@ def test_init_copy_command_gives_a_cookie_file_erlang_accepts(fixtures, tmp_path
         with open(source, "w") as handle:
             handle.write("Interop-Copy-Test-Cookie-5d3f1a")
         os.chmod(source, 0o444)
-        argv = [command[0], command[1], command[2], source, os.path.join(file_dir, ".erlang.cookie")]
+        argv = [
+            command[0],
+            command[1],
+            command[2],
+            source,
+            os.path.join(file_dir, ".erlang.cookie"),
+        ]
         for _ in range(2):  # a restarted pod runs the init container again over the old copy
             done = _as_nobody(argv)
             assert done.returncode == 0, done.stderr
@@ -853,11 +1206,15 @@ def test_init_copy_command_gives_a_cookie_file_erlang_accepts(fixtures, tmp_path
 
         def start_node(home):
             name = f"copycheck{os.getpid()}"
-            return _as_nobody(["erl", "-noshell", "-sname", name, "-eval", 'io:format("started~n"), halt().'],
-                              env={"HOME": home, "PATH": os.environ["PATH"]})
+            return _as_nobody(
+                ["erl", "-noshell", "-sname", name, "-eval", 'io:format("started~n"), halt().'],
+                env={"HOME": home, "PATH": os.environ["PATH"]},
+            )
 
         node = start_node(file_dir)
-        assert "started" in node.stdout and "accessible by owner only" not in node.stdout + node.stderr
+        assert (
+            "started" in node.stdout and "accessible by owner only" not in node.stdout + node.stderr
+        )
         kubelet_dir = os.path.join(base, "kubelet")  # what a Secret volume file is under fsGroup
         os.mkdir(kubelet_dir, 0o755)
         shutil.copy(source, os.path.join(kubelet_dir, ".erlang.cookie"))
@@ -870,6 +1227,7 @@ def test_init_copy_command_gives_a_cookie_file_erlang_accepts(fixtures, tmp_path
 
 
 # -- any mix of documents ---------------------------------------------------------------------
+
 
 def _fixture_documents():
     from tests.k8s.conftest import FIXTURES
@@ -887,7 +1245,8 @@ def _fixture_documents():
 DOCUMENTS = _fixture_documents()
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=25, deadline=None)
@@ -920,7 +1279,8 @@ def test_check_reports_through_the_findings_layer(tmp_path, run_cli):
         "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
         "    spec:\n      containers:\n        - name: web\n          image: web:1\n"
         "          env:\n            - name: RELEASE_COOKIE\n"
-        f"              value: {literal}\n")
+        f"              value: {literal}\n"
+    )
     result = run_cli("k8s", "inject", str(tmp_path / "d.yaml"), "--check", "--format", "json")
     assert result.exit_code == 1
     assert literal not in result.stdout + result.stderr

@@ -20,10 +20,16 @@ from erlcookie.tls import pki, store
 load_all = lambda text: [d for d in YAML(typ="safe", pure=True).load_all(text) if d]  # noqa: E731
 
 ARGS = ["k8s", "tls", "app", "--service", "app-headless", "-n", "prod", "--replicas", "3"]
-POD_NAMES = ["app-0.app-headless.prod.svc.cluster.local",
-             "app-1.app-headless.prod.svc.cluster.local",
-             "app-2.app-headless.prod.svc.cluster.local", "app-0", "app-1", "app-2",
-             "*.app-headless.prod.svc.cluster.local", "app-headless.prod.svc.cluster.local"]
+POD_NAMES = [
+    "app-0.app-headless.prod.svc.cluster.local",
+    "app-1.app-headless.prod.svc.cluster.local",
+    "app-2.app-headless.prod.svc.cluster.local",
+    "app-0",
+    "app-1",
+    "app-2",
+    "*.app-headless.prod.svc.cluster.local",
+    "app-headless.prod.svc.cluster.local",
+]
 
 
 @pytest.fixture
@@ -90,8 +96,17 @@ def test_write_is_private(run_cli, ca_dir, tmp_path):
 
 # cert-manager's v1 CRD fields for the parts we emit (kubernetes-validate has no CRDs).
 ISSUER_SPEC = {"selfSigned", "ca"}
-CERT_SPEC = {"isCA", "commonName", "secretName", "duration", "renewBefore", "privateKey",
-             "usages", "issuerRef", "dnsNames"}
+CERT_SPEC = {
+    "isCA",
+    "commonName",
+    "secretName",
+    "duration",
+    "renewBefore",
+    "privateKey",
+    "usages",
+    "issuerRef",
+    "dnsNames",
+}
 USAGES = {"digital signature", "server auth", "client auth"}
 GO_DURATION = re.compile(r"^\d+h$")
 
@@ -100,8 +115,13 @@ def test_cert_manager_resources_have_the_crd_shape(run_cli, schema):
     result = run_cli(*ARGS, "--cert-manager", "--days", "60", "--renew-days", "20")
     assert result.exit_code == 0, result.stderr
     objects = load_all(result.stdout)
-    assert [o["kind"] for o in objects] == ["Issuer", "Certificate", "Issuer", "Certificate",
-                                            "ConfigMap"]
+    assert [o["kind"] for o in objects] == [
+        "Issuer",
+        "Certificate",
+        "Issuer",
+        "Certificate",
+        "ConfigMap",
+    ]
     schema.validate(objects[-1])
     issuers = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Issuer"}
     certs = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Certificate"}
@@ -127,10 +147,13 @@ def test_cert_manager_resources_have_the_crd_shape(run_cli, schema):
     assert "PRIVATE KEY" not in result.stdout
 
 
-@pytest.mark.parametrize("args,message", [
-    ([], "either --ca-dir"),
-    (["--cert-manager", "--ca-dir", "x"], "either --ca-dir"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ([], "either --ca-dir"),
+        (["--cert-manager", "--ca-dir", "x"], "either --ca-dir"),
+    ],
+)
 def test_source_must_be_one_of_two(run_cli, args, message):
     result = run_cli(*ARGS, *args)
     assert result.exit_code == 2 and message in result.stderr
@@ -139,15 +162,25 @@ def test_source_must_be_one_of_two(run_cli, args, message):
 def test_hostname_check_needs_named_pods(run_cli):
     result = run_cli("k8s", "tls", "app", "--service", "app-headless", "--cert-manager")
     assert result.exit_code == 2 and "--replicas" in result.stderr
-    ok = run_cli("k8s", "tls", "app", "--service", "app-headless", "--cert-manager",
-                 "--no-hostname-check")
+    ok = run_cli(
+        "k8s", "tls", "app", "--service", "app-headless", "--cert-manager", "--no-hostname-check"
+    )
     assert ok.exit_code == 0, ok.stderr
 
 
-@pytest.mark.parametrize("kwargs", [dict(statefulset="App"), dict(service="a_b"),
-                                    dict(namespace="Prod"), dict(mount_dir="etc/tls"),
-                                    dict(secret_name="-x"), dict(statefulset="app\n"),
-                                    dict(namespace="prod\n"), dict(secret_name="tls\n")])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(statefulset="App"),
+        dict(service="a_b"),
+        dict(namespace="Prod"),
+        dict(mount_dir="etc/tls"),
+        dict(secret_name="-x"),
+        dict(statefulset="app\n"),
+        dict(namespace="prod\n"),
+        dict(secret_name="tls\n"),
+    ],
+)
 def test_plan_refuses_bad_names(kwargs):
     base = dict(statefulset="app", service="svc", namespace="prod", replicas=1)
     with pytest.raises(UsageError):
@@ -169,8 +202,9 @@ def test_secret_and_configmap_run_real_nodes(run_cli, ca_dir, tmp_path):
 
     mount = tmp_path / "etc-erlang-tls"
     mount.mkdir()
-    result = run_cli(*ARGS, "--ca-dir", str(ca_dir), "--san", socket.gethostname(),
-                     "--mount-dir", str(mount))
+    result = run_cli(
+        *ARGS, "--ca-dir", str(ca_dir), "--san", socket.gethostname(), "--mount-dir", str(mount)
+    )
     assert result.exit_code == 0, result.stderr
     secret, configmap = load_all(result.stdout)
     for key, value in secret["data"].items():
@@ -181,7 +215,9 @@ def test_secret_and_configmap_run_real_nodes(run_cli, ca_dir, tmp_path):
     (mount / "ssl_dist.conf").write_text(configmap["data"]["ssl_dist.conf"])
     cookie = generate("elixir")
     flags = ["-proto_dist", "inet_tls", "-ssl_dist_optfile", str(mount / "ssl_dist.conf")]
-    with start_node(cookie, kind="otp25", extra_args=flags) as a, \
-            start_node(cookie, kind="otp25", extra_args=flags) as b:
+    with (
+        start_node(cookie, kind="otp25", extra_args=flags) as a,
+        start_node(cookie, kind="otp25", extra_args=flags) as b,
+    ):
         assert atom_text(a.eval(f"net_kernel:connect_node('{b.name}').", timeout=30)) == "true"
         assert [atom_text(n) for n in b.eval("nodes().")] == [a.name]

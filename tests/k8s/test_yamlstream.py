@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from erlcookie.k8s.yamlstream import YamlParseError, parse_documents, render, split_documents
 
-LINES = ["---\n", "--- # marker comment\n", "...\n", "# comment\n", "\n", "a: 1\n",
-         "b:\n", "  - x\n", "  - y: 'q'\n", "%YAML 1.2\n", "key: |\n", "  --- not a marker\n",
-         "c: \"---\"\n", "   # indented comment\n", "d: ~\r\n", "---\r\n", "e: [1, 2]\n"]
+LINES = [
+    "---\n",
+    "--- # marker comment\n",
+    "...\n",
+    "# comment\n",
+    "\n",
+    "a: 1\n",
+    "b:\n",
+    "  - x\n",
+    "  - y: 'q'\n",
+    "%YAML 1.2\n",
+    "key: |\n",
+    "  --- not a marker\n",
+    'c: "---"\n',
+    "   # indented comment\n",
+    "d: ~\r\n",
+    "---\r\n",
+    "e: [1, 2]\n",
+]
 
 
 @given(st.lists(st.sampled_from(LINES), max_size=30), st.booleans())
@@ -25,14 +42,20 @@ def test_split_loses_and_adds_nothing(lines, trailing_newline):
     assert [d.index for d in docs] == list(range(len(docs)))
 
 
-@pytest.mark.parametrize("text, bodies", [
-    ("a: 1\n---\nb: 2\n", ["a: 1\n", "b: 2\n"]),
-    ("---\n# Source: c/t.yaml\nkind: A\n---\n# Source: c/empty.yaml\n", ["kind: A\n", ""]),
-    ("a: 1\n...\n# after the end\nb: 2\n", ["a: 1\n", "b: 2\n"]),  # a bare document after `...`
-    ("%YAML 1.2\n---\na: 1\n", ["%YAML 1.2\n---\na: 1\n"]),  # directives stay with their document
-    ("key: |\n  --- inside a block scalar\n", ["key: |\n  --- inside a block scalar\n"]),
-    ("x: 1\r\n---\r\ny: 2\r\n", ["x: 1\r\n", "y: 2\r\n"]),
-])
+@pytest.mark.parametrize(
+    "text, bodies",
+    [
+        ("a: 1\n---\nb: 2\n", ["a: 1\n", "b: 2\n"]),
+        ("---\n# Source: c/t.yaml\nkind: A\n---\n# Source: c/empty.yaml\n", ["kind: A\n", ""]),
+        ("a: 1\n...\n# after the end\nb: 2\n", ["a: 1\n", "b: 2\n"]),  # a bare document after `...`
+        (
+            "%YAML 1.2\n---\na: 1\n",
+            ["%YAML 1.2\n---\na: 1\n"],
+        ),  # directives stay with their document
+        ("key: |\n  --- inside a block scalar\n", ["key: |\n  --- inside a block scalar\n"]),
+        ("x: 1\r\n---\r\ny: 2\r\n", ["x: 1\r\n", "y: 2\r\n"]),
+    ],
+)
 def test_document_boundaries(text, bodies):
     assert [d.body for d in split_documents(text)] == bodies
 
@@ -57,22 +80,27 @@ def edit_and_render(text: str, index: int, edit) -> str:
 
 
 def test_only_the_edited_document_changes_and_its_prefix_stays():
-    text = ("---\n# Source: chart/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\n"
-            "metadata:\n  name: a   # keep me\n  creationTimestamp: null\ndata:\n  k: \"v\"\n"
-            "---\n# Source: chart/templates/b.yaml\napiVersion: v1\nkind: ConfigMap\n"
-            "metadata: {name: b}\ndata:\n  k: 'v'\n  n: ~\n")
+    text = (
+        "---\n# Source: chart/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\n"
+        'metadata:\n  name: a   # keep me\n  creationTimestamp: null\ndata:\n  k: "v"\n'
+        "---\n# Source: chart/templates/b.yaml\napiVersion: v1\nkind: ConfigMap\n"
+        "metadata: {name: b}\ndata:\n  k: 'v'\n  n: ~\n"
+    )
     out = edit_and_render(text, 0, lambda d: d["data"].__setitem__("k2", "new"))
     first, second = split_documents(out)
     assert second.text == split_documents(text)[1].text
     assert first.text == text.split("---\n# Source: chart/templates/b.yaml")[0].replace(
-        '  k: "v"\n', '  k: "v"\n  k2: new\n')
+        '  k: "v"\n', '  k: "v"\n  k2: new\n'
+    )
 
 
 def test_render_keeps_the_documents_own_indentation():
     kubectl_style = "spec:\n  containers:\n  - name: a\n    image: i\n"
     helm_style = "spec:\n  containers:\n    - name: a\n      image: i\n"
     for text in (kubectl_style, helm_style):
-        out = edit_and_render(text, 0, lambda d: d["spec"]["containers"].append({"name": "b", "image": "j"}))
+        out = edit_and_render(
+            text, 0, lambda d: d["spec"]["containers"].append({"name": "b", "image": "j"})
+        )
         indent = "  " if text is kubectl_style else "    "
         assert out == text + f"{indent}- name: b\n{indent}  image: j\n"
 
@@ -90,8 +118,10 @@ def test_respelling_never_changes_meaning():
 
 
 def test_unwanted_kinds_are_not_parsed_and_stay_as_they_are():
-    text = ("kind: Service\nspec: {ports: [oops\n---\n"  # broken, but not ours to judge
-            "kind: Deployment\nspec: {}\n---\n{\"kind\": \"Pod\"}\n")
+    text = (
+        "kind: Service\nspec: {ports: [oops\n---\n"  # broken, but not ours to judge
+        'kind: Deployment\nspec: {}\n---\n{"kind": "Pod"}\n'
+    )
     docs = parse_documents(text, "t.yaml", wanted=lambda kind: kind != "Service")
     assert [d.data is None for d in docs] == [True, False, False]
     assert "".join(d.output for d in docs) == text
@@ -101,32 +131,57 @@ def test_json_documents_stay_json_with_their_indentation():
     import json
 
     for indent in (2, 4, None):
-        text = json.dumps({"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "1"}},
-                          indent=indent) + "\n"
+        text = (
+            json.dumps(
+                {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "1"}}, indent=indent
+            )
+            + "\n"
+        )
         out = edit_and_render(text, 0, lambda d: d["data"].__setitem__("b", "2"))
-        assert json.loads(out) == {"kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": "1", "b": "2"}}
+        assert json.loads(out) == {
+            "kind": "ConfigMap",
+            "metadata": {"name": "x"},
+            "data": {"a": "1", "b": "2"},
+        }
         assert out == json.dumps(json.loads(out), indent=indent) + "\n"
 
 
 # -- bounds: hostile documents are refused in bounded time ----------------------------------
 
+
 def billion_laughs(levels: int = 9) -> str:
     """A Deployment whose annotations hold nine aliases of nine aliases of ... (9**9 leaves
     when walked as a tree, about 540 bytes on disk)."""
-    lines = ["apiVersion: apps/v1", "kind: Deployment", "metadata:", "  name: lol",
-             "  annotations:", '    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines = [
+        "apiVersion: apps/v1",
+        "kind: Deployment",
+        "metadata:",
+        "  name: lol",
+        "  annotations:",
+        '    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+    ]
     prev = "a"
-    for name in "bcdefghijklmnop"[:levels - 1]:
+    for name in "bcdefghijklmnop"[: levels - 1]:
         lines.append(f"    {name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
         prev = name
-    lines += ["spec:", "  template:", "    spec:", "      containers:", "      - name: app",
-              "        image: app:1"]
+    lines += [
+        "spec:",
+        "  template:",
+        "    spec:",
+        "      containers:",
+        "      - name: app",
+        "        image: app:1",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def deeply_nested(levels: int = 5000) -> str:
-    return ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: deep\n  labels: " + "[" * levels
-            + "]" * levels + "\nspec:\n  containers:\n  - name: app\n    image: app:1\n")
+    return (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: deep\n  labels: "
+        + "[" * levels
+        + "]" * levels
+        + "\nspec:\n  containers:\n  - name: app\n    image: app:1\n"
+    )
 
 
 @pytest.mark.timeout(20)
@@ -160,16 +215,22 @@ def test_depth_through_a_chain_of_aliases_is_refused():
     lines = ["kind: Pod", "metadata:", "  annotations:"]
     for i in range(40):
         lines.append(f"    a{i}: &a{i} " + "[" * 60 + (f"*a{i - 1}" if i else "x") + "]" * 60)
-    with pytest.raises(YamlBombError, match=r"^chain\.yaml:1: refused: its aliases nest it more "
-                                            r"than 100 levels deep"):
+    with pytest.raises(
+        YamlBombError,
+        match=r"^chain\.yaml:1: refused: its aliases nest it more "
+        r"than 100 levels deep",
+    ):
         parse_documents("\n".join(lines) + "\n", "chain.yaml")
 
 
 def test_an_alias_inside_its_own_anchor_is_refused():
     from erlcookie.k8s.yamlstream import YamlBombError
 
-    with pytest.raises(YamlBombError, match=r"^c\.yaml:2: refused: an alias refers to a node "
-                                            r"that contains it"):
+    with pytest.raises(
+        YamlBombError,
+        match=r"^c\.yaml:2: refused: an alias refers to a node "
+        r"that contains it",
+    ):
         parse_documents("kind: Pod\nmetadata: &m\n  name: x\n  self: *m\n", "c.yaml")
 
 
@@ -179,7 +240,9 @@ def test_small_aliases_and_merge_keys_still_load():
     text = billion_laughs(levels=3)  # 9**3 leaves: fine
     doc = parse_documents(text, "ok.yaml")[0]
     assert len(doc.data["metadata"]["annotations"]["c"]) == 9
-    merged = parse_documents("base: &b {x: 1, y: 2}\nkind: Pod\nother:\n  <<: *b\n  y: 3\n", "m.yaml")
+    merged = parse_documents(
+        "base: &b {x: 1, y: 2}\nkind: Pod\nother:\n  <<: *b\n  y: 3\n", "m.yaml"
+    )
     assert dict(merged[0].data["other"]) == {"x": 1, "y": 3}
     from ruamel.yaml import YAML
 
@@ -189,8 +252,11 @@ def test_small_aliases_and_merge_keys_still_load():
 
 
 @pytest.mark.timeout(120)
-@given(st.lists(st.tuples(st.integers(0, 400), st.integers(1, 12), st.booleans()), min_size=1,
-                max_size=30))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 400), st.integers(1, 12), st.booleans()), min_size=1, max_size=30
+    )
+)
 def test_any_nesting_or_alias_fan_out_is_read_or_refused_never_a_crash(layers):
     """Anchors whose lists repeat earlier aliases (fan-out, chains), and flow or block
     nesting at any depth: parsed, then walked and dumped as inject does, or refused with

@@ -26,10 +26,16 @@ def tool_env(home: Path, **extra: str) -> dict[str, str]:
     home.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME": str(home), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-        "MIX_HOME": str(home / ".mix"), "HEX_HOME": str(home / ".hex"), "HEX_OFFLINE": "1",
-        "REBAR_CACHE_DIR": str(home / ".cache" / "rebar3"), "REBAR_OFFLINE": "1",
-        "ERL_AFLAGS": "", "TERM": "dumb",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "MIX_HOME": str(home / ".mix"),
+        "HEX_HOME": str(home / ".hex"),
+        "HEX_OFFLINE": "1",
+        "REBAR_CACHE_DIR": str(home / ".cache" / "rebar3"),
+        "REBAR_OFFLINE": "1",
+        "ERL_AFLAGS": "",
+        "TERM": "dumb",
     }
     env.update(extra)
     return env
@@ -41,11 +47,20 @@ def unique_name(prefix: str) -> str:
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = BUILD_TIMEOUT) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     if proc.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd[:3])} failed ({proc.returncode}):\n"
-                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd[:3])} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc.stdout
 
 
@@ -81,13 +96,21 @@ class Started:
     env: dict[str, str]
 
 
-def attempt_start(release: Path, command: str, env: dict[str, str],
-                  timeout: float = START_TIMEOUT) -> subprocess.CompletedProcess:
+def attempt_start(
+    release: Path, command: str, env: dict[str, str], timeout: float = START_TIMEOUT
+) -> subprocess.CompletedProcess:
     """Run a start command that is expected to refuse and return quickly."""
     script = release / "bin" / release.name
-    proc = subprocess.Popen([str(script), command], cwd=release, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(script), command],
+        cwd=release,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -109,16 +132,28 @@ def running(release: Path, command: str, env: dict[str, str]):
     """Start a release in the foreground (its own process group); always stop it."""
     script = release / "bin" / release.name
     log = open(release / "erlcookie-test-start.log", "w+")
-    proc = subprocess.Popen([str(script), command], cwd=release, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(script), command],
+        cwd=release,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         yield Started(proc, release, env)
     finally:
         if proc.poll() is None:
             with contextlib.suppress(subprocess.TimeoutExpired, OSError):
-                subprocess.run([str(script), "stop"], cwd=release, env=env, capture_output=True,
-                               timeout=STOP_TIMEOUT, stdin=subprocess.DEVNULL)
+                subprocess.run(
+                    [str(script), "stop"],
+                    cwd=release,
+                    env=env,
+                    capture_output=True,
+                    timeout=STOP_TIMEOUT,
+                    stdin=subprocess.DEVNULL,
+                )
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(STOP_TIMEOUT)
         _kill_group(proc)

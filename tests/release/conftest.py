@@ -14,12 +14,24 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 # Every literal cookie the fixture projects hold: none may ever appear in our output.
 FIXTURE_COOKIES = (
-    "myrel_cookie", "dev shop cookie", "Zq7_prodShopCookie_Lw2", "shop_hardcoded_cookie",
-    "legacyBillingCookie42", "searchDevFallback", "storefront_release_cookie_v1",
-    "platform-api-cookie-2023", "platform_worker_default", "tools-cookie-inline",
-    "windowsLiteralCookie7", "bazaar_charlist_cookie", "bazaar_core_cookie",
-    "checkoutFallbackCookie", "checkoutEnvShCookie", "checkoutVmArgsCookie",
-    "brokenProjectCookie", "brokenMixCookie",
+    "myrel_cookie",
+    "dev shop cookie",
+    "Zq7_prodShopCookie_Lw2",
+    "shop_hardcoded_cookie",
+    "legacyBillingCookie42",
+    "searchDevFallback",
+    "storefront_release_cookie_v1",
+    "platform-api-cookie-2023",
+    "platform_worker_default",
+    "tools-cookie-inline",
+    "windowsLiteralCookie7",
+    "bazaar_charlist_cookie",
+    "bazaar_core_cookie",
+    "checkoutFallbackCookie",
+    "checkoutEnvShCookie",
+    "checkoutVmArgsCookie",
+    "brokenProjectCookie",
+    "brokenMixCookie",
 )
 
 
@@ -66,10 +78,14 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int, int]]:
 def expect_equal(got: str, want: str, what: str) -> None:
     """Compare texts that may hold cookies: on failure, say where, never show them."""
     if got != want:
-        at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+        at = next(
+            (i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want))
+        )
         line = got.count("\n", 0, at) + 1
-        raise AssertionError(f"{what} differs from the expected text at line {line} "
-                             "(texts not shown: they may hold a cookie)")
+        raise AssertionError(
+            f"{what} differs from the expected text at line {line} "
+            "(texts not shown: they may hold a cookie)"
+        )
 
 
 def expect_in(needle: str, haystack: str, what: str) -> None:

@@ -47,7 +47,7 @@ EXPECTED = {
         ("mix.exs", 21, "release/mix-cookie-fallback"),
         ("mix.exs", 23, "release/mix-literal-cookie"),
         ("mix.exs", 27, "release/mix-cookie-fallback"),
-        ("mix.exs", 29, "release/mix-literal-cookie"),   # a literal fallback after ||
+        ("mix.exs", 29, "release/mix-literal-cookie"),  # a literal fallback after ||
         ("mix.exs", 32, "release/mix-cookie-fallback"),
         ("mix.exs", 32, "release/mix-literal-cookie"),
         ("rel/env.bat.eex", 4, "release/env-script-literal-cookie"),
@@ -70,53 +70,123 @@ EXPECTED = {
 LITERALS = {
     ("rebar3", "config/vm.args", "release/relx-template-cookie"): "myrel_cookie",
     ("rebar3_commented", "config/vm.args", "release/vm-args-literal-cookie"): "dev shop cookie",
-    ("rebar3_commented", "config/prod/vm.args", "release/vm-args-literal-cookie"): "Zq7_prodShopCookie_Lw2",
-    ("rebar3_commented", "apps/shop/src/shop_app.erl", "release/set-cookie-literal"): "shop_hardcoded_cookie",
-    ("rebar3_per_node", "config/vm.args.src", "release/vm-args-per-node-cookie"): "legacyBillingCookie42",
-    ("rebar3_default_literal", "config/vm.args.src", "release/vm-args-cookie-default"): "searchDevFallback",
+    (
+        "rebar3_commented",
+        "config/prod/vm.args",
+        "release/vm-args-literal-cookie",
+    ): "Zq7_prodShopCookie_Lw2",
+    (
+        "rebar3_commented",
+        "apps/shop/src/shop_app.erl",
+        "release/set-cookie-literal",
+    ): "shop_hardcoded_cookie",
+    (
+        "rebar3_per_node",
+        "config/vm.args.src",
+        "release/vm-args-per-node-cookie",
+    ): "legacyBillingCookie42",
+    (
+        "rebar3_default_literal",
+        "config/vm.args.src",
+        "release/vm-args-cookie-default",
+    ): "searchDevFallback",
     ("mix_umbrella", "mix.exs", "release/mix-literal-cookie"): "bazaar_charlist_cookie",
     ("mix_umbrella", "apps/core/lib/core.ex", "release/set-cookie-literal"): "bazaar_core_cookie",
-    ("mix_releases_exs", "config/releases.exs", "release/set-cookie-literal"): "checkoutFallbackCookie",
-    ("mix_releases_exs", "rel/env.sh.eex", "release/env-script-literal-cookie"): "checkoutEnvShCookie",
-    ("mix_releases_exs", "rel/vm.args.eex", "release/mix-vm-args-setcookie"): "checkoutVmArgsCookie",
+    (
+        "mix_releases_exs",
+        "config/releases.exs",
+        "release/set-cookie-literal",
+    ): "checkoutFallbackCookie",
+    (
+        "mix_releases_exs",
+        "rel/env.sh.eex",
+        "release/env-script-literal-cookie",
+    ): "checkoutEnvShCookie",
+    (
+        "mix_releases_exs",
+        "rel/vm.args.eex",
+        "release/mix-vm-args-setcookie",
+    ): "checkoutVmArgsCookie",
 }
 
 REPORT_SCHEMA = {
     "type": "object",
     "required": ["path", "projects", "findings", "errors", "summary"],
     "properties": {
-        "projects": {"type": "array", "items": {
-            "type": "object", "required": ["kind", "root", "releases"],
-            "properties": {"kind": {"enum": ["rebar3", "mix", "mix-umbrella"]}}}},
-        "findings": {"type": "array", "items": {
-            "type": "object",
-            # the keys release check always had, and the shape every finding shares
-            "required": ["file", "line", "column", "rule", "severity", "message", "fix", "fixable",
-                         "cookie", "path", "name", "end_line", "end_column", "key", "fingerprint",
-                         "verdict", "audit", "identity"],
-            "additionalProperties": False,
-            "properties": {
-                "file": {"type": "string"}, "line": {"type": "integer", "minimum": 1},
-                "column": {"type": "integer", "minimum": 1},
-                "rule": {"enum": sorted(RULES)},
-                "severity": {"enum": ["critical", "high", "medium", "low"]},
-                "message": {"type": "string"}, "fix": {"type": "string"},
-                "fixable": {"type": "boolean"},
-                "path": {"type": "string"}, "name": {"type": "string"},
-                "end_line": {"type": "integer", "minimum": 1},
-                "end_column": {"type": "integer", "minimum": 1},
-                "key": {"type": ["string", "null"]},
-                "fingerprint": {"type": ["string", "null"]},
-                "verdict": {"enum": [None, "ok", "weak", "predictable", "invalid"]},
-                "audit": {"type": ["object", "null"]}, "identity": {"type": "string"},
-                "cookie": {"oneOf": [{"type": "null"}, {
-                    "type": "object", "required": ["fingerprint", "verdict", "bits", "reasons"],
-                    "additionalProperties": False,
-                    "properties": {"fingerprint": {"type": "string", "pattern": "^fp1:[0-9a-f]{16}$"},
-                                   "verdict": {"enum": ["ok", "weak", "predictable", "invalid"]},
-                                   "bits": {"type": "number"},
-                                   "reasons": {"type": "array", "items": {"type": "string"}}}}]},
-            }}},
+        "projects": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kind", "root", "releases"],
+                "properties": {"kind": {"enum": ["rebar3", "mix", "mix-umbrella"]}},
+            },
+        },
+        "findings": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                # the keys release check always had, and the shape every finding shares
+                "required": [
+                    "file",
+                    "line",
+                    "column",
+                    "rule",
+                    "severity",
+                    "message",
+                    "fix",
+                    "fixable",
+                    "cookie",
+                    "path",
+                    "name",
+                    "end_line",
+                    "end_column",
+                    "key",
+                    "fingerprint",
+                    "verdict",
+                    "audit",
+                    "identity",
+                ],
+                "additionalProperties": False,
+                "properties": {
+                    "file": {"type": "string"},
+                    "line": {"type": "integer", "minimum": 1},
+                    "column": {"type": "integer", "minimum": 1},
+                    "rule": {"enum": sorted(RULES)},
+                    "severity": {"enum": ["critical", "high", "medium", "low"]},
+                    "message": {"type": "string"},
+                    "fix": {"type": "string"},
+                    "fixable": {"type": "boolean"},
+                    "path": {"type": "string"},
+                    "name": {"type": "string"},
+                    "end_line": {"type": "integer", "minimum": 1},
+                    "end_column": {"type": "integer", "minimum": 1},
+                    "key": {"type": ["string", "null"]},
+                    "fingerprint": {"type": ["string", "null"]},
+                    "verdict": {"enum": [None, "ok", "weak", "predictable", "invalid"]},
+                    "audit": {"type": ["object", "null"]},
+                    "identity": {"type": "string"},
+                    "cookie": {
+                        "oneOf": [
+                            {"type": "null"},
+                            {
+                                "type": "object",
+                                "required": ["fingerprint", "verdict", "bits", "reasons"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "fingerprint": {
+                                        "type": "string",
+                                        "pattern": "^fp1:[0-9a-f]{16}$",
+                                    },
+                                    "verdict": {"enum": ["ok", "weak", "predictable", "invalid"]},
+                                    "bits": {"type": "number"},
+                                    "reasons": {"type": "array", "items": {"type": "string"}},
+                                },
+                            },
+                        ]
+                    },
+                },
+            },
+        },
         "errors": {"type": "array"},
         "summary": {"type": "object", "required": ["findings"]},
     },
@@ -162,8 +232,11 @@ def test_whole_tree_with_several_projects(run_cli):
     data = json.loads(result.stdout)
     roots = {p["root"] for p in data["projects"]}
     assert {"rebar3_template", "mix_umbrella", "mix_several"} <= roots
-    assert "mix_umbrella/apps/web" not in roots            # umbrella children belong to it
-    assert {e["file"] for e in data["errors"]} == {"broken_mix/mix.exs", "broken_rebar/rebar.config"}
+    assert "mix_umbrella/apps/web" not in roots  # umbrella children belong to it
+    assert {e["file"] for e in data["errors"]} == {
+        "broken_mix/mix.exs",
+        "broken_rebar/rebar.config",
+    }
     assert result.exit_code == 3
     assert len(data["findings"]) >= sum(len(v) for v in EXPECTED.values())
 
@@ -173,7 +246,9 @@ def test_text_output(run_cli):
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     # shop_hardcoded_cookie is weak: critical, as `scan` ranks the same call (EC004)
-    assert lines[0].startswith("apps/shop/src/shop_app.erl:7:12: critical release/set-cookie-literal:")
+    assert lines[0].startswith(
+        "apps/shop/src/shop_app.erl:7:12: critical release/set-cookie-literal:"
+    )
     assert "[cookie fp1:" in lines[0]
     assert any(line.startswith("    fix: ") for line in lines)
     # and Zq7_prodShopCookie_Lw2 in config/prod/vm.args is human-chosen: weak, critical too
@@ -185,7 +260,7 @@ def test_sarif(run_cli):
     result = run_cli("release", "check", str(FIXTURES / "mix_several"), "--sarif")
     sarif = json.loads(result.stdout)
     schema_path = FIXTURES.parent.parent / "scan" / "data" / "sarif-schema-2.1.0.json"
-    if schema_path.exists():   # the scan tests vendor the official schema (see its README)
+    if schema_path.exists():  # the scan tests vendor the official schema (see its README)
         schema = json.loads(schema_path.read_text())
         jsonschema.validators.validator_for(schema)(schema).validate(sarif)
     run = sarif["runs"][0]
@@ -206,8 +281,13 @@ def test_bad_path_is_a_usage_error(run_cli, tmp_path):
 
 
 def _git(*args, cwd):
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-                   cwd=cwd, check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
 
 
 def test_committed_and_stray_cookie_files(project, run_cli):
@@ -225,13 +305,18 @@ def test_committed_and_stray_cookie_files(project, run_cli):
     result = run_cli("release", "check", str(root), "--json")
     data = json.loads(result.stdout)
     got = {(f["file"], f["rule"]): f for f in data["findings"]}
-    assert set(got) == {(".erlang.cookie", "release/committed-cookie-file"),
-                        ("rel/releases/COOKIE", "release/cookie-file-in-tree")}
-    assert got[(".erlang.cookie", "release/committed-cookie-file")]["cookie"]["fingerprint"] == \
-        fingerprint("Hx4Qm8Zt2Vr6Kp9Lw3Nd")
+    assert set(got) == {
+        (".erlang.cookie", "release/committed-cookie-file"),
+        ("rel/releases/COOKIE", "release/cookie-file-in-tree"),
+    }
+    assert got[(".erlang.cookie", "release/committed-cookie-file")]["cookie"][
+        "fingerprint"
+    ] == fingerprint("Hx4Qm8Zt2Vr6Kp9Lw3Nd")
     # high as in scan (EC002); critical only for a weak cookie
     assert got[(".erlang.cookie", "release/committed-cookie-file")]["severity"] == "high"
-    assert_no_leak(result.output, ("Hx4Qm8Zt2Vr6Kp9Lw3Nd", "strayBuildCookie3", "ignoredCookieValue"))
+    assert_no_leak(
+        result.output, ("Hx4Qm8Zt2Vr6Kp9Lw3Nd", "strayBuildCookie3", "ignoredCookieValue")
+    )
 
 
 def test_cookie_file_without_git(project, run_cli, monkeypatch):
@@ -239,8 +324,9 @@ def test_cookie_file_without_git(project, run_cli, monkeypatch):
     (root / ".erlang.cookie").write_text("noGitCookieValue")
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(root.parent))
     data = json.loads(run_cli("release", "check", str(root), "--json").stdout)
-    assert [(f["file"], f["rule"]) for f in data["findings"]] == \
-        [(".erlang.cookie", "release/cookie-file-in-tree")]
+    assert [(f["file"], f["rule"]) for f in data["findings"]] == [
+        (".erlang.cookie", "release/cookie-file-in-tree")
+    ]
 
 
 def test_rebar3_version_sources(project, run_cli):
@@ -254,8 +340,9 @@ def test_rebar3_version_sources(project, run_cli):
     (old / "rebar3").write_text("#!/usr/bin/env escript\n%% Rebar3 3.20.0\n%%! +sbtu\n")
     data = json.loads(run_cli("release", "check", str(old), "--json").stdout)
     assert "release/relx-vm-args-src-ignored" not in {f["rule"] for f in data["findings"]}
-    forced = json.loads(run_cli("release", "check", str(old), "--json",
-                                "--rebar3-version", "3.10.0").stdout)
+    forced = json.loads(
+        run_cli("release", "check", str(old), "--json", "--rebar3-version", "3.10.0").stdout
+    )
     assert "release/relx-vm-args-src-ignored" in {f["rule"] for f in forced["findings"]}
     bad = run_cli("release", "check", str(root), "--rebar3-version", "latest")
     assert bad.exit_code == 2
@@ -271,25 +358,54 @@ def test_plain_project_without_releases(tmp_path, run_cli):
 REBAR = '{relx, [{release, {tiny, "0.1.0"}, [tiny]}]}.\n'
 SMALL_CASES = [
     # (files, the rule check reports, whether fix clears it)
-    ({"rebar.config": REBAR, "config/vm.args.src": "-sname tiny\n+K true\n"},
-     "release/vm-args-no-cookie", True),
-    ({"rebar.config": REBAR, "config/vm.args.src": "-sname tiny\n-setcookie\n"},
-     "release/vm-args-empty-cookie", True),
-    ({"rebar.config": REBAR, "config/vm.args": "-sname tiny\n-setcookie {{cookie}}\n"},
-     "release/vm-args-build-time-cookie", True),
-    ({"mix.exs": 'defmodule T.MixProject do\n  use Mix.Project\n  def project, do: [app: :t, '
-                 'releases: [t: [cookie: System.fetch_env!("BUILD_COOKIE")]]]\nend\n'},
-     "release/mix-build-time-cookie", True),
-    ({"mix.exs": "defmodule T.MixProject do\n  use Mix.Project\n  def project, do: [app: :t]\nend\n",
-      "Dockerfile": "FROM debian\nENV RELEASE_COOKIE=dockerBakedCookie1 RELEASE_DISTRIBUTION=name\n"},
-     "release/dockerfile-literal-cookie", False),
+    (
+        {"rebar.config": REBAR, "config/vm.args.src": "-sname tiny\n+K true\n"},
+        "release/vm-args-no-cookie",
+        True,
+    ),
+    (
+        {"rebar.config": REBAR, "config/vm.args.src": "-sname tiny\n-setcookie\n"},
+        "release/vm-args-empty-cookie",
+        True,
+    ),
+    (
+        {"rebar.config": REBAR, "config/vm.args": "-sname tiny\n-setcookie {{cookie}}\n"},
+        "release/vm-args-build-time-cookie",
+        True,
+    ),
+    (
+        {
+            "mix.exs": "defmodule T.MixProject do\n  use Mix.Project\n  def project, do: [app: :t, "
+            'releases: [t: [cookie: System.fetch_env!("BUILD_COOKIE")]]]\nend\n'
+        },
+        "release/mix-build-time-cookie",
+        True,
+    ),
+    (
+        {
+            "mix.exs": "defmodule T.MixProject do\n  use Mix.Project\n  def project, do: [app: :t]\nend\n",
+            "Dockerfile": "FROM debian\nENV RELEASE_COOKIE=dockerBakedCookie1 RELEASE_DISTRIBUTION=name\n",
+        },
+        "release/dockerfile-literal-cookie",
+        False,
+    ),
     # a module attribute is the literal it holds
-    ({"mix.exs": 'defmodule T.MixProject do\n  use Mix.Project\n  @cookie "dockerBakedCookie1"\n'
-                 '  def project, do: [app: :t, releases: [t: [cookie: @cookie]]]\nend\n'},
-     "release/mix-literal-cookie", True),
-    ({"mix.exs": "defmodule T.MixProject do\n  use Mix.Project\n  def project, do: [app: :t]\nend\n",
-      "lib/t.ex": 'defmodule T do\n  @c :dockerBakedCookie1\n  def go, do: Node.set_cookie(@c)\nend\n'},
-     "release/set-cookie-literal", False),
+    (
+        {
+            "mix.exs": 'defmodule T.MixProject do\n  use Mix.Project\n  @cookie "dockerBakedCookie1"\n'
+            "  def project, do: [app: :t, releases: [t: [cookie: @cookie]]]\nend\n"
+        },
+        "release/mix-literal-cookie",
+        True,
+    ),
+    (
+        {
+            "mix.exs": "defmodule T.MixProject do\n  use Mix.Project\n  def project, do: [app: :t]\nend\n",
+            "lib/t.ex": "defmodule T do\n  @c :dockerBakedCookie1\n  def go, do: Node.set_cookie(@c)\nend\n",
+        },
+        "release/set-cookie-literal",
+        False,
+    ),
 ]
 
 
@@ -313,7 +429,11 @@ def test_the_bundled_leaky_example(run_cli):
         pytest.skip("examples/leaky-cluster is not in this checkout")
     data = json.loads(run_cli("release", "check", str(example), "--json").stdout)
     rules = {f["rule"] for f in data["findings"]}
-    assert {"release/mix-literal-cookie", "release/mix-cookie-fallback",
-            "release/mix-vm-args-setcookie", "release/set-cookie-literal",
-            "release/dockerfile-literal-cookie"} <= rules
+    assert {
+        "release/mix-literal-cookie",
+        "release/mix-cookie-fallback",
+        "release/mix-vm-args-setcookie",
+        "release/set-cookie-literal",
+        "release/dockerfile-literal-cookie",
+    } <= rules
     assert rules & {"release/committed-cookie-file", "release/cookie-file-in-tree"}

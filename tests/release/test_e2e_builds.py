@@ -36,8 +36,9 @@ def fix(path: Path, *args: str):
 
 
 def check(path: Path):
-    return CliRunner().invoke(cli, ["release", "check", str(path), "--json"],
-                              catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, ["release", "check", str(path), "--json"], catch_exceptions=False
+    )
 
 
 def erl_peer_ping(cookie: Cookie, node: str, *, long_names: bool = False) -> str:
@@ -58,16 +59,23 @@ def erlcookie_ping(cookie: Cookie, node: str, tmp: Path) -> str:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(cookie.reveal())
-    proc = subprocess.run([str(ERLCOOKIE), "ping", node, "--cookie-file", str(path), "--json",
-                           "--timeout", "10"], capture_output=True, text=True, timeout=60,
-                          env={k: v for k, v in os.environ.items() if k != "RELEASE_COOKIE"})
+    proc = subprocess.run(
+        [str(ERLCOOKIE), "ping", node, "--cookie-file", str(path), "--json", "--timeout", "10"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "RELEASE_COOKIE"},
+    )
     assert_no_leak(proc.stdout + proc.stderr, (cookie.reveal(),))
     return json.loads(proc.stdout)["results"][0]["verdict"]
 
 
 def wait_accepting(cookie: Cookie, node: str, tmp: Path, started) -> None:
-    ok = builds.wait_until(lambda: started.proc.poll() is None and
-                           erlcookie_ping(cookie, node, tmp) == "accepted", timeout=90, interval=1)
+    ok = builds.wait_until(
+        lambda: started.proc.poll() is None and erlcookie_ping(cookie, node, tmp) == "accepted",
+        timeout=90,
+        interval=1,
+    )
     log = (started.release / "erlcookie-test-start.log").read_text(errors="replace")
     assert ok, f"{node} never accepted its RELEASE_COOKIE; start log:\n{log[-3000:]}"
 
@@ -101,7 +109,7 @@ def test_rebar3_release_reads_release_cookie_after_fix(tmp_path):
     home = tmp_path / "home"
     name = builds.unique_name("ecrel")
     project = builds.rebar3_project(tmp_path, name, home)
-    template_cookie = Cookie(f"{name}_cookie")   # what `rebar3 new release` wrote
+    template_cookie = Cookie(f"{name}_cookie")  # what `rebar3 new release` wrote
 
     before = check(project)
     assert before.exit_code == 1
@@ -113,8 +121,11 @@ def test_rebar3_release_reads_release_cookie_after_fix(tmp_path):
     assert result.exit_code == 0, result.output
     assert (project / "config" / "vm.args.src").is_file()
     assert not (project / "config" / "vm.args").exists()
-    expect_in("-setcookie ${RELEASE_COOKIE}", (project / "config" / "vm.args.src").read_text(),
-              "vm.args.src")
+    expect_in(
+        "-setcookie ${RELEASE_COOKIE}",
+        (project / "config" / "vm.args.src").read_text(),
+        "vm.args.src",
+    )
     again = fix(project)
     assert again.exit_code == 0 and "nothing to change" in again.stderr
     assert check(project).exit_code == 0
@@ -154,16 +165,21 @@ def test_rebar3_pod_ip_names_and_pinned_port(tmp_path):
     assert_no_leak(vm_args, (f"{name}_cookie",))
     assert f"-name {name}@${{POD_IP}}" in vm_args and "-sname" not in vm_args
     assert f"-kernel inet_dist_listen_min {port}" in vm_args
-    assert fix(project, "--node-name", "pod-ip", "--dist-port", str(port)).stderr.count(
-        "nothing to change") == 1
+    assert (
+        fix(project, "--node-name", "pod-ip", "--dist-port", str(port)).stderr.count(
+            "nothing to change"
+        )
+        == 1
+    )
 
     release = builds.rebar3_release(project, home)
     cookie = generate()
     refused = builds.attempt_start(release, "foreground", release_env(home, cookie))
     assert refused.returncode != 0 and "POD_IP is not set" in refused.stderr + refused.stdout
 
-    with builds.running(release, "foreground",
-                        release_env(home, cookie, POD_IP="127.0.0.1")) as started:
+    with builds.running(
+        release, "foreground", release_env(home, cookie, POD_IP="127.0.0.1")
+    ) as started:
         prove_pod_ip_node(cookie, name, port, tmp_path, started)
 
 
@@ -174,9 +190,11 @@ def _add_literal_cookie(project: Path, value: str) -> None:
     text = mix_exs.read_text()
     marker = "      deps: deps()\n"
     assert marker in text
-    release = (f"      deps: deps(),\n      releases: [\n        {project.name}: [\n"
-               f"          include_executables_for: [:unix],\n"
-               f"          cookie: \"{value}\"\n        ]\n      ]\n")
+    release = (
+        f"      deps: deps(),\n      releases: [\n        {project.name}: [\n"
+        f"          include_executables_for: [:unix],\n"
+        f'          cookie: "{value}"\n        ]\n      ]\n'
+    )
     mix_exs.write_text(text.replace(marker, release))
 
 
@@ -198,14 +216,25 @@ def test_mix_release_reads_release_cookie_after_fix(tmp_path):
     assert_no_leak(fixed, (literal.reveal(),))
     # Only the :cookie entry (and its separating comma) went; every other line is as it was.
     removed = [line for line in original.splitlines() if line not in fixed.splitlines()]
-    ok = len(removed) == 2 and removed[1].strip().startswith("cookie:") and \
-        removed[0].rstrip(",") in fixed
+    ok = (
+        len(removed) == 2
+        and removed[1].strip().startswith("cookie:")
+        and removed[0].rstrip(",") in fixed
+    )
     assert ok, "mix.exs changed more than the :cookie entry and its comma"
-    fmt = subprocess.run(["mix", "format", "--check-formatted", "mix.exs"], cwd=project,
-                         env=builds.tool_env(home), capture_output=True, timeout=120)
+    fmt = subprocess.run(
+        ["mix", "format", "--check-formatted", "mix.exs"],
+        cwd=project,
+        env=builds.tool_env(home),
+        capture_output=True,
+        timeout=120,
+    )
     assert fmt.returncode == 0, fmt.stderr
-    expect_in("erlcookie:begin release-cookie-guard", (project / "rel" / "env.sh.eex").read_text(),
-              "env.sh.eex")
+    expect_in(
+        "erlcookie:begin release-cookie-guard",
+        (project / "rel" / "env.sh.eex").read_text(),
+        "env.sh.eex",
+    )
     assert fix(project).stderr.count("nothing to change") == 1
     assert check(project).exit_code == 0
 
@@ -230,14 +259,22 @@ def test_mix_release_reads_release_cookie_after_fix(tmp_path):
         assert erlcookie_ping(other, node, tmp_path) == "rejected"
         assert erlcookie_ping(Cookie(build_time), node, tmp_path) == "rejected"
         # Commands that talk to the running node work with the same RELEASE_COOKIE...
-        rpc = subprocess.run([str(release / "bin" / name), "rpc", "IO.puts(:ok_from_node)"],
-                             env=release_env(home, cookie), capture_output=True, text=True,
-                             timeout=60)
+        rpc = subprocess.run(
+            [str(release / "bin" / name), "rpc", "IO.puts(:ok_from_node)"],
+            env=release_env(home, cookie),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert rpc.returncode == 0 and "ok_from_node" in rpc.stdout, rpc.stderr
         # ...and refuse clearly without it, instead of trying the build-time cookie.
-        rpc = subprocess.run([str(release / "bin" / name), "rpc", "IO.puts(:x)"],
-                             env=release_env(home, None), capture_output=True, text=True,
-                             timeout=60)
+        rpc = subprocess.run(
+            [str(release / "bin" / name), "rpc", "IO.puts(:x)"],
+            env=release_env(home, None),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert rpc.returncode != 0 and "RELEASE_COOKIE is not set" in rpc.stderr
     assert builds.wait_until(lambda: f"name {name} " not in builds.epmd_names(), timeout=30)
 
@@ -263,8 +300,13 @@ def test_mix_pod_ip_names_and_pinned_port(tmp_path):
     with builds.running(release, "start", env) as started:
         prove_pod_ip_node(cookie, name, port, tmp_path, started)
         # remote commands are not pinned to the same port (start/daemon only): rpc works.
-        rpc = subprocess.run([str(release / "bin" / name), "rpc", "IO.puts(node())"], env=env,
-                             capture_output=True, text=True, timeout=60)
+        rpc = subprocess.run(
+            [str(release / "bin" / name), "rpc", "IO.puts(node())"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert rpc.returncode == 0 and re.search(rf"{name}@127\.0\.0\.1", rpc.stdout), rpc.stderr
 
 
@@ -279,7 +321,7 @@ def test_rebar3_profiles_get_the_fix_too(tmp_path):
     shutil.copytree(FIXTURES / "rebar3_commented", project)
     result = fix(project)
     assert_no_leak(result.output, ("dev shop cookie", "Zq7_prodShopCookie_Lw2"))
-    assert result.exit_code == 1      # the literal in shop_app.erl is left for a human
+    assert result.exit_code == 1  # the literal in shop_app.erl is left for a human
     builds.run(["rebar3", "as", "prod", "release"], project, builds.tool_env(home))
     builds.run(["rebar3", "release"], project, builds.tool_env(home))
     for profile, first_line in (("prod", "# Production node"), ("default", "## Name of the node")):
@@ -289,4 +331,7 @@ def test_rebar3_profiles_get_the_fix_too(tmp_path):
         assert vm_args.startswith(first_line)
         assert "\n-setcookie ${RELEASE_COOKIE}" in vm_args
         assert (rel / "bin" / "hooks" / "erlcookie_require_cookie.sh").is_file()
-        assert 'PRE_START_HOOKS="hooks/erlcookie_require_cookie.sh"' in (rel / "bin" / "shop").read_text()
+        assert (
+            'PRE_START_HOOKS="hooks/erlcookie_require_cookie.sh"'
+            in (rel / "bin" / "shop").read_text()
+        )

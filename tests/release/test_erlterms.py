@@ -42,7 +42,7 @@ def test_tokens_keep_offsets_and_tricky_literals():
     assert ("float", 1.5e3) in kinds
     assert ("var", "T") in kinds
     for tok in tokens:
-        assert src[tok.start:tok.end]   # every token maps back onto its source text
+        assert src[tok.start : tok.end]  # every token maps back onto its source text
 
 
 def test_escapes():
@@ -61,14 +61,17 @@ def test_maps_binaries_and_nesting():
     assert isinstance(term.items[2], et.List) and term.items[2].items == []
 
 
-@pytest.mark.parametrize("src, where", [
-    ('{relx, [a, b}.', (1, 13)),
-    ('{relx, "unterminated}.\n', (1, 8)),
-    ('{relx, Var}.', (1, 8)),
-    ('{a, b}\n{c, d}.', (2, 1)),
-    ('"""\ntriple\n""".', (1, 1)),
-    ('{a, ~"sigil"}.', (1, 5)),
-])
+@pytest.mark.parametrize(
+    "src, where",
+    [
+        ("{relx, [a, b}.", (1, 13)),
+        ('{relx, "unterminated}.\n', (1, 8)),
+        ("{relx, Var}.", (1, 8)),
+        ("{a, b}\n{c, d}.", (2, 1)),
+        ('"""\ntriple\n""".', (1, 1)),
+        ('{a, ~"sigil"}.', (1, 5)),
+    ],
+)
 def test_syntax_errors_say_where(src, where):
     with pytest.raises(et.ErlangSyntaxError) as err:
         et.parse_terms(src)
@@ -78,7 +81,7 @@ def test_syntax_errors_say_where(src, where):
 
 def test_relx_sections_and_profiles():
     text = (FIXTURES / "rebar3_commented" / "rebar.config").read_text()
-    from erlcookie.release.rebar import relx_sections, release_names
+    from erlcookie.release.rebar import release_names, relx_sections
 
     sections = relx_sections(et.parse_terms(text))
     assert [(s.where, s.base) for s in sections] == [("relx", True), ("profile prod", False)]
@@ -87,10 +90,41 @@ def test_relx_sections_and_profiles():
 
 # Atoms, strings and numbers that erl and we must read identically.
 atoms = st.from_regex(r"[a-z][a-zA-Z0-9_@]{0,8}", fullmatch=True).filter(
-    lambda a: a not in {"after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr",
-                        "bxor", "case", "catch", "cond", "div", "end", "fun", "if", "let", "not",
-                        "of", "or", "orelse", "receive", "rem", "try", "when", "xor", "maybe",
-                        "else"})
+    lambda a: (
+        a
+        not in {
+            "after",
+            "and",
+            "andalso",
+            "band",
+            "begin",
+            "bnot",
+            "bor",
+            "bsl",
+            "bsr",
+            "bxor",
+            "case",
+            "catch",
+            "cond",
+            "div",
+            "end",
+            "fun",
+            "if",
+            "let",
+            "not",
+            "of",
+            "or",
+            "orelse",
+            "receive",
+            "rem",
+            "try",
+            "when",
+            "xor",
+            "maybe",
+            "else",
+        }
+    )
+)
 strings = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12)
 
 
@@ -126,11 +160,20 @@ def expected(term):
     return [expected(t) for t in value]
 
 
-leaves = st.one_of(st.tuples(st.just("atom"), atoms), st.tuples(st.just("qatom"), strings.filter(bool)),
-                   st.tuples(st.just("string"), strings), st.tuples(st.just("int"), st.integers(-10**6, 10**6)))
-terms = st.recursive(leaves, lambda inner: st.one_of(
-    st.tuples(st.just("tuple"), st.lists(inner, max_size=4)),
-    st.tuples(st.just("list"), st.lists(inner, max_size=4))), max_leaves=12)
+leaves = st.one_of(
+    st.tuples(st.just("atom"), atoms),
+    st.tuples(st.just("qatom"), strings.filter(bool)),
+    st.tuples(st.just("string"), strings),
+    st.tuples(st.just("int"), st.integers(-(10**6), 10**6)),
+)
+terms = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.tuples(st.just("tuple"), st.lists(inner, max_size=4)),
+        st.tuples(st.just("list"), st.lists(inner, max_size=4)),
+    ),
+    max_leaves=12,
+)
 
 
 @given(st.lists(terms, min_size=1, max_size=3))
@@ -162,16 +205,22 @@ Dump = fun D(T) when is_atom(T) -> #{<<"atom">> => atom_to_binary(T)};
 io:format("~ts~n", [Enc([Dump(T) || T <- Terms])]),
 halt().
 """
-    proc = subprocess.run(["erl", "-noshell", "-eval", script], env={"CONFIG": str(path),
-                          "PATH": "/usr/bin:/bin", "HOME": str(path.parent)},
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["erl", "-noshell", "-eval", script],
+        env={"CONFIG": str(path), "PATH": "/usr/bin:/bin", "HOME": str(path.parent)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
 @pytest.mark.interop
-@pytest.mark.parametrize("name", ["rebar3_template", "rebar3_commented", "rebar3_old",
-                                  "rebar3_per_node", "rebar3_no_vm_args"])
+@pytest.mark.parametrize(
+    "name",
+    ["rebar3_template", "rebar3_commented", "rebar3_old", "rebar3_per_node", "rebar3_no_vm_args"],
+)
 def test_we_read_rebar_config_exactly_as_erl_does(name, tmp_path):
     path = FIXTURES / name / "rebar.config"
     ours = [plain_for_erl(t) for t in et.parse_terms(path.read_text())]

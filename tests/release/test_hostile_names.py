@@ -9,7 +9,8 @@ def test_release_check_text_neutralises_hostile_paths(project, run_cli):
     evil_dir = root / "apps" / "x\x1b]0;owned\x07\nconfig:1:1: low forged"
     (evil_dir / "src").mkdir(parents=True)
     (evil_dir / "src" / "[link=ftp:evil]e[b].erl").write_text(
-        "-module(e).\nstart() -> erlang:set_cookie(node(), hostileNameCookie7).\n")
+        "-module(e).\nstart() -> erlang:set_cookie(node(), hostileNameCookie7).\n"
+    )
     result = run_cli("release", "check", str(root))
     assert result.exit_code == 1
     for stream in (result.stdout, result.stderr):

@@ -75,7 +75,7 @@ def test_the_library_raises_before_planning_anything(tmp_path):
     with pytest.raises(OutsideProjectError) as raised:
         plan_fix(root)
     assert raised.value.exit_code == 3
-    assert check(root).findings   # check only reads: it still reports
+    assert check(root).findings  # check only reads: it still reports
 
 
 def test_symlinks_that_stay_inside_the_project_are_followed(tmp_path, run_cli):
@@ -93,12 +93,12 @@ def test_symlinks_that_stay_inside_the_project_are_followed(tmp_path, run_cli):
 def test_fifos_and_devices_are_refused_not_read(tmp_path, run_cli):
     """A FIFO would block the read forever and /dev/zero would fill memory."""
     root, _ = _outside_and_project(tmp_path, "mix_basic")
-    os.mkfifo(root / "lib" / "stuck.ex")                      # code scan: skipped
-    (root / "lib" / "zero.ex").symlink_to("/dev/zero")       # code scan: skipped
+    os.mkfifo(root / "lib" / "stuck.ex")  # code scan: skipped
+    (root / "lib" / "zero.ex").symlink_to("/dev/zero")  # code scan: skipped
     result = run_cli("release", "check", str(root))
     assert result.exit_code == 1 and "mix-literal-cookie" in result.stdout
     (root / "mix.exs").unlink()
-    os.mkfifo(root / "mix.exs")                               # the project file itself
+    os.mkfifo(root / "mix.exs")  # the project file itself
     before = snapshot(root)
     for command in ("check", "fix"):
         result = run_cli("release", command, str(root))
@@ -112,7 +112,7 @@ def test_each_directory_goes_to_one_build_tool_and_options_travel_as_one_object(
     from erlcookie.release.layout import Tree, find_projects
 
     root, _ = _outside_and_project(tmp_path, "mix_basic")
-    (root / "rebar.config").write_text("{deps, []}.\n")        # a mix project's rebar deps
+    (root / "rebar.config").write_text("{deps, []}.\n")  # a mix project's rebar deps
     shutil.copytree(FIXTURES / "rebar3_template", root / "tools" / "relx")
     projects = find_projects(Tree.walk(root.resolve()), BUILD_TOOLS)
     assert [(p.kind, p.root.name) for p in projects] == [("mix", "project"), ("rebar3", "relx")]
@@ -120,10 +120,10 @@ def test_each_directory_goes_to_one_build_tool_and_options_travel_as_one_object(
     options = FixOptions(node_name="pod-ip", dist_port=9100)
     by_object, _ = plan_fix(root, options)
     by_keywords, _ = plan_fix(root, node_name="pod-ip", dist_port=9100)
-    assert [(c.path, c.new_text) for c in by_object.changes] == \
-        [(c.path, c.new_text) for c in by_keywords.changes]
-    assert any("-kernel inet_dist_listen_min 9100" in (c.new_text or "")
-               for c in by_object.changes)
+    assert [(c.path, c.new_text) for c in by_object.changes] == [
+        (c.path, c.new_text) for c in by_keywords.changes
+    ]
+    assert any("-kernel inet_dist_listen_min 9100" in (c.new_text or "") for c in by_object.changes)
     with pytest.raises(TypeError):
         plan_fix(root, options, dist_port=9100)
 

@@ -21,20 +21,23 @@ def test_strings_hide_brackets_commas_and_hashes():
     src = 'x = "a, ] #{ "nested}" <> "]" } # b" # real comment\n'
     toks = exlex.tokenize(src)
     assert [t.kind for t in toks] == ["ident", "punct", "string", "comment"]
-    assert toks[2].value is None          # interpolated: not a literal
+    assert toks[2].value is None  # interpolated: not a literal
 
 
-@pytest.mark.parametrize("src, kind, value", [
-    ("~s(a(b\\)c)", "sigil", "a(b)c"),
-    ("~S|a\\|b|", "sigil", "a|b"),
-    ("~c'chars'", "sigil", "chars"),
-    ("~r/a#b/i", "sigil", None),
-    ("'charlist'", "charlist", "charlist"),
-    (':"quoted atom"', "atom", "quoted atom"),
-    (":plain_atom?", "atom", "plain_atom?"),
-    ('"""\n  heredoc "x"\n  """', "string", 'heredoc "x"\n'),
-    ("~S\"\"\"\n  raw \\n\n  \"\"\"", "sigil", "raw \\n\n"),
-])
+@pytest.mark.parametrize(
+    "src, kind, value",
+    [
+        ("~s(a(b\\)c)", "sigil", "a(b)c"),
+        ("~S|a\\|b|", "sigil", "a|b"),
+        ("~c'chars'", "sigil", "chars"),
+        ("~r/a#b/i", "sigil", None),
+        ("'charlist'", "charlist", "charlist"),
+        (':"quoted atom"', "atom", "quoted atom"),
+        (":plain_atom?", "atom", "plain_atom?"),
+        ('"""\n  heredoc "x"\n  """', "string", 'heredoc "x"\n'),
+        ('~S"""\n  raw \\n\n  """', "sigil", "raw \\n\n"),
+    ],
+)
 def test_literals(src, kind, value):
     [tok] = exlex.tokenize(src)
     assert (tok.kind, tok.value) == (kind, value)
@@ -42,13 +45,26 @@ def test_literals(src, kind, value):
 
 def test_char_literals_and_keywords():
     assert kinds('[?#, ?", "k": 1, a?: 2, do: 3]') == [
-        ("punct", "["), ("char", "?#"), ("punct", ","), ("char", '?"'), ("punct", ","),
-        ("kwkey", '"k":'), ("number", "1"), ("punct", ","), ("kwkey", "a?:"), ("number", "2"),
-        ("punct", ","), ("kwkey", "do:"), ("number", "3"), ("punct", "]")]
+        ("punct", "["),
+        ("char", "?#"),
+        ("punct", ","),
+        ("char", '?"'),
+        ("punct", ","),
+        ("kwkey", '"k":'),
+        ("number", "1"),
+        ("punct", ","),
+        ("kwkey", "a?:"),
+        ("number", "2"),
+        ("punct", ","),
+        ("kwkey", "do:"),
+        ("number", "3"),
+        ("punct", "]"),
+    ]
 
 
-@pytest.mark.parametrize("src", ['"open', "~s(open", "x = [1, 2", "fn -> 1", "a ] b",
-                                 '"""\nnever closed\n'])
+@pytest.mark.parametrize(
+    "src", ['"open', "~s(open", "x = [1, 2", "fn -> 1", "a ] b", '"""\nnever closed\n']
+)
 def test_broken_source_is_an_error(src):
     with pytest.raises(exlex.ElixirSyntaxError):
         toks = exlex.code(exlex.tokenize(src))
@@ -57,32 +73,45 @@ def test_broken_source_is_an_error(src):
 
 CASES = [
     # (before, after): the entry and one comma go; nothing else changes.
-    ("[\n  a: 1,\n  cookie: \"c1\",\n  b: 2\n]\n", "[\n  a: 1,\n  b: 2\n]\n"),
-    ("[\n  a: 1,\n  cookie: \"c1\"\n]\n", "[\n  a: 1\n]\n"),
-    ("[\n  cookie: \"c1\", # why\n  b: 2\n]\n", "[\n  b: 2\n]\n"),
-    ("[a: 1, cookie: \"c1\", b: 2]\n", "[a: 1, b: 2]\n"),
-    ("[a: 1, cookie: \"c1\"]\n", "[a: 1]\n"),
-    ("[cookie: \"c1\", b: 2]\n", "[b: 2]\n"),
-    ("[cookie: \"c1\"]\n", "[]\n"),
-    ("[\n  a: 1,\n  cookie:\n    System.get_env(\"X\") ||\n      \"c1\",\n  b: 2\n]\n",
-     "[\n  a: 1,\n  b: 2\n]\n"),
-    ("[\n  a: [x: 1],\n  cookie: fn -> \"c1\" end.(),\n  b: %{k: [1]}\n]\n",
-     "[\n  a: [x: 1],\n  b: %{k: [1]}\n]\n"),
-    ("[\r\n  a: 1,\r\n  cookie: \"c1\",\r\n  b: 2\r\n]\r\n", "[\r\n  a: 1,\r\n  b: 2\r\n]\r\n"),
+    ('[\n  a: 1,\n  cookie: "c1",\n  b: 2\n]\n', "[\n  a: 1,\n  b: 2\n]\n"),
+    ('[\n  a: 1,\n  cookie: "c1"\n]\n', "[\n  a: 1\n]\n"),
+    ('[\n  cookie: "c1", # why\n  b: 2\n]\n', "[\n  b: 2\n]\n"),
+    ('[a: 1, cookie: "c1", b: 2]\n', "[a: 1, b: 2]\n"),
+    ('[a: 1, cookie: "c1"]\n', "[a: 1]\n"),
+    ('[cookie: "c1", b: 2]\n', "[b: 2]\n"),
+    ('[cookie: "c1"]\n', "[]\n"),
+    (
+        '[\n  a: 1,\n  cookie:\n    System.get_env("X") ||\n      "c1",\n  b: 2\n]\n',
+        "[\n  a: 1,\n  b: 2\n]\n",
+    ),
+    (
+        '[\n  a: [x: 1],\n  cookie: fn -> "c1" end.(),\n  b: %{k: [1]}\n]\n',
+        "[\n  a: [x: 1],\n  b: %{k: [1]}\n]\n",
+    ),
+    ('[\r\n  a: 1,\r\n  cookie: "c1",\r\n  b: 2\r\n]\r\n', "[\r\n  a: 1,\r\n  b: 2\r\n]\r\n"),
     # The comment that introduced the entry goes with it: one line naming the cookie...
-    ("[\n  a: 1,\n  # All nodes in the cluster must share this cookie\n  cookie: \"c1\"\n]\n",
-     "[\n  a: 1\n]\n"),
-    ("[\n  a: 1,\n  # All nodes in the cluster must share this cookie\n  cookie: \"c1\",\n  b: 2\n]\n",
-     "[\n  a: 1,\n  b: 2\n]\n"),
-    ("[\r\n  # shared cookie\r\n  cookie: \"c1\"\r\n]\r\n", "[\r\n]\r\n"),
+    (
+        '[\n  a: 1,\n  # All nodes in the cluster must share this cookie\n  cookie: "c1"\n]\n',
+        "[\n  a: 1\n]\n",
+    ),
+    (
+        '[\n  a: 1,\n  # All nodes in the cluster must share this cookie\n  cookie: "c1",\n  b: 2\n]\n',
+        "[\n  a: 1,\n  b: 2\n]\n",
+    ),
+    ('[\r\n  # shared cookie\r\n  cookie: "c1"\r\n]\r\n', "[\r\n]\r\n"),
     # ... or any comment block left with nothing under it; a header of what follows stays,
     # and so does a comment separated by a blank line or at another indentation.
-    ("[\n  a: 1,\n  # Release options\n  # (see the docs)\n  cookie: \"c1\"\n]\n", "[\n  a: 1\n]\n"),
-    ("[\n  # Release options\n  cookie: \"c1\",\n  b: 2\n]\n", "[\n  # Release options\n  b: 2\n]\n"),
-    ("[\n  # The cookie, then\n  # the rest\n  cookie: \"c1\",\n  b: 2\n]\n",
-     "[\n  # The cookie, then\n  # the rest\n  b: 2\n]\n"),
-    ("[\n  a: 1,\n  # a cookie\n\n  cookie: \"c1\",\n  b: 2\n]\n", "[\n  a: 1,\n  # a cookie\n\n  b: 2\n]\n"),
-    ("[\n# a cookie\n  cookie: \"c1\",\n  b: 2\n]\n", "[\n# a cookie\n  b: 2\n]\n"),
+    ('[\n  a: 1,\n  # Release options\n  # (see the docs)\n  cookie: "c1"\n]\n', "[\n  a: 1\n]\n"),
+    ('[\n  # Release options\n  cookie: "c1",\n  b: 2\n]\n', "[\n  # Release options\n  b: 2\n]\n"),
+    (
+        '[\n  # The cookie, then\n  # the rest\n  cookie: "c1",\n  b: 2\n]\n',
+        "[\n  # The cookie, then\n  # the rest\n  b: 2\n]\n",
+    ),
+    (
+        '[\n  a: 1,\n  # a cookie\n\n  cookie: "c1",\n  b: 2\n]\n',
+        "[\n  a: 1,\n  # a cookie\n\n  b: 2\n]\n",
+    ),
+    ('[\n# a cookie\n  cookie: "c1",\n  b: 2\n]\n', "[\n# a cookie\n  b: 2\n]\n"),
 ]
 
 
@@ -94,8 +123,11 @@ def _cut(tmp_path, before: str) -> str:
     assert len(options) == 1
     edits = remove_option(f, options[0], "mix.exs")
     after = apply_edits(f.text, edits, "mix.exs")
-    removed = {i for i, t in enumerate(f.tokens)
-               if any(e.start <= t.start and t.end <= e.end for e in edits)}
+    removed = {
+        i
+        for i, t in enumerate(f.tokens)
+        if any(e.start <= t.start and t.end <= e.end for e in edits)
+    }
     verify_removal(f, after, removed, "mix.exs")
     return after
 
@@ -107,21 +139,36 @@ def test_remove_cookie_entry(tmp_path, before, after):
 
 def test_cookie_outside_a_keyword_list_is_refused(tmp_path):
     path = tmp_path / "mix.exs"
-    path.write_text("foo(cookie: \"c1\")\n")
+    path.write_text('foo(cookie: "c1")\n')
     f = _load(path, "mix.exs")
     with pytest.raises(ReleaseParseError):
         remove_option(f, _cookie_options(f)[0], "mix.exs")
 
 
-values = st.sampled_from(['"c1"', "'c2'", "~s(c3)", ':"c4"', 'System.fetch_env!("C")',
-                          '"a,b" <> "]"', "[1, 2]"])
-keys = st.sampled_from(["include_executables_for: [:unix]", "steps: [:assemble]",
-                        "applications: [app: :permanent]", "quiet: true", "path: \"rel/x\""])
+values = st.sampled_from(
+    ['"c1"', "'c2'", "~s(c3)", ':"c4"', 'System.fetch_env!("C")', '"a,b" <> "]"', "[1, 2]"]
+)
+keys = st.sampled_from(
+    [
+        "include_executables_for: [:unix]",
+        "steps: [:assemble]",
+        "applications: [app: :permanent]",
+        "quiet: true",
+        'path: "rel/x"',
+    ]
+)
 
 
-@given(before=st.lists(keys, max_size=3), after=st.lists(keys, max_size=3), value=values,
-       multiline=st.booleans(), comment=st.booleans())
-def test_removal_keeps_every_other_entry(tmp_path_factory, before, after, value, multiline, comment):
+@given(
+    before=st.lists(keys, max_size=3),
+    after=st.lists(keys, max_size=3),
+    value=values,
+    multiline=st.booleans(),
+    comment=st.booleans(),
+)
+def test_removal_keeps_every_other_entry(
+    tmp_path_factory, before, after, value, multiline, comment
+):
     entries = before + [f"cookie: {value}"] + after
     if multiline:
         body = ",\n".join("    " + e for e in entries)
@@ -134,9 +181,11 @@ def test_removal_keeps_every_other_entry(tmp_path_factory, before, after, value,
     others = before + after
     if multiline:
         expected_body = ",\n".join("    " + e for e in others)
-        if comment and others:   # a comment left with nothing under it goes too
+        if comment and others:  # a comment left with nothing under it goes too
             expected_body = "    # releases\n" + expected_body
-        expected = f"releases = [\n  app: [\n{expected_body}" + ("\n" if others else "") + "  ]\n]\n"
+        expected = (
+            f"releases = [\n  app: [\n{expected_body}" + ("\n" if others else "") + "  ]\n]\n"
+        )
     else:
         expected = f"releases = [app: [{', '.join(others)}]]\n"
     expect_equal(got, expected, "mix.exs")
@@ -160,7 +209,8 @@ def test_interpolation_nesting_is_bounded_not_a_recursion_error():
 def test_deeply_nested_mix_exs_is_exit_3_with_a_message(command, tmp_path, run_cli):
     (tmp_path / "mix.exs").write_text(
         "defmodule A.MixProject do\n  use Mix.Project\n\n  def project do\n"
-        f"    [app: :a, version: {_nested_interpolation(5000)}]\n  end\nend\n")
+        f"    [app: :a, version: {_nested_interpolation(5000)}]\n  end\nend\n"
+    )
     before = (tmp_path / "mix.exs").read_bytes()
     result = run_cli("release", *command, str(tmp_path))
     assert result.exit_code == 3

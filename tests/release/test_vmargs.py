@@ -15,7 +15,7 @@ from tests.release.conftest import expect_equal
 
 # (vm.args line, the cookie erlexec hands to the node). Values are throwaway test strings.
 ERLEXEC_CASES = [
-    ('-setcookie plainvalue42', "plainvalue42"),
+    ("-setcookie plainvalue42", "plainvalue42"),
     ('-setcookie "with space" # trailing comment', "with space"),
     ("-setcookie 'single#hash'", "single#hash"),
     ("-setcookie ab#notpart", "ab"),
@@ -40,11 +40,21 @@ def test_erlexec_agrees(line, value, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     proc = subprocess.run(
-        ["erl", "-noshell", "-sname", f"vmargs{os.getpid()}{abs(hash(line)) % 10**6}",
-         "-args_file", str(args), "-eval",
-         'io:format("~s~n", [atom_to_list(erlang:get_cookie())]), halt().'],
-        capture_output=True, text=True, timeout=60,
-        env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+        [
+            "erl",
+            "-noshell",
+            "-sname",
+            f"vmargs{os.getpid()}{abs(hash(line)) % 10**6}",
+            "-args_file",
+            str(args),
+            "-eval",
+            'io:format("~s~n", [atom_to_list(erlang:get_cookie())]), halt().',
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 0, "erl failed"
     assert fingerprint(proc.stdout.rstrip("\n")) == fingerprint(value)
 
@@ -63,17 +73,20 @@ def test_unterminated_quote_is_an_error_with_its_line():
     assert err.value.line == 2
 
 
-@pytest.mark.parametrize("value, src, rule", [
-    ("${RELEASE_COOKIE}", True, None),
-    ("${OTHER_COOKIE}", True, None),
-    ("${RELEASE_COOKIE}", False, "release/vm-args-unrendered-variable"),
-    ("${RELEASE_COOKIE:-fallback1}", True, "release/vm-args-cookie-default"),
-    ("{{name}}_cookie", False, "release/relx-template-cookie"),
-    ("{{ release_name }}", False, "release/relx-template-cookie"),
-    ("myrel_cookie", False, "release/relx-template-cookie"),
-    ("<%= @cookie %>", False, "release/vm-args-build-time-cookie"),
-    ("Kq3v9_literal", False, "release/vm-args-literal-cookie"),
-])
+@pytest.mark.parametrize(
+    "value, src, rule",
+    [
+        ("${RELEASE_COOKIE}", True, None),
+        ("${OTHER_COOKIE}", True, None),
+        ("${RELEASE_COOKIE}", False, "release/vm-args-unrendered-variable"),
+        ("${RELEASE_COOKIE:-fallback1}", True, "release/vm-args-cookie-default"),
+        ("{{name}}_cookie", False, "release/relx-template-cookie"),
+        ("{{ release_name }}", False, "release/relx-template-cookie"),
+        ("myrel_cookie", False, "release/relx-template-cookie"),
+        ("<%= @cookie %>", False, "release/vm-args-build-time-cookie"),
+        ("Kq3v9_literal", False, "release/vm-args-literal-cookie"),
+    ],
+)
 def test_classify(value, src, rule):
     assert classify_cookie(value, {"myrel"}, src)[0] == rule
 
@@ -81,23 +94,37 @@ def test_classify(value, src, rule):
 FIX = FixOptions()
 
 
-@pytest.mark.parametrize("before, after", [
-    ("-sname a\n-setcookie lit_value1\n+K true\n", "-sname a\n-setcookie ${RELEASE_COOKIE}\n+K true\n"),
-    ('## c\n-setcookie "q v" # keep me\n', "## c\n-setcookie ${RELEASE_COOKIE} # keep me\n"),
-    ("-sname a\n", "-sname a\n-setcookie ${RELEASE_COOKIE}\n"),
-    ("-sname a", "-sname a\n-setcookie ${RELEASE_COOKIE}\n"),
-    ("+K true\n", "-setcookie ${RELEASE_COOKIE}\n+K true\n"),
-    ("-sname a\n-setcookie\n", "-sname a\n-setcookie ${RELEASE_COOKIE}\n"),
-    ("-setcookie ${MY_COOKIE:-dev1}\n", "-setcookie ${MY_COOKIE}\n"),
-    ("-setcookie ${RELEASE_COOKIE}\n-setcookie peer@h lit2\n",
-     "-setcookie ${RELEASE_COOKIE}\n-setcookie peer@h lit2\n"),
-    ("-sname a\r\n-setcookie x1\r\n", "-sname a\r\n-setcookie ${RELEASE_COOKIE}\r\n"),
-    # relx greps '^-setcookie': the flag gets a line of its own.
-    ("-name a@h -setcookie 'x 2' +K true\n", "-name a@h +K true\n-setcookie ${RELEASE_COOKIE}\n"),
-    ("-name a@h -setcookie x3", "-name a@h\n-setcookie ${RELEASE_COOKIE}\n"),
-    ("-name a@h -setcookie x3\n+K true\n", "-name a@h\n-setcookie ${RELEASE_COOKIE}\n+K true\n"),
-    ("  -setcookie x4 # note\n", "-setcookie ${RELEASE_COOKIE} # note\n"),
-])
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (
+            "-sname a\n-setcookie lit_value1\n+K true\n",
+            "-sname a\n-setcookie ${RELEASE_COOKIE}\n+K true\n",
+        ),
+        ('## c\n-setcookie "q v" # keep me\n', "## c\n-setcookie ${RELEASE_COOKIE} # keep me\n"),
+        ("-sname a\n", "-sname a\n-setcookie ${RELEASE_COOKIE}\n"),
+        ("-sname a", "-sname a\n-setcookie ${RELEASE_COOKIE}\n"),
+        ("+K true\n", "-setcookie ${RELEASE_COOKIE}\n+K true\n"),
+        ("-sname a\n-setcookie\n", "-sname a\n-setcookie ${RELEASE_COOKIE}\n"),
+        ("-setcookie ${MY_COOKIE:-dev1}\n", "-setcookie ${MY_COOKIE}\n"),
+        (
+            "-setcookie ${RELEASE_COOKIE}\n-setcookie peer@h lit2\n",
+            "-setcookie ${RELEASE_COOKIE}\n-setcookie peer@h lit2\n",
+        ),
+        ("-sname a\r\n-setcookie x1\r\n", "-sname a\r\n-setcookie ${RELEASE_COOKIE}\r\n"),
+        # relx greps '^-setcookie': the flag gets a line of its own.
+        (
+            "-name a@h -setcookie 'x 2' +K true\n",
+            "-name a@h +K true\n-setcookie ${RELEASE_COOKIE}\n",
+        ),
+        ("-name a@h -setcookie x3", "-name a@h\n-setcookie ${RELEASE_COOKIE}\n"),
+        (
+            "-name a@h -setcookie x3\n+K true\n",
+            "-name a@h\n-setcookie ${RELEASE_COOKIE}\n+K true\n",
+        ),
+        ("  -setcookie x4 # note\n", "-setcookie ${RELEASE_COOKIE} # note\n"),
+    ],
+)
 def test_fixed_vm_args(before, after):
     got = fixed_vm_args(before, "a", FIX, "vm.args")
     expect_equal(got, after, "the rewrite")
@@ -105,11 +132,17 @@ def test_fixed_vm_args(before, after):
 
 
 def test_pod_ip_and_dist_port():
-    before = "## node\n-sname shop\n-setcookie ${RELEASE_COOKIE}\n-kernel inet_dist_listen_min 9000\n"
+    before = (
+        "## node\n-sname shop\n-setcookie ${RELEASE_COOKIE}\n-kernel inet_dist_listen_min 9000\n"
+    )
     opts = FixOptions(node_name="pod-ip", dist_port=9100)
     got = fixed_vm_args(before, "shop", opts, "vm.args.src")
-    expect_equal(got, "## node\n-name shop@${POD_IP}\n-setcookie ${RELEASE_COOKIE}\n"
-                 "-kernel inet_dist_listen_min 9100\n-kernel inet_dist_listen_max 9100\n", "pod-ip")
+    expect_equal(
+        got,
+        "## node\n-name shop@${POD_IP}\n-setcookie ${RELEASE_COOKIE}\n"
+        "-kernel inet_dist_listen_min 9100\n-kernel inet_dist_listen_max 9100\n",
+        "pod-ip",
+    )
     expect_equal(fixed_vm_args(got, "shop", opts, "vm.args.src"), got, "a second rewrite")
     long_name = fixed_vm_args("-name shop@10.1.2.3\n-setcookie ${RELEASE_COOKIE}\n", "x", opts, "v")
     assert long_name.startswith("-name shop@${POD_IP}\n")
@@ -117,8 +150,12 @@ def test_pod_ip_and_dist_port():
 
 def test_pod_ip_refuses_a_computed_name():
     with pytest.raises(ReleaseParseError):
-        fixed_vm_args("-name ${NODE_NAME}\n-setcookie ${RELEASE_COOKIE}\n", "x",
-                      FixOptions(node_name="pod-ip"), "vm.args.src")
+        fixed_vm_args(
+            "-name ${NODE_NAME}\n-setcookie ${RELEASE_COOKIE}\n",
+            "x",
+            FixOptions(node_name="pod-ip"),
+            "vm.args.src",
+        )
 
 
 def test_remove_flag_keeps_neighbours():

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from erlcookie.rotate.plan import (NEW, OLD, ClusterModel, InvariantError, NodeState, PairSet,
-                                   Pin, SetOwn, Switch, adopt_steps, stale_pins, summarize,
-                                   switch_steps, unpin_steps)
+from erlcookie.rotate.plan import (
+    NEW,
+    OLD,
+    ClusterModel,
+    InvariantError,
+    NodeState,
+    PairSet,
+    Pin,
+    SetOwn,
+    Switch,
+    adopt_steps,
+    stale_pins,
+    summarize,
+    switch_steps,
+    unpin_steps,
+)
 
 
 def test_view_is_pin_else_own():
@@ -35,7 +49,9 @@ def test_pin_then_flip_keeps_pairs():
 
 
 def test_unpin_alternates_the_acting_end():
-    model = ClusterModel({n: NodeState(NEW, {p: OLD for p in "abcdef" if p != n}) for n in "abcdef"})
+    model = ClusterModel(
+        {n: NodeState(NEW, {p: OLD for p in "abcdef" if p != n}) for n in "abcdef"}
+    )
     steps = unpin_steps(model, NEW)
     assert len(steps) == 15
     acting = [s.node for s in steps]
@@ -49,8 +65,9 @@ def test_adopt_pins_what_the_newcomer_uses():
 
 
 def test_stale_pins_only_for_names_that_are_not_members():
-    model = ClusterModel({"a": NodeState(NEW, {"gone": OLD, "b": OLD, "x": NEW}),
-                          "b": NodeState(NEW, {"a": OLD})})
+    model = ClusterModel(
+        {"a": NodeState(NEW, {"gone": OLD, "b": OLD, "x": NEW}), "b": NodeState(NEW, {"a": OLD})}
+    )
     assert stale_pins(model, NEW) == [Pin("a", (("gone", NEW),))]
 
 

@@ -19,7 +19,8 @@ ALNUM = string.ascii_letters + string.digits
 def fresh_cookie(length: int = 24) -> str:
     """A random, never-committed cookie that starts with a lowercase letter (valid atom)."""
     return secrets.choice(string.ascii_lowercase) + "".join(
-        secrets.choice(ALNUM) for _ in range(length - 1))
+        secrets.choice(ALNUM) for _ in range(length - 1)
+    )
 
 
 @pytest.fixture
@@ -28,8 +29,14 @@ def cookie() -> str:
 
 
 def git(repo: Path, *args: str, env: dict | None = None) -> str:
-    out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, **(env or {})})
+    out = subprocess.run(
+        ["git", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(env or {})},
+    )
     assert out.returncode == 0, f"git {' '.join(args[:2])} failed: {out.stderr[-500:]}"
     return out.stdout
 

@@ -40,12 +40,16 @@ def load() -> dict[str, FileLabels]:
     doc = json.loads(LABELS.read_text(encoding="utf-8"))
     out = {}
     for path, entry in doc["files"].items():
-        cookies = [Hit(c["line"], c.get("decoded", c["value"]), c.get("rule"), c["value"])
-                   for c in entry.get("cookies", [])]
+        cookies = [
+            Hit(c["line"], c.get("decoded", c["value"]), c.get("rule"), c["value"])
+            for c in entry.get("cookies", [])
+        ]
         out[path] = FileLabels(
-            path, [c for c, raw in zip(cookies, entry.get("cookies", [])) if not raw.get("todo")],
+            path,
+            [c for c, raw in zip(cookies, entry.get("cookies", [])) if not raw.get("todo")],
             [n["line"] for n in entry.get("not_cookies", [])],
-            [c for c, raw in zip(cookies, entry.get("cookies", [])) if raw.get("todo")])
+            [c for c, raw in zip(cookies, entry.get("cookies", [])) if raw.get("todo")],
+        )
     return out
 
 
@@ -97,8 +101,9 @@ class Score:
         return (self.reported - self.false) / self.reported if self.reported else 1.0
 
 
-def score(found_by_path: dict[str, list[tuple[int, str | None]]],
-          labels: dict[str, FileLabels]) -> Score:
+def score(
+    found_by_path: dict[str, list[tuple[int, str | None]]], labels: dict[str, FileLabels]
+) -> Score:
     """Recall and precision of findings given as (line, value or None) per path. A value of
     None matches any labelled cookie on that line (for tools that report lines only)."""
     s = Score()
@@ -109,11 +114,18 @@ def score(found_by_path: dict[str, list[tuple[int, str | None]]],
         matched = set()
         for line, value in reported:
             s.reported += 1
-            hit = next((i for i, c in enumerate(expected) if i not in matched and c.line == line
-                        and (value is None or c.value == value)), None)
+            hit = next(
+                (
+                    i
+                    for i, c in enumerate(expected)
+                    if i not in matched and c.line == line and (value is None or c.value == value)
+                ),
+                None,
+            )
             if hit is None:
-                if not any(c.line == line and (value is None or c.value == value)
-                           for c in expected):
+                if not any(
+                    c.line == line and (value is None or c.value == value) for c in expected
+                ):
                     s.false += 1
                 else:
                     s.reported -= 1  # a second report of a cookie already counted

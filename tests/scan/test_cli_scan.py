@@ -28,15 +28,16 @@ BIN = Path(sys.executable).parent
 
 def sarif_validator():
     schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text())
-    return jsonschema.Draft202012Validator(schema,
-                                           format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 def plant_tree(root: Path) -> list[str]:
     """Every positive fixture, each with its own fresh cookie; returns the secrets planted
     (cookies, and the base64 text of the Secret whose data is encoded)."""
     planted = []
-    for i, (case_id, path, template, rule) in enumerate(POSITIVE):
+    for i, (_case_id, path, template, rule) in enumerate(POSITIVE):
         c, g = fresh_cookie(), generic_secret()
         planted.append(g if rule == "EC100" else c)
         target = root / f"case{i:02d}" / path
@@ -57,7 +58,7 @@ def assert_no_secret(texts: dict[str, str], planted: list[str]) -> None:
 
 
 def test_clean_tree_exits_0_and_findings_exit_1(tmp_path, run_scan):
-    (tmp_path / "ok.sh").write_text("export RELEASE_COOKIE=\"$(cat /run/secrets/cookie)\"\n")
+    (tmp_path / "ok.sh").write_text('export RELEASE_COOKIE="$(cat /run/secrets/cookie)"\n')
     result = run_scan([str(tmp_path)], cwd=tmp_path)
     assert result.exit_code == 0 and "No leaked cookies found." in result.stdout
     (tmp_path / ".env").write_text(f"RELEASE_COOKIE={fresh_cookie()}\n")
@@ -65,15 +66,18 @@ def test_clean_tree_exits_0_and_findings_exit_1(tmp_path, run_scan):
     assert result.exit_code == 1 and "EC005" in result.stdout and ".env:1:16" in result.stdout
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--staged", "--history"], "one at a time"),
-    (["does/not/exist"], "no such file"),
-    (["--max-size", "lots"], "--max-size"),
-    (["--json", "--format", "sarif"], "conflicts"),
-    (["--format", "xml"], "xml"),
-    (["--baseline", "missing.json"], "does not exist"),
-    (["--staged", "a", "b"], "at most one PATH"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--staged", "--history"], "one at a time"),
+        (["does/not/exist"], "no such file"),
+        (["--max-size", "lots"], "--max-size"),
+        (["--json", "--format", "sarif"], "conflicts"),
+        (["--format", "xml"], "xml"),
+        (["--baseline", "missing.json"], "does not exist"),
+        (["--staged", "a", "b"], "at most one PATH"),
+    ],
+)
 def test_usage_errors_exit_2(tmp_path, run_scan, args, needle):
     result = run_scan(args, cwd=tmp_path)
     assert result.exit_code == 2 and needle in result.output
@@ -167,13 +171,16 @@ def test_sarif_partial_fingerprints_do_not_move_with_lines(tmp_path, run_scan):
     def results():
         sarif = json.loads(run_scan(["--format", "sarif"], cwd=tmp_path).stdout)
         sarif_validator().validate(sarif)
-        return [(r["partialFingerprints"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
-                for r in sarif["runs"][0]["results"]]
+        return [
+            (r["partialFingerprints"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
+            for r in sarif["runs"][0]["results"]
+        ]
 
-    (before_fp, before_line), = results()
-    (tmp_path / "Dockerfile").write_text(f"# syntax=docker/dockerfile:1\nFROM x\nRUN true\n\n"
-                                         f"ENV RELEASE_COOKIE={c}\n")
-    (after_fp, after_line), = results()
+    ((before_fp, before_line),) = results()
+    (tmp_path / "Dockerfile").write_text(
+        f"# syntax=docker/dockerfile:1\nFROM x\nRUN true\n\nENV RELEASE_COOKIE={c}\n"
+    )
+    ((after_fp, after_line),) = results()
     assert before_fp == after_fp and before_line != after_line
 
 
@@ -215,12 +222,15 @@ def test_no_output_format_contains_a_planted_cookie(repo, run_scan, monkeypatch)
             assert result.exit_code == 1, f"{mode} {fmt}: exit {result.exit_code}"
             outputs[f"{mode} {fmt} stdout"] = result.stdout
             outputs[f"{mode} {fmt} stderr"] = result.stderr
-    result = run_scan(["--history", "--write-baseline", "bl.json", "-o", "report.sarif",
-                       "--format", "sarif"], cwd=repo)
+    result = run_scan(
+        ["--history", "--write-baseline", "bl.json", "-o", "report.sarif", "--format", "sarif"],
+        cwd=repo,
+    )
     outputs["baseline file"] = (repo / "bl.json").read_text()
     outputs["sarif file"] = (repo / "report.sarif").read_text()
-    outputs["with baseline"] = run_scan(["--history", "--baseline", "bl.json", "--json"],
-                                        cwd=repo).stdout
+    outputs["with baseline"] = run_scan(
+        ["--history", "--baseline", "bl.json", "--json"], cwd=repo
+    ).stdout
     # the rich table a terminal gets
     import erlcookie.cli.common as common
     import erlcookie.cli.scan as cli_scan
@@ -231,8 +241,10 @@ def test_no_output_format_contains_a_planted_cookie(repo, run_scan, monkeypatch)
     assert "EC001" in outputs["tty table"]
     assert_no_secret(outputs, planted)
     # and the outputs are not trivially empty
-    assert all(len(json.loads(outputs[f"{m} json stdout"])["findings"]) >= 1
-               for m in ("[]", "['--staged']", "['--history']"))
+    assert all(
+        len(json.loads(outputs[f"{m} json stdout"])["findings"]) >= 1
+        for m in ("[]", "['--staged']", "['--history']")
+    )
 
 
 def test_pre_commit_hooks_manifest():
@@ -260,7 +272,7 @@ def test_pre_commit_entries_run_as_pre_commit_would(repo):
             argv += ["ok.txt", "env.sh"]
         proc = subprocess.run(argv, cwd=repo, capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1 and "env.sh" in proc.stdout, hook["id"]
-        clean = argv[:len(argv) - 2] + ["ok.txt"] if hook.get("pass_filenames", True) else None
+        clean = argv[: len(argv) - 2] + ["ok.txt"] if hook.get("pass_filenames", True) else None
         if clean:
             assert subprocess.run(clean, cwd=repo, capture_output=True, timeout=60).returncode == 0
 
@@ -279,6 +291,14 @@ def test_rich_terminal_output(tmp_path, run_scan, monkeypatch):
 
 def test_help_lists_the_options(run_scan):
     result = run_scan(["--help"])
-    for option in ("--staged", "--history", "--format", "--exclude", "--baseline",
-                   "--write-baseline", "--max-size", "erlcookie:allow"):
+    for option in (
+        "--staged",
+        "--history",
+        "--format",
+        "--exclude",
+        "--baseline",
+        "--write-baseline",
+        "--max-size",
+        "erlcookie:allow",
+    ):
         assert option in result.stdout

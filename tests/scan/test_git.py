@@ -7,8 +7,8 @@ import json
 import pytest
 
 from erlcookie.errors import OperationalError
-from erlcookie.scan.engine import ScanOptions, scan_history, scan_staged
 from erlcookie.git import GitRepo
+from erlcookie.scan.engine import ScanOptions, scan_history, scan_staged
 from tests.scan.conftest import commit_all, fresh_cookie, git
 
 pytestmark = pytest.mark.timeout(120)
@@ -103,8 +103,7 @@ def test_history_line_is_the_line_in_the_named_commit(repo):
     (repo / "rel" / "vm.args").write_text(f"-name a@127.0.0.1\n+K true\n-setcookie {c}\n")
     first = commit_all(repo, "add vm.args")
     padding = "".join(f"## note {i}\n" for i in range(37))
-    (repo / "rel" / "vm.args").write_text(padding +
-                                          f"-name a@127.0.0.1\n+K true\n-setcookie {c}\n")
+    (repo / "rel" / "vm.args").write_text(padding + f"-name a@127.0.0.1\n+K true\n-setcookie {c}\n")
     second = commit_all(repo, "document it")
     (f,) = scan_history(GitRepo(str(repo)), ScanOptions()).findings
     assert [r.sha for r in f.commits] == [first, second]
@@ -264,8 +263,12 @@ def test_tree_skips_build_output_and_ignored_files_by_default(repo, run_scan):
     assert result.exit_code == 0 and found == {}, found
     result, found = _tree_findings(run_scan, repo, "--include-build-output", "--include-ignored")
     assert result.exit_code == 1
-    assert set(found) == {"_build/prod/rel/app/releases/COOKIE", "deps/lib/env.sh",
-                          "private/vm.args", "cookie.local"}
+    assert set(found) == {
+        "_build/prod/rel/app/releases/COOKIE",
+        "deps/lib/env.sh",
+        "private/vm.args",
+        "cookie.local",
+    }
     assert found["private/vm.args"]["git"] == "ignored"
     assert "Not committed: git ignores the file." in found["private/vm.args"]["message"]
     assert c not in result.stdout
@@ -283,7 +286,10 @@ def test_tree_findings_say_tracked_untracked_or_ignored(repo, run_scan):
     (repo / "secret.env").write_text(f"RELEASE_COOKIE={c}\n")
     result, found = _tree_findings(run_scan, repo, "--include-ignored")
     assert {p: f["git"] for p, f in found.items()} == {
-        "vm.args": "tracked", ".erlang.cookie": "untracked", "secret.env": "ignored"}
+        "vm.args": "tracked",
+        ".erlang.cookie": "untracked",
+        "secret.env": "ignored",
+    }
     assert "untracked" in found[".erlang.cookie"]["message"]
     text = run_scan([], cwd=repo)
     assert "GIT" in text.stdout and "untracked" in text.stdout and "doctor --fix" in text.stderr

@@ -6,9 +6,9 @@ from __future__ import annotations
 from tests.scan.conftest import fresh_cookie
 
 HOSTILE = [
-    "esc\x1b[2Jclear.env",                       # ESC: erase the screen
-    "osc\x1b]0;owned\x07title.env",              # OSC: set the window title
-    "row\nhigh      EC001 forged.env",           # a newline that would forge a row
+    "esc\x1b[2Jclear.env",  # ESC: erase the screen
+    "osc\x1b]0;owned\x07title.env",  # OSC: set the window title
+    "row\nhigh      EC001 forged.env",  # a newline that would forge a row
     "[link=ftp:evil]click[b].env",
 ]
 

@@ -29,8 +29,7 @@ def test_scan_reads_the_words_erl_reads():
 
 def test_commented_and_unreadable_lines_are_still_scanned():
     text = '## old\n# -setcookie oldCommentedCookie1\n-setcookie "unterminated\n-setcookie good2\n'
-    assert sorted(d.value for d in detect("rel/vm.args", text)) == ["good2",
-                                                                     "oldCommentedCookie1"]
+    assert sorted(d.value for d in detect("rel/vm.args", text)) == ["good2", "oldCommentedCookie1"]
 
 
 def test_same_cookie_as_release_check_on_a_fixture():
@@ -39,6 +38,9 @@ def test_same_cookie_as_release_check_on_a_fixture():
     root = FIXTURES / "rebar3_commented"
     text = (root / "config" / "vm.args").read_text()
     scanned = {fingerprint(d.value) for d in detect("config/vm.args", text)}
-    released = {f.cookie.fingerprint for f in check(root).findings
-                if f.path == "config/vm.args" and f.cookie}
+    released = {
+        f.cookie.fingerprint
+        for f in check(root).findings
+        if f.path == "config/vm.args" and f.cookie
+    }
     assert released and scanned == released

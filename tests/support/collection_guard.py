@@ -47,10 +47,14 @@ def uncollected(session: pytest.Session) -> list[Path]:
 def pytest_collection_finish(session: pytest.Session) -> None:
     missing = uncollected(session)
     if missing:
-        rel = [str(p.relative_to(Path(session.config.invocation_params.dir)))
-               if p.is_relative_to(session.config.invocation_params.dir) else str(p)
-               for p in missing]
+        rel = [
+            str(p.relative_to(Path(session.config.invocation_params.dir)))
+            if p.is_relative_to(session.config.invocation_params.dir)
+            else str(p)
+            for p in missing
+        ]
         raise pytest.UsageError(
             "collection guard: these test files were never collected, so this run does not "
             "test them (a folder pytest skips, such as dist/ or build/, or a name the "
-            "configuration does not match): " + ", ".join(rel))
+            "configuration does not match): " + ", ".join(rel)
+        )

@@ -24,8 +24,18 @@ def test_init_issue_optfile_status(tmp_path, run_cli):
     assert info["key_mode"] == "0600" and len(info["sha256"]) == 64
     assert _mode(d / "ca.key") == 0o600
 
-    issue = run_cli("tls", "issue", d, "app", "--san", "app-0.app.prod.svc.cluster.local",
-                    "--san", "10.0.0.7", "--days", "60")
+    issue = run_cli(
+        "tls",
+        "issue",
+        d,
+        "app",
+        "--san",
+        "app-0.app.prod.svc.cluster.local",
+        "--san",
+        "10.0.0.7",
+        "--days",
+        "60",
+    )
     assert issue.exit_code == 0, issue.output
     assert "app-0.app.prod.svc.cluster.local, 10.0.0.7" in issue.stdout
     assert _mode(d / "app.key") == 0o600
@@ -60,7 +70,7 @@ def test_init_issue_optfile_status(tmp_path, run_cli):
 
 def test_refusals_and_usage_errors(tmp_path, run_cli):
     d = tmp_path / "tls"
-    assert run_cli("tls", "issue", d, "app").exit_code == 2          # no CA yet
+    assert run_cli("tls", "issue", d, "app").exit_code == 2  # no CA yet
     assert run_cli("tls", "init", d).exit_code == 0
     again = run_cli("tls", "init", d)
     assert again.exit_code == 2 and "--force" in again.stderr
@@ -116,8 +126,7 @@ def test_optfile_warns_when_otp_could_match_no_name(tmp_path, run_cli):
     run_cli("tls", "issue", d, "named", "--san", "app-0")
     wild = run_cli("tls", "optfile", d, "wild")
     assert wild.exit_code == 0 and "names no host OTP can match" in wild.stderr
-    assert "names no host" not in run_cli("tls", "optfile", d, "wild",
-                                          "--no-hostname-check").stderr
+    assert "names no host" not in run_cli("tls", "optfile", d, "wild", "--no-hostname-check").stderr
     assert "names no host" not in run_cli("tls", "optfile", d, "named").stderr
     root = run_cli("tls", "optfile", d, "named", "--cert-dir", "/")
     assert '{certfile, "/named.pem"}' in root.stdout

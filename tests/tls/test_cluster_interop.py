@@ -67,10 +67,14 @@ def tls_cluster(tmp_path_factory):
     started = []
     cleanup = [pki]
     try:
-        started += node_support.launch_many(cookie, 2, kind="otp25",
-                                            extra_args=[*dist, str(host_opt)])
-        started.append(node_support.launch(cookie, kind="otp27", otp_root=root,
-                                           extra_args=[*dist, _inner(root, chroot_opt)]))
+        started += node_support.launch_many(
+            cookie, 2, kind="otp25", extra_args=[*dist, str(host_opt)]
+        )
+        started.append(
+            node_support.launch(
+                cookie, kind="otp27", otp_root=root, extra_args=[*dist, _inner(root, chroot_opt)]
+            )
+        )
         sid = otp29_root_or_none()
         if sid is not None:  # the files are copied in: a chroot sees only its own tree
             sid_pki = Path(tempfile.mkdtemp(prefix="erlcookie-tls-", dir=str(sid / "tmp")))
@@ -78,10 +82,19 @@ def tls_cluster(tmp_path_factory):
             os.chmod(sid_pki, 0o755)
             shutil.copytree(ca, sid_pki / "ca", copy_function=shutil.copy2)
             sid_opt = sid_pki / "sid.conf"
-            cli_ok("tls", "optfile", sid_pki / "ca", "node", "--cert-dir",
-                   _inner(sid, sid_pki / "ca"), "-o", sid_opt)
-            started.append(launch_chrooted(cookie, sid, "otp29",
-                                           extra_args=[*dist, _inner(sid, sid_opt)]))
+            cli_ok(
+                "tls",
+                "optfile",
+                sid_pki / "ca",
+                "node",
+                "--cert-dir",
+                _inner(sid, sid_pki / "ca"),
+                "-o",
+                sid_opt,
+            )
+            started.append(
+                launch_chrooted(cookie, sid, "otp29", extra_args=[*dist, _inner(sid, sid_opt)])
+            )
         yield {"nodes": started, "cookie": cookie, "ca": ca, "pki": pki, "root": root}
     finally:
         for node in started:
@@ -108,7 +121,7 @@ def test_nodes_form_one_cluster_over_tls(tls_cluster):
     expected = {"25", "27"} | ({"29"} if len(nodes) == 4 else set())
     assert {_release(n) for n in nodes} == expected
     for i, src in enumerate(nodes):
-        for dst in nodes[i + 1:]:
+        for dst in nodes[i + 1 :]:
             connected = src.eval(f"net_kernel:connect_node('{dst.name}').", timeout=30)
             assert atom_text(connected) == "true", (src.name, dst.name, src.log_text()[-2000:])
     for node in nodes:
@@ -117,17 +130,27 @@ def test_nodes_form_one_cluster_over_tls(tls_cluster):
         proto = to_python(node.eval("init:get_argument(proto_dist)."))
         assert proto == ("ok", [["inet_tls"]])
         # the distribution controller of every connection is a TLS one (a pid, not a port)
-        controllers = node.eval("[element(2, lists:keyfind(N, 1, erlang:system_info(dist_ctrl)))"
-                                " || N <- nodes()].")
-        assert len(controllers) == len(nodes) - 1 and all(type(c).__name__ == "OtpErlangPid"
-                                             for c in controllers), controllers
+        controllers = node.eval(
+            "[element(2, lists:keyfind(N, 1, erlang:system_info(dist_ctrl))) || N <- nodes()]."
+        )
+        assert len(controllers) == len(nodes) - 1 and all(
+            type(c).__name__ == "OtpErlangPid" for c in controllers
+        ), controllers
 
 
 def test_ping_and_info_with_a_client_certificate(tls_cluster, run_cli, tmp_path):
     ca, cookie = tls_cluster["ca"], tls_cluster["cookie"]
     cookie_path = _cookie_file(tmp_path, cookie)
-    tls_args = ["--tls-cert", ca / "erlcookie-cli.pem", "--tls-key", ca / "erlcookie-cli.key",
-                "--tls-ca", ca / "ca.pem", "--cookie-file", cookie_path]
+    tls_args = [
+        "--tls-cert",
+        ca / "erlcookie-cli.pem",
+        "--tls-key",
+        ca / "erlcookie-cli.key",
+        "--tls-ca",
+        ca / "ca.pem",
+        "--cookie-file",
+        cookie_path,
+    ]
     names = [n.name for n in tls_cluster["nodes"]]
     ping = run_cli("ping", *names, "--json", "--timeout", "15", *tls_args)
     assert ping.exit_code == 0, ping.output
@@ -142,8 +165,9 @@ def test_ping_and_info_with_a_client_certificate(tls_cluster, run_cli, tmp_path)
 
 
 def _refused(run_cli, node, tls_args, cookie_path):
-    return run_cli("ping", node.name, "--json", "--timeout", "15", "--cookie-file", cookie_path,
-                   *tls_args)
+    return run_cli(
+        "ping", node.name, "--json", "--timeout", "15", "--cookie-file", cookie_path, *tls_args
+    )
 
 
 def test_the_nodes_refuse_plain_tcp(tls_cluster, run_cli, tmp_path):
@@ -167,14 +191,37 @@ def test_the_nodes_refuse_foreign_expired_and_missing_certificates(tls_cluster, 
     other = pki / "other-ca"
     assert run_cli("tls", "init", other).exit_code == 0
     assert run_cli("tls", "issue", other, "intruder").exit_code == 0
-    now = dt.datetime.now(dt.timezone.utc)
-    store.issue_node(ca, "expired", [], not_before=now - dt.timedelta(days=10),
-                     not_after=now - dt.timedelta(days=1))
+    now = dt.datetime.now(dt.UTC)
+    store.issue_node(
+        ca,
+        "expired",
+        [],
+        not_before=now - dt.timedelta(days=10),
+        not_after=now - dt.timedelta(days=1),
+    )
     cases = {
-        "foreign CA": (["--tls-cert", other / "intruder.pem", "--tls-key", other / "intruder.key",
-                        "--tls-ca", ca / "ca.pem"], "Unknown CA"),
-        "expired": (["--tls-cert", ca / "expired.pem", "--tls-key", ca / "expired.key",
-                     "--tls-ca", ca / "ca.pem"], "Certificate Expired"),
+        "foreign CA": (
+            [
+                "--tls-cert",
+                other / "intruder.pem",
+                "--tls-key",
+                other / "intruder.key",
+                "--tls-ca",
+                ca / "ca.pem",
+            ],
+            "Unknown CA",
+        ),
+        "expired": (
+            [
+                "--tls-cert",
+                ca / "expired.pem",
+                "--tls-key",
+                ca / "expired.key",
+                "--tls-ca",
+                ca / "ca.pem",
+            ],
+            "Certificate Expired",
+        ),
         # OTP 27 logs the TLS 1.3 alert; OTP 25 refuses without a log line
         "no certificate": (["--tls-ca", ca / "ca.pem"], "certificate_required"),
     }

@@ -35,7 +35,8 @@ def pki(run_cli):
     os.chmod(base, 0o755)
     (base / "inetrc").write_text(
         f'{{host, {{127,0,0,1}}, ["a.{DOMAIN}", "b.{DOMAIN}", "c.{DOMAIN}", "d.{DOMAIN}"]}}.\n'
-        "{lookup, [file, native]}.\n")
+        "{lookup, [file, native]}.\n"
+    )
     ca = base / "ca"
     assert run_cli("tls", "init", ca).exit_code == 0
     yield root, base, ca
@@ -49,16 +50,33 @@ def _inner(root, path):
 def _start(start_node, cookie, root, base, optfile, kind, host):
     inside = root if kind == "otp27" else None
     path = (lambda p: _inner(root, p)) if inside else str
-    return start_node(cookie, kind=kind, otp_root=inside, long_names=True, host=host,
-                      extra_args=["-proto_dist", "inet_tls", "-ssl_dist_optfile", path(optfile),
-                                  "-kernel", "inetrc", f'"{path(base / "inetrc")}"'])
+    return start_node(
+        cookie,
+        kind=kind,
+        otp_root=inside,
+        long_names=True,
+        host=host,
+        extra_args=[
+            "-proto_dist",
+            "inet_tls",
+            "-ssl_dist_optfile",
+            path(optfile),
+            "-kernel",
+            "inetrc",
+            f'"{path(base / "inetrc")}"',
+        ],
+    )
 
 
 def _optfiles(run_cli, root, ca, base, name, *extra):
     host, chroot = base / f"{name}.conf", base / f"{name}-chroot.conf"
     assert run_cli("tls", "optfile", ca, name, "-o", host, *extra).exit_code == 0
-    assert run_cli("tls", "optfile", ca, name, "--cert-dir", _inner(root, ca), "-o", chroot,
-                   *extra).exit_code == 0
+    assert (
+        run_cli(
+            "tls", "optfile", ca, name, "--cert-dir", _inner(root, ca), "-o", chroot, *extra
+        ).exit_code
+        == 0
+    )
     return host, chroot
 
 
@@ -76,8 +94,9 @@ def start_node():
         node.stop()
 
 
-def test_wildcards_fail_otp_host_name_check_and_explicit_names_pass(pki, run_cli, start_node,
-                                                                   cookie):
+def test_wildcards_fail_otp_host_name_check_and_explicit_names_pass(
+    pki, run_cli, start_node, cookie
+):
     root, base, ca = pki
     wild = run_cli("tls", "issue", ca, "wild", "--san", f"*.{DOMAIN}")
     assert wild.exit_code == 0 and "does not match wildcard" in wild.stderr
@@ -112,8 +131,9 @@ def test_ip_named_nodes_need_the_ip_as_dns_text(pki, run_cli, start_node, cookie
 
     root, base, ca = pki
     ca_key, ca_cert = store.load_ca(ca)
-    key, cert = pki_mod.issue(ca_key, ca_cert, "iponly",
-                              [pki_mod.parse_san("127.0.0.1")])  # an IP SAN and nothing else
+    key, cert = pki_mod.issue(
+        ca_key, ca_cert, "iponly", [pki_mod.parse_san("127.0.0.1")]
+    )  # an IP SAN and nothing else
     atomic_write(ca / "iponly.key", pki_mod.key_pem(key), mode=0o600)
     atomic_write(ca / "iponly.pem", pki_mod.cert_pem(cert), mode=0o644)
     assert run_cli("tls", "issue", ca, "ipnode", "--san", "127.0.0.1").exit_code == 0

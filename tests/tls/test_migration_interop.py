@@ -32,8 +32,13 @@ def test_a_node_switched_to_tls_is_split_from_the_tcp_nodes(tmp_path, cookie):
     store.init_ca(tmp_path, "CA")
     store.issue_node(tmp_path, "node", ["localhost", "127.0.0.1", socket.gethostname()])
     optfile = tmp_path / "dist.conf"
-    optfile.write_text(render(OptfilePaths(str(tmp_path / "node.pem"), str(tmp_path / "node.key"),
-                                           str(tmp_path / "ca.pem"))))
+    optfile.write_text(
+        render(
+            OptfilePaths(
+                str(tmp_path / "node.pem"), str(tmp_path / "node.key"), str(tmp_path / "ca.pem")
+            )
+        )
+    )
     tls_flags = ["-proto_dist", "inet_tls", "-ssl_dist_optfile", str(optfile)]
     a, b = node_support.launch_many(cookie, 2, kind="otp25")
     try:
@@ -46,8 +51,8 @@ def test_a_node_switched_to_tls_is_split_from_the_tcp_nodes(tmp_path, cookie):
             tls_to_tcp, t2 = _connect(b, a)
             tls_to_tls, _ = _connect(c, b)
             assert (tcp_to_tls, tls_to_tcp, tls_to_tls) == (False, False, True)
-            assert t1 < 5, t1          # refused by the TLS server at once
-            assert 5 < t2 < 20, t2     # the TCP node's net_setuptime (7 s) runs out
+            assert t1 < 5, t1  # refused by the TLS server at once
+            assert 5 < t2 < 20, t2  # the TCP node's net_setuptime (7 s) runs out
             assert [atom_text(n) for n in a.eval("nodes().")] == []
             assert sorted(atom_text(n) for n in b.eval("nodes().")) == [c.name]
             print(f"TCP->TLS refused in {t1 * 1000:.0f} ms, TLS->TCP in {t2 * 1000:.0f} ms")

@@ -56,15 +56,25 @@ def test_quotes_and_backslashes_are_escaped():
 @pytest.mark.interop
 def test_erl_reads_exactly_these_options(tmp_path):
     path = tmp_path / "dist.conf"
-    path.write_text(render(OptfilePaths('/tls/a"b.pem', "/tls/a.key", "/tls/ca.pem"),
-                           node="app", hostname_check=False))
-    expr = (f'{{ok, [[{{server, S}}, {{client, C}}]]}} = file:consult("{path}"), '
-            'io:format("~w~n~p~n", [lists:sort([K || {K, _} <- S]), '
-            'proplists:get_value(certfile, C)]), halt().')
-    out = subprocess.run(["erl", "-noshell", "-eval", expr], capture_output=True, text=True,
-                         timeout=60)
+    path.write_text(
+        render(
+            OptfilePaths('/tls/a"b.pem', "/tls/a.key", "/tls/ca.pem"),
+            node="app",
+            hostname_check=False,
+        )
+    )
+    expr = (
+        f'{{ok, [[{{server, S}}, {{client, C}}]]}} = file:consult("{path}"), '
+        'io:format("~w~n~p~n", [lists:sort([K || {K, _} <- S]), '
+        "proplists:get_value(certfile, C)]), halt()."
+    )
+    out = subprocess.run(
+        ["erl", "-noshell", "-eval", expr], capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     keys, certfile = out.stdout.split("\n", 1)
-    assert keys == ("[cacertfile,certfile,ciphers,fail_if_no_peer_cert,honor_cipher_order,"
-                    "keyfile,secure_renegotiate,verify,versions]")
+    assert keys == (
+        "[cacertfile,certfile,ciphers,fail_if_no_peer_cert,honor_cipher_order,"
+        "keyfile,secure_renegotiate,verify,versions]"
+    )
     assert certfile.strip() == '"/tls/a\\"b.pem"'

@@ -29,15 +29,26 @@ def test_ca_is_a_constrained_ca():
 
 def test_node_certificate_serves_both_ends_and_names_its_hosts():
     ca_key, ca_cert = pki.make_ca("test CA")
-    sans = pki.general_names(["app-0.app.prod.svc.cluster.local", "10.1.2.3", "::1",
-                              "*.app-headless.prod.svc.cluster.local", "10.1.2.3"])
+    sans = pki.general_names(
+        [
+            "app-0.app.prod.svc.cluster.local",
+            "10.1.2.3",
+            "::1",
+            "*.app-headless.prod.svc.cluster.local",
+            "10.1.2.3",
+        ]
+    )
     key, cert = pki.issue(ca_key, ca_cert, "app", sans)
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert set(eku) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
     assert not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     facts = pki.facts(cert)
-    assert facts.sans == ("app-0.app.prod.svc.cluster.local", "10.1.2.3", "::1",
-                          "*.app-headless.prod.svc.cluster.local")
+    assert facts.sans == (
+        "app-0.app.prod.svc.cluster.local",
+        "10.1.2.3",
+        "::1",
+        "*.app-headless.prod.svc.cluster.local",
+    )
     # an IPv4 address is also DNS text, which OTP checks for IP-named nodes
     raw = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert x509.DNSName("10.1.2.3") in raw
@@ -56,9 +67,16 @@ def test_validity_is_capped_at_the_ca():
     assert cert.not_valid_after_utc == ca_cert.not_valid_after_utc
 
 
-@pytest.mark.parametrize("text,kind", [
-    ("10.0.0.1", x509.IPAddress), ("fd00::1", x509.IPAddress), ("vm", x509.DNSName),
-    ("App-0.Example.COM.", x509.DNSName), ("*.app-headless.prod.svc.cluster.local", x509.DNSName)])
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("10.0.0.1", x509.IPAddress),
+        ("fd00::1", x509.IPAddress),
+        ("vm", x509.DNSName),
+        ("App-0.Example.COM.", x509.DNSName),
+        ("*.app-headless.prod.svc.cluster.local", x509.DNSName),
+    ],
+)
 def test_parse_san_accepts(text, kind):
     name = pki.parse_san(text)
     assert isinstance(name, kind)
@@ -68,9 +86,23 @@ def test_parse_san_accepts(text, kind):
         assert name.value == ipaddress.ip_address(text)
 
 
-@pytest.mark.parametrize("text", ["", "a*.b.c", "*.com", "a..b", "-a.b", "a b", "*.*.b.c",
-                                  "a\n.b.c", "a.b\n.c",
-                                  "x" * 64 + ".com", "a_b.c", "http://a.b"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "a*.b.c",
+        "*.com",
+        "a..b",
+        "-a.b",
+        "a b",
+        "*.*.b.c",
+        "a\n.b.c",
+        "a.b\n.c",
+        "x" * 64 + ".com",
+        "a_b.c",
+        "http://a.b",
+    ],
+)
 def test_parse_san_refuses(text):
     with pytest.raises(UsageError):
         pki.parse_san(text)
@@ -81,9 +113,13 @@ def test_python_ssl_accepts_the_pair_for_mutual_tls(tmp_path):
     ca_key, ca_cert = pki.make_ca("test CA")
     server_key, server = pki.issue(ca_key, ca_cert, "node", [pki.parse_san("localhost")])
     client_key, client = pki.issue(ca_key, ca_cert, "cli", [])
-    for name, data in (("ca.pem", pki.cert_pem(ca_cert)), ("s.pem", pki.cert_pem(server)),
-                       ("s.key", pki.key_pem(server_key)), ("c.pem", pki.cert_pem(client)),
-                       ("c.key", pki.key_pem(client_key))):
+    for name, data in (
+        ("ca.pem", pki.cert_pem(ca_cert)),
+        ("s.pem", pki.cert_pem(server)),
+        ("s.key", pki.key_pem(server_key)),
+        ("c.pem", pki.cert_pem(client)),
+        ("c.key", pki.key_pem(client_key)),
+    ):
         (tmp_path / name).write_bytes(data)
     sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     sctx.load_cert_chain(tmp_path / "s.pem", tmp_path / "s.key")

@@ -31,8 +31,9 @@ def test_mix_release_runs_on_tls_distribution_and_rpc_follows(tmp_path):
     mix_exs = project / "mix.exs"
     text = mix_exs.read_text()
     assert "extra_applications: [:logger]" in text
-    mix_exs.write_text(text.replace("extra_applications: [:logger]",
-                                    "extra_applications: [:logger, :ssl]"))
+    mix_exs.write_text(
+        text.replace("extra_applications: [:logger]", "extra_applications: [:logger, :ssl]")
+    )
     release = builds.mix_release(project, home)
     assert any(p.name.startswith("ssl-") for p in (release / "lib").iterdir())
 
@@ -41,8 +42,9 @@ def test_mix_release_runs_on_tls_distribution_and_rpc_follows(tmp_path):
     store.issue_node(pki, "node", ["localhost", "127.0.0.1", socket.gethostname()])
     store.issue_node(pki, "ops", [])
     optfile = pki / "ssl_dist.conf"
-    optfile.write_text(render(OptfilePaths(str(pki / "node.pem"), str(pki / "node.key"),
-                                           str(pki / "ca.pem"))))
+    optfile.write_text(
+        render(OptfilePaths(str(pki / "node.pem"), str(pki / "node.key"), str(pki / "ca.pem")))
+    )
     cookie = generate()
     flags = f"-proto_dist inet_tls -ssl_dist_optfile {optfile}"
     env = builds.tool_env(home, RELEASE_COOKIE=cookie.reveal(), ERL_FLAGS=flags)
@@ -52,18 +54,32 @@ def test_mix_release_runs_on_tls_distribution_and_rpc_follows(tmp_path):
     script = str(release / "bin" / name)
     with builds.running(release, "start", env) as started:
         accepted = builds.wait_until(
-            lambda: started.proc.poll() is None
-            and ping_blocking(node, cookie, tls=tls, timeout=5).verdict == "accepted",
-            timeout=90, interval=1)
+            lambda: (
+                started.proc.poll() is None
+                and ping_blocking(node, cookie, tls=tls, timeout=5).verdict == "accepted"
+            ),
+            timeout=90,
+            interval=1,
+        )
         log = (release / "erlcookie-test-start.log").read_text(errors="replace")
         assert accepted, log[-3000:]
         plain = ping_blocking(node, cookie, timeout=5)
         assert plain.verdict == "protocol_error" and "TLS" in plain.detail
-        rpc = subprocess.run([script, "rpc", "IO.inspect(:init.get_argument(:proto_dist))"],
-                             env=env, capture_output=True, text=True, timeout=90)
-        assert rpc.returncode == 0 and 'inet_tls' in rpc.stdout, rpc.stderr[-2000:]
-        without = subprocess.run([script, "rpc", "IO.puts(:x)"], env=plain_env,
-                                 capture_output=True, text=True, timeout=90)
+        rpc = subprocess.run(
+            [script, "rpc", "IO.inspect(:init.get_argument(:proto_dist))"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert rpc.returncode == 0 and "inet_tls" in rpc.stdout, rpc.stderr[-2000:]
+        without = subprocess.run(
+            [script, "rpc", "IO.puts(:x)"],
+            env=plain_env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
         assert "nodedown" in without.stdout + without.stderr
         subprocess.run([script, "stop"], env=env, capture_output=True, timeout=60)
     assert builds.wait_until(lambda: f"name {name} " not in builds.epmd_names(), timeout=30)

@@ -50,8 +50,10 @@ class Churn(threading.Thread):
             a, b = next(self.pairs)
             try:
                 started = time.monotonic()
-                answer = a.eval(f"erlang:disconnect_node('{b.name}'), "
-                                f"net_kernel:connect_node('{b.name}').", timeout=30)
+                answer = a.eval(
+                    f"erlang:disconnect_node('{b.name}'), net_kernel:connect_node('{b.name}').",
+                    timeout=30,
+                )
                 if atom_text(answer) == "true":
                     self.ok += 1
                 else:
@@ -75,16 +77,22 @@ def test_rotate_over_tls_with_zero_failed_reconnects(tmp_path, run_cli):
         store.issue_node(pki, "node", ["localhost", "127.0.0.1", socket.gethostname()])
         store.issue_node(pki, "ops", [])
         inner = "/" + str(pki.relative_to(root))
-        (pki / "host.conf").write_text(render(OptfilePaths(
-            f"{pki}/node.pem", f"{pki}/node.key", f"{pki}/ca.pem")))
-        (pki / "chroot.conf").write_text(render(OptfilePaths(
-            f"{inner}/node.pem", f"{inner}/node.key", f"{inner}/ca.pem")))
+        (pki / "host.conf").write_text(
+            render(OptfilePaths(f"{pki}/node.pem", f"{pki}/node.key", f"{pki}/ca.pem"))
+        )
+        (pki / "chroot.conf").write_text(
+            render(OptfilePaths(f"{inner}/node.pem", f"{inner}/node.key", f"{inner}/ca.pem"))
+        )
         flags = ["-proto_dist", "inet_tls", "-ssl_dist_optfile"]
-        nodes = node_support.launch_many(old, 2, kind="otp25",
-                                         extra_args=[*flags, str(pki / "host.conf")])
+        nodes = node_support.launch_many(
+            old, 2, kind="otp25", extra_args=[*flags, str(pki / "host.conf")]
+        )
         try:
-            nodes.append(node_support.launch(old, kind="otp27", otp_root=root,
-                                             extra_args=[*flags, f"{inner}/chroot.conf"]))
+            nodes.append(
+                node_support.launch(
+                    old, kind="otp27", otp_root=root, extra_args=[*flags, f"{inner}/chroot.conf"]
+                )
+            )
             sid = otp29_root_or_none()
             if sid is not None:
                 sid_pki = Path(tempfile.mkdtemp(prefix="erlcookie-tls-", dir=str(sid / "tmp")))
@@ -93,10 +101,16 @@ def test_rotate_over_tls_with_zero_failed_reconnects(tmp_path, run_cli):
                 for name in ("ca.pem", "node.pem", "node.key"):
                     shutil.copy2(pki / name, sid_pki / name)
                 sid_inner = "/" + str(sid_pki.relative_to(sid))
-                (sid_pki / "sid.conf").write_text(render(OptfilePaths(
-                    f"{sid_inner}/node.pem", f"{sid_inner}/node.key", f"{sid_inner}/ca.pem")))
-                nodes.append(launch_chrooted(old, sid, "otp29",
-                                             extra_args=[*flags, f"{sid_inner}/sid.conf"]))
+                (sid_pki / "sid.conf").write_text(
+                    render(
+                        OptfilePaths(
+                            f"{sid_inner}/node.pem", f"{sid_inner}/node.key", f"{sid_inner}/ca.pem"
+                        )
+                    )
+                )
+                nodes.append(
+                    launch_chrooted(old, sid, "otp29", extra_args=[*flags, f"{sid_inner}/sid.conf"])
+                )
             _rotate_under_churn(tmp_path, run_cli, nodes, pki, old, new)
         finally:
             for node in nodes:
@@ -109,20 +123,40 @@ def test_rotate_over_tls_with_zero_failed_reconnects(tmp_path, run_cli):
 def _rotate_under_churn(tmp_path, run_cli, nodes, pki, old, new):
     a = nodes[0]
     for i, src in enumerate(nodes):
-        for dst in nodes[i + 1:]:
+        for dst in nodes[i + 1 :]:
             connected = src.eval(f"net_kernel:connect_node('{dst.name}').", timeout=30)
             assert atom_text(connected) == "true"
     old_file = atomic_write(tmp_path / "old", old.reveal(), mode=0o600)
     new_file = atomic_write(tmp_path / "new", new.reveal(), mode=0o600)
     persisted = atomic_write(tmp_path / "store", old.reveal(), mode=0o600)
-    tls_args = ["--tls-ca", pki / "ca.pem", "--tls-cert", pki / "ops.pem",
-                "--tls-key", pki / "ops.key"]
+    tls_args = [
+        "--tls-ca",
+        pki / "ca.pem",
+        "--tls-cert",
+        pki / "ops.pem",
+        "--tls-key",
+        pki / "ops.key",
+    ]
     churn = Churn(nodes)
     churn.start()
     time.sleep(1.0)
-    result = run_cli("rotate", "--nodes", a.name, "--cookie-file", old_file,
-                     "--new-cookie-file", new_file, "--persist-file", persisted,
-                     "--journal", tmp_path / "journal.json", "--timeout", "15", "--json", *tls_args)
+    result = run_cli(
+        "rotate",
+        "--nodes",
+        a.name,
+        "--cookie-file",
+        old_file,
+        "--new-cookie-file",
+        new_file,
+        "--persist-file",
+        persisted,
+        "--journal",
+        tmp_path / "journal.json",
+        "--timeout",
+        "15",
+        "--json",
+        *tls_args,
+    )
     time.sleep(1.0)
     churn.stop()
     assert_not_shown(old, result.output)
@@ -143,7 +177,10 @@ def _rotate_under_churn(tmp_path, run_cli, nodes, pki, old, new):
     assert [r.verdict for r in refused] == ["rejected"] * len(nodes)
     # no node refused another node's handshake (only erlcookie's own probes of the old cookie)
     for node in nodes:
-        refusals = [line for line in node.log_text().splitlines()
-                    if "rejected" in line and "erlcookie-" not in line]
+        refusals = [
+            line
+            for line in node.log_text().splitlines()
+            if "rejected" in line and "erlcookie-" not in line
+        ]
         assert refusals == [], (node.name, refusals[:3])
     print(f"reconnects during the rotation: {churn.ok} ok, {len(churn.failed)} failed")

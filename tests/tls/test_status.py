@@ -29,13 +29,24 @@ def test_a_fresh_directory_is_ok(pki_dir):
     assert not status.failing(entries)
     data = entries[1].to_json()
     assert data["sans"] == ["localhost"] and 89 < data["days_left"] <= 90
-    assert set(data) == {"name", "path", "role", "state", "subject", "sans", "not_before",
-                         "not_after", "days_left", "sha256", "problems"}
+    assert set(data) == {
+        "name",
+        "path",
+        "role",
+        "state",
+        "subject",
+        "sans",
+        "not_before",
+        "not_after",
+        "days_left",
+        "sha256",
+        "problems",
+    }
 
 
 def test_expiring_and_expired(pki_dir):
     assert _by_name(status.inspect(pki_dir, warn_days=100))["app"].state == "expiring"
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=120)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=120)
     entries = _by_name(status.inspect(pki_dir, at=later))
     assert entries["app"].state == "expired" and entries["ca"].state == "ok"
     assert status.failing(entries.values())
@@ -74,10 +85,15 @@ def test_the_kubernetes_layout_is_read_too(tmp_path):
     store.issue_node(source, "tls", ["app-0"])
     mounted = tmp_path / "etc-tls"
     mounted.mkdir()
-    for src, dst, mode in (("ca.pem", "ca.crt", 0o644), ("tls.pem", "tls.crt", 0o644),
-                           ("tls.key", "tls.key", 0o400)):
+    for src, dst, mode in (
+        ("ca.pem", "ca.crt", 0o644),
+        ("tls.pem", "tls.crt", 0o644),
+        ("tls.key", "tls.key", 0o400),
+    ):
         (mounted / dst).write_bytes((source / src).read_bytes())
         os.chmod(mounted / dst, mode)
     entries = status.inspect(mounted)
     assert [(e.name, e.role, e.state, e.problems) for e in entries] == [
-        ("ca", "ca", "ok", []), ("tls", "node", "ok", [])]
+        ("ca", "ca", "ok", []),
+        ("tls", "node", "ok", []),
+    ]

@@ -56,8 +56,9 @@ def test_nothing_is_replaced_without_overwrite(tmp_path):
     assert again.key_path.read_bytes() != before
 
 
-@pytest.mark.parametrize("name", ["ca", "../x", "a/b", ".hidden", "x.pem", "x.key", "", "a b",
-                                  "app\n", "app\n.x"])
+@pytest.mark.parametrize(
+    "name", ["ca", "../x", "a/b", ".hidden", "x.pem", "x.key", "", "a b", "app\n", "app\n.x"]
+)
 def test_bad_names_are_refused(tmp_path, name):
     store.init_ca(tmp_path, "CA")
     with pytest.raises(UsageError):
@@ -84,8 +85,9 @@ def test_a_bad_san_writes_nothing(tmp_path):
 
 def test_a_broken_key_file_is_named_not_shown(tmp_path):
     store.init_ca(tmp_path, "CA")
-    secret_looking = (b"-----BEGIN PRIVATE KEY-----\nc2VjcmV0LXZhbHVlLWhlcmU=\n"
-                      b"-----END PRIVATE KEY-----\n")
+    secret_looking = (
+        b"-----BEGIN PRIVATE KEY-----\nc2VjcmV0LXZhbHVlLWhlcmU=\n-----END PRIVATE KEY-----\n"
+    )
     (tmp_path / "ca.key").write_bytes(secret_looking)
     with pytest.raises(UsageError) as info:
         store.load_ca(tmp_path)
@@ -94,9 +96,14 @@ def test_a_broken_key_file_is_named_not_shown(tmp_path):
 
 def test_expired_certificates_can_be_made_for_tests(tmp_path):
     store.init_ca(tmp_path, "CA")
-    now = dt.datetime.now(dt.timezone.utc)
-    old = store.issue_node(tmp_path, "old", [], not_before=now - dt.timedelta(days=3),
-                           not_after=now - dt.timedelta(days=1))
+    now = dt.datetime.now(dt.UTC)
+    old = store.issue_node(
+        tmp_path,
+        "old",
+        [],
+        not_before=now - dt.timedelta(days=3),
+        not_after=now - dt.timedelta(days=1),
+    )
     assert pki.facts(old.cert).days_left() < 0
 
 
@@ -105,7 +112,7 @@ def test_an_expired_ca_signs_nothing(tmp_path):
 
     from erlcookie.cookie.files import atomic_write
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     key, cert = pki.make_ca("old CA", days=1, not_before=now - dt.timedelta(days=3))
     atomic_write(tmp_path / "ca.key", pki.key_pem(key), mode=0o600)
     atomic_write(tmp_path / "ca.pem", pki.cert_pem(cert), mode=0o644)

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from typing import cast
 
 # The words of this domain: what people put in a cookie when they make one up.
-BEAM_WORDS = frozenset("""
+BEAM_WORDS = frozenset(
+    """
     erlang erl cookie cookies elixir beam otp rabbitmq rabbit couchdb couch ejabberd riak
     emqx vernemq mongooseim mnesia cluster node nodes release dist distributed secret secrets
     phoenix livebook docker kube kubernetes prod dev test demo app my mq ex
-""".split())
+""".split()
+)
 SCREEN = 0.5  # share of the value covered by words before zxcvbn is asked
 COMPOSED = 0.6  # share zxcvbn must explain (words, patterns, separators) to call it human-chosen
 MIN_BITS = 80.0  # as audit.checks.MIN_BITS: below this, an offline guess is in reach

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import errno
 import importlib
-import io
 import importlib.util
+import io
 import os
 import sys
 
@@ -23,18 +23,51 @@ DEBUG_ENV = "ERLCOOKIE_DEBUG"  # set to 1 to see the traceback of an unexpected 
 # name -> (module:attribute, one-line help). Keep in the order users meet them: the main
 # job (doctor) first.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "doctor": ("erlcookie.cli.doctor:doctor", "Diagnose a whole project (release, Kubernetes, leaks) and fix what is safe."),
-    "generate": ("erlcookie.cli.generate:generate", "Generate a strong cookie (to stdout or a 0400 file)."),
-    "audit": ("erlcookie.cli.audit:audit", "Judge a cookie: strength, weak values, OTP-generator predictability."),
-    "fingerprint": ("erlcookie.cli.fingerprint:fingerprint_cmd", "Show a cookie's fingerprint, to compare without revealing."),
+    "doctor": (
+        "erlcookie.cli.doctor:doctor",
+        "Diagnose a whole project (release, Kubernetes, leaks) and fix what is safe.",
+    ),
+    "generate": (
+        "erlcookie.cli.generate:generate",
+        "Generate a strong cookie (to stdout or a 0400 file).",
+    ),
+    "audit": (
+        "erlcookie.cli.audit:audit",
+        "Judge a cookie: strength, weak values, OTP-generator predictability.",
+    ),
+    "fingerprint": (
+        "erlcookie.cli.fingerprint:fingerprint_cmd",
+        "Show a cookie's fingerprint, to compare without revealing.",
+    ),
     "nodes": ("erlcookie.cli.distribution:nodes", "List the nodes registered in a host's EPMD."),
-    "ping": ("erlcookie.cli.distribution:ping", "Check that nodes accept a cookie, by a real handshake."),
-    "info": ("erlcookie.cli.distribution:info", "Connect to nodes and report OTP release, peers, cookie match, TLS."),
-    "release": ("erlcookie.cli.release:release", "Check and fix releases so they read RELEASE_COOKIE."),
-    "scan": ("erlcookie.cli.scan:scan", "Find leaked and weak cookies in trees, staged changes and git history."),
-    "k8s": ("erlcookie.cli.k8s:k8s", "Kubernetes: cookie Secret, wire workloads, NetworkPolicy, live status."),
-    "tls": ("erlcookie.cli.tls:tls", "Mutual TLS distribution: cluster CA, node certificates, optfile, expiry."),
-    "rotate": ("erlcookie.cli.rotate:rotate", "Rotate a live cluster's cookie with zero failed connections."),
+    "ping": (
+        "erlcookie.cli.distribution:ping",
+        "Check that nodes accept a cookie, by a real handshake.",
+    ),
+    "info": (
+        "erlcookie.cli.distribution:info",
+        "Connect to nodes and report OTP release, peers, cookie match, TLS.",
+    ),
+    "release": (
+        "erlcookie.cli.release:release",
+        "Check and fix releases so they read RELEASE_COOKIE.",
+    ),
+    "scan": (
+        "erlcookie.cli.scan:scan",
+        "Find leaked and weak cookies in trees, staged changes and git history.",
+    ),
+    "k8s": (
+        "erlcookie.cli.k8s:k8s",
+        "Kubernetes: cookie Secret, wire workloads, NetworkPolicy, live status.",
+    ),
+    "tls": (
+        "erlcookie.cli.tls:tls",
+        "Mutual TLS distribution: cluster CA, node certificates, optfile, expiry.",
+    ),
+    "rotate": (
+        "erlcookie.cli.rotate:rotate",
+        "Rotate a live cluster's cookie with zero failed connections.",
+    ),
 }
 
 
@@ -82,8 +115,10 @@ class LazyGroup(click.Group):
         except Exception as exc:  # a bug; its message could hold anything, even a cookie
             if os.environ.get(DEBUG_ENV):
                 raise
-            _fail(f"internal error ({type(exc).__name__}); this is a bug, please report it "
-                  f"(set {DEBUG_ENV}=1 to see the traceback)")
+            _fail(
+                f"internal error ({type(exc).__name__}); this is a bug, please report it "
+                f"(set {DEBUG_ENV}=1 to see the traceback)"
+            )
 
     def format_commands(self, ctx, formatter):
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -92,8 +127,10 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"],
-                                               "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="erlcookie")
 def cli():
     """Erlang/Elixir distribution cookies, without the pain and the danger.

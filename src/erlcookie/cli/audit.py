@@ -10,9 +10,12 @@ from erlcookie.errors import EXIT_FINDINGS, EXIT_OK
 
 @click.command()
 @cookie_options
-@click.option("--reveal", is_flag=True,
-              help="Also print the recovered OTP generator seed of a predictable cookie "
-                   "(it regenerates the cookie, so it is as secret as the cookie).")
+@click.option(
+    "--reveal",
+    is_flag=True,
+    help="Also print the recovered OTP generator seed of a predictable cookie "
+    "(it regenerates the cookie, so it is as secret as the cookie).",
+)
 @json_option
 @handle_errors
 def audit(cookie_request, reveal, as_json):
@@ -36,22 +39,28 @@ def audit(cookie_request, reveal, as_json):
     result = audit_cookie(cookie, path=cookie.path)
     fp = cookie.fingerprint()
     if as_json:
-        emit_json({"source": cookie.source, "fingerprint": fp,
-                   **result.to_dict(reveal_state=reveal)})
+        emit_json(
+            {"source": cookie.source, "fingerprint": fp, **result.to_dict(reveal_state=reveal)}
+        )
     else:
         click.echo(f"{result.verdict.upper()}  {cookie.source}  {fp}")
-        click.echo(f"  strength: {result.bits:g} bits ({result.length} chars, alphabet "
-                   f"{result.alphabet})")
+        click.echo(
+            f"  strength: {result.bits:g} bits ({result.length} chars, alphabet {result.alphabet})"
+        )
         for reason in result.reasons:
             click.echo(f"  - [{reason.verdict}] {reason.code}: {reason.message}")
         if result.generator is not None:
             if reveal:
-                click.echo(f"  generator seed: {result.generator.seed} "
-                           f"(0x{result.generator.seed:09x}); regenerates the cookie exactly")
+                click.echo(
+                    f"  generator seed: {result.generator.seed} "
+                    f"(0x{result.generator.seed:09x}); regenerates the cookie exactly"
+                )
             else:
                 click.echo("  generator state recovered and verified (--reveal prints it)")
         if not result.ok:
-            click.echo("next: replace it with a strong one: erlcookie generate; on a live "
-                       "cluster change it with erlcookie rotate (no failed connection)",
-                       err=True)
+            click.echo(
+                "next: replace it with a strong one: erlcookie generate; on a live "
+                "cluster change it with erlcookie rotate (no failed connection)",
+                err=True,
+            )
     raise SystemExit(EXIT_OK if result.ok else EXIT_FINDINGS)

@@ -10,7 +10,8 @@ import functools
 import json
 import re
 import sys
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import click
 
@@ -38,19 +39,36 @@ def cookie_source_options(default: str) -> Callable[[Callable], Callable]:
     (a command that generates a cookie must not claim it reads RELEASE_COOKIE)."""
 
     def decorate(func: Callable) -> Callable:
-        @click.option("--cookie-file", "cookie_file", metavar="PATH",
-                      help="Read the cookie from PATH ('-' reads one line from stdin).")
-        @click.option("--cookie-env", "cookie_env", metavar="VAR",
-                      help=f"Read the cookie from environment variable VAR (default when no "
-                           f"source is given: {default}).")
-        @click.option("--release", "cookie_release", metavar="DIR",
-                      help="Read a built mix release's releases/COOKIE.")
-        @click.option("--cookie", "cookie_value", metavar="VALUE",
-                      help="The cookie itself (discouraged: visible in ps and shell history).")
+        @click.option(
+            "--cookie-file",
+            "cookie_file",
+            metavar="PATH",
+            help="Read the cookie from PATH ('-' reads one line from stdin).",
+        )
+        @click.option(
+            "--cookie-env",
+            "cookie_env",
+            metavar="VAR",
+            help=f"Read the cookie from environment variable VAR (default when no "
+            f"source is given: {default}).",
+        )
+        @click.option(
+            "--release",
+            "cookie_release",
+            metavar="DIR",
+            help="Read a built mix release's releases/COOKIE.",
+        )
+        @click.option(
+            "--cookie",
+            "cookie_value",
+            metavar="VALUE",
+            help="The cookie itself (discouraged: visible in ps and shell history).",
+        )
         @functools.wraps(func)
         def wrapper(*args, cookie_file, cookie_env, cookie_release, cookie_value, **kwargs):
-            kwargs["cookie_request"] = CookieRequest(file=cookie_file, env=cookie_env,
-                                                     release=cookie_release, value=cookie_value)
+            kwargs["cookie_request"] = CookieRequest(
+                file=cookie_file, env=cookie_env, release=cookie_release, value=cookie_value
+            )
             return func(*args, **kwargs)
 
         return wrapper
@@ -68,13 +86,20 @@ def load_cookie(request: CookieRequest, *, deadline: float | None = None) -> Coo
     return resolve_cookie(request, warn=lambda msg: click.echo(msg, err=True), **extra)
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout.")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Machine-readable JSON on stdout."
+)
 
 # The report formats of every command that reports findings (erlcookie.findings.formats).
 FORMAT_NAMES = ("text", "json", "sarif")
 format_option = click.option(
-    "--format", "fmt", type=click.Choice(FORMAT_NAMES), default="text", show_default=True,
-    help="Report format; json and sarif are plain on stdout.")
+    "--format",
+    "fmt",
+    type=click.Choice(FORMAT_NAMES),
+    default="text",
+    show_default=True,
+    help="Report format; json and sarif are plain on stdout.",
+)
 
 
 def pick_format(fmt: str, *, as_json: bool = False, sarif: bool = False) -> str:
@@ -130,13 +155,13 @@ def safe_text(text: object) -> str:
 
 # In a diff a tab is content and a CRLF ending is the file's own: keep both, escape the rest.
 _UNSAFE_IN_DIFF = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\r(?!\n)"
+)
 
 
 def safe_diff(text: str) -> str:
     """A unified diff of repository files made safe for a terminal, line structure kept."""
-    return _UNSAFE_IN_DIFF.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
-                               text)
+    return _UNSAFE_IN_DIFF.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def markup_safe(text: object) -> str:
@@ -146,7 +171,9 @@ def markup_safe(text: object) -> str:
     return escape(safe_text(text))
 
 
-def render_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> None:
+def render_table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
+) -> None:
     """A rich table on a terminal, aligned plain text otherwise."""
     rows = [["" if cell is None else safe_text(cell) for cell in row] for row in rows]
     if stdout_is_tty():

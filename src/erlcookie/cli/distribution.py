@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import functools
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import click
 
-from erlcookie.cli.common import (cookie_options, emit_json, handle_errors, json_option,
-                                  load_cookie, render_table, safe_text)
+from erlcookie.cli.common import (
+    cookie_options,
+    emit_json,
+    handle_errors,
+    json_option,
+    load_cookie,
+    render_table,
+    safe_text,
+)
 from erlcookie.errors import UsageError
 
 PROGRESS_THRESHOLD = 5  # show a progress bar on a terminal from this many nodes on
@@ -22,55 +29,111 @@ PROGRESS_THRESHOLD = 5  # show a progress bar on a terminal from this many nodes
 def _epmd_port_option(func: Callable) -> Callable:
     from erlcookie.distribution.epmd import EPMD_PORT
 
-    return click.option("--epmd-port", type=click.IntRange(1, 65535), default=EPMD_PORT,
-                        envvar="ERL_EPMD_PORT", show_default=True,
-                        help="EPMD's port (also from $ERL_EPMD_PORT, as OTP reads it).")(func)
+    return click.option(
+        "--epmd-port",
+        type=click.IntRange(1, 65535),
+        default=EPMD_PORT,
+        envvar="ERL_EPMD_PORT",
+        show_default=True,
+        help="EPMD's port (also from $ERL_EPMD_PORT, as OTP reads it).",
+    )(func)
 
 
 def _timeout_option(func: Callable) -> Callable:
-    return click.option("--timeout", type=click.FloatRange(0.01, 3600), default=5.0,
-                        show_default=True, metavar="SECONDS",
-                        help="Per node: EPMD lookup, connect and handshake together.")(func)
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(0.01, 3600),
+        default=5.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Per node: EPMD lookup, connect and handshake together.",
+    )(func)
 
 
 def connection_options(func: Callable) -> Callable:
     """Where and how to reach nodes; the command receives `conn_opts` (dict) and `tls`."""
 
-    @click.option("--host", metavar="HOST",
-                  help="Dial HOST instead of each node's host part (port-forwards, IPs).")
+    @click.option(
+        "--host",
+        metavar="HOST",
+        help="Dial HOST instead of each node's host part (port-forwards, IPs).",
+    )
     @_epmd_port_option
-    @click.option("--dist-port", type=click.IntRange(1, 65535), metavar="PORT",
-                  help="The node's distribution port: skip EPMD (one node only).")
+    @click.option(
+        "--dist-port",
+        type=click.IntRange(1, 65535),
+        metavar="PORT",
+        help="The node's distribution port: skip EPMD (one node only).",
+    )
     @_timeout_option
-    @click.option("--tls-cert", type=click.Path(dir_okay=False), metavar="PEM",
-                  help="Client certificate for TLS distribution (-proto_dist inet_tls).")
-    @click.option("--tls-key", type=click.Path(dir_okay=False), metavar="PEM",
-                  help="Private key of --tls-cert.")
-    @click.option("--tls-ca", type=click.Path(dir_okay=False), metavar="PEM",
-                  help="CA that signed the nodes' certificates; turns TLS on.")
-    @click.option("--tls-server-name", metavar="NAME",
-                  help="Name to check the node's certificate against (default: the host dialled).")
-    @click.option("--no-tls-hostname-check", is_flag=True,
-                  help="Trust any certificate the CA signed, whatever host it names.")
+    @click.option(
+        "--tls-cert",
+        type=click.Path(dir_okay=False),
+        metavar="PEM",
+        help="Client certificate for TLS distribution (-proto_dist inet_tls).",
+    )
+    @click.option(
+        "--tls-key",
+        type=click.Path(dir_okay=False),
+        metavar="PEM",
+        help="Private key of --tls-cert.",
+    )
+    @click.option(
+        "--tls-ca",
+        type=click.Path(dir_okay=False),
+        metavar="PEM",
+        help="CA that signed the nodes' certificates; turns TLS on.",
+    )
+    @click.option(
+        "--tls-server-name",
+        metavar="NAME",
+        help="Name to check the node's certificate against (default: the host dialled).",
+    )
+    @click.option(
+        "--no-tls-hostname-check",
+        is_flag=True,
+        help="Trust any certificate the CA signed, whatever host it names.",
+    )
     @functools.wraps(func)
-    def wrapper(*args, host, epmd_port, dist_port, timeout, tls_cert, tls_key, tls_ca,
-                tls_server_name, no_tls_hostname_check, **kwargs):
+    def wrapper(
+        *args,
+        host,
+        epmd_port,
+        dist_port,
+        timeout,
+        tls_cert,
+        tls_key,
+        tls_ca,
+        tls_server_name,
+        no_tls_hostname_check,
+        **kwargs,
+    ):
         tls = None
         if tls_cert or tls_key or tls_ca or tls_server_name or no_tls_hostname_check:
             from erlcookie.distribution.tls import TlsOptions
 
-            tls = TlsOptions(certfile=tls_cert, keyfile=tls_key, cafile=tls_ca,
-                             verify_hostname=not no_tls_hostname_check,
-                             server_name=tls_server_name)
-        kwargs["conn_opts"] = {"host": host, "epmd_port": epmd_port, "dist_port": dist_port,
-                               "timeout": timeout, "tls": tls}
+            tls = TlsOptions(
+                certfile=tls_cert,
+                keyfile=tls_key,
+                cafile=tls_ca,
+                verify_hostname=not no_tls_hostname_check,
+                server_name=tls_server_name,
+            )
+        kwargs["conn_opts"] = {
+            "host": host,
+            "epmd_port": epmd_port,
+            "dist_port": dist_port,
+            "timeout": timeout,
+            "tls": tls,
+        }
         return func(*args, **kwargs)
 
     return wrapper
 
 
-def _node_list(nodes: tuple[str, ...], nodes_file: str | None, conn_opts: dict,
-               cookie_request) -> list:
+def _node_list(
+    nodes: tuple[str, ...], nodes_file: str | None, conn_opts: dict, cookie_request
+) -> list:
     from erlcookie.distribution.nodename import NodeName
     from erlcookie.inputs import read_bounded_text
 
@@ -81,11 +144,16 @@ def _node_list(nodes: tuple[str, ...], nodes_file: str | None, conn_opts: dict,
         if nodes_file == "-" and cookie_request.file == "-":
             raise UsageError("stdin cannot carry both the cookie and the node list")
         try:
-            text = read_bounded_text(nodes_file, limit=1 << 20, what="--nodes-file", deadline=conn_opts["timeout"])
+            text = read_bounded_text(
+                nodes_file, limit=1 << 20, what="--nodes-file", deadline=conn_opts["timeout"]
+            )
         except OSError as exc:
             raise UsageError(f"cannot read --nodes-file {nodes_file}: {exc.strerror}") from None
-        names += [line.strip() for line in text.splitlines()
-                  if line.strip() and not line.lstrip().startswith("#")]
+        names += [
+            line.strip()
+            for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
     if not names:
         raise UsageError("give at least one NODE (name@host), or --nodes-file")
     if conn_opts["dist_port"] is not None and len(names) != 1:
@@ -106,12 +174,20 @@ def _node_command(name: str, *, concurrency: int, concurrency_help: str) -> Call
     def decorate(func: Callable) -> Callable:
         func = handle_errors(func)
         func = json_option(func)
-        func = click.option("--concurrency", type=click.IntRange(1, 10000), default=concurrency,
-                            show_default=True, help=concurrency_help)(func)
+        func = click.option(
+            "--concurrency",
+            type=click.IntRange(1, 10000),
+            default=concurrency,
+            show_default=True,
+            help=concurrency_help,
+        )(func)
         func = connection_options(func)
         func = cookie_options(func)
-        func = click.option("--nodes-file", metavar="PATH",
-                            help="Also read node names from PATH, one per line ('-' for stdin).")(func)
+        func = click.option(
+            "--nodes-file",
+            metavar="PATH",
+            help="Also read node names from PATH, one per line ('-' for stdin).",
+        )(func)
         func = click.argument("node_args", metavar="NODE...", nargs=-1)(func)
         return click.command(name)(func)
 
@@ -128,8 +204,13 @@ class _Progress:
 
             from erlcookie.cli.common import console
 
-            self._bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
-                                 console=console(stderr=True), transient=True)
+            self._bar = Progress(
+                TextColumn(label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console(stderr=True),
+                transient=True,
+            )
             self._task = self._bar.add_task(label, total=total)
 
     def __enter__(self):
@@ -166,8 +247,13 @@ def nodes(host, epmd_port, timeout, as_json):
     reply = asyncio.run(epmd_names(host, epmd_port=epmd_port, timeout=timeout))
     rows = sorted(reply.nodes)
     if as_json:
-        emit_json({"host": host, "epmd_port": epmd_port,
-                   "nodes": [{"name": n, "port": p} for n, p in rows]})
+        emit_json(
+            {
+                "host": host,
+                "epmd_port": epmd_port,
+                "nodes": [{"name": n, "port": p} for n, p in rows],
+            }
+        )
         return
     if not rows:
         click.echo(f"no nodes registered in EPMD at {safe_text(host)}:{epmd_port}", err=True)
@@ -203,18 +289,35 @@ def ping(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json)
         from erlcookie.distribution.client import ping_many
 
         with _Progress(len(names), "pinging") as progress:
-            results = asyncio.run(ping_many(names, cookie, concurrency=concurrency,
-                                            on_result=progress.advance, **conn_opts))
+            results = asyncio.run(
+                ping_many(
+                    names, cookie, concurrency=concurrency, on_result=progress.advance, **conn_opts
+                )
+            )
     summary: dict[str, int] = {}
     for result in results:
         summary[result.verdict] = summary.get(result.verdict, 0) + 1
     if as_json:
-        emit_json({"cookie_source": cookie.source, "summary": summary,
-                   "results": [r.to_dict() for r in results]})
+        emit_json(
+            {
+                "cookie_source": cookie.source,
+                "summary": summary,
+                "results": [r.to_dict() for r in results],
+            }
+        )
     else:
-        render_table(["node", "verdict", "ms", "detail"],
-                     [(r.node, r.verdict, f"{r.elapsed * 1000:.1f}",
-                       "" if r.verdict == ACCEPTED else r.detail) for r in results])
+        render_table(
+            ["node", "verdict", "ms", "detail"],
+            [
+                (
+                    r.node,
+                    r.verdict,
+                    f"{r.elapsed * 1000:.1f}",
+                    "" if r.verdict == ACCEPTED else r.detail,
+                )
+                for r in results
+            ],
+        )
         if len(results) > 1:
             click.echo(", ".join(f"{n} {v}" for v, n in summary.items()), err=True)
     sys.exit(exit_code(r.verdict for r in results))
@@ -238,12 +341,18 @@ def _info_rows(info) -> list[tuple[str, str]]:
         ("proto_dist", info.proto_dist or "-"),
         ("tls", info.tls or "-"),
         ("cookie accepted", yes_no(info.handshake_cookie_matches) + " (proven by the handshake)"),
-        ("own cookie matches", yes_no(info.own_cookie_matches)
-         + (f" ({info.own_cookie_fingerprint})" if info.own_cookie_fingerprint else "")),
+        (
+            "own cookie matches",
+            yes_no(info.own_cookie_matches)
+            + (f" ({info.own_cookie_fingerprint})" if info.own_cookie_fingerprint else ""),
+        ),
         ("visible nodes", ", ".join(info.visible_nodes) or "-"),
         ("hidden nodes", ", ".join(info.hidden_nodes) or "-"),
-        ("peers on another cookie", (", ".join(info.peers_with_other_cookie) or "none")
-         + f" (of {info.peers_checked} checked)"),
+        (
+            "peers on another cookie",
+            (", ".join(info.peers_with_other_cookie) or "none")
+            + f" (of {info.peers_checked} checked)",
+        ),
     ]
     rows += [("error", e) for e in info.errors]
     return rows
@@ -285,8 +394,13 @@ def info(node_args, nodes_file, cookie_request, conn_opts, concurrency, as_json)
     with _Progress(len(names), "querying") as progress:
         infos = asyncio.run(run_all(progress))
     if as_json:
-        emit_json({"cookie_source": cookie.source, "cookie_fingerprint": cookie.fingerprint(),
-                   "nodes": [i.to_dict() for i in infos]})
+        emit_json(
+            {
+                "cookie_source": cookie.source,
+                "cookie_fingerprint": cookie.fingerprint(),
+                "nodes": [i.to_dict() for i in infos],
+            }
+        )
     else:
         click.echo(f"our cookie: {cookie.fingerprint()} (from {cookie.source})")
         for item in infos:

@@ -7,8 +7,14 @@ import textwrap
 
 import click
 
-from erlcookie.cli.common import (format_option, handle_errors, render_findings, safe_diff,
-                                  safe_text, stdout_is_tty)
+from erlcookie.cli.common import (
+    format_option,
+    handle_errors,
+    render_findings,
+    safe_diff,
+    safe_text,
+    stdout_is_tty,
+)
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL, UsageError
 
 WIDTH = 80
@@ -18,31 +24,68 @@ SEVERITY_COLOURS = {"critical": "red", "high": "red", "medium": "yellow", "low":
 @click.command("doctor")
 @click.argument("path", default=".", metavar="[PATH]")
 @format_option
-@click.option("--fix", "do_fix", is_flag=True,
-              help="Apply every fix that is safe offline (release fix, k8s inject, cookie keys "
-                   "out of ConfigMaps, cookies moved out of the tree), after showing the diff.")
+@click.option(
+    "--fix",
+    "do_fix",
+    is_flag=True,
+    help="Apply every fix that is safe offline (release fix, k8s inject, cookie keys "
+    "out of ConfigMaps, cookies moved out of the tree), after showing the diff.",
+)
 @click.option("--dry-run", is_flag=True, help="With --fix: show the diff, change nothing.")
 @click.option("-y", "--yes", is_flag=True, help="With --fix: apply without asking.")
-@click.option("--secret-dir", metavar="DIR",
-              help="With --fix: where Secret manifests and moved cookie files go (outside the "
-                   "project, or a directory git ignores; default PATH/.erlcookie, made ignored).")
-@click.option("--apply", "to_cluster", is_flag=True,
-              help="With --fix: create the Secret in the cluster (kubeconfig) instead of "
-                   "writing its manifest.")
+@click.option(
+    "--secret-dir",
+    metavar="DIR",
+    help="With --fix: where Secret manifests and moved cookie files go (outside the "
+    "project, or a directory git ignores; default PATH/.erlcookie, made ignored).",
+)
+@click.option(
+    "--apply",
+    "to_cluster",
+    is_flag=True,
+    help="With --fix: create the Secret in the cluster (kubeconfig) instead of "
+    "writing its manifest.",
+)
 @click.option("--secret", default="erlang-cookie", show_default=True, help="Secret name.")
 @click.option("--key", default="cookie", show_default=True, help="Key in the Secret.")
-@click.option("--env", "envs", multiple=True, metavar="VAR",
-              help="Variable the workloads read the cookie from (default RELEASE_COOKIE; "
-                   "repeatable). Cookie-like keys poured in through envFrom are found anyway.")
-@click.option("--rebar3-version", metavar="VERSION",
-              help="The rebar3 that builds the project (see `release check`).")
-@click.option("-n", "--namespace", metavar="NS",
-              help="With --apply: the namespace of manifests that name none.")
+@click.option(
+    "--env",
+    "envs",
+    multiple=True,
+    metavar="VAR",
+    help="Variable the workloads read the cookie from (default RELEASE_COOKIE; "
+    "repeatable). Cookie-like keys poured in through envFrom are found anyway.",
+)
+@click.option(
+    "--rebar3-version",
+    metavar="VERSION",
+    help="The rebar3 that builds the project (see `release check`).",
+)
+@click.option(
+    "-n",
+    "--namespace",
+    metavar="NS",
+    help="With --apply: the namespace of manifests that name none.",
+)
 @click.option("--context", metavar="NAME", help="With --apply: kubeconfig context.")
 @click.option("--kubeconfig", metavar="PATH", help="With --apply: kubeconfig file.")
 @handle_errors
-def doctor(path, fmt, do_fix, dry_run, yes, secret_dir, to_cluster, secret, key, envs,
-           rebar3_version, namespace, context, kubeconfig):
+def doctor(
+    path,
+    fmt,
+    do_fix,
+    dry_run,
+    yes,
+    secret_dir,
+    to_cluster,
+    secret,
+    key,
+    envs,
+    rebar3_version,
+    namespace,
+    context,
+    kubeconfig,
+):
     """Diagnose a whole project in one run, and fix what is safe offline (--fix).
 
     Looks at the release configuration (everything `release check` finds), the Kubernetes
@@ -75,16 +118,19 @@ def doctor(path, fmt, do_fix, dry_run, yes, secret_dir, to_cluster, secret, key,
     check_secret_key(key)
     for var in envs:
         check_env_name(var)
-    options = DoctorOptions(secret=secret, key=key, envs=tuple(dict.fromkeys(envs)) or
-                            ("RELEASE_COOKIE",), rebar3_version=rebar3_version)
+    options = DoctorOptions(
+        secret=secret,
+        key=key,
+        envs=tuple(dict.fromkeys(envs)) or ("RELEASE_COOKIE",),
+        rebar3_version=rebar3_version,
+    )
     diagnosis = diagnose(path, options)
     if not do_fix:
         _report(diagnosis, fmt)
         sys.exit(_exit_code(diagnosis))
     if diagnosis.errors:
         _report(diagnosis, fmt)
-        click.echo("erlcookie: error: some files could not be read, so nothing was fixed",
-                   err=True)
+        click.echo("erlcookie: error: some files could not be read, so nothing was fixed", err=True)
         sys.exit(EXIT_OPERATIONAL)
     from erlcookie.doctor import fix as fixer
 
@@ -104,8 +150,10 @@ def doctor(path, fmt, do_fix, dry_run, yes, secret_dir, to_cluster, secret, key,
         sys.exit(_exit_code(diagnosis))
     if not yes:
         if not (sys.stdin.isatty() and stdout_is_tty()):
-            raise UsageError("not a terminal: pass --yes to apply the changes above "
-                             "(or --dry-run to only show them)")
+            raise UsageError(
+                "not a terminal: pass --yes to apply the changes above "
+                "(or --dry-run to only show them)"
+            )
         if not click.confirm("Apply these changes?", default=False, err=True):
             click.echo("nothing written", err=True)
             sys.exit(_exit_code(diagnosis))
@@ -113,8 +161,13 @@ def doctor(path, fmt, do_fix, dry_run, yes, secret_dir, to_cluster, secret, key,
     def connect(ns):
         from erlcookie.k8s.api import KubeApi
 
-        return KubeApi.connect(kubeconfig=kubeconfig, context=context,
-                               namespace=ns or namespace, in_cluster=None, timeout=15.0)
+        return KubeApi.connect(
+            kubeconfig=kubeconfig,
+            context=context,
+            namespace=ns or namespace,
+            in_cluster=None,
+            timeout=15.0,
+        )
 
     done = fixer.apply(plan, connect=connect)
     for line in done:
@@ -152,9 +205,14 @@ def _report(diagnosis, fmt: str, applied: list[str] | None = None) -> None:
 
 def _wrap(text: str, indent: str, first: str | None = None) -> list[str]:
     """Wrapped at 80 columns on spaces only: a path:line or a fingerprint is never cut."""
-    return textwrap.wrap(safe_text(text), WIDTH, initial_indent=indent if first is None else first,
-                         subsequent_indent=indent, break_long_words=False,
-                         break_on_hyphens=False) or [indent.rstrip()]
+    return textwrap.wrap(
+        safe_text(text),
+        WIDTH,
+        initial_indent=indent if first is None else first,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent.rstrip()]
 
 
 def render_text(diagnosis, colour: bool = False) -> list[str]:
@@ -168,27 +226,43 @@ def render_text(diagnosis, colour: bool = False) -> list[str]:
     lines.append("")
     problems = diagnosis.problems()
     if not problems:
-        lines.append("No cookie problems found in the files." if diagnosis.next_steps
-                     else "No cookie problems found: nothing to do.")
+        lines.append(
+            "No cookie problems found in the files."
+            if diagnosis.next_steps
+            else "No cookie problems found: nothing to do."
+        )
     else:
         counts = ", ".join(f"{n} {s}" for s, n in diagnosis.counts().items() if n)
         fixable = sum(i.doctor_fix for i in diagnosis.items)
-        lines += _wrap(f"{len(problems)} problem(s) in {len(diagnosis.items)} place(s) "
-                       f"({counts}); doctor --fix fixes {fixable} of them offline.", "")
+        lines += _wrap(
+            f"{len(problems)} problem(s) in {len(diagnosis.items)} place(s) "
+            f"({counts}); doctor --fix fixes {fixable} of them offline.",
+            "",
+        )
     for number, problem in enumerate(problems, 1):
         lines.append("")
         severity = str(problem.severity).upper()
         if colour:
-            severity = click.style(severity, fg=SEVERITY_COLOURS[str(problem.severity)],
-                                   bold=True)
+            severity = click.style(severity, fg=SEVERITY_COLOURS[str(problem.severity)], bold=True)
         head = f"{number}. {severity} {safe_text(problem.rule.short.rstrip('.'))}"
-        lines += textwrap.wrap(head, WIDTH, subsequent_indent="   ", break_long_words=False,
-                               break_on_hyphens=False)
+        lines += textwrap.wrap(
+            head, WIDTH, subsequent_indent="   ", break_long_words=False, break_on_hyphens=False
+        )
         also = sorted({a for i in problem.items for a in i.also})
-        tag = "doctor --fix" if problem.doctor_fix else \
-            "partly doctor --fix" if any(i.doctor_fix for i in problem.items) else "by hand"
-        lines += _wrap(f"{problem.rule.id}" + (f" (also {', '.join(also)})" if also else "")
-                       + f"; {problem.area}; {tag}", "   ", "   ")
+        tag = (
+            "doctor --fix"
+            if problem.doctor_fix
+            else "partly doctor --fix"
+            if any(i.doctor_fix for i in problem.items)
+            else "by hand"
+        )
+        lines += _wrap(
+            f"{problem.rule.id}"
+            + (f" (also {', '.join(also)})" if also else "")
+            + f"; {problem.area}; {tag}",
+            "   ",
+            "   ",
+        )
         for item in problem.items:
             f = item.finding
             facts = [x for x in (f.fingerprint, f.verdict, f.git) if x]

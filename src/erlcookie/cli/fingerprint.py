@@ -21,8 +21,19 @@ def fingerprint_cmd(cookie_request, as_json):
     cookie = load_cookie(cookie_request)
     fp = cookie.fingerprint()
     if as_json:
-        emit_json({"fingerprint": fp, "source": cookie.source, "algorithm": {
-            "kdf": "scrypt", "n": fp_module.SCRYPT_N, "r": fp_module.SCRYPT_R,
-            "p": fp_module.SCRYPT_P, "salt": fp_module.SALT.decode(), "bytes": fp_module.DKLEN}})
+        emit_json(
+            {
+                "fingerprint": fp,
+                "source": cookie.source,
+                "algorithm": {
+                    "kdf": "scrypt",
+                    "n": fp_module.SCRYPT_N,
+                    "r": fp_module.SCRYPT_R,
+                    "p": fp_module.SCRYPT_P,
+                    "salt": fp_module.SALT.decode(),
+                    "bytes": fp_module.DKLEN,
+                },
+            }
+        )
     else:
         click.echo(fp)

@@ -8,19 +8,35 @@ import click
 
 from erlcookie.cli.common import emit_json, handle_errors, json_option
 from erlcookie.cookie.files import atomic_write
-from erlcookie.cookie.generate import DEFAULT_STYLE, STYLES, generate as make_cookie
+from erlcookie.cookie.generate import DEFAULT_STYLE, STYLES
+from erlcookie.cookie.generate import generate as make_cookie
 from erlcookie.errors import UsageError
 
 
 @click.command()
-@click.option("--style", type=click.Choice(list(STYLES)), default=DEFAULT_STYLE, show_default=True,
-              help="elixir: URL-safe base64 of 40 bytes (320 bits); erlang: 20 letters A-Z; "
-                   "base32: like mix release; hex.")
-@click.option("--bytes", "nbytes", type=click.IntRange(1), metavar="N",
-              help="Random bytes for elixir/base32/hex styles.")
+@click.option(
+    "--style",
+    type=click.Choice(list(STYLES)),
+    default=DEFAULT_STYLE,
+    show_default=True,
+    help="elixir: URL-safe base64 of 40 bytes (320 bits); erlang: 20 letters A-Z; "
+    "base32: like mix release; hex.",
+)
+@click.option(
+    "--bytes",
+    "nbytes",
+    type=click.IntRange(1),
+    metavar="N",
+    help="Random bytes for elixir/base32/hex styles.",
+)
 @click.option("--length", type=click.IntRange(1), metavar="N", help="Letters for the erlang style.")
-@click.option("--write", "write_path", type=click.Path(dir_okay=False), metavar="PATH",
-              help="Write to PATH (mode 0400, atomically) and print only the fingerprint.")
+@click.option(
+    "--write",
+    "write_path",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Write to PATH (mode 0400, atomically) and print only the fingerprint.",
+)
 @click.option("--force", is_flag=True, help="With --write: replace an existing file.")
 @json_option
 @handle_errors
@@ -55,10 +71,14 @@ def generate(style, nbytes, length, write_path, force, as_json):
     bits = audit_cookie(cookie).bits
     fp = cookie.fingerprint()
     if as_json:
-        emit_json({"path": str(written), "mode": "0400", "style": style, "bits": bits,
-                   "fingerprint": fp})
+        emit_json(
+            {"path": str(written), "mode": "0400", "style": style, "bits": bits, "fingerprint": fp}
+        )
     else:
         click.echo(f"wrote {written} (mode 0400, {style}, {bits} bits), fingerprint {fp}")
-        click.echo("next: give it to the nodes (RELEASE_COOKIE, or the file as "
-                   "~/.erlang.cookie), or to Kubernetes: erlcookie k8s secret --cookie-file "
-                   f"{shlex.quote(str(written))} --apply", err=True)
+        click.echo(
+            "next: give it to the nodes (RELEASE_COOKIE, or the file as "
+            "~/.erlang.cookie), or to Kubernetes: erlcookie k8s secret --cookie-file "
+            f"{shlex.quote(str(written))} --apply",
+            err=True,
+        )

@@ -10,15 +10,25 @@ import sys
 
 import click
 
-from erlcookie.cli.common import (emit_json, format_option, handle_errors, json_option,
-                                  pick_format, render_findings, safe_diff, safe_text)
+from erlcookie.cli.common import (
+    emit_json,
+    format_option,
+    handle_errors,
+    json_option,
+    pick_format,
+    render_findings,
+    safe_diff,
+    safe_text,
+)
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL
 
 SEVERITY_COLOURS = {"critical": "red", "high": "red", "medium": "yellow", "low": "cyan"}
 
 rebar3_version_option = click.option(
-    "--rebar3-version", metavar="VERSION",
-    help="The rebar3 that builds the project (default: ./rebar3, .tool-versions, then rebar3 on PATH).")
+    "--rebar3-version",
+    metavar="VERSION",
+    help="The rebar3 that builds the project (default: ./rebar3, .tool-versions, then rebar3 on PATH).",
+)
 
 
 @click.group("release")
@@ -36,8 +46,12 @@ def _echo_finding(f, err: bool = False) -> None:
 
     line = safe_text(finding_line(f))  # paths and messages come from the project
     head, _, rest = line.partition(f" {f.severity} ")
-    click.echo(f"{head} " + click.style(f.severity, fg=SEVERITY_COLOURS[f.severity], bold=True)
-               + f" {rest}", err=err)
+    click.echo(
+        f"{head} "
+        + click.style(f.severity, fg=SEVERITY_COLOURS[f.severity], bold=True)
+        + f" {rest}",
+        err=err,
+    )
     click.echo(f"    fix: {safe_text(f.fix)}", err=err)
 
 
@@ -70,9 +84,12 @@ def check(path, fmt, as_json, sarif, rebar3_version):
             click.echo(f"erlcookie: error: {safe_text(error)}", err=True)
         click.echo(safe_text(summary(report)))
         if any(f.fixable for f in report.findings):
-            click.echo(f"next: erlcookie release fix {safe_text(path)} --dry-run (then "
-                       "without --dry-run); or the whole project, Kubernetes too: "
-                       "erlcookie doctor --fix", err=True)
+            click.echo(
+                f"next: erlcookie release fix {safe_text(path)} --dry-run (then "
+                "without --dry-run); or the whole project, Kubernetes too: "
+                "erlcookie doctor --fix",
+                err=True,
+            )
     if report.errors:
         sys.exit(EXIT_OPERATIONAL)
     sys.exit(EXIT_FINDINGS if report.findings else EXIT_OK)
@@ -81,10 +98,17 @@ def check(path, fmt, as_json, sarif, rebar3_version):
 @release.command("fix")
 @click.argument("path", default=".", metavar="[PATH]")
 @click.option("--dry-run", is_flag=True, help="Show the diff; write nothing.")
-@click.option("--node-name", type=click.Choice(["pod-ip"]),
-              help="Kubernetes: long node names <release>@${POD_IP} (RELEASE_DISTRIBUTION=name).")
-@click.option("--dist-port", type=click.IntRange(1, 65535), metavar="PORT",
-              help="Pin the distribution port of start/daemon, so a NetworkPolicy can allow it.")
+@click.option(
+    "--node-name",
+    type=click.Choice(["pod-ip"]),
+    help="Kubernetes: long node names <release>@${POD_IP} (RELEASE_DISTRIBUTION=name).",
+)
+@click.option(
+    "--dist-port",
+    type=click.IntRange(1, 65535),
+    metavar="PORT",
+    help="Pin the distribution port of start/daemon, so a NetworkPolicy can allow it.",
+)
 @rebar3_version_option
 @json_option
 @handle_errors
@@ -99,11 +123,10 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
     stops everything before any write (exit 3). Exit 1 when findings remain that need a
     human (committed cookie files, literal cookies in code), else 0.
     """
+    from erlcookie.distribution.epmd import EPMD_PORT
     from erlcookie.errors import OperationalError, UsageError
     from erlcookie.release import FixOptions, ReleaseParseError, apply, check, diff, plan_fix
     from erlcookie.release.model import finding_json
-
-    from erlcookie.distribution.epmd import EPMD_PORT
 
     if dist_port == EPMD_PORT:
         raise UsageError(f"--dist-port {EPMD_PORT} is EPMD's port; pick another one")
@@ -120,17 +143,30 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
         # Trust, but verify: nothing fixable may be left behind.
         still = [f for f in check(path, options).findings if f.fixable]
     if as_json:
-        emit_json({
-            "path": str(fix_plan.root), "dry_run": dry_run, "written": bool(written),
-            "changes": [{"action": c.action, "path": c.path, "old_path": c.old_path,
-                         "reason": c.reason, "diff": d} for c, d in zip(fix_plan.changes, diffs)],
-            "remaining": [finding_json(f) for f in fix_plan.remaining + still],
-            "notes": fix_plan.notes,
-        })
+        emit_json(
+            {
+                "path": str(fix_plan.root),
+                "dry_run": dry_run,
+                "written": bool(written),
+                "changes": [
+                    {
+                        "action": c.action,
+                        "path": c.path,
+                        "old_path": c.old_path,
+                        "reason": c.reason,
+                        "diff": d,
+                    }
+                    for c, d in zip(fix_plan.changes, diffs)
+                ],
+                "remaining": [finding_json(f) for f in fix_plan.remaining + still],
+                "notes": fix_plan.notes,
+            }
+        )
     else:
         for change, text in zip(fix_plan.changes, diffs):
-            what = (f"{change.old_path} -> {change.path}" if change.action == "rename"
-                    else change.path)
+            what = (
+                f"{change.old_path} -> {change.path}" if change.action == "rename" else change.path
+            )
             click.echo(safe_text(f"# {change.action} {what}: {change.reason}"))
             for name in {change.path, change.old_path} - {None}:
                 text = text.replace(name, safe_text(name))  # a newline in a header path
@@ -140,13 +176,17 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
         if not fix_plan.changes:
             click.echo("nothing to change automatically", err=True)
         elif dry_run:
-            click.echo(f"dry run: {len(fix_plan.changes)} file(s) would change; nothing written",
-                       err=True)
+            click.echo(
+                f"dry run: {len(fix_plan.changes)} file(s) would change; nothing written", err=True
+            )
         else:
             click.echo(f"wrote {len(written)} file change(s)", err=True)
-            click.echo("next: rebuild the release and give it RELEASE_COOKIE when it starts "
-                       "(on Kubernetes from a Secret: erlcookie k8s secret, then erlcookie "
-                       "k8s inject)", err=True)
+            click.echo(
+                "next: rebuild the release and give it RELEASE_COOKIE when it starts "
+                "(on Kubernetes from a Secret: erlcookie k8s secret, then erlcookie "
+                "k8s inject)",
+                err=True,
+            )
         if fix_plan.remaining or still:
             click.echo("still needs a human:", err=True)
             for f in fix_plan.remaining + still:

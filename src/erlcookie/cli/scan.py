@@ -6,8 +6,15 @@ import re
 
 import click
 
-from erlcookie.cli.common import (format_option, handle_errors, pick_format, render_findings,
-                                  render_table, safe_text, stdout_is_tty)
+from erlcookie.cli.common import (
+    format_option,
+    handle_errors,
+    pick_format,
+    render_findings,
+    render_table,
+    safe_text,
+    stdout_is_tty,
+)
 from erlcookie.errors import UsageError
 
 SEVERITY_CHOICES = ("low", "medium", "high", "critical")  # erlcookie.findings.Severity, lazily
@@ -26,38 +33,103 @@ def parse_size(text: str) -> int:
 
 @click.command("scan")
 @click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]...")
-@click.option("--staged", is_flag=True,
-              help="Scan what is staged for the next commit (for pre-commit hooks).")
-@click.option("--history", is_flag=True,
-              help="Scan every blob reachable from any ref, once each, and report the commits "
-                   "and paths where each cookie appears (also those deleted from HEAD).")
+@click.option(
+    "--staged", is_flag=True, help="Scan what is staged for the next commit (for pre-commit hooks)."
+)
+@click.option(
+    "--history",
+    is_flag=True,
+    help="Scan every blob reachable from any ref, once each, and report the commits "
+    "and paths where each cookie appears (also those deleted from HEAD).",
+)
 @format_option
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--sarif", "as_sarif", is_flag=True, help="Same as --format sarif.")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write the report to FILE (atomically) instead of stdout.")
-@click.option("--exclude", "excludes", multiple=True, metavar="GLOB",
-              help="Skip paths matching GLOB (repeatable): 'vendor', 'deploy/*.yaml', "
-                   "'**/fixtures/**'. .git is always skipped.")
-@click.option("--include-build-output", "build_output", is_flag=True,
-              help="Also read _build/ and deps/ (build output and fetched dependencies are "
-                   "skipped by default).")
-@click.option("--include-ignored", "include_ignored", is_flag=True,
-              help="Also read files git ignores (in a git work tree they are skipped by "
-                   "default; findings say whether a file is tracked, untracked or ignored).")
-@click.option("--max-size", "max_size", default="10M", show_default=True, metavar="SIZE",
-              help="Skip (and report) files larger than SIZE.")
-@click.option("--baseline", "baseline_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Accept the findings recorded in FILE; only new ones fail.")
-@click.option("--write-baseline", "write_baseline_path", type=click.Path(dir_okay=False),
-              metavar="FILE", help="Record every current finding in FILE and exit 0.")
-@click.option("--min-severity", type=click.Choice(SEVERITY_CHOICES), default="low",
-              show_default=True, help="Ignore findings below this severity.")
-@click.option("-j", "--jobs", type=click.IntRange(0), default=0, show_default=True,
-              help="Worker processes for large trees (0: one per CPU).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the report to FILE (atomically) instead of stdout.",
+)
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="GLOB",
+    help="Skip paths matching GLOB (repeatable): 'vendor', 'deploy/*.yaml', "
+    "'**/fixtures/**'. .git is always skipped.",
+)
+@click.option(
+    "--include-build-output",
+    "build_output",
+    is_flag=True,
+    help="Also read _build/ and deps/ (build output and fetched dependencies are "
+    "skipped by default).",
+)
+@click.option(
+    "--include-ignored",
+    "include_ignored",
+    is_flag=True,
+    help="Also read files git ignores (in a git work tree they are skipped by "
+    "default; findings say whether a file is tracked, untracked or ignored).",
+)
+@click.option(
+    "--max-size",
+    "max_size",
+    default="10M",
+    show_default=True,
+    metavar="SIZE",
+    help="Skip (and report) files larger than SIZE.",
+)
+@click.option(
+    "--baseline",
+    "baseline_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Accept the findings recorded in FILE; only new ones fail.",
+)
+@click.option(
+    "--write-baseline",
+    "write_baseline_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Record every current finding in FILE and exit 0.",
+)
+@click.option(
+    "--min-severity",
+    type=click.Choice(SEVERITY_CHOICES),
+    default="low",
+    show_default=True,
+    help="Ignore findings below this severity.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Worker processes for large trees (0: one per CPU).",
+)
 @handle_errors
-def scan(paths, staged, history, fmt, as_json, as_sarif, output, excludes, build_output,
-         include_ignored, max_size, baseline_path, write_baseline_path, min_severity, jobs):
+def scan(
+    paths,
+    staged,
+    history,
+    fmt,
+    as_json,
+    as_sarif,
+    output,
+    excludes,
+    build_output,
+    include_ignored,
+    max_size,
+    baseline_path,
+    write_baseline_path,
+    min_severity,
+    jobs,
+):
     """Find leaked and weak Erlang cookies in files, staged changes or git history.
 
     Looks in vm.args, .erlang.cookie and releases/COOKIE files, mix.exs and Elixir/Erlang
@@ -87,14 +159,21 @@ def scan(paths, staged, history, fmt, as_json, as_sarif, output, excludes, build
     """
     from erlcookie.findings.severity import Severity
     from erlcookie.scan import report as report_mod
-    from erlcookie.scan.engine import ScanOptions, scan as run_scan
+    from erlcookie.scan.engine import ScanOptions
+    from erlcookie.scan.engine import scan as run_scan
 
     fmt = pick_format(fmt, as_json=as_json, sarif=as_sarif)
     if staged and history:
         raise UsageError("--staged and --history are separate scans; run them one at a time")
-    options = ScanOptions(excludes=excludes, max_size=parse_size(max_size), jobs=jobs,
-                          min_severity=Severity(min_severity), baseline=baseline_path,
-                          build_output=build_output, ignored=include_ignored)
+    options = ScanOptions(
+        excludes=excludes,
+        max_size=parse_size(max_size),
+        jobs=jobs,
+        min_severity=Severity(min_severity),
+        baseline=baseline_path,
+        build_output=build_output,
+        ignored=include_ignored,
+    )
     report = run_scan(paths, options, "staged" if staged else "history" if history else "tree")
 
     if write_baseline_path:
@@ -102,8 +181,11 @@ def scan(paths, staged, history, fmt, as_json, as_sarif, output, excludes, build
 
         recorded = report.findings + report.accepted
         baseline_mod.write(write_baseline_path, recorded)
-        click.echo(f"erlcookie: wrote {len(recorded)} finding(s) to {write_baseline_path}; "
-                   f"pass --baseline {write_baseline_path} to accept them", err=True)
+        click.echo(
+            f"erlcookie: wrote {len(recorded)} finding(s) to {write_baseline_path}; "
+            f"pass --baseline {write_baseline_path} to accept them",
+            err=True,
+        )
 
     if fmt == "text":
         _emit_text(report, report_mod, output)
@@ -113,8 +195,11 @@ def scan(paths, staged, history, fmt, as_json, as_sarif, output, excludes, build
             click.echo(f"erlcookie: {safe_text(warning)}", err=True)
     if report.findings and not write_baseline_path:
         if fmt == "text" and output is None:
-            click.echo("next: fix them all at once where that is safe: erlcookie doctor --fix "
-                       "(or see each finding's fix: --format json)", err=True)
+            click.echo(
+                "next: fix them all at once where that is safe: erlcookie doctor --fix "
+                "(or see each finding's fix: --format json)",
+                err=True,
+            )
         raise SystemExit(1)
 
 
@@ -139,8 +224,11 @@ def _emit_text(report, report_mod, output: str | None) -> None:
         return
     rows = report_mod.text_rows(report)
     if rows:
-        render_table(report_mod.text_columns(report), rows,
-                     title=f"erlcookie scan ({report.mode})" if stdout_is_tty() else None)
+        render_table(
+            report_mod.text_columns(report),
+            rows,
+            title=f"erlcookie scan ({report.mode})" if stdout_is_tty() else None,
+        )
         click.echo("")
     for line in report_mod.text_summary(report):
         click.echo(safe_text(line))  # paths in skip warnings come from the repository

@@ -32,12 +32,26 @@ def _validity(cert) -> str:
 
 @tls.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--name", "common_name", default="erlcookie cluster CA", show_default=True,
-              help="The CA's common name.")
-@click.option("--days", type=click.IntRange(1, 36500), default=1825, show_default=True,
-              help="Validity of the CA.")
-@click.option("--force", is_flag=True, help="Replace an existing CA (every certificate it signed "
-                                            "stops being trusted once nodes get the new ca.pem).")
+@click.option(
+    "--name",
+    "common_name",
+    default="erlcookie cluster CA",
+    show_default=True,
+    help="The CA's common name.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 36500),
+    default=1825,
+    show_default=True,
+    help="Validity of the CA.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing CA (every certificate it signed "
+    "stops being trusted once nodes get the new ca.pem).",
+)
 @json_option
 @handle_errors
 def init(directory, common_name, days, force, as_json):
@@ -50,22 +64,40 @@ def init(directory, common_name, days, force, as_json):
     issued = store.init_ca(directory, common_name, days=days, overwrite=force)
     sha = pki.fingerprint(issued.cert)
     if as_json:
-        emit_json({"ca_cert": str(issued.cert_path), "ca_key": str(issued.key_path),
-                   "key_mode": "0600", "not_after": issued.cert.not_valid_after_utc.isoformat(),
-                   "sha256": sha})
+        emit_json(
+            {
+                "ca_cert": str(issued.cert_path),
+                "ca_key": str(issued.key_path),
+                "key_mode": "0600",
+                "not_after": issued.cert.not_valid_after_utc.isoformat(),
+                "sha256": sha,
+            }
+        )
         return
-    click.echo(f"wrote {issued.cert_path} and {issued.key_path} (mode 0600), "
-               f"valid until {_validity(issued.cert)}, sha256 {sha[:16]}")
+    click.echo(
+        f"wrote {issued.cert_path} and {issued.key_path} (mode 0600), "
+        f"valid until {_validity(issued.cert)}, sha256 {sha[:16]}"
+    )
 
 
 @tls.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("name")
-@click.option("--san", "sans", multiple=True, metavar="HOST",
-              help="A name the certificate is valid for (repeatable): DNS name, IP address, "
-                   "or a wildcard such as '*.app-headless.prod.svc.cluster.local'.")
-@click.option("--days", type=click.IntRange(1, 3650), default=90, show_default=True,
-              help="Validity (capped at the CA's).")
+@click.option(
+    "--san",
+    "sans",
+    multiple=True,
+    metavar="HOST",
+    help="A name the certificate is valid for (repeatable): DNS name, IP address, "
+    "or a wildcard such as '*.app-headless.prod.svc.cluster.local'.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=90,
+    show_default=True,
+    help="Validity (capped at the CA's).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing NAME.pem/NAME.key.")
 @json_option
 @handle_errors
@@ -81,19 +113,31 @@ def issue(directory, name, sans, days, force, as_json):
     issued = store.issue_node(directory, name, list(sans), days=days, overwrite=force)
     facts = pki.facts(issued.cert)
     if as_json:
-        emit_json({"cert": str(issued.cert_path), "key": str(issued.key_path),
-                   "ca_cert": str(Path(directory) / store.CA_CERT), "key_mode": "0600",
-                   "sans": list(facts.sans), "not_after": facts.not_after.isoformat(),
-                   "sha256": facts.fingerprint})
+        emit_json(
+            {
+                "cert": str(issued.cert_path),
+                "key": str(issued.key_path),
+                "ca_cert": str(Path(directory) / store.CA_CERT),
+                "key_mode": "0600",
+                "sans": list(facts.sans),
+                "not_after": facts.not_after.isoformat(),
+                "sha256": facts.fingerprint,
+            }
+        )
         if any(s.startswith("*.") for s in facts.sans):
             click.echo(f"note: {pki.WILDCARD_NOTE}", err=True)
         return
     names = ", ".join(facts.sans) or "none (client use only)"
     if facts.days_left() < days - 1:
-        click.echo(f"note: valid {facts.days_left():.0f} days, not {days}: a certificate "
-                   "never outlives its CA", err=True)
-    click.echo(f"wrote {issued.cert_path} and {issued.key_path} (mode 0600), "
-               f"valid until {_validity(issued.cert)}; names: {names}")
+        click.echo(
+            f"note: valid {facts.days_left():.0f} days, not {days}: a certificate "
+            "never outlives its CA",
+            err=True,
+        )
+    click.echo(
+        f"wrote {issued.cert_path} and {issued.key_path} (mode 0600), "
+        f"valid until {_validity(issued.cert)}; names: {names}"
+    )
     if any(s.startswith("*.") for s in facts.sans):
         click.echo(f"note: {pki.WILDCARD_NOTE}", err=True)
 
@@ -101,13 +145,23 @@ def issue(directory, name, sans, days, force, as_json):
 @tls.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("name")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here (0644, atomically) instead of stdout.")
-@click.option("--cert-dir", metavar="PATH",
-              help="Where ca.pem, NAME.pem and NAME.key are on the nodes (default: DIRECTORY).")
-@click.option("--no-hostname-check", is_flag=True,
-              help="Dialing nodes accept any certificate of the CA, whatever host it names "
-                   "(for nodes named by IP address).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here (0644, atomically) instead of stdout.",
+)
+@click.option(
+    "--cert-dir",
+    metavar="PATH",
+    help="Where ca.pem, NAME.pem and NAME.key are on the nodes (default: DIRECTORY).",
+)
+@click.option(
+    "--no-hostname-check",
+    is_flag=True,
+    help="Dialing nodes accept any certificate of the CA, whatever host it names "
+    "(for nodes named by IP address).",
+)
 @click.option("--force", is_flag=True, help="With -o: replace an existing file.")
 @handle_errors
 def optfile(directory, name, output, cert_dir, no_hostname_check, force):
@@ -118,7 +172,8 @@ def optfile(directory, name, output, cert_dir, no_hostname_check, force):
     """
     from erlcookie.cookie.files import atomic_write
     from erlcookie.errors import UsageError
-    from erlcookie.tls import optfile as render_mod, store
+    from erlcookie.tls import optfile as render_mod
+    from erlcookie.tls import store
 
     cert_path, key_path = store.paths_for(directory, name)
     for required in (Path(directory) / store.CA_CERT, cert_path, key_path):
@@ -129,17 +184,23 @@ def optfile(directory, name, output, cert_dir, no_hostname_check, force):
     from erlcookie.tls import pki
 
     base = cert_dir if cert_dir is not None else str(Path(directory).resolve())
-    paths = render_mod.OptfilePaths(certfile=posixpath.join(base, cert_path.name),
-                                    keyfile=posixpath.join(base, key_path.name),
-                                    cacertfile=posixpath.join(base, store.CA_CERT))
+    paths = render_mod.OptfilePaths(
+        certfile=posixpath.join(base, cert_path.name),
+        keyfile=posixpath.join(base, key_path.name),
+        cacertfile=posixpath.join(base, store.CA_CERT),
+    )
     sans = pki.facts(store.read_cert(cert_path)).sans
     if not no_hostname_check and not [s for s in sans if not s.startswith("*.")]:
-        click.echo(f"warning: {cert_path.name} names no host OTP can match (no --san, or "
-                   "wildcards only): nodes dialing a node that shows it will refuse it. Issue it "
-                   "with the nodes' host names, or use --no-hostname-check.", err=True)
+        click.echo(
+            f"warning: {cert_path.name} names no host OTP can match (no --san, or "
+            "wildcards only): nodes dialing a node that shows it will refuse it. Issue it "
+            "with the nodes' host names, or use --no-hostname-check.",
+            err=True,
+        )
     location = str(output.resolve()) if output is not None and cert_dir is None else None
-    text = render_mod.render(paths, node=name, hostname_check=not no_hostname_check,
-                             location=location)
+    text = render_mod.render(
+        paths, node=name, hostname_check=not no_hostname_check, location=location
+    )
     if output is None:
         click.echo(text, nl=False)
         return
@@ -150,8 +211,13 @@ def optfile(directory, name, output, cert_dir, no_hostname_check, force):
 
 @tls.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--warn-days", type=click.FloatRange(0), default=30, show_default=True,
-              help="Report certificates expiring within this many days (exit 1).")
+@click.option(
+    "--warn-days",
+    type=click.FloatRange(0),
+    default=30,
+    show_default=True,
+    help="Report certificates expiring within this many days (exit 1).",
+)
 @json_option
 @handle_errors
 def status(directory, warn_days, as_json):
@@ -163,29 +229,53 @@ def status(directory, warn_days, as_json):
     entries = status_mod.inspect(directory, warn_days=warn_days)
     bad = status_mod.failing(entries)
     if as_json:
-        emit_json({"directory": str(directory), "warn_days": warn_days, "ok": not bad,
-                   "certificates": [e.to_json() for e in entries]})
+        emit_json(
+            {
+                "directory": str(directory),
+                "warn_days": warn_days,
+                "ok": not bad,
+                "certificates": [e.to_json() for e in entries],
+            }
+        )
     else:
         rows = []
         for e in entries:
             f = e.facts
-            rows.append([e.name, e.role, e.state,
-                         f.not_after.strftime("%Y-%m-%d %H:%M") if f else "-",
-                         f"{f.days_left():.0f}" if f else "-",
-                         ", ".join(f.sans) if f and f.sans else "-",
-                         "; ".join(e.problems) or "-"])
+            rows.append(
+                [
+                    e.name,
+                    e.role,
+                    e.state,
+                    f.not_after.strftime("%Y-%m-%d %H:%M") if f else "-",
+                    f"{f.days_left():.0f}" if f else "-",
+                    ", ".join(f.sans) if f and f.sans else "-",
+                    "; ".join(e.problems) or "-",
+                ]
+            )
         render_table(["name", "role", "state", "expires (utc)", "days", "names", "problems"], rows)
     sys.exit(1 if bad else 0)
 
 
 @tls.command()
 @click.argument("optfile", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--no-files", is_flag=True,
-              help="Judge the options only; do not look at the files they name.")
-@click.option("--warn-days", type=click.FloatRange(0), default=30, show_default=True,
-              help="Report a certfile expiring within this many days.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
-              show_default=True, help="json and sarif: the shared findings shapes, on stdout.")
+@click.option(
+    "--no-files", is_flag=True, help="Judge the options only; do not look at the files they name."
+)
+@click.option(
+    "--warn-days",
+    type=click.FloatRange(0),
+    default=30,
+    show_default=True,
+    help="Report a certfile expiring within this many days.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="json and sarif: the shared findings shapes, on stdout.",
+)
 @json_option
 @handle_errors
 def check(optfile, no_files, warn_days, fmt, as_json):
@@ -208,8 +298,10 @@ def check(optfile, no_files, warn_days, fmt, as_json):
 
         click.echo(FORMATS[fmt].format(result.report), nl=False)
     elif result.findings:
-        render_table(["severity", "line", "rule", "finding"],
-                     [[str(f.severity), f.line, f.rule_id, f.message] for f in result.findings])
+        render_table(
+            ["severity", "line", "rule", "finding"],
+            [[str(f.severity), f.line, f.rule_id, f.message] for f in result.findings],
+        )
     else:
         click.echo(f"{optfile}: mutual TLS as it should be (no findings)")
     sys.exit(1 if result.failed else 0)

@@ -19,8 +19,17 @@ if TYPE_CHECKING:
     from erlcookie.cookie.strength import Strength, estimate_strength
 
 __all__ = [
-    "DEFAULT_STYLE", "MAX_ATOM_LENGTH", "STYLES", "Cookie", "CookieRequest", "Strength",
-    "atomic_write", "estimate_strength", "generate_cookie", "read_cookie_file", "resolve_cookie",
+    "DEFAULT_STYLE",
+    "MAX_ATOM_LENGTH",
+    "STYLES",
+    "Cookie",
+    "CookieRequest",
+    "Strength",
+    "atomic_write",
+    "estimate_strength",
+    "generate_cookie",
+    "read_cookie_file",
+    "resolve_cookie",
 ]
 
 # exported name -> (module, name there). `generate` and `fingerprint` are submodules, so the

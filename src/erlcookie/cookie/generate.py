@@ -27,12 +27,19 @@ class Style:
 
 
 STYLES: dict[str, Style] = {
-    "elixir": Style("elixir", "URL-safe base64 of random bytes, no padding "
-                    "(Base.url_encode64(:crypto.strong_rand_bytes(40)))", "bytes", 40),
-    "erlang": Style("erlang", "letters A-Z, OTP's own alphabet, but cryptographically random",
-                    "length", 20),
-    "base32": Style("base32", "base32 of random bytes without padding (what mix release writes)",
-                    "bytes", 32),
+    "elixir": Style(
+        "elixir",
+        "URL-safe base64 of random bytes, no padding "
+        "(Base.url_encode64(:crypto.strong_rand_bytes(40)))",
+        "bytes",
+        40,
+    ),
+    "erlang": Style(
+        "erlang", "letters A-Z, OTP's own alphabet, but cryptographically random", "length", 20
+    ),
+    "base32": Style(
+        "base32", "base32 of random bytes without padding (what mix release writes)", "bytes", 32
+    ),
     "hex": Style("hex", "lowercase hex of random bytes", "bytes", 32),
 }
 DEFAULT_STYLE = "elixir"
@@ -56,8 +63,10 @@ def generate(style: str = DEFAULT_STYLE, *, size: int | None = None) -> Cookie:
     if size < 1:
         raise UsageError("size must be positive")
     if _encoded_length(style, size) > MAX_ATOM_LENGTH:
-        raise UsageError(f"a {style} cookie of size {size} would exceed {MAX_ATOM_LENGTH} "
-                         "characters, the limit of an Erlang atom")
+        raise UsageError(
+            f"a {style} cookie of size {size} would exceed {MAX_ATOM_LENGTH} "
+            "characters, the limit of an Erlang atom"
+        )
     if style == "erlang":
         value = "".join(secrets.choice(UPPER) for _ in range(size))
     elif style == "elixir":

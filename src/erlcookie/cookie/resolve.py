@@ -9,10 +9,10 @@ and then (OTP 24+) `$XDG_CONFIG_HOME/erlang/.erlang.cookie`.
 from __future__ import annotations
 
 import os
-import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping
+from typing import IO, Any
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.errors import CookieSourceError, UsageError
@@ -21,8 +21,10 @@ from erlcookie.inputs import DEFAULT_DEADLINE, InputError, read_bounded
 DEFAULT_ENV = "RELEASE_COOKIE"
 MAX_COOKIE_FILE = 64 * 1024  # a cookie file bigger than this is not a cookie file
 
-ARGV_WARNING = ("warning: --cookie puts the secret in argv, where `ps` and shell history "
-                "can read it; prefer --cookie-file, --cookie-env or stdin (--cookie-file -)")
+ARGV_WARNING = (
+    "warning: --cookie puts the secret in argv, where `ps` and shell history "
+    "can read it; prefer --cookie-file, --cookie-env or stdin (--cookie-file -)"
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,12 @@ def _clean(raw: str) -> str:
     return raw.rstrip("\r\n")
 
 
-def read_cookie_file(path: str | os.PathLike[str], *, stdin: IO[Any] | None = None,
-                     deadline: float = DEFAULT_DEADLINE) -> Cookie:
+def read_cookie_file(
+    path: str | os.PathLike[str],
+    *,
+    stdin: IO[Any] | None = None,
+    deadline: float = DEFAULT_DEADLINE,
+) -> Cookie:
     """The cookie in a file (`-` for stdin: its first line), read at most 64 KiB.
 
     Devices are refused and pipes (stdin, `<(cmd)`, FIFOs) read under `deadline` seconds
@@ -58,8 +64,9 @@ def read_cookie_file(path: str | os.PathLike[str], *, stdin: IO[Any] | None = No
     """
     if str(path) == "-":
         try:
-            data = read_bounded("-", limit=MAX_COOKIE_FILE, what="cookie", deadline=deadline,
-                                stdin=stdin)
+            data = read_bounded(
+                "-", limit=MAX_COOKIE_FILE, what="cookie", deadline=deadline, stdin=stdin
+            )
         except InputError as exc:
             raise CookieSourceError(str(exc)) from None
         raw = data.decode("utf-8", "surrogateescape")
@@ -95,15 +102,26 @@ def release_cookie_path(release_dir: str | os.PathLike[str]) -> Path:
     raise CookieSourceError(f"no releases/COOKIE under {root}: is it a built mix release?")
 
 
-def resolve_cookie(request: CookieRequest, *, environ: Mapping[str, str] | None = None,
-                   stdin: IO[Any] | None = None,
-                   warn: Callable[[str], None] | None = None,
-                   deadline: float = DEFAULT_DEADLINE) -> Cookie:
+def resolve_cookie(
+    request: CookieRequest,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdin: IO[Any] | None = None,
+    warn: Callable[[str], None] | None = None,
+    deadline: float = DEFAULT_DEADLINE,
+) -> Cookie:
     """Return the cookie the user meant; raise CookieSourceError (exit 2) when there is none."""
     environ = os.environ if environ is None else environ
-    explicit = [name for name, v in (("--cookie-file", request.file), ("--cookie-env", request.env),
-                                     ("--release", request.release), ("--cookie", request.value))
-                if v is not None]
+    explicit = [
+        name
+        for name, v in (
+            ("--cookie-file", request.file),
+            ("--cookie-env", request.env),
+            ("--release", request.release),
+            ("--cookie", request.value),
+        )
+        if v is not None
+    ]
     if len(explicit) > 1:
         raise UsageError(f"give one cookie source, not {' and '.join(explicit)}")
     if request.value is not None:
@@ -129,4 +147,5 @@ def resolve_cookie(request: CookieRequest, *, environ: Mapping[str, str] | None 
             return read_cookie_file(path, deadline=deadline)
     raise CookieSourceError(
         "no cookie found: give --cookie-file PATH (or - for stdin), --cookie-env VAR or "
-        f"--release DIR, or set ${DEFAULT_ENV}, or create ~/.erlang.cookie")
+        f"--release DIR, or set ${DEFAULT_ENV}, or create ~/.erlang.cookie"
+    )

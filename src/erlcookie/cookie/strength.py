@@ -20,8 +20,12 @@ _HEX = frozenset("0123456789abcdef")
 _HEX_UPPER = frozenset("0123456789ABCDEF")
 _BASE32 = frozenset(string.ascii_uppercase + "234567")
 _BASE64URL = frozenset(string.ascii_letters + string.digits + "-_")
-_GROUPS = (("a-z", frozenset(string.ascii_lowercase)), ("A-Z", frozenset(string.ascii_uppercase)),
-           ("0-9", frozenset(string.digits)), ("-_", frozenset("-_")))
+_GROUPS = (
+    ("a-z", frozenset(string.ascii_lowercase)),
+    ("A-Z", frozenset(string.ascii_uppercase)),
+    ("0-9", frozenset(string.digits)),
+    ("-_", frozenset("-_")),
+)
 _MIN_SYMBOLS = 32  # symbols are counted as if drawn from printable punctuation at least
 
 

@@ -17,13 +17,27 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from erlcookie.distribution.blocking import ping_blocking
-    from erlcookie.distribution.client import (DistConnection, connect, epmd_names,
-                                               epmd_port_please, ping, ping_many)
+    from erlcookie.distribution.client import (
+        DistConnection,
+        connect,
+        epmd_names,
+        epmd_port_please,
+        ping,
+        ping_many,
+    )
     from erlcookie.distribution.epmd import EPMD_PORT
-    from erlcookie.distribution.errors import (ConnectionLostError, DistError, DistTimeoutError,
-                                               NoSuchNodeError, NotAllowedError, ProtocolError,
-                                               RejectedError, RpcError, RpcTimeoutError,
-                                               UnreachableError)
+    from erlcookie.distribution.errors import (
+        ConnectionLostError,
+        DistError,
+        DistTimeoutError,
+        NoSuchNodeError,
+        NotAllowedError,
+        ProtocolError,
+        RejectedError,
+        RpcError,
+        RpcTimeoutError,
+        UnreachableError,
+    )
     from erlcookie.distribution.info import NodeInfo, node_info
     from erlcookie.distribution.nodename import NodeName
     from erlcookie.distribution.terms import atom, to_python
@@ -32,18 +46,31 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "ping_blocking": "blocking",
-    "DistConnection": "client", "connect": "client", "epmd_names": "client",
-    "epmd_port_please": "client", "ping": "client", "ping_many": "client",
+    "DistConnection": "client",
+    "connect": "client",
+    "epmd_names": "client",
+    "epmd_port_please": "client",
+    "ping": "client",
+    "ping_many": "client",
     "EPMD_PORT": "epmd",
-    "ConnectionLostError": "errors", "DistError": "errors", "DistTimeoutError": "errors",
-    "NoSuchNodeError": "errors", "NotAllowedError": "errors", "ProtocolError": "errors",
-    "RejectedError": "errors", "RpcError": "errors", "RpcTimeoutError": "errors",
+    "ConnectionLostError": "errors",
+    "DistError": "errors",
+    "DistTimeoutError": "errors",
+    "NoSuchNodeError": "errors",
+    "NotAllowedError": "errors",
+    "ProtocolError": "errors",
+    "RejectedError": "errors",
+    "RpcError": "errors",
+    "RpcTimeoutError": "errors",
     "UnreachableError": "errors",
-    "NodeInfo": "info", "node_info": "info",
+    "NodeInfo": "info",
+    "node_info": "info",
     "NodeName": "nodename",
-    "atom": "terms", "to_python": "terms",
+    "atom": "terms",
+    "to_python": "terms",
     "TlsOptions": "tls",
-    "PingResult": "verdicts", "Verdict": "verdicts",
+    "PingResult": "verdicts",
+    "Verdict": "verdicts",
 }
 
 __all__ = sorted(_HOMES)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable, assert_never
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, assert_never
 
 if TYPE_CHECKING:
     import ssl
@@ -21,11 +22,17 @@ if TYPE_CHECKING:
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import epmd as epmd_codec
-from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.distribution import handshake as hs
-from erlcookie.distribution.errors import (ERROR_FOR_VERDICT, DistError, DistTimeoutError,
-                                   NotAllowedError, ProtocolError, error_for_oserror,
-                                   port_from_epmd)
+from erlcookie.distribution.epmd import EPMD_PORT
+from erlcookie.distribution.errors import (
+    ERROR_FOR_VERDICT,
+    DistError,
+    DistTimeoutError,
+    NotAllowedError,
+    ProtocolError,
+    error_for_oserror,
+    port_from_epmd,
+)
 from erlcookie.distribution.nodename import NodeName, random_probe_name
 from erlcookie.distribution.verdicts import ACCEPTED, PingResult
 
@@ -84,7 +91,7 @@ def _open(host: str, port: int, what: str, deadline: _Deadline) -> socket.socket
                 sock.connect(address)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 return sock
-            except socket.timeout:
+            except TimeoutError:
                 sock.close()
                 raise deadline.expired() from None
             except OSError as exc:
@@ -97,12 +104,13 @@ def _open(host: str, port: int, what: str, deadline: _Deadline) -> socket.socket
         raise error_for_oserror(exc, what, host, port) from None
 
 
-def _recv(sock: socket.socket, deadline: _Deadline, what: str,
-          tls_errors: _TlsErrors = None) -> bytes:
+def _recv(
+    sock: socket.socket, deadline: _Deadline, what: str, tls_errors: _TlsErrors = None
+) -> bytes:
     sock.settimeout(deadline.left())
     try:
         return sock.recv(READ_CHUNK)
-    except socket.timeout:
+    except TimeoutError:
         raise deadline.expired() from None
     except (ConnectionResetError, BrokenPipeError):
         return b""
@@ -116,7 +124,7 @@ def _send(sock: socket.socket, data: bytes, deadline: _Deadline) -> None:
     sock.settimeout(deadline.left())
     try:
         sock.sendall(data)
-    except socket.timeout:
+    except TimeoutError:
         raise deadline.expired() from None
     except OSError:
         pass  # the peer went away; the next read tells how
@@ -139,8 +147,9 @@ def _port_please(host: str, epmd_port: int, alive: str, deadline: _Deadline) -> 
         sock.close()
 
 
-def _tls_wrap(sock: socket.socket, tls: TlsOptions, host: str, port: int,
-              deadline: _Deadline) -> tuple[ssl.SSLSocket, _TlsErrors]:
+def _tls_wrap(
+    sock: socket.socket, tls: TlsOptions, host: str, port: int, deadline: _Deadline
+) -> tuple[ssl.SSLSocket, _TlsErrors]:
     import ssl
 
     from erlcookie.distribution.tls import describe, is_peer_refusal
@@ -152,7 +161,7 @@ def _tls_wrap(sock: socket.socket, tls: TlsOptions, host: str, port: int,
     sock.settimeout(deadline.left())
     try:
         wrapped = tls.context().wrap_socket(sock, server_hostname=tls.server_name or host)
-    except socket.timeout:
+    except TimeoutError:
         sock.close()
         raise deadline.expired() from None
     except ssl.SSLError as exc:
@@ -161,9 +170,16 @@ def _tls_wrap(sock: socket.socket, tls: TlsOptions, host: str, port: int,
     return wrapped, (ssl.SSLError, as_error)
 
 
-def ping_blocking(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
-                  host: str | None = None, epmd_port: int = EPMD_PORT,
-                  dist_port: int | None = None, tls: TlsOptions | None = None) -> PingResult:
+def ping_blocking(
+    node: str | NodeName,
+    cookie: Cookie,
+    *,
+    timeout: float = 5.0,
+    host: str | None = None,
+    epmd_port: int = EPMD_PORT,
+    dist_port: int | None = None,
+    tls: TlsOptions | None = None,
+) -> PingResult:
     """Like client.ping, for one node, without an event loop. Never raises for network outcomes."""
     name = node if isinstance(node, NodeName) else NodeName.parse(node)
     dial_host = host or name.host
@@ -180,21 +196,32 @@ def ping_blocking(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
             sock, tls_errors = _tls_wrap(sock, tls, dial_host, port, deadline)
         try:
             our_name = random_probe_name(name, sock.getsockname()[0])
-            machine = hs.ClientHandshake(str(our_name), cookie, peer_name=str(name),
-                                         length_bytes=4 if tls else 2)
+            machine = hs.ClientHandshake(
+                str(our_name), cookie, peer_name=str(name), length_bytes=4 if tls else 2
+            )
             _send(sock, machine.initiate(), deadline)
             while True:
-                deadline.stage = f"{hs.WAITING_FOR.get(machine.state, 'handshaking')} ({dial_host}:{port})"
-                for event in machine.receive_data(_recv(sock, deadline, f"{dial_host}:{port}",
-                                                        tls_errors)):
+                deadline.stage = (
+                    f"{hs.WAITING_FOR.get(machine.state, 'handshaking')} ({dial_host}:{port})"
+                )
+                for event in machine.receive_data(
+                    _recv(sock, deadline, f"{dial_host}:{port}", tls_errors)
+                ):
                     if isinstance(event, hs.SendData):
                         _send(sock, event.data, deadline)
                     elif isinstance(event, hs.HandshakeFailed):
                         raise ERROR_FOR_VERDICT[event.verdict](event.detail)
                     elif isinstance(event, hs.HandshakeComplete):
-                        return PingResult(str(name), ACCEPTED, "handshake completed, cookie accepted",
-                                          time.perf_counter() - started, event.peer_flags,
-                                          event.peer_name, f"{dial_host}:{port}", transport)
+                        return PingResult(
+                            str(name),
+                            ACCEPTED,
+                            "handshake completed, cookie accepted",
+                            time.perf_counter() - started,
+                            event.peer_flags,
+                            event.peer_name,
+                            f"{dial_host}:{port}",
+                            transport,
+                        )
                     elif isinstance(event, hs.StatusReceived):
                         pass  # a failing status comes with its HandshakeFailed
                     else:
@@ -202,5 +229,6 @@ def ping_blocking(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
         finally:
             sock.close()
     except DistError as exc:
-        return PingResult(str(name), exc.verdict, exc.detail, time.perf_counter() - started,
-                          transport=transport)
+        return PingResult(
+            str(name), exc.verdict, exc.detail, time.perf_counter() - started, transport=transport
+        )

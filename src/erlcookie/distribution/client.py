@@ -16,28 +16,60 @@ import asyncio
 import itertools
 import ssl
 import time
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
-from typing import Any, Callable, Iterable, Protocol, Sequence, TypeVar, assert_never
+from typing import Any, Protocol, TypeVar, assert_never
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import epmd as epmd_codec
-from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.distribution import framing, terms
 from erlcookie.distribution import handshake as hs
-from erlcookie.distribution.errors import (ERROR_FOR_VERDICT, ConnectionLostError, DistError,
-                                   DistTimeoutError, NoSuchNodeError, NotAllowedError,
-                                   ProtocolError, RejectedError, RpcError, RpcTimeoutError,
-                                   UnreachableError, error_for_oserror, port_from_epmd)
+from erlcookie.distribution.epmd import EPMD_PORT
+from erlcookie.distribution.errors import (
+    ERROR_FOR_VERDICT,
+    ConnectionLostError,
+    DistError,
+    DistTimeoutError,
+    NoSuchNodeError,
+    NotAllowedError,
+    ProtocolError,
+    RejectedError,
+    RpcError,
+    RpcTimeoutError,
+    UnreachableError,
+    error_for_oserror,
+    port_from_epmd,
+)
 from erlcookie.distribution.nodename import NodeName, random_probe_name
 from erlcookie.distribution.terms import atom, to_python
+from erlcookie.distribution.tls import TlsOptions, is_peer_refusal
+from erlcookie.distribution.tls import describe as describe_tls
 from erlcookie.distribution.verdicts import ACCEPTED, PingResult
-from erlcookie.distribution.tls import TlsOptions, describe as describe_tls, is_peer_refusal
 
-__all__ = ["connect", "ping", "ping_many", "PingResult", "DistConnection", "TlsOptions",
-           "NodeName", "atom", "to_python", "epmd_names", "epmd_port_please", "DistError",
-           "RejectedError", "NotAllowedError", "NoSuchNodeError", "UnreachableError",
-           "DistTimeoutError", "ProtocolError", "ConnectionLostError", "RpcError",
-           "RpcTimeoutError", "EPMD_PORT"]
+__all__ = [
+    "connect",
+    "ping",
+    "ping_many",
+    "PingResult",
+    "DistConnection",
+    "TlsOptions",
+    "NodeName",
+    "atom",
+    "to_python",
+    "epmd_names",
+    "epmd_port_please",
+    "DistError",
+    "RejectedError",
+    "NotAllowedError",
+    "NoSuchNodeError",
+    "UnreachableError",
+    "DistTimeoutError",
+    "ProtocolError",
+    "ConnectionLostError",
+    "RpcError",
+    "RpcTimeoutError",
+    "EPMD_PORT",
+]
 
 READ_CHUNK = 64 * 1024
 TICK_INTERVAL = 15.0  # a quarter of OTP's default net_ticktime of 60 s
@@ -51,18 +83,26 @@ class _Stage:
         self.text = text
 
 
-async def _open(host: str, port: int, what: str, *, ctx: ssl.SSLContext | None = None,
-                server_hostname: str | None = None,
-                has_client_cert: bool = True) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _open(
+    host: str,
+    port: int,
+    what: str,
+    *,
+    ctx: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+    has_client_cert: bool = True,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     try:
         if ctx is None:
             return await asyncio.open_connection(host, port, limit=READ_CHUNK)
-        return await asyncio.open_connection(host, port, ssl=ctx, limit=READ_CHUNK,
-                                             server_hostname=server_hostname or host)
+        return await asyncio.open_connection(
+            host, port, ssl=ctx, limit=READ_CHUNK, server_hostname=server_hostname or host
+        )
     except ssl.SSLError as exc:
         cls = NotAllowedError if is_peer_refusal(exc) else ProtocolError
-        raise cls(f"{what} at {host}:{port}: "
-                  f"{describe_tls(exc, has_client_cert=has_client_cert)}") from None
+        raise cls(
+            f"{what} at {host}:{port}: {describe_tls(exc, has_client_cert=has_client_cert)}"
+        ) from None
     except OSError as exc:
         raise error_for_oserror(exc, what, host, port) from None
 
@@ -92,8 +132,9 @@ class _EpmdParser(Protocol[_Reply]):
     def receive_data(self, data: bytes) -> _Reply | None: ...
 
 
-async def _epmd_exchange(host: str, port: int, request: bytes, parser: _EpmdParser[_Reply],
-                         stage: _Stage) -> _Reply:
+async def _epmd_exchange(
+    host: str, port: int, request: bytes, parser: _EpmdParser[_Reply], stage: _Stage
+) -> _Reply:
     stage.text = f"talking to EPMD at {host}:{port}"
     reader, writer = await _open(host, port, "EPMD")
     try:
@@ -110,35 +151,50 @@ async def _epmd_exchange(host: str, port: int, request: bytes, parser: _EpmdPars
         _abort(writer)
 
 
-async def epmd_port_please(host: str, alive: str, *, epmd_port: int = EPMD_PORT,
-                           timeout: float = 5.0) -> epmd_codec.PortPlease2Event:
+async def epmd_port_please(
+    host: str, alive: str, *, epmd_port: int = EPMD_PORT, timeout: float = 5.0
+) -> epmd_codec.PortPlease2Event:
     """PORT_PLEASE2: a NodePort, or a NotRegistered when EPMD knows no such name."""
     stage = _Stage("connecting to EPMD")
     try:
         async with asyncio.timeout(timeout):
-            return await _epmd_exchange(host, epmd_port, epmd_codec.encode_port_please2_req(alive),
-                                        epmd_codec.PortPlease2Parser(), stage)
+            return await _epmd_exchange(
+                host,
+                epmd_port,
+                epmd_codec.encode_port_please2_req(alive),
+                epmd_codec.PortPlease2Parser(),
+                stage,
+            )
     except TimeoutError:
         raise DistTimeoutError(f"no answer within {timeout:g}s while {stage.text}") from None
 
 
-async def epmd_names(host: str = "localhost", *, epmd_port: int = EPMD_PORT,
-                     timeout: float = 5.0) -> epmd_codec.NamesReply:
+async def epmd_names(
+    host: str = "localhost", *, epmd_port: int = EPMD_PORT, timeout: float = 5.0
+) -> epmd_codec.NamesReply:
     """NAMES: the (name, port) pairs registered in the EPMD of `host`."""
     stage = _Stage("connecting to EPMD")
     try:
         async with asyncio.timeout(timeout):
-            return await _epmd_exchange(host, epmd_port, epmd_codec.encode_names_req(),
-                                        epmd_codec.NamesParser(), stage)
+            return await _epmd_exchange(
+                host, epmd_port, epmd_codec.encode_names_req(), epmd_codec.NamesParser(), stage
+            )
     except TimeoutError:
         raise DistTimeoutError(f"no answer within {timeout:g}s while {stage.text}") from None
 
 
 # -- connecting ------------------------------------------------------------------------------
-async def connect(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
-                  host: str | None = None, epmd_port: int = EPMD_PORT,
-                  dist_port: int | None = None, tls: TlsOptions | None = None,
-                  tick_interval: float = TICK_INTERVAL) -> "DistConnection":
+async def connect(
+    node: str | NodeName,
+    cookie: Cookie,
+    *,
+    timeout: float = 5.0,
+    host: str | None = None,
+    epmd_port: int = EPMD_PORT,
+    dist_port: int | None = None,
+    tls: TlsOptions | None = None,
+    tick_interval: float = TICK_INTERVAL,
+) -> DistConnection:
     """Handshake with `node`; returns an open DistConnection or raises a DistError.
 
     `host` replaces the node's host part for dialling (port-forwards, IPs); `dist_port`
@@ -151,24 +207,46 @@ async def connect(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
     stage = _Stage("starting")
     try:
         async with asyncio.timeout(timeout):
-            return await _connect(name, cookie, host or name.host, epmd_port, dist_port, ctx,
-                                  tls, stage, tick_interval)
+            return await _connect(
+                name,
+                cookie,
+                host or name.host,
+                epmd_port,
+                dist_port,
+                ctx,
+                tls,
+                stage,
+                tick_interval,
+            )
     except TimeoutError:
-        raise DistTimeoutError(f"no answer within {timeout:g}s while {stage.text}",
-                               node=str(name)) from None
+        raise DistTimeoutError(
+            f"no answer within {timeout:g}s while {stage.text}", node=str(name)
+        ) from None
     except DistError as exc:
         if exc.node is None:
             raise type(exc)(exc.detail, node=str(name)) from None
         raise
 
 
-async def _connect(name: NodeName, cookie: Cookie, dial_host: str, epmd_port: int,
-                   dist_port: int | None, ctx: ssl.SSLContext | None, tls: TlsOptions | None,
-                   stage: _Stage, tick_interval: float) -> "DistConnection":
+async def _connect(
+    name: NodeName,
+    cookie: Cookie,
+    dial_host: str,
+    epmd_port: int,
+    dist_port: int | None,
+    ctx: ssl.SSLContext | None,
+    tls: TlsOptions | None,
+    stage: _Stage,
+    tick_interval: float,
+) -> DistConnection:
     if dist_port is None:
         answer: epmd_codec.PortPlease2Event = await _epmd_exchange(
-            dial_host, epmd_port, epmd_codec.encode_port_please2_req(name.alive),
-            epmd_codec.PortPlease2Parser(), stage)
+            dial_host,
+            epmd_port,
+            epmd_codec.encode_port_please2_req(name.alive),
+            epmd_codec.PortPlease2Parser(),
+            stage,
+        )
         port = port_from_epmd(answer, dial_host, epmd_port, name.alive)
     else:
         port = dist_port
@@ -176,14 +254,20 @@ async def _connect(name: NodeName, cookie: Cookie, dial_host: str, epmd_port: in
     what = f"the node's distribution port{' (TLS)' if ctx else ''}"
     stage.text = f"connecting to {dial_host}:{port}{' over TLS' if ctx else ''}"
     has_cert = bool(tls and tls.certfile)
-    reader, writer = await _open(dial_host, port, what, ctx=ctx,
-                                 server_hostname=tls.server_name if tls else None,
-                                 has_client_cert=has_cert)
+    reader, writer = await _open(
+        dial_host,
+        port,
+        what,
+        ctx=ctx,
+        server_hostname=tls.server_name if tls else None,
+        has_client_cert=has_cert,
+    )
     try:
         sockname = writer.get_extra_info("sockname")
         our_name = random_probe_name(name, sockname[0] if sockname else None)
-        machine = hs.ClientHandshake(str(our_name), cookie, peer_name=str(name),
-                                     length_bytes=4 if ctx else 2)
+        machine = hs.ClientHandshake(
+            str(our_name), cookie, peer_name=str(name), length_bytes=4 if ctx else 2
+        )
         writer.write(machine.initiate())
         while True:
             stage.text = f"{hs.WAITING_FOR.get(machine.state, 'handshaking')} ({dial_host}:{port})"
@@ -195,11 +279,18 @@ async def _connect(name: NodeName, cookie: Cookie, dial_host: str, epmd_port: in
                     raise ERROR_FOR_VERDICT[event.verdict](event.detail)
                 elif isinstance(event, hs.HandshakeComplete):
                     return DistConnection(
-                        reader, writer, our_name=str(our_name), creation=machine.creation,
-                        peer_name=event.peer_name, peer_flags=event.peer_flags,
-                        peer_creation=event.peer_creation, transport=transport,
-                        address=(dial_host, port), trailing=event.trailing,
-                        tick_interval=tick_interval)
+                        reader,
+                        writer,
+                        our_name=str(our_name),
+                        creation=machine.creation,
+                        peer_name=event.peer_name,
+                        peer_flags=event.peer_flags,
+                        peer_creation=event.peer_creation,
+                        transport=transport,
+                        address=(dial_host, port),
+                        trailing=event.trailing,
+                        tick_interval=tick_interval,
+                    )
                 elif isinstance(event, hs.StatusReceived):
                     pass  # a failing status comes with its HandshakeFailed
                 else:
@@ -217,10 +308,21 @@ class DistConnection:
     are matched by it.
     """
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 our_name: str, creation: int, peer_name: str, peer_flags: int,
-                 peer_creation: int, transport: str, address: tuple[str, int],
-                 trailing: bytes = b"", tick_interval: float = TICK_INTERVAL) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        our_name: str,
+        creation: int,
+        peer_name: str,
+        peer_flags: int,
+        peer_creation: int,
+        transport: str,
+        address: tuple[str, int],
+        trailing: bytes = b"",
+        tick_interval: float = TICK_INTERVAL,
+    ) -> None:
         self._reader = reader
         self._writer = writer
         self.our_name = our_name
@@ -244,11 +346,15 @@ class DistConnection:
     def __repr__(self) -> str:
         return f"<DistConnection {self.our_name} -> {self.peer_name} over {self.transport}>"
 
-    async def __aenter__(self) -> "DistConnection":
+    async def __aenter__(self) -> DistConnection:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.close()
 
     @property
@@ -256,8 +362,9 @@ class DistConnection:
         return self._closing or self._error is not None
 
     # -- rpc -----------------------------------------------------------------------------
-    async def rpc(self, module: str, function: str, args: Sequence[Any] = (), *,
-                  timeout: float = 5.0) -> Any:
+    async def rpc(
+        self, module: str, function: str, args: Sequence[Any] = (), *, timeout: float = 5.0
+    ) -> Any:
         """Call module:function(args...) through the node's `rex` server; the decoded reply.
 
         Arguments may hold Cookie objects (sent as atoms, never shown). {badrpc, Reason}
@@ -271,7 +378,8 @@ class DistConnection:
         key = (me.id, me.serial)
         what = f"{module}:{function}/{len(args)} on {self.peer_name}"
         packet = framing.encode_reg_send(
-            me, "rex", (me, (atom("call"), atom(module), atom(function), args, atom("user"))))
+            me, "rex", (me, (atom("call"), atom(module), atom(function), args, atom("user")))
+        )
         future = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
@@ -283,7 +391,9 @@ class DistConnection:
             except TimeoutError:
                 raise RpcTimeoutError(f"{what}: no answer within {timeout:g}s") from None
             except (ConnectionError, ssl.SSLError):
-                raise ConnectionLostError(f"{what}: the connection broke", node=self.peer_name) from None
+                raise ConnectionLostError(
+                    f"{what}: the connection broke", node=self.peer_name
+                ) from None
         finally:
             self._pending.pop(key, None)
         if not (isinstance(reply, tuple) and len(reply) == 2 and _is_atom(reply[0], "rex")):
@@ -342,8 +452,9 @@ class DistConnection:
                 data = await _read(self._reader, self.peer_name)
                 if not await self._feed(data):
                     break
-            error: DistError = ConnectionLostError("the node closed the connection",
-                                                   node=self.peer_name)
+            error: DistError = ConnectionLostError(
+                "the node closed the connection", node=self.peer_name
+            )
         except framing.FramingError as exc:
             error = ProtocolError(str(exc), node=self.peer_name)
         except DistError as exc:
@@ -401,30 +512,61 @@ def _is_atom(term: Any, name: str) -> bool:
 
 
 # -- ping ------------------------------------------------------------------------------------
-async def ping(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
-               host: str | None = None, epmd_port: int = EPMD_PORT, dist_port: int | None = None,
-               tls: TlsOptions | None = None) -> PingResult:
+async def ping(
+    node: str | NodeName,
+    cookie: Cookie,
+    *,
+    timeout: float = 5.0,
+    host: str | None = None,
+    epmd_port: int = EPMD_PORT,
+    dist_port: int | None = None,
+    tls: TlsOptions | None = None,
+) -> PingResult:
     """One handshake: does `node` accept `cookie`? Never raises for network outcomes."""
     name = node if isinstance(node, NodeName) else NodeName.parse(node)
     start = time.perf_counter()
     try:
-        conn = await connect(name, cookie, timeout=timeout, host=host, epmd_port=epmd_port,
-                             dist_port=dist_port, tls=tls)
+        conn = await connect(
+            name,
+            cookie,
+            timeout=timeout,
+            host=host,
+            epmd_port=epmd_port,
+            dist_port=dist_port,
+            tls=tls,
+        )
     except DistError as exc:
-        return PingResult(str(name), exc.verdict, exc.detail, time.perf_counter() - start,
-                          transport="tls" if tls else "tcp")
+        return PingResult(
+            str(name),
+            exc.verdict,
+            exc.detail,
+            time.perf_counter() - start,
+            transport="tls" if tls else "tcp",
+        )
     elapsed = time.perf_counter() - start
     try:
-        return PingResult(str(name), ACCEPTED, "handshake completed, cookie accepted",
-                          elapsed, conn.peer_flags, conn.peer_name,
-                          f"{conn.address[0]}:{conn.address[1]}", conn.transport)
+        return PingResult(
+            str(name),
+            ACCEPTED,
+            "handshake completed, cookie accepted",
+            elapsed,
+            conn.peer_flags,
+            conn.peer_name,
+            f"{conn.address[0]}:{conn.address[1]}",
+            conn.transport,
+        )
     finally:
         await conn.close()
 
 
-async def ping_many(nodes: Iterable[str | NodeName], cookie: Cookie, *, concurrency: int = 64,
-                    on_result: Callable[[PingResult], None] | None = None,
-                    **options: Any) -> list[PingResult]:
+async def ping_many(
+    nodes: Iterable[str | NodeName],
+    cookie: Cookie,
+    *,
+    concurrency: int = 64,
+    on_result: Callable[[PingResult], None] | None = None,
+    **options: Any,
+) -> list[PingResult]:
     """Ping every node, at most `concurrency` at a time; results in the order given."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")

@@ -16,9 +16,19 @@ import struct
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
-__all__ = ["EPMD_PORT", "EpmdEvent", "PortPlease2Event", "NodePort", "NotRegistered",
-           "NamesReply", "PortPlease2Parser", "NamesParser", "EpmdProtocolError",
-           "encode_names_req", "encode_port_please2_req"]
+__all__ = [
+    "EPMD_PORT",
+    "EpmdEvent",
+    "PortPlease2Event",
+    "NodePort",
+    "NotRegistered",
+    "NamesReply",
+    "PortPlease2Parser",
+    "NamesParser",
+    "EpmdProtocolError",
+    "encode_names_req",
+    "encode_port_please2_req",
+]
 
 EPMD_PORT = 4369  # where EPMD listens unless ERL_EPMD_PORT says otherwise
 
@@ -94,7 +104,8 @@ class PortPlease2Parser:
             return self.result  # EPMD closes after replying; anything more is ignored
         if not data:
             raise EpmdProtocolError(
-                f"EPMD closed the connection after {len(self._buf)} bytes of a port reply")
+                f"EPMD closed the connection after {len(self._buf)} bytes of a port reply"
+            )
         self._buf += data
         return self._try_parse()
 
@@ -113,7 +124,7 @@ class PortPlease2Parser:
         port, node_type, proto, high, low, nlen = struct.unpack_from(">HBBHHH", buf, 2)
         if len(buf) < 12 + nlen + 2:
             return None
-        name = bytes(buf[12:12 + nlen])
+        name = bytes(buf[12 : 12 + nlen])
         (elen,) = struct.unpack_from(">H", buf, 12 + nlen)
         end = 14 + nlen + elen
         if len(buf) < end:
@@ -126,7 +137,7 @@ class PortPlease2Parser:
             text = name.decode("utf-8")
         except UnicodeDecodeError:
             raise EpmdProtocolError("EPMD gave a node name that is not UTF-8") from None
-        self.result = NodePort(text, port, node_type, proto, high, low, bytes(buf[14 + nlen:end]))
+        self.result = NodePort(text, port, node_type, proto, high, low, bytes(buf[14 + nlen : end]))
         return self.result
 
 
@@ -167,7 +178,9 @@ class NamesParser:
                 continue
             match = _NAME_LINE.match(line)
             if not match:
-                raise EpmdProtocolError("EPMD names reply has a line that is not 'name N at port P'")
+                raise EpmdProtocolError(
+                    "EPMD names reply has a line that is not 'name N at port P'"
+                )
             try:
                 name = match.group(1).decode("utf-8")
             except UnicodeDecodeError:

@@ -8,8 +8,15 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Any
 
-from erlcookie.distribution.verdicts import (NO_SUCH_NODE, NOT_ALLOWED, PROTOCOL_ERROR, REJECTED,
-                                      TIMEOUT, UNREACHABLE, Verdict)
+from erlcookie.distribution.verdicts import (
+    NO_SUCH_NODE,
+    NOT_ALLOWED,
+    PROTOCOL_ERROR,
+    REJECTED,
+    TIMEOUT,
+    UNREACHABLE,
+    Verdict,
+)
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OPERATIONAL, ErlcookieError
 
 if TYPE_CHECKING:
@@ -67,9 +74,17 @@ class ConnectionLostError(ProtocolError):
     """The connection closed or broke while a request was waiting for its answer."""
 
 
-ERROR_FOR_VERDICT = {cls.verdict: cls for cls in
-                     (RejectedError, NotAllowedError, NoSuchNodeError, UnreachableError,
-                      DistTimeoutError, ProtocolError)}
+ERROR_FOR_VERDICT = {
+    cls.verdict: cls
+    for cls in (
+        RejectedError,
+        NotAllowedError,
+        NoSuchNodeError,
+        UnreachableError,
+        DistTimeoutError,
+        ProtocolError,
+    )
+}
 
 
 class RpcError(ErlcookieError):
@@ -103,6 +118,8 @@ def port_from_epmd(answer: PortPlease2Event, host: str, epmd_port: int, alive: s
     if isinstance(answer, NotRegistered):
         raise NoSuchNodeError(f"EPMD at {host}:{epmd_port} knows no node named {alive!r}")
     if not answer.speaks_version_6():
-        raise ProtocolError(f"the node speaks distribution versions {answer.low_version}.."
-                            f"{answer.high_version}, not 6 (OTP 23 or newer)")
+        raise ProtocolError(
+            f"the node speaks distribution versions {answer.low_version}.."
+            f"{answer.high_version}, not 6 (OTP 23 or newer)"
+        )
     return answer.port

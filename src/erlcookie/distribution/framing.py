@@ -17,8 +17,19 @@ from typing import Any, TypeAlias
 
 from erlcookie.distribution import terms
 
-__all__ = ["FramingEvent", "Tick", "DistMessage", "Closed", "DistFraming", "FramingError",
-           "encode_packet", "encode_reg_send", "encode_tick", "MAX_PACKET", "TICK"]
+__all__ = [
+    "FramingEvent",
+    "Tick",
+    "DistMessage",
+    "Closed",
+    "DistFraming",
+    "FramingError",
+    "encode_packet",
+    "encode_reg_send",
+    "encode_tick",
+    "MAX_PACKET",
+    "TICK",
+]
 
 PASS_THROUGH = 112
 TICK = b"\x00\x00\x00\x00"
@@ -88,8 +99,9 @@ def encode_tick() -> bytes:
     return TICK
 
 
-def encode_packet(control: tuple[Any, ...], message: Any = None, *,
-                  with_message: bool = True) -> bytes:
+def encode_packet(
+    control: tuple[Any, ...], message: Any = None, *, with_message: bool = True
+) -> bytes:
     body = bytes([PASS_THROUGH]) + terms.encode(control)
     if with_message:
         body += terms.encode(message)
@@ -104,8 +116,9 @@ def encode_reg_send(from_pid: terms.OtpErlangPid, to_name: str, message: Any) ->
 class DistFraming:
     """Splits the byte stream into Tick / DistMessage / Closed events."""
 
-    def __init__(self, max_packet: int = MAX_PACKET,
-                 budget: terms.TermBudget = terms.DEFAULT_BUDGET) -> None:
+    def __init__(
+        self, max_packet: int = MAX_PACKET, budget: terms.TermBudget = terms.DEFAULT_BUDGET
+    ) -> None:
         self._buf = bytearray()
         self._max = max_packet
         self._budget = budget
@@ -132,8 +145,8 @@ class DistFraming:
                 raise FramingError(f"packet of {length} bytes exceeds the {self._max}-byte limit")
             if len(self._buf) < 4 + length:
                 break
-            body = bytes(self._buf[4:4 + length])
-            del self._buf[:4 + length]
+            body = bytes(self._buf[4 : 4 + length])
+            del self._buf[: 4 + length]
             events.append(Tick() if length == 0 else self._parse(body))
         return events
 

@@ -28,9 +28,18 @@ from typing import TypeAlias
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution.verdicts import NOT_ALLOWED, PROTOCOL_ERROR, REJECTED, Verdict
 
-__all__ = ["ClientHandshake", "HandshakeEvent", "SendData", "StatusReceived",
-           "HandshakeComplete", "HandshakeFailed", "State", "DEFAULT_FLAGS", "TLS_DETECTED",
-           "gen_digest"]
+__all__ = [
+    "ClientHandshake",
+    "HandshakeEvent",
+    "SendData",
+    "StatusReceived",
+    "HandshakeComplete",
+    "HandshakeFailed",
+    "State",
+    "DEFAULT_FLAGS",
+    "TLS_DETECTED",
+    "gen_digest",
+]
 
 # Distribution flags (lib/kernel/include/dist.hrl).
 DFLAG_PUBLISHED = 0x01
@@ -59,17 +68,32 @@ DFLAG_ALIAS = 1 << 35
 
 # What OTP's own C library (ei) sends, 0x407074F9C: every flag OTP 25..29 make mandatory,
 # the OTP 25 digest bit, and no PUBLISHED bit (a hidden node) and no atom cache.
-DEFAULT_FLAGS = (DFLAG_EXTENDED_REFERENCES | DFLAG_DIST_MONITOR | DFLAG_FUN_TAGS
-                 | DFLAG_NEW_FUN_TAGS | DFLAG_EXTENDED_PIDS_PORTS | DFLAG_EXPORT_PTR_TAG
-                 | DFLAG_BIT_BINARIES | DFLAG_NEW_FLOATS | DFLAG_SMALL_ATOM_TAGS
-                 | DFLAG_UTF8_ATOMS | DFLAG_MAP_TAG | DFLAG_BIG_CREATION | DFLAG_HANDSHAKE_23
-                 | DFLAG_UNLINK_ID | DFLAG_MANDATORY_25_DIGEST | DFLAG_V4_NC)
+DEFAULT_FLAGS = (
+    DFLAG_EXTENDED_REFERENCES
+    | DFLAG_DIST_MONITOR
+    | DFLAG_FUN_TAGS
+    | DFLAG_NEW_FUN_TAGS
+    | DFLAG_EXTENDED_PIDS_PORTS
+    | DFLAG_EXPORT_PTR_TAG
+    | DFLAG_BIT_BINARIES
+    | DFLAG_NEW_FLOATS
+    | DFLAG_SMALL_ATOM_TAGS
+    | DFLAG_UTF8_ATOMS
+    | DFLAG_MAP_TAG
+    | DFLAG_BIG_CREATION
+    | DFLAG_HANDSHAKE_23
+    | DFLAG_UNLINK_ID
+    | DFLAG_MANDATORY_25_DIGEST
+    | DFLAG_V4_NC
+)
 assert DEFAULT_FLAGS == 0x407074F9C
 
 MAX_HANDSHAKE_MESSAGE = 4096  # the largest real one is 'N' with a 255-byte name
 
-TLS_DETECTED = ("the peer answered with TLS: it runs TLS distribution (-proto_dist inet_tls); "
-                "give --tls-cert/--tls-key/--tls-ca")
+TLS_DETECTED = (
+    "the peer answered with TLS: it runs TLS distribution (-proto_dist inet_tls); "
+    "give --tls-cert/--tls-key/--tls-ca"
+)
 
 
 def gen_digest(challenge: int, cookie: Cookie) -> bytes:
@@ -142,13 +166,33 @@ def _looks_like_tls(buf: bytes | bytearray) -> bool:
 class ClientHandshake:
     """One initiator handshake. Not reusable; `state` tells where it is."""
 
-    __slots__ = ("_cookie", "our_name", "peer_name", "flags", "creation", "_challenge",
-                 "_length_bytes", "_buf", "state", "peer_flags", "peer_creation",
-                 "peer_challenge", "peer_actual_name")
+    __slots__ = (
+        "_cookie",
+        "our_name",
+        "peer_name",
+        "flags",
+        "creation",
+        "_challenge",
+        "_length_bytes",
+        "_buf",
+        "state",
+        "peer_flags",
+        "peer_creation",
+        "peer_challenge",
+        "peer_actual_name",
+    )
 
-    def __init__(self, our_name: str, cookie: Cookie, *, peer_name: str | None = None,
-                 flags: int = DEFAULT_FLAGS, creation: int | None = None,
-                 challenge: int | None = None, length_bytes: int = 2) -> None:
+    def __init__(
+        self,
+        our_name: str,
+        cookie: Cookie,
+        *,
+        peer_name: str | None = None,
+        flags: int = DEFAULT_FLAGS,
+        creation: int | None = None,
+        challenge: int | None = None,
+        length_bytes: int = 2,
+    ) -> None:
         if length_bytes not in (2, 4):
             raise ValueError("length prefix is 2 bytes (TCP) or 4 bytes (TLS distribution)")
         if flags & DFLAG_PUBLISHED:
@@ -158,8 +202,7 @@ class ClientHandshake:
         self.peer_name = peer_name
         self.flags = flags
         self.creation = random_creation() if creation is None else creation
-        self._challenge = (int.from_bytes(os.urandom(4), "big") if challenge is None
-                           else challenge)
+        self._challenge = int.from_bytes(os.urandom(4), "big") if challenge is None else challenge
         self._length_bytes = length_bytes
         self._buf = bytearray()
         self.state = State.START
@@ -186,12 +229,13 @@ class ClientHandshake:
         if length == 0:
             return HandshakeFailed(PROTOCOL_ERROR, "empty handshake message")
         if length > MAX_HANDSHAKE_MESSAGE:
-            return HandshakeFailed(PROTOCOL_ERROR,
-                                   f"handshake message length {length} is beyond any real one")
+            return HandshakeFailed(
+                PROTOCOL_ERROR, f"handshake message length {length} is beyond any real one"
+            )
         if len(self._buf) < n + length:
             return None
-        msg = bytes(self._buf[n:n + length])
-        del self._buf[:n + length]
+        msg = bytes(self._buf[n : n + length])
+        del self._buf[: n + length]
         return msg
 
     # -- public API ----------------------------------------------------------------------
@@ -233,8 +277,10 @@ class ClientHandshake:
         if self.state is State.RECV_STATUS:
             if self._buf:
                 return PROTOCOL_ERROR, "the peer closed the connection in the middle of a message"
-            return NOT_ALLOWED, ("the peer closed the connection before answering our name "
-                                 "(it refused our name, flags or address)")
+            return NOT_ALLOWED, (
+                "the peer closed the connection before answering our name "
+                "(it refused our name, flags or address)"
+            )
         if self.state is State.RECV_CHALLENGE:
             return PROTOCOL_ERROR, "the peer closed the connection before sending its challenge"
         # RECV_ACK: a node that got a wrong digest logs "Invalid challenge reply" and closes.
@@ -259,38 +305,60 @@ class ClientHandshake:
             self.state = State.RECV_CHALLENGE
             return [event]
         if status == "not_allowed":
-            return [event, self._fail(NOT_ALLOWED, "the node refused our name or flags (not_allowed)")]
+            return [
+                event,
+                self._fail(NOT_ALLOWED, "the node refused our name or flags (not_allowed)"),
+            ]
         if status == "nok":
-            return [event, self._fail(NOT_ALLOWED, "the node is connecting to a node of our name "
-                                                   "at the same moment (nok)")]
+            return [
+                event,
+                self._fail(
+                    NOT_ALLOWED,
+                    "the node is connecting to a node of our name at the same moment (nok)",
+                ),
+            ]
         if status == "alive":
             # We hold no earlier connection under this fresh name: tell it so and stop.
-            return [event, SendData(self._frame(b"sfalse")),
-                    self._fail(NOT_ALLOWED, "the node already has a connection from a node "
-                                            "with our name (alive)")]
+            return [
+                event,
+                SendData(self._frame(b"sfalse")),
+                self._fail(
+                    NOT_ALLOWED,
+                    "the node already has a connection from a node with our name (alive)",
+                ),
+            ]
         if status.startswith("named:"):
-            return [event, self._fail(PROTOCOL_ERROR, "the node assigned us a name, which we "
-                                                      "never asked for")]
+            return [
+                event,
+                self._fail(PROTOCOL_ERROR, "the node assigned us a name, which we never asked for"),
+            ]
         return [event, self._fail(PROTOCOL_ERROR, f"unknown handshake status {status[:40]!r}")]
 
     def _on_challenge(self, msg: bytes) -> list[HandshakeEvent]:
         if msg[:1] == b"n":
-            return [self._fail(PROTOCOL_ERROR, "the node speaks handshake version 5 only "
-                                               "(OTP 22 or older)")]
+            return [
+                self._fail(
+                    PROTOCOL_ERROR, "the node speaks handshake version 5 only (OTP 22 or older)"
+                )
+            ]
         if msg[:1] != b"N" or len(msg) < 19:
             return [self._fail(PROTOCOL_ERROR, "expected a challenge message 'N'")]
         flags, challenge, creation, nlen = struct.unpack_from(">QIIH", msg, 1)
         if len(msg) < 19 + nlen:
             return [self._fail(PROTOCOL_ERROR, "challenge message is shorter than its name length")]
         try:
-            name = msg[19:19 + nlen].decode("utf-8")
+            name = msg[19 : 19 + nlen].decode("utf-8")
         except UnicodeDecodeError:
             return [self._fail(PROTOCOL_ERROR, "the node's name is not UTF-8")]
         self.peer_actual_name = name
         if self.peer_name is not None and name != self.peer_name:
             # As OTP: never send our digest to a node that is not the one we asked for.
-            return [self._fail(PROTOCOL_ERROR,
-                               f"the node at this address is {name[:255]!r}, not {self.peer_name!r}")]
+            return [
+                self._fail(
+                    PROTOCOL_ERROR,
+                    f"the node at this address is {name[:255]!r}, not {self.peer_name!r}",
+                )
+            ]
         self.peer_flags, self.peer_challenge, self.peer_creation = flags, challenge, creation
         reply = b"r" + struct.pack(">I", self._challenge) + gen_digest(challenge, self._cookie)
         self.state = State.RECV_ACK
@@ -298,12 +366,22 @@ class ClientHandshake:
 
     def _on_ack(self, msg: bytes) -> list[HandshakeEvent]:
         if msg[:1] != b"a" or len(msg) != 17:
-            return [self._fail(PROTOCOL_ERROR, "expected a challenge ack 'a' with a 16-byte digest")]
+            return [
+                self._fail(PROTOCOL_ERROR, "expected a challenge ack 'a' with a 16-byte digest")
+            ]
         if not hmac.compare_digest(msg[1:], gen_digest(self._challenge, self._cookie)):
-            return [self._fail(PROTOCOL_ERROR, "the node's challenge ack is wrong: it does not hold "
-                                               "our cookie, yet claimed to accept it (impostor?)")]
+            return [
+                self._fail(
+                    PROTOCOL_ERROR,
+                    "the node's challenge ack is wrong: it does not hold "
+                    "our cookie, yet claimed to accept it (impostor?)",
+                )
+            ]
         self.state = State.CONNECTED
         trailing = bytes(self._buf)
         self._buf.clear()
-        return [HandshakeComplete(self.peer_actual_name or "", self.peer_flags or 0,
-                                  self.peer_creation or 0, trailing)]
+        return [
+            HandshakeComplete(
+                self.peer_actual_name or "", self.peer_flags or 0, self.peer_creation or 0, trailing
+            )
+        ]

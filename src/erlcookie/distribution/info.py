@@ -11,13 +11,21 @@ atoms fetched over rpc are wrapped into Cookie objects at once and never shown.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution import terms
-from erlcookie.distribution.client import (CLOSE_WAIT, DistConnection, DistError, RpcError,
-                                           TlsOptions, atom, connect)
+from erlcookie.distribution.client import (
+    CLOSE_WAIT,
+    DistConnection,
+    DistError,
+    RpcError,
+    TlsOptions,
+    atom,
+    connect,
+)
 from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.distribution.handshake import TLS_DETECTED
 from erlcookie.distribution.nodename import NodeName
@@ -78,15 +86,15 @@ class _Shape(Exception):
 
 
 def _atom(term: Any) -> str:
-    if not (isinstance(term, terms.OtpErlangAtom) or term is True or term is False
-            or term is None):
+    if not (isinstance(term, terms.OtpErlangAtom) or term is True or term is False or term is None):
         raise _Shape("an atom")
     return terms.atom_text(term)
 
 
 def _charlist(term: Any) -> str:
-    if isinstance(term, bytes) or (isinstance(term, list) and all(
-            isinstance(c, int) and 0 <= c < 0x110000 for c in term)):
+    if isinstance(term, bytes) or (
+        isinstance(term, list) and all(isinstance(c, int) and 0 <= c < 0x110000 for c in term)
+    ):
         return terms.text(term)
     raise _Shape("a string")
 
@@ -101,8 +109,13 @@ def _proto_dist(term: Any) -> str:
     """init:get_argument(proto_dist): {ok, [["inet_tls"]]}, or error (then inet_tcp)."""
     if _is(term, "error"):
         return "inet_tcp"
-    if not (isinstance(term, tuple) and len(term) == 2 and _is(term[0], "ok")
-            and isinstance(term[1], list) and all(isinstance(v, list) for v in term[1])):
+    if not (
+        isinstance(term, tuple)
+        and len(term) == 2
+        and _is(term[0], "ok")
+        and isinstance(term[1], list)
+        and all(isinstance(v, list) for v in term[1])
+    ):
         raise _Shape("{ok, [[string]]} or error")
     return ",".join(_charlist(values[0]) for values in term[1] if values)
 
@@ -123,8 +136,9 @@ def _cookie_from_term(term: Any) -> Cookie | None:
 Parse = Callable[[Any], Any]
 
 
-async def gather_info(conn: DistConnection, cookie: Cookie, *, timeout: float = 5.0,
-                      result: NodeInfo | None = None) -> NodeInfo:
+async def gather_info(
+    conn: DistConnection, cookie: Cookie, *, timeout: float = 5.0, result: NodeInfo | None = None
+) -> NodeInfo:
     """Fill a NodeInfo over an open connection within `timeout` seconds in all.
 
     Every answer is checked for the shape the function has on a real node; a failed rpc,
@@ -136,8 +150,9 @@ async def gather_info(conn: DistConnection, cookie: Cookie, *, timeout: float = 
     info.handshake_cookie_matches = True  # the handshake proved it
     deadline = asyncio.get_running_loop().time() + timeout
 
-    async def call(label: str, parse: Parse, module: str, function: str,
-                   args: Sequence[Any] = ()) -> Any:
+    async def call(
+        label: str, parse: Parse, module: str, function: str, args: Sequence[Any] = ()
+    ) -> Any:
         left = deadline - asyncio.get_running_loop().time()
         if left <= 0:
             info.failed(f"{label}: no time left of the {timeout:g}s timeout")
@@ -152,8 +167,11 @@ async def gather_info(conn: DistConnection, cookie: Cookie, *, timeout: float = 
         except (_Shape, terms.TermError) as exc:
             what = exc.args[0] if isinstance(exc, _Shape) else "a valid term"
             # A cookie answer is never quoted; anything else with our cookie redacted.
-            shown = ("a term" if function == "get_cookie"
-                     else terms.safe_repr(answer, {cookie.as_bytes()}, limit=80))
+            shown = (
+                "a term"
+                if function == "get_cookie"
+                else terms.safe_repr(answer, {cookie.as_bytes()}, limit=80)
+            )
             info.failed(f"{label}: {module}:{function} answered {shown}, not {what}")
             return None
 
@@ -164,7 +182,8 @@ async def gather_info(conn: DistConnection, cookie: Cookie, *, timeout: float = 
         call("nodes", _atoms, "erlang", "nodes", [atom("visible")]),
         call("nodes", _atoms, "erlang", "nodes", [atom("hidden")]),
         call("cookie", _cookie_or_none, "erlang", "get_cookie"),
-        call("proto_dist", _proto_dist, "init", "get_argument", [atom("proto_dist")]))
+        call("proto_dist", _proto_dist, "init", "get_argument", [atom("proto_dist")]),
+    )
     info.otp_release = release
     info.erts_version = version
     info.node_name = me
@@ -190,8 +209,11 @@ async def gather_info(conn: DistConnection, cookie: Cookie, *, timeout: float = 
             info.own_cookie_fingerprint = own_cookie.fingerprint()
             peers = (info.visible_nodes + info.hidden_nodes)[:MAX_PEERS_CHECKED]
             answers = await asyncio.gather(
-                *(call("peer cookie", _cookie_or_none, "erlang", "get_cookie", [atom(p)])
-                  for p in peers))
+                *(
+                    call("peer cookie", _cookie_or_none, "erlang", "get_cookie", [atom(p)])
+                    for p in peers
+                )
+            )
             info.peers_checked = sum(1 for a in answers if a is not None)
             for peer, answer in zip(peers, answers):
                 if answer is not None and answer[0] != own_cookie:
@@ -204,20 +226,38 @@ def _cookie_or_none(term: Any) -> tuple[Cookie | None]:
     return (_cookie_from_term(term),)
 
 
-async def node_info(node: str | NodeName, cookie: Cookie, *, timeout: float = 5.0,
-                    host: str | None = None, epmd_port: int = EPMD_PORT,
-                    dist_port: int | None = None, tls: TlsOptions | None = None) -> NodeInfo:
+async def node_info(
+    node: str | NodeName,
+    cookie: Cookie,
+    *,
+    timeout: float = 5.0,
+    host: str | None = None,
+    epmd_port: int = EPMD_PORT,
+    dist_port: int | None = None,
+    tls: TlsOptions | None = None,
+) -> NodeInfo:
     """Connect and gather, all within `timeout` seconds; never raises for network outcomes
     (the verdict says, and `complete` tells whether every question was answered)."""
     name = node if isinstance(node, NodeName) else NodeName.parse(node)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     try:
-        conn = await connect(name, cookie, timeout=timeout, host=host, epmd_port=epmd_port,
-                             dist_port=dist_port, tls=tls)
+        conn = await connect(
+            name,
+            cookie,
+            timeout=timeout,
+            host=host,
+            epmd_port=epmd_port,
+            dist_port=dist_port,
+            tls=tls,
+        )
     except DistError as exc:
-        info = NodeInfo(node=str(name), verdict=exc.verdict, detail=exc.detail,
-                        transport="tls" if tls else "tcp")
+        info = NodeInfo(
+            node=str(name),
+            verdict=exc.verdict,
+            detail=exc.detail,
+            transport="tls" if tls else "tcp",
+        )
         if exc.detail == TLS_DETECTED:
             info.tls = "required: the node speaks only TLS distribution"
         return info

@@ -27,7 +27,7 @@ class NodeName:
     host: str
 
     @classmethod
-    def parse(cls, text: str, *, default_host: str | None = None) -> "NodeName":
+    def parse(cls, text: str, *, default_host: str | None = None) -> NodeName:
         """Parse `alive@host`; a bare `alive` takes `default_host` when one is given."""
         if not isinstance(text, str) or not text:
             raise UsageError("empty node name")
@@ -42,7 +42,9 @@ class NodeName:
         if not host:
             raise UsageError(f"node name {text!r} has an empty host after '@'")
         if _BAD.search(alive) or _BAD.search(host):
-            raise UsageError(f"node name {text!r} contains a space, control character or second '@'")
+            raise UsageError(
+                f"node name {text!r} contains a space, control character or second '@'"
+            )
         name = cls(alive, host)
         if len(str(name).encode("utf-8")) > MAX_NAME_BYTES:
             raise UsageError(f"node name {text[:40]!r}... is longer than {MAX_NAME_BYTES} bytes")

@@ -21,27 +21,52 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import AbstractSet, Any, Iterable
+from typing import Any
 
 import erlang
-from erlang import (OtpErlangAtom, OtpErlangBinary, OtpErlangList, OtpErlangPid,
-                    OtpErlangReference)
+from erlang import OtpErlangAtom, OtpErlangBinary, OtpErlangList, OtpErlangPid, OtpErlangReference
 
 from erlcookie.cookie.value import Cookie
 
-__all__ = ["TermBudget", "TermError", "DEFAULT_BUDGET", "atom", "binary", "pid", "reference",
-           "encode", "decode", "decode_all", "term_extent", "secrets_in", "redact",
-           "format_term", "safe_repr", "atom_text", "text", "to_python", "OtpErlangAtom",
-           "OtpErlangBinary", "OtpErlangList", "OtpErlangPid", "OtpErlangReference",
-           "MAX_ELEMENTS", "MAX_DECOMPRESSED", "MAX_DEPTH", "MAX_BIG_BYTES"]
+__all__ = [
+    "TermBudget",
+    "TermError",
+    "DEFAULT_BUDGET",
+    "atom",
+    "binary",
+    "pid",
+    "reference",
+    "encode",
+    "decode",
+    "decode_all",
+    "term_extent",
+    "secrets_in",
+    "redact",
+    "format_term",
+    "safe_repr",
+    "atom_text",
+    "text",
+    "to_python",
+    "OtpErlangAtom",
+    "OtpErlangBinary",
+    "OtpErlangList",
+    "OtpErlangPid",
+    "OtpErlangReference",
+    "MAX_ELEMENTS",
+    "MAX_DECOMPRESSED",
+    "MAX_DEPTH",
+    "MAX_BIG_BYTES",
+]
 
 VERSION = 131
-MAX_DEPTH = 200          # erlang-py recurses about two frames per level
-MAX_BIG_BYTES = 4096     # bignums of up to 32768 bits; erlang-py's loop is quadratic
+MAX_DEPTH = 200  # erlang-py recurses about two frames per level
+MAX_BIG_BYTES = 4096  # bignums of up to 32768 bits; erlang-py's loop is quadratic
 MAX_DECOMPRESSED = 1024 * 1024  # a compressed term's declared size; rpc answers are never
-                                # compressed by OTP unless asked, so this is plenty
-MAX_ELEMENTS = 65536     # terms in one decoded term (nodes() of a huge cluster fits)
+# compressed by OTP unless asked, so this is plenty
+MAX_ELEMENTS = 65536  # terms in one decoded term (nodes() of a huge cluster fits)
 
 REDACTED = "<redacted>"
 
@@ -78,13 +103,15 @@ def binary(data: bytes) -> OtpErlangBinary:
 
 def pid(node: str, ident: int, serial: int, creation: int) -> OtpErlangPid:
     """A NEW_PID_EXT pid of node `node`."""
-    return OtpErlangPid(atom(node), struct.pack(">I", ident), struct.pack(">I", serial),
-                        struct.pack(">I", creation))
+    return OtpErlangPid(
+        atom(node), struct.pack(">I", ident), struct.pack(">I", serial), struct.pack(">I", creation)
+    )
 
 
 def reference(node: str, words: Iterable[int], creation: int) -> OtpErlangReference:
-    return OtpErlangReference(atom(node), b"".join(struct.pack(">I", w) for w in words),
-                              struct.pack(">I", creation))
+    return OtpErlangReference(
+        atom(node), b"".join(struct.pack(">I", w) for w in words), struct.pack(">I", creation)
+    )
 
 
 def _prepare(term: Any) -> Any:
@@ -108,8 +135,9 @@ def encode(term: Any) -> bytes:
         data: bytes = erlang.term_to_binary(_prepare(term))
         return data
     except (erlang.OutputException, TypeError, ValueError) as exc:
-        raise TermError(f"cannot encode a {type(term).__name__} as an Erlang term: "
-                        f"{type(exc).__name__}") from None
+        raise TermError(
+            f"cannot encode a {type(term).__name__} as an Erlang term: {type(exc).__name__}"
+        ) from None
 
 
 def secrets_in(term: Any) -> set[bytes]:
@@ -144,7 +172,7 @@ def _skip_atom(data: bytes, pos: int) -> int:
     tag = data[pos]
     if tag in (118, 100):  # ATOM_UTF8_EXT, ATOM_EXT
         _need(data, pos + 1, 2)
-        end = pos + 3 + int.from_bytes(data[pos + 1:pos + 3], "big")
+        end = pos + 3 + int.from_bytes(data[pos + 1 : pos + 3], "big")
     elif tag in (119, 115):  # SMALL_ATOM_UTF8_EXT, SMALL_ATOM_EXT
         _need(data, pos + 1, 1)
         end = pos + 2 + data[pos + 1]
@@ -171,13 +199,14 @@ def _extent(data: bytes, pos: int, budget: TermBudget, elements: int) -> tuple[i
     pos += 1
     if data[pos] == 80:  # COMPRESSED: only legal right after the version byte
         _need(data, pos + 1, 4)
-        size = int.from_bytes(data[pos + 1:pos + 5], "big")
+        size = int.from_bytes(data[pos + 1 : pos + 5], "big")
         if size == 0 or size > budget.max_inflated:  # before inflating a single byte
-            raise TermError(f"compressed term claims {size} bytes "
-                            f"(at most {budget.max_inflated} are accepted)")
+            raise TermError(
+                f"compressed term claims {size} bytes (at most {budget.max_inflated} are accepted)"
+            )
         inflater = zlib.decompressobj()
         try:
-            inner = inflater.decompress(data[pos + 5:], size + 1)
+            inner = inflater.decompress(data[pos + 5 :], size + 1)
         except zlib.error:
             raise TermError("compressed term is not valid zlib") from None
         if len(inner) != size or not inflater.eof:
@@ -221,32 +250,32 @@ def _walk(data: bytes, pos: int, max_depth: int, elements: int) -> tuple[int, in
             pass
         elif tag == 107:  # STRING: bytes
             _need(data, pos, 2)
-            pos += 2 + int.from_bytes(data[pos:pos + 2], "big")
+            pos += 2 + int.from_bytes(data[pos : pos + 2], "big")
         elif tag == 109:  # BINARY
             _need(data, pos, 4)
-            pos += 4 + int.from_bytes(data[pos:pos + 4], "big")
+            pos += 4 + int.from_bytes(data[pos : pos + 4], "big")
         elif tag == 77:  # BIT_BINARY
             _need(data, pos, 5)
-            pos += 5 + int.from_bytes(data[pos:pos + 4], "big")
+            pos += 5 + int.from_bytes(data[pos : pos + 4], "big")
         elif tag in (110, 111):  # SMALL_BIG, LARGE_BIG
             width = 1 if tag == 110 else 4
             _need(data, pos, width)
-            n = int.from_bytes(data[pos:pos + width], "big")
+            n = int.from_bytes(data[pos : pos + width], "big")
             if n > MAX_BIG_BYTES:
                 raise TermError(f"bignum of {n} bytes is beyond {MAX_BIG_BYTES}")
             pos += width + 1 + n
         elif tag in (104, 105):  # SMALL_TUPLE, LARGE_TUPLE
             width = 1 if tag == 104 else 4
             _need(data, pos, width)
-            children = int.from_bytes(data[pos:pos + width], "big")
+            children = int.from_bytes(data[pos : pos + width], "big")
             pos += width
         elif tag == 108:  # LIST: n elements and a tail
             _need(data, pos, 4)
-            children = int.from_bytes(data[pos:pos + 4], "big") + 1
+            children = int.from_bytes(data[pos : pos + 4], "big") + 1
             pos += 4
         elif tag == 116:  # MAP: n key/value pairs
             _need(data, pos, 4)
-            children = 2 * int.from_bytes(data[pos:pos + 4], "big")
+            children = 2 * int.from_bytes(data[pos : pos + 4], "big")
             pos += 4
         elif tag in (88, 103):  # NEW_PID, PID
             pos = _skip_atom(data, pos) + (12 if tag == 88 else 9)
@@ -256,13 +285,13 @@ def _walk(data: bytes, pos: int, max_depth: int, elements: int) -> tuple[int, in
             pos = _skip_atom(data, pos) + 5
         elif tag in (90, 114):  # NEWER_REFERENCE, NEW_REFERENCE
             _need(data, pos, 2)
-            words = int.from_bytes(data[pos:pos + 2], "big")
+            words = int.from_bytes(data[pos : pos + 2], "big")
             if words > 5:
                 raise TermError(f"reference of {words} words")
             pos = _skip_atom(data, pos + 2) + (4 if tag == 90 else 1) + 4 * words
         elif tag == 112:  # NEW_FUN: Size:32 counts itself and the rest
             _need(data, pos, 4)
-            size = int.from_bytes(data[pos:pos + 4], "big")
+            size = int.from_bytes(data[pos : pos + 4], "big")
             if size < 4:
                 raise TermError("fun term with a size below its own header")
             pos += size
@@ -279,16 +308,16 @@ def _walk(data: bytes, pos: int, max_depth: int, elements: int) -> tuple[int, in
             if children > len(data) - pos:  # every term needs at least one byte
                 raise TermError("container claims more elements than bytes follow")
             if children > left:  # refused before walking a single one of them
-                raise TermError(f"term has more than {elements} elements "
-                                f"(a container claims {children})")
+                raise TermError(
+                    f"term has more than {elements} elements (a container claims {children})"
+                )
             pending.append(remaining)
             if len(pending) >= max_depth:
                 raise TermError(f"term nests deeper than {max_depth}")
             remaining = children
 
 
-def decode(data: bytes, pos: int = 0, *,
-           budget: TermBudget = DEFAULT_BUDGET) -> tuple[Any, int]:
+def decode(data: bytes, pos: int = 0, *, budget: TermBudget = DEFAULT_BUDGET) -> tuple[Any, int]:
     """Decode the term at data[pos:] with erlang-py; return (term, end offset)."""
     term, end, _ = _decode(data, pos, budget, budget.max_elements)
     return term, end
@@ -302,8 +331,9 @@ def _decode(data: bytes, pos: int, budget: TermBudget, elements: int) -> tuple[A
         raise TermError(f"undecodable term ({type(exc).__name__})") from None
 
 
-def decode_all(data: bytes, pos: int = 0, *, limit: int = 2,
-               budget: TermBudget = DEFAULT_BUDGET) -> list[Any]:
+def decode_all(
+    data: bytes, pos: int = 0, *, limit: int = 2, budget: TermBudget = DEFAULT_BUDGET
+) -> list[Any]:
     """Decode consecutive terms (a control term and an optional message term).
 
     The terms share one budget: together they hold at most `budget.max_elements`.
@@ -355,8 +385,11 @@ def format_term(term: Any) -> str:
     """Erlang-like text for a decoded term (for messages and tables)."""
     if isinstance(term, OtpErlangAtom) or term is True or term is False or term is None:
         name = atom_text(term)
-        return name if name.replace("_", "a").replace("@", "a").isalnum() and name[:1].islower() \
+        return (
+            name
+            if name.replace("_", "a").replace("@", "a").isalnum() and name[:1].islower()
             else "'" + name.replace("'", "\\'") + "'"
+        )
     if isinstance(term, bytes):  # STRING_EXT comes back as bytes
         if all(32 <= b < 127 for b in term):
             return '"' + term.decode("ascii").replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -372,7 +405,9 @@ def format_term(term: Any) -> str:
         *head, tail = term.value
         return "[" + ",".join(format_term(t) for t in head) + "|" + format_term(tail) + "]"
     if isinstance(term, dict):
-        return "#{" + ",".join(f"{format_term(k)} => {format_term(v)}" for k, v in term.items()) + "}"
+        return (
+            "#{" + ",".join(f"{format_term(k)} => {format_term(v)}" for k, v in term.items()) + "}"
+        )
     if isinstance(term, OtpErlangPid):
         return f"<pid on {format_term(term.node)}>"
     if isinstance(term, OtpErlangReference):
@@ -383,7 +418,7 @@ def format_term(term: Any) -> str:
 def safe_repr(term: Any, secrets: AbstractSet[bytes] = frozenset(), limit: int = 300) -> str:
     """Short Erlang-like text of `term` with secrets replaced, for errors and logs."""
     text = format_term(redact(term, set(secrets)))
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # -- to Python -------------------------------------------------------------------------------

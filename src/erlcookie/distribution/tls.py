@@ -14,10 +14,17 @@ from pathlib import Path
 from erlcookie.errors import UsageError
 
 # OpenSSL reasons that mean "the node refused us" rather than "we refused the node".
-_PEER_REFUSALS = ("ALERT_UNKNOWN_CA", "ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_REQUIRED",
-                  "ALERT_HANDSHAKE_FAILURE", "ALERT_CERTIFICATE_UNKNOWN",
-                  "ALERT_ACCESS_DENIED", "ALERT_UNSUPPORTED_CERTIFICATE",
-                  "ALERT_CERTIFICATE_EXPIRED", "ALERT_CERTIFICATE_REVOKED")
+_PEER_REFUSALS = (
+    "ALERT_UNKNOWN_CA",
+    "ALERT_BAD_CERTIFICATE",
+    "ALERT_CERTIFICATE_REQUIRED",
+    "ALERT_HANDSHAKE_FAILURE",
+    "ALERT_CERTIFICATE_UNKNOWN",
+    "ALERT_ACCESS_DENIED",
+    "ALERT_UNSUPPORTED_CERTIFICATE",
+    "ALERT_CERTIFICATE_EXPIRED",
+    "ALERT_CERTIFICATE_REVOKED",
+)
 
 
 @dataclass(frozen=True)
@@ -36,8 +43,11 @@ class TlsOptions:
     server_name: str | None = None
 
     def context(self) -> ssl.SSLContext:
-        for label, path in (("--tls-cert", self.certfile), ("--tls-key", self.keyfile),
-                            ("--tls-ca", self.cafile)):
+        for label, path in (
+            ("--tls-cert", self.certfile),
+            ("--tls-key", self.keyfile),
+            ("--tls-ca", self.cafile),
+        ):
             if path is not None and not Path(path).is_file():
                 raise UsageError(f"{label} {path}: no such file")
         if self.keyfile and not self.certfile:
@@ -51,7 +61,9 @@ class TlsOptions:
             if self.certfile:
                 ctx.load_cert_chain(self.certfile, self.keyfile)
         except ssl.SSLError as exc:
-            raise UsageError(f"cannot load the TLS certificate, key or CA: {exc.reason or exc}") from None
+            raise UsageError(
+                f"cannot load the TLS certificate, key or CA: {exc.reason or exc}"
+            ) from None
         ctx.check_hostname = self.verify_hostname
         ctx.verify_mode = ssl.CERT_REQUIRED
         return ctx
@@ -70,6 +82,8 @@ def describe(exc: BaseException, *, has_client_cert: bool = True) -> str:
     if is_peer_refusal(exc):
         if has_client_cert:
             return f"the node refused our TLS client certificate ({reason})"
-        return (f"the node refused the TLS connection ({reason}); it probably requires a "
-                "client certificate: give --tls-cert and --tls-key")
+        return (
+            f"the node refused the TLS connection ({reason}); it probably requires a "
+            "client certificate: give --tls-cert and --tls-key"
+        )
     return f"TLS failed: {reason}"

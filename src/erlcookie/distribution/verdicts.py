@@ -3,25 +3,38 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OK, EXIT_OPERATIONAL
 
-__all__ = ["Verdict", "PingResult", "exit_code", "VERDICTS", "REFUSALS", "OPERATIONAL",
-           "ACCEPTED", "REJECTED", "NOT_ALLOWED", "NO_SUCH_NODE", "UNREACHABLE", "TIMEOUT",
-           "PROTOCOL_ERROR"]
+__all__ = [
+    "Verdict",
+    "PingResult",
+    "exit_code",
+    "VERDICTS",
+    "REFUSALS",
+    "OPERATIONAL",
+    "ACCEPTED",
+    "REJECTED",
+    "NOT_ALLOWED",
+    "NO_SUCH_NODE",
+    "UNREACHABLE",
+    "TIMEOUT",
+    "PROTOCOL_ERROR",
+]
 
 
 class Verdict(enum.StrEnum):
     """A node's answer to a ping. Members are str: JSON and comparisons see the plain value."""
 
-    ACCEPTED = "accepted"              # handshake completed: the node accepts the cookie
-    REJECTED = "rejected"              # the node refused our digest: wrong cookie
-    NOT_ALLOWED = "not_allowed"        # the node refused our name, flags, address or certificate
-    NO_SUCH_NODE = "no_such_node"      # EPMD on that host knows no such name
-    UNREACHABLE = "unreachable"        # no EPMD, nothing listening, DNS failure
-    TIMEOUT = "timeout"                # no answer within the timeout
+    ACCEPTED = "accepted"  # handshake completed: the node accepts the cookie
+    REJECTED = "rejected"  # the node refused our digest: wrong cookie
+    NOT_ALLOWED = "not_allowed"  # the node refused our name, flags, address or certificate
+    NO_SUCH_NODE = "no_such_node"  # EPMD on that host knows no such name
+    UNREACHABLE = "unreachable"  # no EPMD, nothing listening, DNS failure
+    TIMEOUT = "timeout"  # no answer within the timeout
     PROTOCOL_ERROR = "protocol_error"  # the peer said something no Erlang node says
 
 

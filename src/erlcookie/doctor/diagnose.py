@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from erlcookie.doctor.model import AREAS, Diagnosis, DoctorOptions, Item
 from erlcookie.errors import ErlcookieError, UsageError
@@ -27,8 +28,11 @@ from erlcookie.findings.model import CookieInfo, Finding
 
 # Directories that are never a project's own manifests or sources.
 SKIPPED_DIRS = frozenset({"_build", "deps", "node_modules", ".git"})
-_COOKIE_FILE_RULES = (rules.COMMITTED_COOKIE_FILE, rules.RELEASE_COMMITTED_COOKIE_FILE,
-                      rules.RELEASE_COOKIE_FILE_IN_TREE)
+_COOKIE_FILE_RULES = (
+    rules.COMMITTED_COOKIE_FILE,
+    rules.RELEASE_COMMITTED_COOKIE_FILE,
+    rules.RELEASE_COOKIE_FILE_IN_TREE,
+)
 _FAMILY_RANK = {family: rank for rank, family in enumerate(AREAS)}
 
 
@@ -100,7 +104,8 @@ def _release(diagnosis: Diagnosis, state: State) -> list[Item]:
     diagnosis.errors += [str(e) for e in report.errors]
     diagnosis.checked["release"] = "; ".join(
         f"{p.kind} {p.root}" + (f" ({', '.join(p.releases)})" if p.releases else "")
-        for p in report.projects)
+        for p in report.projects
+    )
     return [Item(f, doctor_fix=f.fixable) for f in report.findings]
 
 
@@ -113,12 +118,20 @@ def _walk(root: str, status) -> list[str]:
     output or dependencies, not ignored by git."""
     out = []
     for directory, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
-                         and not (status and os.path.join(directory, d) in status.ignored_dirs))
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in SKIPPED_DIRS
+            and not (status and os.path.join(directory, d) in status.ignored_dirs)
+        )
         for name in sorted(files):
             full = os.path.join(directory, name)
-            if not name.endswith((".yaml", ".yml")) or os.path.islink(full) \
-                    or not os.path.isfile(full):  # no FIFO or device: it could block
+            if (
+                not name.endswith((".yaml", ".yml"))
+                or os.path.islink(full)
+                or not os.path.isfile(full)
+            ):  # no FIFO or device: it could block
                 continue
             if status is not None and full in status.ignored_files:
                 continue
@@ -161,15 +174,18 @@ def _kubernetes(diagnosis: Diagnosis, state: State) -> list[Item]:
     k8s = state.k8s
     k8s.files = files
     k8s.envfrom = envfrom_cookies(files)
-    extra = sorted({e.variable for e in k8s.envfrom if e.source_kind == "ConfigMap"}
-                   - set(state.options.envs))
+    extra = sorted(
+        {e.variable for e in k8s.envfrom if e.source_kind == "ConfigMap"} - set(state.options.envs)
+    )
     envs = tuple(state.options.envs) + tuple(extra)
     inject_options = InjectOptions(secret=state.options.secret, key=state.options.key, env=envs)
     k8s.result = inject(files, inject_options)
     k8s.running = running_cookies(k8s.result, k8s.envfrom)
-    diagnosis.checked["k8s"] = (f"{len(files)} manifest file(s), {k8s.result.workloads} "
-                                f"workload(s); variables {', '.join(envs)} from Secret "
-                                f"{state.options.secret} key {state.options.key}")
+    diagnosis.checked["k8s"] = (
+        f"{len(files)} manifest file(s), {k8s.result.workloads} "
+        f"workload(s); variables {', '.join(envs)} from Secret "
+        f"{state.options.secret} key {state.options.key}"
+    )
     items = _inject_items(k8s)
     items += _envfrom_items(k8s)
     _plan_configmaps(k8s)
@@ -188,10 +204,20 @@ def _envfrom_items(k8s: K8sState) -> list[Item]:
     items = []
     for e in k8s.envfrom:
         assert e.cookie is not None
-        detail = (f"{e.workload} container {e.container}: {e.variable} comes from "
-                  f"{e.source_kind} {e.source_name} key {e.key} through envFrom")
-        finding = Finding(rules.K8S_ENVFROM_COOKIE, e.path, e.line, 1, detail=detail,
-                          key=e.variable, cookie=_judge(e.cookie.reveal()), secret=e.cookie)
+        detail = (
+            f"{e.workload} container {e.container}: {e.variable} comes from "
+            f"{e.source_kind} {e.source_name} key {e.key} through envFrom"
+        )
+        finding = Finding(
+            rules.K8S_ENVFROM_COOKIE,
+            e.path,
+            e.line,
+            1,
+            detail=detail,
+            key=e.variable,
+            cookie=_judge(e.cookie.reveal()),
+            secret=e.cookie,
+        )
         # A ConfigMap's key is dropped and the variable wired from the Secret; a Secret
         # manifest is moved out of the tree (then it is no longer in the manifests).
         items.append(Item(finding, doctor_fix=e.source_kind == "ConfigMap"))
@@ -221,8 +247,10 @@ def _plan_configmaps(k8s: K8sState) -> None:
                     continue
                 for key in obj["data"]:
                     key = str(key)
-                    if (is_cookie_env_name(key) or (name, key) in replaced) \
-                            and (name, key) not in still_read:
+                    if (is_cookie_env_name(key) or (name, key) in replaced) and (
+                        name,
+                        key,
+                    ) not in still_read:
                         k8s.configmap_keys.add((namespace, name, key))
 
 
@@ -296,8 +324,11 @@ def _mark_movable(diagnosis: Diagnosis, state: State) -> None:
     k8s = state.k8s
     secret_only = set()
     for f in k8s.files:
-        kinds = [(d.data or {}).get("kind") if isinstance(d.data, Mapping) else None
-                 for d in f.docs if d.body.strip()]
+        kinds = [
+            (d.data or {}).get("kind") if isinstance(d.data, Mapping) else None
+            for d in f.docs
+            if d.body.strip()
+        ]
         if kinds and all(k == "Secret" for k in kinds):
             secret_only.add(f.path)
     for item in diagnosis.items:
@@ -312,16 +343,27 @@ def _mark_movable(diagnosis: Diagnosis, state: State) -> None:
     for item in diagnosis.items:  # a Secret poured in through envFrom, moved with its file
         f = item.finding
         if f.rule_id == rules.K8S_ENVFROM_COOKIE and not item.doctor_fix:
-            source = next((e for e in k8s.envfrom if e.path == f.path and e.line == f.line
-                           and e.variable == f.key), None)
-            if source is not None and any(_defines_secret(k8s, p, source.source_name)
-                                          for p in moved):
+            source = next(
+                (
+                    e
+                    for e in k8s.envfrom
+                    if e.path == f.path and e.line == f.line and e.variable == f.key
+                ),
+                None,
+            )
+            if source is not None and any(
+                _defines_secret(k8s, p, source.source_name) for p in moved
+            ):
                 item.doctor_fix = True
 
 
 def _defines_secret(k8s: K8sState, path: str, name: str) -> bool:
     for f in k8s.files:
         if f.path == path:
-            return any(isinstance(d.data, Mapping) and d.data.get("kind") == "Secret" and
-                       str((d.data.get("metadata") or {}).get("name")) == name for d in f.docs)
+            return any(
+                isinstance(d.data, Mapping)
+                and d.data.get("kind") == "Secret"
+                and str((d.data.get("metadata") or {}).get("name")) == name
+                for d in f.docs
+            )
     return False

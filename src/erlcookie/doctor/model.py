@@ -22,8 +22,11 @@ __all__ = ["DoctorOptions", "Item", "Problem", "Diagnosis", "AREAS"]
 
 # Which analyser a rule family belongs to, in the order problems are told (and preferred
 # when two analysers find the same thing: the one that can fix it comes first).
-AREAS = {rules.RELEASE: "release configuration", rules.K8S: "Kubernetes manifests",
-         rules.SCAN: "leaked and weak cookies"}
+AREAS = {
+    rules.RELEASE: "release configuration",
+    rules.K8S: "Kubernetes manifests",
+    rules.SCAN: "leaked and weak cookies",
+}
 _AREA_ORDER = list(AREAS)
 
 
@@ -95,8 +98,13 @@ class Diagnosis:
         for item in self.items:
             groups.setdefault(item.finding.rule_id, []).append(item)
         problems = [Problem(rules.get(rid), items) for rid, items in groups.items()]
-        problems.sort(key=lambda p: (-p.severity.rank, _AREA_ORDER.index(p.rule.family)
-                                     if p.rule.family in _AREA_ORDER else 9, p.rule.id))
+        problems.sort(
+            key=lambda p: (
+                -p.severity.rank,
+                _AREA_ORDER.index(p.rule.family) if p.rule.family in _AREA_ORDER else 9,
+                p.rule.id,
+            )
+        )
         return problems
 
     def counts(self) -> dict[str, int]:
@@ -108,26 +116,46 @@ class Diagnosis:
     def to_json(self) -> dict:
         from erlcookie import __version__
 
-        return {"tool": {"name": "erlcookie", "version": __version__}, "command": "doctor",
-                "root": self.root, "checked": dict(self.checked),
-                "problems": [{"rule": p.rule.id, "title": p.rule.short, "area": p.area,
-                              "severity": str(p.severity), "fix": p.rule.help,
-                              "doctor_fix": p.doctor_fix, "count": len(p.items)}
-                             for p in self.problems()],
-                "findings": [i.to_dict() for i in self.items],
-                "next_steps": list(self.next_steps), "notes": list(self.notes),
-                "errors": list(self.errors),
-                "summary": {"findings": len(self.items),
-                            "doctor_fix": sum(i.doctor_fix for i in self.items),
-                            **self.counts()}}
+        return {
+            "tool": {"name": "erlcookie", "version": __version__},
+            "command": "doctor",
+            "root": self.root,
+            "checked": dict(self.checked),
+            "problems": [
+                {
+                    "rule": p.rule.id,
+                    "title": p.rule.short,
+                    "area": p.area,
+                    "severity": str(p.severity),
+                    "fix": p.rule.help,
+                    "doctor_fix": p.doctor_fix,
+                    "count": len(p.items),
+                }
+                for p in self.problems()
+            ],
+            "findings": [i.to_dict() for i in self.items],
+            "next_steps": list(self.next_steps),
+            "notes": list(self.notes),
+            "errors": list(self.errors),
+            "summary": {
+                "findings": len(self.items),
+                "doctor_fix": sum(i.doctor_fix for i in self.items),
+                **self.counts(),
+            },
+        }
 
-    def sarif_run(self) -> "SarifRun":
+    def sarif_run(self) -> SarifRun:
         from erlcookie.findings.sarif import SarifRun, by_identity
 
         families = {f.rule.family for f in self.findings}
         used = [r for r in rules.RULES.values() if r.family in families]
-        return SarifRun(automation_id="erlcookie/doctor/", root=self.root,
-                        findings=self.findings, rules=used,
-                        notifications=[("error", e) for e in self.errors],
-                        successful=not self.errors, partial_fingerprints=by_identity,
-                        properties={"nextSteps": list(self.next_steps)})
+        return SarifRun(
+            automation_id="erlcookie/doctor/",
+            root=self.root,
+            findings=self.findings,
+            rules=used,
+            notifications=[("error", e) for e in self.errors],
+            successful=not self.errors,
+            partial_fingerprints=by_identity,
+            properties={"nextSteps": list(self.next_steps)},
+        )

@@ -43,22 +43,30 @@ def next_steps(diagnosis: Diagnosis) -> list[str]:
     steps: list[str] = []
     root_arg = _shown(diagnosis.root, ".")
     fixable = [i for i in diagnosis.items if i.doctor_fix]
-    flags = (f" --name {options.secret}" if options.secret != "erlang-cookie" else "") + \
-        (f" --key {options.key}" if options.key != "cookie" else "")
+    flags = (f" --name {options.secret}" if options.secret != "erlang-cookie" else "") + (
+        f" --key {options.key}" if options.key != "cookie" else ""
+    )
     if fixable:
         keep = ""
         if k8s.running:
-            kept = ", ".join(secret_file(ns, options.secret) for ns in sorted(
-                k8s.running, key=lambda n: n or ""))
-            keep = (f"; the cookie the pods run today goes into {kept}, a file git ignores "
-                    "(or straight into the cluster with --apply)")
+            kept = ", ".join(
+                secret_file(ns, options.secret) for ns in sorted(k8s.running, key=lambda n: n or "")
+            )
+            keep = (
+                f"; the cookie the pods run today goes into {kept}, a file git ignores "
+                "(or straight into the cluster with --apply)"
+            )
         nowhere = ""
         if state.status is None and (k8s.running or k8s.movable):
-            nowhere = (" --secret-dir DIR (PATH is in no git work tree, so DIR must be "
-                       "outside it; or --apply)")
-        steps.append(f"apply the {len(fixable)} offline fix(es): erlcookie doctor --fix "
-                     f"{root_arg}{nowhere} (it shows the diff first; --dry-run only shows "
-                     f"it){keep}")
+            nowhere = (
+                " --secret-dir DIR (PATH is in no git work tree, so DIR must be "
+                "outside it; or --apply)"
+            )
+        steps.append(
+            f"apply the {len(fixable)} offline fix(es): erlcookie doctor --fix "
+            f"{root_arg}{nowhere} (it shows the diff first; --dry-run only shows "
+            f"it){keep}"
+        )
     namespaces = set(k8s.running) | set((k8s.result.namespaces if k8s.result else {}) or {})
     for namespace in sorted(namespaces, key=lambda n: (n is None, n or "")):
         running = k8s.running.get(namespace, [])
@@ -67,8 +75,9 @@ def next_steps(diagnosis: Diagnosis) -> list[str]:
         where = f" in namespace {namespace}" if namespace else ""
         if running:
             first = running[0]
-            others = "".join(f"; also running: {r.fingerprint} ({', '.join(r.where)})"
-                             for r in running[1:])
+            others = "".join(
+                f"; also running: {r.fingerprint} ({', '.join(r.where)})" for r in running[1:]
+            )
             source = first.where[0].rsplit(" (", 1)[-1].rstrip(")") if first.where else "."
             source = os.path.dirname(source) or source  # the folder: its ConfigMaps too
             steps.append(
@@ -76,31 +85,46 @@ def next_steps(diagnosis: Diagnosis) -> list[str]:
                 f"cookie the pods run today ({first.fingerprint}, from {first.where[0]}): "
                 f"kubectl apply -f {_shown(diagnosis.root, secret_file(namespace, options.secret))}"
                 f" after doctor --fix, or now: erlcookie k8s secret {ns}{flags} --adopt-from "
-                f"{_shown(diagnosis.root, source)} --apply{others}")
-            steps.append("roll out the edited manifests (kubectl apply -f ...) and wait for "
-                         "it: every pod keeps the same cookie, so the cluster does not split")
-            steps.append(f"then change it to a new strong cookie on the live cluster: "
-                         f"erlcookie rotate {ns} -l {app} --secret {options.secret}"
-                         + (f" --secret-key {options.key}" if options.key != "cookie" else "")
-                         + " --restart")
+                f"{_shown(diagnosis.root, source)} --apply{others}"
+            )
+            steps.append(
+                "roll out the edited manifests (kubectl apply -f ...) and wait for "
+                "it: every pod keeps the same cookie, so the cluster does not split"
+            )
+            steps.append(
+                f"then change it to a new strong cookie on the live cluster: "
+                f"erlcookie rotate {ns} -l {app} --secret {options.secret}"
+                + (f" --secret-key {options.key}" if options.key != "cookie" else "")
+                + " --restart"
+            )
         else:
-            steps.append(f"create Secret {options.secret}{where}: erlcookie k8s secret {ns}"
-                         f"{flags} --apply (a new cookie: if running pods use another one, "
-                         "put that one in instead with --cookie-file, and rotate later)")
+            steps.append(
+                f"create Secret {options.secret}{where}: erlcookie k8s secret {ns}"
+                f"{flags} --apply (a new cookie: if running pods use another one, "
+                "put that one in instead with --cookie-file, and rotate later)"
+            )
     by_hand = [p for p in diagnosis.problems() if not p.doctor_fix]
     for problem in by_hand:
         places = [i.finding for i in problem.items if not i.doctor_fix]
         shown = ", ".join(f"{f.path}:{f.line}" for f in places[:4])
         more = f" and {len(places) - 4} more" if len(places) > 4 else ""
-        steps.append(f"by hand ({problem.rule.id}): {problem.rule.short.rstrip('.')}: "
-                     f"{shown}{more}; see its fix above")
-    committed = sorted({i.finding.fingerprint for i in diagnosis.items
-                        if i.finding.fingerprint and i.finding.git == "tracked"})
+        steps.append(
+            f"by hand ({problem.rule.id}): {problem.rule.short.rstrip('.')}: "
+            f"{shown}{more}; see its fix above"
+        )
+    committed = sorted(
+        {
+            i.finding.fingerprint
+            for i in diagnosis.items
+            if i.finding.fingerprint and i.finding.git == "tracked"
+        }
+    )
     if committed:
-        steps.append(f"cookies committed to git stay in its history ({', '.join(committed)}): "
-                     "once nothing runs them, rotate them (erlcookie rotate); "
-                     "erlcookie scan --history lists every commit")
+        steps.append(
+            f"cookies committed to git stay in its history ({', '.join(committed)}): "
+            "once nothing runs them, rotate them (erlcookie rotate); "
+            "erlcookie scan --history lists every commit"
+        )
     if diagnosis.items:
         steps.append(f"run erlcookie doctor {root_arg} again: it exits 0 when nothing is left")
     return steps
-

@@ -24,13 +24,35 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time see __getat
     from erlcookie.findings.sarif import SarifRun
     from erlcookie.findings.severity import Severity
 
-__all__ = ["FORMATS", "RULES", "CommitRef", "CookieInfo", "Finding", "FindingsReport",
-           "Format", "Report", "Rule", "SarifRun", "Severity", "rules_of"]
+__all__ = [
+    "FORMATS",
+    "RULES",
+    "CommitRef",
+    "CookieInfo",
+    "Finding",
+    "FindingsReport",
+    "Format",
+    "Report",
+    "Rule",
+    "SarifRun",
+    "Severity",
+    "rules_of",
+]
 
-_HOMES = {"FORMATS": "formats", "FindingsReport": "formats", "Format": "formats",
-          "CommitRef": "model", "CookieInfo": "model", "Finding": "model", "Report": "report",
-          "RULES": "rules", "Rule": "rules", "rules_of": "rules", "SarifRun": "sarif",
-          "Severity": "severity"}
+_HOMES = {
+    "FORMATS": "formats",
+    "FindingsReport": "formats",
+    "Format": "formats",
+    "CommitRef": "model",
+    "CookieInfo": "model",
+    "Finding": "model",
+    "Report": "report",
+    "RULES": "rules",
+    "Rule": "rules",
+    "rules_of": "rules",
+    "SarifRun": "sarif",
+    "Severity": "severity",
+}
 
 
 def __getattr__(name: str):

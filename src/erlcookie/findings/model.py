@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["CommitRef", "CookieInfo", "Finding"]
 
 
-_NOT_COMMITTED = {"untracked": "Not committed: the file is untracked, and git would add it.",
-                  "ignored": "Not committed: git ignores the file."}
+_NOT_COMMITTED = {
+    "untracked": "Not committed: the file is untracked, and git would add it.",
+    "ignored": "Not committed: git ignores the file.",
+}
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class CookieInfo:
     reasons: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, value: str, source: str = "release file") -> "CookieInfo":
+    def of(cls, value: str, source: str = "release file") -> CookieInfo:
         """Fingerprint and audit of one literal (the audit is optional, the fingerprint not)."""
         from erlcookie.cookie.value import Cookie
 
@@ -49,8 +51,12 @@ class CookieInfo:
         except ImportError:
             return cls(cookie.fingerprint(), None, None)
         result = audit_cookie(cookie)
-        return cls(cookie.fingerprint(), result.verdict, round(result.bits, 1),
-                   tuple(r.code for r in result.reasons if r.verdict != "ok"))
+        return cls(
+            cookie.fingerprint(),
+            result.verdict,
+            round(result.bits, 1),
+            tuple(r.code for r in result.reasons if r.verdict != "ok"),
+        )
 
     def audit_dict(self) -> dict:
         return {"verdict": self.verdict, "bits": self.bits, "reasons": list(self.reasons)}
@@ -97,7 +103,7 @@ class Finding:
     # scan of a git work tree: "tracked" (committed or staged), "untracked" (git would add
     # it) or "ignored" (git ignores it: a cookie there is not committed); None: not known
     git: str | None = None
-    secret: "Cookie | None" = field(default=None, repr=False, compare=False)
+    secret: Cookie | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.rule_id not in RULES:
@@ -166,11 +172,20 @@ class Finding:
     def to_dict(self) -> dict:
         """The one JSON shape of a finding, whichever command reports it."""
         data = {
-            "rule": self.rule_id, "name": self.rule.name, "severity": str(self.severity),
-            "path": self.path, "line": self.line, "column": self.column,
-            "end_line": self.end_line or self.line, "end_column": self.end_column or self.column,
-            "message": self.message, "fix": self.fix, "fixable": self.fixable,
-            "key": self.key, "fingerprint": self.fingerprint or None, "verdict": self.verdict,
+            "rule": self.rule_id,
+            "name": self.rule.name,
+            "severity": str(self.severity),
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line or self.line,
+            "end_column": self.end_column or self.column,
+            "message": self.message,
+            "fix": self.fix,
+            "fixable": self.fixable,
+            "key": self.key,
+            "fingerprint": self.fingerprint or None,
+            "verdict": self.verdict,
             "audit": self.cookie.audit_dict() if self.cookie else None,
             "identity": self.identity,
         }

@@ -34,16 +34,24 @@ class Report:
     def to_json(self) -> dict:
         from erlcookie import __version__
 
-        return {"tool": {"name": "erlcookie", "version": __version__},
-                "command": self.command, "root": self.root,
-                "findings": [f.to_dict() for f in self.findings],
-                "errors": list(self.errors),
-                "summary": {"findings": len(self.findings), **self.counts()}}
+        return {
+            "tool": {"name": "erlcookie", "version": __version__},
+            "command": self.command,
+            "root": self.root,
+            "findings": [f.to_dict() for f in self.findings],
+            "errors": list(self.errors),
+            "summary": {"findings": len(self.findings), **self.counts()},
+        }
 
     def sarif_run(self) -> SarifRun:
         families = {f.rule.family for f in self.findings}
         used = [r for r in rules.RULES.values() if r.family in families]
-        return SarifRun(automation_id=f"erlcookie/{self.command.replace(' ', '-')}/",
-                        root=self.root, findings=self.findings, rules=used,
-                        notifications=[("error", e) for e in self.errors],
-                        successful=not self.errors, partial_fingerprints=by_identity)
+        return SarifRun(
+            automation_id=f"erlcookie/{self.command.replace(' ', '-')}/",
+            root=self.root,
+            findings=self.findings,
+            rules=used,
+            notifications=[("error", e) for e in self.errors],
+            successful=not self.errors,
+            partial_fingerprints=by_identity,
+        )

@@ -7,16 +7,23 @@ that do not move with lines. It cannot show a cookie: findings carry fingerprint
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 from urllib.parse import quote
 
 from erlcookie.findings.model import Finding
 from erlcookie.findings.rules import Rule
 
-__all__ = ["COOKIE_FINGERPRINT_KEY", "PARTIAL_FINGERPRINT_KEY", "SARIF_SCHEMA", "SarifRun",
-           "by_cookie", "by_identity", "document"]
+__all__ = [
+    "COOKIE_FINGERPRINT_KEY",
+    "PARTIAL_FINGERPRINT_KEY",
+    "SARIF_SCHEMA",
+    "SarifRun",
+    "by_cookie",
+    "by_identity",
+    "document",
+]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -54,10 +61,12 @@ def _artifact_location(path: str) -> dict:
 
 
 def _rule(rule: Rule) -> dict:
-    markdown = (f"**{rule.short}**\n\n{rule.description}\n\n**Fix.** {rule.help}\n\n"
-                "The finding shows the cookie's fingerprint (`erlcookie fingerprint`), never "
-                "the cookie. Severity rises one step when the cookie is weak or predictable "
-                "(`erlcookie audit`).")
+    markdown = (
+        f"**{rule.short}**\n\n{rule.description}\n\n**Fix.** {rule.help}\n\n"
+        "The finding shows the cookie's fingerprint (`erlcookie fingerprint`), never "
+        "the cookie. Severity rises one step when the cookie is weak or predictable "
+        "(`erlcookie audit`)."
+    )
     description = rule.description if rule.description != rule.short else ""
     return {
         "id": rule.id,
@@ -79,8 +88,9 @@ def _rule(rule: Rule) -> dict:
 def _result(f: Finding, rule_index: dict[str, int], run: SarifRun) -> dict:
     props: dict = {"severity": str(f.severity), "fixable": f.fixable}
     if f.cookie is not None:
-        props.update(fingerprint=f.fingerprint, verdict=f.verdict, bits=f.bits,
-                     reasons=list(f.reasons))
+        props.update(
+            fingerprint=f.fingerprint, verdict=f.verdict, bits=f.bits, reasons=list(f.reasons)
+        )
     if f.key:
         props["key"] = f.key
     if f.blob:
@@ -96,8 +106,9 @@ def _result(f: Finding, rule_index: dict[str, int], run: SarifRun) -> dict:
         "ruleIndex": rule_index[f.rule_id],
         "level": f.severity.sarif_level,
         "message": {"text": f.message},
-        "locations": [{"physicalLocation": {"artifactLocation": _artifact_location(f.path),
-                                            "region": region}}],
+        "locations": [
+            {"physicalLocation": {"artifactLocation": _artifact_location(f.path), "region": region}}
+        ],
         "properties": props,
     }
     fingerprints = run.partial_fingerprints(f)
@@ -114,16 +125,25 @@ def document(run: SarifRun) -> dict:
     rule_index = {r.id: i for i, r in enumerate(rules)}
     root_uri = Path(run.root).as_uri().rstrip("/") + "/"
     sarif_run = {
-        "tool": {"driver": {"name": "erlcookie", "version": __version__,
-                            "semanticVersion": __version__,
-                            "rules": [_rule(r) for r in rules]}},
+        "tool": {
+            "driver": {
+                "name": "erlcookie",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": [_rule(r) for r in rules],
+            }
+        },
         "automationDetails": {"id": run.automation_id},
         "originalUriBaseIds": {SRCROOT: {"uri": root_uri}},
         "columnKind": "unicodeCodePoints",
-        "invocations": [{"executionSuccessful": run.successful,
-                         "toolExecutionNotifications": [
-                             {"level": level, "message": {"text": text}}
-                             for level, text in run.notifications]}],
+        "invocations": [
+            {
+                "executionSuccessful": run.successful,
+                "toolExecutionNotifications": [
+                    {"level": level, "message": {"text": text}} for level, text in run.notifications
+                ],
+            }
+        ],
         "results": [_result(f, rule_index, run) for f in run.findings],
     }
     if run.properties:

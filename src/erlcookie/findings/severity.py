@@ -20,7 +20,7 @@ class Severity(enum.StrEnum):
     def rank(self) -> int:
         return _ORDER.index(self)
 
-    def raised(self) -> "Severity":
+    def raised(self) -> Severity:
         """One step up (critical stays critical)."""
         return _ORDER[min(self.rank + 1, len(_ORDER) - 1)]
 

@@ -15,18 +15,27 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.k8s import yamlstream
 from erlcookie.k8s.inject.model import FileResult, InjectResult
 from erlcookie.k8s.workloads import is_cookie_env_name, iter_workloads, object_ref, pod_spec
 
-__all__ = ["EnvFromCookie", "RunningCookie", "adopt", "adopt_live", "envfrom_cookies",
-           "running_cookies",
-           "objects_in", "parse_secret_documents", "remove_configmap_keys",
-           "configmap_references"]
+__all__ = [
+    "EnvFromCookie",
+    "RunningCookie",
+    "adopt",
+    "adopt_live",
+    "envfrom_cookies",
+    "running_cookies",
+    "objects_in",
+    "parse_secret_documents",
+    "remove_configmap_keys",
+    "configmap_references",
+]
 
 
 @dataclass
@@ -94,8 +103,10 @@ def _sources(files: Iterable[FileResult]) -> dict[tuple[str, str | None, str], d
                 kind = obj.get("kind")
                 name = str((obj.get("metadata") or {}).get("name"))
                 if kind == "ConfigMap":
-                    data = {str(k): "" if v is None else str(v)
-                            for k, v in (obj.get("data") or {}).items()}
+                    data = {
+                        str(k): "" if v is None else str(v)
+                        for k, v in (obj.get("data") or {}).items()
+                    }
                 elif kind == "Secret":
                     data = _secret_data(obj)
                 else:
@@ -128,8 +139,10 @@ def envfrom_cookies(files: list[FileResult]) -> list[EnvFromCookie]:
                         if not isinstance(source, Mapping):
                             continue
                         prefix = str(source.get("prefix") or "")
-                        for field_name, kind in (("configMapRef", "ConfigMap"),
-                                                 ("secretRef", "Secret")):
+                        for field_name, kind in (
+                            ("configMapRef", "ConfigMap"),
+                            ("secretRef", "Secret"),
+                        ):
                             target = source.get(field_name)
                             if not isinstance(target, Mapping):
                                 continue
@@ -141,16 +154,30 @@ def envfrom_cookies(files: list[FileResult]) -> list[EnvFromCookie]:
                             for key, value in data.items():
                                 if not value or not is_cookie_env_name(prefix + key):
                                     continue
-                                found.append(EnvFromCookie(
-                                    result.path, line, object_ref(obj), str(container.get("name")), namespace,
-                                    kind, name, key, prefix + key,
-                                    Cookie(value, source=f"{kind} {name} key {key}")))
+                                found.append(
+                                    EnvFromCookie(
+                                        result.path,
+                                        line,
+                                        object_ref(obj),
+                                        str(container.get("name")),
+                                        namespace,
+                                        kind,
+                                        name,
+                                        key,
+                                        prefix + key,
+                                        Cookie(value, source=f"{kind} {name} key {key}"),
+                                    )
+                                )
     return found
 
 
 def _all_containers(spec: Mapping) -> list[Mapping]:
-    return [c for key in ("containers", "initContainers") for c in spec.get(key) or []
-            if isinstance(c, Mapping)]
+    return [
+        c
+        for key in ("containers", "initContainers")
+        for c in spec.get(key) or []
+        if isinstance(c, Mapping)
+    ]
 
 
 def _line_of(doc: yamlstream.Document, node: Any) -> int:
@@ -158,8 +185,9 @@ def _line_of(doc: yamlstream.Document, node: Any) -> int:
     return doc.body_line + (at if isinstance(at, int) else 0) + 1
 
 
-def running_cookies(result: InjectResult, envfrom: Iterable[EnvFromCookie] = ()
-                    ) -> dict[str | None, list[RunningCookie]]:
+def running_cookies(
+    result: InjectResult, envfrom: Iterable[EnvFromCookie] = ()
+) -> dict[str | None, list[RunningCookie]]:
     """namespace -> the distinct cookies its pods run today that the edits in `result`
     (an in-memory `k8s inject`) replace, plus those poured in through envFrom.
 
@@ -189,16 +217,27 @@ def running_cookies(result: InjectResult, envfrom: Iterable[EnvFromCookie] = ()
                 continue
             cookie = by_fp.get(change.fingerprint)
             namespace = _namespace_of(result, change.workload, change.fingerprint)
-            variable = re.search(r"(?:value of|configMapKeyRef \S+ with|in) "
-                                 r"([A-Za-z_][A-Za-z0-9_]*)", change.detail)
+            variable = re.search(
+                r"(?:value of|configMapKeyRef \S+ with|in) "
+                r"([A-Za-z_][A-Za-z0-9_]*)",
+                change.detail,
+            )
             if cookie is not None:
-                add(namespace, cookie, f"{change.workload} ({change.path})",
-                    variable.group(1) if variable else None)
+                add(
+                    namespace,
+                    cookie,
+                    f"{change.workload} ({change.path})",
+                    variable.group(1) if variable else None,
+                )
     for item in envfrom:
         if item.cookie is not None:
-            add(item.namespace, item.cookie,
+            add(
+                item.namespace,
+                item.cookie,
                 f"{item.source_kind} {item.source_name} key {item.key} via envFrom of "
-                f"{item.workload} ({item.path})", item.variable)
+                f"{item.workload} ({item.path})",
+                item.variable,
+            )
     return out
 
 
@@ -228,8 +267,9 @@ def live_objects(api, workloads: Iterable[str]) -> list[dict]:
             raise UsageError(f"--adopt-live takes KIND/NAME, e.g. Deployment/shop (got {ref!r})")
         kind = {k.lower(): k for k in _LIVE_KINDS}.get(kind.lower(), kind)
         if kind not in _LIVE_KINDS:
-            raise UsageError(f"--adopt-live: {kind} is not a workload kind "
-                             f"({', '.join(_LIVE_KINDS)})")
+            raise UsageError(
+                f"--adopt-live: {kind} is not a workload kind ({', '.join(_LIVE_KINDS)})"
+            )
         obj = api.get_workload(kind, name)
         if obj is None:
             raise UsageError(f"{kind}/{name} does not exist in namespace {api.namespace}")
@@ -238,8 +278,11 @@ def live_objects(api, workloads: Iterable[str]) -> list[dict]:
         spec = pod_spec(obj) or {}
         for container in _all_containers(spec):
             for item in container.get("env") or []:
-                ref_ = ((item.get("valueFrom") or {}).get("configMapKeyRef")
-                        if isinstance(item, Mapping) else None)
+                ref_ = (
+                    (item.get("valueFrom") or {}).get("configMapKeyRef")
+                    if isinstance(item, Mapping)
+                    else None
+                )
                 if isinstance(ref_, Mapping) and ref_.get("name"):
                     configmaps.add(str(ref_["name"]))
             for source in container.get("envFrom") or []:
@@ -264,12 +307,19 @@ def adopt_live(api, workloads: Iterable[str], *, envs: tuple[str, ...] = ()) -> 
 
     objects = live_objects(api, workloads)
     text = "".join(f"---\n{json.dumps(obj)}\n" for obj in objects)
-    return adopt(["-"], namespace=api.namespace, envs=envs, stdin=io.StringIO(text),
-                 label="the cluster")
+    return adopt(
+        ["-"], namespace=api.namespace, envs=envs, stdin=io.StringIO(text), label="the cluster"
+    )
 
 
-def adopt(paths: Iterable[str], *, namespace: str | None = None,
-          envs: tuple[str, ...] = (), stdin=None, label: str | None = None) -> RunningCookie:
+def adopt(
+    paths: Iterable[str],
+    *,
+    namespace: str | None = None,
+    envs: tuple[str, ...] = (),
+    stdin=None,
+    label: str | None = None,
+) -> RunningCookie:
     """The one cookie the pods of `namespace` run today, according to the manifests at
     `paths` (files, directories, `-`): a literal cookie variable, or a ConfigMap key read
     through configMapKeyRef or envFrom. UsageError when there is none, or several and
@@ -281,9 +331,12 @@ def adopt(paths: Iterable[str], *, namespace: str | None = None,
     from erlcookie.k8s.inject.files import collect_files, load_file, read_input
     from erlcookie.k8s.manifests import DEFAULT_ENV
 
-    files = [load_file(label if label and path == "-" else path,
-                       read_input(path, stdin or sys.stdin), explicit)
-             for path, explicit in collect_files(paths)]
+    files = [
+        load_file(
+            label if label and path == "-" else path, read_input(path, stdin or sys.stdin), explicit
+        )
+        for path, explicit in collect_files(paths)
+    ]
     files = [f for f in files if not f.skipped]
     for f in files:
         parse_secret_documents(f)
@@ -295,20 +348,26 @@ def adopt(paths: Iterable[str], *, namespace: str | None = None,
         candidates = running.get(namespace, []) or running.get(None, [])
     elif len(running) > 1:
         names = ", ".join(sorted(n or "(none given)" for n in running))
-        raise UsageError(f"the manifests run cookies in several namespaces ({names}): "
-                         "choose one with -n NAMESPACE")
+        raise UsageError(
+            f"the manifests run cookies in several namespaces ({names}): "
+            "choose one with -n NAMESPACE"
+        )
     else:
         candidates = next(iter(running.values()), [])
     if not candidates:
-        raise UsageError("no cookie in clear in these manifests (a literal cookie variable, "
-                         "or a ConfigMap key the pods read): nothing to adopt; if the pods "
-                         "read it from elsewhere, pass it with --cookie-file")
+        raise UsageError(
+            "no cookie in clear in these manifests (a literal cookie variable, "
+            "or a ConfigMap key the pods read): nothing to adopt; if the pods "
+            "read it from elsewhere, pass it with --cookie-file"
+        )
     if envs:
         preferred = [c for c in candidates if c.variables & set(envs)]
         candidates = preferred or candidates
     if len(candidates) > 1:
-        listed = "; ".join(f"{c.fingerprint} in {', '.join(sorted(c.variables)) or '?'} "
-                           f"({', '.join(c.where)})" for c in candidates)
+        listed = "; ".join(
+            f"{c.fingerprint} in {', '.join(sorted(c.variables)) or '?'} ({', '.join(c.where)})"
+            for c in candidates
+        )
         raise UsageError(f"the pods run several cookies: {listed}; say which with --env VAR")
     return candidates[0]
 
@@ -343,8 +402,11 @@ def configmap_references(files: list[FileResult]) -> tuple[set[tuple[str, str]],
     return keys, whole
 
 
-def remove_configmap_keys(files: list[FileResult], wanted: set[tuple[str | None, str, str]],
-                          still_read: set[tuple[str, str]]) -> list[tuple[str, str, str]]:
+def remove_configmap_keys(
+    files: list[FileResult],
+    wanted: set[tuple[str | None, str, str]],
+    still_read: set[tuple[str, str]],
+) -> list[tuple[str, str, str]]:
     """Drop each (namespace, name, key) of `wanted` from the ConfigMaps in `files` (in
     memory; `FileResult.output` then has the edit), unless a workload still reads that key
     by name (`still_read`). Returns (path, ConfigMap, key) of what was removed."""

@@ -8,8 +8,8 @@ match objects that lack the label; `in`/`=` need it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from erlcookie.errors import UsageError
 
@@ -67,8 +67,10 @@ class Selector:
             if req.op == "In" and len(req.values) == 1 and req.key not in match_labels:
                 match_labels[req.key] = req.values[0]
             elif req.op in ("Gt", "Lt"):
-                raise UsageError(f"'{req.key} {'>' if req.op == 'Gt' else '<'} ...' cannot be "
-                                 "expressed in a LabelSelector (only =, !=, in, notin, exists)")
+                raise UsageError(
+                    f"'{req.key} {'>' if req.op == 'Gt' else '<'} ...' cannot be "
+                    "expressed in a LabelSelector (only =, !=, in, notin, exists)"
+                )
             else:
                 expr: dict = {"key": req.key, "operator": req.op}
                 if req.op in ("In", "NotIn"):
@@ -83,7 +85,9 @@ class Selector:
 
     def equality_labels(self) -> dict[str, str]:
         """The `key=value` parts (what a name or a podSelector can be derived from)."""
-        return {r.key: r.values[0] for r in self.requirements if r.op == "In" and len(r.values) == 1}
+        return {
+            r.key: r.values[0] for r in self.requirements if r.op == "In" and len(r.values) == 1
+        }
 
 
 def _check_key(key: str, text: str) -> str:
@@ -143,14 +147,18 @@ def parse_selector(text: str) -> Selector:
                     raise UsageError(f"'{op}' needs an integer in selector {text!r}")
                 requirements.append(Requirement(key, "Gt" if op == ">" else "Lt", (value,)))
             else:
-                requirements.append(Requirement(key, "NotIn" if op == "!=" else "In",
-                                                (_check_value(value, text),)))
+                requirements.append(
+                    Requirement(key, "NotIn" if op == "!=" else "In", (_check_value(value, text),))
+                )
         elif m := _EXISTS.match(part):
-            requirements.append(Requirement(_check_key(m["key"], text),
-                                            "DoesNotExist" if m["neg"] else "Exists"))
+            requirements.append(
+                Requirement(_check_key(m["key"], text), "DoesNotExist" if m["neg"] else "Exists")
+            )
         else:
-            raise UsageError(f"cannot parse {part.strip()!r} in selector {text!r} "
-                             "(use key=value, key!=value, key in (a,b), key notin (a,b), key, !key)")
+            raise UsageError(
+                f"cannot parse {part.strip()!r} in selector {text!r} "
+                "(use key=value, key!=value, key in (a,b), key notin (a,b), key, !key)"
+            )
     return Selector(tuple(requirements), text)
 
 
@@ -158,11 +166,17 @@ def from_label_selector(obj: Mapping | None) -> Selector:
     """A workload's `spec.selector` (LabelSelector) as a Selector. None selects nothing."""
     if obj is None:
         return Selector((Requirement("", "In", ()),), "<none>")  # matches nothing
-    requirements = [Requirement(str(k), "In", (str(v),))
-                    for k, v in (obj.get("matchLabels") or {}).items()]
+    requirements = [
+        Requirement(str(k), "In", (str(v),)) for k, v in (obj.get("matchLabels") or {}).items()
+    ]
     for expr in obj.get("matchExpressions") or []:
-        requirements.append(Requirement(str(expr.get("key")), str(expr.get("operator")),
-                                        tuple(str(v) for v in expr.get("values") or ())))
+        requirements.append(
+            Requirement(
+                str(expr.get("key")),
+                str(expr.get("operator")),
+                tuple(str(v) for v in expr.get("values") or ()),
+            )
+        )
     return Selector(tuple(requirements), "")
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from erlcookie.cookie.value import Cookie
 
@@ -108,6 +109,7 @@ def containers(spec: Mapping, names: tuple[str, ...] | None = None) -> list[Cont
 
 # -- how a container gets its cookie variable ---------------------------------------------
 
+
 @dataclass
 class EnvBinding:
     """How `env_name` is set in one container.
@@ -129,17 +131,26 @@ class EnvBinding:
 
 def env_binding(container: Mapping, env_name: str, secret: str, key: str) -> EnvBinding:
     env = container.get("env") or []
-    indexes = [i for i, item in enumerate(env)
-               if isinstance(item, Mapping) and item.get("name") == env_name]
+    indexes = [
+        i
+        for i, item in enumerate(env)
+        if isinstance(item, Mapping) and item.get("name") == env_name
+    ]
     if not indexes:
         for source in container.get("envFrom") or []:
             prefix = str(source.get("prefix") or "")
-            for kind, state in (("secretRef", "envfrom-secret"), ("configMapRef", "envfrom-configmap")):
+            for kind, state in (
+                ("secretRef", "envfrom-secret"),
+                ("configMapRef", "envfrom-configmap"),
+            ):
                 ref = source.get(kind)
                 if isinstance(ref, Mapping):
-                    return EnvBinding(state, reference=str(ref.get("name")),
-                                      key=env_name[len(prefix):] if env_name.startswith(prefix) else None,
-                                      optional=bool(ref.get("optional")))
+                    return EnvBinding(
+                        state,
+                        reference=str(ref.get("name")),
+                        key=env_name[len(prefix) :] if env_name.startswith(prefix) else None,
+                        optional=bool(ref.get("optional")),
+                    )
         return EnvBinding("missing")
     # the API server keeps duplicates and the kubelet uses the last one
     index, dups = indexes[-1], indexes[:-1]
@@ -148,18 +159,39 @@ def env_binding(container: Mapping, env_name: str, secret: str, key: str) -> Env
     if isinstance(value_from, Mapping):
         if isinstance(value_from.get("secretKeyRef"), Mapping):
             ref = value_from["secretKeyRef"]
-            state = "secret" if (ref.get("name") == secret and ref.get("key") == key) else "other-secret"
-            return EnvBinding(state, index, dups, reference=str(ref.get("name")),
-                              key=str(ref.get("key")), optional=bool(ref.get("optional")))
+            state = (
+                "secret"
+                if (ref.get("name") == secret and ref.get("key") == key)
+                else "other-secret"
+            )
+            return EnvBinding(
+                state,
+                index,
+                dups,
+                reference=str(ref.get("name")),
+                key=str(ref.get("key")),
+                optional=bool(ref.get("optional")),
+            )
         if isinstance(value_from.get("configMapKeyRef"), Mapping):
             ref = value_from["configMapKeyRef"]
-            return EnvBinding("configmap", index, dups, reference=str(ref.get("name")),
-                              key=str(ref.get("key")), optional=bool(ref.get("optional")))
+            return EnvBinding(
+                "configmap",
+                index,
+                dups,
+                reference=str(ref.get("name")),
+                key=str(ref.get("key")),
+                optional=bool(ref.get("optional")),
+            )
         return EnvBinding("field", index, dups)
     value = item.get("value")
     text = "" if value is None else str(value)
-    return EnvBinding("literal", index, dups, literal=Cookie(text, source=f"env {env_name}") if text else None,
-                      expands=bool(_REFERENCE.match(text.strip())))
+    return EnvBinding(
+        "literal",
+        index,
+        dups,
+        literal=Cookie(text, source=f"env {env_name}") if text else None,
+        expands=bool(_REFERENCE.match(text.strip())),
+    )
 
 
 @dataclass
@@ -188,8 +220,9 @@ def _words(text: str) -> list[str]:
         return text.split()
 
 
-def plain_cookies(container: Mapping,
-                  skip_env: str | tuple[str, ...] | None = None) -> list[PlainCookie]:
+def plain_cookies(
+    container: Mapping, skip_env: str | tuple[str, ...] | None = None
+) -> list[PlainCookie]:
     """Cookies in clear: literal values of cookie variables (but `skip_env`, one name or
     several), and `-setcookie X` in args, command or ERL_FLAGS-like variables.
     `$(VAR)`/`$VAR` references are not cookies."""
@@ -200,23 +233,35 @@ def plain_cookies(container: Mapping,
         if not isinstance(item, Mapping) or "value" not in item or item.get("value") is None:
             continue
         var, text = str(item.get("name")), str(item.get("value"))
-        if var not in skip and is_cookie_env_name(var) and text and not _REFERENCE.match(text.strip()):
+        if (
+            var not in skip
+            and is_cookie_env_name(var)
+            and text
+            and not _REFERENCE.match(text.strip())
+        ):
             found.append(PlainCookie(name, f"env {var}", Cookie(text, source=f"env {var}")))
         if var in ERL_FLAG_ENVS:
             for value in _setcookie_values(_words(text)):
                 if value and not _REFERENCE.match(value):
-                    found.append(PlainCookie(name, f"env {var} (-setcookie)", Cookie(value, source=var)))
+                    found.append(
+                        PlainCookie(name, f"env {var} (-setcookie)", Cookie(value, source=var))
+                    )
     for field_name in ("command", "args"):
         words: list[str] = []
         for part in container.get(field_name) or []:
             words.extend(_words(str(part)) if " " in str(part) else [str(part)])
         for value in _setcookie_values(words):
             if value and not _REFERENCE.match(value):
-                found.append(PlainCookie(name, f"{field_name} (-setcookie)", Cookie(value, source=field_name)))
+                found.append(
+                    PlainCookie(
+                        name, f"{field_name} (-setcookie)", Cookie(value, source=field_name)
+                    )
+                )
     return found
 
 
 # -- file mounts --------------------------------------------------------------------------
+
 
 def yaml_int(value: Any) -> int | None:
     """An integer as Kubernetes reads it: YAML 1.1, where `0400` is octal (256).
@@ -274,7 +319,14 @@ def secret_volume_file(volume: Mapping, key: str) -> tuple[str, int | None] | No
 
 
 def volume_source(volume: Mapping) -> str:
-    for kind in ("secret", "configMap", "emptyDir", "persistentVolumeClaim", "projected", "hostPath"):
+    for kind in (
+        "secret",
+        "configMap",
+        "emptyDir",
+        "persistentVolumeClaim",
+        "projected",
+        "hostPath",
+    ):
         if kind in volume:
             ref = volume[kind] if isinstance(volume[kind], Mapping) else {}
             name = ref.get("secretName") or ref.get("name") or ref.get("claimName") or ""
@@ -289,18 +341,25 @@ def copied_by(spec: Mapping, volume: str, secret: str, key: str) -> str | None:
     for init in spec.get("initContainers") or []:
         if not isinstance(init, Mapping):
             continue
-        names = {str(m.get("name")) for m in init.get("volumeMounts") or [] if isinstance(m, Mapping)}
+        names = {
+            str(m.get("name")) for m in init.get("volumeMounts") or [] if isinstance(m, Mapping)
+        }
         if volume not in names:
             continue
         for name in names:
             source = volumes.get(name) or {}
-            if isinstance(source.get("secret"), Mapping) and source["secret"].get("secretName") == secret \
-                    and secret_volume_file(source, key) is not None:
+            if (
+                isinstance(source.get("secret"), Mapping)
+                and source["secret"].get("secretName") == secret
+                and secret_volume_file(source, key) is not None
+            ):
                 return str(init.get("name"))
     return None
 
 
-def mount_binding(spec: Mapping, container: Mapping, path: str, secret: str, key: str) -> MountBinding:
+def mount_binding(
+    spec: Mapping, container: Mapping, path: str, secret: str, key: str
+) -> MountBinding:
     volumes = {str(v.get("name")): v for v in spec.get("volumes") or [] if isinstance(v, Mapping)}
     path = posixpath.normpath(path)
     best: MountBinding | None = None
@@ -315,22 +374,39 @@ def mount_binding(spec: Mapping, container: Mapping, path: str, secret: str, key
         elif mount_path == path and not sub_path:
             inner = None  # a whole volume mounted where the file should be
         elif path.startswith(mount_path.rstrip("/") + "/") and not sub_path:
-            inner = path[len(mount_path.rstrip("/")) + 1:]
+            inner = path[len(mount_path.rstrip("/")) + 1 :]
         else:
             continue
         if volume is None:
-            best = MountBinding("other-source", str(mount.get("name")), index, source="missing volume")
+            best = MountBinding(
+                "other-source", str(mount.get("name")), index, source="missing volume"
+            )
             continue
         source = volume_source(volume)
         if "emptyDir" in volume and inner is not None:
             copier = copied_by(spec, str(mount.get("name")), secret, key)
             if copier is not None:
-                return MountBinding("secret-copy", str(mount.get("name")), index,
-                                    source=f"copied by init container {copier}")
-        if isinstance(volume.get("secret"), Mapping) and volume["secret"].get("secretName") == secret:
+                return MountBinding(
+                    "secret-copy",
+                    str(mount.get("name")),
+                    index,
+                    source=f"copied by init container {copier}",
+                )
+        if (
+            isinstance(volume.get("secret"), Mapping)
+            and volume["secret"].get("secretName") == secret
+        ):
             projected = secret_volume_file(volume, key)
-            if projected and inner is not None and posixpath.normpath(projected[0]) == posixpath.normpath(inner):
-                state = "secret" if projected[1] is not None and projected[1] & 0o077 == 0 else "bad-mode"
+            if (
+                projected
+                and inner is not None
+                and posixpath.normpath(projected[0]) == posixpath.normpath(inner)
+            ):
+                state = (
+                    "secret"
+                    if projected[1] is not None and projected[1] & 0o077 == 0
+                    else "bad-mode"
+                )
                 return MountBinding(state, str(mount.get("name")), index, projected[1], source)
         best = MountBinding("other-source", str(mount.get("name")), index, source=source)
     return best or MountBinding("missing")
@@ -342,18 +418,25 @@ def run_as(spec: Mapping, container: Mapping) -> tuple[int | None, bool, int | N
     ctx = container.get("securityContext") or {}
     user = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
     non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
-    return (yaml_int(user) if user is not None else None, bool(non_root),
-            yaml_int(pod_ctx.get("fsGroup")) if pod_ctx.get("fsGroup") is not None else None)
+    return (
+        yaml_int(user) if user is not None else None,
+        bool(non_root),
+        yaml_int(pod_ctx.get("fsGroup")) if pod_ctx.get("fsGroup") is not None else None,
+    )
 
 
 def mount_permission_problem(spec: Mapping, container: Mapping) -> str | None:
     """Why a 0400 root-owned Secret file would not work as this container's cookie file."""
     user, non_root, fs_group = run_as(spec, container)
     if fs_group is not None:
-        return (f"fsGroup {fs_group} makes the kubelet add group read to Secret files (0440), "
-                "and Erlang refuses a cookie file that is not private to its owner")
+        return (
+            f"fsGroup {fs_group} makes the kubelet add group read to Secret files (0440), "
+            "and Erlang refuses a cookie file that is not private to its owner"
+        )
     if (user is not None and user != 0) or non_root:
         who = f"user {user}" if user is not None else "a non-root user"
-        return (f"the container runs as {who}, but Secret files belong to root: a 0400 file "
-                "is unreadable for it")
+        return (
+            f"the container runs as {who}, but Secret files belong to root: a 0400 file "
+            "is unreadable for it"
+        )
     return None

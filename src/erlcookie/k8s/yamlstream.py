@@ -109,18 +109,20 @@ def split_documents(text: str) -> list[Document]:
         chunks[-1].append(line)
         if _END.match(line):
             after_end = True
-    return [_carve(Document(index=i, line=start, text="".join(chunk)))
-            for i, (chunk, start) in enumerate(zip(chunks, starts))]
+    return [
+        _carve(Document(index=i, line=start, text="".join(chunk)))
+        for i, (chunk, start) in enumerate(zip(chunks, starts))
+    ]
 
 
 def _is_directive_block(chunk: list[str]) -> bool:
-    meaningful = [l for l in chunk if l.strip() and not l.lstrip().startswith("#")]
-    return bool(meaningful) and all(l.startswith("%") for l in meaningful)
+    meaningful = [ln for ln in chunk if ln.strip() and not ln.lstrip().startswith("#")]
+    return bool(meaningful) and all(ln.startswith("%") for ln in meaningful)
 
 
 def _carve(doc: Document) -> Document:
     lines = doc.text.splitlines(keepends=True)
-    doc.newline = "\r\n" if any(l.endswith("\r\n") for l in lines) else "\n"
+    doc.newline = "\r\n" if any(ln.endswith("\r\n") for ln in lines) else "\n"
     i = 0
     while i < len(lines) and (_BLANK_OR_COMMENT.match(lines[i]) or _MARKER_ONLY.match(lines[i])):
         i += 1
@@ -169,8 +171,10 @@ def expanded_size(root: Any) -> tuple[int, int, int]:
         for child in _node_children(node):
             if id(child) in on_path:
                 mark = getattr(child, "start_mark", None)
-                raise _Refused("an alias refers to a node that contains it (the data would be "
-                               "infinite)", mark.line if mark is not None else 0)
+                raise _Refused(
+                    "an alias refers to a node that contains it (the data would be infinite)",
+                    mark.line if mark is not None else 0,
+                )
             if id(child) not in size:
                 stack.append((child, False))
     return size[id(root)], len(size), depth[id(root)]
@@ -191,8 +195,10 @@ def _bounded_composer():
                 return super().compose_node(parent, index)
             self._nesting += 1
             if self._nesting > MAX_DEPTH:
-                raise _Refused(f"nested more than {MAX_DEPTH} levels deep",
-                               self.parser.peek_event().start_mark.line)
+                raise _Refused(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    self.parser.peek_event().start_mark.line,
+                )
             try:
                 return super().compose_node(parent, index)
             finally:
@@ -203,12 +209,16 @@ def _bounded_composer():
             if node is not None:
                 walked, distinct, depth = expanded_size(node)
                 if depth > MAX_DEPTH:  # deeper only through aliases: each walk would recurse
-                    raise _Refused(f"its aliases nest it more than {MAX_DEPTH} levels deep "
-                                   f"({depth})", node.start_mark.line)
+                    raise _Refused(
+                        f"its aliases nest it more than {MAX_DEPTH} levels deep ({depth})",
+                        node.start_mark.line,
+                    )
                 if walked - distinct > MAX_ALIAS_EXPANSION:
-                    raise _Refused(f"its aliases expand {distinct} nodes into {walked} (more "
-                                   f"than {MAX_ALIAS_EXPANSION} added; a billion-laughs bomb?)",
-                                   node.start_mark.line)
+                    raise _Refused(
+                        f"its aliases expand {distinct} nodes into {walked} (more "
+                        f"than {MAX_ALIAS_EXPANSION} added; a billion-laughs bomb?)",
+                        node.start_mark.line,
+                    )
             return node
 
     return BoundedComposer
@@ -259,19 +269,22 @@ def parse_documents(text: str, source: str, wanted=None) -> list[Document]:
             doc.data = new_rt_yaml().load(doc.body.replace("\r\n", "\n"))
             doc.indent = _guess_indent(doc.data)
         except _Refused as exc:
-            raise YamlBombError(f"{source}:{doc.body_line + exc.line + 1}: refused: "
-                                f"{exc.message}") from None
+            raise YamlBombError(
+                f"{source}:{doc.body_line + exc.line + 1}: refused: {exc.message}"
+            ) from None
         except RecursionError:  # a path the bounds above do not cover
-            raise YamlBombError(f"{source}:{doc.body_line + 1}: refused: nested too deeply "
-                                "to read") from None
+            raise YamlBombError(
+                f"{source}:{doc.body_line + 1}: refused: nested too deeply to read"
+            ) from None
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = doc.body_line + (mark.line if mark is not None else 0) + 1
             problem = exc.problem or exc.context or "invalid YAML"
             raise YamlParseError(f"{source}:{line}: not valid YAML: {problem}") from None
         except YAMLError as exc:
-            raise YamlParseError(f"{source}:{doc.body_line + 1}: not valid YAML: "
-                                 f"{type(exc).__name__}") from None
+            raise YamlParseError(
+                f"{source}:{doc.body_line + 1}: not valid YAML: {type(exc).__name__}"
+            ) from None
     return docs
 
 
@@ -329,7 +342,9 @@ def _respell(old_body: str, new_body: str) -> str:
         return m["head"] if m else stripped
 
     out: list[str] = []
-    matcher = difflib.SequenceMatcher(a=[norm(l) for l in old], b=[norm(l) for l in new], autojunk=False)
+    matcher = difflib.SequenceMatcher(
+        a=[norm(ln) for ln in old], b=[norm(ln) for ln in new], autojunk=False
+    )
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             out.extend(old[i1:i2])
@@ -350,8 +365,11 @@ def _restore_reflowed(old_body: str, new_body: str, dumped: str) -> str:
     old = old_body.splitlines(keepends=True)
     new = new_body.splitlines(keepends=True)
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    runs = [(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-            if tag == "replace" and "".join(old[i1:i2]).split() == "".join(new[j1:j2]).split()]
+    runs = [
+        (i1, i2, j1, j2)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag == "replace" and "".join(old[i1:i2]).split() == "".join(new[j1:j2]).split()
+    ]
     if not runs:
         return new_body
     try:
@@ -397,9 +415,10 @@ def _render_json(doc: Document) -> None:
     if len(lines) > 1:
         second = lines[1]
         indent = (len(second) - len(second.lstrip(" "))) or None
-    text = json.dumps(doc.data, indent=indent, ensure_ascii=False,
-                      separators=None if indent else (", ", ": "))
-    text += body[len(body.rstrip("\n")):]  # the original's trailing newlines
+    text = json.dumps(
+        doc.data, indent=indent, ensure_ascii=False, separators=None if indent else (", ", ": ")
+    )
+    text += body[len(body.rstrip("\n")) :]  # the original's trailing newlines
     if doc.newline == "\r\n":
         text = text.replace("\n", "\r\n")
     doc.new_text = doc.prefix + text + doc.suffix

@@ -19,15 +19,37 @@ if TYPE_CHECKING:  # what type checkers and readers see; at run time see __getat
     from erlcookie.release.layout import OutsideProjectError
     from erlcookie.release.model import RULES, Finding, FixPlan, ReleaseParseError, Report
 
-__all__ = ["BUILD_TOOLS", "RULES", "BuildTool", "Finding", "FixOptions", "FixPlan",
-           "OutsideProjectError", "ReleaseParseError", "Report", "apply", "check", "diff",
-           "plan_fix"]
+__all__ = [
+    "BUILD_TOOLS",
+    "RULES",
+    "BuildTool",
+    "Finding",
+    "FixOptions",
+    "FixPlan",
+    "OutsideProjectError",
+    "ReleaseParseError",
+    "Report",
+    "apply",
+    "check",
+    "diff",
+    "plan_fix",
+]
 
-_HOMES = {"BuildTool": "buildtool", "FixOptions": "buildtool",
-          "BUILD_TOOLS": "engine", "apply": "engine", "check": "engine", "diff": "engine",
-          "plan_fix": "engine", "OutsideProjectError": "layout",
-          "RULES": "model", "Finding": "model", "FixPlan": "model",
-          "ReleaseParseError": "model", "Report": "model"}
+_HOMES = {
+    "BuildTool": "buildtool",
+    "FixOptions": "buildtool",
+    "BUILD_TOOLS": "engine",
+    "apply": "engine",
+    "check": "engine",
+    "diff": "engine",
+    "plan_fix": "engine",
+    "OutsideProjectError": "layout",
+    "RULES": "model",
+    "Finding": "model",
+    "FixPlan": "model",
+    "ReleaseParseError": "model",
+    "Report": "model",
+}
 
 
 def __getattr__(name: str):

@@ -25,9 +25,9 @@ class FixOptions:
     `check` reads only `rebar3_version`; the others shape what `fix` writes.
     """
 
-    node_name: str | None = None        # "pod-ip": long names <release>@${POD_IP}
-    dist_port: int | None = None        # pin the distribution port (NetworkPolicy)
-    rebar3_version: str | None = None   # the rebar3 that builds the project, when known better
+    node_name: str | None = None  # "pod-ip": long names <release>@${POD_IP}
+    dist_port: int | None = None  # pin the distribution port (NetworkPolicy)
+    rebar3_version: str | None = None  # the rebar3 that builds the project, when known better
 
 
 class ProjectState(Protocol):
@@ -49,8 +49,8 @@ class ProjectFix:
 class BuildTool(ABC):
     """One build tool: which directories are its projects, what is wrong, and the fix."""
 
-    kind: ClassVar[str]      # "mix", "rebar3": also the project kind in reports
-    marker: ClassVar[str]    # the file that makes a directory one of its projects
+    kind: ClassVar[str]  # "mix", "rebar3": also the project kind in reports
+    marker: ClassVar[str]  # the file that makes a directory one of its projects
 
     def detect(self, directory: Path, names: set[str]) -> bool:
         """Whether `directory` (holding the files `names`) is a project of this tool."""

@@ -24,18 +24,27 @@ def apply_edits(text: str, edits: list[Edit], shown: str) -> str:
         if b.start < a.end:
             raise ReleaseParseError(shown, "two changes overlap; fix it by hand")
     for edit in reversed(ordered):
-        text = text[:edit.start] + edit.text + text[edit.end:]
+        text = text[: edit.start] + edit.text + text[edit.end :]
     return text
 
 
-def finding(rule: str, shown: str, text: str, offset: int, message: str, *,
-            fixable: bool, cookie: str | None = None) -> Finding:
+def finding(
+    rule: str,
+    shown: str,
+    text: str,
+    offset: int,
+    message: str,
+    *,
+    fixable: bool,
+    cookie: str | None = None,
+) -> Finding:
     """A finding at a character offset; a literal cookie becomes a fingerprint and a verdict."""
     line, column = line_col(text, offset)
     info = CookieInfo.of(cookie) if cookie else None
     secret = Cookie(cookie, source=shown) if cookie else None
-    return Finding(rule, shown, line, column, detail=message, fixable=fixable, cookie=info,
-                   secret=secret)
+    return Finding(
+        rule, shown, line, column, detail=message, fixable=fixable, cookie=info, secret=secret
+    )
 
 
 def line_indent(text: str, offset: int) -> str | None:
@@ -51,11 +60,10 @@ def template(name: str) -> str:
 
 
 def _indent(line: str) -> str:
-    return line[:len(line) - len(line.lstrip(" \t"))]
+    return line[: len(line) - len(line.lstrip(" \t"))]
 
 
-def introducing_comment_start(text: str, line_start: int, line_end: int,
-                              marker: str = "#") -> int:
+def introducing_comment_start(text: str, line_start: int, line_end: int, marker: str = "#") -> int:
     """Where the comment that introduced a line being removed begins (else `line_start`).
 
     The comment lines directly above the removed lines (`line_start` to `line_end`), at
@@ -80,6 +88,10 @@ def introducing_comment_start(text: str, line_start: int, line_end: int,
     if start == line_start:
         return line_start
     following = next((line for line in text[line_end:].splitlines() if line.strip()), None)
-    orphaned = (following is None or len(_indent(following)) < len(indent)
-                or following.strip()[:1] in (")", "]", "}") or following.strip() == "end")
+    orphaned = (
+        following is None
+        or len(_indent(following)) < len(indent)
+        or following.strip()[:1] in (")", "]", "}")
+        or following.strip() == "end"
+    )
     return start if orphaned or (names_cookie and lines == 1) else line_start

@@ -40,14 +40,29 @@ def _cookie_file_findings(tree: Tree) -> list:
     view = git.work_tree_files(tree.base, is_cookie_file)
     found = []
     if view is None:
-        candidates = [(tree.rel(p), "release/cookie-file-in-tree",
-                       "a cookie file in the project tree (no git repository to tell whether "
-                       "it is committed)") for p in tree.files if is_cookie_file(tree.rel(p))]
+        candidates = [
+            (
+                tree.rel(p),
+                "release/cookie-file-in-tree",
+                "a cookie file in the project tree (no git repository to tell whether "
+                "it is committed)",
+            )
+            for p in tree.files
+            if is_cookie_file(tree.rel(p))
+        ]
     else:
-        candidates = [(p, "release/committed-cookie-file", "a cookie file is tracked by git")
-                      for p in view.tracked]
-        candidates += [(p, "release/cookie-file-in-tree", "an untracked cookie file that git "
-                        "would add (it is not ignored)") for p in view.untracked]
+        candidates = [
+            (p, "release/committed-cookie-file", "a cookie file is tracked by git")
+            for p in view.tracked
+        ]
+        candidates += [
+            (
+                p,
+                "release/cookie-file-in-tree",
+                "an untracked cookie file that git would add (it is not ignored)",
+            )
+            for p in view.untracked
+        ]
     for shown, rule, message in candidates:
         value = None
         try:
@@ -97,19 +112,26 @@ def _options(options: FixOptions | None, **loose) -> FixOptions:
     return options
 
 
-def check(path: str | os.PathLike, options: FixOptions | None = None, *,
-          rebar3_version: str | None = None) -> Report:
+def check(
+    path: str | os.PathLike, options: FixOptions | None = None, *, rebar3_version: str | None = None
+) -> Report:
     """Every cookie problem of every release under `path`."""
     return _check(_base(path), _options(options, rebar3_version=rebar3_version))[0]
 
 
-def plan_fix(path: str | os.PathLike, options: FixOptions | None = None, *,
-             node_name: str | None = None, dist_port: int | None = None,
-             rebar3_version: str | None = None) -> tuple[FixPlan, Report]:
+def plan_fix(
+    path: str | os.PathLike,
+    options: FixOptions | None = None,
+    *,
+    node_name: str | None = None,
+    dist_port: int | None = None,
+    rebar3_version: str | None = None,
+) -> tuple[FixPlan, Report]:
     """What `fix` would write; raises ReleaseParseError or OutsideProjectError (exit 3)
     before writing anything."""
-    options = _options(options, node_name=node_name, dist_port=dist_port,
-                       rebar3_version=rebar3_version)
+    options = _options(
+        options, node_name=node_name, dist_port=dist_port, rebar3_version=rebar3_version
+    )
     report, _, states = _check(_base(path), options)
     if report.errors:
         raise report.errors[0]
@@ -146,12 +168,17 @@ def apply(fix_plan: FixPlan) -> list[str]:
                 if change.action == "edit":
                     # A symlink inside the project (checked above) keeps being one: the
                     # edit goes to the file it names, as any editor would do.
-                    write_text_preserving_mode(target.resolve() if target.is_symlink()
-                                               else target, change.new_text)
+                    write_text_preserving_mode(
+                        target.resolve() if target.is_symlink() else target, change.new_text
+                    )
                 else:
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    atomic_write(target, change.new_text, mode=change.mode or 0o644,
-                                 overwrite=change.action not in ("create", "rename"))
+                    atomic_write(
+                        target,
+                        change.new_text,
+                        mode=change.mode or 0o644,
+                        overwrite=change.action not in ("create", "rename"),
+                    )
             if change.action in ("rename", "delete") and change.old_path:
                 old = fix_plan.root / change.old_path
                 if old.exists():
@@ -159,9 +186,12 @@ def apply(fix_plan: FixPlan) -> list[str]:
         except OSError as exc:
             raise OperationalError(
                 f"could not write {change.path} ({exc.strerror}); already written: "
-                f"{', '.join(done) or 'nothing'}") from None
-        done.append(f"{change.action} {change.path}" +
-                    (f" (from {change.old_path})" if change.action == "rename" else ""))
+                f"{', '.join(done) or 'nothing'}"
+            ) from None
+        done.append(
+            f"{change.action} {change.path}"
+            + (f" (from {change.old_path})" if change.action == "rename" else "")
+        )
     return done
 
 
@@ -171,11 +201,17 @@ _ESCAPED = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 def _written_forms(value: str) -> set[str]:
     """How a cookie may be spelled in a config file: as is, and with the backslash escapes
     of a double- or single-quoted string, an interpolating one, or a vm.args word."""
+
     def escaped(specials: str) -> str:
         return "".join(_ESCAPED.get(c) or ("\\" + c if c in specials else c) for c in value)
 
-    forms = {value, escaped('"'), escaped("'"), escaped("\"' #"),
-             escaped('"').replace("#{", "\\#{")}
+    forms = {
+        value,
+        escaped('"'),
+        escaped("'"),
+        escaped("\"' #"),
+        escaped('"').replace("#{", "\\#{"),
+    }
     return {form for form in forms if form}
 
 
@@ -227,8 +263,9 @@ def diff(change: FileChange) -> str:
     new = _redact(change.new_text or "", change.path, change.secrets)
     from_name = f"a/{change.old_path}" if change.old_path else "/dev/null"
     to_name = f"b/{change.path}" if change.new_text is not None else "/dev/null"
-    lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                 from_name, to_name)
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), from_name, to_name
+    )
     out = []
     for line in lines:
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")

@@ -16,12 +16,61 @@ from dataclasses import dataclass, field
 
 from erlcookie.text import line_col
 
-ESCAPES = {"b": "\b", "d": "\x7f", "e": "\x1b", "f": "\f", "n": "\n", "r": "\r", "s": " ",
-           "t": "\t", "v": "\v", "'": "'", '"': '"', "\\": "\\"}
+ESCAPES = {
+    "b": "\b",
+    "d": "\x7f",
+    "e": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "s": " ",
+    "t": "\t",
+    "v": "\v",
+    "'": "'",
+    '"': '"',
+    "\\": "\\",
+}
 # Longest first, so `=>` wins over `=` and `<<` over `<`.
-PUNCTUATION = ("=:=", "=/=", "...", "<<", ">>", "=>", ":=", "->", "<-", "<=", "||", "::", "==",
-               "/=", "=<", ">=", "++", "--", "!", "{", "}", "[", "]", "(", ")", ",", "|", ":",
-               ";", "#", "?", "=", "<", ">", "+", "-", "*", "/")
+PUNCTUATION = (
+    "=:=",
+    "=/=",
+    "...",
+    "<<",
+    ">>",
+    "=>",
+    ":=",
+    "->",
+    "<-",
+    "<=",
+    "||",
+    "::",
+    "==",
+    "/=",
+    "=<",
+    ">=",
+    "++",
+    "--",
+    "!",
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    ",",
+    "|",
+    ":",
+    ";",
+    "#",
+    "?",
+    "=",
+    "<",
+    ">",
+    "+",
+    "-",
+    "*",
+    "/",
+)
 
 
 class ErlangSyntaxError(ValueError):
@@ -35,7 +84,7 @@ class ErlangSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str    # atom var string char int float punct dot comment
+    kind: str  # atom var string char int float punct dot comment
     value: object
     start: int
     end: int
@@ -58,8 +107,8 @@ def _escape(src: str, i: int) -> tuple[str, int]:
     if ch == "x":
         if i + 1 < len(src) and src[i + 1] == "{":
             close = src.index("}", i + 2)
-            return chr(int(src[i + 2:close], 16)), close + 1
-        return chr(int(src[i + 1:i + 3], 16)), i + 3
+            return chr(int(src[i + 2 : close], 16)), close + 1
+        return chr(int(src[i + 1 : i + 3], 16)), i + 3
     if ch == "^":
         return chr(ord(src[i + 1]) & 31), i + 2
     return ESCAPES.get(ch, ch), i + 1
@@ -91,7 +140,7 @@ def _number(src: str, i: int) -> tuple[str, object, int]:
         k = j + 1
         while k < len(src) and (src[k].isalnum() or src[k] == "_"):
             k += 1
-        return "int", int(src[j + 1:k].replace("_", ""), base), k
+        return "int", int(src[j + 1 : k].replace("_", ""), base), k
     if j + 1 < len(src) and src[j] == "." and src[j + 1].isdigit():
         k = j + 1
         while k < len(src) and (src[k].isdigit() or src[k] == "_"):
@@ -217,7 +266,7 @@ class Tuple(Term):
 class List(Term):
     items: list[Term] = field(default_factory=list)
     tail: Term | None = None
-    open_end: int = 0     # offset just after '['
+    open_end: int = 0  # offset just after '['
 
 
 @dataclass
@@ -270,7 +319,9 @@ class _Parser:
             parts = [tok]
             while (nxt := self.peek()) is not None and nxt.kind == "string":
                 parts.append(self.take())
-            return Str(tok.start, parts[-1].end, value="".join(p.value for p in parts), tokens=parts)
+            return Str(
+                tok.start, parts[-1].end, value="".join(p.value for p in parts), tokens=parts
+            )
         if tok.kind in ("int", "float", "char"):
             return Num(tok.start, tok.end, value=tok.value)
         if tok.kind == "var":

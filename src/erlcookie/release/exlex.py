@@ -15,11 +15,56 @@ from dataclasses import dataclass
 from erlcookie.text import line_col
 
 SIGIL_PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">", "/": "/", "|": "|", '"': '"', "'": "'"}
-ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "s": " ", "e": "\x1b", "0": "\0", "a": "\a",
-           "b": "\b", "d": "\x7f", "f": "\f", "v": "\v"}
-OPERATORS = ("...", "===", "!==", "<<<", ">>>", "|||", "&&&", "~~~", "^^^", "<|>", "<~>",
-             "|>", "->", "<-", "=>", "::", "..", "++", "--", "<>", "==", "!=", "&&", "||", "<=",
-             ">=", "\\\\", "=~", "%{", "<<", ">>", "**", "//", "<~", "~>")
+ESCAPES = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "s": " ",
+    "e": "\x1b",
+    "0": "\0",
+    "a": "\a",
+    "b": "\b",
+    "d": "\x7f",
+    "f": "\f",
+    "v": "\v",
+}
+OPERATORS = (
+    "...",
+    "===",
+    "!==",
+    "<<<",
+    ">>>",
+    "|||",
+    "&&&",
+    "~~~",
+    "^^^",
+    "<|>",
+    "<~>",
+    "|>",
+    "->",
+    "<-",
+    "=>",
+    "::",
+    "..",
+    "++",
+    "--",
+    "<>",
+    "==",
+    "!=",
+    "&&",
+    "||",
+    "<=",
+    ">=",
+    "\\\\",
+    "=~",
+    "%{",
+    "<<",
+    ">>",
+    "**",
+    "//",
+    "<~",
+    "~>",
+)
 OPENERS = {"(": ")", "[": "]", "{": "}", "%{": "}", "<<": ">>"}
 BLOCK_OPENERS = ("do", "fn")
 # `"#{"#{...}"}"` nests a string in an interpolation in a string: each level is a few
@@ -36,11 +81,11 @@ class ElixirSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class Tok:
-    kind: str          # comment string charlist sigil atom kwkey ident alias number char punct
-    text: str          # the source text of the token
+    kind: str  # comment string charlist sigil atom kwkey ident alias number char punct
+    text: str  # the source text of the token
     start: int
     end: int
-    value: str | None = None   # decoded literal text; None when interpolated or not a literal
+    value: str | None = None  # decoded literal text; None when interpolated or not a literal
     newline_before: bool = False
 
 
@@ -48,14 +93,15 @@ class _Lexer:
     def __init__(self, src: str):
         self.src = src
         self.n = len(src)
-        self.depth = 0   # interpolations open around the current position
+        self.depth = 0  # interpolations open around the current position
 
     def fail(self, message: str, at: int):
         raise ElixirSyntaxError(message, at, self.src)
 
     # -- quoted text --------------------------------------------------------------------
-    def quoted(self, i: int, close: str, *, escapes: bool, interpolation: bool,
-               heredoc: bool = False) -> tuple[str | None, int]:
+    def quoted(
+        self, i: int, close: str, *, escapes: bool, interpolation: bool, heredoc: bool = False
+    ) -> tuple[str | None, int]:
         """Read up to the closing delimiter; return (decoded value or None, next index)."""
         src, out, literal = self.src, [], True
         start = i
@@ -63,10 +109,11 @@ class _Lexer:
             if i >= self.n:
                 self.fail("unterminated string, charlist or sigil", start)
             if heredoc:
-                if src.startswith(close, i) and src[src.rfind("\n", 0, i) + 1:i].strip() == "":
+                if src.startswith(close, i) and src[src.rfind("\n", 0, i) + 1 : i].strip() == "":
                     value = "".join(out)
-                    return (self._dedent(value, src[src.rfind("\n", 0, i) + 1:i]) if literal
-                            else None), i + len(close)
+                    return (
+                        self._dedent(value, src[src.rfind("\n", 0, i) + 1 : i]) if literal else None
+                    ), i + len(close)
             elif src.startswith(close, i):
                 return ("".join(out) if literal else None), i + len(close)
             ch = src[i]
@@ -77,7 +124,7 @@ class _Lexer:
                         i += 2
                         continue
                     if nxt in "xu":
-                        literal = False   # rare in configs; do not guess its value
+                        literal = False  # rare in configs; do not guess its value
                         i += 2
                         continue
                     out.append(ESCAPES.get(nxt, nxt))
@@ -98,8 +145,9 @@ class _Lexer:
         lines = value.split("\n")
         if lines and lines[0] == "":
             lines = lines[1:]
-        return "\n".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
-                         for line in lines)
+        return "\n".join(
+            line[len(indent) :] if line.startswith(indent) else line.lstrip() for line in lines
+        )
 
     def skip_interpolation(self, i: int) -> int:
         """Index after the `}` that closes an interpolation whose body starts at i."""
@@ -136,11 +184,12 @@ class _Lexer:
             nl = src.find("\n", i)
             return tok("comment", n if nl < 0 else nl)
         if src.startswith('"""', i) or src.startswith("'''", i):
-            q = src[i:i + 3]
+            q = src[i : i + 3]
             if src.find("\n", i + 3) < 0:
                 self.fail("unterminated heredoc", i)
-            value, end = self.quoted(src.index("\n", i + 3) + 1, q, escapes=True,
-                                     interpolation=True, heredoc=True)
+            value, end = self.quoted(
+                src.index("\n", i + 3) + 1, q, escapes=True, interpolation=True, heredoc=True
+            )
             kind = "string" if q == '"""' else "charlist"
             return tok(kind, end, value)
         if ch in "\"'":
@@ -155,21 +204,27 @@ class _Lexer:
                     j += 1
             else:
                 j += 1
-            letters = src[i + 1:j]
+            letters = src[i + 1 : j]
             raw = letters[0].isupper()
             if src.startswith('"""', j) or src.startswith("'''", j):
-                q = src[j:j + 3]
+                q = src[j : j + 3]
                 if src.find("\n", j + 3) < 0:
                     self.fail("unterminated sigil heredoc", i)
-                value, end = self.quoted(src.index("\n", j + 3) + 1, q, escapes=not raw,
-                                         interpolation=not raw, heredoc=True)
+                value, end = self.quoted(
+                    src.index("\n", j + 3) + 1,
+                    q,
+                    escapes=not raw,
+                    interpolation=not raw,
+                    heredoc=True,
+                )
             else:
                 if j >= n or src[j] not in SIGIL_PAIRS:
                     self.fail("unknown sigil delimiter", j)
-                value, end = self.quoted(j + 1, SIGIL_PAIRS[src[j]], escapes=not raw,
-                                         interpolation=not raw)
+                value, end = self.quoted(
+                    j + 1, SIGIL_PAIRS[src[j]], escapes=not raw, interpolation=not raw
+                )
             while end < n and src[end].isalnum():
-                end += 1   # modifiers
+                end += 1  # modifiers
             return tok("sigil", end, value if letters in ("s", "S", "c", "C") else None)
         if ch == ":" and i + 1 < n:
             nxt = src[i + 1]
@@ -182,15 +237,18 @@ class _Lexer:
                     j += 1
                 if j < n and src[j] in "?!":
                     j += 1
-                return tok("atom", j, src[i + 1:j])
+                return tok("atom", j, src[i + 1 : j])
         if ch == "?" and i + 1 < n and not src[i + 1].isspace():
             if src[i + 1] == "\\" and i + 2 < n:
                 return tok("char", i + 3)
             return tok("char", i + 2)
         if ch.isdigit():
             j = i
-            while j < n and (src[j].isalnum() or src[j] == "_" or
-                             (src[j] == "." and j + 1 < n and src[j + 1].isdigit())):
+            while j < n and (
+                src[j].isalnum()
+                or src[j] == "_"
+                or (src[j] == "." and j + 1 < n and src[j + 1].isdigit())
+            ):
                 j += 1
             return tok("number", j)
         if ch.isalpha() or ch == "_":
@@ -238,8 +296,9 @@ def match_brackets(tokens: list[Tok], src: str) -> dict[int, int]:
             stack.append((idx, OPENERS[t.text]))
         elif t.kind == "ident" and t.text in BLOCK_OPENERS:
             stack.append((idx, "end"))
-        elif (t.kind == "punct" and t.text in (")", "]", "}", ">>")) or \
-                (t.kind == "ident" and t.text == "end"):
+        elif (t.kind == "punct" and t.text in (")", "]", "}", ">>")) or (
+            t.kind == "ident" and t.text == "end"
+        ):
             if not stack or stack[-1][1] != t.text:
                 raise ElixirSyntaxError(f"unbalanced '{t.text}'", t.start, src)
             pairs[stack.pop()[0]] = idx

@@ -11,9 +11,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from erlcookie.errors import OperationalError
 from erlcookie.release.model import ReleaseParseError
@@ -21,9 +22,24 @@ from erlcookie.release.model import ReleaseParseError
 if TYPE_CHECKING:
     from erlcookie.release.buildtool import BuildTool
 
-SKIP_DIRS = frozenset({"_build", "deps", ".git", "node_modules", ".elixir_ls", ".hex", ".mix",
-                       "_checkouts", ".rebar3", "cover", "_opam", ".venv", "__pycache__"})
-MAX_TEXT = 2 * 1024 * 1024   # no release config is this big
+SKIP_DIRS = frozenset(
+    {
+        "_build",
+        "deps",
+        ".git",
+        "node_modules",
+        ".elixir_ls",
+        ".hex",
+        ".mix",
+        "_checkouts",
+        ".rebar3",
+        "cover",
+        "_opam",
+        ".venv",
+        "__pycache__",
+    }
+)
+MAX_TEXT = 2 * 1024 * 1024  # no release config is this big
 MAX_FILES = 200_000
 
 
@@ -35,7 +51,7 @@ class Tree:
     files: list[Path] = field(default_factory=list)
 
     @classmethod
-    def walk(cls, base: Path) -> "Tree":
+    def walk(cls, base: Path) -> Tree:
         tree = cls(base)
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -110,9 +126,10 @@ def ensure_inside(root: Path, path: Path, shown: str) -> None:
     try:
         real_root = root.resolve(strict=True)
         real = path.resolve()
-    except (OSError, RuntimeError):   # a symlink loop, a vanished directory
-        raise OutsideProjectError(f"refusing to change {shown}: its path cannot be resolved "
-                                  "(a symlink loop?)") from None
+    except (OSError, RuntimeError):  # a symlink loop, a vanished directory
+        raise OutsideProjectError(
+            f"refusing to change {shown}: its path cannot be resolved (a symlink loop?)"
+        ) from None
     if real == real_root or real_root in real.parents:
         return
     link = None
@@ -125,10 +142,14 @@ def ensure_inside(root: Path, path: Path, shown: str) -> None:
                 break
     except ValueError:
         pass
-    how = (f"{link.relative_to(root).as_posix()} is a symbolic link out of the project"
-           if link is not None else "the path leaves the project")
-    raise OutsideProjectError(f"refusing to change {shown}: {how} ({root.name or root}); "
-                              "nothing was changed")
+    how = (
+        f"{link.relative_to(root).as_posix()} is a symbolic link out of the project"
+        if link is not None
+        else "the path leaves the project"
+    )
+    raise OutsideProjectError(
+        f"refusing to change {shown}: {how} ({root.name or root}); nothing was changed"
+    )
 
 
 def newline_of(text: str) -> str:
@@ -137,12 +158,12 @@ def newline_of(text: str) -> str:
 
 @dataclass
 class Project:
-    tool: BuildTool               # the build tool whose project this is
+    tool: BuildTool  # the build tool whose project this is
     root: Path
     children: list[Path] = field(default_factory=list)
 
     @property
-    def kind(self) -> str:        # rebar3 or mix
+    def kind(self) -> str:  # rebar3 or mix
         return self.tool.kind
 
 

@@ -16,40 +16,48 @@ from pathlib import Path
 
 from erlcookie.release import code, exlex, vmargs
 from erlcookie.release.buildtool import BuildTool, FixOptions, ProjectFix
-from erlcookie.release.common import (Edit, apply_edits, finding, introducing_comment_start,
-                                     template)
+from erlcookie.release.common import Edit, apply_edits, finding, introducing_comment_start, template
 from erlcookie.release.layout import Project, Tree, newline_of, read_regular, read_text
 from erlcookie.release.model import FileChange, Finding, ProjectInfo, ReleaseParseError
 
 BEGIN = "erlcookie:begin release-cookie-guard"
 END = "erlcookie:end release-cookie-guard"
-SH_BLOCK_RE = re.compile(r"^# erlcookie:begin release-cookie-guard(?P<opts>[^\n]*)\n.*?"
-                         r"^# erlcookie:end release-cookie-guard[^\n]*(\n|\Z)", re.M | re.S)
-BAT_BLOCK_RE = re.compile(r"^rem erlcookie:begin release-cookie-guard[^\n]*\n.*?"
-                          r"^rem erlcookie:end release-cookie-guard[^\n]*(\n|\Z)", re.M | re.S)
+SH_BLOCK_RE = re.compile(
+    r"^# erlcookie:begin release-cookie-guard(?P<opts>[^\n]*)\n.*?"
+    r"^# erlcookie:end release-cookie-guard[^\n]*(\n|\Z)",
+    re.M | re.S,
+)
+BAT_BLOCK_RE = re.compile(
+    r"^rem erlcookie:begin release-cookie-guard[^\n]*\n.*?"
+    r"^rem erlcookie:end release-cookie-guard[^\n]*(\n|\Z)",
+    re.M | re.S,
+)
 # A guard written by hand: a test of RELEASE_COOKIE that stops the script.
-USER_GUARD_RE = re.compile(r"\$\{RELEASE_COOKIE:\?|-z\s+\"?\$\{?RELEASE_COOKIE\b[^\n]*(\n[^\n]*){0,3}"
-                           r"\bexit\b")
+USER_GUARD_RE = re.compile(
+    r"\$\{RELEASE_COOKIE:\?|-z\s+\"?\$\{?RELEASE_COOKIE\b[^\n]*(\n[^\n]*){0,3}"
+    r"\bexit\b"
+)
 SH_ASSIGN_RE = re.compile(r"^[ \t]*(?:export[ \t]+)?RELEASE_COOKIE=(?P<value>[^\n#;]*)", re.M)
-BAT_ASSIGN_RE = re.compile(r"^[ \t]*set[ \t]+\"?RELEASE_COOKIE=(?P<value>[^\n\"]*)\"?[ \t]*$",
-                           re.M | re.I)
+BAT_ASSIGN_RE = re.compile(
+    r"^[ \t]*set[ \t]+\"?RELEASE_COOKIE=(?P<value>[^\n\"]*)\"?[ \t]*$", re.M | re.I
+)
 VM_ARGS_NAMES = ("vm.args.eex", "remote.vm.args.eex", "vm.args", "vm.args.src")
 
 
 @dataclass
 class CookieOption:
-    key: int                # index of the `cookie:` token in the code tokens
-    last: int               # index of the value's last token
-    literal: str | None     # the value when it is a plain literal (or its literal fallback)
+    key: int  # index of the `cookie:` token in the code tokens
+    last: int  # index of the value's last token
+    literal: str | None  # the value when it is a plain literal (or its literal fallback)
     fallback: bool = False  # `System.get_env("C") || "literal"`
-    attribute: str | None = None   # `cookie: @name`: the literal comes from `@name "..."`
+    attribute: str | None = None  # `cookie: @name`: the literal comes from `@name "..."`
 
 
 @dataclass
 class MixFile:
     path: Path
     text: str
-    tokens: list[exlex.Tok]         # code tokens (no comments)
+    tokens: list[exlex.Tok]  # code tokens (no comments)
     pairs: dict[int, int]
 
     def offset(self, index: int) -> int:
@@ -59,9 +67,9 @@ class MixFile:
 @dataclass
 class MixRelease:
     name: str
-    offset: int                     # where it is defined in mix.exs
-    windows: bool | None = None     # include_executables_for lists :windows (None: unknown)
-    templates: str = "rel"          # rel_templates_path
+    offset: int  # where it is defined in mix.exs
+    windows: bool | None = None  # include_executables_for lists :windows (None: unknown)
+    templates: str = "rel"  # rel_templates_path
 
 
 @dataclass
@@ -72,7 +80,7 @@ class MixState:
     umbrella: bool
     app: str | None
     releases: list[MixRelease]
-    files: list[MixFile] = field(default_factory=list)       # main + umbrella children
+    files: list[MixFile] = field(default_factory=list)  # main + umbrella children
     cookies: dict[Path, list[CookieOption]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -126,7 +134,12 @@ def _function_list(f: MixFile, name: str) -> int | None:
     for i, tok in enumerate(toks[:-1]):
         if tok.kind == "ident" and tok.text in ("def", "defp") and toks[i + 1].text == name:
             j = i + 2
-            if j < len(toks) and toks[j].text == "(" and j + 1 < len(toks) and toks[j + 1].text == ")":
+            if (
+                j < len(toks)
+                and toks[j].text == "("
+                and j + 1 < len(toks)
+                and toks[j + 1].text == ")"
+            ):
                 j += 2
             if j < len(toks) and toks[j].text == ",":
                 j += 1
@@ -187,13 +200,13 @@ def _releases(f: MixFile, app: str | None, umbrella: bool) -> tuple[list[MixRele
     if list_index is None or list_index not in f.pairs:
         return [], False
     releases = []
-    for key, last in _entries(f, list_index):
+    for key, _last in _entries(f, list_index):
         rel = MixRelease(f.tokens[key].value, f.tokens[key].start)
         if f.tokens[key + 1].text == "[" and (key + 1) in f.pairs:
             for okey, olast in _entries(f, key + 1):
                 option = f.tokens[okey].value
                 if option == "include_executables_for":
-                    span = f.tokens[okey + 1:olast + 1]
+                    span = f.tokens[okey + 1 : olast + 1]
                     rel.windows = any(t.kind == "atom" and t.value == "windows" for t in span)
                 elif option == "rel_templates_path":
                     value = _literal(f, okey + 1, olast)
@@ -212,10 +225,12 @@ def _cookie_options(f: MixFile) -> list[CookieOption]:
             if last < i + 1:
                 continue
             value, attribute_fallback = code.with_attributes(
-                f.tokens, list(range(i + 1, last + 1)), attributes)
+                f.tokens, list(range(i + 1, last + 1)), attributes
+            )
             literal, fallback = code.literal_argument(value, list(range(len(value))))
-            attribute = next((t.text[1:] for t in value
-                              if t.kind == "string" and t.text.startswith("@")), None)
+            attribute = next(
+                (t.text[1:] for t in value if t.kind == "string" and t.text.startswith("@")), None
+            )
             out.append(CookieOption(i, last, literal, fallback or attribute_fallback, attribute))
     return out
 
@@ -247,14 +262,21 @@ def analyse(project: Project, tree: Tree) -> MixState:
     main = _load(project.root / "mix.exs", tree.rel(project.root / "mix.exs"))
     umbrella = umbrella_apps_path(project.root) is not None
     app_at = _kw_value(main, "app")
-    app = main.tokens[app_at].value if app_at is not None and main.tokens[app_at].kind == "atom" else None
+    app = (
+        main.tokens[app_at].value
+        if app_at is not None and main.tokens[app_at].kind == "atom"
+        else None
+    )
     releases, readable = _releases(main, app, umbrella)
     state = MixState(project, tree, main, umbrella, app, releases)
     if not readable:
         state.notes.append("the releases list is computed; assuming the templates in rel/")
         releases.append(MixRelease(app or project.root.name, main.offset(0)))
-    state.files = [main] + [_load(child / "mix.exs", tree.rel(child / "mix.exs"))
-                            for child in project.children if (child / "mix.exs").is_file()]
+    state.files = [main] + [
+        _load(child / "mix.exs", tree.rel(child / "mix.exs"))
+        for child in project.children
+        if (child / "mix.exs").is_file()
+    ]
     for f in state.files:
         options = _cookie_options(f)
         state.cookies[f.path] = options
@@ -265,31 +287,56 @@ def analyse(project: Project, tree: Tree) -> MixState:
                 how = "falls back to a literal" if option.fallback else "is a literal"
                 if option.attribute:
                     how += f" (module attribute @{option.attribute})"
-                state.findings.append(finding(
-                    "release/mix-literal-cookie", shown, f.text, offset,
-                    f"the release :cookie option {how}", fixable=True, cookie=option.literal))
+                state.findings.append(
+                    finding(
+                        "release/mix-literal-cookie",
+                        shown,
+                        f.text,
+                        offset,
+                        f"the release :cookie option {how}",
+                        fixable=True,
+                        cookie=option.literal,
+                    )
+                )
             else:
-                state.findings.append(finding(
-                    "release/mix-build-time-cookie", shown, f.text, offset,
-                    "the release :cookie option is computed when the release is built and "
-                    "baked into releases/COOKIE", fixable=True))
+                state.findings.append(
+                    finding(
+                        "release/mix-build-time-cookie",
+                        shown,
+                        f.text,
+                        offset,
+                        "the release :cookie option is computed when the release is built and "
+                        "baked into releases/COOKIE",
+                        fixable=True,
+                    )
+                )
     for rel_dir in sorted({r.templates for r in releases}):
         directory = project.root / rel_dir
         env_sh = directory / "env.sh.eex"
         text = read_text(env_sh, state.shown(env_sh)) if env_sh.is_file() else None
         if guard_state(text) == "none":
             for rel in (r for r in releases if r.templates == rel_dir):
-                state.findings.append(finding(
-                    "release/mix-cookie-fallback", state.shown(main.path), main.text, rel.offset,
-                    f"release {rel.name}: with RELEASE_COOKIE unset it starts on the build-time "
-                    f"releases/COOKIE ({rel_dir}/env.sh.eex has no guard)", fixable=True))
+                state.findings.append(
+                    finding(
+                        "release/mix-cookie-fallback",
+                        state.shown(main.path),
+                        main.text,
+                        rel.offset,
+                        f"release {rel.name}: with RELEASE_COOKIE unset it starts on the build-time "
+                        f"releases/COOKIE ({rel_dir}/env.sh.eex has no guard)",
+                        fixable=True,
+                    )
+                )
         _env_scripts(state, directory)
         _mix_vm_args(state, directory)
     return state
 
 
 def _env_scripts(state: MixState, directory: Path) -> None:
-    for name, regex, shell in (("env.sh.eex", SH_ASSIGN_RE, True), ("env.bat.eex", BAT_ASSIGN_RE, False)):
+    for name, regex, shell in (
+        ("env.sh.eex", SH_ASSIGN_RE, True),
+        ("env.bat.eex", BAT_ASSIGN_RE, False),
+    ):
         path = directory / name
         if not path.is_file():
             continue
@@ -297,9 +344,17 @@ def _env_scripts(state: MixState, directory: Path) -> None:
         for m in regex.finditer(text):
             literal = _literal_assignment(m.group("value"), shell)
             if literal is not None:
-                state.findings.append(finding(
-                    "release/env-script-literal-cookie", state.shown(path), text, m.start(),
-                    "RELEASE_COOKIE is assigned a literal value", fixable=True, cookie=literal))
+                state.findings.append(
+                    finding(
+                        "release/env-script-literal-cookie",
+                        state.shown(path),
+                        text,
+                        m.start(),
+                        "RELEASE_COOKIE is assigned a literal value",
+                        fixable=True,
+                        cookie=literal,
+                    )
+                )
 
 
 def _vm_args_files(state: MixState, directory: Path):
@@ -318,16 +373,24 @@ def _mix_vm_args(state: MixState, directory: Path) -> None:
             literal = None
             if flag.args and not any("<%" in w.raw or "$" in w.raw for w in flag.args):
                 literal = flag.args[-1].value
-            state.findings.append(finding(
-                "release/mix-vm-args-setcookie", shown, text, flag.word.start,
-                "-setcookie in the release's vm.args overrides RELEASE_COOKIE", fixable=True,
-                cookie=literal))
+            state.findings.append(
+                finding(
+                    "release/mix-vm-args-setcookie",
+                    shown,
+                    text,
+                    flag.word.start,
+                    "-setcookie in the release's vm.args overrides RELEASE_COOKIE",
+                    fixable=True,
+                    cookie=literal,
+                )
+            )
 
 
 def project_info(state: MixState) -> ProjectInfo:
     kind = "mix-umbrella" if state.umbrella else "mix"
-    return ProjectInfo(kind, state.tree.rel(state.project.root), [r.name for r in state.releases],
-                       state.notes)
+    return ProjectInfo(
+        kind, state.tree.rel(state.project.root), [r.name for r in state.releases], state.notes
+    )
 
 
 # -- the fix ---------------------------------------------------------------------------------
@@ -363,8 +426,9 @@ def remove_option(f: MixFile, option: CookieOption, shown: str) -> list[Edit]:
     return [Edit(start, end, "")]
 
 
-def _unused_attribute_edits(f: MixFile, options: list[CookieOption],
-                            edits: list[Edit]) -> list[Edit]:
+def _unused_attribute_edits(
+    f: MixFile, options: list[CookieOption], edits: list[Edit]
+) -> list[Edit]:
     """Remove `@cookie "..."` once the `cookie: @cookie` entries it fed are gone.
 
     Only a definition alone on its line(s) goes (with its introducing comment), and only
@@ -380,17 +444,22 @@ def _unused_attribute_edits(f: MixFile, options: list[CookieOption],
     for name in sorted(names):
         definitions = attributes.get(name, [])
         starts = {a.start for a in definitions}
-        uses = [t.start for i, t in enumerate(toks[:-1])
-                if t.text == "@" and toks[i + 1].kind == "ident" and toks[i + 1].text == name
-                and t.start not in starts]
+        uses = [
+            t.start
+            for i, t in enumerate(toks[:-1])
+            if t.text == "@"
+            and toks[i + 1].kind == "ident"
+            and toks[i + 1].text == name
+            and t.start not in starts
+        ]
         if any(not any(e.start <= use < e.end for e in edits) for use in uses):
             continue
         for attribute in definitions:
             line_start = text.rfind("\n", 0, attribute.start) + 1
             eol = text.find("\n", attribute.end)
             eol = len(text) if eol < 0 else eol
-            rest = text[attribute.end:eol].strip()
-            if text[line_start:attribute.start].strip() or (rest and not rest.startswith("#")):
+            rest = text[attribute.end : eol].strip()
+            if text[line_start : attribute.start].strip() or (rest and not rest.startswith("#")):
                 continue
             line_end = min(eol + 1, len(text))
             out.append(Edit(introducing_comment_start(text, line_start, line_end), line_end, ""))
@@ -406,13 +475,14 @@ def verify_removal(old: MixFile, new_text: str, removed: set[int], shown: str) -
         raise ReleaseParseError(shown, f"the edit would break the file ({exc})") from None
     expected = [(t.kind, t.text) for i, t in enumerate(old.tokens) if i not in removed]
     if [(t.kind, t.text) for t in new_tokens] != expected:
-        raise ReleaseParseError(shown, "could not remove the :cookie option cleanly; remove it by hand")
+        raise ReleaseParseError(
+            shown, "could not remove the :cookie option cleanly; remove it by hand"
+        )
 
 
 def _removed_indices(f: MixFile, option: CookieOption, edits: list[Edit]) -> set[int]:
     spans = [(e.start, e.end) for e in edits]
-    return {i for i, t in enumerate(f.tokens)
-            if any(s <= t.start and t.end <= e for s, e in spans)}
+    return {i for i, t in enumerate(f.tokens) if any(s <= t.start and t.end <= e for s, e in spans)}
 
 
 def _block_options(existing: str | None, options: FixOptions) -> FixOptions:
@@ -440,8 +510,12 @@ def sh_block(options: FixOptions) -> str:
     if options.dist_port is not None:
         header += f" dist-port={options.dist_port}"
         helpers += template("mix_dist_port.sh.txt").replace("@PORT@", str(options.dist_port))
-    return (template("mix_guard.sh.txt").replace("@OPTIONS@", header)
-            .replace("@HELPERS@", helpers).replace("@CHECKS@", checks))
+    return (
+        template("mix_guard.sh.txt")
+        .replace("@OPTIONS@", header)
+        .replace("@HELPERS@", helpers)
+        .replace("@CHECKS@", checks)
+    )
 
 
 def _with_block(text: str, block: str, regex: re.Pattern) -> str:
@@ -450,7 +524,7 @@ def _with_block(text: str, block: str, regex: re.Pattern) -> str:
     block = block.replace("\n", nl)
     m = regex.search(text)
     if m:
-        return text[:m.start()] + block + text[m.end():]
+        return text[: m.start()] + block + text[m.end() :]
     if text and not text.endswith("\n"):
         text += nl
     return text + (nl if text.strip() else "") + block
@@ -486,9 +560,16 @@ def plan(state: MixState, options: FixOptions) -> list[FileChange]:
         for option in cookie_options:
             removed |= _removed_indices(f, option, edits)
         verify_removal(f, new, removed, shown)
-        changes.append(FileChange(shown, shown, f.text, new,
-                                  "drop the :cookie option: the cookie comes from RELEASE_COOKIE",
-                                  secrets=secrets))
+        changes.append(
+            FileChange(
+                shown,
+                shown,
+                f.text,
+                new,
+                "drop the :cookie option: the cookie comes from RELEASE_COOKIE",
+                secrets=secrets,
+            )
+        )
     if not state.releases:
         return changes
     for rel_dir in sorted({r.templates for r in state.releases}):
@@ -503,30 +584,57 @@ def plan(state: MixState, options: FixOptions) -> list[FileChange]:
             new = make(old, options)
             if new is None or new == old:
                 continue
-            changes.append(FileChange(shown, None if old is None else shown, old, new,
-                                      f"guard: refuse to start without RELEASE_COOKIE ({name})",
-                                      mode=0o644, secrets=secrets))
+            changes.append(
+                FileChange(
+                    shown,
+                    None if old is None else shown,
+                    old,
+                    new,
+                    f"guard: refuse to start without RELEASE_COOKIE ({name})",
+                    mode=0o644,
+                    secrets=secrets,
+                )
+            )
         for shown, old, flag_list in _vm_args_files(state, directory):
             new = old
             for flag in reversed(vmargs.find(flag_list, "-setcookie")):
                 new = vmargs.remove_flag(new, flag)
             if new != old:
-                changes.append(FileChange(shown, shown, old, new,
-                                          "mix passes RELEASE_COOKIE itself; -setcookie here overrides it",
-                                          secrets=secrets))
+                changes.append(
+                    FileChange(
+                        shown,
+                        shown,
+                        old,
+                        new,
+                        "mix passes RELEASE_COOKIE itself; -setcookie here overrides it",
+                        secrets=secrets,
+                    )
+                )
     return changes
 
 
 def _env_sh(old: str | None, options: FixOptions) -> str | None:
-    if old is not None and guard_state(old) == "user" and options.node_name is None \
-            and options.dist_port is None:
+    if (
+        old is not None
+        and guard_state(old) == "user"
+        and options.node_name is None
+        and options.dist_port is None
+    ):
         return _strip_literal_assignments(old, SH_ASSIGN_RE, True)
-    base = template("env.sh.eex") if old is None else _strip_literal_assignments(old, SH_ASSIGN_RE, True)
+    base = (
+        template("env.sh.eex")
+        if old is None
+        else _strip_literal_assignments(old, SH_ASSIGN_RE, True)
+    )
     return _with_block(base, sh_block(_block_options(old, options)), SH_BLOCK_RE)
 
 
 def _env_bat(old: str | None, options: FixOptions) -> str | None:
-    base = template("env.bat.eex") if old is None else _strip_literal_assignments(old, BAT_ASSIGN_RE, False)
+    base = (
+        template("env.bat.eex")
+        if old is None
+        else _strip_literal_assignments(old, BAT_ASSIGN_RE, False)
+    )
     return _with_block(base, template("mix_guard.bat.txt"), BAT_BLOCK_RE)
 
 

@@ -66,7 +66,9 @@ def _escript_version(path: Path) -> tuple[int, int, int] | None:
         return None
 
 
-def rebar3_version(root: Path, override: str | None = None) -> tuple[tuple[int, int, int] | None, str]:
+def rebar3_version(
+    root: Path, override: str | None = None
+) -> tuple[tuple[int, int, int] | None, str]:
     """The rebar3 that builds this project: --rebar3-version, ./rebar3, .tool-versions, PATH."""
     if override:
         version = _parse_version(override)
@@ -100,16 +102,16 @@ def rebar3_version(root: Path, override: str | None = None) -> tuple[tuple[int, 
 # -- rebar.config -----------------------------------------------------------------------------
 @dataclass
 class RelxSection:
-    where: str          # "relx" or "profile prod"
+    where: str  # "relx" or "profile prod"
     options: et.List
-    base: bool          # the section the default profile builds from
+    base: bool  # the section the default profile builds from
 
 
 def has_relx(config: Path) -> bool:
     try:
         return bool(relx_sections(et.parse_terms(read_regular(config).decode("utf-8"))))
     except (OSError, UnicodeDecodeError, et.ErlangSyntaxError):
-        return True   # unreadable: treat as a project of its own and report it there
+        return True  # unreadable: treat as a project of its own and report it there
 
 
 def relx_sections(terms: list[et.Term]) -> list[RelxSection]:
@@ -121,13 +123,19 @@ def relx_sections(terms: list[et.Term]) -> list[RelxSection]:
             sections.append(RelxSection("relx", term.items[1], True))
         elif term.tag() == "profiles" and isinstance(term.items[1], et.List):
             for profile in term.items[1].items:
-                if (isinstance(profile, et.Tuple) and len(profile.items) == 2
-                        and isinstance(profile.items[0], et.Atom)
-                        and isinstance(profile.items[1], et.List)):
+                if (
+                    isinstance(profile, et.Tuple)
+                    and len(profile.items) == 2
+                    and isinstance(profile.items[0], et.Atom)
+                    and isinstance(profile.items[1], et.List)
+                ):
                     for relx in et.proplist_get(profile.items[1], "relx"):
                         if len(relx.items) == 2 and isinstance(relx.items[1], et.List):
-                            sections.append(RelxSection(
-                                f"profile {profile.items[0].name}", relx.items[1], False))
+                            sections.append(
+                                RelxSection(
+                                    f"profile {profile.items[0].name}", relx.items[1], False
+                                )
+                            )
     if not any(s.base for s in sections):
         # relx only in profiles: each of them is where a release gets built from.
         for section in sections:
@@ -156,10 +164,10 @@ def _string_option(section: RelxSection, key: str) -> tuple[et.Tuple, et.Term] |
 # -- vm.args analysis -------------------------------------------------------------------------
 @dataclass
 class VmArgsUse:
-    path: Path                       # the file relx reads (vm.args or vm.args.src)
-    src: bool                        # rendered with environment variables at start-up
+    path: Path  # the file relx reads (vm.args or vm.args.src)
+    src: bool  # rendered with environment variables at start-up
     declared: et.Tuple | None = None  # the {vm_args, ...} or {vm_args_src, ...} naming it
-    rename_to_src: bool = False      # fix: vm.args -> vm.args.src
+    rename_to_src: bool = False  # fix: vm.args -> vm.args.src
 
 
 @dataclass
@@ -203,10 +211,14 @@ def classify_cookie(value: str, names: set[str], src: bool) -> tuple[str | None,
             return "release/vm-args-unrendered-variable", "is not expanded in a plain vm.args"
         for var, default in refs:
             if default:
-                return "release/vm-args-cookie-default", f"falls back to a literal when ${var} is unset"
+                return (
+                    "release/vm-args-cookie-default",
+                    f"falls back to a literal when ${var} is unset",
+                )
         return None, "from the environment"
-    if re.fullmatch(r"\{\{\s*(name|release_name)\s*\}\}(_cookie)?", value) or \
-            any(value == f"{name}_cookie" for name in names):
+    if re.fullmatch(r"\{\{\s*(name|release_name)\s*\}\}(_cookie)?", value) or any(
+        value == f"{name}_cookie" for name in names
+    ):
         return "release/relx-template-cookie", "is the rebar3/relx template's cookie"
     if "{{" in value or "<%" in value:
         return "release/vm-args-build-time-cookie", "is filled in when the release is built"
@@ -221,43 +233,86 @@ def _analyse_vm_args(state: RebarState, use: VmArgsUse, text: str) -> None:
     for flag in vmargs.find(flag_list, "-setcookie"):
         if not flag.args:
             own += 1
-            state.findings.append(finding(
-                "release/vm-args-empty-cookie", shown, text, flag.word.start,
-                "-setcookie without a value: the node falls back to ~/.erlang.cookie", fixable=True))
+            state.findings.append(
+                finding(
+                    "release/vm-args-empty-cookie",
+                    shown,
+                    text,
+                    flag.word.start,
+                    "-setcookie without a value: the node falls back to ~/.erlang.cookie",
+                    fixable=True,
+                )
+            )
         elif len(flag.args) == 1:
             own += 1
             word = flag.args[0]
             rule, how = classify_cookie(word.value, names, use.src)
             if rule is None:
                 if vmargs.line_bounds(text, flag.word.start)[0] != flag.word.start:
-                    state.findings.append(finding(
-                        "release/relx-setcookie-not-at-line-start", shown, text, flag.word.start,
-                        "-setcookie shares its line, so `bin/<release> stop`, `ping` and "
-                        "`remote_console` find no cookie", fixable=True))
+                    state.findings.append(
+                        finding(
+                            "release/relx-setcookie-not-at-line-start",
+                            shown,
+                            text,
+                            flag.word.start,
+                            "-setcookie shares its line, so `bin/<release> stop`, `ping` and "
+                            "`remote_console` find no cookie",
+                            fixable=True,
+                        )
+                    )
                 continue
-            literal = None if rule in ("release/vm-args-unrendered-variable",
-                                       "release/vm-args-build-time-cookie") else word.value
+            literal = (
+                None
+                if rule
+                in ("release/vm-args-unrendered-variable", "release/vm-args-build-time-cookie")
+                else word.value
+            )
             if rule == "release/vm-args-cookie-default":
                 literal = next(d for _, d in vmargs.variables(word.value) if d)
-            state.findings.append(finding(
-                rule, shown, text, word.start, f"-setcookie value {how}", fixable=True,
-                cookie=literal))
+            state.findings.append(
+                finding(
+                    rule,
+                    shown,
+                    text,
+                    word.start,
+                    f"-setcookie value {how}",
+                    fixable=True,
+                    cookie=literal,
+                )
+            )
         elif len(flag.args) == 2:
             node, word = flag.args
             if vmargs.variables(word.value) and use.src:
                 continue
-            state.findings.append(finding(
-                "release/vm-args-per-node-cookie", shown, text, word.start,
-                f"-setcookie sets a literal cookie for peer {node.value}", fixable=False,
-                cookie=word.value))
+            state.findings.append(
+                finding(
+                    "release/vm-args-per-node-cookie",
+                    shown,
+                    text,
+                    word.start,
+                    f"-setcookie sets a literal cookie for peer {node.value}",
+                    fixable=False,
+                    cookie=word.value,
+                )
+            )
         else:
-            raise ReleaseParseError(shown, f"line {vmargs.line_of(text, flag.word.start)}: "
-                                           "-setcookie with more than two arguments")
+            raise ReleaseParseError(
+                shown,
+                f"line {vmargs.line_of(text, flag.word.start)}: "
+                "-setcookie with more than two arguments",
+            )
     if own == 0:
-        state.findings.append(finding(
-            "release/vm-args-no-cookie", shown, text, 0,
-            "no -setcookie: the node uses ~/.erlang.cookie, which OTP creates with its "
-            "predictable generator when it is missing", fixable=True))
+        state.findings.append(
+            finding(
+                "release/vm-args-no-cookie",
+                shown,
+                text,
+                0,
+                "no -setcookie: the node uses ~/.erlang.cookie, which OTP creates with its "
+                "predictable generator when it is missing",
+                fixable=True,
+            )
+        )
 
 
 def analyse(project: Project, tree: Tree, version_override: str | None = None) -> RebarState:
@@ -271,15 +326,24 @@ def analyse(project: Project, tree: Tree, version_override: str | None = None) -
         raise ReleaseParseError(shown, str(exc)) from None
     sections = relx_sections(terms)
     version, source = rebar3_version(project.root, version_override)
-    state = RebarState(project, tree, config, text, terms, sections, release_names(sections),
-                       version, source)
+    state = RebarState(
+        project, tree, config, text, terms, sections, release_names(sections), version, source
+    )
     if (project.root / "rebar.config.script").exists():
-        state.notes.append("rebar.config.script exists: it may change the relx section in "
-                           "ways this analysis cannot see")
+        state.notes.append(
+            "rebar.config.script exists: it may change the relx section in "
+            "ways this analysis cannot see"
+        )
     if not sections:
         return state
-    state.notes.append("rebar3 " + (".".join(map(str, version)) + f" (from {source})"
-                                    if version else "version unknown: assuming 3.14 or later"))
+    state.notes.append(
+        "rebar3 "
+        + (
+            ".".join(map(str, version)) + f" (from {source})"
+            if version
+            else "version unknown: assuming 3.14 or later"
+        )
+    )
     seen: set[Path] = set()
     for section in sections:
         named_src = _string_option(section, "vm_args_src")
@@ -291,11 +355,17 @@ def analyse(project: Project, tree: Tree, version_override: str | None = None) -
             plain = project.root / named[1].value
             src = plain.with_name(plain.name + ".src")
             if src.is_file():
-                state.findings.append(finding(
-                    "release/relx-vm-args-src-ignored", shown, text, named[0].start,
-                    f"{tree.rel(src)} exists, but the relx section names {named[1].value!r} "
-                    f"with vm_args, so relx {'uses that file' if plain.is_file() else 'fails'}",
-                    fixable=not plain.is_file()))
+                state.findings.append(
+                    finding(
+                        "release/relx-vm-args-src-ignored",
+                        shown,
+                        text,
+                        named[0].start,
+                        f"{tree.rel(src)} exists, but the relx section names {named[1].value!r} "
+                        f"with vm_args, so relx {'uses that file' if plain.is_file() else 'fails'}",
+                        fixable=not plain.is_file(),
+                    )
+                )
                 if not plain.is_file():
                     use = VmArgsUse(src, True, named[0])
                     state.config_edits.extend(_rename_option(named[0], named[1].value + ".src"))
@@ -303,7 +373,9 @@ def analyse(project: Project, tree: Tree, version_override: str | None = None) -
                 use = VmArgsUse(plain, False, named[0], rename_to_src=True)
                 state.config_edits.extend(_rename_option(named[0], named[1].value + ".src"))
             elif use is None:
-                state.notes.append(f"{section.where} names {named[1].value!r}, which does not exist")
+                state.notes.append(
+                    f"{section.where} names {named[1].value!r}, which does not exist"
+                )
         elif named and isinstance(named[1], et.Atom) and named[1].name == "false":
             state.notes.append(f"{section.where}: vm_args is false, so the release has no vm.args")
             continue
@@ -313,31 +385,54 @@ def analyse(project: Project, tree: Tree, version_override: str | None = None) -
             if auto_src.is_file():
                 use = VmArgsUse(auto_src, True)
                 if not state.modern:
-                    state.findings.append(finding(
-                        "release/relx-vm-args-src-ignored", shown, text, section.options.start,
-                        f"rebar3 {'.'.join(map(str, version))} does not pick up "
-                        f"{DEFAULT_VM_ARGS}.src by itself", fixable=True))
+                    state.findings.append(
+                        finding(
+                            "release/relx-vm-args-src-ignored",
+                            shown,
+                            text,
+                            section.options.start,
+                            f"rebar3 {'.'.join(map(str, version))} does not pick up "
+                            f"{DEFAULT_VM_ARGS}.src by itself",
+                            fixable=True,
+                        )
+                    )
             elif auto.is_file():
                 use = VmArgsUse(auto, False, rename_to_src=True)
             elif state.releases:
                 state.missing_vm_args.append(section)
-                state.findings.append(finding(
-                    "release/relx-default-vm-args", shown, text, section.options.start,
-                    f"no vm.args for {', '.join(state.releases)}: relx writes one with "
-                    "-setcookie set to the release name", fixable=True))
+                state.findings.append(
+                    finding(
+                        "release/relx-default-vm-args",
+                        shown,
+                        text,
+                        section.options.start,
+                        f"no vm.args for {', '.join(state.releases)}: relx writes one with "
+                        "-setcookie set to the release name",
+                        fixable=True,
+                    )
+                )
         if use is None or use.path in seen:
             continue
         seen.add(use.path)
         state.uses.append(use)
         if not use.path.is_file():
-            state.notes.append(f"{tree.rel(use.path)} is named in {section.where} but does not exist")
+            state.notes.append(
+                f"{tree.rel(use.path)} is named in {section.where} but does not exist"
+            )
             continue
         _analyse_vm_args(state, use, read_text(use.path, tree.rel(use.path)))
     if any(u.src for u in state.uses) and not _guarded(state):
-        state.findings.append(finding(
-            "release/relx-no-cookie-guard", shown, text, _base_sections(state)[0].options.start,
-            "an unset RELEASE_COOKIE leaves -setcookie empty and the node runs on "
-            "~/.erlang.cookie", fixable=True))
+        state.findings.append(
+            finding(
+                "release/relx-no-cookie-guard",
+                shown,
+                text,
+                _base_sections(state)[0].options.start,
+                "an unset RELEASE_COOKIE leaves -setcookie empty and the node runs on "
+                "~/.erlang.cookie",
+                fixable=True,
+            )
+        )
     return state
 
 
@@ -347,18 +442,31 @@ def _base_sections(state: RebarState) -> list[RelxSection]:
 
 def _rename_option(option: et.Tuple, new_path: str) -> list[Edit]:
     key, value = option.items
-    return [Edit(key.start, key.end, "vm_args_src"), Edit(value.start, value.end, et.erlang_string(new_path))]
+    return [
+        Edit(key.start, key.end, "vm_args_src"),
+        Edit(value.start, value.end, et.erlang_string(new_path)),
+    ]
 
 
 def _hook_lists(section: RelxSection) -> tuple[bool, bool]:
     """(our pre_start hook configured, our overlay copy configured) in one relx section."""
     hook = overlay = False
     for term in et.walk(section.options):
-        if isinstance(term, et.Tuple) and term.tag() == "custom" and len(term.items) >= 2 \
-                and isinstance(term.items[1], et.Str) and term.items[1].value == HOOK_CUSTOM:
+        if (
+            isinstance(term, et.Tuple)
+            and term.tag() == "custom"
+            and len(term.items) >= 2
+            and isinstance(term.items[1], et.Str)
+            and term.items[1].value == HOOK_CUSTOM
+        ):
             hook = True
-        if isinstance(term, et.Tuple) and term.tag() in ("copy", "template") and len(term.items) == 3 \
-                and isinstance(term.items[2], et.Str) and term.items[2].value == HOOK_TARGET:
+        if (
+            isinstance(term, et.Tuple)
+            and term.tag() in ("copy", "template")
+            and len(term.items) == 3
+            and isinstance(term.items[2], et.Str)
+            and term.items[2].value == HOOK_TARGET
+        ):
             overlay = True
     return hook, overlay
 
@@ -366,8 +474,9 @@ def _hook_lists(section: RelxSection) -> tuple[bool, bool]:
 def _guarded(state: RebarState) -> bool:
     for section in state.sections:
         hook, overlay = _hook_lists(section)
-        if (et.proplist_get(section.options, "extended_start_script_hooks") and not hook) or \
-                (et.proplist_get(section.options, "overlay") and not overlay):
+        if (et.proplist_get(section.options, "extended_start_script_hooks") and not hook) or (
+            et.proplist_get(section.options, "overlay") and not overlay
+        ):
             return False
     if not all(all(_hook_lists(s)) for s in _base_sections(state)):
         return False
@@ -406,7 +515,7 @@ def _setcookie_edits(text: str, flag_list: list[vmargs.Flag], nl: str) -> tuple[
     own = False
     for flag in vmargs.find(flag_list, "-setcookie"):
         if len(flag.args) > 1:
-            continue   # a per-peer cookie: left for a human
+            continue  # a per-peer cookie: left for a human
         own = True
         refs = vmargs.variables(flag.args[0].value) if flag.args else []
         var = refs[0][0] if refs else COOKIE_VAR
@@ -425,7 +534,9 @@ def _setcookie_to_own_line(text: str, flag: vmargs.Flag, var: str, nl: str) -> l
     line, or `stop`, `ping` and `remote` cannot reach the node."""
     line_start, line_end = vmargs.line_bounds(text, flag.word.start)
     wanted = "-setcookie ${%s}" % var
-    if not text[line_start:flag.word.start].strip() and not vmargs.words(text[flag.end:line_end]):
+    if not text[line_start : flag.word.start].strip() and not vmargs.words(
+        text[flag.end : line_end]
+    ):
         return [Edit(line_start, flag.end, wanted)]
     start, stop = flag.word.start, flag.end
     while stop < len(text) and text[stop] in " \t":
@@ -433,9 +544,12 @@ def _setcookie_to_own_line(text: str, flag: vmargs.Flag, var: str, nl: str) -> l
     if not text[stop:line_end].strip():
         while start > line_start and text[start - 1] in " \t":
             start -= 1
-    return [Edit(start, stop, ""),
-            Edit(line_end, line_end,
-                 ("" if text[line_end - 1:line_end] == "\n" else nl) + wanted + nl)]
+    return [
+        Edit(start, stop, ""),
+        Edit(
+            line_end, line_end, ("" if text[line_end - 1 : line_end] == "\n" else nl) + wanted + nl
+        ),
+    ]
 
 
 def _added_setcookie(text: str, name_flags: list[vmargs.Flag], nl: str) -> list[Edit]:
@@ -444,12 +558,14 @@ def _added_setcookie(text: str, name_flags: list[vmargs.Flag], nl: str) -> list[
     if not name_flags:
         return [Edit(0, 0, line + nl)]
     _, line_end = vmargs.line_bounds(text, name_flags[0].end)
-    return [Edit(line_end, line_end,
-                 ("" if text[line_end - 1:line_end] == "\n" else nl) + line + nl)]
+    return [
+        Edit(line_end, line_end, ("" if text[line_end - 1 : line_end] == "\n" else nl) + line + nl)
+    ]
 
 
-def _pod_ip_name_edits(name_flags: list[vmargs.Flag], node_base: str, shown: str,
-                       nl: str) -> list[Edit]:
+def _pod_ip_name_edits(
+    name_flags: list[vmargs.Flag], node_base: str, shown: str, nl: str
+) -> list[Edit]:
     """--node-name pod-ip: `-name <base>@${POD_IP}` (a -sname becomes a long name)."""
     target = "${POD_IP}"
     if not name_flags:
@@ -463,8 +579,9 @@ def _pod_ip_name_edits(name_flags: list[vmargs.Flag], node_base: str, shown: str
         if flag.name == "-name" and word.value == f"{base}@{target}":
             continue
         if "$" in base or "{{" in base:
-            raise ReleaseParseError(shown, f"the node name {word.raw!r} is computed; "
-                                           "set --node-name by hand")
+            raise ReleaseParseError(
+                shown, f"the node name {word.raw!r} is computed; set --node-name by hand"
+            )
         edits.append(Edit(flag.word.start, flag.word.end, "-name"))
         edits.append(Edit(word.start, word.end, f"{base}@{target}"))
     return edits
@@ -502,7 +619,7 @@ def _list_insert(text: str, lst: et.List, element: str) -> Edit:
         return Edit(lst.open_end, lst.open_end, element)
     last = lst.items[-1]
     indent = line_indent(text, last.start)
-    if indent is not None and "\n" in text[lst.start:last.start]:
+    if indent is not None and "\n" in text[lst.start : last.start]:
         return Edit(last.end, last.end, f",{nl}{indent}{element}")
     return Edit(last.end, last.end, f", {element}")
 
@@ -510,8 +627,8 @@ def _list_insert(text: str, lst: et.List, element: str) -> Edit:
 def _hook_edits(state: RebarState) -> list[Edit]:
     """Add our pre_start hook and its overlay copy where relx will see them."""
     edits: list[Edit] = []
-    custom = '{custom, %s}' % et.erlang_string(HOOK_CUSTOM)
-    copy = '{copy, %s, %s}' % (et.erlang_string(HOOK_SOURCE), et.erlang_string(HOOK_TARGET))
+    custom = "{custom, %s}" % et.erlang_string(HOOK_CUSTOM)
+    copy = "{copy, %s, %s}" % (et.erlang_string(HOOK_SOURCE), et.erlang_string(HOOK_TARGET))
     for section in state.sections:
         hook, overlay = _hook_lists(section)
         hooks = et.proplist_get(section.options, "extended_start_script_hooks")
@@ -529,8 +646,13 @@ def _hook_edits(state: RebarState) -> list[Edit]:
                 else:
                     edits.append(_list_insert(state.text, hook_list, "{pre_start, [%s]}" % custom))
             else:
-                edits.append(_list_insert(state.text, section.options,
-                                          "{extended_start_script_hooks, [{pre_start, [%s]}]}" % custom))
+                edits.append(
+                    _list_insert(
+                        state.text,
+                        section.options,
+                        "{extended_start_script_hooks, [{pre_start, [%s]}]}" % custom,
+                    )
+                )
         if not overlay and (overlays or section.base):
             if overlays:
                 overlay_list = overlays[-1].items[1] if len(overlays[-1].items) == 2 else None
@@ -581,8 +703,10 @@ def plan(state: RebarState, options: FixOptions) -> list[FileChange]:
     root = state.project.root
     shown_config = state.shown(state.config)
     if (root / "rebar.config.script").exists():
-        raise ReleaseParseError(shown_config, "rebar.config.script rewrites the config at build "
-                                              "time; fix this project by hand")
+        raise ReleaseParseError(
+            shown_config,
+            "rebar.config.script rewrites the config at build time; fix this project by hand",
+        )
     changes: list[FileChange] = []
     config_edits = list(state.config_edits)
     node_base = state.releases[0] if state.releases else root.name
@@ -599,31 +723,59 @@ def plan(state: RebarState, options: FixOptions) -> list[FileChange]:
         if use.rename_to_src:
             target = use.path.with_name(use.path.name + ".src")
             if target.exists():
-                raise ReleaseParseError(shown, f"both {shown} and {state.shown(target)} exist; "
-                                               "keep one of them")
-            changes.append(FileChange(state.shown(target), shown, old, new,
-                                      "vm.args becomes vm.args.src: relx renders it with "
-                                      "RELEASE_COOKIE at start-up",
-                                      mode=use.path.stat().st_mode & 0o7777, secrets=secrets))
+                raise ReleaseParseError(
+                    shown, f"both {shown} and {state.shown(target)} exist; keep one of them"
+                )
+            changes.append(
+                FileChange(
+                    state.shown(target),
+                    shown,
+                    old,
+                    new,
+                    "vm.args becomes vm.args.src: relx renders it with RELEASE_COOKIE at start-up",
+                    mode=use.path.stat().st_mode & 0o7777,
+                    secrets=secrets,
+                )
+            )
         elif new != old:
-            changes.append(FileChange(shown, shown, old, new, "the cookie comes from RELEASE_COOKIE",
-                                      secrets=secrets))
+            changes.append(
+                FileChange(
+                    shown, shown, old, new, "the cookie comes from RELEASE_COOKIE", secrets=secrets
+                )
+            )
         if use.declared is None and not state.modern:
-            config_edits.append(_list_insert(state.text, _base_sections(state)[0].options,
-                                             '{vm_args_src, %s}' % et.erlang_string(
-                                                 "./" + target.relative_to(root).as_posix())))
+            config_edits.append(
+                _list_insert(
+                    state.text,
+                    _base_sections(state)[0].options,
+                    "{vm_args_src, %s}"
+                    % et.erlang_string("./" + target.relative_to(root).as_posix()),
+                )
+            )
     for section in state.missing_vm_args:
         target = root / (DEFAULT_VM_ARGS + ".src")
         if any(c.path == state.shown(target) for c in changes):
             continue
         text = template("vm.args.src.txt").replace("@NAME@", node_base)
         text = fixed_vm_args(text, node_base, options, state.shown(target))
-        changes.append(FileChange(state.shown(target), None, None, text,
-                                  "relx would write -setcookie <release name>; use RELEASE_COOKIE",
-                                  mode=0o644))
+        changes.append(
+            FileChange(
+                state.shown(target),
+                None,
+                None,
+                text,
+                "relx would write -setcookie <release name>; use RELEASE_COOKIE",
+                mode=0o644,
+            )
+        )
         if not state.modern:
-            config_edits.append(_list_insert(state.text, section.options, '{vm_args_src, %s}' %
-                                             et.erlang_string("./" + DEFAULT_VM_ARGS + ".src")))
+            config_edits.append(
+                _list_insert(
+                    state.text,
+                    section.options,
+                    "{vm_args_src, %s}" % et.erlang_string("./" + DEFAULT_VM_ARGS + ".src"),
+                )
+            )
     # The guard: a pre_start hook, copied into the release by an overlay.
     hook_path = root / HOOK_SOURCE
     script = hook_script(options, cookie_var)
@@ -631,10 +783,16 @@ def plan(state: RebarState, options: FixOptions) -> list[FileChange]:
     if old_script is not None and HOOK_MARK not in old_script:
         raise ReleaseParseError(state.shown(hook_path), "exists and was not written by erlcookie")
     if old_script != script:
-        changes.append(FileChange(state.shown(hook_path), None if old_script is None else
-                                  state.shown(hook_path), old_script, script,
-                                  "relx pre_start hook: refuse to start without RELEASE_COOKIE",
-                                  mode=0o644))
+        changes.append(
+            FileChange(
+                state.shown(hook_path),
+                None if old_script is None else state.shown(hook_path),
+                old_script,
+                script,
+                "relx pre_start hook: refuse to start without RELEASE_COOKIE",
+                mode=0o644,
+            )
+        )
     try:
         config_edits.extend(_hook_edits(state))
         config_edits = _merge_same_point(config_edits)
@@ -643,8 +801,15 @@ def plan(state: RebarState, options: FixOptions) -> list[FileChange]:
     if config_edits:
         new_config = apply_edits(state.text, config_edits, shown_config)
         _verify_config(new_config, shown_config)
-        changes.append(FileChange(shown_config, shown_config, state.text, new_config,
-                                  "relx: use vm.args.src and run the RELEASE_COOKIE guard"))
+        changes.append(
+            FileChange(
+                shown_config,
+                shown_config,
+                state.text,
+                new_config,
+                "relx: use vm.args.src and run the RELEASE_COOKIE guard",
+            )
+        )
     return changes
 
 
@@ -679,8 +844,10 @@ class Rebar3(BuildTool):
     def plan_fix(self, state: RebarState, options: FixOptions) -> ProjectFix:
         notes = []
         if state.sections and state.version is None:
-            notes.append(f"{state.tree.rel(state.project.root)}: rebar3 version unknown, "
-                         "assumed 3.14 or later (give --rebar3-version if older)")
+            notes.append(
+                f"{state.tree.rel(state.project.root)}: rebar3 version unknown, "
+                "assumed 3.14 or later (give --rebar3-version if older)"
+            )
         return ProjectFix(plan(state, options), notes)
 
 

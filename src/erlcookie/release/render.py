@@ -20,17 +20,23 @@ def finding_line(f: Finding) -> str:
 
 def summary(report: Report) -> str:
     if report.errors:
-        head = (f"{len(report.errors)} file(s) could not be parsed, so the check is incomplete; "
-                f"{len(report.findings)} finding(s) in what could be read")
+        head = (
+            f"{len(report.errors)} file(s) could not be parsed, so the check is incomplete; "
+            f"{len(report.findings)} finding(s) in what could be read"
+        )
     elif not report.findings:
         head = "no cookie problems found"
     else:
         parts = ", ".join(f"{n} {s}" for s, n in report.counts().items() if n)
         fixable = sum(1 for f in report.findings if f.fixable)
-        head = (f"{len(report.findings)} finding{'s' if len(report.findings) != 1 else ''} "
-                f"({parts}); {fixable} fixable with `erlcookie release fix`")
-    projects = "; ".join(f"{p.kind} {p.root}" + (f" ({', '.join(p.releases)})" if p.releases else "")
-                         for p in report.projects)
+        head = (
+            f"{len(report.findings)} finding{'s' if len(report.findings) != 1 else ''} "
+            f"({parts}); {fixable} fixable with `erlcookie release fix`"
+        )
+    projects = "; ".join(
+        f"{p.kind} {p.root}" + (f" ({', '.join(p.releases)})" if p.releases else "")
+        for p in report.projects
+    )
     return f"{head} in {projects}" if projects else head
 
 

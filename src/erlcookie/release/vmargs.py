@@ -29,8 +29,8 @@ class VmArgsError(ValueError):
 
 @dataclass(frozen=True)
 class Word:
-    value: str   # after quote removal: what erl sees
-    raw: str     # the source text
+    value: str  # after quote removal: what erl sees
+    raw: str  # the source text
     start: int
     end: int
 
@@ -72,7 +72,7 @@ def words(text: str) -> list[Word]:
                 close = text.find(ch, i + 1)
                 if close < 0:
                     raise VmArgsError("unterminated quote", text.count("\n", 0, i) + 1)
-                value.append(text[i + 1:close])
+                value.append(text[i + 1 : close])
                 i = close + 1
                 continue
             if ch == "\\" and i + 1 < n:
@@ -129,10 +129,14 @@ def every_flag(text: str) -> list[Flag]:
                 continue
     for pos, line in _lines(text):
         lead = _COMMENT_LEAD.match(line)
-        if lead is None or not lead.group().strip() or line[lead.end():lead.end() + 1] not in "-+":
+        if (
+            lead is None
+            or not lead.group().strip()
+            or line[lead.end() : lead.end() + 1] not in "-+"
+        ):
             continue
         try:
-            found += [_shifted(f, pos + lead.end()) for f in flags(line[lead.end():])]
+            found += [_shifted(f, pos + lead.end()) for f in flags(line[lead.end() :])]
         except VmArgsError:
             continue
     found.sort(key=lambda f: f.word.start)
@@ -164,17 +168,17 @@ def remove_flag(text: str, flag: Flag) -> str:
     """Drop a flag and its arguments; the whole line when nothing else is on it (with the
     comment that introduced it)."""
     start, end = line_bounds(text, flag.word.start)
-    before = text[start:flag.word.start]
-    after_words = [w for w in words(text[flag.end:end])]
+    before = text[start : flag.word.start]
+    after_words = [w for w in words(text[flag.end : end])]
     if not before.strip() and not after_words:
         from erlcookie.release.common import introducing_comment_start
 
-        return text[:introducing_comment_start(text, start, end)] + text[end:]
+        return text[: introducing_comment_start(text, start, end)] + text[end:]
     # Other flags share the line: cut only this flag's words and the blanks after them.
     stop = flag.end
     while stop < len(text) and text[stop] in " \t":
         stop += 1
-    return text[:flag.word.start] + text[stop:]
+    return text[: flag.word.start] + text[stop:]
 
 
 def replace_span(text: str, start: int, end: int, new: str) -> str:
@@ -184,7 +188,7 @@ def replace_span(text: str, start: int, end: int, new: str) -> str:
 def insert_line_after(text: str, offset: int, line: str) -> str:
     """Insert `line` (no newline) on its own line after the line holding `offset`."""
     _, end = line_bounds(text, offset)
-    prefix = "" if end == 0 or text[end - 1:end] == "\n" else "\n"
+    prefix = "" if end == 0 or text[end - 1 : end] == "\n" else "\n"
     return text[:end] + prefix + line + "\n" + text[end:]
 
 

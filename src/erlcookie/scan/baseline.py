@@ -9,7 +9,7 @@ that moves stays accepted.
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from erlcookie import __version__
 from erlcookie.cookie.files import write_text_preserving_mode
@@ -27,18 +27,27 @@ def load(path: str) -> set[str]:
     try:
         data = json.loads(read_bounded(path, limit=1 << 26, what="baseline"))
     except FileNotFoundError:
-        raise UsageError(f"baseline {path} does not exist (create it with --write-baseline)") from None
+        raise UsageError(
+            f"baseline {path} does not exist (create it with --write-baseline)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise OperationalError(f"cannot read baseline {path}: {exc.__class__.__name__}") from None
     except json.JSONDecodeError as exc:
         raise OperationalError(f"baseline {path} is not valid JSON (line {exc.lineno})") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or \
-            not isinstance(data.get("findings"), list):
-        raise OperationalError(f"{path} is not an erlcookie scan baseline "
-                               f"(expected \"format\": \"{FORMAT}\" and a findings list)")
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != FORMAT
+        or not isinstance(data.get("findings"), list)
+    ):
+        raise OperationalError(
+            f"{path} is not an erlcookie scan baseline "
+            f'(expected "format": "{FORMAT}" and a findings list)'
+        )
     if data.get("version") != VERSION:
-        raise OperationalError(f"baseline {path} has version {data.get('version')!r}; "
-                               f"this erlcookie reads version {VERSION}")
+        raise OperationalError(
+            f"baseline {path} has version {data.get('version')!r}; "
+            f"this erlcookie reads version {VERSION}"
+        )
     ids = set()
     for entry in data["findings"]:
         if isinstance(entry, dict) and isinstance(entry.get("identity"), str):
@@ -59,11 +68,19 @@ def apply(report: ScanReport, accepted: set[str]) -> None:
 def render(findings: Iterable[Finding]) -> str:
     entries = {}
     for f in findings:
-        entries[f.identity] = {"identity": f.identity, "rule": f.rule_id, "path": f.path,
-                               "fingerprint": f.fingerprint, "line": f.line}
-    data = {"format": FORMAT, "version": VERSION, "generated_by": f"erlcookie {__version__}",
-            "findings": sorted(entries.values(), key=lambda e: (e["path"], e["rule"],
-                                                                e["identity"]))}
+        entries[f.identity] = {
+            "identity": f.identity,
+            "rule": f.rule_id,
+            "path": f.path,
+            "fingerprint": f.fingerprint,
+            "line": f.line,
+        }
+    data = {
+        "format": FORMAT,
+        "version": VERSION,
+        "generated_by": f"erlcookie {__version__}",
+        "findings": sorted(entries.values(), key=lambda e: (e["path"], e["rule"], e["identity"])),
+    }
     return json.dumps(data, indent=2) + "\n"
 
 

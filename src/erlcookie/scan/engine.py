@@ -12,16 +12,24 @@ import os
 import re
 import sys
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from erlcookie.scan.detectors import Source, detect_source, needs_scan
 from erlcookie.errors import UsageError
 from erlcookie.findings.model import CommitRef, CookieInfo, Finding
 from erlcookie.findings.severity import Severity
+from erlcookie.scan.detectors import Source, detect_source, needs_scan
 from erlcookie.scan.model import ScanReport, assign_occurrences
-from erlcookie.scan.walker import (BINARY_PROBE, BUILD_OUTPUT_DIRS, DEFAULT_MAX_SIZE, Excluder,
-                                   Skip, iter_files, read_candidate)
+from erlcookie.scan.walker import (
+    BINARY_PROBE,
+    BUILD_OUTPUT_DIRS,
+    DEFAULT_MAX_SIZE,
+    Excluder,
+    Skip,
+    iter_files,
+    read_candidate,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -90,8 +98,9 @@ def scan(paths: Sequence[str], options: ScanOptions, mode: str = "tree") -> Scan
     return scan_staged(repo, options) if mode == "staged" else scan_history(repo, options)
 
 
-def _finish(report: ScanReport, options: ScanOptions, accepted: set[str] | None,
-            started: float) -> ScanReport:
+def _finish(
+    report: ScanReport, options: ScanOptions, accepted: set[str] | None, started: float
+) -> ScanReport:
     """The options' last word: the severity floor, then the baseline; then sort and time."""
     kept = [f for f in report.findings if f.severity >= options.min_severity]
     report.below_floor = len(report.findings) - len(kept)
@@ -108,7 +117,7 @@ def _finish(report: ScanReport, options: ScanOptions, accepted: set[str] | None,
 # -- judging cookies (per process cache, in threads) -------------------------------------------
 # hashlib.scrypt releases the GIL, so fingerprints (~40 ms each) are computed in threads while
 # the scan goes on reading files; findings are completed once their futures resolve.
-_JUDGED: dict[tuple[str, tuple[str, ...]], "Future[tuple[str, str, float, tuple[str, ...]]]"] = {}
+_JUDGED: dict[tuple[str, tuple[str, ...]], Future[tuple[str, str, float, tuple[str, ...]]]] = {}
 _EXECUTOR: list = [None, 0]  # [ThreadPoolExecutor, pid that created it]
 
 
@@ -121,16 +130,18 @@ def _judge_now(value: str, context: tuple[str, ...]) -> tuple[str, str, float, t
     return fingerprint(value), result.verdict, float(result.bits), reasons
 
 
-def judge_async(value: str,
-                context: tuple[str, ...] = ()) -> "Future[tuple[str, str, float, tuple[str, ...]]]":
+def judge_async(
+    value: str, context: tuple[str, ...] = ()
+) -> Future[tuple[str, str, float, tuple[str, ...]]]:
     """(fingerprint, verdict, bits, reason codes) of a cookie, once per distinct value.
     `context`: the project's own names, which a guessing attack tries first."""
     pid = os.getpid()
     if _EXECUTOR[1] != pid:  # first use, or a forked worker: threads do not survive fork
         from concurrent.futures import ThreadPoolExecutor
 
-        _EXECUTOR[0] = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)),
-                                          thread_name_prefix="erlcookie-fp")
+        _EXECUTOR[0] = ThreadPoolExecutor(
+            max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="erlcookie-fp"
+        )
         _EXECUTOR[1] = pid
         for key in [k for k, fut in _JUDGED.items() if not fut.done()]:
             del _JUDGED[key]
@@ -189,8 +200,9 @@ def _completed(scan, path, content) -> tuple[list[Finding], list[Finding]]:
     return found, suppressed
 
 
-def _scan_text(path: str, text: str, pending: Pending,
-               context: tuple[str, ...] = ()) -> tuple[list[Finding], list[Finding]]:
+def _scan_text(
+    path: str, text: str, pending: Pending, context: tuple[str, ...] = ()
+) -> tuple[list[Finding], list[Finding]]:
     src = Source(path, text)
     detections = detect_source(src)
     if not detections:
@@ -201,26 +213,36 @@ def _scan_text(path: str, text: str, pending: Pending,
         line, column = src.line_col(d.start)
         end_line, end_column = src.line_col(d.end)
         key_line = src.line_col(d.key_start)[0] if d.key_start is not None else line
-        finding = Finding(rule_id=d.rule_id, path=path, line=line, column=column,
-                          end_line=end_line, end_column=max(end_column, column + 1),
-                          key=d.key, note=d.note)
+        finding = Finding(
+            rule_id=d.rule_id,
+            path=path,
+            line=line,
+            column=column,
+            end_line=end_line,
+            end_column=max(end_column, column + 1),
+            key=d.key,
+            note=d.note,
+        )
         pending.append((finding, judge_async(d.value, context)))
         (suppressed if line in allowed or key_line in allowed else found).append(finding)
     return found, suppressed
 
 
-def _scan_bytes(path: str, data: bytes, pending: Pending,
-                context: tuple[str, ...] = ()) -> tuple[list[Finding], list[Finding]]:
+def _scan_bytes(
+    path: str, data: bytes, pending: Pending, context: tuple[str, ...] = ()
+) -> tuple[list[Finding], list[Finding]]:
     if not needs_scan(path, data):
         return [], []
     return _scan_text(path, data.decode("utf-8", "replace"), pending, context)
 
 
-_APP_NAMES = (("mix.exs", re.compile(r"\bapp:\s*:(\w+)")),
-              ("rebar.config", re.compile(r"\{release,\s*\{'?(\w+)")),
-              ("relx.config", re.compile(r"\{release,\s*\{'?(\w+)")),
-              ("Chart.yaml", re.compile(r"(?m)^name:\s*[\"']?([\w.-]+)")),
-              ("fly.toml", re.compile(r"(?m)^app\s*=\s*[\"']([\w.-]+)")))
+_APP_NAMES = (
+    ("mix.exs", re.compile(r"\bapp:\s*:(\w+)")),
+    ("rebar.config", re.compile(r"\{release,\s*\{'?(\w+)")),
+    ("relx.config", re.compile(r"\{release,\s*\{'?(\w+)")),
+    ("Chart.yaml", re.compile(r"(?m)^name:\s*[\"']?([\w.-]+)")),
+    ("fly.toml", re.compile(r"(?m)^app\s*=\s*[\"']([\w.-]+)")),
+)
 
 
 def project_words(roots: Iterable[str]) -> tuple[str, ...]:
@@ -256,7 +278,7 @@ class _Partial:
     files: int = 0
     nbytes: int = 0
 
-    def merge(self, other: "_Partial") -> None:
+    def merge(self, other: _Partial) -> None:
         self.findings += other.findings
         self.suppressed += other.suppressed
         self.skipped += other.skipped
@@ -265,8 +287,13 @@ class _Partial:
         self.nbytes += other.nbytes
 
 
-def _scan_files(batch: list[tuple[str, str]], max_size: int, part: _Partial,
-                pending: Pending, context: tuple[str, ...] = ()) -> None:
+def _scan_files(
+    batch: list[tuple[str, str]],
+    max_size: int,
+    part: _Partial,
+    pending: Pending,
+    context: tuple[str, ...] = (),
+) -> None:
     for absolute, shown in batch:
         data, skip, nread = read_candidate(absolute, shown, max_size)
         if skip is not None:
@@ -325,6 +352,7 @@ def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None
             _scan_files(batch, options.max_size, total, pending, context)
         complete(pending, total.findings + total.suppressed)
     else:
+
         def everything() -> Iterator[tuple[list[tuple[str, str]], int, tuple[str, ...]]]:
             for batch in _batches(head, BATCH):
                 yield batch, options.max_size, context
@@ -337,15 +365,27 @@ def scan_tree(roots: Sequence[str], options: ScanOptions, cwd: str | None = None
         with ctx.Pool(workers) as pool:
             for part in pool.imap_unordered(_pool_task, everything(), chunksize=1):
                 total.merge(part)
-    report = ScanReport(mode="tree", root=cwd, findings=total.findings,
-                        suppressed=total.suppressed, skipped=total.skipped,
-                        binary_files=total.binary, files_scanned=total.files,
-                        bytes_scanned=total.nbytes)
+    report = ScanReport(
+        mode="tree",
+        root=cwd,
+        findings=total.findings,
+        suppressed=total.suppressed,
+        skipped=total.skipped,
+        binary_files=total.binary,
+        files_scanned=total.files,
+        bytes_scanned=total.nbytes,
+    )
     if statuses:
         for f in report.findings + report.suppressed:
             absolute = os.path.normpath(os.path.join(cwd, f.path))
-            status = next((s for s in statuses
-                           if (absolute + os.sep).startswith(s.root.rstrip(os.sep) + os.sep)), None)
+            status = next(
+                (
+                    s
+                    for s in statuses
+                    if (absolute + os.sep).startswith(s.root.rstrip(os.sep) + os.sep)
+                ),
+                None,
+            )
             if status is not None:
                 f.git = status.status(absolute)
     return _finish(report, options, accepted, started)
@@ -407,15 +447,24 @@ def scan_staged(repo, options: ScanOptions) -> ScanReport:
     report = ScanReport(mode="staged", root=repo.toplevel)
     pending: Pending = []
     context = project_words([repo.toplevel])
-    for (path, oid), (size, data) in zip(entries, repo.read_blobs([oid for _, oid in entries],
-                                                                     options.max_size)):
+    for (path, oid), (size, data) in zip(
+        entries, repo.read_blobs([oid for _, oid in entries], options.max_size)
+    ):
         _scan_blob(report, path, oid, size, data, options.max_size, pending, context)
     complete(pending, report.findings + report.suppressed)
     return _finish(report, options, accepted, started)
 
 
-def _scan_blob(report: ScanReport, path: str, oid: str, size: int, data: bytes | None,
-               max_size: int, pending: Pending, context: tuple[str, ...] = ()) -> list[Finding]:
+def _scan_blob(
+    report: ScanReport,
+    path: str,
+    oid: str,
+    size: int,
+    data: bytes | None,
+    max_size: int,
+    pending: Pending,
+    context: tuple[str, ...] = (),
+) -> list[Finding]:
     if data is None:
         report.skipped.append(Skip(path, "too-large" if size > max_size else "unreadable", size))
         return []
@@ -457,8 +506,9 @@ def scan_history(repo, options: ScanOptions) -> ScanReport:
     return _finish(report, options, accepted, started)
 
 
-def _fold_history(per_blob: list[Finding], introductions: dict[str, list[CommitRef]],
-                  head: set[tuple[str, str]]) -> list[Finding]:
+def _fold_history(
+    per_blob: list[Finding], introductions: dict[str, list[CommitRef]], head: set[tuple[str, str]]
+) -> list[Finding]:
     """One finding per (rule, path, cookie, ordinal), with every commit that brought it.
 
     A blob can sit at several paths over time (renames, copies); each path is its own
@@ -473,8 +523,9 @@ def _fold_history(per_blob: list[Finding], introductions: dict[str, list[CommitR
         paths = sorted({r.path for r in refs}) or [f.path]
         for path in paths:
             copy = dataclasses.replace(f, path=path, commits=[])
-            at_path = [dataclasses.replace(r, line=f.line, column=f.column)
-                       for r in refs if r.path == path]
+            at_path = [
+                dataclasses.replace(r, line=f.line, column=f.column) for r in refs if r.path == path
+            ]
             in_head = (path, f.blob) in head
             key = copy.identity_base + f":{f.occurrence}"
             existing = folded.get(key)

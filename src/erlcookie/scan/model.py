@@ -53,12 +53,19 @@ class ScanReport:
         by_severity: dict[str, int] = {}
         for f in self.findings:
             by_severity[str(f.severity)] = by_severity.get(str(f.severity), 0) + 1
-        return {"findings": len(self.findings), "distinct_cookies": self.distinct_cookies(),
-                "by_severity": by_severity, "suppressed_inline": len(self.suppressed),
-                "accepted_by_baseline": len(self.accepted),
-                "below_min_severity": self.below_floor, "files_scanned": self.files_scanned,
-                "bytes_scanned": self.bytes_scanned, "binary_files_skipped": self.binary_files,
-                "files_skipped": len(self.skipped), "seconds": round(self.elapsed, 3)}
+        return {
+            "findings": len(self.findings),
+            "distinct_cookies": self.distinct_cookies(),
+            "by_severity": by_severity,
+            "suppressed_inline": len(self.suppressed),
+            "accepted_by_baseline": len(self.accepted),
+            "below_min_severity": self.below_floor,
+            "files_scanned": self.files_scanned,
+            "bytes_scanned": self.bytes_scanned,
+            "binary_files_skipped": self.binary_files,
+            "files_skipped": len(self.skipped),
+            "seconds": round(self.elapsed, 3),
+        }
 
     # -- the findings layer's report interface (erlcookie.findings.formats) -----------------
     def to_json(self) -> dict:
@@ -66,9 +73,10 @@ class ScanReport:
 
         cookies: dict[str, dict] = {}
         for f in self.findings:
-            entry = cookies.setdefault(f.fingerprint, {"fingerprint": f.fingerprint,
-                                                       "verdict": f.verdict, "findings": 0,
-                                                       "paths": []})
+            entry = cookies.setdefault(
+                f.fingerprint,
+                {"fingerprint": f.fingerprint, "verdict": f.verdict, "findings": 0, "paths": []},
+            )
             entry["findings"] += 1
             if f.path not in entry["paths"]:
                 entry["paths"].append(f.path)
@@ -90,12 +98,16 @@ class ScanReport:
             data["commits_walked"] = self.commits
         return data
 
-    def sarif_run(self) -> "SarifRun":
+    def sarif_run(self) -> SarifRun:
         from erlcookie.findings.sarif import SarifRun, by_identity
         from erlcookie.scan.report import skip_warnings
 
-        return SarifRun(automation_id=f"erlcookie/scan/{self.mode}/", root=self.root,
-                        findings=self.findings, rules=rules.rules_of(rules.SCAN),
-                        notifications=[("warning", w) for w in skip_warnings(self)],
-                        properties={"summary": self.summary()},
-                        partial_fingerprints=by_identity)
+        return SarifRun(
+            automation_id=f"erlcookie/scan/{self.mode}/",
+            root=self.root,
+            findings=self.findings,
+            rules=rules.rules_of(rules.SCAN),
+            notifications=[("warning", w) for w in skip_warnings(self)],
+            properties={"summary": self.summary()},
+            partial_fingerprints=by_identity,
+        )

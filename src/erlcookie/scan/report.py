@@ -11,6 +11,7 @@ from __future__ import annotations
 from erlcookie.findings.model import Finding
 from erlcookie.scan.model import ScanReport
 
+
 def human_size(n: int) -> str:
     size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -39,8 +40,14 @@ def _audit_cell(f: Finding) -> str:
 def text_rows(report: ScanReport) -> list[list[str]]:
     rows = []
     for f in report.findings:
-        row = [f.severity, f"{f.rule_id} {f.rule.name}", f"{f.path}:{f.line}:{f.column}",
-               f.key or "", f.fingerprint, _audit_cell(f)]
+        row = [
+            f.severity,
+            f"{f.rule_id} {f.rule.name}",
+            f"{f.path}:{f.line}:{f.column}",
+            f.key or "",
+            f.fingerprint,
+            _audit_cell(f),
+        ]
         if report.mode == "history":
             if f.commits:
                 first = f.commits[0]
@@ -63,17 +70,21 @@ def text_summary(report: ScanReport) -> list[str]:
     n = len(report.findings)
     if n:
         files = len({f.path for f in report.findings})
-        lines.append(f"{n} finding{'s' if n != 1 else ''} ({report.distinct_cookies()} distinct "
-                     f"cookie{'s' if report.distinct_cookies() != 1 else ''}) in {files} "
-                     f"path{'s' if files != 1 else ''}.")
+        lines.append(
+            f"{n} finding{'s' if n != 1 else ''} ({report.distinct_cookies()} distinct "
+            f"cookie{'s' if report.distinct_cookies() != 1 else ''}) in {files} "
+            f"path{'s' if files != 1 else ''}."
+        )
     else:
         lines.append("No leaked cookies found.")
     if report.mode == "history" and report.findings:
         gone = [f for f in report.findings if not f.in_head]
         if gone:
-            lines.append(f"{len(gone)} of them {'is' if len(gone) == 1 else 'are'} no longer in "
-                         "HEAD but stay readable in git history: rotate those cookies, removing "
-                         "the file does not un-leak them.")
+            lines.append(
+                f"{len(gone)} of them {'is' if len(gone) == 1 else 'are'} no longer in "
+                "HEAD but stay readable in git history: rotate those cookies, removing "
+                "the file does not un-leak them."
+            )
     extra = []
     if report.suppressed:
         extra.append(f"{len(report.suppressed)} suppressed by erlcookie:allow")
@@ -83,8 +94,10 @@ def text_summary(report: ScanReport) -> list[str]:
         extra.append(f"{report.below_floor} below --min-severity")
     if extra:
         lines.append("Not counted: " + ", ".join(extra) + ".")
-    scanned = (f"Scanned {report.files_scanned} {what} ({human_size(report.bytes_scanned)})"
-               f" in {report.elapsed:.2f} s")
+    scanned = (
+        f"Scanned {report.files_scanned} {what} ({human_size(report.bytes_scanned)})"
+        f" in {report.elapsed:.2f} s"
+    )
     if report.commits is not None:
         scanned += f"; {report.commits} commits mapped"
     if report.binary_files:
@@ -101,13 +114,16 @@ def skip_warnings(report: ScanReport) -> list[str]:
     if large:
         listed = ", ".join(f"{s.path} ({human_size(s.size or 0)})" for s in large[:5])
         more = f" and {len(large) - 5} more" if len(large) > 5 else ""
-        out.append(f"Skipped {len(large)} file{'s' if len(large) != 1 else ''} over the size "
-                   f"limit (raise it with --max-size): {listed}{more}.")
+        out.append(
+            f"Skipped {len(large)} file{'s' if len(large) != 1 else ''} over the size "
+            f"limit (raise it with --max-size): {listed}{more}."
+        )
     if other:
         listed = ", ".join(f"{s.path}" for s in other[:5])
         more = f" and {len(other) - 5} more" if len(other) > 5 else ""
-        out.append(f"Could not read {len(other)} file{'s' if len(other) != 1 else ''}: "
-                   f"{listed}{more}.")
+        out.append(
+            f"Could not read {len(other)} file{'s' if len(other) != 1 else ''}: {listed}{more}."
+        )
     return out
 
 

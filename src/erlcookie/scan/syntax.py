@@ -11,9 +11,28 @@ import re
 
 # Names that say "Erlang distribution cookie". Compared on the lower-cased name with
 # `_`, `-` and `.` removed, so RELEASE_COOKIE, releaseCookie and release-cookie all match.
-_HIGH_MARKERS = ("erlang", "erl", "release", "rabbitmq", "couchdb", "elixir", "beam", "dist",
-                 "node", "livebook", "emqx", "vernemq", "ejabberd", "riak", "mongoose", "otp",
-                 "cluster", "kazoo", "phoenix", "libcluster")
+_HIGH_MARKERS = (
+    "erlang",
+    "erl",
+    "release",
+    "rabbitmq",
+    "couchdb",
+    "elixir",
+    "beam",
+    "dist",
+    "node",
+    "livebook",
+    "emqx",
+    "vernemq",
+    "ejabberd",
+    "riak",
+    "mongoose",
+    "otp",
+    "cluster",
+    "kazoo",
+    "phoenix",
+    "libcluster",
+)
 _OWN_NAME = re.compile(r"(?i)(?:^|[_\-.])erlcookie(?:$|[_\-.])")  # ERLCOOKIE_X, kubectl-erlcookie
 _WEB_MARKERS = ("session", "csrf", "xsrf", "http", "browser", "consent", "tracking")
 _SEPARATORS = str.maketrans("", "", "_-. ")
@@ -24,9 +43,30 @@ def normalise_name(name: str) -> str:
 
 
 # Names that hold something *about* a cookie (where it is, what it is called), not a cookie.
-_NOT_A_VALUE = ("file", "path", "dir", "name", "ref", "secretname", "secretkey", "secretref",
-                "mount", "location", "url", "domain", "age", "ttl", "expires", "samesite",
-                "secure", "httponly", "enabled", "length", "size", "style")
+_NOT_A_VALUE = (
+    "file",
+    "path",
+    "dir",
+    "name",
+    "ref",
+    "secretname",
+    "secretkey",
+    "secretref",
+    "mount",
+    "location",
+    "url",
+    "domain",
+    "age",
+    "ttl",
+    "expires",
+    "samesite",
+    "secure",
+    "httponly",
+    "enabled",
+    "length",
+    "size",
+    "style",
+)
 
 
 def cookie_name_confidence(name: str) -> str | None:
@@ -56,21 +96,24 @@ _REFERENCE = re.compile(
     r"""\$\{|\$\(|\$[A-Za-z_]|`|\{\{|\}\}|<%|%>|\{%|\#\{|%\([A-Za-z_]+\)s"""
     r"""|\{[\w.:!]*\}|<[^<>\s]*>|^<|^~\d*[spwaPtc]$|^%[sdvqr]$"""
     r"""|\bSystem\.(?:fetch_env|get_env)|\bos:getenv|\bApplication\.(?:get|fetch)_env"""
-    r"""|\bsecretKeyRef\b|\bvalueFrom\b""")
+    r"""|\bsecretKeyRef\b|\bvalueFrom\b"""
+)
 _PLACEHOLDER = re.compile(r"^(?:<[^<>]*>|\[[^\[\]]*\]|@\w+@|%\w+%|[*.]+|\.\.\.|…|None|null|~)$")
 
 
 # Words that follow `-setcookie`, `RELEASE_COOKIE` and friends in prose and docs, and the
 # usual placeholders. A real cookie of one character or one of these words does not exist
 # in practice; known weak values such as "cookie", "secret" or "changeme" are NOT here.
-_PROSE = frozenset("""
+_PROSE = frozenset(
+    """
     a an the is are was were be been being it its this that these those there here and or
     nor not no yes to in on of for with from at by as if then than so but which who what
     when where how why also too only instead given flag option options argument arguments
     value values literal literals set sets setting unset none null nil true false
     Cookie COOKIE Node NODE VALUE Value YOUR_COOKIE
     your_cookie your-cookie <cookie> etc e.g. i.e.
-""".split())
+""".split()
+)
 
 
 def is_reference(value: str) -> bool:
@@ -125,8 +168,9 @@ def _value_start(text: str, start: int) -> tuple[int, object]:
     return start, _PLAIN
 
 
-def read_value(text: str, start: int, *, comment: bool = True,
-               stop: str = "") -> tuple[str, int, int] | None:
+def read_value(
+    text: str, start: int, *, comment: bool = True, stop: str = ""
+) -> tuple[str, int, int] | None:
     """A shell/env/YAML-style value at `text[start:]`: (value, value_start, value_end).
 
     Quoted values lose their quotes; plain values end at whitespace, a quote, a shell

@@ -11,8 +11,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import stat
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 BINARY_PROBE = 8192
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
@@ -93,8 +93,12 @@ def display_path(path: str, cwd: str) -> str:
     return rel.replace(os.sep, "/")
 
 
-def iter_files(roots: Sequence[str], excluder: Excluder, cwd: str,
-               skip: Callable[[str, bool], bool] | None = None) -> Iterator[tuple[str, str]]:
+def iter_files(
+    roots: Sequence[str],
+    excluder: Excluder,
+    cwd: str,
+    skip: Callable[[str, bool], bool] | None = None,
+) -> Iterator[tuple[str, str]]:
     """(absolute path, display path) of every regular file to consider, depth first.
 
     `skip(absolute path, is_dir)` drops entries below a root (never a root itself: a file
@@ -140,13 +144,14 @@ def iter_files(roots: Sequence[str], excluder: Excluder, cwd: str,
                         if skip is not None and skip(entry.path, True):
                             continue
                         if excluder and excluder.excluded(
-                                display_path(entry.path, cwd) if per_file
-                                else prefix + entry.path[cut:]):
+                            display_path(entry.path, cwd) if per_file else prefix + entry.path[cut:]
+                        ):
                             continue
                         subdirs.append(entry.path)
                     elif entry.is_file(follow_symlinks=False):
-                        shown = display_path(entry.path, cwd) if per_file \
-                            else prefix + entry.path[cut:]
+                        shown = (
+                            display_path(entry.path, cwd) if per_file else prefix + entry.path[cut:]
+                        )
                         if excluder and excluder.excluded(shown):
                             continue
                         if skip is not None and skip(entry.path, False):

@@ -96,8 +96,7 @@ class OptfileCheck:
 
     def add(self, rule_id: str, offset: int, detail: str | None = None) -> None:
         line, column = line_col(self.text, offset)
-        self.report.findings.append(Finding(rule_id, self.path.name, line, column,
-                                            detail=detail))
+        self.report.findings.append(Finding(rule_id, self.path.name, line, column, detail=detail))
 
 
 def read_sections(path: Path) -> tuple[str, dict[str, Section]]:
@@ -112,12 +111,16 @@ def read_sections(path: Path) -> tuple[str, dict[str, Section]]:
     except et.ErlangSyntaxError as exc:
         raise OperationalError(f"{path}: not an optfile this checker can read ({exc})") from None
     if len(terms) != 1 or not isinstance(terms[0], et.List):
-        raise OperationalError(f"{path}: an optfile is one list, [{{server, [...]}}, "
-                               "{client, [...]}].")
+        raise OperationalError(
+            f"{path}: an optfile is one list, [{{server, [...]}}, {{client, [...]}}]."
+        )
     sections: dict[str, Section] = {}
     for item in terms[0].items:
-        if isinstance(item, et.Tuple) and len(item.items) == 2 \
-                and item.tag() in ("server", "client"):
+        if (
+            isinstance(item, et.Tuple)
+            and len(item.items) == 2
+            and item.tag() in ("server", "client")
+        ):
             sections.setdefault(item.tag(), _section(item))
     return text, sections
 
@@ -127,23 +130,34 @@ def _common(check: OptfileCheck, role: str, s: Section) -> None:
     if isinstance(versions, list):
         old = sorted(v for v in versions if v in OLD_VERSIONS)
         if old:
-            check.add(R.TLS_OLD_VERSIONS, s.at("versions"),
-                      f"{role}: allows {', '.join(old)}: use ['tlsv1.3', 'tlsv1.2']")
+            check.add(
+                R.TLS_OLD_VERSIONS,
+                s.at("versions"),
+                f"{role}: allows {', '.join(old)}: use ['tlsv1.3', 'tlsv1.2']",
+            )
     elif role == "server":
         check.add(R.TLS_NO_VERSIONS, s.offset)
     ciphers = s.get("ciphers")
     if isinstance(ciphers, list):
         weak = [c for c in ciphers if isinstance(c, str) and weak_cipher(c)]
         if weak:
-            check.add(R.TLS_WEAK_CIPHERS, s.at("ciphers"),
-                      f"{role}: weak ciphers: {', '.join(weak[:5])}")
-    if s.get("verify") == "verify_peer" and s.get("cacertfile") is None \
-            and s.get("cacerts") is None:
-        check.add(R.TLS_NO_CA, s.at("verify"), f"{role}: verify_peer without cacertfile: "
-                  "no CA to check peers against")
+            check.add(
+                R.TLS_WEAK_CIPHERS, s.at("ciphers"), f"{role}: weak ciphers: {', '.join(weak[:5])}"
+            )
+    if (
+        s.get("verify") == "verify_peer"
+        and s.get("cacertfile") is None
+        and s.get("cacerts") is None
+    ):
+        check.add(
+            R.TLS_NO_CA,
+            s.at("verify"),
+            f"{role}: verify_peer without cacertfile: no CA to check peers against",
+        )
     if s.get("certfile") is None and s.get("cert") is None:
-        check.add(R.TLS_SERVER_NO_CERTFILE if role == "server" else R.TLS_CLIENT_NO_CERTFILE,
-                  s.offset)
+        check.add(
+            R.TLS_SERVER_NO_CERTFILE if role == "server" else R.TLS_CLIENT_NO_CERTFILE, s.offset
+        )
 
 
 def check_sections(check: OptfileCheck, sections: dict[str, Section]) -> None:
@@ -185,17 +199,25 @@ def check_files(check: OptfileCheck, sections: dict[str, Section], *, warn_days:
         for kind in ("certfile", "keyfile", "cacertfile"):
             path = s.get(kind)
             if isinstance(path, str) and not Path(path).exists() and once("here", path):
-                check.add(R.TLS_FILE_NOT_HERE, s.at(kind), f"{kind} {path} is not on this "
-                          "machine (not checked)")
+                check.add(
+                    R.TLS_FILE_NOT_HERE,
+                    s.at(kind),
+                    f"{kind} {path} is not on this machine (not checked)",
+                )
         key_path = s.get("keyfile")
         if isinstance(key_path, str) and Path(key_path).exists() and once("mode", key_path):
             mode = os.stat(key_path).st_mode & 0o777
             if mode & 0o077:
-                check.add(R.TLS_KEY_READABLE, s.at("keyfile"), f"keyfile {key_path} is mode "
-                          f"{mode:04o}: others can read the node's key (chmod 600)")
+                check.add(
+                    R.TLS_KEY_READABLE,
+                    s.at("keyfile"),
+                    f"keyfile {key_path} is mode "
+                    f"{mode:04o}: others can read the node's key (chmod 600)",
+                )
         cert_path = s.get("certfile")
-        if not (isinstance(cert_path, str) and Path(cert_path).exists()
-                and once("cert", cert_path)):
+        if not (
+            isinstance(cert_path, str) and Path(cert_path).exists() and once("cert", cert_path)
+        ):
             continue
         try:
             cert = store.read_cert(Path(cert_path))
@@ -204,11 +226,17 @@ def check_files(check: OptfileCheck, sections: dict[str, Section], *, warn_days:
             continue
         days = pki.facts(cert).days_left()
         if days <= 0:
-            check.add(R.TLS_CERT_EXPIRED, s.at("certfile"),
-                      f"certfile {cert_path} expired {-days:.0f} days ago")
+            check.add(
+                R.TLS_CERT_EXPIRED,
+                s.at("certfile"),
+                f"certfile {cert_path} expired {-days:.0f} days ago",
+            )
         elif days <= warn_days:
-            check.add(R.TLS_CERT_EXPIRING, s.at("certfile"),
-                      f"certfile {cert_path} expires in {days:.0f} days")
+            check.add(
+                R.TLS_CERT_EXPIRING,
+                s.at("certfile"),
+                f"certfile {cert_path} expires in {days:.0f} days",
+            )
         key_path = key_path or cert_path
         if isinstance(key_path, str) and Path(key_path).exists():
             try:
@@ -216,8 +244,11 @@ def check_files(check: OptfileCheck, sections: dict[str, Section], *, warn_days:
             except UsageError:
                 key = None  # a PEM holding both: the certificate half reads, the key may not
             if key is not None and not pki.key_matches(key, cert):
-                check.add(R.TLS_KEY_MISMATCH, s.at("keyfile"),
-                          f"keyfile {key_path} does not belong to certfile {cert_path}")
+                check.add(
+                    R.TLS_KEY_MISMATCH,
+                    s.at("keyfile"),
+                    f"keyfile {key_path} does not belong to certfile {cert_path}",
+                )
         ca_path = s.get("cacertfile")
         if isinstance(ca_path, str) and Path(ca_path).exists():
             try:
@@ -226,8 +257,12 @@ def check_files(check: OptfileCheck, sections: dict[str, Section], *, warn_days:
                 check.add(R.TLS_FILE_UNREADABLE, s.at("cacertfile"), str(exc))
                 continue
             if not pki.signed_by(cert, ca):
-                check.add(R.TLS_FOREIGN_ISSUER, s.at("certfile"), f"certfile {cert_path} is "
-                          f"not signed by cacertfile {ca_path}: peers will refuse it")
+                check.add(
+                    R.TLS_FOREIGN_ISSUER,
+                    s.at("certfile"),
+                    f"certfile {cert_path} is "
+                    f"not signed by cacertfile {ca_path}: peers will refuse it",
+                )
 
 
 def check(path: Path, *, files: bool = True, warn_days: float = 30) -> OptfileCheck:

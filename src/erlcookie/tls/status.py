@@ -23,19 +23,26 @@ DEFAULT_WARN_DAYS = 30
 class Entry:
     name: str
     path: Path
-    role: str                    # "ca" or "node"
+    role: str  # "ca" or "node"
     state: str
     facts: pki.CertFacts | None
     problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         f = self.facts
-        return {"name": self.name, "path": str(self.path), "role": self.role, "state": self.state,
-                "subject": f.subject if f else None, "sans": list(f.sans) if f else [],
-                "not_before": f.not_before.isoformat() if f else None,
-                "not_after": f.not_after.isoformat() if f else None,
-                "days_left": round(f.days_left(), 1) if f else None,
-                "sha256": f.fingerprint if f else None, "problems": self.problems}
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "role": self.role,
+            "state": self.state,
+            "subject": f.subject if f else None,
+            "sans": list(f.sans) if f else [],
+            "not_before": f.not_before.isoformat() if f else None,
+            "not_after": f.not_after.isoformat() if f else None,
+            "days_left": round(f.days_left(), 1) if f else None,
+            "sha256": f.fingerprint if f else None,
+            "problems": self.problems,
+        }
 
 
 def _validity_state(facts: pki.CertFacts, at: dt.datetime, warn_days: float) -> str:
@@ -48,15 +55,17 @@ def _validity_state(facts: pki.CertFacts, at: dt.datetime, warn_days: float) -> 
     return "ok"
 
 
-def inspect(directory: Path, *, warn_days: float = DEFAULT_WARN_DAYS,
-            at: dt.datetime | None = None) -> list[Entry]:
+def inspect(
+    directory: Path, *, warn_days: float = DEFAULT_WARN_DAYS, at: dt.datetime | None = None
+) -> list[Entry]:
     """One Entry per certificate in DIR, the CA first."""
     directory = Path(directory)
     if not directory.is_dir():
         raise UsageError(f"{directory}: no such directory")
     at = at or pki.now()
-    pems = sorted([*directory.glob("*.pem"), *directory.glob("*.crt")],
-                  key=lambda p: (p.stem != "ca", p.name))
+    pems = sorted(
+        [*directory.glob("*.pem"), *directory.glob("*.crt")], key=lambda p: (p.stem != "ca", p.name)
+    )
     if not pems:
         raise UsageError(f"{directory}: no certificates (*.pem, *.crt) here")
     ca_cert = None
@@ -84,8 +93,9 @@ def inspect(directory: Path, *, warn_days: float = DEFAULT_WARN_DAYS,
         if key_path.exists():
             mode = store.mode_of(key_path)
             if mode & 0o077:
-                entry.problems.append(f"{key_path.name} is mode {mode:04o}: others can read it "
-                                      "(chmod 600)")
+                entry.problems.append(
+                    f"{key_path.name} is mode {mode:04o}: others can read it (chmod 600)"
+                )
             try:
                 key = store.read_key(key_path)
                 if not pki.key_matches(key, cert):

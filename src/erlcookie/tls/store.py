@@ -35,8 +35,10 @@ class Issued:
 def check_name(name: str) -> str:
     """A certificate name is a file name: no paths, not the CA's."""
     if not _NAME.fullmatch(name) or name.endswith((".pem", ".key")):
-        raise UsageError(f"certificate name {name!r}: use letters, digits, '.', '_' and '-' "
-                         "(no path, no .pem/.key suffix)")
+        raise UsageError(
+            f"certificate name {name!r}: use letters, digits, '.', '_' and '-' "
+            "(no path, no .pem/.key suffix)"
+        )
     if name == "ca":
         raise UsageError("certificate name 'ca' is the CA's own")
     return name
@@ -49,8 +51,9 @@ def _refuse_existing(paths: list[Path], overwrite: bool) -> None:
         raise UsageError(f"{', '.join(existing)} {verb}; refusing to replace (use --force)")
 
 
-def init_ca(directory: Path, common_name: str, *, days: int = pki.CA_DAYS,
-            overwrite: bool = False) -> Issued:
+def init_ca(
+    directory: Path, common_name: str, *, days: int = pki.CA_DAYS, overwrite: bool = False
+) -> Issued:
     """Create DIR (0700 when new) with a fresh CA. The key is written before the cert."""
     directory = Path(directory)
     cert_path, key_path = directory / CA_CERT, directory / CA_KEY
@@ -94,8 +97,9 @@ def read_key(path: Path):
 def load_ca(directory: Path):
     directory = Path(directory)
     if not (directory / CA_CERT).exists():
-        raise UsageError(f"{directory / CA_CERT}: no such file "
-                         f"(run `erlcookie tls init {directory}`)")
+        raise UsageError(
+            f"{directory / CA_CERT}: no such file (run `erlcookie tls init {directory}`)"
+        )
     cert = read_cert(directory / CA_CERT)
     key = read_key(directory / CA_KEY)
     if not pki.key_matches(key, cert):
@@ -108,8 +112,15 @@ def paths_for(directory: Path, name: str) -> tuple[Path, Path]:
     return Path(directory) / f"{name}.pem", Path(directory) / f"{name}.key"
 
 
-def issue_node(directory: Path, name: str, sans: list[str], *, days: int = pki.NODE_DAYS,
-               overwrite: bool = False, **validity) -> Issued:
+def issue_node(
+    directory: Path,
+    name: str,
+    sans: list[str],
+    *,
+    days: int = pki.NODE_DAYS,
+    overwrite: bool = False,
+    **validity,
+) -> Issued:
     """NAME.pem and NAME.key (0600) signed by DIR's CA, for the given --san values."""
     cert_path, key_path = paths_for(directory, name)
     general = pki.general_names(sans)

@@ -10,18 +10,34 @@ second run changes nothing.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from erlcookie.errors import UsageError
-from erlcookie.k8s.inject.editor import EditContext, configmaps_in, DocumentEditor
-from erlcookie.k8s.inject.files import (collect_files, combined_output, load_file, read_input,
-                                        redacted_diff, write_in_place)
-from erlcookie.k8s.inject.model import (Change, FileResult, Finding, InjectOptions,
-                                        InjectResult)
+from erlcookie.k8s.inject.editor import DocumentEditor, EditContext, configmaps_in
+from erlcookie.k8s.inject.files import (
+    collect_files,
+    combined_output,
+    load_file,
+    read_input,
+    redacted_diff,
+    write_in_place,
+)
+from erlcookie.k8s.inject.model import Change, FileResult, Finding, InjectOptions, InjectResult
 
-__all__ = ["InjectOptions", "InjectResult", "FileResult", "Change", "Finding", "inject",
-           "inject_paths", "collect_files", "load_file", "combined_output", "redacted_diff",
-           "write_in_place"]
+__all__ = [
+    "InjectOptions",
+    "InjectResult",
+    "FileResult",
+    "Change",
+    "Finding",
+    "inject",
+    "inject_paths",
+    "collect_files",
+    "load_file",
+    "combined_output",
+    "redacted_diff",
+    "write_in_place",
+]
 
 
 def inject(files: list[FileResult], options: InjectOptions) -> InjectResult:
@@ -35,19 +51,31 @@ def inject(files: list[FileResult], options: InjectOptions) -> InjectResult:
     if options.containers:
         missing = [name for name in options.containers if name not in ctx.named_seen]
         if missing:
-            raise UsageError(f"--container {', '.join(missing)}: no such container in any "
-                             "selected workload of the input")
+            raise UsageError(
+                f"--container {', '.join(missing)}: no such container in any "
+                "selected workload of the input"
+            )
     return inj
 
 
 def inject_paths(paths: Iterable[str], options: InjectOptions, *, stdin=None) -> InjectResult:
     import sys
 
-    files = [load_file(path, read_input(path, stdin or sys.stdin), explicit)
-             for path, explicit in collect_files(paths)]
+    files = [
+        load_file(path, read_input(path, stdin or sys.stdin), explicit)
+        for path, explicit in collect_files(paths)
+    ]
     for result in files:
         if result.skipped:
-            result.findings.append(Finding(result.path, None, None, None, "skipped",
-                                           f"skipped: {result.skipped}", severity="warning"))
+            result.findings.append(
+                Finding(
+                    result.path,
+                    None,
+                    None,
+                    None,
+                    "skipped",
+                    f"skipped: {result.skipped}",
+                    severity="warning",
+                )
+            )
     return inject(files, options)
-

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.inputs import read_bounded
@@ -62,10 +63,13 @@ def _unrendered_template(doc: yamlstream.Document) -> int | None:
     `name: {{ .Values.name }}` is valid YAML (a flow mapping whose key is a mapping), so a
     Helm template can parse; a manifest never has such keys. Quoted `{{ }}` stay strings.
     """
+
     def walk(node: Any) -> int | None:
         if isinstance(node, Mapping):
             for key, value in node.items():
-                if isinstance(key, (Mapping, list, tuple)) or (hasattr(key, "keys") and callable(key.keys)):
+                if isinstance(key, (Mapping, list, tuple)) or (
+                    hasattr(key, "keys") and callable(key.keys)
+                ):
                     lc = getattr(node, "lc", None)
                     return doc.body_line + (lc.line if lc is not None else 0)
                 found = walk(value)
@@ -91,13 +95,17 @@ def load_file(path: str, text: str, explicit: bool) -> FileResult:
         for doc in result.docs:
             line = _unrendered_template(doc)
             if line is not None:
-                raise yamlstream.YamlParseError(f"{path}:{line + 1}: an unrendered template "
-                                                "(`{{ ... }}`), not a manifest")
+                raise yamlstream.YamlParseError(
+                    f"{path}:{line + 1}: an unrendered template (`{{{{ ... }}}}`), not a manifest"
+                )
     except yamlstream.YamlBombError:
         raise  # hostile input: refused even inside a directory
     except yamlstream.YamlParseError as exc:
-        hint = (" (a Helm template: render it first, e.g. `helm template . | erlcookie k8s "
-                "inject -`)") if "{{" in text else ""
+        hint = (
+            (" (a Helm template: render it first, e.g. `helm template . | erlcookie k8s inject -`)")
+            if "{{" in text
+            else ""
+        )
         if explicit:
             raise yamlstream.YamlParseError(f"{exc}{hint}") from None
         result.skipped = f"{exc}{hint}"
@@ -106,6 +114,7 @@ def load_file(path: str, text: str, explicit: bool) -> FileResult:
 
 
 # -- output ---------------------------------------------------------------------------------
+
 
 def combined_output(result: InjectResult) -> str:
     """Every file's (edited) text as one stream, `---` between files."""
@@ -138,7 +147,9 @@ def redacted_diff(result: FileResult, label: str | None = None) -> str:
     new = result.output.splitlines(keepends=True)
     name = label if label is not None else result.path
     name = name if name != "-" else "stdin"
-    lines = difflib.unified_diff(old, new, fromfile=f"a/{name.lstrip('/')}", tofile=f"b/{name.lstrip('/')}")
+    lines = difflib.unified_diff(
+        old, new, fromfile=f"a/{name.lstrip('/')}", tofile=f"b/{name.lstrip('/')}"
+    )
     secrets = sorted({c.reveal() for c in result.secrets}, key=len, reverse=True)
     out = []
     for line in lines:

@@ -5,7 +5,8 @@ each edit it would make is a problem of the manifests (`k8s inject --check --for
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.findings import rules
@@ -47,9 +48,9 @@ def _info(cookie: Cookie | None) -> CookieInfo | None:
     return CookieInfo.of(cookie.reveal(), source=cookie.source) if cookie is not None else None
 
 
-def inject_findings(result: InjectResult,
-                    told_elsewhere: Iterable[tuple[str, str, str | None, str | None]] = ()
-                    ) -> list[Finding]:
+def inject_findings(
+    result: InjectResult, told_elsewhere: Iterable[tuple[str, str, str | None, str | None]] = ()
+) -> list[Finding]:
     """One finding per edit (fixable: inject makes it) and per problem inject reports
     (a cookie in clear it cannot move, a warning). `told_elsewhere`: (path, workload,
     container, variable) of added variables another finding already covers (envFrom)."""
@@ -63,13 +64,13 @@ def inject_findings(result: InjectResult,
     for f in result.files:
         for change in f.changes:
             doc = f.docs[change.document - 1]
-            var = next((v for v in envs if re.search(rf"\b{re.escape(v)}\b", change.detail)),
-                       None)
-            if change.action == "add-env" and (f.path, change.workload, change.container,
-                                               var) in skip:
+            var = next((v for v in envs if re.search(rf"\b{re.escape(v)}\b", change.detail)), None)
+            if (
+                change.action == "add-env"
+                and (f.path, change.workload, change.container, var) in skip
+            ):
                 continue
-            where = change.workload + (f" container {change.container}" if change.container
-                                       else "")
+            where = change.workload + (f" container {change.container}" if change.container else "")
             cookie = by_fp.get(change.fingerprint) if change.fingerprint else None
             if change.action == "replace-env" and change.detail.startswith("replaced a literal"):
                 rule = rules.K8S_ENV_LITERAL_COOKIE
@@ -80,21 +81,44 @@ def inject_findings(result: InjectResult,
             else:
                 rule = rules.K8S_NOT_WIRED
                 detail = f"{where}: not wired; inject's edit: {change.detail}"
-            found.append(Finding(rule, f.path, locate(doc, change.workload, change.container, var),
-                                 1, detail=detail, key=var, fixable=True, cookie=_info(cookie),
-                                 secret=cookie))
+            found.append(
+                Finding(
+                    rule,
+                    f.path,
+                    locate(doc, change.workload, change.container, var),
+                    1,
+                    detail=detail,
+                    key=var,
+                    fixable=True,
+                    cookie=_info(cookie),
+                    secret=cookie,
+                )
+            )
     for f in result.files:
         for x in f.findings:
             if x.code in ("configmap-cookie", "skipped"):
                 continue  # the ConfigMap holding it is scan's finding; a skip is a note
             doc = f.docs[x.document - 1] if x.document else None
             cookie = by_fp.get(x.fingerprint) if x.fingerprint else None
-            where = " ".join(p for p in (x.workload, x.container and f"container {x.container}")
-                             if p)
+            where = " ".join(
+                p for p in (x.workload, x.container and f"container {x.container}") if p
+            )
             rule = rules.K8S_PLAIN_COOKIE if x.severity == "error" else rules.K8S_WIRING_WARNING
             var = re.search(r"\bin env ([A-Za-z_][A-Za-z0-9_]*)", x.message)
-            line = locate(doc, x.workload, x.container, var.group(1) if var else None) \
-                if doc is not None else 1
-            found.append(Finding(rule, f.path, line, 1, detail=f"{where}: {x.message}",
-                                 cookie=_info(cookie), secret=cookie))
+            line = (
+                locate(doc, x.workload, x.container, var.group(1) if var else None)
+                if doc is not None
+                else 1
+            )
+            found.append(
+                Finding(
+                    rule,
+                    f.path,
+                    line,
+                    1,
+                    detail=f"{where}: {x.message}",
+                    cookie=_info(cookie),
+                    secret=cookie,
+                )
+            )
     return found

@@ -12,8 +12,14 @@ from dataclasses import dataclass, field
 from erlcookie.cookie.value import Cookie
 from erlcookie.errors import UsageError
 from erlcookie.k8s import yamlstream
-from erlcookie.k8s.manifests import (DEFAULT_ENV, DEFAULT_SECRET_KEY, DEFAULT_SECRET_NAME,
-                                     check_env_name, check_object_name, check_secret_key)
+from erlcookie.k8s.manifests import (
+    DEFAULT_ENV,
+    DEFAULT_SECRET_KEY,
+    DEFAULT_SECRET_NAME,
+    check_env_name,
+    check_object_name,
+    check_secret_key,
+)
 from erlcookie.k8s.selectors import Selector
 
 
@@ -41,10 +47,15 @@ class InjectOptions:
         if self.env is None and self.mount is None:
             raise UsageError("nothing to wire: give --env NAME, --mount PATH or both")
         if self.mount is not None:
-            if not self.mount.startswith("/") or self.mount.endswith("/") or \
-                    posixpath.normpath(self.mount) != self.mount:
-                raise UsageError(f"--mount needs the absolute path of a file, e.g. "
-                                 f"/var/lib/rabbitmq/.erlang.cookie (got {self.mount!r})")
+            if (
+                not self.mount.startswith("/")
+                or self.mount.endswith("/")
+                or posixpath.normpath(self.mount) != self.mount
+            ):
+                raise UsageError(
+                    f"--mount needs the absolute path of a file, e.g. "
+                    f"/var/lib/rabbitmq/.erlang.cookie (got {self.mount!r})"
+                )
             check_object_name(self.volume_name, "volume name")
         if self.init_copy_owner is not None and not self.init_copy:
             raise UsageError("--init-copy-owner goes with --init-copy")
@@ -74,10 +85,15 @@ def parse_owner(text: str) -> tuple[int, int | None]:
         owner = (int(uid), int(gid) if sep else None)
     except ValueError:
         owner = None
-    if owner is None or not all(v is None or 0 <= v < 2**31 for v in owner) \
-            or not uid.isdigit() or (sep and not gid.isdigit()):
-        raise UsageError(f"--init-copy-owner needs UID or UID:GID as numbers, e.g. 999:999 "
-                         f"(got {text!r})")
+    if (
+        owner is None
+        or not all(v is None or 0 <= v < 2**31 for v in owner)
+        or not uid.isdigit()
+        or (sep and not gid.isdigit())
+    ):
+        raise UsageError(
+            f"--init-copy-owner needs UID or UID:GID as numbers, e.g. 999:999 (got {text!r})"
+        )
     return owner
 
 
@@ -174,29 +190,45 @@ class InjectResult:
         if not self.changes:
             return []
         opt = self.options or InjectOptions()
-        flags = (f" --name {opt.secret}" if opt.secret != DEFAULT_SECRET_NAME else "") + \
-            (f" --key {opt.key}" if opt.key != DEFAULT_SECRET_KEY else "")
+        flags = (f" --name {opt.secret}" if opt.secret != DEFAULT_SECRET_NAME else "") + (
+            f" --key {opt.key}" if opt.key != DEFAULT_SECRET_KEY else ""
+        )
         steps = []
         for namespace in sorted(self.namespaces, key=lambda ns: (ns is None, ns or "")):
             if namespace is None:
-                steps.append(f"create Secret {opt.secret} in the namespace you deploy to: "
-                             f"erlcookie k8s secret -n NAMESPACE{flags} --apply")
+                steps.append(
+                    f"create Secret {opt.secret} in the namespace you deploy to: "
+                    f"erlcookie k8s secret -n NAMESPACE{flags} --apply"
+                )
             else:
                 # the namespace comes from the input: quoted, so a copied command stays one
-                steps.append(f"create Secret {opt.secret} in namespace {namespace}: "
-                             f"erlcookie k8s secret -n {shlex.quote(namespace)}{flags} --apply")
+                steps.append(
+                    f"create Secret {opt.secret} in namespace {namespace}: "
+                    f"erlcookie k8s secret -n {shlex.quote(namespace)}{flags} --apply"
+                )
             running = sorted(self.namespaces[namespace])
             if running:
-                sources = sorted({c.path for f in self.files for c in f.changes
-                                  if c.fingerprint in running and c.path != "-"})
-                adopt = (f"--adopt-from {' '.join(shlex.quote(p) for p in sources)} (read "
-                         "before the edit is written; after --in-place: git show "
-                         "HEAD:FILE | erlcookie k8s secret --adopt-from - ...) or "
-                         if sources else "")
-                steps.append(f"  with the cookie the pods run today ({', '.join(running)}) "
-                             f"so that new pods and old ones agree during the rollout: add "
-                             f"{adopt}--cookie-file FILE (FILE holding that cookie, mode "
-                             "0600); after the rollout, change it with `erlcookie rotate`")
+                sources = sorted(
+                    {
+                        c.path
+                        for f in self.files
+                        for c in f.changes
+                        if c.fingerprint in running and c.path != "-"
+                    }
+                )
+                adopt = (
+                    f"--adopt-from {' '.join(shlex.quote(p) for p in sources)} (read "
+                    "before the edit is written; after --in-place: git show "
+                    "HEAD:FILE | erlcookie k8s secret --adopt-from - ...) or "
+                    if sources
+                    else ""
+                )
+                steps.append(
+                    f"  with the cookie the pods run today ({', '.join(running)}) "
+                    f"so that new pods and old ones agree during the rollout: add "
+                    f"{adopt}--cookie-file FILE (FILE holding that cookie, mode "
+                    "0600); after the rollout, change it with `erlcookie rotate`"
+                )
         return steps
 
     def split_warnings(self) -> list[str]:
@@ -206,21 +238,28 @@ class InjectResult:
         for namespace in sorted(self.namespaces, key=lambda ns: (ns is None, ns or "")):
             for cookie, workloads in sorted(self.namespaces[namespace].items()):
                 where = f" (namespace {namespace})" if namespace else ""
-                ran = (f"ran a cookie in clear ({cookie})" if cookie.startswith("fp1:")
-                       else f"read its cookie from {cookie}")
+                ran = (
+                    f"ran a cookie in clear ({cookie})"
+                    if cookie.startswith("fp1:")
+                    else f"read its cookie from {cookie}"
+                )
                 old = "the literal one" if cookie.startswith("fp1:") else "the old one"
                 warnings.append(
                     f"{', '.join(sorted(workloads))}{where} {ran}, which now comes from Secret "
                     f"{opt.secret}: rolling out pods with a new Secret-backed cookie while old "
                     f"pods still run {old} splits the cluster; the Secret must hold that same "
-                    "cookie until the rollout is done")
+                    "cookie until the rollout is done"
+                )
         return warnings
 
     def to_dict(self) -> dict:
-        return {"files": [{"path": f.path, "changed": f.changed, "skipped": f.skipped}
-                          for f in self.files],
-                "workloads": self.workloads,
-                "changes": [c.to_dict() for c in self.changes],
-                "findings": [x.to_dict() for x in self.findings],
-                "split_warnings": self.split_warnings(),
-                "next_steps": self.next_steps()}
+        return {
+            "files": [
+                {"path": f.path, "changed": f.changed, "skipped": f.skipped} for f in self.files
+            ],
+            "workloads": self.workloads,
+            "changes": [c.to_dict() for c in self.changes],
+            "findings": [x.to_dict() for x in self.findings],
+            "split_warnings": self.split_warnings(),
+            "next_steps": self.next_steps(),
+        }

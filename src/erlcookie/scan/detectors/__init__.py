@@ -11,14 +11,23 @@ finding and not again as a generic `KEY=value`.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
-from erlcookie.scan.detectors.base import (COOKIE_NEEDLES, PREFILTER_NEEDLES, Detection, Source,
-                                            is_cookie_file, needs_scan)
 from erlcookie.scan.detectors.ansible import detect_ansible_cookie_file
+from erlcookie.scan.detectors.base import (
+    COOKIE_NEEDLES,
+    PREFILTER_NEEDLES,
+    Detection,
+    Source,
+    is_cookie_file,
+    needs_scan,
+)
 from erlcookie.scan.detectors.cli_tools import detect_helm_set, detect_kubectl_literal
-from erlcookie.scan.detectors.code import (detect_code_calls, detect_elixir_config,
-                                            detect_symbol_pairs)
+from erlcookie.scan.detectors.code import (
+    detect_code_calls,
+    detect_elixir_config,
+    detect_symbol_pairs,
+)
 from erlcookie.scan.detectors.code_fallbacks import detect_code_fallbacks
 from erlcookie.scan.detectors.command_line import detect_command_line
 from erlcookie.scan.detectors.conf import detect_conf
@@ -33,19 +42,43 @@ from erlcookie.scan.detectors.toml import detect_toml
 from erlcookie.scan.detectors.vm_args import detect_vm_args
 from erlcookie.scan.detectors.yaml import detect_yaml
 
-__all__ = ["COOKIE_NEEDLES", "DETECTORS", "PREFILTER_NEEDLES", "Detection", "Detector", "Source",
-           "detect", "detect_source", "is_cookie_file", "needs_scan"]
+__all__ = [
+    "COOKIE_NEEDLES",
+    "DETECTORS",
+    "PREFILTER_NEEDLES",
+    "Detection",
+    "Detector",
+    "Source",
+    "detect",
+    "detect_source",
+    "is_cookie_file",
+    "needs_scan",
+]
 
 Detector = Callable[[Source], Iterable[Detection]]
 
 # Most specific first: when two detectors report the same value position, the first wins.
 # Markdown goes first: a fenced block's findings carry its language's rules.
 DETECTORS: tuple[Detector, ...] = (
-    detect_cookie_file, detect_markdown, detect_vm_args, detect_dockerfile,
-    detect_ansible_cookie_file, detect_yaml, detect_json, detect_hcl, detect_toml, detect_conf,
-    detect_schema_default, detect_erlang_terms, detect_code_calls, detect_elixir_config,
+    detect_cookie_file,
+    detect_markdown,
+    detect_vm_args,
+    detect_dockerfile,
+    detect_ansible_cookie_file,
+    detect_yaml,
+    detect_json,
+    detect_hcl,
+    detect_toml,
+    detect_conf,
+    detect_schema_default,
+    detect_erlang_terms,
+    detect_code_calls,
+    detect_elixir_config,
     detect_symbol_pairs,
-    detect_code_fallbacks, detect_helm_set, detect_kubectl_literal, detect_command_line,
+    detect_code_fallbacks,
+    detect_helm_set,
+    detect_kubectl_literal,
+    detect_command_line,
     detect_env_assignments,
 )
 

@@ -8,14 +8,16 @@ cookie of every node it configures. `content: "{{ vaulted_var }}"` is a referenc
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from erlcookie.findings.rules import ANSIBLE_COOKIE_FILE
 from erlcookie.scan.detectors.base import Detection, Source, _literal_ok, is_yaml
 from erlcookie.scan.syntax import read_line_value
 
-_DEST = re.compile(r"(?m)^(?P<indent>[ \t]*)(?:-[ \t]+)?(?:dest|path|destfile)[ \t]*:[ \t]*"
-                   r"[\"']?[^\n]*\.erlang\.cookie[\"']?[ \t]*$")
+_DEST = re.compile(
+    r"(?m)^(?P<indent>[ \t]*)(?:-[ \t]+)?(?:dest|path|destfile)[ \t]*:[ \t]*"
+    r"[\"']?[^\n]*\.erlang\.cookie[\"']?[ \t]*$"
+)
 _KEY = re.compile(r"(?P<indent>[ \t]*)(?P<dash>-[ \t]+)?(?P<key>[\w.]+)[ \t]*:(?:[ \t]+|$)")
 
 
@@ -32,11 +34,11 @@ def _key_column(line: str) -> tuple[int, bool]:
 def _block(text: str, line_start: int, indent: int) -> tuple[int, int]:
     """The lines of the mapping that the key at column `indent` on `line_start` belongs to."""
     lo = line_start
-    first_col, first_dash = _key_column(text[line_start:text.find("\n", line_start)])
+    first_col, first_dash = _key_column(text[line_start : text.find("\n", line_start)])
     if not first_dash:
         while lo > 0:
             prev = text.rfind("\n", 0, lo - 1) + 1
-            line = text[prev:lo - 1]
+            line = text[prev : lo - 1]
             if line.strip() and not line.lstrip().startswith("#"):
                 col, dash = _key_column(line)
                 if col < indent:
@@ -50,7 +52,7 @@ def _block(text: str, line_start: int, indent: int) -> tuple[int, int]:
     while hi < len(text):
         nxt = text.find("\n", hi + 1)
         nxt = len(text) if nxt < 0 else nxt
-        line = text[hi + 1:nxt]
+        line = text[hi + 1 : nxt]
         if line.strip() and not line.lstrip().startswith("#"):
             col, dash = _key_column(line)
             if col < indent or (col == indent and dash):
@@ -78,8 +80,14 @@ def detect_ansible_cookie_file(src: Source) -> Iterator[Detection]:
                     if got and got[0] and got[0][:1] in "|>":
                         got = _block_scalar(text, end, col)
                     if got and _literal_ok(got[0]):
-                        yield Detection(ANSIBLE_COOKIE_FILE, got[1], got[2], got[0],
-                                        key="content", key_start=k.start("key"))
+                        yield Detection(
+                            ANSIBLE_COOKIE_FILE,
+                            got[1],
+                            got[2],
+                            got[0],
+                            key="content",
+                            key_start=k.start("key"),
+                        )
             pos = end + 1
 
 

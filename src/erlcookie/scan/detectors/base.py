@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
-from erlcookie.findings.rules import (COMPOSE_ENV_COOKIE, DOCKERFILE_ENV, ENV_ASSIGNMENT,
-                                      FLY_TOML_ENV, GENERIC_COOKIE_ASSIGNMENT, VM_ARGS_SETCOOKIE)
+from erlcookie.findings.rules import (
+    COMPOSE_ENV_COOKIE,
+    DOCKERFILE_ENV,
+    ENV_ASSIGNMENT,
+    FLY_TOML_ENV,
+    GENERIC_COOKIE_ASSIGNMENT,
+    VM_ARGS_SETCOOKIE,
+)
 from erlcookie.scan.syntax import cookie_shaped, is_reference
 from erlcookie.text import LineIndex
 
@@ -19,9 +25,30 @@ from erlcookie.text import LineIndex
 PREFILTER_NEEDLES = (b"ookie", b"OOKIE")
 COOKIE_NEEDLES = ("ookie", "OOKIE")  # "cookie", "Cookie", "COOKIE", "setcookie", ...
 # `erl_call -c X` names no cookie; look for it only where commands are written.
-_COMMAND_SUFFIXES = frozenset({"", ".sh", ".bash", ".zsh", ".ksh", ".fish", ".mk", ".yml",
-                               ".yaml", ".md", ".txt", ".rst", ".adoc", ".escript", ".service",
-                               ".ps1", ".bat", ".cmd", ".dockerfile", ".containerfile"})
+_COMMAND_SUFFIXES = frozenset(
+    {
+        "",
+        ".sh",
+        ".bash",
+        ".zsh",
+        ".ksh",
+        ".fish",
+        ".mk",
+        ".yml",
+        ".yaml",
+        ".md",
+        ".txt",
+        ".rst",
+        ".adoc",
+        ".escript",
+        ".service",
+        ".ps1",
+        ".bat",
+        ".cmd",
+        ".dockerfile",
+        ".containerfile",
+    }
+)
 
 
 def needs_scan(path: str, data: bytes) -> bool:
@@ -34,8 +61,9 @@ def needs_scan(path: str, data: bytes) -> bool:
     name = path.rpartition("/")[2]
     dot = name.rfind(".")
     suffix = name[dot:].lower() if dot > 0 else ""
-    return (suffix in _COMMAND_SUFFIXES or name.startswith(("Dockerfile", "Containerfile"))) \
-        and data.find(b"erl_call") >= 0
+    return (
+        suffix in _COMMAND_SUFFIXES or name.startswith(("Dockerfile", "Containerfile"))
+    ) and data.find(b"erl_call") >= 0
 
 
 @dataclass(frozen=True)
@@ -89,7 +117,7 @@ class Source:
         self._hits[needles] = spans
         return spans
 
-    def finditer(self, pattern: "re.Pattern[str]", *needles: str) -> Iterator["re.Match[str]"]:
+    def finditer(self, pattern: re.Pattern[str], *needles: str) -> Iterator[re.Match[str]]:
         """`pattern.finditer` over the lines containing `needles` (default: cookie)."""
         for start, end in self.lines_with(*(needles or COOKIE_NEEDLES)):
             yield from pattern.finditer(self.text, start, end)
@@ -104,8 +132,11 @@ class Source:
 # -- file kinds ----------------------------------------------------------------------------
 def is_cookie_file(path: str) -> bool:
     p = path.replace("\\", "/")
-    return posixpath.basename(p) == ".erlang.cookie" or p == "releases/COOKIE" or \
-        p.endswith("/releases/COOKIE")
+    return (
+        posixpath.basename(p) == ".erlang.cookie"
+        or p == "releases/COOKIE"
+        or p.endswith("/releases/COOKIE")
+    )
 
 
 def is_vm_args(src: Source) -> bool:
@@ -114,8 +145,11 @@ def is_vm_args(src: Source) -> bool:
 
 def is_dockerfile(src: Source) -> bool:
     n = src.name.lower()
-    return n in ("dockerfile", "containerfile") or n.startswith(("dockerfile.", "containerfile.")) \
+    return (
+        n in ("dockerfile", "containerfile")
+        or n.startswith(("dockerfile.", "containerfile."))
         or n.endswith((".dockerfile", ".containerfile"))
+    )
 
 
 def is_yaml(src: Source) -> bool:
@@ -140,8 +174,7 @@ def _literal_ok(value: str) -> bool:
     return bool(value) and not is_reference(value) and "\n" not in value
 
 
-def _assignment_rule(src: Source, confidence: str | None, value: str,
-                     high_rule: str) -> str | None:
+def _assignment_rule(src: Source, confidence: str | None, value: str, high_rule: str) -> str | None:
     """Rule for `name = value`: the specific rule for cookie names, EC100 for other
     *cookie* names when the value looks like a secret, else nothing."""
     if confidence == "high":

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from erlcookie.findings.rules import HELM_SET_COOKIE, KUBECTL_LITERAL_COOKIE
 from erlcookie.scan.detectors.base import Detection, Source, _assignment_rule, _literal_ok
@@ -46,7 +46,7 @@ def _token(text: str, pos: int, end: int) -> tuple[int, int]:
 
 def _unquote(text: str, start: int, end: int) -> tuple[str, int, int]:
     if end - start >= 2 and text[start] in "\"'" and text[end - 1] == text[start]:
-        return text[start + 1:end - 1], start + 1, end - 1
+        return text[start + 1 : end - 1], start + 1, end - 1
     return text[start:end], start, end
 
 
@@ -65,7 +65,7 @@ def _pairs(word: str, base: int) -> Iterator[tuple[str, str, int, int, int]]:
         if "," in key:  # a comma before the '=': the previous value held a list
             i = i + key.rfind(",") + 1
             continue
-        yield key, word[eq + 1:j].replace("\\,", ","), base + i, base + eq + 1, base + j
+        yield key, word[eq + 1 : j].replace("\\,", ","), base + i, base + eq + 1, base + j
         i = j + 1
 
 

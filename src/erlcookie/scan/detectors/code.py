@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from erlcookie.findings.rules import ENV_ASSIGNMENT, MIX_RELEASE_COOKIE, SET_COOKIE_LITERAL
-from erlcookie.scan.detectors.base import (Detection, Source, _assignment_rule, _literal_ok,
-                                            is_elixir)
+from erlcookie.scan.detectors.base import (
+    Detection,
+    Source,
+    _assignment_rule,
+    _literal_ok,
+    is_elixir,
+)
 from erlcookie.scan.syntax import cookie_name_confidence, read_quoted
 
 _EX_ATOM = re.compile(r":(?P<v>[A-Za-z_][\w@]*[?!]?)")
-_EX_TO_ATOM = re.compile(r"""(?:String\.to_atom|String\.to_existing_atom|:erlang\.list_to_atom|"""
-                         r""":erlang\.binary_to_atom|String\.to_charlist)\(\s*(?=["'])""")
+_EX_TO_ATOM = re.compile(
+    r"""(?:String\.to_atom|String\.to_existing_atom|:erlang\.list_to_atom|"""
+    r""":erlang\.binary_to_atom|String\.to_charlist)\(\s*(?=["'])"""
+)
 _ERL_ATOM = re.compile(r"(?P<v>[a-z][\w@]*)(?![\w@(:])")
-_ERL_TO_ATOM = re.compile(r"""(?:erlang:)?(?:list_to_atom|binary_to_atom|list_to_existing_atom)"""
-                          r"""\(\s*(?:<<\s*)?(?=["'])""")
+_ERL_TO_ATOM = re.compile(
+    r"""(?:erlang:)?(?:list_to_atom|binary_to_atom|list_to_existing_atom)"""
+    r"""\(\s*(?:<<\s*)?(?=["'])"""
+)
 
 
 def _elixir_literal(text: str, pos: int) -> tuple[str, int, int] | None:
     """A literal atom/string/charlist at text[pos:] (no interpolation), else None."""
-    ch = text[pos:pos + 1]
+    ch = text[pos : pos + 1]
     if not ch:
         return None
     if text.startswith((':"', ":'"), pos):
@@ -40,7 +49,7 @@ def _elixir_literal(text: str, pos: int) -> tuple[str, int, int] | None:
         if got and "#{" not in got[0]:
             return got[0], pos + 1, got[1] - 1
         return None
-    if text.startswith(("~c\"", "~s\"", "~S\"", "~C\"", "~c'", "~s'"), pos):
+    if text.startswith(('~c"', '~s"', '~S"', '~C"', "~c'", "~s'"), pos):
         got = read_quoted(text, pos + 2)
         if got and "#{" not in got[0]:
             return got[0], pos + 3, got[1] - 1
@@ -92,17 +101,24 @@ def _call_args(text: str, open_paren: int) -> list[tuple[int, int]]:
     return []
 
 
-_SET_COOKIE_CALL = re.compile(r"(?P<fn>\bNode\.set_cookie|:erlang\.set_cookie"
-                              r"|(?<![\w:.])(?:erlang|auth):set_cookie)\s*\(")
+_SET_COOKIE_CALL = re.compile(
+    r"(?P<fn>\bNode\.set_cookie|:erlang\.set_cookie"
+    r"|(?<![\w:.])(?:erlang|auth):set_cookie)\s*\("
+)
 _EX_KEYWORD = re.compile(r"(?<![\w.:@\"'])(?P<key>\w*cookie\w*):[ \t]+", re.I)
-_EX_KEY_STRING = re.compile(r"""["'](?P<key>[^"'\n]*[Cc][Oo][Oo][Kk][Ii][Ee][^"'\n]*)["']\s*=>\s*""")
+_EX_KEY_STRING = re.compile(
+    r"""["'](?P<key>[^"'\n]*[Cc][Oo][Oo][Kk][Ii][Ee][^"'\n]*)["']\s*=>\s*"""
+)
 
 
-_RPC_CALL = re.compile(r"(?:(?<![\w:.])(?:rpc|erpc)|:rpc|:erpc)[:.]"
-                       r"(?:call|cast|block_call|multicall)\s*\(")
+_RPC_CALL = re.compile(
+    r"(?:(?<![\w:.])(?:rpc|erpc)|:rpc|:erpc)[:.]"
+    r"(?:call|cast|block_call|multicall)\s*\("
+)
 # where an rpc:call is code (or a shell's `erl -eval`), not an example in another language
-_RPC_SUFFIXES = frozenset({".erl", ".hrl", ".ex", ".exs", ".escript", ".config", ".src", ".sh",
-                           ".bash", ".livemd", ""})
+_RPC_SUFFIXES = frozenset(
+    {".erl", ".hrl", ".ex", ".exs", ".escript", ".config", ".src", ".sh", ".bash", ".livemd", ""}
+)
 _EX_ATTRIBUTE = re.compile(r"(?m)^[ \t]*@(?P<name>[a-z_]\w*)[ \t]+(?=[:\"'~A-Z])")
 _ATTR_USE = re.compile(r"@(?P<name>[a-z_]\w*)(?![\w(])")
 
@@ -119,8 +135,9 @@ def _module_attributes(src: Source) -> dict[str, tuple[str, int, int, int]]:
     return out
 
 
-def _literal_or_attribute(src: Source, pos: int, erlang: bool,
-                          attributes) -> tuple[str, int, int, str | None] | None:
+def _literal_or_attribute(
+    src: Source, pos: int, erlang: bool, attributes
+) -> tuple[str, int, int, str | None] | None:
     """The literal at `pos`, or the literal an Elixir module attribute there holds (reported
     where the attribute is defined: `cookie: @cookie` is the literal `@cookie "..."`)."""
     text = src.text
@@ -145,16 +162,21 @@ def detect_code_calls(src: Source) -> Iterator[Detection]:
         spans = _call_args(text, m.end() - 1)
         if not spans:
             continue
-        yield from _set_cookie_arg(src, spans[-1], ":" in m.group("fn") and
-                                   not m.group("fn").startswith(":erlang."),
-                                   m.group("fn").lstrip(":"), m.start(), attributes)
+        yield from _set_cookie_arg(
+            src,
+            spans[-1],
+            ":" in m.group("fn") and not m.group("fn").startswith(":erlang."),
+            m.group("fn").lstrip(":"),
+            m.start(),
+            attributes,
+        )
     for m in _RPC_CALL.finditer(text) if src.suffix in _RPC_SUFFIXES else ():
         # rpc:call(Node, erlang, set_cookie, [Node, cookie]): the cookie is the list's last element
         spans = _call_args(text, m.end() - 1)
         if len(spans) < 4:
             continue
-        fn = text[spans[2][0]:spans[2][1]].strip().lstrip(":")
-        mod = text[spans[1][0]:spans[1][1]].strip().lstrip(":")
+        fn = text[spans[2][0] : spans[2][1]].strip().lstrip(":")
+        mod = text[spans[1][0] : spans[1][1]].strip().lstrip(":")
         if fn != "set_cookie" or mod not in ("erlang", "auth"):
             continue
         a, b = spans[3]
@@ -166,12 +188,12 @@ def detect_code_calls(src: Source) -> Iterator[Detection]:
         if not inner:
             continue
         erlang = not text.startswith(":", m.start())
-        yield from _set_cookie_arg(src, inner[-1], erlang, "rpc set_cookie", m.start(),
-                                   attributes)
+        yield from _set_cookie_arg(src, inner[-1], erlang, "rpc set_cookie", m.start(), attributes)
 
 
-def _set_cookie_arg(src: Source, span: tuple[int, int], erlang: bool, key: str, key_start: int,
-                    attributes) -> Iterator[Detection]:
+def _set_cookie_arg(
+    src: Source, span: tuple[int, int], erlang: bool, key: str, key_start: int, attributes
+) -> Iterator[Detection]:
     text = src.text
     a, b = span
     while a < b and text[a] in " \t\r\n":
@@ -184,12 +206,18 @@ def _set_cookie_arg(src: Source, span: tuple[int, int], erlang: bool, key: str, 
         rest = text[ve:b].strip().lstrip("\"')>").strip()
         if rest.replace(",", "").replace("utf8", "").replace("latin1", "").strip(" )]"):
             return  # more than a literal (an expression): not a leak we can name
-    elif text[a + len(attribute):b].strip():
+    elif text[a + len(attribute) : b].strip():
         return
     if _literal_ok(value):
-        yield Detection(SET_COOKIE_LITERAL, vs, ve, value, key=attribute or key,
-                        key_start=key_start if attribute is None else vs,
-                        note="module attribute used as the cookie" if attribute else None)
+        yield Detection(
+            SET_COOKIE_LITERAL,
+            vs,
+            ve,
+            value,
+            key=attribute or key,
+            key_start=key_start if attribute is None else vs,
+            note="module attribute used as the cookie" if attribute else None,
+        )
 
 
 # `config :app, :cookie, "x"` (Elixir config), `set :erlang_cookie, "x"` (Capistrano, Ruby)
@@ -246,8 +274,10 @@ def detect_elixir_config(src: Source) -> Iterator[Detection]:
     for m in src.finditer(_EX_KEY_STRING):
         got = _elixir_literal(text, m.end())
         if got and _literal_ok(got[0]):
-            rule = _assignment_rule(src, cookie_name_confidence(m.group("key")), got[0],
-                                    ENV_ASSIGNMENT)
+            rule = _assignment_rule(
+                src, cookie_name_confidence(m.group("key")), got[0], ENV_ASSIGNMENT
+            )
             if rule:
-                yield Detection(rule, got[1], got[2], got[0], key=m.group("key"),
-                                key_start=m.start())
+                yield Detection(
+                    rule, got[1], got[2], got[0], key=m.group("key"), key_start=m.start()
+                )

@@ -9,7 +9,7 @@ without the variable runs on the literal. Only variables that name an Erlang coo
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from erlcookie.findings.rules import CODE_FALLBACK_COOKIE
 from erlcookie.scan.detectors.base import Detection, Source, _literal_ok
@@ -23,7 +23,8 @@ _FALLBACK = re.compile(
     # one-argument lookups followed by an `or` operator
     r"|(?:\bSystem\.get_env|\bos\.getenv|\bos\.environ\.get|\bENV)\s*[(\[]\s*"
     r"(?P<q2>[\"'])(?P<name2>[A-Za-z_][\w.-]*)(?P=q2)\s*[)\]]\s*(?:\|\||\bor\b|\?\?)\s*(?=[\"':])"
-    r"|\bprocess\.env\.(?P<name3>[A-Za-z_]\w*)\s*(?:\|\||\?\?)\s*(?=[\"'])")
+    r"|\bprocess\.env\.(?P<name3>[A-Za-z_]\w*)\s*(?:\|\||\?\?)\s*(?=[\"'])"
+)
 _ATOM = re.compile(r":(?P<v>[A-Za-z_][\w@]*)")
 
 
@@ -45,5 +46,12 @@ def detect_code_fallbacks(src: Source) -> Iterator[Detection]:
                 continue
             value, vs, ve = got[0], pos + 1, got[1] - 1
         if _literal_ok(value):
-            yield Detection(CODE_FALLBACK_COOKIE, vs, ve, value, key=name,
-                            key_start=m.start(), note=f"fallback when {name} is unset")
+            yield Detection(
+                CODE_FALLBACK_COOKIE,
+                vs,
+                ve,
+                value,
+                key=name,
+                key_start=m.start(),
+                note=f"fallback when {name} is unset",
+            )

@@ -9,18 +9,36 @@ reads `[erlang] cookie=` from clouseau.ini. One small reader serves all three: i
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
-from erlcookie.findings.rules import (CUTTLEFISH_DEFAULT_COOKIE, ENV_ASSIGNMENT,
-                                      HOCON_NODE_COOKIE, INI_COOKIE)
+from erlcookie.findings.rules import (
+    CUTTLEFISH_DEFAULT_COOKIE,
+    ENV_ASSIGNMENT,
+    HOCON_NODE_COOKIE,
+    INI_COOKIE,
+)
 from erlcookie.scan.detectors.base import Detection, Source, _assignment_rule, _literal_ok
 from erlcookie.scan.syntax import cookie_name_confidence, erlang_context, read_quoted
 
-_CONF_SUFFIXES = (".conf", ".conf.example", ".conf.sample", ".conf.template", ".conf.tmpl",
-                  ".conf.dist", ".conf.src", ".conf.in", ".hocon", ".ini", ".ini.example",
-                  ".ini.sample", ".ini.template")
-_LINE = re.compile(r"""[ \t]*(?:(?P<section>\[[^\]\n]+\])|(?P<key>"[^"\n]+"|[A-Za-z_][\w.\-]*)"""
-                   r"""[ \t]*(?P<op>=|:|\{)|(?P<close>\}))""")
+_CONF_SUFFIXES = (
+    ".conf",
+    ".conf.example",
+    ".conf.sample",
+    ".conf.template",
+    ".conf.tmpl",
+    ".conf.dist",
+    ".conf.src",
+    ".conf.in",
+    ".hocon",
+    ".ini",
+    ".ini.example",
+    ".ini.sample",
+    ".ini.template",
+)
+_LINE = re.compile(
+    r"""[ \t]*(?:(?P<section>\[[^\]\n]+\])|(?P<key>"[^"\n]+"|[A-Za-z_][\w.\-]*)"""
+    r"""[ \t]*(?P<op>=|:|\{)|(?P<close>\}))"""
+)
 # Keys whose value is a cookie wherever they appear in a .conf file (cuttlefish's names).
 _CUTTLEFISH_KEYS = frozenset({"distributed_cookie", "distributedcookie"})
 
@@ -85,13 +103,15 @@ def detect_conf(src: Source) -> Iterator[Detection]:
                         if got is not None and _literal_ok(got[0]):
                             rule = _rule(src, ini, section, stack, key, got[0])
                             if rule:
-                                yield Detection(rule, got[1], got[2], got[0], key=key,
-                                                key_start=m.start("key"))
+                                yield Detection(
+                                    rule, got[1], got[2], got[0], key=key, key_start=m.start("key")
+                                )
         pos = end + 1
 
 
-def _rule(src: Source, ini: bool, section: str, stack: list[str], key: str,
-          value: str) -> str | None:
+def _rule(
+    src: Source, ini: bool, section: str, stack: list[str], key: str, value: str
+) -> str | None:
     parts = [p for p in (*stack, *key.lower().split(".")) if p]
     if not parts:
         return None
@@ -101,9 +121,11 @@ def _rule(src: Source, ini: bool, section: str, stack: list[str], key: str,
         return CUTTLEFISH_DEFAULT_COOKIE
     if last == "cookie" and parent == "node":
         return HOCON_NODE_COOKIE
-    if last in ("cookie", "setcookie") and (erlang_context([section, *parts[:-1]]) or
-                                            section in ("erlang", "node", "nodes") or
-                                            parent in ("erlang", "dist", "distribution")):
+    if last in ("cookie", "setcookie") and (
+        erlang_context([section, *parts[:-1]])
+        or section in ("erlang", "node", "nodes")
+        or parent in ("erlang", "dist", "distribution")
+    ):
         return INI_COOKIE if ini else HOCON_NODE_COOKIE
     confidence = cookie_name_confidence(last)
     return _assignment_rule(src, confidence, value, ENV_ASSIGNMENT) if confidence else None

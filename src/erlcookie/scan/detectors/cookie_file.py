@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from erlcookie.findings.rules import COMMITTED_COOKIE_FILE
 from erlcookie.scan.detectors.base import Detection, Source, _literal_ok, is_cookie_file

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from erlcookie.findings.rules import DOCKERFILE_ENV
-from erlcookie.scan.detectors.base import (Detection, Source, _assignment_rule, _literal_ok,
-                                            is_dockerfile)
+from erlcookie.scan.detectors.base import (
+    Detection,
+    Source,
+    _assignment_rule,
+    _literal_ok,
+    is_dockerfile,
+)
 from erlcookie.scan.syntax import cookie_name_confidence, read_line_value, read_value
 
 _DOCKER_INSTR = re.compile(r"(?im)^[ \t]*(?P<instr>ENV|ARG)[ \t]+")
@@ -44,8 +49,9 @@ def detect_dockerfile(src: Source) -> Iterator[Detection]:
             if got is None:
                 continue
             value, vs, ve = got
-            rule = _assignment_rule(src, cookie_name_confidence(km.group("key")), value,
-                                    DOCKERFILE_ENV)
+            rule = _assignment_rule(
+                src, cookie_name_confidence(km.group("key")), value, DOCKERFILE_ENV
+            )
             if rule and _literal_ok(value):
                 yield Detection(rule, vs, ve, value, key=km.group("key"), key_start=start)
             continue
@@ -56,8 +62,10 @@ def detect_dockerfile(src: Source) -> Iterator[Detection]:
             if got is None:
                 continue
             value, vs, ve = got
-            rule = _assignment_rule(src, cookie_name_confidence(pm.group("key")), value,
-                                    DOCKERFILE_ENV)
+            rule = _assignment_rule(
+                src, cookie_name_confidence(pm.group("key")), value, DOCKERFILE_ENV
+            )
             if rule and _literal_ok(value):
-                yield Detection(rule, vs, ve, value, key=pm.group("key"),
-                                key_start=start + pm.start())
+                yield Detection(
+                    rule, vs, ve, value, key=pm.group("key"), key_start=start + pm.start()
+                )

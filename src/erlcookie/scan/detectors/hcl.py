@@ -10,15 +10,17 @@ are references.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from erlcookie.findings.rules import ENV_ASSIGNMENT, K8S_ENV_LITERAL, K8S_SECRET_COMMITTED
 from erlcookie.scan.detectors.base import Detection, Source, _assignment_rule, _literal_ok
 from erlcookie.scan.syntax import cookie_name_confidence, normalise_name, read_quoted
 
 _HCL_SUFFIXES = (".tf", ".tfvars", ".hcl", ".nomad", ".tf.json")
-_OPEN = re.compile(r"""^[ \t]*(?P<header>[A-Za-z_][\w-]*(?:[ \t]+(?:"[^"\n]*"|[\w-]+))*)"""
-                   r"""[ \t]*(?:=[ \t]*)?\{[ \t]*(?:#.*|//.*)?$""")
+_OPEN = re.compile(
+    r"""^[ \t]*(?P<header>[A-Za-z_][\w-]*(?:[ \t]+(?:"[^"\n]*"|[\w-]+))*)"""
+    r"""[ \t]*(?:=[ \t]*)?\{[ \t]*(?:#.*|//.*)?$"""
+)
 _ATTR = re.compile(r"""[ \t]*(?P<key>"[^"\n]+"|[A-Za-z_][\w.-]*)[ \t]*=[ \t]*(?=\S)""")
 _SECRET_RESOURCES = ("kubernetes_secret", "kubernetes_secret_v1")
 
@@ -80,12 +82,16 @@ def _words(header: str) -> list[str]:
     return [w.strip('"') for w in header.split()]
 
 
-def _attribute(src: Source, stack: list[str], key: str, got: tuple[str, int, int],
-               key_start: int) -> Iterator[Detection]:
+def _attribute(
+    src: Source, stack: list[str], key: str, got: tuple[str, int, int], key_start: int
+) -> Iterator[Detection]:
     value, vs, ve = got
     outer = [_words(h) for h in stack]
-    in_secret = any(w[:2] in (["resource", r] for r in _SECRET_RESOURCES) or
-                    w[:2] in (["data", r] for r in _SECRET_RESOURCES) for w in outer)
+    in_secret = any(
+        w[:2] in (["resource", r] for r in _SECRET_RESOURCES)
+        or w[:2] in (["data", r] for r in _SECRET_RESOURCES)
+        for w in outer
+    )
     block = outer[-1][0] if outer else ""
     if in_secret and block in ("data", "string_data", "binary_data"):
         confidence = cookie_name_confidence(key)

@@ -10,15 +10,23 @@ string's offsets, so findings point at the value; JSON with comments (jsonc) is 
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
-from erlcookie.findings.rules import (ENV_ASSIGNMENT, IDE_LAUNCH_COOKIE, K8S_CONFIGMAP_COOKIE,
-                                      K8S_ENV_LITERAL, K8S_SECRET_COMMITTED)
+from erlcookie.findings.rules import (
+    ENV_ASSIGNMENT,
+    IDE_LAUNCH_COOKIE,
+    K8S_CONFIGMAP_COOKIE,
+    K8S_ENV_LITERAL,
+    K8S_SECRET_COMMITTED,
+)
 from erlcookie.scan.detectors.base import Detection, Source, _assignment_rule, _literal_ok
 from erlcookie.scan.syntax import cookie_name_confidence, erlang_context, normalise_name
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<punct>[{}\[\]:,])"""
-                    r"""|(?P<comment>//[^\n]*|/\*.*?\*/)|(?P<lit>[^\s{}\[\]:,"]+))""", re.S)
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>"(?:[^"\\\n]|\\.)*")|(?P<punct>[{}\[\]:,])"""
+    r"""|(?P<comment>//[^\n]*|/\*.*?\*/)|(?P<lit>[^\s{}\[\]:,"]+))""",
+    re.S,
+)
 _MAX_JSON = 2_000_000
 
 
@@ -71,7 +79,7 @@ def parse(text: str) -> _Node | None:
         kind, s, e = tokens[index]
         index += 1
         if kind == "str":
-            return _Node("str", _unescape(text[s + 1:e - 1]), s + 1, e - 1)
+            return _Node("str", _unescape(text[s + 1 : e - 1]), s + 1, e - 1)
         if kind == "lit":
             return _Node("lit", text[s:e], s, e)
         if kind == "{":
@@ -81,7 +89,7 @@ def parse(text: str) -> _Node | None:
                 if k != "str" or index + 1 >= len(tokens) or tokens[index + 1][0] != ":":
                     raise ValueError
                 index += 2
-                items[_unescape(text[ks + 1:ke - 1])] = (value(depth + 1), ks + 1)
+                items[_unescape(text[ks + 1 : ke - 1])] = (value(depth + 1), ks + 1)
                 if index < len(tokens) and tokens[index][0] == ",":
                     index += 1
             index += 1
@@ -116,8 +124,10 @@ def _str(node: _Node | None) -> str | None:
     return node.items if node is not None and node.kind == "str" else None
 
 
-_WORTH_PARSING = re.compile(r""""name"\s*:\s*"[^"\n]*(?:ookie|OOKIE)"""
-                            r"""|"kind"\s*:\s*"(?:Secret|ConfigMap)"|"(?:\.erlang\.)?cookie"\s*:""")
+_WORTH_PARSING = re.compile(
+    r""""name"\s*:\s*"[^"\n]*(?:ookie|OOKIE)"""
+    r"""|"kind"\s*:\s*"(?:Secret|ConfigMap)"|"(?:\.erlang\.)?cookie"\s*:"""
+)
 
 
 def detect_json(src: Source) -> Iterator[Detection]:
@@ -138,14 +148,26 @@ def detect_json(src: Source) -> Iterator[Detection]:
         if launch and "cookie" in items:
             value = items["cookie"][0]
             if _str(value) is not None and _literal_ok(value.items):
-                yield Detection(IDE_LAUNCH_COOKIE, value.start, value.end, value.items,
-                                key="cookie", key_start=items["cookie"][1])
+                yield Detection(
+                    IDE_LAUNCH_COOKIE,
+                    value.start,
+                    value.end,
+                    value.items,
+                    key="cookie",
+                    key_start=items["cookie"][1],
+                )
         # configuration in JSON: {"erlang": {"cookie": "..."}} (a Chef data bag, app config)
         if "cookie" in items and not launch and erlang_context(path[-2:]):
             value = items["cookie"][0]
             if _str(value) is not None and _literal_ok(value.items):
-                yield Detection(ENV_ASSIGNMENT, value.start, value.end, value.items,
-                                key="cookie", key_start=items["cookie"][1])
+                yield Detection(
+                    ENV_ASSIGNMENT,
+                    value.start,
+                    value.end,
+                    value.items,
+                    key="cookie",
+                    key_start=items["cookie"][1],
+                )
         # Secret / ConfigMap data
         if kind in ("Secret", "ConfigMap"):
             for section in ("stringData", "data"):
@@ -159,12 +181,23 @@ def detect_json(src: Source) -> Iterator[Detection]:
         if name and _str(val) is not None and "valueFrom" not in items and "env" in path[-2:]:
             confidence = cookie_name_confidence(name)
             if confidence and _literal_ok(val.items):
-                rule = _assignment_rule(src, confidence, val.items,
-                                        K8S_ENV_LITERAL if "containers" in path or
-                                        "initContainers" in path else ENV_ASSIGNMENT)
+                rule = _assignment_rule(
+                    src,
+                    confidence,
+                    val.items,
+                    K8S_ENV_LITERAL
+                    if "containers" in path or "initContainers" in path
+                    else ENV_ASSIGNMENT,
+                )
                 if rule:
-                    yield Detection(rule, val.start, val.end, val.items, key=name,
-                                    key_start=items["name"][0].start)
+                    yield Detection(
+                        rule,
+                        val.start,
+                        val.end,
+                        val.items,
+                        key=name,
+                        key_start=items["name"][0].start,
+                    )
 
 
 def _data(src: Source, kind: str, section: str, data: _Node) -> Iterator[Detection]:
@@ -184,5 +217,4 @@ def _data(src: Source, kind: str, section: str, data: _Node) -> Iterator[Detecti
         rule = K8S_SECRET_COMMITTED if kind == "Secret" else K8S_CONFIGMAP_COOKIE
         rule = _assignment_rule(src, confidence, value, rule)
         if rule and _literal_ok(value):
-            yield Detection(rule, child.start, child.end, value, key=key, key_start=ks,
-                            note=note)
+            yield Detection(rule, child.start, child.end, value, key=key, key_start=ks, note=note)

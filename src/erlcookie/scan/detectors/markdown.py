@@ -11,33 +11,69 @@ by the generic detectors, with their stricter rules for prose.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from erlcookie.scan.detectors.base import Detection, Source
 
 _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx", ".livemd", ".rst")
-_RST_DIRECTIVE = re.compile(r"(?m)^(?P<indent>[ \t]*)(?:\.\.[ \t]+(?:code-block|code|sourcecode)::"
-                            r"[ \t]*(?P<lang>[^\s]*)|(?P<literal>[^\n]*\S)?::)[ \t]*$")
+_RST_DIRECTIVE = re.compile(
+    r"(?m)^(?P<indent>[ \t]*)(?:\.\.[ \t]+(?:code-block|code|sourcecode)::"
+    r"[ \t]*(?P<lang>[^\s]*)|(?P<literal>[^\n]*\S)?::)[ \t]*$"
+)
 # cuttlefish/HOCON keys that tell an unlabelled block is a .conf file
 _CONF_HINT = re.compile(r"(?m)^[ \t]*(?:node\.cookie|distributed_cookie)[ \t]*=")
-_FENCE = re.compile(r"(?m)^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*"
-                    r"(?P<info>[^\n`]*)$")
+_FENCE = re.compile(
+    r"(?m)^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*"
+    r"(?P<info>[^\n`]*)$"
+)
 # A fence's language -> the file name its content is read as.
 _LANGUAGES = {
-    "yaml": "snippet.yaml", "yml": "snippet.yaml", "helm": "snippet.yaml",
-    "sh": "snippet.sh", "bash": "snippet.sh", "shell": "snippet.sh", "console": "snippet.sh",
-    "zsh": "snippet.sh", "shell-session": "snippet.sh", "shellsession": "snippet.sh",
-    "terminal": "snippet.sh", "fish": "snippet.fish", "powershell": "snippet.ps1",
-    "ps1": "snippet.ps1", "": "snippet.txt", "text": "snippet.txt", "txt": "snippet.txt",
+    "yaml": "snippet.yaml",
+    "yml": "snippet.yaml",
+    "helm": "snippet.yaml",
+    "sh": "snippet.sh",
+    "bash": "snippet.sh",
+    "shell": "snippet.sh",
+    "console": "snippet.sh",
+    "zsh": "snippet.sh",
+    "shell-session": "snippet.sh",
+    "shellsession": "snippet.sh",
+    "terminal": "snippet.sh",
+    "fish": "snippet.fish",
+    "powershell": "snippet.ps1",
+    "ps1": "snippet.ps1",
+    "": "snippet.txt",
+    "text": "snippet.txt",
+    "txt": "snippet.txt",
     "plain": "snippet.txt",
-    "dockerfile": "Dockerfile", "docker": "Dockerfile", "containerfile": "Dockerfile",
-    "erlang": "snippet.config", "erl": "snippet.config", "erlang-repl": "snippet.erl",
-    "elixir": "snippet.exs", "ex": "snippet.exs", "exs": "snippet.exs", "iex": "snippet.exs",
-    "ini": "snippet.ini", "cfg": "snippet.ini", "conf": "snippet.conf", "hocon": "snippet.conf",
-    "properties": "snippet.conf", "toml": "snippet.toml", "json": "snippet.json",
-    "jsonc": "snippet.json", "hcl": "snippet.tf", "terraform": "snippet.tf", "tf": "snippet.tf",
-    "make": "Makefile", "makefile": "Makefile", "env": "snippet.env", "dotenv": "snippet.env",
-    "systemd": "snippet.service", "vm.args": "vm.args", "vmargs": "vm.args",
+    "dockerfile": "Dockerfile",
+    "docker": "Dockerfile",
+    "containerfile": "Dockerfile",
+    "erlang": "snippet.config",
+    "erl": "snippet.config",
+    "erlang-repl": "snippet.erl",
+    "elixir": "snippet.exs",
+    "ex": "snippet.exs",
+    "exs": "snippet.exs",
+    "iex": "snippet.exs",
+    "ini": "snippet.ini",
+    "cfg": "snippet.ini",
+    "conf": "snippet.conf",
+    "hocon": "snippet.conf",
+    "properties": "snippet.conf",
+    "toml": "snippet.toml",
+    "json": "snippet.json",
+    "jsonc": "snippet.json",
+    "hcl": "snippet.tf",
+    "terraform": "snippet.tf",
+    "tf": "snippet.tf",
+    "make": "Makefile",
+    "makefile": "Makefile",
+    "env": "snippet.env",
+    "dotenv": "snippet.env",
+    "systemd": "snippet.service",
+    "vm.args": "vm.args",
+    "vmargs": "vm.args",
 }
 
 
@@ -65,8 +101,9 @@ def fenced_blocks(text: str) -> Iterator[tuple[str, int, int]]:
         info = m.group("info").strip().lower()
         language = re.split(r"[\s{,]", info, maxsplit=1)[0] if info else ""
         start = m.end() + 1
-        close = re.compile(r"(?m)^[ \t]{0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) +
-                           r",}[ \t]*$")
+        close = re.compile(
+            r"(?m)^[ \t]{0,3}" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$"
+        )
         c = close.search(text, start)
         end = len(text) if c is None else c.start()
         if start <= end:
@@ -116,8 +153,13 @@ def _snippet_path(src: Source, language: str, body: str) -> str:
 
 
 def detect_markdown(src: Source) -> Iterator[Detection]:
-    if not is_markdown(src) or "```" not in src.text and "~~~" not in src.text and \
-            "::" not in src.text and "{%" not in src.text:
+    if (
+        not is_markdown(src)
+        or "```" not in src.text
+        and "~~~" not in src.text
+        and "::" not in src.text
+        and "{%" not in src.text
+    ):
         return
     from erlcookie.scan.detectors import detect_source  # the registry imports this module
 
@@ -133,6 +175,12 @@ def detect_markdown(src: Source) -> Iterator[Detection]:
         if language in ("console", "shell-session", "shellsession", "terminal"):
             body = re.sub(r"(?m)^([ \t]*)[$#%>][ \t]", lambda m: m.group(1) + "  ", body)
         for d in detect_source(Source(path, body)):
-            yield Detection(d.rule_id, start + d.start, start + d.end, d.value, key=d.key,
-                            key_start=None if d.key_start is None else start + d.key_start,
-                            note=d.note)
+            yield Detection(
+                d.rule_id,
+                start + d.start,
+                start + d.end,
+                d.value,
+                key=d.key,
+                key_start=None if d.key_start is None else start + d.key_start,
+                note=d.note,
+            )

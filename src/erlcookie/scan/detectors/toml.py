@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from erlcookie.findings.rules import ENV_ASSIGNMENT, FLY_TOML_ENV
-from erlcookie.scan.detectors.base import (Detection, Source, _assignment_rule, _literal_ok,
-                                            is_toml)
+from erlcookie.scan.detectors.base import Detection, Source, _assignment_rule, _literal_ok, is_toml
 from erlcookie.scan.syntax import cookie_name_confidence, read_line_value
 
-_TOML_LINE = re.compile(r"""(?m)^[ \t]*(?:\[(?P<section>[^\]\n]+)\]|(?P<key>"[^"\n]+"|'[^'\n]+'|"""
-                        r"""[\w.-]+)[ \t]*=[ \t]*)""")
+_TOML_LINE = re.compile(
+    r"""(?m)^[ \t]*(?:\[(?P<section>[^\]\n]+)\]|(?P<key>"[^"\n]+"|'[^'\n]+'|"""
+    r"""[\w.-]+)[ \t]*=[ \t]*)"""
+)
 
 
 def detect_toml(src: Source) -> Iterator[Detection]:

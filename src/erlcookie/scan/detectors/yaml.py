@@ -5,24 +5,59 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
-from erlcookie.findings.rules import (COMPOSE_ENV_COOKIE, ENV_ASSIGNMENT, K8S_CONFIGMAP_COOKIE,
-                                      K8S_ENV_LITERAL, K8S_SECRET_COMMITTED, YAML_COOKIE_VALUE)
-from erlcookie.scan.detectors.base import (Detection, Source, _assignment_rule, _literal_ok,
-                                            is_compose, is_yaml)
-from erlcookie.scan.syntax import (cookie_name_confidence, erlang_context, normalise_name,
-                                   read_line_value)
+from erlcookie.findings.rules import (
+    COMPOSE_ENV_COOKIE,
+    ENV_ASSIGNMENT,
+    K8S_CONFIGMAP_COOKIE,
+    K8S_ENV_LITERAL,
+    K8S_SECRET_COMMITTED,
+    YAML_COOKIE_VALUE,
+)
+from erlcookie.scan.detectors.base import (
+    Detection,
+    Source,
+    _assignment_rule,
+    _literal_ok,
+    is_compose,
+    is_yaml,
+)
+from erlcookie.scan.syntax import (
+    cookie_name_confidence,
+    erlang_context,
+    normalise_name,
+    read_line_value,
+)
 
 _YAML_LINE = re.compile(
     r"""^(?P<indent>[ \t]*)(?P<dash>(?:-[ \t]+)*)"""
-    r"""(?:(?P<key>"[^"\n]*"|'[^'\n]*'|[^\s#:'"\[\]{},&*!|>%@`][^:\n]*?)[ \t]*:(?=[ \t\r]|$))?""")
+    r"""(?:(?P<key>"[^"\n]*"|'[^'\n]*'|[^\s#:'"\[\]{},&*!|>%@`][^:\n]*?)[ \t]*:(?=[ \t\r]|$))?"""
+)
 _YAML_BLOCK = re.compile(r"^[|>][-+0-9]*[ \t]*(#.*)?$")
-_K8S_KINDS_WITH_ENV = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod",
-                       "ReplicaSet", "ReplicationController", "PodTemplate")
-_ENV_PARENTS = ("env", "variables", "vars", "environment_variables", "envs", "extraenv",
-                "extraenvvars", "environmentvariables", "global_env")
+_K8S_KINDS_WITH_ENV = (
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "Pod",
+    "ReplicaSet",
+    "ReplicationController",
+    "PodTemplate",
+)
+_ENV_PARENTS = (
+    "env",
+    "variables",
+    "vars",
+    "environment_variables",
+    "envs",
+    "extraenv",
+    "extraenvvars",
+    "environmentvariables",
+    "global_env",
+)
 
 
 @dataclass
@@ -118,7 +153,7 @@ def _yaml_entries(text: str, lo: int, hi: int) -> Iterator[tuple[str, object]]:
             item_at_col[col] = items
         item = item_at_col.get(col)
         value, vs, ve = _yaml_value(text, pos + m.end(), line_end, indent if not dash else col)
-        after = text[pos + m.end():line_end].strip()
+        after = text[pos + m.end() : line_end].strip()
         if _YAML_BLOCK.match(after):
             block_indent = col
         yield "key", _YamlEntry(key, parents, pos + m.start("key"), value, vs, ve, item)
@@ -147,8 +182,9 @@ def _decode_secret_data(value: str) -> tuple[str, str]:
     return decoded, "base64-decoded Secret data"
 
 
-def _yaml_rule(src: Source, kind: str | None, parents: tuple[str, ...], key: str,
-               value: str) -> tuple[str | None, str, str | None]:
+def _yaml_rule(
+    src: Source, kind: str | None, parents: tuple[str, ...], key: str, value: str
+) -> tuple[str | None, str, str | None]:
     """(rule, value to audit, note) for a cookie-named YAML key with a literal value."""
     confidence = cookie_name_confidence(key)
     if key == "setcookie":  # a flag map such as the CouchDB chart's erlangFlags
@@ -156,8 +192,11 @@ def _yaml_rule(src: Source, kind: str | None, parents: tuple[str, ...], key: str
     if confidence is None:
         return None, value, None
     parent = parents[-1] if parents else ""
-    if confidence == "generic" and normalise_name(key) == "cookie" and (
-            erlang_context(parents) or kind in ("Secret", "ConfigMap")):
+    if (
+        confidence == "generic"
+        and normalise_name(key) == "cookie"
+        and (erlang_context(parents) or kind in ("Secret", "ConfigMap"))
+    ):
         confidence = "high"  # `erlang: {cookie: ...}`, a Secret's `cookie` key
     if kind == "Secret" and parent in ("data", "stringdata"):
         if parent == "data":
@@ -188,15 +227,25 @@ def detect_yaml(src: Source) -> Iterator[Detection]:
             entry: _YamlEntry = payload  # type: ignore[assignment]
             if entry.item is not None:
                 by_item.setdefault(entry.item, {})[entry.key.lower()] = entry
-            if entry.value is None and text[entry.start:entry.start + 80].lstrip(" \t")[:1] == "{":
+            if (
+                entry.value is None
+                and text[entry.start : entry.start + 80].lstrip(" \t")[:1] == "{"
+            ):
                 yield from _flow_mapping(src, kind, entry)
                 continue
             if entry.value is None or not _literal_ok(entry.value):
                 continue
             rule, value, note = _yaml_rule(src, kind, entry.parents, entry.key, entry.value)
             if rule and _literal_ok(value):
-                yield Detection(rule, entry.start, entry.end, value, key=entry.key,
-                                key_start=entry.key_start, note=note)
+                yield Detection(
+                    rule,
+                    entry.start,
+                    entry.end,
+                    value,
+                    key=entry.key,
+                    key_start=entry.key_start,
+                    note=note,
+                )
         # name/value pairs: Kubernetes container env (and the same shape elsewhere)
         for fields in by_item.values():
             name, val = fields.get("name"), fields.get("value")
@@ -207,13 +256,16 @@ def detect_yaml(src: Source) -> Iterator[Detection]:
                 continue
             if not _literal_ok(val.value):
                 continue
-            k8s = kind in _K8S_KINDS_WITH_ENV or "env" in name.parents or "containers" in \
-                name.parents
-            rule = _assignment_rule(src, confidence, val.value,
-                                    K8S_ENV_LITERAL if k8s else ENV_ASSIGNMENT)
+            k8s = (
+                kind in _K8S_KINDS_WITH_ENV or "env" in name.parents or "containers" in name.parents
+            )
+            rule = _assignment_rule(
+                src, confidence, val.value, K8S_ENV_LITERAL if k8s else ENV_ASSIGNMENT
+            )
             if rule:
-                yield Detection(rule, val.start, val.end, val.value, key=name.value,
-                                key_start=name.key_start)
+                yield Detection(
+                    rule, val.start, val.end, val.value, key=name.value, key_start=name.key_start
+                )
 
 
 _FLOW_PAIR = re.compile(r"""[ \t]*(?P<key>"[^"\n]*"|'[^'\n]*'|[^\s:,{}\[\]"']+)[ \t]*:[ \t]+""")
@@ -226,7 +278,7 @@ def _flow_mapping(src: Source, kind: str | None, entry: _YamlEntry) -> Iterator[
     line_end = text.find("\n", entry.start)
     line_end = len(text) if line_end < 0 else line_end
     close = text.find("}", start, line_end)
-    if start < 0 or close < 0 or "{" in text[start + 1:close]:
+    if start < 0 or close < 0 or "{" in text[start + 1 : close]:
         return
     parents = (*entry.parents, entry.key.lower())
     pos = start + 1
@@ -240,13 +292,15 @@ def _flow_mapping(src: Source, kind: str | None, entry: _YamlEntry) -> Iterator[
             if got and _literal_ok(got[0]):
                 rule, value, note = _yaml_rule(src, kind, parents, key, got[0])
                 if rule and _literal_ok(value):
-                    yield Detection(rule, got[1], got[2], value, key=key,
-                                    key_start=m.start("key"), note=note)
+                    yield Detection(
+                        rule, got[1], got[2], value, key=key, key_start=m.start("key"), note=note
+                    )
         pos = nxt + 1
 
 
-def _yaml_list_item(src: Source, kind: str | None, text: str, start: int, end: int,
-                    parents: tuple[str, ...]) -> Iterator[Detection]:
+def _yaml_list_item(
+    src: Source, kind: str | None, text: str, start: int, end: int, parents: tuple[str, ...]
+) -> Iterator[Detection]:
     """`- KEY=value` items: compose environment lists, kustomize generator literals."""
     body_start = start
     quoted = start < end and text[start] in "\"'"
