@@ -10,7 +10,7 @@ import pytest
 
 from erlcookie.audit import audit_cookie
 from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION
-from erlcookie.k8s.status import StatusOptions, analyze, rollout_state, secret_changed_at
+from erlcookie.k8s.status import StatusOptions, analyze, secret_changed_at
 from tests.k8s.conftest import NAMESPACE, assert_hidden, fp
 
 GOOD = "Status-Good-Cookie-9f8e7d6c5b4a39281706"
@@ -184,36 +184,6 @@ def test_terminating_pods_are_ignored():
     pod = a_pod(env=[])
     pod["metadata"]["deletionTimestamp"] = "2024-05-01T12:00:00Z"
     assert analyze(OPTS, a_secret(), [a_deployment()], [pod]).ok
-
-
-# -- rollout states --------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("obj, done, failed", [
-    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
-      "status": {"observedGeneration": 1}}, False, False),
-    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
-      "status": {"observedGeneration": 2, "updatedReplicas": 2, "replicas": 3, "availableReplicas": 2}}, False, False),
-    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
-      "status": {"observedGeneration": 2, "updatedReplicas": 2, "replicas": 2, "availableReplicas": 2}}, True, False),
-    ({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
-      "status": {"observedGeneration": 2, "conditions": [{"type": "Progressing", "reason": "ProgressDeadlineExceeded"}]}},
-     False, True),
-    ({"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 3},
-      "status": {"observedGeneration": 1, "readyReplicas": 3, "currentRevision": "a", "updateRevision": "b"}}, False, False),
-    ({"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 3},
-      "status": {"observedGeneration": 1, "readyReplicas": 3, "currentRevision": "b", "updateRevision": "b"}}, True, False),
-    ({"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 3, "updateStrategy": {"type": "OnDelete"}},
-      "status": {"observedGeneration": 1}}, False, True),
-    ({"kind": "DaemonSet", "metadata": {"generation": 1}, "spec": {},
-      "status": {"observedGeneration": 1, "desiredNumberScheduled": 2, "updatedNumberScheduled": 2,
-                 "numberAvailable": 1}}, False, False),
-    ({"kind": "DaemonSet", "metadata": {"generation": 1}, "spec": {},
-      "status": {"observedGeneration": 1, "desiredNumberScheduled": 2, "updatedNumberScheduled": 2,
-                 "numberAvailable": 2}}, True, False),
-])
-def test_rollout_state(obj, done, failed):
-    state = rollout_state(obj)
-    assert (state.done, state.failed) == (done, failed), state.message
 
 
 # -- the CLI against the local API server ---------------------------------------------------------------

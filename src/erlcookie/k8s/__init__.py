@@ -14,5 +14,6 @@ Layout (the CLI in `erlcookie.cli.k8s` only parses and renders):
   reading, the output stream, the redacted diff, writing in place).
 - `api`: the small adapter over the official `kubernetes` client (the only module that
   imports it); `apply`: create-or-keep-or-replace of the Secret on top of the adapter.
-- `status`: pure analysis of objects fetched from a cluster.
+- `status`: pure analysis of objects fetched from a cluster; `rollout`: whether a
+  workload finished rolling out (`kubectl rollout status` rules).
 """

@@ -32,14 +32,12 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from erlcookie.errors import OperationalError, UsageError
+from erlcookie.k8s.manifests import FIELD_MANAGER
 
 DEFAULT_TIMEOUT = 15.0  # seconds for one request
 LIST_PAGE = 500
 INCLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-# Our writes are recorded under this manager in metadata.managedFields, with the server's
-# time: `status` reads when erlcookie last changed a Secret from there (no client clock).
-FIELD_MANAGER = "erlcookie"
 
 
 @dataclass(frozen=True)
@@ -390,7 +388,7 @@ class KubeApi:
                      clock: Callable[[], float] = time.monotonic) -> dict:
         """Poll until the rollout is complete (`kubectl rollout status` rules); KubeError on
         timeout or when the controller reports that it cannot progress."""
-        from erlcookie.k8s.status import rollout_state
+        from erlcookie.k8s.rollout import rollout_state
 
         _check_kind(kind, ROLLOUT_KINDS)
         deadline = clock() + timeout

@@ -31,6 +31,9 @@ DEFAULT_ENV = "RELEASE_COOKIE"
 ANNOTATION_PREFIX = "erlcookie.io/"
 FINGERPRINT_ANNOTATION = ANNOTATION_PREFIX + "fingerprint"
 UPDATED_AT_ANNOTATION = ANNOTATION_PREFIX + "updated-at"
+# Our writes are recorded under this manager in metadata.managedFields, with the server's
+# time: `status` reads when erlcookie last changed a Secret from there (no client clock).
+FIELD_MANAGER = "erlcookie"
 MANAGED_BY = "erlcookie"
 COMPONENT = "erlang-cookie"
 

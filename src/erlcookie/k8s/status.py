@@ -16,7 +16,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION, secret_value
+from erlcookie.k8s.manifests import (FIELD_MANAGER, FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION,
+                                     secret_value)
 from erlcookie.k8s.selectors import from_label_selector
 from erlcookie.k8s.workloads import (containers, env_binding, mount_binding, object_ref,
                                      plain_cookies, pod_spec)
@@ -143,8 +144,6 @@ def secret_changed_at(secret: Mapping, fingerprint: str | None) -> tuple[datetim
     time of any manager (never earlier than the data change; may be later, when only labels
     changed), else the creation time.
     """
-    from erlcookie.k8s.api import FIELD_MANAGER
-
     meta = secret.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     fields = [m for m in meta.get("managedFields") or [] if isinstance(m, Mapping)]
@@ -167,71 +166,6 @@ def secret_changed_at(secret: Mapping, fingerprint: str | None) -> tuple[datetim
 
 def _rfc3339(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
-
-
-# -- rollouts (used by api.wait_rollout) ------------------------------------------------------
-
-@dataclass(frozen=True)
-class RolloutState:
-    done: bool
-    failed: bool
-    message: str
-
-
-def rollout_state(obj: Mapping) -> RolloutState:
-    """Whether a Deployment/StatefulSet/DaemonSet finished rolling out, by the rules of
-    `kubectl rollout status`."""
-    kind = obj.get("kind")
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    st = obj.get("status") or {}
-    name = meta.get("name")
-    if (st.get("observedGeneration") or 0) < (meta.get("generation") or 0):
-        return RolloutState(False, False, f"waiting for the {kind} controller to see generation "
-                                          f"{meta.get('generation')}")
-    if kind == "Deployment":
-        for cond in st.get("conditions") or []:
-            if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
-                return RolloutState(False, True, f"deployment {name!r} exceeded its progress deadline")
-        want = spec.get("replicas", 1)
-        updated = st.get("updatedReplicas") or 0
-        if updated < want:
-            return RolloutState(False, False, f"{updated} of {want} new replicas updated")
-        if (st.get("replicas") or 0) > updated:
-            return RolloutState(False, False, f"{(st.get('replicas') or 0) - updated} old replicas pending termination")
-        available = st.get("availableReplicas") or 0
-        if available < updated:
-            return RolloutState(False, False, f"{available} of {updated} updated replicas available")
-        return RolloutState(True, False, f"deployment {name!r} rolled out")
-    if kind == "StatefulSet":
-        strategy = (spec.get("updateStrategy") or {})
-        if strategy.get("type") == "OnDelete":
-            return RolloutState(False, True, "updateStrategy OnDelete: pods change only when deleted")
-        want = spec.get("replicas", 1)
-        ready = st.get("readyReplicas") or 0
-        if ready < want:
-            return RolloutState(False, False, f"{ready} of {want} pods ready")
-        partition = (strategy.get("rollingUpdate") or {}).get("partition") or 0
-        if partition:
-            updated = st.get("updatedReplicas") or 0
-            if updated < want - partition:
-                return RolloutState(False, False, f"{updated} of {want - partition} pods updated (partition {partition})")
-            return RolloutState(True, False, f"partitioned roll out complete: {updated} new pods")
-        if st.get("updateRevision") != st.get("currentRevision"):
-            return RolloutState(False, False, f"{st.get('updatedReplicas') or 0} of {want} pods at revision {st.get('updateRevision')}")
-        return RolloutState(True, False, f"statefulset {name!r} rolled out")
-    if kind == "DaemonSet":
-        if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
-            return RolloutState(False, True, "updateStrategy OnDelete: pods change only when deleted")
-        want = st.get("desiredNumberScheduled") or 0
-        updated = st.get("updatedNumberScheduled") or 0
-        if updated < want:
-            return RolloutState(False, False, f"{updated} of {want} updated pods scheduled")
-        available = st.get("numberAvailable") or 0
-        if available < want:
-            return RolloutState(False, False, f"{available} of {want} updated pods available")
-        return RolloutState(True, False, f"daemon set {name!r} rolled out")
-    return RolloutState(False, True, f"cannot follow a rollout of a {kind}")
 
 
 # -- the analysis ---------------------------------------------------------------------------
@@ -268,6 +202,14 @@ _BINDING_TEXT = {
     "bad-mode": "mounts the cookie file with a mode other users can read (Erlang refuses it)",
     "other-source": "mounts something else at the cookie file's path",
 }
+
+
+# Env vars and subPath files are read when a container starts. A live rotation changes the
+# running node's cookie but not what the container was started with.
+STALE_ENVIRONMENT = ("its environment (or cookie file) holds the cookie from before the change; "
+                     "after a live rotation (erlcookie rotate) the node runs the new one, but "
+                     "`remote`, `rpc` and `eval` in the container still use the old one until "
+                     "the pod is restarted")
 
 
 class _Analysis:
@@ -350,56 +292,79 @@ def analyze(opt: StatusOptions, secret_obj: Mapping | None, workloads: Iterable[
     `configmaps` maps names to their `data`, for ConfigMaps that hold the cookie."""
     report = StatusReport(opt, SecretInfo(opt.secret, secret_obj is not None))
     run = _Analysis(opt, report, secret_obj, configmaps or {})
-    changed_at = None
+    changed_at = _check_secret(run, secret_obj, audit)
+    judged = _judged_workloads(list(workloads))
+    pods = list(pods)
+    _check_workloads(run, judged)
+    _check_pods(run, pods, changed_at)
+    if judged and not pods:
+        run.add("no-pods", "warning", None, f"no pod matches -l {opt.selector!r}")
+    _pods_outside_workloads(run, judged, pods)
+    return report
+
+
+def _check_secret(run: _Analysis, secret_obj: Mapping | None, audit: Any) -> datetime | None:
+    """The Secret's findings and facts; returns when its data last changed (None: unknown)."""
+    opt, report = run.opt, run.report
     secret_ref = f"Secret/{opt.secret}"
     if secret_obj is None:
         run.add("secret-missing", "error", secret_ref,
                 f"Secret {opt.secret} does not exist in namespace {opt.namespace}")
-    else:
-        meta = secret_obj.get("metadata") or {}
-        report.secret.resource_version = meta.get("resourceVersion")
-        value = secret_value(secret_obj, opt.key)
-        if value.cookie is None:
-            text = {"missing": f"has no key {opt.key}", "empty": f"key {opt.key} is empty",
-                    "not-base64": f"key {opt.key} is not base64", "not-utf8": f"key {opt.key} is not UTF-8 text"}
-            run.add("secret-key", "error", secret_ref, f"Secret {opt.secret} {text[value.problem]}")
-        else:
-            fp = value.cookie.fingerprint()
-            report.secret.fingerprint = fp
-            if value.trailing_newline:
-                run.add("secret-newline", "warning", secret_ref,
-                        f"key {opt.key} ends with a newline: through an env var it is part of "
-                        "the cookie, read from a file it is not", fingerprint=fp)
-            annotated = (meta.get("annotations") or {}).get(FINGERPRINT_ANNOTATION)
-            if annotated and annotated != fp:
-                run.add("annotation-stale", "warning", secret_ref,
-                        f"annotation {FINGERPRINT_ANNOTATION} says {annotated} but the data is {fp}: "
-                        "the Secret was changed by something else", fingerprint=fp)
-            if audit is not None:
-                result = audit(value.cookie)
-                report.secret.verdict = result.verdict
-                if result.verdict != "ok":
-                    reasons = "; ".join(r.message for r in result.reasons if r.verdict != "ok")
-                    run.add("secret-weak", "error", secret_ref,
-                            f"the cookie is {result.verdict}: {reasons}", fingerprint=fp)
-            changed_at, source = secret_changed_at(secret_obj, fp)
-            report.secret.changed_at, report.secret.changed_at_source = _rfc3339(changed_at), source
+        return None
+    meta = secret_obj.get("metadata") or {}
+    report.secret.resource_version = meta.get("resourceVersion")
+    value = secret_value(secret_obj, opt.key)
+    if value.cookie is None:
+        text = {"missing": f"has no key {opt.key}", "empty": f"key {opt.key} is empty",
+                "not-base64": f"key {opt.key} is not base64", "not-utf8": f"key {opt.key} is not UTF-8 text"}
+        run.add("secret-key", "error", secret_ref, f"Secret {opt.secret} {text[value.problem]}")
+        return None
+    fp = value.cookie.fingerprint()
+    report.secret.fingerprint = fp
+    if value.trailing_newline:
+        run.add("secret-newline", "warning", secret_ref,
+                f"key {opt.key} ends with a newline: through an env var it is part of "
+                "the cookie, read from a file it is not", fingerprint=fp)
+    annotated = (meta.get("annotations") or {}).get(FINGERPRINT_ANNOTATION)
+    if annotated and annotated != fp:
+        run.add("annotation-stale", "warning", secret_ref,
+                f"annotation {FINGERPRINT_ANNOTATION} says {annotated} but the data is {fp}: "
+                "the Secret was changed by something else", fingerprint=fp)
+    if audit is not None:
+        result = audit(value.cookie)
+        report.secret.verdict = result.verdict
+        if result.verdict != "ok":
+            reasons = "; ".join(r.message for r in result.reasons if r.verdict != "ok")
+            run.add("secret-weak", "error", secret_ref,
+                    f"the cookie is {result.verdict}: {reasons}", fingerprint=fp)
+    changed_at, source = secret_changed_at(secret_obj, fp)
+    report.secret.changed_at, report.secret.changed_at_source = _rfc3339(changed_at), source
+    return changed_at
 
-    workloads = list(workloads)
-    pods = list(pods)
-    # A ReplicaSet run by a Deployment (or a Job run by a CronJob) is judged through its owner.
-    owned_kinds = {("ReplicaSet", "Deployment"), ("Job", "CronJob")}
+
+# A ReplicaSet run by a Deployment (or a Job run by a CronJob) is judged through its owner.
+_OWNED_KINDS = {("ReplicaSet", "Deployment"), ("Job", "CronJob")}
+
+
+def _judged_workloads(workloads: list[Mapping]) -> list[Mapping]:
+    """The workloads to judge: without those whose matched owner is judged instead, and
+    without a Deployment's old ReplicaSets scaled to zero."""
     present = {(w.get("kind"), (w.get("metadata") or {}).get("name")) for w in workloads}
     judged = []
     for obj in workloads:
         owner = _owner(obj)
-        if owner and (obj.get("kind"), owner.get("kind")) in owned_kinds and \
+        if owner and (obj.get("kind"), owner.get("kind")) in _OWNED_KINDS and \
                 (owner.get("kind"), owner.get("name")) in present:
             continue
         if obj.get("kind") == "ReplicaSet" and owner and owner.get("kind") == "Deployment" and \
                 ((obj.get("spec") or {}).get("replicas") or 0) == 0:
             continue  # an old revision kept for rollback, scaled to zero
         judged.append(obj)
+    return judged
+
+
+def _check_workloads(run: _Analysis, judged: list[Mapping]) -> None:
+    opt = run.opt
     if not judged:
         run.add("no-workloads", "error", None,
                 f"no Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob matches "
@@ -410,16 +375,20 @@ def analyze(opt: StatusOptions, secret_obj: Mapping | None, workloads: Iterable[
             continue
         ref = object_ref(obj)
         states = run.check_containers(obj, ref, spec, "workload")
-        report.workloads.append(WorkloadRow(ref, all(s == "secret" for s in states.values()) and bool(states), states))
+        run.report.workloads.append(
+            WorkloadRow(ref, all(s == "secret" for s in states.values()) and bool(states), states))
 
+
+def _check_pods(run: _Analysis, pods: list[Mapping], changed_at: datetime | None) -> None:
+    """Each pod's wiring, and containers started before the Secret last changed."""
     for pod in pods:
         meta = pod.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue  # on its way out
         status = pod.get("status") or {}
         spec = pod.get("spec") or {}
         owner = _owner(pod)
         ref = f"Pod/{meta.get('name')}"
-        if meta.get("deletionTimestamp"):
-            continue  # on its way out
         states = run.check_containers(pod, ref, spec, "pod")
         statuses = {s.get("name"): s for s in status.get("containerStatuses") or []}
         statuses.update({s.get("name"): s for s in status.get("initContainerStatuses") or []})
@@ -436,14 +405,10 @@ def analyze(opt: StatusOptions, secret_obj: Mapping | None, workloads: Iterable[
                 row.ok = False
                 run.add("stale-cookie", "error", ref,
                         f"container {name} started {_rfc3339(started)}, before the Secret last "
-                        f"changed ({_rfc3339(changed_at)}, from {report.secret.changed_at_source}): "
-                        "it runs with the old cookie until restarted", name)
+                        f"changed ({_rfc3339(changed_at)}, from {run.report.secret.changed_at_source}): "
+                        f"{STALE_ENVIRONMENT}", name)
             row.containers.append(cs)
-        report.pods.append(row)
-    if judged and not pods:
-        run.add("no-pods", "warning", None, f"no pod matches -l {opt.selector!r}")
-    _pods_outside_workloads(run, judged, pods)
-    return report
+        run.report.pods.append(row)
 
 
 def _pods_outside_workloads(run: _Analysis, workloads: list[Mapping], pods: list[Mapping]) -> None:
