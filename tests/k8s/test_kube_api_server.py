@@ -123,3 +123,114 @@ def test_faults(server):
     server.before_next("DELETE", "secrets", "s", lambda s: seen.append(s.get("Secret", "s")["metadata"]["name"]))
     assert call(server, "DELETE", SECRETS + "/s")[0] == 200 and seen == ["s"]
     assert [r.verb for r in server.requests][-3:] == ["get", "get", "delete"]
+
+
+# -- where the real server's rules matter (issue: Kubernetes paths against a real API server) --
+
+def test_every_write_bumps_the_resource_version_and_a_stale_put_is_409(server):
+    code, created = call(server, "POST", SECRETS, {"metadata": {"name": "s"}, "data": {"k": "eA=="}})
+    first = created["metadata"]["resourceVersion"]
+    code, same = call(server, "PUT", SECRETS + "/s", created)  # a write that changes nothing
+    assert code == 200 and same["metadata"]["resourceVersion"] != first
+    code, body = call(server, "PUT", SECRETS + "/s", created)  # stale, although nothing differs
+    assert (code, body["reason"]) == (409, "Conflict")
+
+
+def test_json_patch_test_failure_is_the_real_servers_422(server):
+    call(server, "POST", SECRETS, {"metadata": {"name": "s"}, "data": {"k": "eA=="}})
+    ops = [{"op": "test", "path": "/data/k", "value": "eQ=="},
+           {"op": "replace", "path": "/data/k", "value": "eg=="}]
+    code, body = call(server, "PATCH", SECRETS + "/s", ops, ctype="application/json-patch+json")
+    assert (code, body["reason"]) == (422, "Invalid")
+    # what patch.go sends: NewGenericServerResponse(422, ...) keeps no detail of the library
+    assert body["message"] == "the server rejected our request due to an error in our request"
+    assert server.get("Secret", "s")["data"] == {"k": "eA=="}
+    missing = [{"op": "test", "path": "/data/absent", "value": "eA=="}]
+    assert call(server, "PATCH", SECRETS + "/s", missing, ctype="application/json-patch+json")[0] == 422
+    ops[0]["value"] = "eA=="
+    code, body = call(server, "PATCH", SECRETS + "/s", ops, ctype="application/json-patch+json")
+    assert code == 200 and body["data"] == {"k": "eg=="}
+
+
+def test_rbac_table_and_self_subject_access_reviews(server):
+    server.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {}})
+    server.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "t"}, "data": {}})
+    server.grant(["get", "patch"], "secrets", namespace="default", names=["s"])
+    server.grant("list", "pods")
+
+    def review(verb, resource, name=None, group="", namespace="default"):
+        attrs = {"namespace": namespace, "verb": verb, "group": group, "resource": resource}
+        if name:
+            attrs["name"] = name
+        code, body = call(server, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                          {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                           "spec": {"resourceAttributes": attrs}})
+        assert code == 201 and body["kind"] == "SelfSubjectAccessReview"
+        return body["status"]["allowed"]
+
+    assert review("get", "secrets", "s") and review("patch", "secrets", "s")
+    assert not review("get", "secrets", "t") and not review("get", "secrets")  # resourceNames
+    assert not review("update", "secrets", "s") and review("list", "pods")
+    assert not review("list", "pods", group="apps")
+    assert call(server, "GET", SECRETS + "/s")[0] == 200
+    code, body = call(server, "GET", SECRETS + "/t")
+    assert code == 403 and body["message"] == (
+        'secrets "t" is forbidden: User "system:serviceaccount:default:erlcookie-test" cannot get '
+        'resource "secrets" in API group "" in the namespace "default"')
+    code, body = call(server, "GET", "/apis/apps/v1/namespaces/default/deployments")
+    assert code == 403 and body["message"].startswith("deployments.apps is forbidden")
+    assert body["details"] == {"name": "", "kind": "deployments", "group": "apps"}
+
+
+def test_dry_run_checks_and_stores_nothing(server):
+    server.grant(["get", "patch"], "secrets")
+    server.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "eA=="}})
+    before = server.get("Secret", "s")
+    ops = [{"op": "replace", "path": "/data/k", "value": "eQ=="}]
+    code, body = call(server, "PATCH", SECRETS + "/s?dryRun=All", ops, ctype="application/json-patch+json")
+    assert code == 200 and body["data"] == {"k": "eQ=="}
+    assert server.get("Secret", "s") == before
+    code, body = call(server, "POST", SECRETS + "?dryRun=All", {"metadata": {"name": "n"}})
+    assert code == 403  # a dry run needs the same permissions
+    assert call(server, "PATCH", SECRETS + "/s?dryRun=Yes", ops, ctype="application/json-patch+json")[0] == 400
+
+
+def test_pending_pods_and_missing_namespaces(server):
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+           "spec": {"replicas": 3, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                    "template": {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "c"}]}}}}
+    server.pending("StatefulSet", "db", 1)
+    server.add(sts)
+    phases = {p["metadata"]["name"]: p["status"]["phase"] for p in server.objects("Pod")}
+    assert phases == {"db-0": "Running", "db-1": "Running", "db-2": "Pending"}
+    pending = server.get("Pod", "db-2")
+    assert "podIP" not in pending["status"] and pending["status"]["conditions"][0]["reason"] == "Unschedulable"
+    assert server.get("StatefulSet", "db")["status"]["readyReplicas"] == 2
+    server.schedule("StatefulSet", "db")
+    assert server.get("Pod", "db-2")["status"]["podIP"]
+    assert server.get("StatefulSet", "db")["status"]["readyReplicas"] == 3
+    # a namespace that does not exist: lists are empty, objects and the namespace are 404
+    code, body = call(server, "GET", "/api/v1/namespaces/nope/pods")
+    assert code == 200 and body["items"] == []
+    assert call(server, "GET", "/api/v1/namespaces/nope/secrets/s")[0] == 404
+    code, body = call(server, "GET", "/api/v1/namespaces/nope")
+    assert code == 404 and body["message"] == 'namespaces "nope" not found'
+
+
+def test_a_stalled_server_drips_or_stays_silent(server):
+    import socket
+    import time
+
+    server.stall_requests("drip", path="/secrets", interval=0.01)
+    started = time.monotonic()
+    code, body = call(server, "GET", SECRETS)  # every read gets a byte: it just takes long
+    assert code == 200 and body["kind"] == "SecretList"
+    assert time.monotonic() - started > 0.01 * 100
+    server.stall_requests("silent")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+        conn.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            conn.recv(1)
+    server.unstall_requests()
+    assert call(server, "GET", "/version")[0] == 200

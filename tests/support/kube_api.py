@@ -7,16 +7,28 @@ Tests talk to it through the real `kubernetes` client and a real kubeconfig file
   replicasets; batch/v1 jobs, cronjobs: GET (one, or a list with labelSelector, limit and
   continue), POST, PUT, PATCH (merge, strategic merge with lists merged by `name`, JSON
   patch), DELETE. No watch.
-- The API server's rules that matter here: resourceVersion on every write and 409 Conflict
-  on a stale one, 409 AlreadyExists, 404 NotFound (also for a missing namespace), 422 for
-  bad Secret data and changes to an immutable Secret, Secret `stringData` folded into
-  `data`, `generation` bumped on spec changes, `managedFields[].time` on every change, 401
-  without the bearer token, and 403 Forbidden with the real message for denied verbs.
+- The API server's rules that matter here: a new resourceVersion on every write and 409
+  Conflict on a stale PUT whatever changed, 409 AlreadyExists, 404 NotFound (an object in
+  a namespace that does not exist too; a list there is empty, as on a real server; GET of
+  the namespace is 404), 422 for bad Secret data and changes to an immutable Secret, a
+  JSON patch whose `test` fails (or whose path is missing) answered as kube-apiserver does
+  (422 Invalid, "the server rejected our request due to an error in our request"), Secret
+  `stringData` folded into `data`, `generation` bumped on spec changes,
+  `managedFields[].time` on every change, 401 without the bearer token, `?dryRun=All`
+  (checked, authorized, answered, never stored), and 403 Forbidden with the real message
+  and details.
+- Authorization: everything is allowed until `grant(verbs, resources, namespace=,
+  names=)` (or `grant_role(role_manifest)`) switches to an RBAC table, where only what a
+  rule allows is (`names` narrows like `resourceNames`: never list or create); `deny`
+  refuses on top. `POST .../selfsubjectaccessreviews` answers from the same table (every
+  review is kept in `reviews`).
+- Optional HTTPS (`tls=(cert, key)`), for the client's in-cluster configuration.
 - A tiny controller (`auto_rollout`, on by default): creating a workload or changing its
   pod template replaces its pods (Deployment -> ReplicaSet -> pods, StatefulSet
   `name-0..n`, DaemonSet one pod per fake node, Job one pod), with fresh start times and
   IPs, and fills `status` the way `kubectl rollout status` reads it. `stall(kind, name)`
-  stops that for one workload (a rollout that never finishes).
+  stops that for one workload (a rollout that never finishes); `pending(kind, name, n)`
+  leaves its last n pods Pending (unschedulable: no IP, no container) until `schedule`.
 
 Seeding and inspecting: `add(obj)`, `get(kind, name, namespace)`, `objects(kind)`,
 `remove(...)`. Time is the server's own clock (`now`), which tests can set and advance
@@ -29,6 +41,9 @@ Fault injection:
 - `before_next(method, resource, name, action)`: run `action(server)` just before the
   next matching request is handled (e.g. another writer changes the Secret, so the
   request's resourceVersion is stale and the server answers 409 on its own).
+- `stall_requests("drip" | "silent", method=, path=, interval=)`: matching requests are
+  answered one byte per interval (each read of the client succeeds) or never, until
+  `unstall_requests()` or `stop()`.
 - `requests`: every request seen (method, path, query, json body), for assertions.
 
     with KubeApiServer() as kube:
@@ -121,6 +136,36 @@ class _Fault:
     action: Callable | None = None
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One RBAC rule: verbs on resources (plural) in a namespace (None: all), optionally
+    only for some object names (`resourceNames`)."""
+
+    verbs: tuple[str, ...]
+    resources: tuple[str, ...]
+    namespace: str | None = None
+    names: tuple[str, ...] | None = None
+
+    def allows(self, verb: str, plural: str, ns: str | None, name: str | None) -> bool:
+        if not ({verb, "*"} & set(self.verbs)) or not ({plural, "*"} & set(self.resources)):
+            return False
+        if self.namespace is not None and self.namespace != ns:
+            return False
+        return self.names is None or (name is not None and name in self.names)
+
+
+@dataclass
+class _Stall:
+    mode: str
+    method: str | None
+    path: str | None
+    interval: float
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and \
+            (self.path is None or self.path in path)
+
+
 def _ts(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -151,8 +196,15 @@ def merge_patch(target: Any, patch: Any, *, strategic: bool = False) -> Any:
     return result
 
 
+# What kube-apiserver answers when a JSON patch does not apply (a failed `test`, a missing
+# path): patch.go wraps the json-patch library's error in
+# NewGenericServerResponse(422, ...), which keeps only this generic message.
+JSON_PATCH_REJECTED = "the server rejected our request due to an error in our request"
+
+
 def json_patch(target: Any, ops: list) -> Any:
-    """RFC 6902: add, remove, replace, test (move/copy are not needed here)."""
+    """RFC 6902: add, remove, replace, test (move/copy are not needed here). A failed test
+    or a missing path is the real server's 422 Invalid with its generic message."""
     doc = copy.deepcopy(target)
 
     def walk(path: str):
@@ -166,6 +218,8 @@ def json_patch(target: Any, ops: list) -> Any:
         try:
             parent, last = walk(op["path"])
             kind = op["op"]
+            if kind not in ("add", "remove", "replace", "test"):
+                raise ApiError(400, "BadRequest", f"Unexpected kind: {kind}")
             if isinstance(parent, list):
                 index = len(parent) if last == "-" else int(last)
                 if kind == "add":
@@ -174,19 +228,21 @@ def json_patch(target: Any, ops: list) -> Any:
                     del parent[index]
                 elif kind == "replace":
                     parent[index] = op["value"]
-                elif kind == "test" and parent[index] != op["value"]:
-                    raise ApiError(422, "Invalid", f"the test operation on {op['path']} failed")
+                elif parent[index] != op["value"]:
+                    raise LookupError(op["path"])
+            elif not isinstance(parent, dict):
+                raise LookupError(op["path"])
             else:
-                if kind == "add" or kind == "replace":
+                if kind in ("add", "replace"):
                     if kind == "replace" and last not in parent:
                         raise KeyError(last)
                     parent[last] = op["value"]
                 elif kind == "remove":
                     del parent[last]
-                elif kind == "test" and parent.get(last) != op.get("value"):
-                    raise ApiError(422, "Invalid", f"the test operation on {op['path']} failed")
-        except (KeyError, IndexError, ValueError, TypeError):
-            raise ApiError(422, "Invalid", f"json patch {op.get('op')} {op.get('path')}: no such path") from None
+                elif last not in parent or parent[last] != op.get("value"):
+                    raise LookupError(op["path"])
+        except (LookupError, ValueError, TypeError):
+            raise ApiError(422, "Invalid", JSON_PATCH_REJECTED) from None
     return doc
 
 
@@ -194,17 +250,24 @@ class KubeApiServer:
     """The fake API server. Thread-safe; use as a context manager or start()/stop()."""
 
     def __init__(self, *, token: str = "erlcookie-test-token", auto_rollout: bool = True,
-                 user: str = "system:serviceaccount:default:erlcookie-test", nodes: int = 2):
+                 user: str = "system:serviceaccount:default:erlcookie-test", nodes: int = 2,
+                 tls: tuple[Path, Path] | None = None):
         self.token = token
+        self.tls = tls  # (certificate, key): serve HTTPS, as in-cluster clients require
         self.user = user
         self.auto_rollout = auto_rollout
         self.nodes = nodes
         self.namespaces: set[str] = {"default"}
         self.requests: list[Request] = []
+        self.reviews: list[dict] = []  # resourceAttributes of every SelfSubjectAccessReview
         self._store: dict[tuple[str, str, str], dict] = {}
         self._denied: set[tuple[str, str, str | None]] = set()
         self._faults: list[_Fault] = []
         self._stalled: set[tuple[str, str, str]] = set()
+        self._rules: list[Rule] | None = None  # None: everything allowed (but `deny`)
+        self._pending: dict[tuple[str, str, str], tuple[int, str, str]] = {}
+        self._stall_requests: _Stall | None = None
+        self._stopping = threading.Event()
         self._lock = threading.RLock()
         self._rv = itertools.count(1000)
         self._ips = itertools.count(10)
@@ -220,14 +283,22 @@ class KubeApiServer:
         class Handler(_Handler):
             api = server
 
+        self._stopping.clear()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
+        if self.tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="kube-api",
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # stalled answers end
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -243,7 +314,11 @@ class KubeApiServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
 
     def write_kubeconfig(self, path: str | Path, *, namespace: str | None = "default",
                          context: str = "fake", token: str | None = None,
@@ -295,6 +370,83 @@ class KubeApiServer:
     def allow_all(self) -> None:
         with self._lock:
             self._denied.clear()
+            self._rules = None
+
+    def grant(self, verbs: str | list[str], resources: str | list[str], *,
+              namespace: str | None = None, names: list[str] | None = None) -> None:
+        """Switch to an RBAC table: from the first grant on, only what some rule allows is
+        allowed (403 otherwise), as with a Role bound to the caller. `names` narrows a
+        rule as `resourceNames` does (so it never allows list or create)."""
+        verbs = [verbs] if isinstance(verbs, str) else list(verbs)
+        resources = [resources] if isinstance(resources, str) else list(resources)
+        with self._lock:
+            self._rules = (self._rules or []) + [Rule(tuple(verbs), tuple(resources), namespace,
+                                                      tuple(names) if names else None)]
+
+    def grant_role(self, role: dict) -> None:
+        """Grant what a Role manifest's rules say, in its namespace."""
+        ns = (role.get("metadata") or {}).get("namespace")
+        for rule in role.get("rules") or []:
+            self.grant(rule["verbs"], rule["resources"], namespace=ns,
+                       names=rule.get("resourceNames"))
+
+    def allowed(self, verb: str, plural: str, ns: str | None, name: str | None = None) -> bool:
+        """What the authorizer answers (requests and SelfSubjectAccessReviews alike)."""
+        with self._lock:
+            if any((v in (verb, "*")) and r == plural and (n is None or n == ns)
+                   for v, r, n in self._denied):
+                return False
+            if self._rules is None or plural == "selfsubjectaccessreviews":
+                return True  # system:basic-user may always ask about itself
+            return any(rule.allows(verb, plural, ns, name) for rule in self._rules)
+
+    def pending(self, kind: str, name: str, count: int = 1, namespace: str = "default", *,
+                reason: str = "Unschedulable",
+                message: str = "0/3 nodes are available: 3 Insufficient cpu.") -> None:
+        """The last `count` pods of this workload stay Pending (not scheduled: no IP, no
+        container started), now and in every later rollout, until `schedule`."""
+        with self._lock:
+            self._pending[(kind, namespace, name)] = (count, reason, message)
+            obj = self._store.get((kind, namespace, name))
+            if obj is not None:
+                self._reconcile(obj, force=True)
+
+    def schedule(self, kind: str, name: str, namespace: str = "default") -> None:
+        """Pending pods of this workload start running (in place: same names)."""
+        with self._lock:
+            self._pending.pop((kind, namespace, name), None)
+            for key, pod in self._store.items():
+                if key[0] == "Pod" and key[1] == namespace and \
+                        (pod.get("status") or {}).get("phase") == "Pending" and \
+                        self._owned_by(pod, kind, namespace, name):
+                    self._run_pod(pod)
+                    self._stamp(pod, copy.deepcopy(pod), manager="kubelet")
+            for key, obj in self._store.items():
+                if key[1] != namespace or key[0] not in WORKLOADS or \
+                        not (key[0] == kind and key[2] == name or self._owned_by(obj, kind, namespace, name)):
+                    continue
+                status = obj.setdefault("status", {})
+                for field_name in ("readyReplicas", "availableReplicas"):
+                    if field_name in status:
+                        status[field_name] = (obj.get("spec") or {}).get("replicas", 1)
+                for field_name in ("numberReady", "numberAvailable"):
+                    if field_name in status:
+                        status[field_name] = self.nodes
+
+    def stall_requests(self, mode: str = "drip", *, method: str | None = None,
+                       path: str | None = None, interval: float = 1.0) -> None:
+        """Requests (matching `method` and a `path` substring) are read and then answered
+        one byte every `interval` seconds ("drip": every read of the client succeeds, so
+        only a deadline for the whole request ends it) or never ("silent"). Until
+        `unstall_requests` or `stop`."""
+        if mode not in ("drip", "silent"):
+            raise ValueError(mode)
+        with self._lock:
+            self._stall_requests = _Stall(mode, method, path, interval)
+
+    def unstall_requests(self) -> None:
+        with self._lock:
+            self._stall_requests = None
 
     def fail_next(self, method: str, resource: str, name: str | None = None, *, status: int = 409,
                   count: int = 1, reason: str | None = None, message: str | None = None) -> None:
@@ -360,6 +512,11 @@ class KubeApiServer:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             if req.path in ("/version", "/version/"):
                 return 200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-erlcookie-fake"}
+            if req.path.rstrip("/") == SSAR_PATH:
+                return self._access_review(req)
+            dry_run = req.query.get("dryRun")
+            if dry_run is not None and dry_run != "All":
+                raise ApiError(400, "BadRequest", f'Invalid dry run value "{dry_run}"')
             m = _PATH.match(req.path)
             if m and m["plural"] == "namespaces" and not m["ns"] and not m["group"]:
                 self._authorize(req.verb, "namespaces", None, m["name"])
@@ -374,7 +531,13 @@ class KubeApiServer:
             self._authorize(req.verb, plural, ns, name)
             with self._lock:
                 self._run_faults(req.method, plural, name or _body_name(req.body))
-                return self._dispatch(req, plural, ns, name)
+                if dry_run is None or req.method == "GET":
+                    return self._dispatch(req, plural, ns, name)
+                saved = copy.deepcopy(self._store)  # validated and admitted, never stored
+                try:
+                    return self._dispatch(req, plural, ns, name)
+                finally:
+                    self._store = saved
         except ApiError as exc:
             return exc.code, exc.status()
 
@@ -409,17 +572,37 @@ class KubeApiServer:
         raise ApiError(405, "MethodNotAllowed", f"{req.method} on namespaces is not supported")
 
     def _authorize(self, verb: str, plural: str, ns: str | None, name: str | None) -> None:
-        with self._lock:
-            denied = any((v in (verb, "*")) and r == plural and (n is None or n == ns)
-                         for v, r, n in self._denied)
-        if denied:
+        if not self.allowed(verb, plural, ns, name):
             group = RESOURCES[plural][1] if plural in RESOURCES else ""
-            subject = f'{plural} "{name}"' if name else plural
-            where = f' in the namespace "{ns}"' if ns else " at the cluster scope"
-            raise ApiError(403, "Forbidden",
-                           f'{subject} is forbidden: User "{self.user}" cannot {verb} resource '
-                           f'"{plural}" in API group "{group}"{where}',
-                           {"name": name or "", "kind": plural})
+            raise _forbidden(self.user, verb, plural, group, ns, name)
+
+    def _access_review(self, req: Request) -> tuple[int, dict]:
+        """POST selfsubjectaccessreviews: the authorizer's answer for the caller."""
+        if req.method != "POST":
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on "
+                                                    "the requested resource")
+        self._authorize("create", "selfsubjectaccessreviews", None, None)
+        body = req.body if isinstance(req.body, dict) else {}
+        attrs = (body.get("spec") or {}).get("resourceAttributes")
+        if not isinstance(attrs, dict):
+            raise ApiError(422, "Invalid", 'SelfSubjectAccessReview.authorization.k8s.io "" is '
+                           "invalid: spec.resourceAttributes: Invalid value: \"null\": exactly one "
+                           "of nonResourceAttributes or resourceAttributes must be specified")
+        with self._lock:
+            self.reviews.append(dict(attrs))
+        plural = attrs.get("resource") or ""
+        known_group = RESOURCES[plural][1] if plural in RESOURCES else None
+        allowed = known_group == (attrs.get("group") or "") and \
+            self.allowed(attrs.get("verb") or "", plural, attrs.get("namespace") or None,
+                         attrs.get("name") or None)
+        status = {"allowed": allowed}
+        if allowed:
+            status["reason"] = (f'RBAC: allowed by RoleBinding "erlcookie/{attrs.get("namespace")}" '
+                                f'of Role "erlcookie" to User "{self.user}"')
+        return 201, {"kind": "SelfSubjectAccessReview",
+                     "apiVersion": "authorization.k8s.io/v1",
+                     "metadata": {"creationTimestamp": None},
+                     "spec": {"resourceAttributes": attrs}, "status": status}
 
     def _run_faults(self, method: str, plural: str, name: str | None) -> None:
         for fault in list(self._faults):
@@ -607,29 +790,53 @@ class KubeApiServer:
                 any(r.get("kind") == owner_kind and r.get("name") == owner
                     for r in o["metadata"].get("ownerReferences") or [])]
 
-    def _new_pod(self, owner: dict, name: str, template: dict, extra_labels: dict) -> None:
+    def _new_pod(self, owner: dict, name: str, template: dict, extra_labels: dict,
+                 pending: tuple[str, str] | None = None) -> None:
         ns = owner["metadata"]["namespace"]
         labels = {**((template.get("metadata") or {}).get("labels") or {}), **extra_labels}
-        now = _ts(self.now())
         spec = copy.deepcopy(template.get("spec") or {})
-        number = next(self._ips)
-        ip = f"10.244.{number // 250}.{number % 250 + 2}"
         pod = {"apiVersion": "v1", "kind": "Pod",
                "metadata": {"name": name, "namespace": ns, "labels": labels,
                             "annotations": copy.deepcopy((template.get("metadata") or {}).get("annotations") or {}),
                             "ownerReferences": [{"apiVersion": owner["apiVersion"], "kind": owner["kind"],
                                                  "name": owner["metadata"]["name"],
                                                  "uid": owner["metadata"]["uid"], "controller": True}]},
-               "spec": spec,
-               "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": now,
-                          "conditions": [{"type": "Ready", "status": "True"}],
-                          "containerStatuses": [
-                              {"name": c.get("name"), "ready": True, "restartCount": 0, "image": c.get("image"),
-                               "started": True, "state": {"running": {"startedAt": now}}}
-                              for c in spec.get("containers") or []]}}
+               "spec": spec}
         if not pod["metadata"]["annotations"]:
             del pod["metadata"]["annotations"]
+        if pending is None:
+            self._run_pod(pod)
+        else:  # what the scheduler leaves on a pod it cannot place
+            reason, message = pending
+            pod["status"] = {"phase": "Pending", "qosClass": "BestEffort",
+                             "conditions": [{"type": "PodScheduled", "status": "False",
+                                             "reason": reason, "message": message,
+                                             "lastTransitionTime": _ts(self.now())}]}
         self._store[("Pod", ns, name)] = self._stamp(pod, None, manager="kubelet")
+
+    def _run_pod(self, pod: dict) -> None:
+        """The kubelet started the pod: an IP, running containers, Ready."""
+        now = _ts(self.now())
+        number = next(self._ips)
+        ip = f"10.244.{number // 250}.{number % 250 + 2}"
+        pod["status"] = {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": now,
+                         "conditions": [{"type": "Ready", "status": "True"}],
+                         "containerStatuses": [
+                             {"name": c.get("name"), "ready": True, "restartCount": 0,
+                              "image": c.get("image"), "started": True,
+                              "state": {"running": {"startedAt": now}}}
+                             for c in (pod.get("spec") or {}).get("containers") or []]}
+
+    def _owned_by(self, obj: dict, kind: str, ns: str, name: str) -> bool:
+        """Whether a workload (directly, or through its ReplicaSet) controls `obj`."""
+        for ref in obj["metadata"].get("ownerReferences") or []:
+            if ref.get("kind") == kind and ref.get("name") == name:
+                return True
+            owner = self._store.get((ref.get("kind"), ns, ref.get("name")))
+            if ref.get("kind") == "ReplicaSet" and owner is not None and \
+                    self._owned_by(owner, kind, ns, name):
+                return True
+        return False
 
     def _reconcile(self, obj: dict, force: bool = False) -> None:
         if not self.auto_rollout:
@@ -639,6 +846,10 @@ class KubeApiServer:
         template = spec.get("template") or {}
         digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
         replicas = spec.get("replicas", 1)
+        waiting, reason, message = self._pending.get((kind, ns, name), (0, "", ""))
+        waiting = min(waiting, replicas if kind != "DaemonSet" else self.nodes)
+        pending = (waiting, (reason, message))
+        ready = replicas - waiting
         if (kind, ns, name) in self._stalled:
             status = obj.setdefault("status", {})
             status["observedGeneration"] = meta["generation"]
@@ -669,51 +880,72 @@ class KubeApiServer:
             rs = self._store[("ReplicaSet", ns, rs_name)]
             rs["spec"]["replicas"] = replicas
             self._replace_pods(rs, [f"{rs_name}-{_suffix(rs_name, i, digest)}" for i in range(replicas)],
-                               rs["spec"]["template"], {})
-            rs["status"] = {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
+                               rs["spec"]["template"], {}, pending=pending)
+            rs["status"] = {"replicas": replicas, "readyReplicas": ready, "availableReplicas": ready,
                             "observedGeneration": rs["metadata"]["generation"]}
             obj["status"] = {"observedGeneration": meta["generation"], "replicas": replicas,
-                             "updatedReplicas": replicas, "readyReplicas": replicas,
-                             "availableReplicas": replicas,
+                             "updatedReplicas": replicas, "readyReplicas": ready,
+                             "availableReplicas": ready,
                              "conditions": [{"type": "Available", "status": "True"},
                                             {"type": "Progressing", "status": "True",
                                              "reason": "NewReplicaSetAvailable"}]}
         elif kind == "StatefulSet":
             revision = f"{name}-{digest}"
             names = [f"{name}-{i}" for i in range(replicas)]
-            self._replace_pods(obj, names, template, {"controller-revision-hash": revision}, per_pod_label=True)
+            self._replace_pods(obj, names, template, {"controller-revision-hash": revision},
+                               per_pod_label=True, pending=pending)
             obj["status"] = {"observedGeneration": meta["generation"], "replicas": replicas,
-                             "readyReplicas": replicas, "availableReplicas": replicas,
+                             "readyReplicas": ready, "availableReplicas": ready,
                              "currentReplicas": replicas, "updatedReplicas": replicas,
                              "currentRevision": revision, "updateRevision": revision}
         elif kind == "DaemonSet":
             names = [f"{name}-{_suffix(name, i, digest)}" for i in range(self.nodes)]
-            self._replace_pods(obj, names, template, {"controller-revision-hash": digest})
+            self._replace_pods(obj, names, template, {"controller-revision-hash": digest},
+                               pending=pending)
             obj["status"] = {"observedGeneration": meta["generation"],
                              "desiredNumberScheduled": self.nodes, "currentNumberScheduled": self.nodes,
-                             "updatedNumberScheduled": self.nodes, "numberReady": self.nodes,
-                             "numberAvailable": self.nodes}
+                             "updatedNumberScheduled": self.nodes, "numberReady": self.nodes - waiting,
+                             "numberAvailable": self.nodes - waiting}
         elif kind == "ReplicaSet":
             if meta.get("ownerReferences"):
                 return  # run by a Deployment, reconciled there
             names = [f"{name}-{_suffix(name, i, digest)}" for i in range(replicas)]
-            self._replace_pods(obj, names, template, {})
-            obj["status"] = {"replicas": replicas, "readyReplicas": replicas,
-                             "availableReplicas": replicas, "observedGeneration": meta["generation"]}
+            self._replace_pods(obj, names, template, {}, pending=pending)
+            obj["status"] = {"replicas": replicas, "readyReplicas": ready,
+                             "availableReplicas": ready, "observedGeneration": meta["generation"]}
         elif kind == "Job":
-            self._replace_pods(obj, [f"{name}-{_suffix(name, 0, digest)}"], template, {})
+            self._replace_pods(obj, [f"{name}-{_suffix(name, 0, digest)}"], template, {}, pending=pending)
             obj["status"] = {"active": 1, "startTime": _ts(self.now())}
 
     def _replace_pods(self, owner: dict, names: list[str], template: dict, extra: dict,
-                      per_pod_label: bool = False) -> None:
+                      per_pod_label: bool = False,
+                      pending: tuple[int, tuple[str, str]] = (0, ("", ""))) -> None:
         ns = owner["metadata"]["namespace"]
         for key in self._owned_pods(owner["kind"], ns, owner["metadata"]["name"]):
             del self._store[key]
-        for pod_name in names:
+        waiting, why = pending
+        for index, pod_name in enumerate(names):
             labels = dict(extra)
             if per_pod_label:
                 labels["statefulset.kubernetes.io/pod-name"] = pod_name
-            self._new_pod(owner, pod_name, template, labels)
+            self._new_pod(owner, pod_name, template, labels,
+                          pending=why if index >= len(names) - waiting else None)
+
+
+SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+def _forbidden(user: str, verb: str, plural: str, group: str, ns: str | None,
+               name: str | None) -> ApiError:
+    """The authorizer's 403, with the real server's message and details."""
+    qualified = f"{plural}.{group}" if group else plural
+    subject = f'{qualified} "{name}"' if name else qualified
+    where = f' in the namespace "{ns}"' if ns else " at the cluster scope"
+    details = {"name": name or "", "kind": plural}
+    if group:
+        details["group"] = group
+    return ApiError(403, "Forbidden", f'{subject} is forbidden: User "{user}" cannot {verb} '
+                                      f'resource "{plural}" in API group "{group}"{where}', details)
 
 
 def _suffix(base: str, index: int, digest: str) -> str:
@@ -771,10 +1003,34 @@ class _Handler(BaseHTTPRequestHandler):
                         self.headers.get("User-Agent")),
                 self.headers.get("Authorization"))
         data = json.dumps(payload).encode()
+        stall = self.api._stall_requests
+        if stall is not None and stall.matches(self.command, parts.path):
+            self._stall(stall, status, data)
+            return
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _stall(self, stall: "_Stall", status: int, data: bytes) -> None:
+        """Answer one byte per interval (headers included), or not at all; bounded by the
+        server's life and five minutes."""
+        stopping = self.api._stopping
+        self.close_connection = True
+        if stall.mode == "silent":
+            stopping.wait(300)
+            return
+        head = (f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+                "Content-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode()
+        for index, byte in enumerate(head + data):
+            if index and stopping.wait(stall.interval) or index * stall.interval > 300:
+                return
+            try:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+            except OSError:
+                return  # the client gave up
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
