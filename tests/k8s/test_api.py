@@ -11,7 +11,7 @@ import pytest
 from erlcookie.errors import UsageError
 from erlcookie.k8s import api as api_module
 from erlcookie.k8s.api import (Conflict, KubeApi, KubeError, NotFound, PermissionDenied,
-                               RESTARTED_AT)
+                               RESTARTED_AT, SecretEdit)
 from tests.k8s.conftest import NAMESPACE
 
 
@@ -115,32 +115,75 @@ def test_secret_crud_and_optimistic_concurrency(kube, api):
     assert api.delete_secret("erlang-cookie") is False
 
 
-def test_update_secret_retries_after_a_concurrent_writer(kube, api):
+def test_edit_secret_is_a_json_patch_testing_what_it_read(kube, api):
     kube.add(secret(), namespace=NAMESPACE)
-    other_writer = lambda server: server.update(  # noqa: E731
-        "Secret", "erlang-cookie", lambda o: o["metadata"].update(labels={"by": "other"}), namespace=NAMESPACE)
-    kube.before_next("PUT", "secrets", "erlang-cookie", other_writer)
-    calls = []
+    read = kube.get("Secret", "erlang-cookie", NAMESPACE)["data"]["cookie"]
+    second = base64.b64encode(b"second-test-value-456").decode()
+    result, conflicts = api.edit_secret(
+        "erlang-cookie", lambda live: SecretEdit({"cookie": second, "extra": second}, {"a/b": "c"}))
+    assert conflicts == 0 and result["data"] == {"cookie": second, "extra": second}
+    assert result["metadata"]["annotations"] == {"a/b": "c"}
+    patch = [r for r in kube.requests if r.method == "PATCH"][-1]
+    assert patch.content_type.startswith("application/json-patch+json")
+    assert patch.query["fieldManager"] == "erlcookie"
+    assert {"op": "test", "path": "/data/cookie", "value": read} in patch.body
+    assert {"op": "add", "path": "/metadata/annotations", "value": {"a/b": "c"}} in patch.body
+    # nothing to change: no write at all
+    writes = len([r for r in kube.requests if r.method != "GET"])
+    api.edit_secret("erlang-cookie", lambda live: SecretEdit({"cookie": second}))
+    assert len([r for r in kube.requests if r.method != "GET"]) == writes
 
-    def mutate(obj):
-        calls.append(obj["metadata"].get("labels"))
-        obj["data"]["second"] = base64.b64encode(b"second-test-value-456").decode()
-        return obj
 
-    result, conflicts = api.update_secret("erlang-cookie", mutate)
-    assert conflicts == 1 and calls == [None, {"by": "other"}]  # decided again on fresh data
-    assert set(result["data"]) == {"cookie", "second"} and result["metadata"]["labels"] == {"by": "other"}
-    puts = [r for r in kube.requests if r.method == "PUT"]
-    assert len(puts) == 2
-
-
-def test_update_secret_gives_up_on_endless_conflicts(kube, api):
+def test_writes_to_other_fields_never_conflict_with_an_edit(kube, api):
+    """A controller rewriting labels between our read and our write: the patch does not
+    test them, so it lands the first time and keeps their change."""
     kube.add(secret(), namespace=NAMESPACE)
-    kube.fail_next("PUT", "secrets", "erlang-cookie", status=409, count=10)
-    with pytest.raises(KubeError, match="gave up after 3"):
-        api.update_secret("erlang-cookie", lambda o: o, attempts=3, backoff=0.001)
+    kube.before_next("PATCH", "secrets", "erlang-cookie", lambda server: server.update(
+        "Secret", "erlang-cookie", lambda o: o["metadata"].update(labels={"by": "other"}),
+        namespace=NAMESPACE))
+    second = base64.b64encode(b"second-test-value-456").decode()
+    result, conflicts = api.edit_secret("erlang-cookie", lambda live: SecretEdit({"cookie": second}))
+    assert conflicts == 0 and result["metadata"]["labels"] == {"by": "other"}
+    assert result["data"]["cookie"] == second
+
+
+def test_a_changed_key_is_decided_again_on_fresh_data(kube, api):
+    kube.add(secret(), namespace=NAMESPACE)
+    theirs = base64.b64encode(b"their-test-value-789").decode()
+    kube.before_next("PATCH", "secrets", "erlang-cookie", lambda server: server.update(
+        "Secret", "erlang-cookie", lambda o: o["data"].update(cookie=theirs), namespace=NAMESPACE))
+    seen = []
+
+    def decide(live):
+        seen.append(live["data"]["cookie"])
+        return SecretEdit({"cookie": base64.b64encode(b"ours-test-value-000").decode()})
+
+    result, conflicts = api.edit_secret("erlang-cookie", decide)
+    assert conflicts == 1 and seen[1] == theirs  # the second decision saw their value
+    assert [r.method for r in kube.requests if r.method == "PATCH"] == ["PATCH", "PATCH"]
+
+
+def test_edit_secret_gives_up_at_its_deadline_and_counts_409s(kube, api):
+    kube.add(secret(), namespace=NAMESPACE)
+    kube.fail_next("PATCH", "secrets", "erlang-cookie", status=409, count=2)
+    change = lambda live: SecretEdit({"cookie": "eHg="})  # noqa: E731
+    assert api.edit_secret("erlang-cookie", change, backoff=0.001)[1] == 2
+    kube.fail_next("PATCH", "secrets", "erlang-cookie", status=409, count=1000)
+    started = time.monotonic()
+    with pytest.raises(KubeError, match=r"kept changing under it; gave up after \d+ conflicting "
+                                        r"writes in 0.5s"):
+        api.edit_secret("erlang-cookie", lambda live: SecretEdit({"cookie": "eXk="}),
+                        deadline=0.5, backoff=0.01)
+    assert time.monotonic() - started < 3
     with pytest.raises(NotFound):
-        api.update_secret("missing", lambda o: o)
+        api.edit_secret("missing", change)
+
+
+def test_an_invalid_patch_is_not_mistaken_for_a_conflict(kube, api):
+    kube.add(secret(), namespace=NAMESPACE)
+    kube.update("Secret", "erlang-cookie", lambda o: o.update(immutable=True), namespace=NAMESPACE)
+    with pytest.raises(KubeError, match="immutable"):
+        api.edit_secret("erlang-cookie", lambda live: SecretEdit({"cookie": "eHg="}))
 
 
 def test_forbidden_names_the_missing_permission(kube, api):
@@ -169,7 +212,7 @@ def test_fields_unknown_to_the_client_survive_a_read_modify_write(kube, api):
     body = secret()
     body["metadata"]["futureField"] = {"x": 1}  # a field from a newer API server
     api.create_secret(body)
-    api.update_secret("erlang-cookie", lambda o: o)
+    api.edit_secret("erlang-cookie", lambda o: SecretEdit({"cookie": "eHg="}))
     assert kube.get("Secret", "erlang-cookie", NAMESPACE)["metadata"]["futureField"] == {"x": 1}
     user_agents = {r.user_agent for r in kube.requests}
     assert all(ua.startswith("erlcookie/") for ua in user_agents)

@@ -79,9 +79,13 @@ def test_replace_keeps_other_keys_labels_and_uses_the_resource_version(kube, run
     assert base64.b64decode(stored["data"]["other"]) == b"unrelated"
     assert stored["metadata"]["labels"] == {"team": "core"}
     assert stored["metadata"]["annotations"][FINGERPRINT_ANNOTATION] == SECOND_FP
-    put = next(r for r in kube.requests if r.method == "PUT")
-    assert put.body["metadata"]["resourceVersion"] == rv
-    assert put.query.get("fieldManager") == "erlcookie"
+    patch = next(r for r in kube.requests if r.method == "PATCH")
+    assert patch.content_type.startswith("application/json-patch+json")
+    assert {"op": "test", "path": "/data/cookie", "value": base64.b64encode(FIRST.encode()).decode()} \
+        in patch.body  # only the key we read is guarded: other writers do not conflict
+    assert not any(op["path"].startswith("/metadata/labels") for op in patch.body)
+    assert patch.query.get("fieldManager") == "erlcookie"
+    assert stored["metadata"]["resourceVersion"] != rv
 
 
 def test_missing_key(kube, run_cli, tmp_path):
@@ -113,23 +117,65 @@ def test_create_race_decides_again_on_the_winners_secret(kube, run_cli, tmp_path
     assert live_fp(kube) == SECOND_FP  # the winner's cookie was not overwritten
 
 
-def test_replace_retries_after_409(kube, run_cli, tmp_path):
+def test_replace_is_not_disturbed_by_writes_to_other_fields(kube, run_cli, tmp_path):
     kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
               "data": {"cookie": base64.b64encode(FIRST.encode()).decode()}}, namespace=NAMESPACE)
-    kube.before_next("PUT", "secrets", "erlang-cookie", lambda server: server.update(
+    kube.before_next("PATCH", "secrets", "erlang-cookie", lambda server: server.update(
         "Secret", "erlang-cookie", lambda o: o["metadata"].update(labels={"touched": "yes"}), namespace=NAMESPACE))
     result = run_cli("k8s", "secret", "--apply", "--replace", "--json", "--cookie-file", cookie_file(tmp_path, SECOND))
     report = json.loads(result.stdout)
-    assert result.exit_code == 0 and report["action"] == "replaced" and report["conflicts"] == 1
+    assert result.exit_code == 0 and report["action"] == "replaced" and report["conflicts"] == 0
     stored = kube.get("Secret", "erlang-cookie", NAMESPACE)
     assert stored["metadata"]["labels"] == {"touched": "yes"} and live_fp(kube) == SECOND_FP
+
+
+def test_replace_decides_again_when_the_key_changed(kube, run_cli, tmp_path):
+    kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
+              "data": {"cookie": base64.b64encode(FIRST.encode()).decode()}}, namespace=NAMESPACE)
+    kube.before_next("PATCH", "secrets", "erlang-cookie", lambda server: server.update(
+        "Secret", "erlang-cookie", lambda o: o["data"].update(cookie=base64.b64encode(SECOND.encode()).decode()),
+        namespace=NAMESPACE))
+    result = run_cli("k8s", "secret", "--apply", "--replace", "--json", "--cookie-file", cookie_file(tmp_path, SECOND))
+    report = json.loads(result.stdout)  # someone else wrote our cookie meanwhile: nothing left to do
+    assert result.exit_code == 0 and report["action"] == "unchanged" and report["conflicts"] == 1
+
+
+def test_replace_under_a_concurrent_writer(kube, run_cli, tmp_path):
+    """Another client rewrites the Secret's labels as fast as it can (each write a new
+    resourceVersion) during --replace: no conflict, the labels and the cookie both stay."""
+    import threading
+
+    kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
+              "data": {"cookie": base64.b64encode(FIRST.encode()).decode()}}, namespace=NAMESPACE)
+    stop = threading.Event()
+    writes = []
+
+    def writer():
+        while not stop.is_set() and len(writes) < 20000:
+            kube.update("Secret", "erlang-cookie",
+                        lambda o: o["metadata"].update(labels={"n": str(len(writes))}), namespace=NAMESPACE)
+            writes.append(1)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        for value in (SECOND, FIRST, SECOND):
+            result = run_cli("k8s", "secret", "--apply", "--replace", "--json",
+                             "--cookie-file", cookie_file(tmp_path, value))
+            assert result.exit_code == 0, result.stderr
+            assert json.loads(result.stdout)["action"] == "replaced"
+    finally:
+        stop.set()
+        thread.join(10)
+    assert len(writes) > 50 and live_fp(kube) == SECOND_FP
 
 
 def test_endless_409_is_exit_3(kube, run_cli, tmp_path):
     kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
               "data": {"cookie": base64.b64encode(FIRST.encode()).decode()}}, namespace=NAMESPACE)
-    kube.fail_next("PUT", "secrets", "erlang-cookie", status=409, count=100)
-    result = run_cli("k8s", "secret", "--apply", "--replace", "--cookie-file", cookie_file(tmp_path, SECOND))
+    kube.fail_next("PATCH", "secrets", "erlang-cookie", status=409, count=1000)
+    result = run_cli("k8s", "secret", "--apply", "--replace", "--request-timeout", "0.5",
+                     "--cookie-file", cookie_file(tmp_path, SECOND))
     assert result.exit_code == 3 and "gave up" in result.stderr
 
 

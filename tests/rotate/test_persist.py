@@ -60,24 +60,37 @@ def test_secret_keeps_the_old_cookie_beside_the_new_until_finalize(kube_api, kub
 
 def test_secret_update_conflict_is_retried(kube_api, kube_server, secret, cookies):
     store = SecretPersister(kube_api, secret, cookies)
-    kube_server.fail_next("PUT", "secrets", secret, status=409, count=2)
+    kube_server.fail_next("PATCH", "secrets", secret, status=409, count=2)
     info = run(store.store(NEW, keep_previous=True))
     assert info["conflicts_retried"] == 2
     assert secret_keys(kube_server, cookies)["cookie"] == NEW
+    kube_server.fail_next("PATCH", "secrets", secret, status=409, count=1)
+    assert run(store.finalize(NEW)) == {"conflicts_retried": 1}  # finalize counts its own
+    assert "cookie.old" not in secret_data(kube_server)
 
 
 def test_secret_concurrent_writer_is_not_overwritten(kube_api, kube_server, secret, cookies):
-    """Someone else changes the Secret between our read and our write: the server answers
-    409 on its own; we re-read, so their change survives and ours lands."""
+    """Someone else changes the Secret between our read and our write: a key we do not
+    touch lands without a conflict; a key we touch makes the patch's test fail, and we
+    decide again on fresh data. Their changes survive either way."""
     def other_writer(server):
         server.update("Secret", secret, lambda s: s["data"].update({"added": "eQ=="}),
                       namespace=NAMESPACE)
 
-    kube_server.before_next("PUT", "secrets", secret, other_writer)
+    kube_server.before_next("PATCH", "secrets", secret, other_writer)
     info = run(SecretPersister(kube_api, secret, cookies).store(NEW, keep_previous=True))
     keys = secret_keys(kube_server, cookies)
-    assert info["conflicts_retried"] == 1
+    assert info["conflicts_retried"] == 0
     assert keys["added"] == "eQ==" and keys["cookie"] == NEW
+
+    def rival(server):
+        server.update("Secret", secret, lambda s: s["data"].update({"cookie.old": "eQ=="}),
+                      namespace=NAMESPACE)
+
+    kube_server.before_next("PATCH", "secrets", secret, rival)
+    info = run(SecretPersister(kube_api, secret, cookies).store(OLD, keep_previous=True))
+    assert info["conflicts_retried"] == 1
+    assert secret_keys(kube_server, cookies)["cookie.old"] == NEW
 
 
 def test_secret_rollback_store_drops_the_second_key(kube_api, kube_server, secret, cookies):

@@ -6,16 +6,21 @@ methods do); we name the REST paths ourselves instead of going through the gener
 `CoreV1Api`/`AppsV1Api` classes, whose import builds some 250 pydantic models and costs
 about a second of CPU per command. Bodies go out and come back as plain dicts shaped
 exactly like the API's JSON (camelCase, as `kubectl get -o json` shows), so the analysis
-code never depends on model classes and unknown fields survive a read-modify-write. Errors come out as `KubeError`s (exit 3)
-whose messages name what failed; a 403 names the missing permission (verb, resource,
-namespace) and the `kubectl create role` line that grants it. No message carries a
-Secret's data.
+code never depends on model classes and unknown fields survive a read-modify-write. Errors
+come out as `KubeError`s (exit 3) whose messages name what failed; a 403 names the missing
+permission (verb, resource, namespace) and the `kubectl create role` line that grants it.
+No message carries a Secret's data.
+
+`timeout` is a deadline for each request as a whole (connecting, the client's retry,
+reading the answer): a server that sends one byte a second cannot stretch it, since each
+request runs in a worker thread that is abandoned when the deadline passes.
 
 Used by `k8s secret --apply`, `k8s status` and the rotation command:
 
     api = KubeApi.connect(context="prod", namespace="chat")
     secret = api.get_secret("erlang-cookie")            # dict or None
-    api.update_secret("erlang-cookie", mutate)          # read-modify-write, retried on 409
+    api.edit_secret("erlang-cookie", decide)            # JSON patch testing what was read
+    api.missing_permissions([("patch", "Secret", "erlang-cookie")])  # SelfSubjectAccessReview
     api.rollout_restart("StatefulSet", "chat")
     api.wait_rollout("StatefulSet", "chat", timeout=600)
     pods = api.list_pods("app=chat")                    # with env, IPs, container status
@@ -26,17 +31,23 @@ from __future__ import annotations
 import copy
 import json
 import os
+import random
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.k8s.manifests import FIELD_MANAGER
 
-DEFAULT_TIMEOUT = 15.0  # seconds for one request
+DEFAULT_TIMEOUT = 15.0  # seconds for one request, retries included
 LIST_PAGE = 500
-INCLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+# Where Kubernetes mounts a pod's service-account token, CA and namespace; the variable
+# points elsewhere (a projected volume at another path, tests).
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+SERVICE_ACCOUNT_DIR_ENV = "ERLCOOKIE_SERVICE_ACCOUNT_DIR"
+SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
@@ -109,6 +120,59 @@ class Invalid(KubeError):
     pass
 
 
+class Timeout(KubeError):
+    """No complete answer within the request's deadline."""
+
+
+class SecretChanged(Conflict):
+    """A value a JSON patch tested was changed by someone else (the server's 422)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, "Changed")
+
+
+@dataclass
+class SecretEdit:
+    """What to change in a Secret, decided on the copy that was read: `data` keys to set
+    (base64) or to remove (None), annotations to set. Written as a JSON patch that first
+    tests every key it touches against the value read, so writes to anything else (labels,
+    other keys) never conflict with it, and a change to those keys is never overwritten."""
+
+    data: dict[str, str | None]
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    def patch(self, live: dict) -> list[dict]:
+        ops: list[dict] = []
+        data = live.get("data")
+        if data is None:
+            data = {}
+            if any(v is not None for v in self.data.values()):
+                ops.append({"op": "add", "path": "/data", "value": {}})
+        for key, value in self.data.items():
+            path = "/data/" + _pointer(key)
+            if key in data:
+                ops.append({"op": "test", "path": path, "value": data[key]})
+                if data[key] != value:
+                    ops.append({"op": "remove", "path": path} if value is None else
+                               {"op": "replace", "path": path, "value": value})
+            elif value is not None:
+                ops.append({"op": "add", "path": path, "value": value})
+        annotations = (live.get("metadata") or {}).get("annotations")
+        if self.annotations and annotations is None:
+            ops.append({"op": "add", "path": "/metadata/annotations", "value": dict(self.annotations)})
+        else:
+            for key, value in self.annotations.items():
+                if (annotations or {}).get(key) != value:
+                    ops.append({"op": "add", "path": "/metadata/annotations/" + _pointer(key),
+                                "value": value})
+        return ops if any(op["op"] != "test" for op in ops) else []
+
+
+def _pointer(key: str) -> str:
+    """A JSON Pointer reference token (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
 def _status_message(exc) -> tuple[str | None, str | None]:
     """(message, reason) from a metav1.Status body, if the server sent one."""
     try:
@@ -167,13 +231,21 @@ class KubeApi:
         if in_cluster:
             if kubeconfig or context:
                 raise UsageError("--in-cluster does not take --kubeconfig or --context")
+            from kubernetes.config.incluster_config import InClusterConfigLoader
+
+            account = os.environ.get(SERVICE_ACCOUNT_DIR_ENV) or SERVICE_ACCOUNT_DIR
             try:
-                config.load_incluster_config(client_configuration=cfg)
+                InClusterConfigLoader(token_filename=os.path.join(account, "token"),
+                                      cert_filename=os.path.join(account, "ca.crt"),
+                                      try_refresh_token=True).load_and_set(cfg)
             except ConfigException as exc:
                 raise KubeError(f"in-cluster configuration unavailable: {exc}") from None
+            except OSError as exc:
+                raise KubeError(f"in-cluster configuration unavailable: cannot read "
+                                f"{exc.filename}: {exc.strerror}") from None
             if namespace is None:
                 try:
-                    with open(INCLUSTER_NAMESPACE_FILE, encoding="utf-8") as handle:
+                    with open(os.path.join(account, "namespace"), encoding="utf-8") as handle:
                         namespace = handle.read().strip() or None
                 except OSError:
                     namespace = None
@@ -205,7 +277,8 @@ class KubeApi:
             if namespace is None and chosen:
                 namespace = (chosen.get("context") or {}).get("namespace")
             origin = f"context {chosen_name!r} at {cfg.host}"
-        cfg.retries = 1
+        cfg.retries = 1  # within the request's deadline
+        _check_readable(cfg)
         from erlcookie.k8s.manifests import check_namespace
 
         namespace = check_namespace(namespace or "default")
@@ -230,11 +303,41 @@ class KubeApi:
                  content_type: str = "application/json") -> Any:
         """One request on `kind` (and object `name`); the response's JSON; every failure
         translated. `verb` is the RBAC verb, for messages."""
+        resource = RESOURCES[kind]
+        path = resource.path(self.namespace, name if verb not in ("create", "list") else None)
+        return self._call(verb, resource, name, method, path, query=query, body=body,
+                          content_type=content_type)
+
+    def _call(self, verb: str, resource: "Resource | None", name: str | None, method: str,
+              path: str, *, query: dict | None = None, body: Any = None,
+              content_type: str = "application/json") -> Any:
+        """Send one request under the deadline: the work runs in a daemon thread that is
+        left behind (and ends with the process) if the server does not answer in time."""
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                outcome["value"] = self._send(verb, resource, name, method, path, query=query,
+                                              body=body, content_type=content_type)
+            except BaseException as exc:  # handed to the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=work, name="kube-request", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            what = resource.plural if resource else path
+            raise Timeout(f"the Kubernetes API ({self.origin}) gave no complete answer to "
+                          f"{verb} {what} within {self.timeout:g}s (--request-timeout)")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    def _send(self, verb: str, resource: "Resource | None", name: str | None, method: str,
+              path: str, *, query: dict | None, body: Any, content_type: str) -> Any:
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
-        resource = RESOURCES[kind]
-        path = resource.path(self.namespace, name if verb not in ("create", "list") else None)
         headers = {"Accept": "application/json"}
         if body is not None:
             headers["Content-Type"] = content_type
@@ -255,11 +358,16 @@ class KubeApi:
         try:
             return json.loads(raw) if raw else {}
         except ValueError:
-            raise KubeError(f"{verb} {resource.plural}: the API answered something that is not "
+            what = resource.plural if resource else path
+            raise KubeError(f"{verb} {what}: the API answered something that is not "
                             "JSON") from None
 
-    def _translate(self, exc, verb: str, resource: Resource, name: str | None) -> KubeError:
+    def _translate(self, exc, verb: str, resource: "Resource | None",
+                   name: str | None) -> KubeError:
         message, reason = _status_message(exc)
+        if resource is None:
+            resource = Resource("SelfSubjectAccessReview", "selfsubjectaccessreviews",
+                                "authorization.k8s.io")
         what = f"{resource.kind} {name!r}" if name else resource.plural
         if exc.status == 403:
             return PermissionDenied(verb, resource, self.namespace, name, message)
@@ -327,31 +435,118 @@ class KubeApi:
             return False
         return True
 
-    def update_secret(self, name: str, mutate: Callable[[dict], dict | None], *,
-                      attempts: int = 5, backoff: float = 0.05) -> tuple[dict | None, int]:
-        """Optimistic read-modify-write: `mutate(copy_of_live)` returns the new object (or
-        None for "no change"); a 409 from a concurrent writer re-reads and calls it again.
-        Returns (result, conflicts seen). NotFound if the Secret does not exist."""
+    def patch_secret_json(self, name: str, ops: list[dict], *, dry_run: bool = False) -> dict:
+        """JSON patch (RFC 6902). A failed `test` is the server's 422: raised as
+        SecretChanged when a tested value really differs now, else as Invalid."""
+        query = {"fieldManager": FIELD_MANAGER, "dryRun": "All" if dry_run else None}
+        try:
+            return self._request("patch", "Secret", name, "PATCH", query=query, body=ops,
+                                 content_type="application/json-patch+json")
+        except Invalid:
+            tests = [op for op in ops if op["op"] == "test"]
+            live = self.get_secret(name) if tests else None
+            if live is not None and any(_at(live, op["path"]) != op["value"] for op in tests):
+                raise SecretChanged(f"Secret {name!r} changed since it was read") from None
+            raise
+
+    def edit_secret(self, name: str, decide: Callable[[dict], SecretEdit | None], *,
+                    deadline: float | None = None, backoff: float = 0.05,
+                    sleep: Callable[[float], None] = time.sleep) -> tuple[dict, int]:
+        """Read, `decide(copy_of_live)` what to change (None: nothing), write it as a JSON
+        patch that tests the keys it touches. When those keys changed meanwhile (or the
+        server answers 409), read and decide again, with jittered exponential backoff, for
+        at most `deadline` seconds (default: twice the request timeout, 30 s). Returns (the
+        Secret after, conflicts seen); NotFound if it does not exist."""
+        deadline = 2 * self.timeout if deadline is None else deadline
         conflicts = 0
-        for attempt in range(attempts):
+        give_up = time.monotonic() + deadline
+        while True:
             live = self.get_secret(name)
             if live is None:
                 raise NotFound(f"Secret {name!r} not found in namespace {self.namespace!r}")
-            wanted = mutate(copy.deepcopy(live))
-            if wanted is None:
+            edit = decide(copy.deepcopy(live))
+            ops = edit.patch(live) if edit is not None else []
+            if not ops:
                 return live, conflicts
-            wanted.setdefault("metadata", {})["resourceVersion"] = \
-                live["metadata"].get("resourceVersion")
             try:
-                return self.replace_secret(wanted), conflicts
-            except Conflict:
+                return self.patch_secret_json(name, ops), conflicts
+            except Conflict as exc:
+                if exc.reason == "AlreadyExists":
+                    raise
                 conflicts += 1
-                time.sleep(backoff * (2 ** attempt))
-        raise KubeError(f"Secret {name!r} kept changing under us: gave up after {attempts} "
-                        "conflicting updates (HTTP 409)")
+            delay = min(backoff * 2 ** min(conflicts, 10), 2.0) * random.uniform(0.5, 1.0)
+            if time.monotonic() + delay > give_up:
+                raise KubeError(f"Secret {name!r}: the keys erlcookie writes kept changing under "
+                                f"it; gave up after {conflicts} conflicting writes in "
+                                f"{deadline:g}s")
+            sleep(delay)
 
     def get_configmap(self, name: str) -> dict | None:
         return self.get("ConfigMap", name)
+
+    # -- the namespace and permissions ----------------------------------------------------------
+    def namespace_exists(self) -> bool | None:
+        """True/False, or None when we may not ask (namespaces are cluster-scoped: a
+        namespaced Role cannot grant `get` on them)."""
+        from urllib.parse import quote
+
+        try:
+            self._call("get", Resource("Namespace", "namespaces", ""), self.namespace, "GET",
+                       f"/api/v1/namespaces/{quote(self.namespace, safe='')}")
+        except NotFound:
+            return False
+        except PermissionDenied:
+            return None
+        return True
+
+    def can(self, verb: str, kind: str, name: str | None = None) -> bool | None:
+        """A SelfSubjectAccessReview: may we `verb` this (object)? None when the review
+        itself is refused or not served."""
+        resource = RESOURCES[kind]
+        attrs = {"namespace": self.namespace, "verb": verb, "group": resource.group,
+                 "resource": resource.plural}
+        if name:
+            attrs["name"] = name
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attrs}}
+        try:
+            review = self._call("create", None, None, "POST", SSAR_PATH, body=body)
+        except (PermissionDenied, NotFound):
+            return None
+        return bool((review.get("status") or {}).get("allowed"))
+
+    def missing_permissions(self, needs: "list[tuple[str, str, str | None]]") -> list[str]:
+        """Which of (verb, kind, name) the identity may not do, as "verb resource 'name'"
+        texts; asks SelfSubjectAccessReviews, else tries the reads and dry-runs the patches."""
+        missing = []
+        for verb, kind, name in needs:
+            allowed = self.can(verb, kind, name)
+            if allowed is None:
+                allowed = self._probe(verb, kind, name)
+            if not allowed:
+                resource = RESOURCES[kind]
+                plural = resource.plural + (f".{resource.group}" if resource.group else "")
+                missing.append(f"{verb} {plural}" + (f" {name!r}" if name else ""))
+        return missing
+
+    def _probe(self, verb: str, kind: str, name: str | None) -> bool:
+        """Without access reviews: do the read, or a dry run of a no-op patch."""
+        try:
+            if verb == "get" and name:
+                self.get(kind, name)
+            elif verb == "list":
+                self._request("list", kind, None, "GET", query={"limit": 1})
+            elif verb == "patch" and name:
+                self._request("patch", kind, name, "PATCH", query={"dryRun": "All"},
+                              body=[{"op": "test", "path": "/metadata/name", "value": name}],
+                              content_type="application/json-patch+json")
+            else:
+                return True  # no safe probe: the run will tell
+        except PermissionDenied:
+            return False
+        except NotFound:
+            return True  # allowed; the object's absence is checked elsewhere
+        return True
 
     # -- workloads and pods -----------------------------------------------------------------
     def list_pods(self, selector: str | None = None) -> list[dict]:
@@ -382,6 +577,12 @@ class KubeApi:
         patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at or now_rfc3339()}}}}}
         return self.patch_workload(kind, name, patch)
 
+    def restart_stamp(self, kind: str, name: str) -> str | None:
+        """The restartedAt annotation of the workload's pod template (None: never stamped)."""
+        obj = self.get_workload(kind, name) or {}
+        template = (obj.get("spec") or {}).get("template") or {}
+        return ((template.get("metadata") or {}).get("annotations") or {}).get(RESTARTED_AT)
+
     def wait_rollout(self, kind: str, name: str, *, timeout: float = 600.0, poll: float = 1.0,
                      progress: Callable[[str], None] | None = None,
                      sleep: Callable[[float], None] = time.sleep,
@@ -409,6 +610,35 @@ class KubeApi:
                 raise KubeError(f"{kind} {name!r}: rollout not complete after {timeout:g}s: "
                                 f"{state.message}")
             sleep(poll)
+
+
+def _at(obj: Any, pointer: str) -> Any:
+    """The value at a JSON Pointer, or a marker when there is none."""
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(obj, dict) and token in obj:
+            obj = obj[token]
+        else:
+            return _ABSENT
+    return obj
+
+
+_ABSENT = object()
+
+
+def _check_readable(cfg: Any) -> None:
+    """The CA, client certificate and key the configuration names must be readable: the
+    client would only fail at the first request, as if the server were unreachable."""
+    for label, path in (("cluster CA file", cfg.ssl_ca_cert), ("client certificate", cfg.cert_file),
+                        ("client key", cfg.key_file)):
+        if not path:
+            continue
+        try:
+            with open(path, "rb") as handle:
+                handle.read(1)
+        except OSError as exc:
+            raise KubeError(f"cannot read the {label} {path}: "
+                            f"{exc.strerror or type(exc).__name__}") from None
 
 
 def _check_kind(kind: str, allowed: tuple[str, ...]) -> None:

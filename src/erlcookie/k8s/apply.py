@@ -2,8 +2,9 @@
 
 An existing Secret is never overwritten unless asked (`replace=True`): overwriting a live
 cluster's cookie splits it on the next pod restart; rotating it safely is the rotation
-command's job. Writes carry the resourceVersion that was read, so a concurrent writer
-makes the API answer 409 and the decision is taken again on fresh data.
+command's job. A replacement is a JSON patch that tests the key's value as read: writes
+to anything else (labels by a controller, other keys) do not disturb it, and when the key
+itself changed meanwhile the decision is taken again on fresh data.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import copy
 from dataclasses import dataclass
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.k8s.api import Conflict, KubeApi, KubeError, NotFound
-from erlcookie.k8s.manifests import secret_value, stamp_annotations
+from erlcookie.k8s.api import Conflict, KubeApi, KubeError, NotFound, SecretEdit
+from erlcookie.k8s.manifests import cookie_annotations, secret_value, stamp_annotations
 
 
 @dataclass
@@ -60,7 +61,7 @@ def apply_secret(api: KubeApi, manifest: dict, cookie: Cookie, *, key: str,
                                 conflicts=races)
         seen: dict = {}
 
-        def decide(live: dict) -> dict | None:
+        def decide(live: dict) -> SecretEdit | None:
             seen["fp"] = _live_fp(live, key)
             seen["key_missing"] = secret_value(live, key).problem == "missing"
             if seen["fp"] == fp or not replace:
@@ -69,13 +70,11 @@ def apply_secret(api: KubeApi, manifest: dict, cookie: Cookie, *, key: str,
                 raise KubeError(f"Secret {name!r} is immutable: the API cannot change it in "
                                 "place; delete it and apply again (pods keep their cookie until "
                                 "restarted)")
-            live.pop("stringData", None)
-            live["data"] = dict(live.get("data") or {})
-            live["data"][key] = base64.b64encode(cookie.as_bytes()).decode("ascii")
-            return stamp_annotations(live, cookie)
+            return SecretEdit({key: base64.b64encode(cookie.as_bytes()).decode("ascii")},
+                              cookie_annotations(cookie))
 
         try:
-            result, conflicts = api.update_secret(name, decide, attempts=attempts)
+            result, conflicts = api.edit_secret(name, decide)
         except NotFound:
             races += 1  # deleted meanwhile
             continue

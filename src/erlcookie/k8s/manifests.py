@@ -118,14 +118,17 @@ def secret_manifest(cookie: Cookie, *, name: str = DEFAULT_SECRET_NAME,
 def stamp_annotations(secret: dict, cookie: Cookie, *, now: str | None = None) -> dict:
     """Set the fingerprint and updated-at annotations for the cookie just put in `secret`
     (call it whenever a Secret's cookie changes: `status` relies on them)."""
+    meta = secret.setdefault("metadata", {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), **cookie_annotations(cookie, now=now)}
+    return secret
+
+
+def cookie_annotations(cookie: Cookie, *, now: str | None = None) -> dict[str, str]:
+    """The fingerprint and updated-at annotations for a Secret that now holds `cookie`."""
     from datetime import datetime, timezone
 
-    meta = secret.setdefault("metadata", {})
-    annotations = dict(meta.get("annotations") or {})
-    annotations[FINGERPRINT_ANNOTATION] = cookie.fingerprint()
-    annotations[UPDATED_AT_ANNOTATION] = now or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    meta["annotations"] = annotations
-    return secret
+    return {FINGERPRINT_ANNOTATION: cookie.fingerprint(),
+            UPDATED_AT_ANNOTATION: now or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 @dataclass(frozen=True)

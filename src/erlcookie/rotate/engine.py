@@ -746,10 +746,10 @@ class RotationEngine:
             return
         self._phase(FINALIZE, "start")
         try:
-            await self.persister.finalize(j.target)
+            info = await self.persister.finalize(j.target)
         except ErlcookieError as exc:
             raise NodeError("store", f"{self.persister.description}: {exc}") from None
-        self._phase(FINALIZE, "done")
+        self._phase(FINALIZE, "done", **(info or {}))
         await self._point("finalize")
 
     async def _restart(self) -> None:

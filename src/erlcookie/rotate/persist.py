@@ -3,8 +3,10 @@
 The engine names cookies by label; a persister holds the values. Three stores:
 - `SecretPersister`: the key new pods read (`cookie` by default) gets the new cookie and
   the old one stays under a second key (`<key>.old`) until the rotation is finalized, so a
-  crashed run can still find it and a rollback can restore it. Read-modify-write with the
-  resourceVersion; a 409 from a concurrent writer is retried by the adapter.
+  crashed run can still find it and a rollback can restore it. Each write is a JSON patch
+  that tests the keys it changes against what was read, so other writers (a controller
+  touching labels) never conflict with it; when those keys did change, the adapter reads
+  and decides again, with backoff, under a deadline.
 - `FilePersister`: an atomic replace, keeping an owner-only mode (0400 for a new file).
 - `CommandPersister`: `sh -c COMMAND` with the cookie on stdin (never in argv or env),
   ERLCOOKIE_FINGERPRINT in the environment; a non-zero exit is a failed persist.
@@ -187,43 +189,32 @@ class SecretPersister:
         return _label_of_text(self._decode(secret, self.key), self.cookies)
 
     async def store(self, label: str, *, keep_previous: bool) -> dict:
+        from erlcookie.k8s.api import SecretEdit
+        from erlcookie.k8s.manifests import cookie_annotations
+
         main = self._encode(self.cookies[label])
         previous = self._encode(self.cookies[other_label(label)])
 
-        def mutate(secret: dict) -> dict | None:
-            data = dict(secret.get("data") or {})
-            wanted = dict(data)
-            wanted[self.key] = main
-            if keep_previous:
-                wanted[self.previous_key] = previous
-            else:
-                wanted.pop(self.previous_key, None)
-            if wanted == data:
-                return None
+        def decide(secret: dict) -> SecretEdit | None:
+            data = secret.get("data") or {}
+            edit = SecretEdit({self.key: main,
+                               self.previous_key: previous if keep_previous else None})
             if data.get(self.key) != main:
                 # `k8s status` dates pods against these annotations: keep them true.
-                from erlcookie.k8s.manifests import stamp_annotations
+                edit.annotations = cookie_annotations(self.cookies[label])
+            return edit
 
-                stamp_annotations(secret, self.cookies[label])
-            secret["data"] = wanted
-            secret.pop("stringData", None)
-            return secret
-
-        _, conflicts = await asyncio.to_thread(self.api.update_secret, self.name, mutate)
+        _, conflicts = await asyncio.to_thread(self.api.edit_secret, self.name, decide)
         self.conflicts += conflicts
         return {"conflicts_retried": conflicts}
 
-    async def finalize(self, label: str) -> None:
-        def mutate(secret: dict) -> dict | None:
-            data = dict(secret.get("data") or {})
-            if self.previous_key not in data:
-                return None
-            data.pop(self.previous_key)
-            secret["data"] = data
-            return secret
+    async def finalize(self, label: str) -> dict:
+        from erlcookie.k8s.api import SecretEdit
 
-        _, conflicts = await asyncio.to_thread(self.api.update_secret, self.name, mutate)
+        _, conflicts = await asyncio.to_thread(
+            self.api.edit_secret, self.name, lambda secret: SecretEdit({self.previous_key: None}))
         self.conflicts += conflicts
+        return {"conflicts_retried": conflicts}
 
     async def read_previous(self) -> str | None:
         """The label of what the second key holds (for tests and `--resume` checks)."""
