@@ -294,3 +294,122 @@ def test_rollout_of_a_deleted_workload(kube, api):
         api.wait_rollout("Deployment", "ghost", timeout=1, poll=0.01)
     with pytest.raises(UsageError):
         api.rollout_restart("Job", "x")
+
+
+# -- deadlines, files, in-cluster, access reviews -------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["drip", "silent"])
+def test_request_timeout_is_a_deadline_for_the_whole_request(kube, mode):
+    """A server that answers one byte a second satisfies every socket read: only a deadline
+    for the request as a whole (the client's retry included) ends it."""
+    kube.stall_requests(mode, interval=0.2)
+    started = time.monotonic()
+    with KubeApi.connect(timeout=1) as a:
+        with pytest.raises(KubeError, match=r"gave no complete answer to get secrets within 1s"):
+            a.get_secret("erlang-cookie")
+    assert time.monotonic() - started < 2.5
+
+
+@pytest.mark.parametrize("command", [["k8s", "secret", "--apply"],
+                                     ["k8s", "status", "-l", "app=chat"]])
+def test_cli_commands_end_at_the_request_deadline(kube, run_cli, command):
+    kube.stall_requests("drip", interval=0.5)
+    started = time.monotonic()
+    result = run_cli(*command, "--request-timeout", "1")
+    took = time.monotonic() - started
+    assert result.exit_code == 3 and "within 1s (--request-timeout)" in result.stderr
+    assert "Traceback" not in result.stderr and took < 3
+
+
+def test_an_unreadable_ca_file_is_not_an_unreachable_server(kube, tmp_path):
+    import os
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    ca.chmod(0)
+    if os.geteuid() == 0:  # root reads anything: a file that exists and fails to read
+        ca = "/proc/self/mem"
+    config = tmp_path / "kc"
+    config.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:1', "
+        f"certificate-authority: '{ca}'}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n")
+    with pytest.raises(KubeError, match=f"cannot read the cluster CA file {ca}: ") as info:
+        KubeApi.connect(kubeconfig=str(config))
+    assert "cannot reach" not in str(info.value)
+
+
+@pytest.fixture
+def in_cluster(tmp_path, monkeypatch):
+    """A pod's view: HTTPS API at KUBERNETES_SERVICE_HOST/PORT, the service account's token,
+    CA and namespace mounted as files (here in a directory the test writes)."""
+    from tests.support.certs import make_pki
+    from tests.support.kube_api import KubeApiServer
+
+    pki = make_pki(tmp_path / "pki", ["127.0.0.1"])
+    with KubeApiServer(tls=(pki.node_cert, pki.node_key), token="pod-token-1") as server:
+        server.namespaces.add(NAMESPACE)
+        account = tmp_path / "serviceaccount"
+        account.mkdir()
+        (account / "token").write_text(server.token)
+        (account / "ca.crt").write_bytes(pki.ca_cert.read_bytes())
+        (account / "namespace").write_text(NAMESPACE)
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", str(server.port))
+        monkeypatch.setenv(api_module.SERVICE_ACCOUNT_DIR_ENV, str(account))
+        monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+        server.account = account
+        yield server
+
+
+def test_in_cluster_configuration_from_the_mounted_service_account(in_cluster):
+    in_cluster.add(secret(), namespace=NAMESPACE)
+    with KubeApi.connect() as a:  # no kubeconfig and KUBERNETES_SERVICE_HOST set: in-cluster
+        assert a.namespace == NAMESPACE and a.origin.startswith("in-cluster service account at https://")
+        assert a.get_secret("erlang-cookie")["metadata"]["name"] == "erlang-cookie"
+    with KubeApi.connect(in_cluster=True, namespace="default") as a:
+        assert a.namespace == "default" and a.get_secret("erlang-cookie") is None
+    assert in_cluster.requests and all(r.user_agent.startswith("erlcookie/") for r in in_cluster.requests)
+
+
+def test_in_cluster_with_a_wrong_ca_or_no_token(in_cluster, tmp_path):
+    from tests.support.certs import make_pki
+
+    other = make_pki(tmp_path / "other", ["127.0.0.1"])
+    (in_cluster.account / "ca.crt").write_bytes(other.ca_cert.read_bytes())
+    with KubeApi.connect(in_cluster=True, timeout=5) as a:
+        with pytest.raises(KubeError, match="cannot reach the Kubernetes API"):
+            a.get_secret("x")
+    (in_cluster.account / "token").unlink()
+    with pytest.raises(KubeError, match="in-cluster configuration unavailable: Service token"):
+        KubeApi.connect(in_cluster=True)
+
+
+def test_missing_permissions_from_access_reviews_or_probes(kube, api):
+    kube.add(deployment(), namespace=NAMESPACE)
+    kube.add(secret(), namespace=NAMESPACE)
+    kube.grant(["get", "patch"], "secrets", namespace=NAMESPACE, names=["erlang-cookie"])
+    kube.grant("list", "pods", namespace=NAMESPACE)
+    kube.grant("get", "deployments", namespace=NAMESPACE)
+    needs = [("get", "Secret", "erlang-cookie"), ("patch", "Secret", "erlang-cookie"),
+             ("list", "Pod", None), ("get", "Deployment", "chat"), ("patch", "Deployment", "chat")]
+    assert api.missing_permissions(needs) == ["patch deployments.apps 'chat'"]
+    assert len(kube.reviews) == len(needs) and all(r["namespace"] == NAMESPACE for r in kube.reviews)
+    requests = len(kube.requests)
+    # without access reviews: reads are tried and patches dry-run, nothing is changed
+    kube.deny("create", "selfsubjectaccessreviews")
+    before = kube.get("Deployment", "chat", NAMESPACE)
+    assert api.missing_permissions(needs) == ["patch deployments.apps 'chat'"]
+    dry = [r for r in kube.requests[requests:] if r.method == "PATCH"]
+    assert dry and all(r.query.get("dryRun") == "All" for r in dry)
+    assert kube.get("Deployment", "chat", NAMESPACE) == before
+
+
+def test_namespace_exists(kube, api):
+    assert api.namespace_exists() is True
+    with KubeApi.connect(namespace="nope") as ghost:
+        assert ghost.namespace_exists() is False
+        kube.deny("get", "namespaces")
+        assert ghost.namespace_exists() is None

@@ -263,6 +263,32 @@ def test_cli_status_missing_secret_and_no_match(kube, run_cli):
     assert nothing.exit_code == 1 and "no Deployment, StatefulSet" in nothing.stdout
 
 
+def test_cli_status_in_a_namespace_that_does_not_exist(kube, run_cli):
+    """A real server lists nothing and finds no Secret there: say the namespace is missing
+    (exit 3) instead of reporting a missing Secret and workloads (exit 1)."""
+    kube.add(deployment(), namespace=NAMESPACE)
+    result = run_cli("k8s", "status", "-l", "app=chat", "-n", "nope")
+    assert result.exit_code == 3
+    assert "namespace 'nope' does not exist" in result.stderr and "Secret" not in result.stdout
+    # an identity that may not read namespaces (a namespaced Role) gets the findings as before
+    kube.deny("get", "namespaces")
+    denied = run_cli("k8s", "status", "-l", "app=chat", "-n", "nope")
+    assert denied.exit_code == 1 and "does not exist in namespace nope" in denied.stdout
+
+
+def test_cli_status_stale_pods_after_a_live_rotation_are_about_their_environment(app, run_cli,
+                                                                                  tmp_path):
+    app.advance(60)
+    path = tmp_path / "new"
+    path.write_text("Status-New-Cookie-0a1b2c3d4e5f60718293")
+    path.chmod(0o600)
+    assert run_cli("k8s", "secret", "--apply", "--replace", "--cookie-file", str(path)).exit_code == 0
+    result = run_cli("k8s", "status", "-l", "app=chat")
+    assert result.exit_code == 1
+    assert "its environment (or cookie file) holds the cookie from before the change" in result.stdout
+    assert "runs with the old cookie" not in result.stdout
+
+
 @pytest.mark.parametrize("verb, resource, expected", [
     ("get", "secrets", "cannot get secrets 'erlang-cookie'"),
     ("list", "statefulsets", "--verb=list --resource=statefulsets.apps -n chat"),

@@ -508,7 +508,9 @@ class KubeApiServer:
         with self._lock:
             self.requests.append(req)
         try:
-            if self.token and auth != f"Bearer {self.token}":
+            scheme, _, presented = (auth or "").partition(" ")
+            if self.token and (scheme.lower() != "bearer" or presented.strip() != self.token):
+                # the scheme is case-insensitive (the in-cluster client sends "bearer")
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             if req.path in ("/version", "/version/"):
                 return 200, {"major": "1", "minor": "31", "gitVersion": "v1.31.0-erlcookie-fake"}

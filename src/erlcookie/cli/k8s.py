@@ -21,7 +21,8 @@ STYLES = ("elixir", "erlang", "base32", "hex")  # erlcookie.cookie.generate.STYL
 def _kube_options(func):
     """Where the cluster is: kubeconfig/context or the pod's service account."""
     func = click.option("--request-timeout", type=click.FloatRange(min=0.1), default=15.0,
-                        show_default=True, metavar="SECONDS", help="Timeout of each API request.")(func)
+                        show_default=True, metavar="SECONDS",
+                        help="Deadline of each API request, retries included.")(func)
     func = click.option("--in-cluster", is_flag=True, default=None,
                         help="Use the pod's service account (the default in a pod without kubeconfig).")(func)
     func = click.option("--kubeconfig", metavar="PATH",
@@ -496,6 +497,8 @@ def status_cmd(selector, secret, key, env, mount, container_names, namespace, co
         secret_obj = api.get_secret(secret)
         workloads = api.list_workloads(selector)
         pods = api.list_pods(selector)
+        if secret_obj is None and not workloads and not pods:
+            _check_namespace(api)
         options = StatusOptions(secret=secret, key=key, env=env, mount=mount,
                                 containers=tuple(container_names) or None,
                                 namespace=api.namespace, selector=selector)
@@ -508,6 +511,15 @@ def status_cmd(selector, secret, key, env, mount, container_names, namespace, co
         _render_status(report)
     if not report.ok:
         sys.exit(EXIT_FINDINGS)
+
+
+def _check_namespace(api) -> None:
+    """Nothing found at all: say so when the namespace itself does not exist (exit 3)."""
+    from erlcookie.k8s.api import KubeError
+
+    if api.namespace_exists() is False:
+        raise KubeError(f"namespace {api.namespace!r} does not exist ({api.origin}); check -n "
+                        "or the context's namespace")
 
 
 def _fetch_configmaps(api, names) -> dict:
