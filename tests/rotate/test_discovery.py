@@ -117,7 +117,7 @@ def test_kube_discovery_dials_pod_ips_and_finds_owners(kube_api, kube_server):
     kube_server.add(pending)
     dialer = Dialer()
     found = asyncio.run(KubeDiscovery(kube_api, "app=web", dialer).discover())
-    assert len(found.nodes) == 2 and found.pending == ("pod/web-starting",)
+    assert len(found.nodes) == 2 and found.pending == ("pod/web-starting (Pending)",)
     for node in found.nodes:
         ip = node.split("@", 1)[1]
         assert dialer.get(node) == Dial(ip, 4369, None)
@@ -129,3 +129,20 @@ def test_kube_discovery_dials_pod_ips_and_finds_owners(kube_api, kube_server):
 def test_kube_discovery_needs_a_selector(kube_api):
     with pytest.raises(UsageError, match="selector"):
         KubeDiscovery(kube_api, "", Dialer())
+
+
+def test_kube_discovery_reports_why_pods_are_pending(kube_api, kube_server):
+    kube_server.pending("Deployment", "web", 1, NAMESPACE)
+    kube_server.add(deployment("web"))
+    found = asyncio.run(KubeDiscovery(kube_api, "app=web", Dialer()).discover())
+    assert len(found.nodes) == 1 and len(found.pending) == 1
+    assert found.pending[0].endswith("(Pending: Unschedulable)")
+
+
+def test_kube_discovery_in_a_namespace_that_does_not_exist(kube_server):
+    from erlcookie.errors import OperationalError
+    from erlcookie.k8s.api import KubeApi
+
+    with KubeApi.connect(namespace="nope", timeout=5) as api:
+        with pytest.raises(OperationalError, match="namespace 'nope' does not exist"):
+            asyncio.run(KubeDiscovery(api, "app=web", Dialer()).discover())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -263,19 +264,82 @@ def test_failure_after_persist_stops_consistent_and_resumes(tmp_path):
     assert cluster.settled(NEW)
 
 
-def test_pending_pods_make_converge_wait_then_fail(tmp_path):
+def test_pending_pods_are_waited_for_in_converge_within_a_bound(tmp_path):
+    """A pod that never runs (unschedulable) must not block the rotation: converge waits
+    for it until converge_timeout, then says so and finishes (it runs no node; when it
+    starts it reads the stored cookie)."""
     cluster = FakeCluster(NAMES)
-    engine, _ = make(cluster)
-    engine.options.converge_rounds = 3
+    engine, events = make(cluster)
+    engine.options.converge_timeout = 0.4
+    engine.options.converge_interval = 0.05
 
     def hook(point, eng):
         if point == "persist":
             eng.discovery.pending = ["pod/starting"]
 
     engine.hook = hook
-    with pytest.raises(PhaseFailed, match="still not ready: pod/starting"):
+    started = time.monotonic()
+    assert run(start(engine, tmp_path))[0] == DONE
+    assert 0.4 <= time.monotonic() - started < 5
+    warnings = [e["message"] for e in events if e["event"] == "warning"]
+    assert any("still not running after 0.4s: pod/starting" in w and "new cookie" in w
+               for w in warnings)
+    assert cluster.splits == [] and cluster.settled(NEW)
+
+
+def test_pending_pods_in_preflight_are_not_a_problem_and_a_finding_wins(tmp_path):
+    cluster = FakeCluster(NAMES)
+    engine, events = make(cluster)
+    engine.discovery.pending = ["pod/unschedulable"]
+    report = run(engine.preflight())
+    assert report.members == sorted(NAMES)
+    assert any(e.get("node") == "pod/unschedulable" and e.get("result") == "pending" for e in events)
+    # a node on the wrong cookie (a finding) beside an unreachable one (operational): exit 1
+    cluster.nodes[NAMES[2]].own = NEW
+    engine, _ = make(cluster, seeds=NAMES + ["ghost@h"])
+    with pytest.raises(PreflightFailed) as info:
+        run(engine.preflight())
+    assert {p["verdict"] for p in info.value.problems} == {"rejected", "no_such_node"}
+    assert any(p["node"] == "ghost@h" for p in info.value.problems)
+    assert info.value.exit_code == 1
+
+
+def test_an_operational_error_after_persist_is_a_resumable_stop(tmp_path):
+    """Discovery failing in converge (the Kubernetes API gone): a failed-phase event, a
+    message that says the store already holds the new cookie and that --resume finishes."""
+    from erlcookie.errors import OperationalError
+
+    cluster = FakeCluster(NAMES)
+    store = FakeStore()
+    engine, events = make(cluster, store)
+
+    class Gone(FakeDiscovery):
+        broken = False
+
+        async def discover(self):
+            if self.broken:
+                raise OperationalError("cannot reach the Kubernetes API (test)")
+            return await super().discover()
+
+    engine.discovery = Gone(cluster)
+
+    def hook(point, eng):
+        if point == "persist":
+            eng.discovery.broken = True
+
+    engine.hook = hook
+    with pytest.raises(PhaseFailed) as info:
         run(start(engine, tmp_path))
-    assert cluster.splits == []
+    message = str(info.value)
+    assert message.startswith("converge failed on discovery: fake: cannot reach the Kubernetes API")
+    assert "fake store already holds the new cookie" in message and "--resume" in message
+    assert any(e["event"] == "phase" and e["phase"] == "converge" and e["status"] == "failed"
+               for e in events)
+    assert store.label == NEW and cluster.splits == []
+    journal = Journal.load(tmp_path / "j.json")
+    engine.discovery.broken = False
+    engine2, _ = make(cluster, store)
+    assert run(engine2.drive(journal)) == DONE
 
 
 def test_journal_never_holds_cookie_labels_other_than_labels(tmp_path):

@@ -855,7 +855,11 @@ class KubeApiServer:
         if (kind, ns, name) in self._stalled:
             status = obj.setdefault("status", {})
             status["observedGeneration"] = meta["generation"]
-            status["updatedReplicas"] = 0
+            status["updatedReplicas"] = 0  # the new revision exists, no pod runs it
+            if kind == "StatefulSet":
+                status["updateRevision"] = f"{name}-{digest}"
+            elif kind == "DaemonSet":
+                status["updatedNumberScheduled"] = 0
             return
         if kind == "Deployment":
             rs_name = f"{name}-{digest}"

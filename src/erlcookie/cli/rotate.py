@@ -96,8 +96,8 @@ class Renderer:
             self._say(f"{name}: {status}" + (f" ({facts})" if facts else "")
                       + (f" in {took * 1000:.0f} ms" if status == "done" else ""))
         for problem in event.get("problems") or []:
-            self._say(f"  {problem.get('node') or 'store'}: {problem.get('verdict')}: "
-                      f"{problem.get('detail')}")
+            self._say(f"  {problem.get('node') or problem.get('source') or '-'}: "
+                      f"{problem.get('verdict')}: {problem.get('detail')}")
 
     def _tasks_index(self, task_id) -> int:
         return [t.id for t in self._progress.tasks].index(task_id)

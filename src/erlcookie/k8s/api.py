@@ -108,6 +108,16 @@ class NotFound(KubeError):
     pass
 
 
+class MissingPermissions(KubeError):
+    """Found before acting (access reviews): what the identity may not do, and why we ask."""
+
+    def __init__(self, missing: list[str], namespace: str, purpose: str):
+        self.missing = missing
+        super().__init__(f"missing permission in namespace {namespace!r} {purpose}: "
+                         f"{'; '.join(missing)}. Nothing was changed. `erlcookie k8s rbac` "
+                         "prints a Role that grants what each command needs")
+
+
 class Conflict(KubeError):
     """409: `reason` is "AlreadyExists" (create) or "Conflict" (stale resourceVersion)."""
 

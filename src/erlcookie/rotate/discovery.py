@@ -19,7 +19,7 @@ import fnmatch
 import re
 import shutil
 import subprocess
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.rotate.engine import Found
@@ -228,6 +228,21 @@ def pod_ready_address(pod: Mapping) -> str | None:
     return status.get("podIP") or None
 
 
+def pod_waiting_reason(pod: Mapping) -> str:
+    """Why a pod runs no node yet, as `kubectl get pods` would hint: its phase and the
+    scheduler's or the kubelet's reason."""
+    status = pod.get("status") or {}
+    phase = status.get("phase") or "Pending"
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            return f"{phase}: {cond.get('reason') or 'not scheduled'}"
+    for cstatus in status.get("containerStatuses") or []:
+        waiting = (cstatus.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason"):
+            return f"{phase}: {waiting['reason']}"
+    return phase if status.get("podIP") or phase != "Running" else f"{phase}: no IP yet"
+
+
 class KubeDiscovery:
     """Pods matching a selector; each dialled at its pod IP, or through port-forwards."""
 
@@ -265,7 +280,7 @@ class KubeDiscovery:
             if ip is None:
                 if not (pod.get("metadata") or {}).get("deletionTimestamp") and \
                         (pod.get("status") or {}).get("phase") in (None, "Pending", "Running"):
-                    pending.append(f"pod/{pod_name}")
+                    pending.append(f"pod/{pod_name} ({pod_waiting_reason(pod)})")
                 continue
             node = pod_node_name(pod, env_names=self.env_names, template=self.template,
                                  container=self.container)
@@ -281,6 +296,8 @@ class KubeDiscovery:
                 dial = Dial(ip, self.epmd_port)
             self.dialer.learn(node, dial)
             nodes.append(node)
+        if not pods and await asyncio.to_thread(self.api.namespace_exists) is False:
+            raise OperationalError(f"namespace {self.api.namespace!r} does not exist")
         if unnamed:
             raise UsageError(f"pod(s) {', '.join(unnamed[:3])} set none of "
                              f"{', '.join(self.env_names)} to a node name; give --node-env VAR "
@@ -408,6 +425,8 @@ class KubeRestarter:
         return owners
 
     async def check(self) -> None:
+        """The workloads exist and we may patch them (rollout restart) and read them
+        (waiting): proven now, before anything changes."""
         if not self.targets:
             await self.discovery.discover()
         workloads = self._workloads()
@@ -416,18 +435,42 @@ class KubeRestarter:
         for kind, name in workloads:
             if await asyncio.to_thread(self.api.get_workload, kind, name) is None:
                 raise UsageError(f"--restart: {kind}/{name} does not exist")
+        needs = [(verb, kind, name) for kind, name in workloads for verb in ("get", "patch")]
+        missing = await asyncio.to_thread(self.api.missing_permissions, needs)
+        if missing:
+            from erlcookie.k8s.api import MissingPermissions
+
+            raise MissingPermissions(missing, self.api.namespace,
+                                     "to restart the workloads at the end (--restart)")
         self.description = "rollout restart " + ", ".join(f"{k}/{n}" for k, n in workloads)
 
-    async def restart(self, emit) -> list[str]:
+    async def restart(self, emit, stamps: dict | None = None,
+                      save: Callable[[], None] | None = None) -> list[str]:
+        """Stamp each workload's pod template (what `kubectl rollout restart` does) and wait
+        for the rollouts. `stamps` (kept in the journal) records each stamp before it is
+        sent: a resumed run whose stamp is already on the workload only waits, instead of
+        starting yet another rollout."""
+        stamps = {} if stamps is None else stamps
         if not self.targets:
             await self.discovery.discover()  # owners of the pods as they are now
         workloads = self._workloads()
         if not workloads:
-            raise OperationalError("--restart: no Deployment/StatefulSet/DaemonSet owns the pods")
+            raise OperationalError("no Deployment/StatefulSet/DaemonSet owns the pods")
         for kind, name in workloads:
-            await asyncio.to_thread(self.api.rollout_restart, kind, name)
-            emit("node", phase="restart", node=f"{kind}/{name}", action="restart", result="ok",
-                 detail="restart requested")
+            ref = f"{kind}/{name}"
+            stamp = stamps.get(ref)
+            if stamp and await asyncio.to_thread(self.api.restart_stamp, kind, name) == stamp:
+                emit("node", phase="restart", node=ref, action="restart", result="ok",
+                     detail=f"already requested at {stamp}; waiting for it")
+                continue
+            from erlcookie.k8s.api import now_rfc3339
+
+            stamps[ref] = now_rfc3339()
+            if save is not None:
+                save()
+            await asyncio.to_thread(self.api.rollout_restart, kind, name, stamps[ref])
+            emit("node", phase="restart", node=ref, action="restart", result="ok",
+                 detail=f"requested at {stamps[ref]}")
         for kind, name in workloads:
             await asyncio.to_thread(
                 self.api.wait_rollout, kind, name, timeout=self.timeout,

@@ -28,6 +28,8 @@ from erlcookie.rotate.plan import (CONVERGE, FINALIZE, FORWARD, NEW, OLD, OTHER,
                                    other_label)
 
 GONE_VERDICTS = frozenset({NO_SUCH_NODE, UNREACHABLE})
+# Preflight problems that are findings (exit 1): nodes or the store answered, something is off.
+FINDING_VERDICTS = frozenset({"rejected", "not_allowed", "cookie", "pins", "store"})
 ROLLBACK_REQUESTED = "rollback requested"
 
 
@@ -115,7 +117,10 @@ class Restarter(Protocol):
 
     async def check(self) -> None: ...
 
-    async def restart(self, emit: Callable[..., None]) -> list[str]: ...
+    async def restart(self, emit: Callable[..., None], stamps: dict,
+                      save: Callable[[], None]) -> list[str]:
+        """Restart and wait. `stamps` is kept in the journal (call `save` after changing
+        it, before acting on it), so a resumed run can tell what it already requested."""
 
 
 # -- outcomes ----------------------------------------------------------------------------------
@@ -149,7 +154,8 @@ class SimulatedCrash(BaseException):
 @dataclass
 class EngineOptions:
     concurrency: int = 32
-    converge_rounds: int = 50   # rounds that still found changes or pending nodes
+    converge_rounds: int = 50   # rounds that still found members coming or going
+    # pending nodes (pods not running yet) are waited for until converge_timeout
     converge_interval: float = 0.3
     converge_timeout: float = 60.0
     converge_settle: float = 1.0  # keep watching this long for nodes booting from the old store
@@ -276,9 +282,9 @@ class RotationEngine:
         self.emit("phase", phase=PREFLIGHT, status="start")
         found = await self.discovery.discover()
         problems: list[dict] = []
-        for name in found.pending:
-            problems.append({"node": name, "verdict": "pending",
-                             "detail": "discovered but not ready (no address or not running)"})
+        for name in found.pending:  # no node runs there yet: converge waits for it
+            self.emit("node", phase=PREFLIGHT, node=name, action="discover", result="pending",
+                      detail="not running yet; converge waits for it")
         members = await self._closure(found.nodes, OLD, problems)
         if not members and not problems:
             raise PreflightFailed(f"no nodes found ({self.discovery.description})", [],
@@ -308,18 +314,18 @@ class RotationEngine:
             store = await self.persister.current()
         except ErlcookieError as exc:
             store = None
-            problems.append({"node": None, "verdict": "usage" if exc.exit_code == EXIT_USAGE
-                             else "store-error", "detail": str(exc)})
+            problems.append({"node": None, "source": "store", "verdict": "usage"
+                             if exc.exit_code == EXIT_USAGE else "error", "detail": str(exc)})
         if store == OTHER or (store == NEW and not store_may_hold_new):
-            problems.append({"node": None, "verdict": "store",
+            problems.append({"node": None, "source": "store", "verdict": "store",
                              "detail": f"{self.persister.description} holds a cookie that is "
                                        "neither the old nor the new one"})
         if self.restarter is not None:
             try:
                 await self.restarter.check()
             except ErlcookieError as exc:
-                problems.append({"node": None, "verdict": "usage" if exc.exit_code == EXIT_USAGE
-                                 else "restart", "detail": str(exc)})
+                problems.append({"node": None, "source": "restart", "verdict": "usage"
+                                 if exc.exit_code == EXIT_USAGE else "error", "detail": str(exc)})
         model = ClusterModel({n: NodeState(OLD) for n in members})
         report = PreflightReport(members, model, store, problems)
         if problems:
@@ -327,12 +333,13 @@ class RotationEngine:
             verdicts = {p["verdict"] for p in problems}
             if "usage" in verdicts:
                 code = EXIT_USAGE
-            elif verdicts <= {"rejected", "not_allowed", "cookie", "pins", "store"}:
-                code = EXIT_FINDINGS  # nodes or the store answered, and something is off
+            elif verdicts & FINDING_VERDICTS:
+                code = EXIT_FINDINGS  # a finding wins over an operational error beside it
             else:
                 code = EXIT_OPERATIONAL
             first = problems[0]
-            where = f"{first['node']}: " if first["node"] else ""
+            where = f"{first['node'] or first.get('source')}: " if first["node"] or \
+                first.get("source") else ""
             raise PreflightFailed(f"preflight found {len(problems)} problem(s), nothing was "
                                   f"changed; first: {where}{first['detail']}", problems, code)
         self.model = model
@@ -381,6 +388,8 @@ class RotationEngine:
                     await run()
         except NodeError as exc:
             return self._stop(j.current_phase or VERIFY, exc)
+        except ErlcookieError as exc:  # e.g. the Kubernetes API went away: still resumable
+            return self._stop(j.current_phase or VERIFY, NodeError("-", str(exc)))
         status = DONE if j.direction == FORWARD else ROLLED_BACK
         j.finish(status)
         self._save()
@@ -391,14 +400,19 @@ class RotationEngine:
     def _stop(self, phase: str, exc: NodeError) -> str:
         j = self.journal
         assert j is not None
-        message = f"{phase} failed on {exc.node}: {exc.detail}"
+        message = f"{phase} failed" + (f" on {exc.node}" if exc.node != "-" else "") + \
+            f": {exc.detail}"
         self._phase(phase, "failed", node=exc.node, detail=exc.detail)
         j.fail(message)
         self._save()
         self.emit("result", status=FAILED, phase=phase, error=message)
+        stored = ""
+        if j.data.get("store_touched"):
+            stored = (f"{self.persister.description} already holds the "
+                      f"{'new' if j.direction == FORWARD else 'old'} cookie. ")
         raise PhaseFailed(f"{message}. No pair of nodes disagrees on its cookie (no split). "
-                          f"Finish with `erlcookie rotate --resume` or undo with "
-                          f"`erlcookie rotate --rollback` (journal {j.path})")
+                          f"{stored}Finish with `erlcookie rotate --resume` (it picks up at "
+                          f"{phase}) or undo with `erlcookie rotate --rollback` (journal {j.path})")
 
     async def _auto_rollback(self, exc: NodeError) -> str:
         j = self.journal
@@ -606,10 +620,13 @@ class RotationEngine:
         began = time.monotonic()
         deadline = began + self.options.converge_timeout
         settle_until = began + self.options.converge_settle
-        rounds = 0
+        rounds = busy = 0
         while True:
             rounds += 1
-            found = await self.discovery.discover()
+            try:
+                found = await self.discovery.discover()
+            except ErlcookieError as exc:
+                raise NodeError("discovery", f"{self.discovery.description}: {exc}") from None
             seeds = set(found.nodes) | set(self.model.members)
             members = await self._members_now(seeds, target)
             newcomers = sorted(set(members) - set(self.model.members))
@@ -624,12 +641,19 @@ class RotationEngine:
             changed = bool(newcomers or departed)
             if not changed and not found.pending and time.monotonic() >= settle_until:
                 break
-            if (changed or found.pending) and (rounds >= self.options.converge_rounds
-                                               or time.monotonic() > deadline):
-                waiting = ", ".join(found.pending[:3])
-                raise NodeError(found.pending[0] if found.pending else "cluster",
-                                f"membership did not settle after {rounds} round(s)"
-                                + (f"; still not ready: {waiting}" if waiting else ""))
+            busy += changed
+            if changed and (busy >= self.options.converge_rounds or time.monotonic() > deadline):
+                raise NodeError("cluster", f"membership did not settle after {rounds} round(s)")
+            if found.pending and not changed and time.monotonic() > deadline:
+                # Pending pods have started no node; when they start, they read the store,
+                # which holds the target cookie now. Waiting longer would only block.
+                waiting = ", ".join(found.pending[:3]) + \
+                    (f" and {len(found.pending) - 3} more" if len(found.pending) > 3 else "")
+                self.emit("warning", message=f"still not running after "
+                                             f"{self.options.converge_timeout:g}s: {waiting}; "
+                                             "no node runs there yet, and when one starts it "
+                                             f"reads the {target} cookie from the store")
+                break
             await asyncio.sleep(self.options.converge_interval)
         self._phase(CONVERGE, "done", rounds=rounds, members=len(self.model.members))
         await self._point("converge")
@@ -760,11 +784,13 @@ class RotationEngine:
             return
         self._phase(RESTART, "start", what=self.restarter.description)
         try:
-            restarted = await self.restarter.restart(self.emit)
+            # stamps live in the journal: a resumed run waits for a restart it requested
+            restarted = await self.restarter.restart(
+                self.emit, j.data.setdefault("restart_stamps", {}), self._save)
+            found = await self.discovery.discover()
         except ErlcookieError as exc:
-            raise NodeError("restart", str(exc)) from None
+            raise NodeError("-", str(exc)) from None
         # the restarted nodes read the stored cookie: check they run the new one
-        found = await self.discovery.discover()
         wrong: list[str] = []
 
         async def check(node):

@@ -182,10 +182,18 @@ class SecretPersister:
         return base64.b64encode(cookie.as_bytes()).decode("ascii")
 
     async def current(self) -> str | None:
+        """What the Secret holds, read in preflight; also proves that we may patch it
+        (persist and finalize), so a missing permission stops the run before any change."""
+        from erlcookie.k8s.api import MissingPermissions
+
         secret = await asyncio.to_thread(self.api.get_secret, self.name)
         if secret is None:
             raise UsageError(f"Secret {self.api.namespace}/{self.name} does not exist; create it "
                              "first (erlcookie k8s secret) or persist elsewhere")
+        missing = await asyncio.to_thread(self.api.missing_permissions,
+                                          [("patch", "Secret", self.name)])
+        if missing:
+            raise MissingPermissions(missing, self.api.namespace, "to store the new cookie")
         return _label_of_text(self._decode(secret, self.key), self.cookies)
 
     async def store(self, label: str, *, keep_previous: bool) -> dict:
