@@ -55,7 +55,9 @@ def k8s():
     Offline (GitOps): `secret` writes a Secret manifest, `inject` edits workload
     manifests to read the cookie from it, `netpol` writes a NetworkPolicy for EPMD and the
     distribution ports. Live: `secret --apply` and `status -l app=x` use your kubeconfig
-    (--context, -n) or the pod's service account.
+    (--context, -n) or the pod's service account. In the cluster: `rbac` writes the
+    least-privilege ServiceAccount/Role/RoleBinding of a command, `job rotate` a Job that
+    rotates the cookie from a pod.
     """
 
 
@@ -561,6 +563,148 @@ def _render_status(report) -> None:
         click.echo(f"{f.severity}: {f.object or '-'}: {f.message}{fp}")
     click.echo("ok" if report.ok else
                f"{sum(f.severity == 'error' for f in report.findings)} problem(s)")
+
+
+# -- running where the pods are -------------------------------------------------------------
+
+def _restart_targets(texts) -> list[tuple[str, str]]:
+    from erlcookie.rotate.discovery import parse_restart_target
+
+    return [parse_restart_target(t) for t in texts]
+
+
+@k8s.command("rbac")
+@click.argument("command", type=click.Choice(["status", "apply", "rotate"]))
+@click.option("-n", "--namespace", required=True, metavar="NS", help="The app's namespace.")
+@click.option("--secret", default=DEFAULT_SECRET, show_default=True,
+              help="The cookie Secret (rules on it are narrowed to this name).")
+@click.option("--service-account", "account", default="erlcookie", show_default=True,
+              help="ServiceAccount to create and bind.")
+@click.option("--role", metavar="NAME", help="Role and RoleBinding name (default <account>-<command>).")
+@click.option("--restart", is_flag=True, help="rotate: also what --restart needs.")
+@click.option("--restart-target", multiple=True, metavar="KIND/NAME",
+              help="rotate --restart: narrow workload access to these. Repeatable.")
+@click.option("--replace", is_flag=True, help="apply: also what --replace needs.")
+@click.option("--no-configmaps", is_flag=True,
+              help="status: leave out `get configmaps` (status then notes what it skipped).")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True)
+@handle_errors
+def rbac_cmd(command, namespace, secret, account, role, restart, restart_target, replace,
+             no_configmaps, fmt):
+    """The least-privilege ServiceAccount, Role and RoleBinding for COMMAND (status: `k8s
+    status`; apply: `k8s secret --apply`; rotate: `rotate --secret`), in one namespace.
+
+    \b
+    Example:
+      erlcookie k8s rbac rotate -n chat --secret erlang-cookie --restart | kubectl apply -f -
+    """
+    from erlcookie.k8s.manifests import render
+    from erlcookie.k8s.rbac import rbac_manifests
+
+    if (restart or restart_target) and command != "rotate":
+        raise UsageError("--restart/--restart-target go with `rotate`")
+    if restart_target and not restart:
+        raise UsageError("--restart-target goes with --restart")
+    if replace and command != "apply":
+        raise UsageError("--replace goes with `apply`")
+    if no_configmaps and command != "status":
+        raise UsageError("--no-configmaps goes with `status`")
+    needs = {"rotate": {"restart": restart, "restart_targets": _restart_targets(restart_target)},
+             "apply": {"replace": replace}, "status": {"configmaps": not no_configmaps}}[command]
+    click.echo(render(rbac_manifests(command, namespace=namespace, secret=secret, account=account,
+                                     role=role, **needs), fmt), nl=False)
+
+
+@k8s.group("job")
+def job_group():
+    """Jobs that run erlcookie inside the cluster, where pod IPs are reachable."""
+
+
+@job_group.command("rotate")
+@click.option("-n", "--namespace", required=True, metavar="NS", help="The app's namespace.")
+@click.option("-l", "--selector", metavar="SELECTOR", help="The app's pods, e.g. app=chat.")
+@click.option("--secret", default=DEFAULT_SECRET, show_default=True, help="The cookie Secret.")
+@click.option("--secret-key", metavar="KEY", help="Its key new pods read (default 'cookie').")
+@click.option("--restart", is_flag=True, help="Finally rollout-restart the pods' workloads.")
+@click.option("--restart-target", multiple=True, metavar="KIND/NAME", help="Repeatable.")
+@click.option("--node-env", multiple=True, metavar="VAR", help="As for `rotate`. Repeatable.")
+@click.option("--node-template", metavar="TEMPLATE", help="As for `rotate`.")
+@click.option("--container", metavar="NAME", help="As for `rotate`.")
+@click.option("--image", required=True, metavar="IMAGE",
+              help="An image with erlcookie installed (see docs/k8s.md).")
+@click.option("--command", "command_text", default="erlcookie", show_default=True,
+              metavar="CMD", help="How the image runs erlcookie, e.g. 'python3 -m erlcookie'.")
+@click.option("--service-account", "account", default="erlcookie", show_default=True,
+              help="The ServiceAccount the Job runs as (`erlcookie k8s rbac rotate`).")
+@click.option("--name", "job_name", default="erlcookie-rotate", show_default=True, help="Job name.")
+@click.option("--journal-claim", metavar="PVC",
+              help="Keep the journal on this PersistentVolumeClaim, so a --resume Job can finish "
+                   "a failed run (default: an emptyDir, lost with the pod).")
+@click.option("--resume", is_flag=True, help="A Job that runs `rotate --resume` (needs --journal-claim).")
+@click.option("--rollback", is_flag=True, help="A Job that runs `rotate --rollback` (needs --journal-claim).")
+@click.option("--with-rbac", is_flag=True, help="Also emit the ServiceAccount, Role and RoleBinding.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True)
+@handle_errors
+def job_rotate_cmd(namespace, selector, secret, secret_key, restart, restart_target, node_env,
+                   node_template, container, image, command_text, account, job_name,
+                   journal_claim, resume, rollback, with_rbac, fmt):
+    """A Job that runs `erlcookie rotate --in-cluster` as a least-privilege ServiceAccount:
+    the old cookie is read from the Secret, a new one generated, the pods found by -l and
+    dialled at their IPs.
+
+    \b
+    Example:
+      erlcookie k8s job rotate -n chat -l app=chat --restart --image registry/erlcookie:1 \\
+          --with-rbac | kubectl apply -f -
+      kubectl -n chat logs -f job/erlcookie-rotate
+    """
+    from erlcookie.k8s.manifests import check_env_name, check_secret_key, render
+    from erlcookie.k8s.rbac import rbac_manifests, rotate_job, split_command
+    from erlcookie.k8s.selectors import parse_selector
+
+    if resume and rollback:
+        raise UsageError("--resume and --rollback exclude each other")
+    targets = _restart_targets(restart_target)
+    if restart_target and not restart:
+        raise UsageError("--restart-target goes with --restart")
+    if resume or rollback:
+        if not journal_claim:
+            raise UsageError("--resume/--rollback read the journal a first Job left on "
+                             "--journal-claim; give it")
+        given = [n for n, v in (("-l", selector), ("--secret-key", secret_key),
+                                ("--node-env", node_env), ("--node-template", node_template),
+                                ("--container", container), ("--restart", restart)) if v]
+        if given:
+            raise UsageError(f"--resume/--rollback take their settings from the journal; drop "
+                             f"{', '.join(given)}")
+        args = ["--resume" if resume else "--rollback"]
+    else:
+        if not selector:
+            raise UsageError("-l SELECTOR: which pods run the cluster?")
+        parse_selector(selector)
+        args = ["-n", namespace, "-l", selector, "--secret", secret]
+        if secret_key:
+            args += ["--secret-key", check_secret_key(secret_key)]
+        for var in node_env:
+            args += ["--node-env", check_env_name(var)]
+        if node_template:
+            args += ["--node-template", node_template]
+        if container:
+            args += ["--container", container]
+        if restart:
+            args.append("--restart")
+            for kind, name in targets:
+                args += ["--restart-target", f"{kind.lower()}/{name}"]
+    objects = []
+    if with_rbac:
+        objects += rbac_manifests("rotate", namespace=namespace, secret=secret, account=account,
+                                  restart=restart, restart_targets=targets)
+    objects.append(rotate_job(args, namespace=namespace, image=image,
+                              command=split_command(command_text), name=job_name,
+                              account=account, journal_claim=journal_claim))
+    click.echo(render(objects, fmt), nl=False)
 
 
 # -- tls (its own module) --------------------------------------------------------------------
