@@ -1,7 +1,8 @@
 """The Kubernetes path, end to end: pods discovered through the API (node names from
 RELEASE_NODE with the downward API), the old cookie read from the Secret, the new one
 persisted with the old kept under a second key until the end, a 409 on the Secret update
-retried, and --restart. The API is the local test server (tests/support/kube_api.py);
+retried, --restart, and the in-cluster Job's own command under its least-privilege Role
+while another client keeps rewriting the Secret. The API is the local test server (tests/support/kube_api.py);
 the pods are backed by real OTP nodes that a stand-in kubelet starts with the Secret's
 current value, and restarts when the StatefulSet's template changes."""
 
@@ -13,6 +14,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -113,7 +115,7 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
         assert secret_labels(kube_server.get("Secret", SECRET, NAMESPACE)["data"],
                              {OLD: old, NEW: new}) == {"cookie": OLD}
 
-        kube_server.fail_next("PUT", "secrets", SECRET, status=409)
+        kube_server.fail_next("PATCH", "secrets", SECRET, status=409)
         env_crash = dict(os.environ, KUBECONFIG=str(kube_server.kubeconfig_path),
                          ERLCOOKIE_ROTATE_CRASH_AT="verify")
         crashed = subprocess.run([sys.executable, "-m", "erlcookie", "rotate", *args],
@@ -221,3 +223,92 @@ def test_port_forward_path_from_a_laptop(kube_server, tmp_path):
                              {OLD: old, NEW: new}) == {"cookie": NEW}
     finally:
         kubelet.cluster.stop()
+
+
+def test_in_cluster_job_rotation_under_a_concurrent_writer(kube_server, tmp_path, monkeypatch):
+    """What `erlcookie k8s job rotate` runs, run as the pod would (service-account files,
+    HTTPS, the Role of `erlcookie k8s rbac rotate --restart` as the server's RBAC table),
+    while another client rewrites the Secret's labels as fast as it can: done, no conflict,
+    the other client's writes kept, every node on the new cookie after the restart."""
+    import threading
+
+    from ruamel.yaml import YAML
+
+    from erlcookie.k8s.rbac import rbac_manifests
+    from tests.support.certs import make_pki
+    from tests.support.kube_api import KubeApiServer
+
+    old, new = generate("elixir"), generate("elixir")
+    name = f"ic{secrets.token_hex(3)}"
+    pki = make_pki(tmp_path / "pki", ["127.0.0.1"])
+    with KubeApiServer(tls=(pki.node_cert, pki.node_key)) as server:
+        server.namespaces.add(NAMESPACE)
+        account = tmp_path / "serviceaccount"
+        account.mkdir()
+        (account / "token").write_text(server.token)
+        (account / "ca.crt").write_bytes(pki.ca_cert.read_bytes())
+        (account / "namespace").write_text(NAMESPACE)
+        server.add({"apiVersion": "v1", "kind": "Secret",
+                    "metadata": {"name": SECRET, "namespace": NAMESPACE},
+                    "data": {"cookie": b64(old)}})
+        server.add(statefulset(name, replicas=3))
+        role = rbac_manifests("rotate", namespace=NAMESPACE, secret=SECRET, restart=True)[1]
+        server.grant_role(role)
+        kubelet = Kubelet(server, name, 3)
+        kubelet.start()
+        server.before_next("PATCH", "statefulsets", name, kubelet.on_rollout)
+        stop = threading.Event()
+        writes = [0]
+
+        def writer():
+            while not stop.is_set() and writes[0] < 100000:
+                server.update("Secret", SECRET, lambda o: o["metadata"].update(
+                    labels={"n": str(writes[0])}), namespace=NAMESPACE)
+                writes[0] += 1
+                time.sleep(0.002)
+
+        thread = threading.Thread(target=writer, daemon=True)
+        try:
+            job = YAML(typ="safe", pure=True).load(rotate_cli_job(name))
+            args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+            args[args.index("--journal") + 1] = str(tmp_path / "j.json")
+            env = dict(os.environ, KUBERNETES_SERVICE_HOST="127.0.0.1",
+                       KUBERNETES_SERVICE_PORT=str(server.port),
+                       ERLCOOKIE_SERVICE_ACCOUNT_DIR=str(account),
+                       KUBECONFIG=str(tmp_path / "none"))
+            env.pop("ERLCOOKIE_ROTATE_CRASH_AT", None)
+            thread.start()
+            proc = subprocess.run([sys.executable, "-m", "erlcookie", *args, "--dial-by-name",
+                                   "--converge-settle", "0.3", "--json",
+                                   "--new-cookie-file", str(write_cookie(tmp_path / "new", new))],
+                                  capture_output=True, text=True, env=env, timeout=180)
+            stop.set()
+            thread.join(10)
+            assert proc.returncode == 0, proc.stderr[-1500:]
+            got = events(proc)
+            done = {e["phase"]: e for e in got if e["event"] == "phase" and e["status"] == "done"}
+            assert done["persist"]["conflicts_retried"] == 0
+            assert done["finalize"]["conflicts_retried"] == 0
+            assert writes[0] > 50
+            assert_no_cookie(proc.stdout + proc.stderr, old, new)
+            secret = server.get("Secret", SECRET, NAMESPACE)
+            assert secret_labels(secret["data"], {OLD: old, NEW: new}) == {"cookie": NEW}
+            assert secret["metadata"]["labels"]["n"]
+            assert kubelet.generations == 2
+            views = kubelet.cluster.views({OLD: old, NEW: new})
+            assert {v[0] for v in views.values()} == {NEW}
+        finally:
+            stop.set()
+            if kubelet.cluster is not None:
+                kubelet.cluster.stop()
+
+
+def rotate_cli_job(name: str) -> str:
+    from click.testing import CliRunner
+
+    from erlcookie.cli import cli
+
+    result = CliRunner().invoke(cli, ["k8s", "job", "rotate", "-n", NAMESPACE, "-l", f"app={name}",
+                                      "--restart", "--image", "erlcookie:test"])
+    assert result.exit_code == 0, result.output
+    return result.output
