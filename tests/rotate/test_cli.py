@@ -173,3 +173,18 @@ def test_terminal_renderer_shows_phases_and_nodes(monkeypatch, capsys):
     renderer.close()
     assert renderer.failures and renderer.failures[0]["node"] == "c@h"
     assert "fp1:aa" in fake_err.getvalue() and "c@h: switch failed: gone" in fake_err.getvalue()
+
+
+def test_preflight_problems_name_their_source(capsys):
+    """A store or restart problem is labelled as such (it used to read "store:" for every
+    problem without a node, an RBAC problem of the restart target included)."""
+    from erlcookie.cli import rotate as cli_rotate
+
+    renderer = cli_rotate.Renderer(as_json=False)
+    renderer(event="phase", ts=1.0, phase="preflight", status="failed", problems=[
+        {"node": None, "source": "restart", "verdict": "error",
+         "detail": "missing permission in namespace 'chat': patch statefulsets.apps 'chat'"},
+        {"node": "a@h", "verdict": "rejected", "detail": "refuses the old cookie"}])
+    out = capsys.readouterr().out
+    assert "  restart: error: missing permission in namespace 'chat'" in out
+    assert "  a@h: rejected: refuses the old cookie" in out and "store" not in out
