@@ -179,6 +179,32 @@ def test_secret_apply_create_keep_replace(cluster, run_cli, tmp_path):
             api.replace_secret(live)
 
 
+def test_json_patch_tests_access_reviews_and_dry_runs(cluster, run_cli, tmp_path):
+    """What the local server mirrors from kube-apiserver, checked on both backends: a failed
+    JSON-patch `test` (422, told apart from other refusals), a write to other fields that
+    does not disturb an edit, SelfSubjectAccessReviews, and dryRun=All."""
+    from erlcookie.k8s.api import SecretChanged, SecretEdit
+
+    assert run_cli("k8s", "secret", "--apply", "-n", cluster.namespace,
+                   "--cookie-file", cookie_file(tmp_path, FIRST), env=cluster.env()).exit_code == 0
+    with cluster.api() as api:
+        first = api.get_secret("erlang-cookie")["data"]["cookie"]
+        stale = [{"op": "test", "path": "/data/cookie", "value": "c3RhbGU="},
+                 {"op": "replace", "path": "/data/cookie", "value": "c3RhbGU="}]
+        with pytest.raises(SecretChanged):
+            api.patch_secret_json("erlang-cookie", stale)
+        api.patch_secret("erlang-cookie", {"metadata": {"labels": {"moved": "on"}}})
+        second = base64.b64encode(SECOND.encode()).decode()
+        dry = api.patch_secret_json("erlang-cookie", [{"op": "test", "path": "/data/cookie", "value": first},
+                                                      {"op": "replace", "path": "/data/cookie", "value": second}],
+                                    dry_run=True)
+        assert dry["data"]["cookie"] == second and api.get_secret("erlang-cookie")["data"]["cookie"] == first
+        _, conflicts = api.edit_secret("erlang-cookie", lambda live: SecretEdit({"cookie": second}))
+        assert conflicts == 0 and api.get_secret("erlang-cookie")["metadata"]["labels"]["moved"] == "on"
+        assert api.can("get", "Secret", "erlang-cookie") is True
+        assert api.missing_permissions([("patch", "Secret", "erlang-cookie"), ("list", "Pod", None)]) == []
+
+
 def test_status_end_to_end(cluster, run_cli, tmp_path):
     env = cluster.env()
     assert run_cli("k8s", "secret", "--apply", "-n", cluster.namespace,
