@@ -312,3 +312,44 @@ def rotate_cli_job(name: str) -> str:
                                       "--restart", "--image", "erlcookie:test"])
     assert result.exit_code == 0, result.output
     return result.output
+
+
+def test_api_failure_after_persist_tells_what_is_done_and_resume_finishes(kube_server, tmp_path):
+    """The Kubernetes API fails from the moment the Secret is written (every pod list is a
+    503): the run stops in converge with a failed-phase line, says the Secret already holds
+    the new cookie and that --resume finishes; --resume then does."""
+    old, new = generate("elixir"), generate("elixir")
+    name = f"af{secrets.token_hex(3)}"
+    kube_server.add({"apiVersion": "v1", "kind": "Secret",
+                     "metadata": {"name": SECRET, "namespace": NAMESPACE},
+                     "data": {"cookie": b64(old)}})
+    kube_server.add(statefulset(name, replicas=2))
+    kubelet = Kubelet(kube_server, name, 2)
+    kubelet.start()
+    try:
+        def api_breaks(server):
+            server.fail_next("GET", "pods", status=503, count=10000,
+                             message="etcdserver: request timed out")
+
+        kube_server.before_next("PATCH", "secrets", SECRET, api_breaks)
+        journal = tmp_path / "j.json"
+        args = ["-n", NAMESPACE, "-l", f"app={name}", "--secret", SECRET, "--dial-by-name",
+                "--new-cookie-file", str(write_cookie(tmp_path / "new", new)),
+                "--journal", str(journal), "--converge-settle", "0.3"]
+        failed = rotate(args, kube_server.kubeconfig_path)
+        assert failed.returncode == 3, failed.stderr[-800:]
+        assert "converge: failed" in failed.stdout
+        assert f"Secret {NAMESPACE}/{SECRET} key 'cookie' already holds the new cookie" in failed.stderr
+        assert "`erlcookie rotate --resume` (it picks up at converge)" in failed.stderr
+        assert "HTTP 503" in failed.stderr
+        assert_no_cookie(failed.stdout + failed.stderr, old, new)
+        kube_server.clear_faults()
+        resumed = rotate(["--resume", "--journal", str(journal)], kube_server.kubeconfig_path)
+        assert resumed.returncode == 0, resumed.stderr[-800:]
+        views = kubelet.cluster.views({OLD: old, NEW: new})
+        assert {v[0] for v in views.values()} == {NEW}
+        assert secret_labels(kube_server.get("Secret", SECRET, NAMESPACE)["data"],
+                             {OLD: old, NEW: new}) == {"cookie": NEW}
+    finally:
+        if kubelet.cluster is not None:
+            kubelet.cluster.stop()

@@ -44,6 +44,7 @@ Fault injection:
 - `stall_requests("drip" | "silent", method=, path=, interval=)`: matching requests are
   answered one byte per interval (each read of the client succeeds) or never, until
   `unstall_requests()` or `stop()`.
+- `clear_faults()` forgets the pending ones.
 - `requests`: every request seen (method, path, query, json body), for assertions.
 
     with KubeApiServer() as kube:
@@ -452,6 +453,11 @@ class KubeApiServer:
                   count: int = 1, reason: str | None = None, message: str | None = None) -> None:
         with self._lock:
             self._faults.append(_Fault(method.upper(), resource, name, count, status, reason, message))
+
+    def clear_faults(self) -> None:
+        """Forget every pending `fail_next` and `before_next`."""
+        with self._lock:
+            self._faults.clear()
 
     def before_next(self, method: str, resource: str, name: str | None,
                     action: Callable[["KubeApiServer"], None], *, count: int = 1) -> None:
