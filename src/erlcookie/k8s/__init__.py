@@ -16,4 +16,6 @@ Layout (the CLI in `erlcookie.cli.k8s` only parses and renders):
   imports it); `apply`: create-or-keep-or-replace of the Secret on top of the adapter.
 - `status`: pure analysis of objects fetched from a cluster; `rollout`: whether a
   workload finished rolling out (`kubectl rollout status` rules).
+- `rbac`: least-privilege ServiceAccount/Role/RoleBinding per live command, and the Job
+  that rotates the cookie from inside the cluster.
 """
