@@ -329,37 +329,54 @@ class DistOps:
         return result.verdict
 
     async def cluster_peers(self, node: str) -> list[str]:
-        """`nodes()`, plus `nodes(known)` entries that EPMD still lists as normal (not
-        hidden) nodes: under churn, or while `global` keeps a partition apart, a member
-        can be disconnected from everyone for a moment and would be missed otherwise."""
-        from erlcookie.distribution.terms import atom, atom_text
+        """The node's visible peers, plus nodes it knows of but is not connected to right
+        now that declare themselves visible: under churn, or while `global` keeps a
+        partition apart, a member can be disconnected from everyone for a moment.
+
+        Membership is decided by the nodes, never by EPMD (which registers hidden and
+        visible nodes alike): a node this one holds a hidden connection to (`rabbitmqctl`,
+        `ejabberdctl`, a remote shell, a monitoring agent) is not a member, and a
+        disconnected one counts only if it answers, itself, that it was not started hidden.
+        One that exits meanwhile simply is not a member."""
+        from erlcookie.distribution.terms import atom_text
 
         reply = await self._eval(node, [_list([_call("erlang", "nodes", []),
-                                               _call("erlang", "nodes", [_a("known")])])])
-        visible = {atom_text(n) for n in reply[0]} if isinstance(reply, list) else set()
-        known = {atom_text(n) for n in reply[1]} if isinstance(reply, list) else set()
-        extra = sorted(n for n in known - visible - {node, "nonode@nohost"}
+                                               _call("erlang", "nodes", [_a("known")]),
+                                               _call("erlang", "nodes", [_a("hidden")])])])
+        if not (isinstance(reply, list) and len(reply) == 3):
+            raise NodeError(node, "listing the node's peers gave an unexpected answer")
+        visible, known, hidden = ({atom_text(n) for n in part} for part in reply)
+        extra = sorted(n for n in known - visible - hidden - {node, "nonode@nohost"}
                        if "@" in n and not n.startswith("erlcookie-"))
-        checks = await asyncio.gather(*(self._runs_visible(n) for n in extra))
+        if not extra:
+            return sorted(visible)
+        state = await self.read_state(node, extra)
+        checks = await asyncio.gather(*(self._declares_visible(n, state.view(n)) for n in extra))
         return sorted(visible | {n for n, ok in zip(extra, checks) if ok})
 
-    async def _runs_visible(self, node: str) -> bool:
-        """EPMD on the node's host lists it as a normal node (short timeout: a name that
-        lingers from a node long gone, on a host that is gone too, costs little)."""
-        from erlcookie.distribution.client import epmd_port_please
-        from erlcookie.distribution.epmd import NodePort
+    async def _declares_visible(self, node: str, label: str) -> bool:
+        """Ask a disconnected node itself whether it runs as a visible node, over a
+        short-lived connection made with the cookie the asking member holds for it.
+        Any failure (gone, refused, a CLI node exiting) means: not a member."""
+        from erlcookie.distribution.client import connect
         from erlcookie.distribution.errors import DistError
+        from erlcookie.distribution.terms import atom
 
-        dial = self.dialer.get(node)
-        if dial.dist_port is not None:
-            return True  # reached through a fixed port: trust it
-        host = dial.host or node.split("@", 1)[1]
+        if label not in self.cookies:
+            return False  # it shares neither cookie with the member: not one of ours
+        timeout = min(self.timeout, 2.0)
         try:
-            answer = await epmd_port_please(host, node.split("@", 1)[0], epmd_port=dial.epmd_port,
-                                            timeout=min(self.timeout, 1.0))
-        except DistError:
+            conn = await connect(node, self.cookies[label], timeout=timeout, tls=self.tls,
+                                 **self.dialer.options(node))
+        except (DistError, OSError):
             return False
-        return isinstance(answer, NodePort) and not answer.hidden
+        try:
+            answer = await conn.rpc("init", "get_argument", [atom("hidden")], timeout=timeout)
+        except Exception:  # noqa: BLE001 - a node that cannot answer is not counted
+            return False
+        finally:
+            await conn.close()
+        return answer == atom("error")
 
     async def read_state(self, node: str, peers: Sequence[str]) -> NodeState:
         peers = list(peers)
