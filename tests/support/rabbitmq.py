@@ -1,0 +1,390 @@
+"""Real RabbitMQ clusters (Debian's rabbitmq-server) started by hand on loopback ports.
+
+    with RabbitCluster(cookie, size=3) as rmq:
+        rmq.ctl(rmq.names[0], "cluster_status", "--formatter", "json")
+
+Every node runs as the `rabbitmq` user, as Debian's packages run it, from its own mnesia
+and log folders, on free AMQP and distribution ports bound to 127.0.0.1; no systemd. All
+nodes share one HOME whose `.erlang.cookie` (0400, owned by rabbitmq) is the cookie file
+both the servers and the CLI tools (`rabbitmqctl`, `rabbitmq-diagnostics`, which start
+hidden nodes) read, as on a host where /var/lib/rabbitmq/.erlang.cookie serves both.
+The cookie is written to that file, never put on a command line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from erlcookie.cookie.value import Cookie
+from tests.support.nodes import ensure_epmd, free_port
+
+RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+USER = "rabbitmq"
+START_TIMEOUT = 90.0
+CTL_TIMEOUT = 60.0
+# What a node logs when it refuses a handshake (OTP's dist_util), with the peer's name.
+REFUSAL = re.compile(r"Connection attempt from (?:disallowed )?node '?([^' ]+)'? rejected")
+
+
+def available() -> bool:
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        return False
+    return os.path.exists(RABBITMQ_SERVER) and os.geteuid() == 0
+
+
+def _account() -> tuple[int, int]:
+    entry = pwd.getpwnam(USER)
+    return entry.pw_uid, entry.pw_gid
+
+
+def write_service_cookie(path: Path, cookie: Cookie) -> None:
+    """The service's cookie file as the package makes it: 0400, owned by the service."""
+    uid, gid = _account()
+    tmp = path.with_name(path.name + f".{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    try:
+        os.write(fd, cookie.reveal().encode("ascii"))
+        os.fchown(fd, uid, gid)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+class RabbitNode:
+    def __init__(self, cluster: "RabbitCluster", index: int) -> None:
+        self.cluster = cluster
+        self.alive = f"{cluster.prefix}-{index}"
+        self.name = f"{self.alive}@localhost"
+        self.base = cluster.base / self.alive
+        self.amqp_port = free_port()
+        self.dist_port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def log_file(self) -> Path:
+        return self.base / "log" / f"{self.name}.log"
+
+    def env(self) -> dict[str, str]:
+        return {**self.cluster.cli_env(),
+                "RABBITMQ_NODENAME": self.name,
+                "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+                "RABBITMQ_NODE_PORT": str(self.amqp_port),
+                "RABBITMQ_DIST_PORT": str(self.dist_port),
+                "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"),
+                "RABBITMQ_LOG_BASE": str(self.base / "log"),
+                "RABBITMQ_CONFIG_FILE": str(self.base / "rabbitmq"),
+                "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.base / "advanced.config"),
+                "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "enabled_plugins"),
+                "RABBITMQ_PID_FILE": str(self.base / "pid"),
+                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS":
+                    "-kernel inet_dist_use_interface {127,0,0,1}"}
+
+    def start(self) -> None:
+        for sub in ("mnesia", "log"):
+            (self.base / sub).mkdir(parents=True, exist_ok=True)
+        (self.base / "enabled_plugins").write_text("[].\n")
+        uid, gid = _account()
+        for path in [self.base, *self.base.rglob("*")]:
+            os.chown(path, uid, gid)
+        out = open(self.base / "server.out", "ab")
+        self.proc = subprocess.Popen(["runuser", "-u", USER, "--", "env", "-i",
+                                      *[f"{k}={v}" for k, v in self.env().items()],
+                                      RABBITMQ_SERVER],
+                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                     start_new_session=True, cwd=str(self.base))
+        out.close()
+
+    def wait_started(self, timeout: float = START_TIMEOUT) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.server_output()[-2000:]}")
+            if self.cluster.ctl(self.name, "-q", "await_startup", "--timeout", "5",
+                                check=False, timeout=15).returncode == 0:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"{self.name} did not start in {timeout:.0f} s")
+
+    def server_output(self) -> str:
+        try:
+            return (self.base / "server.out").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_text(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def refusals(self) -> list[str]:
+        """Peers whose handshake this node refused, from its own log."""
+        return REFUSAL.findall(self.log_text())
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+class RabbitCluster:
+    def __init__(self, cookie: Cookie, *, size: int = 3, prefix: str | None = None) -> None:
+        if not available():
+            raise RuntimeError("rabbitmq-server (Debian package) is not installed, or not root")
+        ensure_epmd()
+        self.prefix = prefix or f"rmq{secrets.token_hex(3)}"
+        # Outside pytest's root-only tmp tree: the service user must reach its folders.
+        self.base = Path(tempfile.mkdtemp(prefix=f"erlcookie-{self.prefix}-"))
+        self.home = self.base / "home"
+        self.home.mkdir()
+        uid, gid = _account()
+        os.chmod(self.base, 0o755)
+        os.chown(self.base, uid, gid)
+        os.chown(self.home, uid, gid)
+        os.chmod(self.home, 0o700)
+        write_service_cookie(self.cookie_file, cookie)
+        self.nodes = [RabbitNode(self, i) for i in range(1, size + 1)]
+        try:
+            for node in self.nodes:
+                node.start()
+            for node in self.nodes:
+                node.wait_started()
+            self._join()
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def cookie_file(self) -> Path:
+        return self.home / ".erlang.cookie"
+
+    @property
+    def names(self) -> list[str]:
+        return [n.name for n in self.nodes]
+
+    def node(self, name: str) -> RabbitNode:
+        return next(n for n in self.nodes if n.name == name)
+
+    def cli_env(self) -> dict[str, str]:
+        return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(self.home),
+                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+
+    def cli_command(self, tool: str, node: str, *args: str) -> list[str]:
+        """A CLI tool run as the service's user, reading the cookie from the shared HOME."""
+        return ["runuser", "-u", USER, "--", "env", "-i",
+                *[f"{k}={v}" for k, v in self.cli_env().items()],
+                str(RABBITMQ_BIN / tool), "-n", node, *args]
+
+    def ctl(self, node: str, *args: str, tool: str = "rabbitmqctl", check: bool = True,
+            timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        try:
+            result = subprocess.run(self.cli_command(tool, node, *args), capture_output=True,
+                                    text=True, timeout=timeout, cwd=str(self.base))
+        except subprocess.TimeoutExpired as exc:
+            if check:
+                raise RuntimeError(f"{tool} {' '.join(args)} on {node} timed out") from exc
+            return subprocess.CompletedProcess(exc.cmd, 124, "", "timed out")
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{tool} {' '.join(args)} on {node} failed "
+                               f"({result.returncode}): {result.stderr.strip()[-800:]}")
+        return result
+
+    def _join(self) -> None:
+        first = self.names[0]
+        for name in self.names[1:]:
+            self.ctl(name, "-q", "stop_app")
+            self.ctl(name, "-q", "join_cluster", first)
+            self.ctl(name, "-q", "start_app")
+
+    def cluster_status(self, node: str | None = None) -> dict:
+        out = self.ctl(node or self.names[0], "cluster_status", "--formatter", "json").stdout
+        return json.loads(out)
+
+    def refusals_between_members(self) -> list[tuple[str, str]]:
+        """(refusing node, refused peer) for every refused handshake between servers."""
+        members = set(self.names)
+        return [(n.name, peer) for n in self.nodes for peer in n.refusals() if peer in members]
+
+    def restart(self, name: str) -> None:
+        """Stop a node and start it again from the (persisted) cookie file."""
+        node = self.node(name)
+        node.stop()
+        node.start()
+        node.wait_started()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> "RabbitCluster":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class CliLoop:
+    """A readiness probe's load: `rabbitmq-diagnostics ping` against each node in turn,
+    as the service's user, for as long as it runs. Each call is recorded with its start
+    time, so a failure can be set against the rotation's timeline and the nodes' logs."""
+
+    def __init__(self, cluster: RabbitCluster, *, interval: float = 0.2,
+                 timeout: float = 30.0) -> None:
+        import threading
+
+        self.cluster = cluster
+        self.interval = interval
+        self.timeout = timeout
+        self.calls: list[tuple[float, str, int, str]] = []  # (start, node, exit code, stderr)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rabbit-cli-loop", daemon=True)
+
+    def _run(self) -> None:
+        i = 0
+        while not self._stop.is_set() and i < 100_000:
+            node = self.cluster.names[i % len(self.cluster.names)]
+            i += 1
+            started = time.time()
+            result = self.cluster.ctl(node, "-q", "ping", tool="rabbitmq-diagnostics",
+                                      check=False, timeout=self.timeout)
+            self.calls.append((started, node, result.returncode, result.stderr.strip()[-300:]))
+            self._stop.wait(self.interval)
+
+    @property
+    def failures(self) -> list[tuple[float, str, int, str]]:
+        return [c for c in self.calls if c[2] != 0]
+
+    def __enter__(self) -> "CliLoop":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(self.timeout + 10)
+
+
+class AmqpTraffic:
+    """Publish with publisher confirms to a quorum queue through one node and consume
+    with manual acks through another, so a broken cluster shows as unconfirmed or lost
+    messages. Uses pika, one connection per thread (pika connections are not shared)."""
+
+    def __init__(self, cluster: RabbitCluster, *, queue: str = "erlcookie-rotation",
+                 rate: float = 50.0) -> None:
+        import threading
+
+        self.cluster = cluster
+        self.queue = queue
+        self.rate = rate
+        self.confirmed: list[int] = []
+        self.refused: list[tuple[int, str]] = []   # publishes nacked or failed
+        self.received: set[int] = set()
+        self.errors: list[str] = []
+        self._stop = threading.Event()
+        self._publisher = threading.Thread(target=self._publish, name="amqp-pub", daemon=True)
+        self._consumer = threading.Thread(target=self._consume, name="amqp-sub", daemon=True)
+
+    def _params(self, node: RabbitNode):
+        import pika
+
+        return pika.ConnectionParameters(host="127.0.0.1", port=node.amqp_port,
+                                         heartbeat=30, blocked_connection_timeout=30,
+                                         socket_timeout=10, connection_attempts=3,
+                                         retry_delay=1)
+
+    def _declare(self, channel) -> None:
+        channel.queue_declare(self.queue, durable=True, arguments={"x-queue-type": "quorum"})
+
+    def _publish(self) -> None:
+        import pika
+
+        try:
+            conn = pika.BlockingConnection(self._params(self.cluster.nodes[0]))
+            channel = conn.channel()
+            self._declare(channel)
+            channel.confirm_delivery()
+            self._ready.set()
+            seq = 0
+            while not self._stop.is_set() and seq < 1_000_000:
+                seq += 1
+                try:
+                    channel.basic_publish("", self.queue, str(seq).encode(), mandatory=True,
+                                          properties=pika.BasicProperties(delivery_mode=2))
+                    self.confirmed.append(seq)
+                except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as exc:
+                    self.refused.append((seq, type(exc).__name__))
+                conn.sleep(1.0 / self.rate)
+            conn.close()
+        except Exception as exc:  # noqa: BLE001 - recorded and asserted on by the test
+            self.errors.append(f"publisher: {type(exc).__name__}: {exc}")
+            self._ready.set()
+
+    def _consume(self) -> None:
+        import pika
+
+        try:
+            conn = pika.BlockingConnection(self._params(self.cluster.nodes[-1]))
+            channel = conn.channel()
+            self._ready.wait(30)
+            self._declare(channel)
+            channel.basic_qos(prefetch_count=200)
+            idle_since = None
+            while True:
+                for method, _props, body in channel.consume(self.queue, inactivity_timeout=0.5):
+                    if method is None:
+                        break
+                    self.received.add(int(body))
+                    channel.basic_ack(method.delivery_tag)
+                if self._stop.is_set() and self._published_done.is_set():
+                    if set(self.confirmed) <= self.received:
+                        break
+                    idle_since = idle_since or time.monotonic()
+                    if time.monotonic() - idle_since > 20:
+                        break
+            channel.cancel()
+            conn.close()
+        except Exception as exc:  # noqa: BLE001 - recorded and asserted on by the test
+            self.errors.append(f"consumer: {type(exc).__name__}: {exc}")
+
+    @property
+    def lost(self) -> list[int]:
+        """Confirmed by the broker but never delivered to the consumer."""
+        return sorted(set(self.confirmed) - self.received)
+
+    def __enter__(self) -> "AmqpTraffic":
+        import threading
+
+        self._ready = threading.Event()
+        self._published_done = threading.Event()
+        self._publisher.start()
+        self._consumer.start()
+        self._ready.wait(30)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._publisher.join(60)
+        self._published_done.set()
+        self._consumer.join(60)
