@@ -360,7 +360,7 @@ class DistOps:
         Any failure (gone, refused, a CLI node exiting) means: not a member."""
         from erlcookie.distribution.client import connect
         from erlcookie.distribution.errors import DistError
-        from erlcookie.distribution.terms import atom
+        from erlcookie.distribution.terms import OtpErlangAtom, atom, atom_text
 
         if label not in self.cookies:
             return False  # it shares neither cookie with the member: not one of ours
@@ -376,7 +376,8 @@ class DistOps:
             return False
         finally:
             await conn.close()
-        return answer == atom("error")
+        # init:get_argument(hidden) is `error` unless the node was started with -hidden
+        return isinstance(answer, OtpErlangAtom) and atom_text(answer) == "error"
 
     async def read_state(self, node: str, peers: Sequence[str]) -> NodeState:
         peers = list(peers)
