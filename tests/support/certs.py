@@ -76,6 +76,10 @@ def _leaf(ca_key, ca_cert, cn: str, hosts: list[str], usage):
             sans.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             sans.append(x509.DNSName(host))
+        else:
+            # inet_tls_dist checks a peer named by IP (app@10.0.0.5) against DNS names:
+            # the IP's text must be a DNS SAN too, or nodes cannot connect to each other
+            sans.append(x509.DNSName(host))
     builder = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(ca_cert.subject)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(now - dt.timedelta(minutes=5))

@@ -84,8 +84,10 @@ def label_of_atom(value, cookies: dict[str, Cookie]) -> str:
 
 class LocalCluster:
     def __init__(self, cookie: Cookie, size: int, *, kinds: Sequence[str] = ("otp25",),
-                 prefix: str | None = None, mesh: bool = True) -> None:
+                 prefix: str | None = None, mesh: bool = True,
+                 extra_args: Sequence[str] = ()) -> None:
         self.prefix = prefix or f"rot{secrets.token_hex(3)}"
+        self.extra_args = list(extra_args)  # e.g. TLS distribution flags
         self.cookie = cookie
         self.nodes: dict[str, node_support.TestNode] = {}
         self._fresh = 0
@@ -105,7 +107,8 @@ class LocalCluster:
         # Only errors are logged (refused handshakes among them): `global`'s warnings about
         # overlapping partitions would otherwise crowd them out of the bounded log.
         return node_support.launch(cookie, kind=kind, name=alive, long_names=True, host=HOST,
-                                   extra_args=["-kernel", "logger_level", "error"], **kwargs)
+                                   extra_args=["-kernel", "logger_level", "error",
+                                               *self.extra_args], **kwargs)
 
     def _start_many(self, plan, cookie: Cookie) -> None:
         errors = []
@@ -233,8 +236,9 @@ class LocalCluster:
             for line in node.log_text().splitlines():
                 m = REJECTED_LINE.search(line)
                 if m:
-                    found.append((name, m.group(1), previous.strip("= ")) if with_time
-                                 else (name, m.group(1)))
+                    who = m.group(1).strip(":\"'")  # Elixir logs the name as :"a@h"
+                    found.append((name, who, previous.strip("= ")) if with_time
+                                 else (name, who))
                 previous = line
         return found
 

@@ -1,0 +1,65 @@
+"""Rotation beyond plain OTP 25 over TCP: TLS distribution and Elixir nodes (real nodes)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+
+from erlcookie.cookie.generate import generate
+from erlcookie.distribution.client import TlsOptions, ping_many
+from erlcookie.rotate.plan import NEW, OLD
+from tests.support.certs import make_pki, write_optfile
+from tests.support.rotate_cluster import HOST, LocalCluster, write_cookie
+
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
+
+
+def rotate_cli(tmp_path, seed, old, new, *extra):
+    store = write_cookie(tmp_path / "store", old)
+    cmd = [sys.executable, "-m", "erlcookie", "rotate", "--nodes", seed,
+           "--cookie-file", str(write_cookie(tmp_path / "old", old)),
+           "--new-cookie-file", str(write_cookie(tmp_path / "new", new)),
+           "--persist-file", str(store), "--journal", str(tmp_path / "j.json"),
+           "--converge-settle", "0.5", "--timeout", "10", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+
+
+def assert_rotated(cluster, old, new, tls=None):
+    cookies = {OLD: old, NEW: new}
+    views = cluster.views(cookies)
+    assert all(own == NEW and set(pins.values()) <= {NEW} for own, pins in views.values()), \
+        {n: v[0] for n, v in views.items()}
+    names = cluster.names
+    good = asyncio.run(ping_many(names, new, timeout=10, tls=tls))
+    bad = asyncio.run(ping_many(names, old, timeout=10, tls=tls))
+    assert [r.verdict for r in good] == ["accepted"] * len(names)
+    assert [r.verdict for r in bad] == ["rejected"] * len(names)
+    assert not [r for r in cluster.rejections() if not r[1].startswith("erlcookie-")]
+
+
+def test_rotation_over_mutual_tls_distribution(tmp_path):
+    pki = make_pki(tmp_path / "pki", ["localhost", HOST])
+    optfile = write_optfile(pki)
+    old, new = generate(), generate()
+    tls_args = ["-proto_dist", "inet_tls", "-ssl_dist_optfile", str(optfile)]
+    with LocalCluster(old, 3, extra_args=tls_args) as cluster:
+        result = rotate_cli(tmp_path, cluster.names[0], old, new,
+                            "--tls-ca", str(pki.ca_cert), "--tls-cert", str(pki.client_cert),
+                            "--tls-key", str(pki.client_key))
+        assert result.returncode == 0, result.stderr[-1500:]
+        tls = TlsOptions(str(pki.client_cert), str(pki.client_key), str(pki.ca_cert))
+        assert_rotated(cluster, old, new, tls=tls)
+        # a node restarted with the persisted cookie rejoins over TLS
+        cluster.restart(cluster.names[1], new)
+        cluster.mesh()
+
+
+def test_rotation_of_elixir_nodes(tmp_path):
+    old, new = generate(), generate()
+    with LocalCluster(old, 3, kinds=("elixir", "otp25")) as cluster:
+        result = rotate_cli(tmp_path, cluster.names[0], old, new)
+        assert result.returncode == 0, result.stderr[-1500:]
+        assert_rotated(cluster, old, new)
