@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -22,7 +20,7 @@ from erlcookie.distribution.terms import atom_text
 from erlcookie.rotate.ops_distribution import DistOps
 from erlcookie.rotate.plan import NEW, OLD
 from tests.support import nodes as node_support
-from tests.support.rotate_cluster import HOST, LocalCluster, write_cookie
+from tests.support.rotate_cluster import HOST, LocalCluster, rotate_cli
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
 
@@ -57,16 +55,6 @@ def peers_of(cluster, cookies, node):
     return asyncio.run(go())
 
 
-def rotate_cli(tmp_path, seed, old, new, tag):
-    store = write_cookie(tmp_path / f"store-{tag}", old)
-    cmd = [sys.executable, "-m", "erlcookie", "rotate", "--nodes", seed,
-           "--cookie-file", str(write_cookie(tmp_path / f"old-{tag}", old)),
-           "--new-cookie-file", str(write_cookie(tmp_path / f"new-{tag}", new)),
-           "--persist-file", str(store), "--journal", str(tmp_path / f"j-{tag}.json"),
-           "--converge-settle", "0.5", "--timeout", "5", "--json"]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-
-
 def test_connected_hidden_node_is_not_a_member_and_keeps_its_cookie(tmp_path):
     old, new = generate(), generate()
     with LocalCluster(old, 3) as cluster:
@@ -76,7 +64,7 @@ def test_connected_hidden_node_is_not_a_member_and_keeps_its_cookie(tmp_path):
             peers = peers_of(cluster, {OLD: old, NEW: new}, first)
             assert cli.name not in peers
             assert set(cluster.names) - {first} <= set(peers)
-            result = rotate_cli(tmp_path, first, old, new, "hidden")
+            result = rotate_cli(tmp_path, first, old, new, tag="hidden")
             assert result.returncode == 0, result.stderr[-1500:]
             assert cluster.views({OLD: old, NEW: new}, [first])[first][0] == NEW
             # the CLI node's own cookie was never switched (compared inside the node)
@@ -112,7 +100,7 @@ def test_hidden_nodes_leaving_while_probed_do_not_fail_the_rotation(tmp_path, de
             # known to the member but not connected: erlcookie asks the node itself
             cli.eval(f"erlang:disconnect_node('{cluster.names[0]}').")
         new = generate()
-        result = rotate_cli(tmp_path, cluster.names[0], current, new, f"d{delay_ms}")
+        result = rotate_cli(tmp_path, cluster.names[0], current, new, tag=f"d{delay_ms}")
         assert result.returncode == 0, result.stderr[-1500:]
         cookies.append(new)
         events = [json.loads(line) for line in result.stdout.splitlines()]

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import pwd
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from erlcookie.cookie.generate import generate
-from erlcookie.cookie.value import Cookie
 from tests.support import rabbitmq
-from tests.support.rotate_cluster import write_cookie
+from tests.support.service_nodes import CliLoop
+from tests.support.rotate_cluster import rotate_cli
 
 pytestmark = [pytest.mark.interop, pytest.mark.rabbitmq, pytest.mark.timeout(900),
               pytest.mark.skipif(not rabbitmq.available(),
@@ -33,16 +30,9 @@ pytestmark = [pytest.mark.interop, pytest.mark.rabbitmq, pytest.mark.timeout(900
 ROTATIONS = 10
 
 
-def rotate(tmp_path: Path, seed: str, old: Cookie, new: Cookie, persist: Path, round_: int
-           ) -> subprocess.CompletedProcess[str]:
-    old_file = write_cookie(tmp_path / f"old-{round_}", old)
-    new_file = write_cookie(tmp_path / f"new-{round_}", new)
-    cmd = [sys.executable, "-m", "erlcookie", "rotate", "--nodes", seed,
-           "--cookie-file", str(old_file), "--new-cookie-file", str(new_file),
-           "--persist-file", str(persist), "--journal", str(tmp_path / f"journal-{round_}.json"),
-           "--converge-settle", "1.5", "--timeout", "10", "--json"]
-    env = {k: v for k, v in os.environ.items() if k != "RELEASE_COOKIE"}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
+def probe(rmq, node):
+    """What a readiness probe runs: a hidden CLI node that reads the cookie file."""
+    return rmq.ctl(node, "-q", "ping", tool="rabbitmq-diagnostics", check=False, timeout=30)
 
 
 def cookie_file_facts(path: Path) -> tuple[str, str, int]:
@@ -61,12 +51,12 @@ def test_ten_rotations_of_a_loaded_rabbitmq_cluster(tmp_path):
     with rabbitmq.RabbitCluster(first, size=3) as rmq:
         owner_before = cookie_file_facts(rmq.cookie_file)
         cookies = [first]
-        with rabbitmq.CliLoop(rmq) as probes, rabbitmq.AmqpTraffic(rmq) as amqp:
+        with CliLoop(rmq.names, lambda n: probe(rmq, n)) as probes, rabbitmq.AmqpTraffic(rmq) as amqp:
             time.sleep(2)
             for round_ in range(ROTATIONS):
                 new = generate()
-                result = rotate(tmp_path, rmq.names[0], cookies[-1], new, rmq.cookie_file,
-                                round_)
+                result = rotate_cli(tmp_path, rmq.names[0], cookies[-1], new,
+                                    persist=rmq.cookie_file, tag=str(round_))
                 assert result.returncode == 0, \
                     f"rotation {round_ + 1}: exit {result.returncode}: {result.stderr[-1500:]}"
                 cookies.append(new)
@@ -114,10 +104,10 @@ def test_rotation_json_names_members_only(tmp_path):
     """CLI nodes connected at the time are not members: their own cookie is never switched."""
     first = generate()
     with rabbitmq.RabbitCluster(first, size=2) as rmq:
-        with rabbitmq.CliLoop(rmq, interval=0.0):
+        with CliLoop(rmq.names, lambda n: probe(rmq, n), interval=0.0):
             time.sleep(1.5)
             new = generate()
-            result = rotate(tmp_path, rmq.names[0], first, new, rmq.cookie_file, 0)
+            result = rotate_cli(tmp_path, rmq.names[0], first, new, persist=rmq.cookie_file)
         assert result.returncode == 0, result.stderr[-1500:]
         events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
         switched = {e.get("node") for e in events if e.get("action") in ("switch", "set_own")}

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 
 import pytest
 
@@ -12,19 +10,9 @@ from erlcookie.cookie.generate import generate
 from erlcookie.distribution.client import TlsOptions, ping_many
 from erlcookie.rotate.plan import NEW, OLD
 from tests.support.certs import make_pki, write_optfile
-from tests.support.rotate_cluster import HOST, LocalCluster, write_cookie
+from tests.support.rotate_cluster import HOST, LocalCluster, rotate_cli
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
-
-
-def rotate_cli(tmp_path, seed, old, new, *extra):
-    store = write_cookie(tmp_path / "store", old)
-    cmd = [sys.executable, "-m", "erlcookie", "rotate", "--nodes", seed,
-           "--cookie-file", str(write_cookie(tmp_path / "old", old)),
-           "--new-cookie-file", str(write_cookie(tmp_path / "new", new)),
-           "--persist-file", str(store), "--journal", str(tmp_path / "j.json"),
-           "--converge-settle", "0.5", "--timeout", "10", *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
 
 
 def assert_rotated(cluster, old, new, tls=None):

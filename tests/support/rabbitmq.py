@@ -3,29 +3,24 @@
     with RabbitCluster(cookie, size=3) as rmq:
         rmq.ctl(rmq.names[0], "cluster_status", "--formatter", "json")
 
-Every node runs as the `rabbitmq` user, as Debian's packages run it, from its own mnesia
-and log folders, on free AMQP and distribution ports bound to 127.0.0.1; no systemd. All
-nodes share one HOME whose `.erlang.cookie` (0400, owned by rabbitmq) is the cookie file
-both the servers and the CLI tools (`rabbitmqctl`, `rabbitmq-diagnostics`, which start
-hidden nodes) read, as on a host where /var/lib/rabbitmq/.erlang.cookie serves both.
-The cookie is written to that file, never put on a command line.
+Every node runs as the `rabbitmq` user from its own mnesia and log folders, on free AMQP
+and distribution ports bound to 127.0.0.1; no systemd. All nodes share one HOME whose
+cookie file the servers and the CLI tools (`rabbitmqctl`, `rabbitmq-diagnostics`, which
+start hidden nodes) read: see service_nodes.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import pwd
-import re
 import secrets
 import shutil
-import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 from erlcookie.cookie.value import Cookie
+from tests.support import service_nodes as svc
 from tests.support.nodes import ensure_epmd, free_port
 
 RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
@@ -33,34 +28,11 @@ RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 USER = "rabbitmq"
 START_TIMEOUT = 90.0
 CTL_TIMEOUT = 60.0
-# What a node logs when it refuses a handshake (OTP's dist_util), with the peer's name.
-REFUSAL = re.compile(r"Connection attempt from (?:disallowed )?node '?([^' ]+)'? rejected")
 
 
 def available() -> bool:
-    try:
-        pwd.getpwnam(USER)
-    except KeyError:
-        return False
-    return os.path.exists(RABBITMQ_SERVER) and os.geteuid() == 0
-
-
-def _account() -> tuple[int, int]:
-    entry = pwd.getpwnam(USER)
-    return entry.pw_uid, entry.pw_gid
-
-
-def write_service_cookie(path: Path, cookie: Cookie) -> None:
-    """The service's cookie file as the package makes it: 0400, owned by the service."""
-    uid, gid = _account()
-    tmp = path.with_name(path.name + f".{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-    try:
-        os.write(fd, cookie.reveal().encode("ascii"))
-        os.fchown(fd, uid, gid)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    return os.path.exists(RABBITMQ_SERVER) and svc.account(USER) is not None \
+        and os.geteuid() == 0
 
 
 class RabbitNode:
@@ -96,13 +68,9 @@ class RabbitNode:
         for sub in ("mnesia", "log"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         (self.base / "enabled_plugins").write_text("[].\n")
-        uid, gid = _account()
-        for path in [self.base, *self.base.rglob("*")]:
-            os.chown(path, uid, gid)
+        svc.chown_tree(self.base, USER)
         out = open(self.base / "server.out", "ab")
-        self.proc = subprocess.Popen(["runuser", "-u", USER, "--", "env", "-i",
-                                      *[f"{k}={v}" for k, v in self.env().items()],
-                                      RABBITMQ_SERVER],
+        self.proc = subprocess.Popen(svc.as_user(USER, self.env(), RABBITMQ_SERVER),
                                      stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                      start_new_session=True, cwd=str(self.base))
         out.close()
@@ -131,22 +99,10 @@ class RabbitNode:
             return ""
 
     def refusals(self) -> list[str]:
-        """Peers whose handshake this node refused, from its own log."""
-        return REFUSAL.findall(self.log_text())
+        return svc.refusals(self.log_text())
 
-    def stop(self, timeout: float = 30.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+    def stop(self) -> None:
+        svc.stop_process_group(self.proc)
 
 
 class RabbitCluster:
@@ -155,16 +111,8 @@ class RabbitCluster:
             raise RuntimeError("rabbitmq-server (Debian package) is not installed, or not root")
         ensure_epmd()
         self.prefix = prefix or f"rmq{secrets.token_hex(3)}"
-        # Outside pytest's root-only tmp tree: the service user must reach its folders.
-        self.base = Path(tempfile.mkdtemp(prefix=f"erlcookie-{self.prefix}-"))
-        self.home = self.base / "home"
-        self.home.mkdir()
-        uid, gid = _account()
-        os.chmod(self.base, 0o755)
-        os.chown(self.base, uid, gid)
-        os.chown(self.home, uid, gid)
-        os.chmod(self.home, 0o700)
-        write_service_cookie(self.cookie_file, cookie)
+        self.base, self.home = svc.private_base(self.prefix, USER)
+        svc.write_service_cookie(self.cookie_file, cookie, USER)
         self.nodes = [RabbitNode(self, i) for i in range(1, size + 1)]
         try:
             for node in self.nodes:
@@ -188,28 +136,15 @@ class RabbitCluster:
         return next(n for n in self.nodes if n.name == name)
 
     def cli_env(self) -> dict[str, str]:
-        return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(self.home),
+        return {"PATH": svc.BASE_PATH.split("=", 1)[1], "HOME": str(self.home),
                 "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-
-    def cli_command(self, tool: str, node: str, *args: str) -> list[str]:
-        """A CLI tool run as the service's user, reading the cookie from the shared HOME."""
-        return ["runuser", "-u", USER, "--", "env", "-i",
-                *[f"{k}={v}" for k, v in self.cli_env().items()],
-                str(RABBITMQ_BIN / tool), "-n", node, *args]
 
     def ctl(self, node: str, *args: str, tool: str = "rabbitmqctl", check: bool = True,
             timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
-        try:
-            result = subprocess.run(self.cli_command(tool, node, *args), capture_output=True,
-                                    text=True, timeout=timeout, cwd=str(self.base))
-        except subprocess.TimeoutExpired as exc:
-            if check:
-                raise RuntimeError(f"{tool} {' '.join(args)} on {node} timed out") from exc
-            return subprocess.CompletedProcess(exc.cmd, 124, "", "timed out")
-        if check and result.returncode != 0:
-            raise RuntimeError(f"{tool} {' '.join(args)} on {node} failed "
-                               f"({result.returncode}): {result.stderr.strip()[-800:]}")
-        return result
+        """A CLI tool run as the service's user, reading the cookie from the shared HOME."""
+        argv = svc.as_user(USER, self.cli_env(), str(RABBITMQ_BIN / tool), "-n", node, *args)
+        return svc.run_tool(argv, cwd=self.base, timeout=timeout, check=check,
+                            what=f"{tool} {' '.join(args)} on {node}")
 
     def _join(self) -> None:
         first = self.names[0]
@@ -244,46 +179,6 @@ class RabbitCluster:
     def __exit__(self, *exc) -> None:
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
-
-
-class CliLoop:
-    """A readiness probe's load: `rabbitmq-diagnostics ping` against each node in turn,
-    as the service's user, for as long as it runs. Each call is recorded with its start
-    time, so a failure can be set against the rotation's timeline and the nodes' logs."""
-
-    def __init__(self, cluster: RabbitCluster, *, interval: float = 0.2,
-                 timeout: float = 30.0) -> None:
-        import threading
-
-        self.cluster = cluster
-        self.interval = interval
-        self.timeout = timeout
-        self.calls: list[tuple[float, str, int, str]] = []  # (start, node, exit code, stderr)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rabbit-cli-loop", daemon=True)
-
-    def _run(self) -> None:
-        i = 0
-        while not self._stop.is_set() and i < 100_000:
-            node = self.cluster.names[i % len(self.cluster.names)]
-            i += 1
-            started = time.time()
-            result = self.cluster.ctl(node, "-q", "ping", tool="rabbitmq-diagnostics",
-                                      check=False, timeout=self.timeout)
-            self.calls.append((started, node, result.returncode, result.stderr.strip()[-300:]))
-            self._stop.wait(self.interval)
-
-    @property
-    def failures(self) -> list[tuple[float, str, int, str]]:
-        return [c for c in self.calls if c[2] != 0]
-
-    def __enter__(self) -> "CliLoop":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(self.timeout + 10)
 
 
 class AmqpTraffic:

@@ -27,6 +27,7 @@ import random
 import re
 import secrets
 import signal
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,23 @@ def write_cookie(path: Path, cookie: Cookie | str, mode: int = 0o600) -> Path:
 
     text = cookie.reveal() if isinstance(cookie, Cookie) else cookie
     return atomic_write(path, text, mode=mode)
+
+
+def rotate_cli(workdir: Path, seed: str, old: Cookie, new: Cookie, *extra: str,
+               persist: Path | None = None, tag: str = "0", timeout: float = 180
+               ) -> subprocess.CompletedProcess[str]:
+    """`erlcookie rotate --json` as a user runs it, in a child process: cookies from 0600
+    files, the new one persisted to `persist` (a fresh store file when not given)."""
+    import sys
+
+    store = persist or write_cookie(workdir / f"store-{tag}", old)
+    cmd = [sys.executable, "-m", "erlcookie", "rotate", "--nodes", seed,
+           "--cookie-file", str(write_cookie(workdir / f"old-{tag}", old)),
+           "--new-cookie-file", str(write_cookie(workdir / f"new-{tag}", new)),
+           "--persist-file", str(store), "--journal", str(workdir / f"journal-{tag}.json"),
+           "--converge-settle", "1.0", "--timeout", "10", "--json", *extra]
+    env = {k: v for k, v in os.environ.items() if k != "RELEASE_COOKIE"}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def assert_no_cookie(text: str, *cookies: Cookie) -> None:
