@@ -22,7 +22,12 @@ def other_cookie():
 
 @pytest.fixture
 def otp27_root():
-    return require_or_skip()
+    return require_or_skip("otp27")
+
+
+@pytest.fixture
+def otp29_root():
+    return require_or_skip("otp29")
 
 
 @pytest.fixture

@@ -42,4 +42,11 @@ def kube_api(kube_server):
 def otp27_root():
     from tests.support.otp_roots import require_or_skip
 
-    return require_or_skip()
+    return require_or_skip("otp27")
+
+
+@pytest.fixture
+def otp29_root():
+    from tests.support.otp_roots import require_or_skip
+
+    return require_or_skip("otp29")

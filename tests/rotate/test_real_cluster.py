@@ -82,6 +82,7 @@ def churned_rotation(tmp_path, cookies, cluster, *, fresh_interval=0.6, max_fres
     rec = Recorder()
     prober = Prober(cluster, cookies, store=store, workers=2, fresh_interval=fresh_interval,
                     max_fresh=max_fresh, switch_started=rec.switch_started, seed=7).start()
+    began = time.monotonic()
     time.sleep(BEFORE)
     outcome = asyncio.run(run.start(settings_for(cluster, store), cookies, tmp_path / "j.json",
                                     emit=rec))
@@ -89,7 +90,32 @@ def churned_rotation(tmp_path, cookies, cluster, *, fresh_interval=0.6, max_fres
     prober.admit_old_fresh()  # nodes that joined on the old cookie are ordinary members now
     time.sleep(AFTER)
     stats = prober.stop()
+    stats.control = control_run(cluster, cookies, time.monotonic() - began)
     return outcome, stats, rec, store
+
+
+def control_run(cluster, cookies, seconds):
+    """The same pair churn for the same time, with no rotation: how often a reconnect
+    fails under this load by itself, so the rotation's failures can be set beside it."""
+    settled = {OLD: cookies[NEW], NEW: cookies[NEW]}  # every node runs the new one now
+    prober = Prober(cluster, settled, workers=2, fresh_interval=None, seed=11).start()
+    time.sleep(seconds)
+    return prober.stop()
+
+
+def classify(failures):
+    """Each failed reconnect by what the two ends held (read back through their REPLs)
+    and how long it took: a cookie failure has the ends disagreeing (and the refusing node
+    logs it); a setup timeout waits out net_setuptime (7 s) with the ends agreeing."""
+    kinds = {"cookie": [], "setup_timeout": [], "other": []}
+    for f in failures:
+        if f[5][0] != f[5][1]:
+            kinds["cookie"].append(f)
+        elif f[1] - f[0] > 6:
+            kinds["setup_timeout"].append(f)
+        else:
+            kinds["other"].append(f)
+    return kinds
 
 
 def check_zero_failures(cluster, cookies, outcome, stats, rec, store):
@@ -100,20 +126,21 @@ def check_zero_failures(cluster, cookies, outcome, stats, rec, store):
     timeline = [(round(e["ts"] - f[0], 3), e["event"], e.get("phase"), e.get("status"),
                  e.get("node"), e.get("action")) for f in stats.churn_failed[:2]
                 for e in rec.events if abs(e.get("ts", 0) - f[0]) < 0.2]
-    # A cookie failure is always logged by the refusing node ("Invalid challenge reply")
-    # and shows as the two ends disagreeing on the cookie: none of either may happen.
-    disagreeing = [f for f in stats.churn_failed if f[5][0] != f[5][1]]
-    assert refused == [] and disagreeing == [], \
+    # Every failed reconnect, classified, beside a control run of the same churn for the
+    # same time with no rotation. A cookie failure is always logged by the refusing node
+    # ("Invalid challenge reply") and shows as the two ends disagreeing: none may happen.
+    rotation, control = classify(stats.churn_failed), classify(stats.control.churn_failed)
+    print(f"failed reconnects, rotation vs control run: "
+          f"{ {k: len(v) for k, v in rotation.items()} } of {stats.churn_ok} ok vs "
+          f"{ {k: len(v) for k, v in control.items()} } of {stats.control.churn_ok} ok")
+    assert refused == [] and rotation["cookie"] == [] and rotation["other"] == [], \
         f"failed reconnects: {stats.churn_failed[:5]}; refused: {refused}; events: {timeline}"
     # Under this churn (disconnect/connect storms with global's partition prevention on),
-    # OTP 25 occasionally lets one reconnect wait out net_setuptime (7 s) with both ends on
-    # the same cookie, also with no cookie change at all (seen in a control run, and once in
-    # about 130 rotations). That is not a cookie failure; it is tolerated once, and shown.
-    agreeing_timeouts = [f for f in stats.churn_failed if f[5][0] == f[5][1] and f[1] - f[0] > 6]
-    assert len(agreeing_timeouts) == len(stats.churn_failed) <= 1, \
+    # OTP 25 now and then lets a reconnect wait out net_setuptime with both ends on the
+    # same cookie, with no cookie change at all: the control run measures that rate. The
+    # rotation may not do worse than the control beyond one such event.
+    assert len(rotation["setup_timeout"]) <= len(control["setup_timeout"]) + 1, \
         f"failed reconnects: {stats.churn_failed[:5]}; events: {timeline}"
-    if agreeing_timeouts:
-        print(f"tolerated, not a cookie failure: {agreeing_timeouts}")
     assert stats.churn_ok >= 100, summary
     assert stats.fresh_failed == [], f"fresh nodes refused: {stats.fresh_failed}"
     # nodes that booted from the old store value and tried after the switch began are

@@ -51,3 +51,17 @@ def test_rotation_of_elixir_nodes(tmp_path):
         result = rotate_cli(tmp_path, cluster.names[0], old, new)
         assert result.returncode == 0, result.stderr[-1500:]
         assert_rotated(cluster, old, new)
+
+
+@pytest.mark.otp27
+@pytest.mark.otp29
+def test_rotation_of_otp27_and_otp29_nodes(tmp_path, otp27_root, otp29_root):
+    """Newer releases: OTP 29 (Debian sid) with OTP 27 (trixie), each in its chroot."""
+    old, new = generate(), generate()
+    with LocalCluster(old, 3, kinds=("otp29", "otp27")) as cluster:
+        releases = {cluster.nodes[n].eval("erlang:system_info(otp_release).")
+                    for n in cluster.names}
+        assert releases == {b"27", b"29"}
+        result = rotate_cli(tmp_path, cluster.names[0], old, new)
+        assert result.returncode == 0, result.stderr[-1500:]
+        assert_rotated(cluster, old, new)

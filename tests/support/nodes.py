@@ -3,7 +3,7 @@
     with start_node(cookie) as node:           # OTP 25 from the host
         node.eval("erlang:system_info(otp_release).")   # -> b"25"
 
-Kinds: "otp25" (the host's `erl`), "otp27" (`chroot ROOT erl`, see otp_roots.py) and
+Kinds: "otp25" (the host's `erl`), "otp27" and "otp29" (`chroot ROOT erl`, see otp_roots.py) and
 "elixir" (`elixir --sname`). Each node gets its cookie from a 0400 `.erlang.cookie` in a
 private HOME, never from the command line. `eval` runs an Erlang expression inside the
 node over its stdin (no distribution involved, so it is an independent witness) and
@@ -286,10 +286,12 @@ def launch(cookie: Cookie, *, kind: str = "otp25", name: str | None = None,
     """Start one node and wait until its REPL answers. Stop it with `.stop()` (or `with`)."""
     ensure_epmd()
     alive = name or f"t{kind}-{secrets.token_hex(4)}"
-    if kind == "otp27" and otp_root is None:
-        from .otp_roots import otp27_root
+    from .otp_roots import CHROOT_KINDS
 
-        otp_root = otp27_root()
+    if kind in CHROOT_KINDS and otp_root is None:
+        from .otp_roots import otp_root as root_for
+
+        otp_root = root_for(kind)
     base_dir = Path(tempfile.mkdtemp(prefix="erlcookie-node-",
                                      dir=str(otp_root / "tmp") if otp_root else None))
     os.chmod(base_dir, 0o700)
@@ -306,9 +308,9 @@ def launch(cookie: Cookie, *, kind: str = "otp25", name: str | None = None,
     inner_home = "/" + str(home.relative_to(otp_root)) if otp_root else str(home)
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "HOME": inner_home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-    if kind in ("otp25", "otp27"):
+    if kind == "otp25" or kind in CHROOT_KINDS:
         cmd = ["erl", "-noshell", *erl_args, "-eval", ERLANG_REPL]
-        if kind == "otp27":
+        if kind in CHROOT_KINDS:
             cmd = ["chroot", str(otp_root), "/usr/bin/env", f"HOME={inner_home}", *cmd]
     elif kind == "elixir":
         flag = "--name" if long_names else "--sname"

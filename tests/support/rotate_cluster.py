@@ -118,10 +118,10 @@ class LocalCluster:
     # -- life cycle ------------------------------------------------------------------------
     def _launch(self, alive: str, kind: str, cookie: Cookie) -> node_support.TestNode:
         kwargs = {}
-        if kind == "otp27":
-            from tests.support.otp_roots import otp27_root
+        from tests.support.otp_roots import CHROOT_KINDS, otp_root
 
-            kwargs["otp_root"] = otp27_root()
+        if kind in CHROOT_KINDS:
+            kwargs["otp_root"] = otp_root(kind)
         # Only errors are logged (refused handshakes among them): `global`'s warnings about
         # overlapping partitions would otherwise crowd them out of the bounded log.
         return node_support.launch(cookie, kind=kind, name=alive, long_names=True, host=HOST,
@@ -272,6 +272,7 @@ class ProbeStats:
     straddlers_adopted: list = field(default_factory=list)
     errors: list = field(default_factory=list)           # prober-side problems (not attempts)
     slowest: float = 0.0                                 # longest successful-or-not reconnect
+    control: "ProbeStats | None" = None                  # the same churn with no rotation
 
     def summary(self) -> dict:
         return {"churn_ok": self.churn_ok, "churn_failed": len(self.churn_failed),
