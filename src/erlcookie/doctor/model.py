@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from erlcookie.findings import rules
 from erlcookie.findings.model import Finding
+from erlcookie.findings.report import Report
 from erlcookie.findings.severity import Severity
 from erlcookie.k8s.manifests import DEFAULT_ENV, DEFAULT_SECRET_KEY, DEFAULT_SECRET_NAME
 
@@ -107,11 +108,12 @@ class Diagnosis:
         )
         return problems
 
+    def report(self) -> Report:
+        """The plain findings report under the diagnosis: counts and SARIF come from it."""
+        return Report("doctor", self.root, self.findings, self.errors)
+
     def counts(self) -> dict[str, int]:
-        counts = {str(sev): 0 for sev in sorted(Severity, reverse=True)}
-        for f in self.findings:
-            counts[str(f.severity)] += 1
-        return counts
+        return self.report().counts()
 
     def to_json(self) -> dict:
         from erlcookie import __version__
@@ -145,17 +147,4 @@ class Diagnosis:
         }
 
     def sarif_run(self) -> SarifRun:
-        from erlcookie.findings.sarif import SarifRun, by_identity
-
-        families = {f.rule.family for f in self.findings}
-        used = [r for r in rules.RULES.values() if r.family in families]
-        return SarifRun(
-            automation_id="erlcookie/doctor/",
-            root=self.root,
-            findings=self.findings,
-            rules=used,
-            notifications=[("error", e) for e in self.errors],
-            successful=not self.errors,
-            partial_fingerprints=by_identity,
-            properties={"nextSteps": list(self.next_steps)},
-        )
+        return self.report().sarif_run(properties={"nextSteps": list(self.next_steps)})

@@ -43,7 +43,7 @@ class Report:
             "summary": {"findings": len(self.findings), **self.counts()},
         }
 
-    def sarif_run(self) -> SarifRun:
+    def sarif_run(self, properties: dict | None = None) -> SarifRun:
         families = {f.rule.family for f in self.findings}
         used = [r for r in rules.RULES.values() if r.family in families]
         return SarifRun(
@@ -53,5 +53,6 @@ class Report:
             rules=used,
             notifications=[("error", e) for e in self.errors],
             successful=not self.errors,
+            properties=dict(properties or {}),
             partial_fingerprints=by_identity,
         )
