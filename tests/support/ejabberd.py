@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import time
-from pathlib import Path
 
 from erlcookie.cookie.value import Cookie
 from tests.support import service_nodes as svc
@@ -49,7 +47,7 @@ def available() -> bool:
 
 
 class EjabberdNode:
-    def __init__(self, cluster: "EjabberdCluster", index: int) -> None:
+    def __init__(self, cluster: EjabberdCluster, index: int) -> None:
         self.cluster = cluster
         self.name = f"{cluster.prefix}-{index}@localhost"
         self.base = cluster.base / f"n{index}"
@@ -106,40 +104,20 @@ class EjabberdNode:
         svc.stop_process_group(self.proc)
 
 
-class EjabberdCluster:
+class EjabberdCluster(svc.ServiceCluster):
+    USER = USER
+
     def __init__(self, cookie: Cookie, *, size: int = 2, prefix: str | None = None) -> None:
         if not available():
             raise RuntimeError("ejabberd (Debian package) is not installed, or not root")
         ensure_epmd()
-        self.prefix = prefix or f"ej{secrets.token_hex(3)}"
-        self.base, self.home = svc.private_base(self.prefix, USER)
-        svc.write_service_cookie(self.cookie_file, cookie, USER)
+        self._prepare(cookie, prefix or f"ej{secrets.token_hex(3)}")
         self.nodes = [EjabberdNode(self, i) for i in range(1, size + 1)]
-        try:
-            for node in self.nodes:
-                node.start()
-            for node in self.nodes:
-                node.wait_started()
-            for name in self.names[1:]:
-                self.ctl(name, "join_cluster", self.names[0])
-        except BaseException:
-            self.stop()
-            raise
+        self._boot(self._join)
 
-    @property
-    def cookie_file(self) -> Path:
-        return self.home / ".erlang.cookie"
-
-    @property
-    def names(self) -> list[str]:
-        return [n.name for n in self.nodes]
-
-    def node(self, name: str) -> EjabberdNode:
-        return next(n for n in self.nodes if n.name == name)
-
-    def cli_env(self) -> dict[str, str]:
-        return {"PATH": svc.BASE_PATH.split("=", 1)[1], "HOME": str(self.home),
-                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    def _join(self) -> None:
+        for name in self.names[1:]:
+            self.ctl(name, "join_cluster", self.names[0])
 
     def ctl(self, node: str, *args: str, check: bool = True, timeout: float = CTL_TIMEOUT
             ) -> subprocess.CompletedProcess[str]:
@@ -151,24 +129,3 @@ class EjabberdCluster:
     def cluster_nodes(self, node: str | None = None) -> list[str]:
         out = self.ctl(node or self.names[0], "list_cluster").stdout
         return sorted(line.strip().strip("'") for line in out.splitlines() if "@" in line)
-
-    def refusals_between_members(self) -> list[tuple[str, str]]:
-        members = set(self.names)
-        return [(n.name, peer) for n in self.nodes for peer in n.refusals() if peer in members]
-
-    def restart(self, name: str) -> None:
-        node = self.node(name)
-        node.stop()
-        node.start()
-        node.wait_started()
-
-    def stop(self) -> None:
-        for node in self.nodes:
-            node.stop()
-
-    def __enter__(self) -> "EjabberdCluster":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-        shutil.rmtree(self.base, ignore_errors=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ def available() -> bool:
 
 
 class RabbitNode:
-    def __init__(self, cluster: "RabbitCluster", index: int) -> None:
+    def __init__(self, cluster: RabbitCluster, index: int) -> None:
         self.cluster = cluster
         self.alive = f"{cluster.prefix}-{index}"
         self.name = f"{self.alive}@localhost"
@@ -105,39 +104,16 @@ class RabbitNode:
         svc.stop_process_group(self.proc)
 
 
-class RabbitCluster:
+class RabbitCluster(svc.ServiceCluster):
+    USER = USER
+
     def __init__(self, cookie: Cookie, *, size: int = 3, prefix: str | None = None) -> None:
         if not available():
             raise RuntimeError("rabbitmq-server (Debian package) is not installed, or not root")
         ensure_epmd()
-        self.prefix = prefix or f"rmq{secrets.token_hex(3)}"
-        self.base, self.home = svc.private_base(self.prefix, USER)
-        svc.write_service_cookie(self.cookie_file, cookie, USER)
+        self._prepare(cookie, prefix or f"rmq{secrets.token_hex(3)}")
         self.nodes = [RabbitNode(self, i) for i in range(1, size + 1)]
-        try:
-            for node in self.nodes:
-                node.start()
-            for node in self.nodes:
-                node.wait_started()
-            self._join()
-        except BaseException:
-            self.stop()
-            raise
-
-    @property
-    def cookie_file(self) -> Path:
-        return self.home / ".erlang.cookie"
-
-    @property
-    def names(self) -> list[str]:
-        return [n.name for n in self.nodes]
-
-    def node(self, name: str) -> RabbitNode:
-        return next(n for n in self.nodes if n.name == name)
-
-    def cli_env(self) -> dict[str, str]:
-        return {"PATH": svc.BASE_PATH.split("=", 1)[1], "HOME": str(self.home),
-                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        self._boot(self._join)
 
     def ctl(self, node: str, *args: str, tool: str = "rabbitmqctl", check: bool = True,
             timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
@@ -156,29 +132,6 @@ class RabbitCluster:
     def cluster_status(self, node: str | None = None) -> dict:
         out = self.ctl(node or self.names[0], "cluster_status", "--formatter", "json").stdout
         return json.loads(out)
-
-    def refusals_between_members(self) -> list[tuple[str, str]]:
-        """(refusing node, refused peer) for every refused handshake between servers."""
-        members = set(self.names)
-        return [(n.name, peer) for n in self.nodes for peer in n.refusals() if peer in members]
-
-    def restart(self, name: str) -> None:
-        """Stop a node and start it again from the (persisted) cookie file."""
-        node = self.node(name)
-        node.stop()
-        node.start()
-        node.wait_started()
-
-    def stop(self) -> None:
-        for node in self.nodes:
-            node.stop()
-
-    def __enter__(self) -> "RabbitCluster":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-        shutil.rmtree(self.base, ignore_errors=True)
 
 
 class AmqpTraffic:
@@ -268,7 +221,7 @@ class AmqpTraffic:
         """Confirmed by the broker but never delivered to the consumer."""
         return sorted(set(self.confirmed) - self.received)
 
-    def __enter__(self) -> "AmqpTraffic":
+    def __enter__(self) -> AmqpTraffic:
         import threading
 
         self._ready = threading.Event()

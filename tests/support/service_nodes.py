@@ -18,8 +18,8 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from erlcookie.cookie.value import Cookie
 
@@ -139,10 +139,76 @@ class CliLoop:
     def failures(self) -> list[tuple[float, str, int, str]]:
         return [c for c in self.calls if c[2] != 0]
 
-    def __enter__(self) -> "CliLoop":
+    def __enter__(self) -> CliLoop:
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(120)
+
+
+class ServiceCluster:
+    """What a cluster of one service's nodes shares: its private base and HOME, the cookie
+    file, node lookup, the CLI's environment, refusals between members, restart and stop.
+    Subclasses set USER, make `self.nodes` (objects with name/start/wait_started/stop/
+    refusals) and join them."""
+
+    USER = ""
+
+    def _prepare(self, cookie: Cookie, prefix: str) -> None:
+        self.prefix = prefix
+        self.base, self.home = private_base(prefix, self.USER)
+        write_service_cookie(self.cookie_file, cookie, self.USER)
+        self.nodes: list = []
+
+    def _boot(self, join: Callable[[], None]) -> None:
+        try:
+            for node in self.nodes:
+                node.start()
+            for node in self.nodes:
+                node.wait_started()
+            join()
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def cookie_file(self) -> Path:
+        return self.home / ".erlang.cookie"
+
+    @property
+    def names(self) -> list[str]:
+        return [n.name for n in self.nodes]
+
+    def node(self, name: str):
+        return next(n for n in self.nodes if n.name == name)
+
+    def cli_env(self) -> dict[str, str]:
+        return {"PATH": BASE_PATH.split("=", 1)[1], "HOME": str(self.home),
+                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+
+    def refusals_between_members(self) -> list[tuple[str, str]]:
+        """(refusing node, refused peer) for every refused handshake between servers."""
+        members = set(self.names)
+        return [(n.name, peer) for n in self.nodes for peer in n.refusals() if peer in members]
+
+    def restart(self, name: str) -> None:
+        """Stop a node and start it again from the (persisted) cookie file."""
+        node = self.node(name)
+        node.stop()
+        node.start()
+        node.wait_started()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import shutil
+
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
