@@ -6,9 +6,9 @@ importing one submodule (as the CLI does) stays cheap.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
+from erlcookie._exports import lazy_exports
 from erlcookie.cookie.value import MAX_ATOM_LENGTH, Cookie
 
 if TYPE_CHECKING:
@@ -35,26 +35,17 @@ __all__ = [
 # exported name -> (module, name there). `generate` and `fingerprint` are submodules, so the
 # function that makes a cookie is exported as `generate_cookie`; fingerprints come from
 # `Cookie.fingerprint()` (or erlcookie.cookie.fingerprint.fingerprint for text).
-_LAZY: dict[str, tuple[str, str]] = {
-    "DEFAULT_STYLE": ("erlcookie.cookie.generate", "DEFAULT_STYLE"),
-    "STYLES": ("erlcookie.cookie.generate", "STYLES"),
-    "generate_cookie": ("erlcookie.cookie.generate", "generate"),
-    "atomic_write": ("erlcookie.cookie.files", "atomic_write"),
-    "CookieRequest": ("erlcookie.cookie.resolve", "CookieRequest"),
-    "read_cookie_file": ("erlcookie.cookie.resolve", "read_cookie_file"),
-    "resolve_cookie": ("erlcookie.cookie.resolve", "resolve_cookie"),
-    "Strength": ("erlcookie.cookie.strength", "Strength"),
-    "estimate_strength": ("erlcookie.cookie.strength", "estimate_strength"),
+_HOMES: dict[str, str | tuple[str, str]] = {
+    "DEFAULT_STYLE": ("generate", "DEFAULT_STYLE"),
+    "STYLES": ("generate", "STYLES"),
+    "generate_cookie": ("generate", "generate"),
+    "atomic_write": ("files", "atomic_write"),
+    "CookieRequest": ("resolve", "CookieRequest"),
+    "read_cookie_file": ("resolve", "read_cookie_file"),
+    "resolve_cookie": ("resolve", "resolve_cookie"),
+    "Strength": ("strength", "Strength"),
+    "estimate_strength": ("strength", "estimate_strength"),
 }
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    return getattr(importlib.import_module(module), attribute)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

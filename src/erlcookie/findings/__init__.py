@@ -13,8 +13,9 @@ are imported on first use: detectors that only need rule ids do not load the wri
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from erlcookie._exports import lazy_exports
 
 if TYPE_CHECKING:  # what type checkers and readers see; at run time see __getattr__
     from erlcookie.findings.formats import FORMATS, FindingsReport, Format
@@ -55,14 +56,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

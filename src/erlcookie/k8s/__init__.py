@@ -19,3 +19,30 @@ Layout (the CLI in `erlcookie.cli.k8s` only parses and renders):
 - `rbac`: least-privilege ServiceAccount/Role/RoleBinding per live command, and the Job
   that rotates the cookie from inside the cluster.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from erlcookie._exports import lazy_exports
+
+if TYPE_CHECKING:
+    from erlcookie.k8s.api import KubeApi
+    from erlcookie.k8s.apply import apply_secret
+    from erlcookie.k8s.inject import inject_paths
+    from erlcookie.k8s.inject.model import InjectOptions
+    from erlcookie.k8s.manifests import netpol_manifest, secret_manifest
+    from erlcookie.k8s.status import StatusOptions, analyze
+
+_HOMES: dict[str, str | tuple[str, str]] = {
+    "KubeApi": "api",
+    "apply_secret": "apply",
+    "inject_paths": "inject",
+    "InjectOptions": ("inject.model", "InjectOptions"),
+    "netpol_manifest": "manifests",
+    "secret_manifest": "manifests",
+    "StatusOptions": "status",
+    "analyze": "status",
+}
+__all__ = sorted(_HOMES)
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)

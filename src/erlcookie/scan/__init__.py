@@ -8,3 +8,24 @@ functions over (path, text) in `erlcookie.scan.detectors`, one module per syntax
 in the shared registry `erlcookie.findings.rules`. Reports hold cookie fingerprints, never
 cookie values.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from erlcookie._exports import lazy_exports
+
+if TYPE_CHECKING:
+    from erlcookie.scan.detectors import detect
+    from erlcookie.scan.engine import ScanOptions, scan, scan_text
+    from erlcookie.scan.model import ScanReport
+
+_HOMES = {
+    "ScanOptions": "engine",
+    "scan": "engine",
+    "scan_text": "engine",
+    "ScanReport": "model",
+    "detect": "detectors",
+}
+__all__ = sorted(_HOMES)
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES)
