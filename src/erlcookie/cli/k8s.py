@@ -8,8 +8,15 @@ import sys
 
 import click
 
-from erlcookie.cli.common import (cookie_source_options, emit_json, handle_errors, json_option,
-                                  load_cookie, render_table, safe_text)
+from erlcookie.cli.common import (
+    cookie_source_options,
+    emit_json,
+    handle_errors,
+    json_option,
+    load_cookie,
+    render_table,
+    safe_text,
+)
 from erlcookie.errors import EXIT_FINDINGS, ErlcookieError, UsageError
 
 DEFAULT_SECRET = "erlang-cookie"
@@ -140,7 +147,8 @@ def secret_cmd(name, key, namespace, app, labels, style, cookie_request, adopt_f
         if given or (adopt_from and adopt_live):
             raise UsageError("--adopt-from and --adopt-live are cookie sources: give one, "
                              "alone, without --cookie-file, --cookie-env, --release or --cookie")
-        from erlcookie.k8s.adopt import adopt, adopt_live as adopt_from_cluster
+        from erlcookie.k8s.adopt import adopt
+        from erlcookie.k8s.adopt import adopt_live as adopt_from_cluster
 
         with _escaped_errors():
             if adopt_live:
@@ -302,8 +310,13 @@ def inject_cmd(paths, secret, key, env, mount, volume_name, init_copy, init_copy
     remains that it cannot fix (reported); 2 usage; 3 unreadable or non-YAML input, or
     YAML nested too deeply or whose aliases expand too far (refused, nothing written).
     """
-    from erlcookie.k8s.inject import (InjectOptions, combined_output, inject_paths,
-                                      redacted_diff, write_in_place)
+    from erlcookie.k8s.inject import (
+        InjectOptions,
+        combined_output,
+        inject_paths,
+        redacted_diff,
+        write_in_place,
+    )
     from erlcookie.k8s.inject.model import parse_owner
     from erlcookie.k8s.selectors import parse_selector
 
@@ -442,7 +455,7 @@ def netpol_cmd(selector, dist_port, name, namespace, no_epmd, allow_other_ports,
                                epmd=not no_epmd, allow_other_ports=allow_other_ports)
     text = render(manifest, fmt)
     if write_path:
-        from erlcookie.cookie.files import write_text_preserving_mode, atomic_write
+        from erlcookie.cookie.files import atomic_write, write_text_preserving_mode
 
         if force:
             write_text_preserving_mode(write_path, text)

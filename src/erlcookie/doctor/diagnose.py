@@ -1,4 +1,4 @@
-"""`doctor`'s diagnosis: every analyser over one project, one deduplicated list of problems.
+"""`doctor`'s diagnosis: every analyzer over one project, one deduplicated list of problems.
 
 - release configuration: `release check` (mix and rebar3/relx, including the build-time
   `releases/COOKIE` fallback);
@@ -8,8 +8,8 @@
 - leaked and weak cookies: `scan` of the tree (build output and git-ignored files skipped),
   committed Secret manifests among them.
 
-The same problem found by two analysers (a `cookie:` literal in mix.exs is EC003 for scan
-and release/mix-literal-cookie for release check) is reported once, by the analyser that
+The same problem found by two analyzers (a `cookie:` literal in mix.exs is EC003 for scan
+and release/mix-literal-cookie for release check) is reported once, by the analyzer that
 can fix it, naming the others in `also`.
 """
 
@@ -299,7 +299,7 @@ def _same(a: Finding, b: Finding) -> bool:
 
 
 def _dedupe(items: list[Item]) -> list[Item]:
-    """Keep the first analyser's finding (release, then k8s, then scan) of each problem."""
+    """Keep the first analyzer's finding (release, then k8s, then scan) of each problem."""
     items = sorted(items, key=lambda i: _FAMILY_RANK.get(i.family, 9))
     kept: list[Item] = []
     for item in items:

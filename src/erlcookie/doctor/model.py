@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DoctorOptions", "Item", "Problem", "Diagnosis", "AREAS"]
 
-# Which analyser a rule family belongs to, in the order problems are told (and preferred
-# when two analysers find the same thing: the one that can fix it comes first).
+# Which analyzer a rule family belongs to, in the order problems are told (and preferred
+# when two analyzers find the same thing: the one that can fix it comes first).
 AREAS = {
     rules.RELEASE: "release configuration",
     rules.K8S: "Kubernetes manifests",
@@ -41,7 +41,7 @@ class DoctorOptions:
 
 @dataclass
 class Item:
-    """One problem at one place. `also`: rule ids of other analysers that found the same
+    """One problem at one place. `also`: rule ids of other analyzers that found the same
     thing (reported once, here). `doctor_fix`: `doctor --fix` fixes it offline."""
 
     finding: Finding
@@ -87,7 +87,7 @@ class Diagnosis:
     notes: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
     checked: dict[str, str] = field(default_factory=dict)  # area -> what was looked at
-    # for --fix: the analysers' own results (in-memory edits, running cookies)
+    # for --fix: the analyzers' own results (in-memory edits, running cookies)
     state: Any = field(default=None, repr=False)
 
     @property

@@ -34,9 +34,10 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.k8s.manifests import FIELD_MANAGER
@@ -195,7 +196,7 @@ def _status_message(exc) -> tuple[str | None, str | None]:
 
 
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _kubeconfig_paths(explicit: str | None) -> list[str]:
@@ -221,7 +222,7 @@ class KubeApi:
     @classmethod
     def connect(cls, *, kubeconfig: str | None = None, context: str | None = None,
                 namespace: str | None = None, in_cluster: bool | None = None,
-                timeout: float = DEFAULT_TIMEOUT) -> "KubeApi":
+                timeout: float = DEFAULT_TIMEOUT) -> KubeApi:
         """Kubeconfig (`--kubeconfig`, $KUBECONFIG, ~/.kube/config) with `--context`, or the
         pod's service account when in a cluster. Namespace: `-n`, else the context's, else
         the service account's, else "default"."""
@@ -318,7 +319,7 @@ class KubeApi:
         return self._call(verb, resource, name, method, path, query=query, body=body,
                           content_type=content_type)
 
-    def _call(self, verb: str, resource: "Resource | None", name: str | None, method: str,
+    def _call(self, verb: str, resource: Resource | None, name: str | None, method: str,
               path: str, *, query: dict | None = None, body: Any = None,
               content_type: str = "application/json") -> Any:
         """Send one request under the deadline: the work runs in a daemon thread that is
@@ -343,7 +344,7 @@ class KubeApi:
             raise outcome["error"]
         return outcome["value"]
 
-    def _send(self, verb: str, resource: "Resource | None", name: str | None, method: str,
+    def _send(self, verb: str, resource: Resource | None, name: str | None, method: str,
               path: str, *, query: dict | None, body: Any, content_type: str) -> Any:
         import urllib3
         from kubernetes.client.exceptions import ApiException
@@ -372,7 +373,7 @@ class KubeApi:
             raise KubeError(f"{verb} {what}: the API answered something that is not "
                             "JSON") from None
 
-    def _translate(self, exc, verb: str, resource: "Resource | None",
+    def _translate(self, exc, verb: str, resource: Resource | None,
                    name: str | None) -> KubeError:
         message, reason = _status_message(exc)
         if resource is None:
@@ -525,7 +526,7 @@ class KubeApi:
             return None
         return bool((review.get("status") or {}).get("allowed"))
 
-    def missing_permissions(self, needs: "list[tuple[str, str, str | None]]") -> list[str]:
+    def missing_permissions(self, needs: list[tuple[str, str, str | None]]) -> list[str]:
         """Which of (verb, kind, name) the identity may not do, as "verb resource 'name'"
         texts; asks SelfSubjectAccessReviews, else tries the reads and dry-runs the patches."""
         missing = []

@@ -14,8 +14,10 @@ import copy
 import io
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from datetime import UTC
+from typing import Any
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution.epmd import EPMD_PORT
@@ -125,10 +127,10 @@ def stamp_annotations(secret: dict, cookie: Cookie, *, now: str | None = None) -
 
 def cookie_annotations(cookie: Cookie, *, now: str | None = None) -> dict[str, str]:
     """The fingerprint and updated-at annotations for a Secret that now holds `cookie`."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     return {FINGERPRINT_ANNOTATION: cookie.fingerprint(),
-            UPDATED_AT_ANNOTATION: now or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            UPDATED_AT_ANNOTATION: now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ What each command does against the API (and so needs), in the namespace:
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from erlcookie.errors import UsageError
 from erlcookie.k8s.manifests import MANAGED_BY, check_dns_label, check_object_name

@@ -6,8 +6,8 @@ Pure: reads a Deployment, StatefulSet or DaemonSet as the API returns it. Used b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 
 @dataclass(frozen=True)

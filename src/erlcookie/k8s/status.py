@@ -11,16 +11,27 @@ Checks, each a `Finding` (severity "error" makes the command exit 1):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.k8s.manifests import (FIELD_MANAGER, FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION,
-                                     secret_value)
+from erlcookie.k8s.manifests import (
+    FIELD_MANAGER,
+    FINGERPRINT_ANNOTATION,
+    UPDATED_AT_ANNOTATION,
+    secret_value,
+)
 from erlcookie.k8s.selectors import from_label_selector
-from erlcookie.k8s.workloads import (containers, env_binding, mount_binding, object_ref,
-                                     plain_cookies, pod_spec)
+from erlcookie.k8s.workloads import (
+    containers,
+    env_binding,
+    mount_binding,
+    object_ref,
+    plain_cookies,
+    pod_spec,
+)
 
 
 @dataclass(frozen=True)
@@ -132,7 +143,7 @@ def parse_time(text: Any) -> datetime | None:
         value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def secret_changed_at(secret: Mapping, fingerprint: str | None) -> tuple[datetime | None, str | None]:
@@ -165,7 +176,7 @@ def secret_changed_at(secret: Mapping, fingerprint: str | None) -> tuple[datetim
 
 
 def _rfc3339(value: datetime | None) -> str | None:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 # -- the analysis ---------------------------------------------------------------------------

@@ -258,7 +258,7 @@ def _literal_assignment(value: str, shell: bool) -> str | None:
     return value
 
 
-def analyse(project: Project, tree: Tree) -> MixState:
+def analyze(project: Project, tree: Tree) -> MixState:
     main = _load(project.root / "mix.exs", tree.rel(project.root / "mix.exs"))
     umbrella = umbrella_apps_path(project.root) is not None
     app_at = _kw_value(main, "app")
@@ -656,7 +656,7 @@ class Mix(BuildTool):
         return True
 
     def check(self, project: Project, tree: Tree, options: FixOptions) -> MixState:
-        return analyse(project, tree)
+        return analyze(project, tree)
 
     def info(self, state: MixState) -> ProjectInfo:
         return project_info(state)

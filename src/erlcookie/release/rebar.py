@@ -315,7 +315,7 @@ def _analyse_vm_args(state: RebarState, use: VmArgsUse, text: str) -> None:
         )
 
 
-def analyse(project: Project, tree: Tree, version_override: str | None = None) -> RebarState:
+def analyze(project: Project, tree: Tree, version_override: str | None = None) -> RebarState:
     """Where each relx release of the project takes its cookie from, as findings."""
     config = project.root / "rebar.config"
     shown = tree.rel(config)
@@ -836,7 +836,7 @@ class Rebar3(BuildTool):
         return kind == "rebar3" and not has_relx(root / "rebar.config")
 
     def check(self, project: Project, tree: Tree, options: FixOptions) -> RebarState:
-        return analyse(project, tree, options.rebar3_version)
+        return analyze(project, tree, options.rebar3_version)
 
     def info(self, state: RebarState) -> ProjectInfo:
         return project_info(state)
