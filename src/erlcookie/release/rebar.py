@@ -225,7 +225,7 @@ def classify_cookie(value: str, names: set[str], src: bool) -> tuple[str | None,
     return "release/vm-args-literal-cookie", "is a literal"
 
 
-def _analyse_vm_args(state: RebarState, use: VmArgsUse, text: str) -> None:
+def _analyze_vm_args(state: RebarState, use: VmArgsUse, text: str) -> None:
     shown = state.shown(use.path)
     flag_list = vmargs.parse(text, shown)
     names = _cookie_names(state)
@@ -420,7 +420,7 @@ def analyze(project: Project, tree: Tree, version_override: str | None = None) -
                 f"{tree.rel(use.path)} is named in {section.where} but does not exist"
             )
             continue
-        _analyse_vm_args(state, use, read_text(use.path, tree.rel(use.path)))
+        _analyze_vm_args(state, use, read_text(use.path, tree.rel(use.path)))
     if any(u.src for u in state.uses) and not _guarded(state):
         state.findings.append(
             finding(
