@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from erlcookie.errors import OperationalError
-from erlcookie.rotate.engine import Found, NodeError
+from erlcookie.rotate.interfaces import Found, NodeError
 from erlcookie.rotate.plan import NEW, OLD, OTHER, NodeState
 
 

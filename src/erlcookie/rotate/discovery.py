@@ -22,7 +22,7 @@ import subprocess
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from erlcookie.errors import OperationalError, UsageError
-from erlcookie.rotate.engine import Found
+from erlcookie.rotate.interfaces import Found
 from erlcookie.rotate.ops_distribution import EPMD_PORT, Dial, Dialer
 
 DEFAULT_NODE_ENV = ("RELEASE_NODE",)

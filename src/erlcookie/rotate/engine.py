@@ -16,111 +16,21 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable, Protocol, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Sequence
 
-from erlcookie.distribution.verdicts import ACCEPTED, NO_SUCH_NODE, REJECTED, UNREACHABLE
+from erlcookie.distribution.verdicts import ACCEPTED, REJECTED
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OPERATIONAL, EXIT_USAGE, ErlcookieError
 from erlcookie.rotate import plan
+from erlcookie.rotate.interfaces import Discovery, NodeError, NodeOps, Persister, Restarter
 from erlcookie.rotate.journal import (ABORTED, DONE, FAILED, ROLLED_BACK, RUNNING, Journal)
 from erlcookie.rotate.plan import (CONVERGE, FINALIZE, FORWARD, NEW, OLD, OTHER, PERSIST,
                                    PREFLIGHT, RESTART, ROLLBACK, SWITCH, UNPIN, VERIFY,
                                    ClusterModel, NodeState, Pin, PairSet, SetOwn, Switch,
                                    other_label)
 
-GONE_VERDICTS = frozenset({NO_SUCH_NODE, UNREACHABLE})
 # Preflight problems that are findings (exit 1): nodes or the store answered, something is off.
 FINDING_VERDICTS = frozenset({"rejected", "not_allowed", "cookie", "pins", "store"})
 ROLLBACK_REQUESTED = "rollback requested"
-
-
-# -- what the engine needs ---------------------------------------------------------------------
-class NodeError(Exception):
-    """An operation on one node failed. `verdict` is a ping verdict when it was the
-    connection that failed (so `no_such_node`/`unreachable` mean the node is gone)."""
-
-    def __init__(self, node: str, detail: str, *, verdict: str | None = None) -> None:
-        self.node = node
-        self.detail = detail
-        self.verdict = verdict
-        super().__init__(f"{node}: {detail}")
-
-    @property
-    def gone(self) -> bool:
-        return self.verdict in GONE_VERDICTS
-
-
-class NodeOps(Protocol):
-    """Operations on live nodes. Cookies are named by label; implementations map them."""
-
-    async def connect(self, node: str, label: str) -> None:
-        """Open (or keep) the control connection to `node`, handshaking with `label`."""
-
-    async def accepts(self, node: str, label: str) -> str:
-        """A fresh handshake with `label`: a ping verdict ("accepted", "rejected", ...)."""
-
-    async def cluster_peers(self, node: str) -> list[str]:
-        """The cluster nodes this node knows: connected visible nodes, and nodes it knows
-        of but is not connected to right now (churn, partitions) that still run as
-        visible nodes. Hidden nodes (remote shells, C nodes, our probes) are not members."""
-
-    async def read_state(self, node: str, peers: Sequence[str]) -> NodeState:
-        """The node's own cookie and its cookie for each peer, as labels (or OTHER)."""
-
-    async def pin(self, node: str, pins: Sequence[tuple[str, str]]) -> None: ...
-
-    async def set_own(self, node: str, label: str) -> None: ...
-
-    async def switch(self, node: str, pins: Sequence[tuple[str, str]], label: str
-                     ) -> dict[str, str]:
-        """In one block inside the node: pin its current view of every visible peer not in
-        `pins` (returned, as labels), pin `pins`, then run `label` as its own cookie."""
-
-    async def pair_set_many(self, node: str, peers: Sequence[str], label: str
-                            ) -> dict[str, "bool | NodeError"]:
-        """Both ends of each pair (node, peer) to `label`, changed from `node` over the
-        pair's live connection. Per peer: True; False if it had to be finished from our
-        side because that connection dropped meanwhile; or the NodeError that left the
-        pair unchanged (never split)."""
-
-    async def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Found:
-    """A discovery result: member names, and how many candidates are not ready yet."""
-
-    nodes: tuple[str, ...]
-    pending: tuple[str, ...] = ()
-
-
-class Discovery(Protocol):
-    description: str
-
-    async def discover(self) -> Found: ...
-
-
-class Persister(Protocol):
-    description: str
-
-    async def current(self) -> str | None:
-        """The label of the cookie the store holds now (OLD, NEW, OTHER), None if absent."""
-
-    async def store(self, label: str, *, keep_previous: bool) -> None:
-        """Store `label`'s cookie; with keep_previous the other one is kept beside it."""
-
-    async def finalize(self, label: str) -> None:
-        """Drop anything kept beside the stored cookie."""
-
-
-class Restarter(Protocol):
-    description: str
-
-    async def check(self) -> None: ...
-
-    async def restart(self, emit: Callable[..., None], stamps: dict,
-                      save: Callable[[], None]) -> list[str]:
-        """Restart and wait. `stamps` is kept in the journal (call `save` after changing
-        it, before acting on it), so a resumed run can tell what it already requested."""
 
 
 # -- outcomes ----------------------------------------------------------------------------------
@@ -813,6 +723,5 @@ async def close_quietly(ops: NodeOps) -> None:
         pass
 
 
-__all__ = ["RotationEngine", "EngineOptions", "NodeOps", "Discovery", "Persister", "Restarter",
-           "Found", "NodeError", "PreflightFailed", "RolledBack", "PhaseFailed",
+__all__ = ["RotationEngine", "EngineOptions", "PreflightFailed", "RolledBack", "PhaseFailed",
            "SimulatedCrash", "PreflightReport", "ABORTED"]

@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution.epmd import EPMD_PORT
-from erlcookie.rotate.engine import NodeError
+from erlcookie.rotate.interfaces import NodeError
 from erlcookie.rotate.plan import NEW, OLD, OTHER, NodeState
 
 PIN_CHUNK = 256  # set_cookie calls per erl_eval block
