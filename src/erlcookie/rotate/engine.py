@@ -492,14 +492,14 @@ class RotationEngine:
         target = j.target
         self._phase(SWITCH, "start", members=len(self.model.members))
         steps = plan.switch_steps(self.model, target)
-        if self.options.crash_at == "switch.partial" or (self.hook and len(steps) > 1):
-            # the point falls between two halves of the nodes
-            half = max(1, len(steps) // 2)
-            await self._apply(SWITCH, steps[:half], "switch")
-            self._save()
-            await self._point("switch.partial")
-            steps = steps[half:]
-        await self._apply(SWITCH, steps, "switch")
+        # Always two waves with the journal saved between, so the crash point
+        # "switch.partial" (and a test hook watching it) sees the path every run takes.
+        half = max(1, len(steps) // 2)
+        await self._apply(SWITCH, steps[:half], "switch")
+        self._save()
+        await self._point("switch.partial")
+        if steps[half:]:
+            await self._apply(SWITCH, steps[half:], "switch")
         self._phase(SWITCH, "done", switched=len(self.model.members))
         await self._point("switch")
 
