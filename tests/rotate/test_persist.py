@@ -13,7 +13,7 @@ from erlcookie.errors import OperationalError, UsageError
 from erlcookie.rotate.persist import CommandPersister, FilePersister, SecretPersister
 from erlcookie.rotate.plan import NEW, OLD, OTHER
 
-from tests.support.rotate_cluster import assert_no_cookie, read_cookie, secret_labels
+from tests.support.rotate_cluster import assert_no_cookie, read_cookie, secret_labels, write_cookie
 
 from .conftest import NAMESPACE
 
@@ -155,3 +155,134 @@ def test_command_timeout(cookies):
     store = CommandPersister("sleep 30", cookies, timeout=0.3)
     with pytest.raises(OperationalError, match="did not finish"):
         run(store.store(NEW, keep_previous=True))
+
+
+# -- a cookie file keeps its owner (Debian's /var/lib/rabbitmq/.erlang.cookie) ---------------
+NOBODY = 65534
+
+
+def as_root():
+    if os.geteuid() != 0:
+        pytest.skip("changing a file's owner needs root (CI runs the tests as root)")
+
+
+@pytest.mark.parametrize("mode", [0o400, 0o600])
+def test_file_store_keeps_another_users_file_owner_group_and_mode(tmp_path, cookies, mode):
+    as_root()
+    path = tmp_path / ".erlang.cookie"
+    write_cookie(path, cookies[OLD], mode=mode)
+    os.chown(path, NOBODY, NOBODY)
+    store = FilePersister(path, cookies)
+    assert run(store.current()) == OLD
+    info = run(store.store(NEW, keep_previous=True))
+    st = path.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (NOBODY, NOBODY, mode)
+    assert info["owner"] == f"{NOBODY}:{NOBODY}" and info["mode"] == f"{mode:04o}"
+    assert read_cookie(path) == cookies[NEW]
+    assert [p.name for p in tmp_path.iterdir()] == [".erlang.cookie"]
+
+
+def test_file_store_refuses_a_new_file_in_another_users_directory(tmp_path, cookies):
+    as_root()
+    home = tmp_path / "rabbitmq"
+    home.mkdir()
+    os.chown(home, NOBODY, NOBODY)
+    with pytest.raises(UsageError, match="--persist-owner"):
+        run(FilePersister(home / ".erlang.cookie", cookies).current())
+    store = FilePersister(home / ".erlang.cookie", cookies, owner=(NOBODY, NOBODY))
+    assert run(store.current()) is None
+    run(store.store(NEW, keep_previous=True))
+    st = (home / ".erlang.cookie").stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (NOBODY, NOBODY, 0o400)
+
+
+def test_file_store_refuses_an_owner_it_would_change(tmp_path, cookies):
+    as_root()
+    path = write_cookie(tmp_path / "cookie", cookies[OLD], mode=0o400)
+    os.chown(path, NOBODY, NOBODY)
+    with pytest.raises(UsageError, match="not to the --persist-owner"):
+        run(FilePersister(path, cookies, owner=(0, 0)).current())
+    st = path.stat()
+    assert (st.st_uid, read_cookie(path)) == (NOBODY, cookies[OLD])
+
+
+def test_file_store_refuses_a_symlink(tmp_path, cookies):
+    real = write_cookie(tmp_path / "real", cookies[OLD], mode=0o400)
+    (tmp_path / "link").symlink_to(real)
+    with pytest.raises(UsageError, match="not a regular file"):
+        run(FilePersister(tmp_path / "link", cookies).current())
+
+
+# -- a failing command's stderr never carries a cookie, in any encoding -----------------------
+ENCODERS = {
+    "raw": "cat",
+    # the cookie 12 characters before the 300-character cut: cut first, its tail survived
+    "raw-across-the-cut": "tr -d '\\n'; printf '%0270d' 0",
+    "base64": "base64 -w0",
+    "base64-no-newline": "tr -d '\\n' | base64 -w0",
+    "base64-unpadded": "tr -d '\\n' | base64 -w0 | tr -d =",
+    "base64-urlsafe": "tr -d '\\n' | base64 -w0 | tr '+/' '-_'",
+    "base64-after-1": "(printf x; cat) | tr -d '\\n' | base64 -w0",
+    "base64-after-2": "(printf xy; cat) | tr -d '\\n' | base64 -w0",
+    "hex": "tr -d '\\n' | od -An -tx1 | tr -d ' \\n'",
+    "HEX": "tr -d '\\n' | od -An -tx1 | tr -d ' \\n' | tr a-f A-F",
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODERS))
+def test_command_failure_scrubs_every_encoding_before_cutting(cookies, encoding):
+    import binascii
+
+    store = CommandPersister(f"{{ {ENCODERS[encoding]}; }} >&2; echo ' (persist failed)' >&2; exit 4",
+                             cookies)
+    with pytest.raises(OperationalError) as info:
+        run(store.store(NEW, keep_previous=True))
+    message = str(info.value)
+    assert "exited with 4" in message and "<redacted>" in message
+    value = cookies[NEW].as_bytes()
+    # no run of 6 characters of the cookie in any of its forms survives
+    forms = [value, value.hex().encode(), value.hex().upper().encode()]
+    for skew in range(3):
+        core = base64.b64encode(b"\0" * skew + value)[4:-4]
+        forms += [core, core.translate(bytes.maketrans(b"+/", b"-_"))]
+    for form in forms:
+        for i in range(len(form) - 6):
+            assert form[i:i + 6].decode() not in message, \
+                f"{encoding}: a piece of the cookie survived ({cookies[NEW].fingerprint()})"
+    assert binascii.hexlify(value[-4:]).decode() not in message.lower()
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie may wait for a container's init)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_command_interrupted_is_stopped_before_we_return(tmp_path, cookies):
+    """Cancelling the store (what Ctrl-C does to the running rotation) ends the command and
+    every process it started, even one that ignores SIGTERM, before the cancellation
+    completes: nothing writes a cookie after erlcookie exited."""
+    import time
+
+    pidfile, late = tmp_path / "pid", tmp_path / "late"
+    store = CommandPersister(f"cat > /dev/null; (trap '' TERM; sleep 2; echo late > {late}) & "
+                             f"echo $! > {pidfile}; wait", cookies)
+
+    async def interrupt():
+        task = asyncio.ensure_future(store.store(NEW, keep_previous=True))
+        for _ in range(250):
+            await asyncio.sleep(0.02)
+            if pidfile.exists() and pidfile.read_text().strip():
+                break
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return time.monotonic()
+
+    cancelled = run(interrupt())
+    assert not running(int(pidfile.read_text()))
+    time.sleep(max(0.0, cancelled + 2.5 - time.monotonic()))
+    assert not late.exists(), "a process the persist command started outlived the rotation"

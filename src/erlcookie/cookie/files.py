@@ -98,13 +98,16 @@ def _refuse_existing(target: Path) -> UsageError:
     return UsageError(f"{target} exists; refusing to replace it (use --force)")
 
 
-def _write_named(target: Path, data: bytes, mode: int, overwrite: bool) -> None:
+def _write_named(target: Path, data: bytes, mode: int, overwrite: bool,
+                 owner: tuple[int, int] | None = None) -> None:
     directory = target.parent
     with _cleanup_on_signals():
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
         tmp = Path(name)
         try:
             try:
+                if owner is not None:
+                    os.fchown(fd, *owner)  # before fchmod: a chown may clear mode bits
                 os.fchmod(fd, mode)
                 _write_all(fd, data)
             finally:
@@ -124,12 +127,14 @@ def _write_named(target: Path, data: bytes, mode: int, overwrite: bool) -> None:
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o600,
-                 overwrite: bool = True) -> Path:
+                 overwrite: bool = True, owner: tuple[int, int] | None = None) -> Path:
     """Write `data` to `path` atomically with permission bits `mode`.
 
     With ``overwrite=False`` an existing file (or symlink) is refused (UsageError) and left
     untouched. Text is written as UTF-8, with bytes that were not UTF-8 when read (kept as
-    surrogate escapes) written back as they were.
+    surrogate escapes) written back as they were. With ``owner=(uid, gid)`` the temporary
+    file gets that owner before any byte is written, so the file appears under its final
+    name with its final owner.
     """
     target = Path(path).expanduser()
     if isinstance(data, str):
@@ -142,7 +147,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int =
     if not directory.is_dir():
         raise OperationalError(f"directory {directory} does not exist")
     try:
-        _write_named(target, data, mode, overwrite)
+        _write_named(target, data, mode, overwrite, owner)
     except OSError as exc:
         raise _os_error("write", target, exc) from None
     _fsync_directory(directory)
