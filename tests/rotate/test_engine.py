@@ -12,6 +12,7 @@ from erlcookie.rotate.engine import (EngineOptions, PhaseFailed, PreflightFailed
                                      SimulatedCrash)
 from erlcookie.rotate.journal import DONE, FAILED, ROLLED_BACK, Journal
 from erlcookie.rotate.plan import CRASH_POINTS, NEW, OLD, PHASES
+from erlcookie.rotate.settings import RotateSettings
 
 from .fakes import FakeCluster, FakeDiscovery, FakeOps, FakeStore
 
@@ -33,7 +34,8 @@ def make(cluster, store=None, *, crash_at=None, hook=None, seeds=None):
 async def start(engine, tmp_path, name="j.json"):
     report = await engine.preflight()
     journal = Journal.create(tmp_path / name, old_fingerprint=FPS[OLD], new_fingerprint=FPS[NEW],
-                             members=report.members, model=report.model, settings={},
+                             members=report.members, model=report.model,
+                             settings=RotateSettings(),
                              secrets_file=None)
     engine.begin(journal)
     return await engine.drive(journal, fresh=True), journal

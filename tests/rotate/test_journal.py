@@ -12,6 +12,7 @@ from erlcookie.cookie.generate import generate
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.rotate import journal as jmod
 from erlcookie.rotate.plan import NEW, OLD, ClusterModel
+from erlcookie.rotate.settings import RotateSettings
 from tests.support.rotate_cluster import assert_no_cookie
 
 
@@ -24,7 +25,7 @@ def make(path, cookies, secrets_file=None):
     model = ClusterModel.uniform(["a@h", "b@h"], OLD)
     return jmod.Journal.create(path, old_fingerprint=cookies[OLD].fingerprint(),
                                new_fingerprint=cookies[NEW].fingerprint(), members=model.members,
-                               model=model, settings={"persist": {"kind": "none"}},
+                               model=model, settings=RotateSettings(),
                                secrets_file=secrets_file)
 
 

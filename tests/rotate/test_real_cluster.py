@@ -15,9 +15,12 @@ import time
 import pytest
 
 from erlcookie.cookie.generate import generate
+from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.rotate import run
 from erlcookie.rotate.journal import DONE, ROLLED_BACK
 from erlcookie.rotate.plan import NEW, OLD
+from erlcookie.rotate.settings import (DialSettings, DiscoverySettings, FileStore, NodeDial,
+                                       RotateSettings)
 from tests.support.rotate_cluster import LocalCluster, Prober, read_cookie, write_cookie
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
@@ -32,10 +35,11 @@ def store_file(tmp_path, cookie):
 
 
 def settings_for(cluster, store, **extra):
-    return {"discovery": {"epmd_hosts": [["127.0.0.1", 4369, "127.0.0.1"]],
-                          "epmd_match": f"{cluster.prefix}-*"},
-            "persist": {"kind": "file", "path": str(store)},
-            "converge_settle": 1.5, "timeout": 10.0, **extra}
+    return RotateSettings(
+        discovery=DiscoverySettings(epmd_hosts=(("127.0.0.1", EPMD_PORT, "127.0.0.1"),),
+                                    epmd_match=f"{cluster.prefix}-*"),
+        persist=FileStore(str(store)), dial=DialSettings(timeout=10.0), converge_settle=1.5,
+        **extra)
 
 
 class Recorder:
@@ -225,9 +229,10 @@ def test_node_killed_during_switch_rolls_back_with_no_split(tmp_path, cookies):
 def test_unreachable_node_in_preflight_changes_nothing(tmp_path, cookies):
     with LocalCluster(cookies[OLD], 3) as cluster:
         store = store_file(tmp_path, cookies[OLD])
-        settings = {"discovery": {"nodes": cluster.names + ["ghost@127.0.0.1"]},
-                    "dial": {"nodes": {"ghost@127.0.0.1": {"host": "127.0.0.1", "dist_port": 1}}},
-                    "persist": {"kind": "file", "path": str(store)}, "timeout": 3.0}
+        settings = RotateSettings(
+            discovery=DiscoverySettings(nodes=tuple(cluster.names) + ("ghost@127.0.0.1",)),
+            dial=DialSettings(nodes={"ghost@127.0.0.1": NodeDial("127.0.0.1", 1)}, timeout=3.0),
+            persist=FileStore(str(store)))
         from erlcookie.rotate.engine import PreflightFailed
 
         rec = Recorder()

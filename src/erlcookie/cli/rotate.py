@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -143,37 +144,40 @@ def _audit_new(cookie) -> None:
                          f"{result.verdict} ({result.bits:g} bits){': ' + reasons if reasons else ''}")
 
 
-def _old_from_secret(settings: dict):
-    """The old cookie read from the Secret being rotated (when no other source is given)."""
-    import base64
-
-    from erlcookie.cookie.value import Cookie
-    from erlcookie.rotate.run import _kube_api
-
-    store = settings["persist"]
-    api = _kube_api(settings, store.get("namespace"), {})
-    try:
-        secret = api.get_secret(store["name"])
-    finally:
-        api.close()
-    if secret is None:
-        raise UsageError(f"Secret {store['name']} does not exist in namespace {api.namespace}")
-    data = (secret.get("data") or {}).get(store.get("key") or "cookie")
-    if not data:
-        raise UsageError(f"Secret {store['name']} has no key {store.get('key') or 'cookie'!r}; "
-                         "give --secret-key or the old cookie (--cookie-file)")
-    text = base64.b64decode(data).decode("utf-8", "surrogateescape").rstrip("\r\n")
-    return Cookie(text, source=f"Secret {api.namespace}/{store['name']}")
-
-
 # -- settings --------------------------------------------------------------------------------------
-def _settings(o: dict) -> dict:
-    from erlcookie.rotate import discovery as disc
+def parse_owner(text: str) -> tuple[int, int]:
+    """`USER[:GROUP]` (names or numbers) -> (uid, gid); the user's group when none is given."""
+    import grp
+    import pwd
 
-    if o["conn_opts"]["dist_port"] is not None:
+    user, _, group = text.partition(":")
+    try:
+        entry = pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+        uid, gid = entry.pw_uid, entry.pw_gid
+    except KeyError:
+        if not user.isdigit():
+            raise UsageError(f"--persist-owner {text!r}: no user {user!r} on this machine") from None
+        uid, gid = int(user), None
+    if group:
+        try:
+            gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise UsageError(f"--persist-owner {text!r}: no group {group!r} on this machine") \
+                from None
+    if gid is None:
+        raise UsageError(f"--persist-owner {text!r}: uid {uid} has no entry here; write UID:GID")
+    return uid, gid
+
+
+def build_settings(o: dict, conn_opts: dict):
+    """Options -> `RotateSettings` (the journal keeps them); UsageError on a bad combination."""
+    from erlcookie.rotate import discovery as disc
+    from erlcookie.rotate import settings as st
+
+    if conn_opts["dist_port"] is not None:
         raise UsageError("--dist-port names one node's port; use --node-host NODE=ADDR:PORT")
     nodes = disc.parse_nodes(o["nodes_text"]) if o["nodes_text"] is not None else []
-    epmd_hosts = [list(disc.parse_epmd_host(h, o["conn_opts"]["epmd_port"])) for h in o["epmd_host"]]
+    epmd_hosts = [disc.parse_epmd_host(h, conn_opts["epmd_port"]) for h in o["epmd_host"]]
     if o["epmd_match"] and not epmd_hosts:
         raise UsageError("--epmd-match filters --epmd-host; give --epmd-host too")
     node_hosts = disc.parse_host_map(o["node_host"])
@@ -199,43 +203,49 @@ def _settings(o: dict) -> dict:
                          "--persist-file PATH, --persist-command CMD, or --no-persist")
     if (o["secret_key"] or o["secret_old_key"]) and not o["secret"]:
         raise UsageError("--secret-key/--secret-old-key go with --secret")
-    tls = o["conn_opts"]["tls"]
-    settings: dict[str, Any] = {
-        "discovery": {"nodes": nodes, "epmd_hosts": epmd_hosts, "epmd_match": o["epmd_match"]},
-        "dial": {"epmd_port": o["conn_opts"]["epmd_port"], "host": o["conn_opts"]["host"],
-                 "nodes": {n: d.to_dict() for n, d in node_hosts.items()},
-                 "tls": None if tls is None else {
-                     "certfile": tls.certfile, "keyfile": tls.keyfile, "cafile": tls.cafile,
-                     "verify_hostname": tls.verify_hostname, "server_name": tls.server_name}},
-        "kube": {"kubeconfig": o["kubeconfig"], "context": o["context"],
-                 "in_cluster": True if o["in_cluster"] else None},
-        "timeout": o["conn_opts"]["timeout"],
-        "concurrency": o["concurrency"],
-        "converge_timeout": o["converge_timeout"],
-        "converge_settle": o["converge_settle"],
-        "restart": {"enabled": o["restart"],
-                    "targets": [list(disc.parse_restart_target(t)) for t in o["restart_target"]],
-                    "timeout": o["restart_timeout"]},
-    }
+    if o["persist_owner"] and not o["persist_file"]:
+        raise UsageError("--persist-owner goes with --persist-file")
     if o["restart_target"] and not o["restart"]:
         raise UsageError("--restart-target goes with --restart")
-    if kube_wanted:
-        settings["discovery"]["kubernetes"] = {
-            "namespace": o["namespace"], "selector": o["selector"],
-            "env": list(o["node_env"]) or list(disc.DEFAULT_NODE_ENV),
-            "template": o["node_template"], "container": o["container"],
-            "port_forward": o["port_forward"], "dial_by_name": o["dial_by_name"]}
+    tls = conn_opts["tls"]
+    persist: st.PersistSettings
     if o["secret"]:
-        settings["persist"] = {"kind": "secret", "namespace": o["namespace"], "name": o["secret"],
-                               "key": o["secret_key"] or "cookie",
-                               "previous_key": o["secret_old_key"]}
+        persist = st.SecretStore(o["secret"], namespace=o["namespace"],
+                                 key=o["secret_key"] or st.DEFAULT_SECRET_KEY,
+                                 previous_key=o["secret_old_key"])
     elif o["persist_file"]:
-        settings["persist"] = {"kind": "file", "path": str(Path(o["persist_file"]).expanduser().absolute())}
+        persist = st.FileStore(str(Path(o["persist_file"]).expanduser().absolute()),
+                               owner=parse_owner(o["persist_owner"]) if o["persist_owner"] else None)
     elif o["persist_command"]:
-        settings["persist"] = {"kind": "command", "command": o["persist_command"]}
+        persist = st.CommandStore(o["persist_command"])
     else:
-        settings["persist"] = {"kind": "none"}
-    return settings
+        persist = st.NoStore()
+    kube_discovery = None
+    if kube_wanted:
+        kube_discovery = st.KubeDiscoverySettings(
+            o["selector"], namespace=o["namespace"],
+            env=tuple(o["node_env"]) or st.DEFAULT_NODE_ENV, template=o["node_template"],
+            container=o["container"], port_forward=o["port_forward"],
+            dial_by_name=o["dial_by_name"])
+    return st.RotateSettings(
+        discovery=st.DiscoverySettings(nodes=tuple(nodes), epmd_hosts=tuple(epmd_hosts),
+                                       epmd_match=o["epmd_match"], kubernetes=kube_discovery),
+        dial=st.DialSettings(
+            epmd_port=conn_opts["epmd_port"], host=conn_opts["host"],
+            nodes={n: st.NodeDial(d.host, d.dist_port) for n, d in node_hosts.items()},
+            tls=None if tls is None else st.TlsSettings(
+                certfile=tls.certfile, keyfile=tls.keyfile, cafile=tls.cafile,
+                verify_hostname=tls.verify_hostname, server_name=tls.server_name),
+            timeout=conn_opts["timeout"]),
+        kube=st.KubeSettings(kubeconfig=o["kubeconfig"], context=o["context"],
+                             in_cluster=True if o["in_cluster"] else None),
+        persist=persist,
+        restart=st.RestartSettings(
+            enabled=o["restart"],
+            targets=tuple(disc.parse_restart_target(t) for t in o["restart_target"]),
+            timeout=o["restart_timeout"]),
+        concurrency=o["concurrency"], converge_timeout=o["converge_timeout"],
+        converge_settle=o["converge_settle"])
 
 
 def _journal_path(path: str | None) -> Path:
@@ -298,7 +308,12 @@ def _check_crash_point(point: str | None) -> None:
 @click.option("--secret-key", metavar="KEY", help="The Secret's key new pods read (default 'cookie').")
 @click.option("--secret-old-key", metavar="KEY",
               help="Where the old cookie is kept until the end (default '<key>.old').")
-@click.option("--persist-file", metavar="PATH", help="Persist to a cookie file (atomic, owner-only).")
+@click.option("--persist-file", metavar="PATH",
+              help="Persist to a cookie file (atomic, owner-only; an existing file keeps its "
+                   "owner, group and mode).")
+@click.option("--persist-owner", metavar="USER[:GROUP]",
+              help="Owner of the --persist-file (needed when it does not exist yet and its "
+                   "directory belongs to another user, e.g. rabbitmq).")
 @click.option("--persist-command", metavar="CMD",
               help="Persist by running `sh -c CMD` with the new cookie on stdin.")
 @click.option("--no-persist", is_flag=True, help="Store the new cookie yourself.")
@@ -352,80 +367,136 @@ def rotate(cookie_request, conn_opts, new_cookie_file, new_cookie_env, style, dr
           --new-cookie-file new.cookie --persist-file /etc/chat/cookie --dry-run
       erlcookie rotate --resume
     """
+    invocation = Invocation.parse(cookie_request, new_cookie_file, new_cookie_env, style,
+                                  dry_run, resume, rollback, journal_opt, no_secrets_file,
+                                  crash_at, as_json)
+    renderer = Renderer(as_json)
+    started = time.monotonic()
+    try:
+        outcome = _run(invocation, o, conn_opts, renderer)
+    finally:
+        renderer.close()
+    _render_outcome(outcome, as_json, time.monotonic() - started)
+
+
+# -- the steps of the command ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Invocation:
+    """What the command line asks for, checked: a new rotation, --resume or --rollback."""
+
+    mode: str                       # "new", "resume" or "rollback"
+    journal: Path
+    cookie_request: Any
+    new_cookie_file: str | None
+    new_cookie_env: str | None
+    style: str
+    dry_run: bool
+    keep_secrets_file: bool
+    crash_at: str | None
+    as_json: bool
+
+    @classmethod
+    def parse(cls, cookie_request, new_cookie_file, new_cookie_env, style, dry_run, resume,
+              rollback, journal_opt, no_secrets_file, crash_at, as_json) -> "Invocation":
+        _check_crash_point(crash_at)
+        if resume and rollback:
+            raise UsageError("--resume and --rollback exclude each other")
+        if (resume or rollback) and dry_run:
+            raise UsageError("--dry-run plans a new rotation; it does not go with "
+                             "--resume/--rollback")
+        if cookie_request.file == "-" and new_cookie_file == "-":
+            raise UsageError("stdin cannot carry both the old and the new cookie")
+        mode = "resume" if resume else "rollback" if rollback else "new"
+        return cls(mode, _journal_path(journal_opt), cookie_request, new_cookie_file,
+                   new_cookie_env, style, dry_run, not no_secrets_file, crash_at, as_json)
+
+    @property
+    def cookies_given(self) -> bool:
+        return _explicit(self.cookie_request) or bool(self.new_cookie_file or self.new_cookie_env)
+
+
+def _run(inv: Invocation, o: dict, conn_opts: dict, renderer: "Renderer"):
+    """Lock the journal, gather settings and cookies, and drive the rotation."""
+    from erlcookie.rotate import journal as jmod
+
+    try:
+        with jmod.locked(inv.journal):
+            if inv.mode == "new":
+                return _start(inv, o, conn_opts, renderer)
+            return _resume(inv, o, renderer)
+    except KeyboardInterrupt:
+        renderer.close()
+        raise OperationalError("interrupted; finish with `erlcookie rotate --resume` (it reads "
+                               "every node back and repairs anything left half-done) or undo "
+                               f"with --rollback (journal {inv.journal})") from None
+
+
+def _start(inv: Invocation, o: dict, conn_opts: dict, renderer: "Renderer"):
     import asyncio
 
     from erlcookie.rotate import journal as jmod
     from erlcookie.rotate import run
-    from erlcookie.rotate.engine import ROLLBACK_REQUESTED, RolledBack
+    from erlcookie.rotate.plan import NEW, OLD
+    from erlcookie.rotate.settings import SecretStore
+
+    if inv.journal.exists() or inv.journal.is_symlink():
+        previous = jmod.Journal.load(inv.journal)
+        if not previous.finished:
+            raise UsageError(f"a rotation is unfinished (journal {inv.journal}, status "
+                             f"{previous.status}): run with --resume or --rollback first, or "
+                             "give another --journal")
+    settings = build_settings(o, conn_opts)
+    if _explicit(inv.cookie_request) or not isinstance(settings.persist, SecretStore):
+        old = load_cookie(inv.cookie_request)
+    else:
+        old = run.old_cookie_from_secret(settings)
+    new = _new_cookie(inv.new_cookie_file, inv.new_cookie_env, inv.style)
+    if old == new:
+        raise UsageError("the new cookie is the old one")
+    _audit_new(new)
+    renderer(event="cookies", ts=round(time.time(), 3), old=old.fingerprint(),
+             new=new.fingerprint(), old_source=old.source, new_source=new.source)
+    return asyncio.run(run.start(settings, {OLD: old, NEW: new}, inv.journal, emit=renderer,
+                                 dry_run=inv.dry_run, keep_secrets_file=inv.keep_secrets_file,
+                                 crash_at=inv.crash_at))
+
+
+def _resume(inv: Invocation, o: dict, renderer: "Renderer"):
+    import asyncio
+
+    from erlcookie.rotate import journal as jmod
+    from erlcookie.rotate import run
     from erlcookie.rotate.plan import NEW, OLD
 
-    _check_crash_point(crash_at)
-    if resume and rollback:
-        raise UsageError("--resume and --rollback exclude each other")
-    if (resume or rollback) and dry_run:
-        raise UsageError("--dry-run plans a new rotation; it does not go with --resume/--rollback")
-    if cookie_request.file == "-" and new_cookie_file == "-":
-        raise UsageError("stdin cannot carry both the old and the new cookie")
-    path = _journal_path(journal_opt)
-    renderer = Renderer(as_json)
-    started = time.monotonic()
-    try:
-        with jmod.locked(path):
-            if resume or rollback:
-                given = _given_on_command_line(list(o) + ["host", "epmd_port", "dist_port",
-                                                          "timeout", "tls_cert", "tls_key",
-                                                          "tls_ca", "style", "no_secrets_file"])
-                if given:
-                    raise UsageError("--resume/--rollback take their settings from the journal; "
-                                     f"drop {', '.join('--' + g.replace('_', '-') for g in given)}")
-                journal = jmod.Journal.load(path)
-                if journal.finished:
-                    raise UsageError(f"the rotation in {path} is already {journal.status}; "
-                                     "nothing to " + ("resume" if resume else "roll back"))
-                if _explicit(cookie_request) or new_cookie_file or new_cookie_env:
-                    if not (_explicit(cookie_request) and (new_cookie_file or new_cookie_env)):
-                        raise UsageError("give both cookies again (old: --cookie-file..., new: "
-                                         "--new-cookie-file/--new-cookie-env), or neither")
-                    cookies = {OLD: load_cookie(cookie_request),
-                               NEW: _new_cookie(new_cookie_file, new_cookie_env, style)}
-                    jmod.check_fingerprints(cookies, journal.fingerprints)
-                elif journal.secrets_file:
-                    cookies = jmod.read_secrets(journal.secrets_file, journal.fingerprints)
-                else:
-                    raise UsageError("this journal keeps no secrets file: give the old cookie "
-                                     "(--cookie-file...) and the new one (--new-cookie-file)")
-                outcome = asyncio.run(run.resume(journal, cookies, emit=renderer,
-                                                 rollback=rollback, crash_at=crash_at))
-            else:
-                if path.exists():
-                    previous = jmod.Journal.load(path)
-                    if not previous.finished:
-                        raise UsageError(f"a rotation is unfinished (journal {path}, status "
-                                         f"{previous.status}): run with --resume or --rollback "
-                                         "first, or give another --journal")
-                settings = _settings(dict(o, conn_opts=conn_opts))
-                if _explicit(cookie_request) or settings["persist"]["kind"] != "secret":
-                    old = load_cookie(cookie_request)
-                else:
-                    old = _old_from_secret(settings)
-                new = _new_cookie(new_cookie_file, new_cookie_env, style)
-                if old == new:
-                    raise UsageError("the new cookie is the old one")
-                _audit_new(new)
-                renderer(event="cookies", ts=round(time.time(), 3), old=old.fingerprint(),
-                         new=new.fingerprint(), old_source=old.source, new_source=new.source)
-                outcome = asyncio.run(run.start(settings, {OLD: old, NEW: new}, path,
-                                                emit=renderer, dry_run=dry_run,
-                                                keep_secrets_file=not no_secrets_file,
-                                                crash_at=crash_at))
-    except KeyboardInterrupt:
-        renderer.close()
-        raise OperationalError(f"interrupted; finish with `erlcookie rotate --resume` (it reads "
-                               "every node back and repairs anything left half-done) or undo "
-                               f"with --rollback (journal {path})")
-    finally:
-        renderer.close()
-    took = time.monotonic() - started
+    given = _given_on_command_line(list(o) + ["host", "epmd_port", "dist_port", "timeout",
+                                              "tls_cert", "tls_key", "tls_ca", "style",
+                                              "no_secrets_file"])
+    if given:
+        raise UsageError("--resume/--rollback take their settings from the journal; "
+                         f"drop {', '.join('--' + g.replace('_', '-') for g in given)}")
+    journal = jmod.Journal.load(inv.journal)
+    if journal.finished:
+        raise UsageError(f"the rotation in {inv.journal} is already {journal.status}; nothing "
+                         f"to {'resume' if inv.mode == 'resume' else 'roll back'}")
+    if inv.cookies_given:
+        if not (_explicit(inv.cookie_request) and (inv.new_cookie_file or inv.new_cookie_env)):
+            raise UsageError("give both cookies again (old: --cookie-file..., new: "
+                             "--new-cookie-file/--new-cookie-env), or neither")
+        cookies = {OLD: load_cookie(inv.cookie_request),
+                   NEW: _new_cookie(inv.new_cookie_file, inv.new_cookie_env, inv.style)}
+        jmod.check_fingerprints(cookies, journal.fingerprints)
+    elif journal.secrets_file:
+        cookies = jmod.read_secrets(journal.secrets_file, journal.fingerprints)
+    else:
+        raise UsageError("this journal keeps no secrets file: give the old cookie "
+                         "(--cookie-file...) and the new one (--new-cookie-file)")
+    return asyncio.run(run.resume(journal, cookies, emit=renderer,
+                                  rollback=inv.mode == "rollback", crash_at=inv.crash_at))
+
+
+def _render_outcome(outcome, as_json: bool, took: float) -> None:
+    from erlcookie.rotate.engine import ROLLBACK_REQUESTED, RolledBack
+
     if outcome.status == "dry_run":
         _render_plan(outcome, as_json)
         sys.exit(EXIT_OK)

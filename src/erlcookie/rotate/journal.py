@@ -29,6 +29,7 @@ from erlcookie.cookie.files import atomic_write
 from erlcookie.cookie.value import Cookie
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.rotate.plan import FORWARD, NEW, OLD, PHASES, ROLLBACK, ClusterModel
+from erlcookie.rotate.settings import RotateSettings
 
 VERSION = 1
 MAX_JOURNAL_BYTES = 16 * 1024 * 1024
@@ -74,7 +75,7 @@ class Journal:
     # -- creation and loading ------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | os.PathLike, *, old_fingerprint: str, new_fingerprint: str,
-               members: list[str], model: ClusterModel, settings: Mapping[str, Any],
+               members: list[str], model: ClusterModel, settings: RotateSettings,
                secrets_file: str | None) -> "Journal":
         data = {
             "version": VERSION,
@@ -86,7 +87,7 @@ class Journal:
             "updated": _now(),
             "fingerprints": {OLD: old_fingerprint, NEW: new_fingerprint},
             "secrets_file": secrets_file,
-            "settings": dict(settings),
+            "settings": settings.to_dict(),
             "members": sorted(members),
             "departed": [],
             "model": model.to_dict(),
@@ -151,8 +152,8 @@ class Journal:
         return self.data.get("persisted", "no")
 
     @property
-    def settings(self) -> dict:
-        return dict(self.data.get("settings", {}))
+    def settings(self) -> RotateSettings:
+        return RotateSettings.from_dict(self.data.get("settings") or {})
 
     @property
     def fingerprints(self) -> dict:

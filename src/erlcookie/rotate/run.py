@@ -1,8 +1,8 @@
-"""Putting a rotation together from settings: discovery, ops, persister, restarter, journal.
+"""Putting a rotation together from its settings: discovery, ops, persister, restarter, journal.
 
-Settings are plain JSON (no secrets) so the journal can carry them: `--resume` and
-`--rollback` rebuild exactly the same pieces without the original command line. The CLI
-only turns options into settings and renders the events.
+The CLI turns options into a `RotateSettings` (no secrets) and hands it here with the two
+cookies; the journal keeps the settings, so `--resume` and `--rollback` rebuild exactly the
+same pieces without the original command line. The CLI only parses and renders the events.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.errors import UsageError
+from erlcookie.errors import OperationalError, UsageError
 from erlcookie.rotate import journal as journal_mod
 from erlcookie.rotate.engine import EngineOptions, PreflightReport, RotationEngine
 from erlcookie.rotate.plan import NEW, OLD, PlanSummary, summarize
+from erlcookie.rotate.settings import CommandStore, FileStore, RotateSettings, SecretStore
 
 Emit = Callable[..., None]
 
@@ -39,102 +40,117 @@ class Components:
                     await result
 
 
-def _kube_api(settings: Mapping[str, Any], namespace: str | None, cache: dict):
-    key = namespace
-    if key not in cache:
+def _kube_api(settings: RotateSettings, namespace: str | None, cache: dict):
+    if namespace not in cache:
         from erlcookie.k8s.api import KubeApi
 
-        kube = settings.get("kube") or {}
-        cache[key] = KubeApi.connect(kubeconfig=kube.get("kubeconfig"), context=kube.get("context"),
-                                     namespace=namespace, in_cluster=kube.get("in_cluster"))
-    return cache[key]
+        kube = settings.kube
+        cache[namespace] = KubeApi.connect(kubeconfig=kube.kubeconfig, context=kube.context,
+                                           namespace=namespace, in_cluster=kube.in_cluster)
+    return cache[namespace]
 
 
-def build(settings: Mapping[str, Any], cookies: Mapping[str, Cookie]) -> Components:
-    """The pieces a rotation needs, from journal-able settings."""
+def old_cookie_from_secret(settings: RotateSettings) -> Cookie:
+    """The old cookie, read from the Secret being rotated (when no other source is given)."""
+    import base64
+    import binascii
+
+    store = settings.persist
+    if not isinstance(store, SecretStore):
+        raise UsageError("the old cookie can be read from the store only with --secret")
+    api = _kube_api(settings, store.namespace, {})
+    try:
+        secret = api.get_secret(store.name)
+    finally:
+        api.close()
+    if secret is None:
+        raise UsageError(f"Secret {store.name} does not exist in namespace {api.namespace}")
+    data = (secret.get("data") or {}).get(store.key)
+    if not data:
+        raise UsageError(f"Secret {store.name} has no key {store.key!r}; "
+                         "give --secret-key or the old cookie (--cookie-file)")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise OperationalError(f"Secret {store.name} key {store.key!r} is not base64") from None
+    text = raw.decode("utf-8", "surrogateescape").rstrip("\r\n")
+    return Cookie(text, source=f"Secret {api.namespace}/{store.name}")
+
+
+def build(settings: RotateSettings, cookies: Mapping[str, Cookie]) -> Components:
+    """The pieces a rotation needs, from its settings."""
     from erlcookie.rotate import discovery as disc
     from erlcookie.rotate import persist
-    from erlcookie.distribution.epmd import EPMD_PORT
     from erlcookie.rotate.ops_distribution import Dial, Dialer, DistOps
 
-    dial = settings.get("dial") or {}
-    fixed = {node: Dial(d.get("host"), dial.get("epmd_port", EPMD_PORT), d.get("dist_port"))
-             for node, d in (dial.get("nodes") or {}).items()}
-    dialer = Dialer(epmd_port=dial.get("epmd_port", EPMD_PORT), default_host=dial.get("host"),
-                    fixed=fixed)
+    dial = settings.dial
+    fixed = {node: Dial(d.host, dial.epmd_port, d.dist_port) for node, d in dial.nodes.items()}
+    dialer = Dialer(epmd_port=dial.epmd_port, default_host=dial.host, fixed=fixed)
     tls = None
-    if dial.get("tls"):
+    if dial.tls is not None:
+        from dataclasses import asdict
+
         from erlcookie.distribution.tls import TlsOptions
 
-        tls = TlsOptions(**dial["tls"])
-    ops = DistOps(cookies, dialer, timeout=float(settings.get("timeout", 5.0)), tls=tls)
+        tls = TlsOptions(**asdict(dial.tls))
+    ops = DistOps(cookies, dialer, timeout=dial.timeout, tls=tls)
     comps = Components(ops, None, None)
     comps.closers.append(ops.close)
     apis: dict = {}
 
-    found = settings.get("discovery") or {}
+    found = settings.discovery
     sources = []
-    if found.get("nodes"):
-        sources.append(disc.StaticDiscovery(found["nodes"]))
-    if found.get("epmd_hosts"):
-        sources.append(disc.EpmdDiscovery([tuple(h) for h in found["epmd_hosts"]], dialer,
-                                          match=found.get("epmd_match")))
+    if found.nodes:
+        sources.append(disc.StaticDiscovery(list(found.nodes)))
+    if found.epmd_hosts:
+        sources.append(disc.EpmdDiscovery(list(found.epmd_hosts), dialer, match=found.epmd_match))
     kube_disc = None
-    kube = found.get("kubernetes")
-    if kube:
-        api = _kube_api(settings, kube.get("namespace"), apis)
+    kube = found.kubernetes
+    if kube is not None:
+        api = _kube_api(settings, kube.namespace, apis)
         forwards = None
-        if kube.get("port_forward"):
-            k = settings.get("kube") or {}
-            forwards = disc.PortForwards(api.namespace, context=k.get("context"),
-                                         kubeconfig=k.get("kubeconfig"))
+        if kube.port_forward:
+            forwards = disc.PortForwards(api.namespace, context=settings.kube.context,
+                                         kubeconfig=settings.kube.kubeconfig)
             comps.closers.append(forwards.close)
-        kube_disc = disc.KubeDiscovery(api, kube["selector"], dialer,
-                                       env_names=kube.get("env") or disc.DEFAULT_NODE_ENV,
-                                       template=kube.get("template"),
-                                       container=kube.get("container"),
-                                       port_forward=forwards,
-                                       dial_by_name=bool(kube.get("dial_by_name")),
-                                       epmd_port=dial.get("epmd_port", EPMD_PORT))
+        kube_disc = disc.KubeDiscovery(api, kube.selector, dialer, env_names=list(kube.env),
+                                       template=kube.template, container=kube.container,
+                                       port_forward=forwards, dial_by_name=kube.dial_by_name,
+                                       epmd_port=dial.epmd_port)
         sources.append(kube_disc)
     if not sources:
         raise UsageError("no nodes to rotate: give --nodes, --epmd-host, or -l SELECTOR "
                          "(Kubernetes)")
     comps.discovery = sources[0] if len(sources) == 1 else disc.MultiDiscovery(sources)
 
-    store = settings.get("persist") or {"kind": "none"}
-    kind = store.get("kind")
-    if kind == "secret":
-        api = _kube_api(settings, store.get("namespace"), apis)
-        comps.persister = persist.SecretPersister(api, store["name"], cookies,
-                                                  key=store.get("key") or persist.DEFAULT_SECRET_KEY,
-                                                  previous_key=store.get("previous_key"))
-    elif kind == "file":
-        comps.persister = persist.FilePersister(store["path"], cookies)
-    elif kind == "command":
-        comps.persister = persist.CommandPersister(store["command"], cookies)
-    elif kind == "none":
-        comps.persister = persist.NoPersister()
+    store = settings.persist
+    if isinstance(store, SecretStore):
+        api = _kube_api(settings, store.namespace, apis)
+        comps.persister = persist.SecretPersister(api, store.name, cookies, key=store.key,
+                                                  previous_key=store.previous_key)
+    elif isinstance(store, FileStore):
+        comps.persister = persist.FilePersister(store.path, cookies, owner=store.owner)
+    elif isinstance(store, CommandStore):
+        comps.persister = persist.CommandPersister(store.command, cookies)
     else:
-        raise UsageError(f"unknown persist kind {kind!r} in the settings")
+        comps.persister = persist.NoPersister()
 
-    restart = settings.get("restart") or {}
-    if restart.get("enabled"):
+    restart = settings.restart
+    if restart.enabled:
         if kube_disc is None:
             raise UsageError("--restart needs Kubernetes discovery (-l SELECTOR)")
-        comps.restarter = disc.KubeRestarter(kube_disc.api, kube_disc,
-                                             targets=[tuple(t) for t in restart.get("targets") or []],
-                                             timeout=float(restart.get("timeout", 600)))
+        comps.restarter = disc.KubeRestarter(kube_disc.api, kube_disc, targets=list(restart.targets),
+                                             timeout=restart.timeout)
     for api in apis.values():
         comps.closers.append(api.close)
     return comps
 
 
-def engine_options(settings: Mapping[str, Any], crash_at: str | None) -> EngineOptions:
-    return EngineOptions(concurrency=int(settings.get("concurrency", 32)),
-                         converge_timeout=float(settings.get("converge_timeout", 60)),
-                         converge_interval=float(settings.get("converge_interval", 0.3)),
-                         converge_settle=float(settings.get("converge_settle", 1.0)),
+def engine_options(settings: RotateSettings, crash_at: str | None) -> EngineOptions:
+    return EngineOptions(concurrency=settings.concurrency,
+                         converge_timeout=settings.converge_timeout,
+                         converge_interval=settings.converge_interval,
+                         converge_settle=settings.converge_settle,
                          crash_at=crash_at)
 
 
@@ -146,7 +162,7 @@ class Outcome:
     summary: PlanSummary | None = None
 
 
-async def start(settings: Mapping[str, Any], cookies: Mapping[str, Cookie], journal_path: Path,
+async def start(settings: RotateSettings, cookies: Mapping[str, Cookie], journal_path: Path,
                 *, emit: Emit, dry_run: bool = False, keep_secrets_file: bool = True,
                 crash_at: str | None = None, hook=None,
                 components: Components | None = None) -> Outcome:
@@ -188,11 +204,12 @@ async def resume(journal: journal_mod.Journal, cookies: Mapping[str, Cookie], *,
                  rollback: bool = False, crash_at: str | None = None, hook=None,
                  components: Components | None = None) -> Outcome:
     """`--resume` (finish in the journal's direction) or `--rollback` (toward the old cookie)."""
-    comps = components or build(journal.settings, cookies)
+    settings = journal.settings
+    comps = components or build(settings, cookies)
     try:
         engine = RotationEngine(comps.ops, comps.discovery, comps.persister,
                                 restarter=comps.restarter, emit=emit,
-                                options=engine_options(journal.settings, crash_at), hook=hook)
+                                options=engine_options(settings, crash_at), hook=hook)
         try:
             if rollback:
                 status = await engine.rollback(journal)
