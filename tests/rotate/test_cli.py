@@ -188,3 +188,109 @@ def test_preflight_problems_name_their_source(capsys):
     out = capsys.readouterr().out
     assert "  restart: error: missing permission in namespace 'chat'" in out
     assert "  a@h: rejected: refuses the old cookie" in out and "store" not in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--persist-owner", "rabbitmq"], "goes with --persist-file"),
+    (["--persist-file", "/x/c", "--persist-owner", "no-such-user-here"], "no user"),
+    (["--persist-file", "/x/c", "--persist-owner", "root:no-such-group-here"], "no group"),
+])
+def test_persist_owner_usage_errors(tmp_path, old_file, args, message):
+    base = ["--nodes", "a@h", "--cookie-file", old_file, "--journal", str(tmp_path / "j.json")]
+    if "--persist-file" not in args:
+        base.append("--no-persist")
+    result = invoke(*base, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_persist_owner_is_resolved_into_the_settings():
+    from erlcookie.cli.rotate import parse_owner
+
+    assert parse_owner("root") == (0, 0) and parse_owner("0:65534") == (0, 65534)
+    assert parse_owner("65534:65534") == (65534, 65534)
+
+
+def journal_of(tmp_path, cookies):
+    from erlcookie.rotate.journal import Journal
+    from erlcookie.rotate.plan import NEW, OLD, ClusterModel
+    from erlcookie.rotate.settings import CommandStore, DiscoverySettings, RotateSettings
+
+    model = ClusterModel.uniform(["a@127.0.0.1"], OLD)
+    settings = RotateSettings(discovery=DiscoverySettings(nodes=("a@127.0.0.1",)),
+                              persist=CommandStore(f"touch {tmp_path / 'ran'}"))
+    journal = Journal.create(tmp_path / "j.json", old_fingerprint=cookies[OLD].fingerprint(),
+                             new_fingerprint=cookies[NEW].fingerprint(), members=model.members,
+                             model=model, settings=settings, secrets_file=None)
+    journal.save()
+    return journal
+
+
+@pytest.mark.parametrize("action", ["--resume", "--rollback"])
+def test_resume_refuses_a_journal_of_another_user(tmp_path, cookies, action):
+    """The journal's persist command would run as us with the new cookie on its stdin."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make another user's file")
+    journal = journal_of(tmp_path, cookies)
+    os.chown(journal.path, 65534, 65534)
+    result = invoke(action, "--journal", str(journal.path))
+    assert result.exit_code == 2, result.output
+    assert "refusing to trust it" in result.output
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_symlinked_lock_file_is_refused(tmp_path, cookies):
+    journal = journal_of(tmp_path, cookies)
+    (tmp_path / "j.json.lock").symlink_to(tmp_path / "elsewhere")
+    result = invoke("--resume", "--journal", str(journal.path))
+    assert result.exit_code == 2 and "is a symlink" in result.output
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def invoke_as(uid: int, *args) -> tuple[int, str]:
+    """`erlcookie rotate ARGS` in a forked child that runs as `uid` (exit code, output).
+    Forked rather than executed: the interpreter itself may not be readable by that user."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 99
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            result = CliRunner().invoke(cli, ["rotate", *args], catch_exceptions=True)
+            text = result.output
+            if result.exception is not None and not isinstance(result.exception, SystemExit):
+                import traceback
+
+                text += "".join(traceback.format_exception(result.exception))
+            os.write(write_end, json.dumps([result.exit_code, text]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as handle:
+        data = handle.read()
+    os.waitpid(pid, 0)
+    exit_code, output = json.loads(data)
+    return exit_code, output
+
+
+def test_unreadable_journal_is_a_clear_error_without_traceback(tmp_path, cookies):
+    """A user who cannot read the journal (or make its lock) gets a message and exit 3."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run the command as another user")
+    os.chmod(tmp_path, 0o755)
+    private_dir = tmp_path / "private"
+    private_dir.mkdir(mode=0o700)
+    journal_of(private_dir, cookies)
+    code, output = invoke_as(65534, "--resume", "--journal", str(private_dir / "j.json"))
+    assert code == 3, output
+    assert "Traceback" not in output and "Permission denied" in output
+    assert output.startswith("erlcookie: error: ")
+    # readable directory, unreadable journal (ours, but another user runs the command)
+    os.chmod(private_dir, 0o755)
+    code, output = invoke_as(65534, "--resume", "--journal", str(private_dir / "j.json"))
+    assert code in (2, 3) and "Traceback" not in output, output
+    assert output.startswith("erlcookie: error: ")

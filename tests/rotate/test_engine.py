@@ -393,3 +393,49 @@ def test_any_crash_any_newcomer_never_splits_members(tmp_path_factory, size, poi
     assert store.label == target
     # members never disagree; a newcomer may be refused only until it is adopted
     assert [s for s in cluster.splits if "late@h" not in s[1]] == []
+
+
+@pytest.mark.parametrize("point", ["switch.partial", "persist", "unpin"])
+def test_journal_that_cannot_be_saved_mid_rotation_stops_cleanly_then_resumes(tmp_path, point):
+    """The journal's directory stops being writable (here it is swapped for a file, as a
+    read-only or full file system would refuse the write): the run stops with a clear
+    error that says how to go on, no pair is split, and --resume finishes from the last
+    journal that was saved."""
+    from erlcookie.rotate.journal import JournalSaveError
+
+    cluster = FakeCluster(NAMES)
+    store = FakeStore()
+    state = tmp_path / "state"
+    state.mkdir()
+
+    def hook(p, engine):
+        if p == point:
+            state.rename(tmp_path / "away")
+            state.write_text("not a directory")
+
+    engine, _ = make(cluster, store, hook=hook)
+    with pytest.raises(JournalSaveError) as info:
+        run(start(engine, state))
+    message = str(info.value)
+    assert "cannot save the rotation journal" in message and "--resume" in message
+    assert cluster.splits == []
+    state.unlink()
+    (tmp_path / "away").rename(state)
+    journal = Journal.load(state / "j.json")
+    assert not journal.finished
+    engine2, _ = make(cluster, store)
+    assert run(engine2.drive(journal)) == DONE
+    assert cluster.settled(NEW) and store.label == NEW and cluster.splits == []
+
+
+def test_journal_that_cannot_be_saved_at_the_start_changes_nothing(tmp_path):
+    from erlcookie.rotate.journal import JournalSaveError
+
+    cluster = FakeCluster(NAMES)
+    store = FakeStore()
+    (tmp_path / "state").write_text("not a directory")
+    engine, _ = make(cluster, store)
+    with pytest.raises(JournalSaveError, match="nothing was changed"):
+        run(start(engine, tmp_path / "state"))
+    assert all(s.own == OLD and not s.pins for s in cluster.nodes.values())
+    assert store.writes == []

@@ -22,7 +22,8 @@ from erlcookie.distribution.verdicts import ACCEPTED, REJECTED
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OPERATIONAL, EXIT_USAGE, ErlcookieError
 from erlcookie.rotate import plan
 from erlcookie.rotate.interfaces import Discovery, NodeError, NodeOps, Persister, Restarter
-from erlcookie.rotate.journal import (ABORTED, DONE, FAILED, ROLLED_BACK, RUNNING, Journal)
+from erlcookie.rotate.journal import (ABORTED, DONE, FAILED, ROLLED_BACK, RUNNING, Journal,
+                                      JournalSaveError)
 from erlcookie.rotate.plan import (CONVERGE, FINALIZE, FORWARD, NEW, OLD, OTHER, PERSIST,
                                    PREFLIGHT, RESTART, ROLLBACK, SWITCH, UNPIN, VERIFY,
                                    ClusterModel, NodeState, Pin, PairSet, SetOwn, Switch,
@@ -261,7 +262,10 @@ class RotationEngine:
         """Adopt a journal created for this run (after preflight, before any change)."""
         self.journal = journal
         journal.phase(PREFLIGHT, "done")
-        self._save()
+        try:
+            self._save()
+        except JournalSaveError as exc:
+            raise JournalSaveError(f"{exc}; nothing was changed") from None
 
     # -- driving -------------------------------------------------------------------------------
     async def drive(self, journal: Journal, *, fresh: bool = False) -> str:
@@ -272,9 +276,21 @@ class RotationEngine:
         if fresh:
             await self._point(PREFLIGHT)
         try:
-            return await self._drive(fresh)
-        finally:
-            self._save()
+            status = await self._drive(fresh)
+        except JournalSaveError as exc:
+            raise JournalSaveError(
+                f"{exc}. The rotation stopped there, with no pair of nodes disagreeing on its "
+                "cookie; once the journal can be written (free space, permissions), finish "
+                "with `erlcookie rotate --resume` (it reads every node back) or undo with "
+                "`erlcookie rotate --rollback`") from None
+        except BaseException:
+            try:
+                self._save()
+            except JournalSaveError:
+                pass  # the error already on its way says more
+            raise
+        self._save()
+        return status
 
     async def _drive(self, fresh: bool) -> str:
         j = self.journal

@@ -11,11 +11,17 @@ nothing is written and `--resume`/`--rollback` need the cookies again through th
 options; either way the values are checked against the journal's fingerprints.
 
 A lock file (`<journal>.lock`, flock) keeps two rotations from driving one journal.
+
+Trust: the journal decides which nodes are dialled, which command runs with the new cookie
+on its stdin and where the secrets file is, so only files the effective user owns are used
+(checked with fstat on a descriptor opened without following symlinks), in a directory
+that belongs to that user or root and that others cannot write, unless it is sticky.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -27,7 +33,7 @@ from typing import Any, Iterator, Mapping
 
 from erlcookie.cookie.files import atomic_write
 from erlcookie.cookie.value import Cookie
-from erlcookie.errors import OperationalError, UsageError
+from erlcookie.errors import ErlcookieError, OperationalError, UsageError
 from erlcookie.rotate.plan import FORWARD, NEW, OLD, PHASES, ROLLBACK, ClusterModel
 from erlcookie.rotate.settings import RotateSettings
 
@@ -58,11 +64,83 @@ def _now() -> float:
     return round(time.time(), 3)
 
 
-def _check_private(path: Path, what: str) -> None:
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise UsageError(f"{what} {path} is readable by group or others (mode "
-                         f"{stat.S_IMODE(mode):04o}); fix it with chmod 600 first")
+def _who(uid: int) -> str:
+    import pwd
+
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def check_directory(directory: Path) -> None:
+    """Refuse a directory someone else could use to swap our files: it must belong to us
+    (or root), and if group or others may write in it, carry the sticky bit (as /tmp does),
+    so that only a file's owner can rename or delete it there. Only the directory itself
+    is checked, not its parents."""
+    try:
+        st = os.stat(directory)
+    except FileNotFoundError:
+        raise UsageError(f"the journal's directory {directory} does not exist") from None
+    except OSError as exc:
+        raise OperationalError(f"cannot use the journal's directory {directory}: "
+                               f"{exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"the journal's directory {directory} is not a directory")
+    if st.st_uid not in (os.geteuid(), 0):
+        raise UsageError(f"the journal's directory {directory} belongs to {_who(st.st_uid)}, "
+                         f"not to you ({_who(os.geteuid())}) or root; refusing to trust it")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
+        raise UsageError(f"the journal's directory {directory} may be written by group or others "
+                         f"(mode {stat.S_IMODE(st.st_mode):04o}, not sticky), who could replace "
+                         "the journal; use a private directory (--journal PATH)")
+
+
+def read_private(path: Path, what: str, limit: int = MAX_JOURNAL_BYTES) -> bytes:
+    """The bytes of a file we wrote: opened without following a symlink, then checked on
+    that descriptor (no race with a rename): a regular file, owned by the effective user,
+    mode without group/other bits, at most `limit` bytes. A journal or secrets file of
+    another user is never trusted: the journal names the commands to run and the nodes to
+    dial, the secrets file the cookies."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"{what} {path} is a symlink; refusing to follow it") from None
+        raise OperationalError(f"cannot read {what} {path}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{what} {path} is not a regular file")
+        if st.st_uid != os.geteuid():
+            raise UsageError(f"{what} {path} belongs to {_who(st.st_uid)}, not to you "
+                             f"({_who(os.geteuid())}); refusing to trust it")
+        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise UsageError(f"{what} {path} is open to group or others (mode "
+                             f"{stat.S_IMODE(st.st_mode):04o}); fix it with chmod 600 first")
+        if st.st_size > limit:
+            raise OperationalError(f"{what} {path} is larger than {limit} bytes")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise OperationalError(f"{what} {path} is larger than {limit} bytes")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise OperationalError(f"cannot read {what} {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+class JournalSaveError(OperationalError):
+    """The journal could not be written (read-only file system, full disk, permissions)."""
 
 
 class Journal:
@@ -102,10 +180,8 @@ class Journal:
     def load(cls, path: str | os.PathLike) -> "Journal":
         p = Path(path).expanduser()
         try:
-            _check_private(p, "journal")
-            if p.stat().st_size > MAX_JOURNAL_BYTES:
-                raise OperationalError(f"journal {p} is larger than {MAX_JOURNAL_BYTES} bytes")
-            data = json.loads(p.read_text(encoding="utf-8"))
+            check_directory(p.parent)
+            data = json.loads(read_private(p, "journal").decode("utf-8"))
         except FileNotFoundError:
             raise UsageError(f"no rotation journal at {p} (give --journal PATH)") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -122,9 +198,17 @@ class Journal:
         return cls(p, data)
 
     def save(self) -> None:
+        """Replace the journal atomically; JournalSaveError (never a traceback) if it cannot
+        be written. The one on disk then still holds the last state saved."""
         self.data["updated"] = _now()
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n", mode=0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n",
+                         mode=0o600)
+        except (OSError, ErlcookieError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise JournalSaveError(f"cannot save the rotation journal {self.path}: {reason}") \
+                from None
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -245,8 +329,8 @@ def read_secrets(path: str | os.PathLike, fingerprints: Mapping[str, str]) -> di
     """The two cookies, checked against the journal's fingerprints."""
     p = Path(path)
     try:
-        _check_private(p, "secrets file")
-        data = json.loads(p.read_text(encoding="utf-8"))
+        check_directory(p.parent)
+        data = json.loads(read_private(p, "secrets file", limit=64 * 1024).decode("utf-8"))
     except FileNotFoundError:
         raise UsageError(f"the journal's secrets file {p} is gone; give the cookies again "
                          "(--cookie-file for the old one, --new-cookie-file for the new)") from None
@@ -270,18 +354,42 @@ def check_fingerprints(cookies: Mapping[str, Cookie], fingerprints: Mapping[str,
 
 def remove_secrets(path: str | os.PathLike | None) -> None:
     if path:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise OperationalError(f"the rotation ended, but its secrets file {path} (both "
+                                   f"cookies) could not be removed: {exc.strerror}; delete "
+                                   "it yourself") from None
 
 
 @contextlib.contextmanager
 def locked(journal_path: str | os.PathLike) -> Iterator[None]:
     """Hold `<journal>.lock` for the run; a second rotate on the same journal is refused."""
     path = Path(journal_path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock_path = path.with_name(path.name + ".lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise OperationalError(f"cannot create the journal's directory {path.parent}: "
+                               f"{exc.strerror}") from None
+    check_directory(path.parent)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+                     | os.O_NONBLOCK, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"the lock file {lock_path} is a symlink; refusing to follow it "
+                             "(remove it if you did not make it)") from None
+        raise OperationalError(f"cannot open the lock file {lock_path}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"the lock file {lock_path} is not a regular file")
+        if st.st_uid != os.geteuid():
+            raise UsageError(f"the lock file {lock_path} belongs to {_who(st.st_uid)}, not to "
+                             f"you ({_who(os.geteuid())}); refusing to use it")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -95,8 +95,9 @@ async def _stop(proc: asyncio.subprocess.Process, grace: float = TERM_GRACE) -> 
         await asyncio.sleep(0.02)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(asyncio.shield(proc.wait()), 5.0)
+    with contextlib.suppress(asyncio.TimeoutError, OSError, RuntimeError):
+        # read the pipes to their end too, so the transport is finished and closed now
+        await asyncio.wait_for(asyncio.shield(proc.communicate()), 5.0)
 
 
 class NoPersister:

@@ -183,7 +183,11 @@ async def start(settings: RotateSettings, cookies: Mapping[str, Cookie], journal
         secrets_file = None
         if keep_secrets_file:
             secrets_file = str(journal_mod.secrets_path_for(journal_path))
-            journal_mod.write_secrets(secrets_file, cookies[OLD], cookies[NEW])
+            try:
+                journal_mod.write_secrets(secrets_file, cookies[OLD], cookies[NEW])
+            except OSError as exc:
+                raise OperationalError(f"cannot write the secrets file {secrets_file}: "
+                                       f"{exc.strerror}; nothing was changed") from None
         journal = journal_mod.Journal.create(
             journal_path, old_fingerprint=cookies[OLD].fingerprint(),
             new_fingerprint=cookies[NEW].fingerprint(), members=report.members,
