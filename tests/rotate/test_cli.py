@@ -294,3 +294,123 @@ def test_unreadable_journal_is_a_clear_error_without_traceback(tmp_path, cookies
     code, output = invoke_as(65534, "--resume", "--journal", str(private_dir / "j.json"))
     assert code in (2, 3) and "Traceback" not in output, output
     assert output.startswith("erlcookie: error: ")
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie may wait for a container's init)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(180)
+def test_sigint_during_persist_stops_the_persist_command_then_rollback(tmp_path):
+    """Ctrl-C (a real SIGINT to the real process) while the persist command runs: erlcookie
+    ends the command and what it started before exiting (it must not write the new cookie
+    after we are gone, racing a --rollback), exits 3 and says how to go on."""
+    import signal
+    import time
+
+    old, new = generate("elixir"), generate("elixir")
+    with LocalCluster(old, 2) as cluster:
+        old_file = private(tmp_path / "old", old.reveal())
+        new_file = private(tmp_path / "new", new.reveal())
+        store = write_cookie(tmp_path / "store", old, mode=0o600)
+        started, pidfile = tmp_path / "started", tmp_path / "pid"
+        # the hook: takes the cookie, then writes it only 3 s later (a slow remote store),
+        # from a background job that ignores SIGTERM
+        hook = (f"umask 077; cat > {tmp_path / 'got'}; (trap '' TERM; sleep 3; "
+                f"cp {tmp_path / 'got'} {store}) & echo $! > {pidfile}; touch {started}; wait")
+        journal = tmp_path / "j.json"
+        proc = subprocess.Popen([sys.executable, "-m", "erlcookie", "rotate", "--nodes",
+                                 cluster.names[0], "--cookie-file", old_file, "--new-cookie-file",
+                                 new_file, "--persist-command", hook, "--journal", str(journal),
+                                 "--converge-settle", "0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.02)
+            assert started.exists(), proc.communicate(timeout=30)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        exited = time.monotonic()
+        assert proc.returncode == 3, err
+        assert "interrupted" in err and "--resume" in err and "Traceback" not in err
+        assert_no_cookie(out + err, old, new)
+        assert not running(int(pidfile.read_text())), "the persist command outlived erlcookie"
+        time.sleep(max(0.0, exited + 3.5 - time.monotonic()))
+        assert read_cookie(store) == old, "the persist command wrote after erlcookie exited"
+        rollback = run_cli("--rollback", "--journal", str(journal))
+        assert rollback.returncode == 0, rollback.stderr
+        views = cluster.views({"old": old, "new": new})
+        assert {v[0] for v in views.values()} == {"old"}
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(180)
+def test_journal_unwritable_mid_rotation_exit_3_then_resume(tmp_path):
+    """The journal's directory stops being writable during the persist step (the hook swaps
+    it for a file): exit 3 with guidance and no traceback; once it is back, --resume
+    finishes the rotation."""
+    old, new = generate("elixir"), generate("elixir")
+    with LocalCluster(old, 2) as cluster:
+        old_file = private(tmp_path / "old", old.reveal())
+        new_file = private(tmp_path / "new", new.reveal())
+        sink = tmp_path / "got"
+        state = tmp_path / "state"
+        once = tmp_path / "swapped"
+        hook = (f"umask 077; cat > {sink}; if [ ! -e {once} ]; then touch {once}; "
+                f"mv {state} {tmp_path / 'away'}; echo not-a-directory > {state}; fi")
+        first = run_cli("--nodes", cluster.names[0], "--cookie-file", old_file,
+                        "--new-cookie-file", new_file, "--persist-command", hook,
+                        "--journal", str(state / "j.json"), "--converge-settle", "0")
+        assert first.returncode == 3, first.stderr
+        assert "cannot save the rotation journal" in first.stderr
+        assert "--resume" in first.stderr and "Traceback" not in first.stderr
+        assert_no_cookie(first.stdout + first.stderr, old, new)
+        state.unlink()
+        (tmp_path / "away").rename(state)
+        resumed = run_cli("--resume", "--journal", str(state / "j.json"))
+        assert resumed.returncode == 0, resumed.stderr
+        assert read_cookie(sink) == new
+        views = cluster.views({"old": old, "new": new})
+        assert {v[0] for v in views.values()} == {"new"}
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(180)
+def test_persist_file_of_the_service_user_keeps_its_owner(tmp_path):
+    """Debian's layout: /var/lib/rabbitmq/.erlang.cookie belongs to rabbitmq, 0400. Run as
+    root, rotate replaces it and it still belongs to rabbitmq (here uid 65534); a missing
+    file in that user's directory is refused in preflight until --persist-owner says whose."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make another user's file")
+    old, new = generate("elixir"), generate("elixir")
+    with LocalCluster(old, 2) as cluster:
+        home = tmp_path / "rabbitmq"
+        home.mkdir(mode=0o755)
+        os.chown(home, 65534, 65534)
+        old_file = private(tmp_path / "old", old.reveal())
+        new_file = private(tmp_path / "new", new.reveal())
+        base = ["--nodes", cluster.names[0], "--cookie-file", old_file, "--new-cookie-file",
+                new_file, "--journal", str(tmp_path / "j.json"), "--converge-settle", "0"]
+        cookie_file = home / ".erlang.cookie"
+        refused = run_cli(*base, "--persist-file", str(cookie_file))
+        assert refused.returncode == 2, refused.stderr
+        assert "--persist-owner" in refused.stderr and "nothing was changed" in refused.stderr
+        assert not cookie_file.exists()
+        write_cookie(cookie_file, old, mode=0o400)
+        os.chown(cookie_file, 65534, 65534)
+        done = run_cli(*base, "--persist-file", str(cookie_file))
+        assert done.returncode == 0, done.stderr
+        st = cookie_file.stat()
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o400)
+        assert read_cookie(cookie_file) == new
+        assert_no_cookie(done.stdout + done.stderr, old, new)
