@@ -1,9 +1,11 @@
 """`erlcookie rotate`: change a live cluster's cookie with zero failed connections.
 
-The command turns options into journal-able settings, resolves the two cookies, and
-renders the engine's events: rich progress per phase and per node on a terminal, one JSON
-object per line with --json, short plain lines otherwise. asyncio, rich, erlang-py and the
-Kubernetes client are imported only when the command runs.
+The command parses and checks what is asked (`Invocation`), builds the typed settings
+(`build_settings` -> `erlcookie.rotate.settings.RotateSettings`, which the journal keeps),
+resolves the two cookies, hands both to `erlcookie.rotate.run`, and renders the engine's
+events and outcome: rich progress per phase and per node on a terminal, one JSON object per
+line with --json, short plain lines otherwise. asyncio, rich, erlang-py and the Kubernetes
+client are imported only when the command runs.
 """
 
 from __future__ import annotations
