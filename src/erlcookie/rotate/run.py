@@ -12,12 +12,13 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.rotate import journal as journal_mod
 from erlcookie.rotate.engine import EngineOptions, PreflightReport, RotationEngine
+from erlcookie.rotate.interfaces import Discovery, NodeOps, Persister, Restarter
 from erlcookie.rotate.plan import NEW, OLD, PlanSummary, summarize
 from erlcookie.rotate.settings import CommandStore, FileStore, RotateSettings, SecretStore
 
@@ -26,10 +27,12 @@ Emit = Callable[..., None]
 
 @dataclass
 class Components:
-    ops: Any
-    discovery: Any
-    persister: Any
-    restarter: Any = None
+    """The rotation's pieces, each behind its interface (`erlcookie.rotate.interfaces`)."""
+
+    ops: NodeOps
+    discovery: Discovery | None
+    persister: Persister | None
+    restarter: Restarter | None = None
     closers: list = field(default_factory=list)
 
     async def close(self) -> None:
