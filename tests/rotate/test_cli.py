@@ -307,10 +307,11 @@ def running(pid: int) -> bool:
 
 @pytest.mark.interop
 @pytest.mark.timeout(180)
-def test_sigint_during_persist_stops_the_persist_command_then_rollback(tmp_path):
-    """Ctrl-C (a real SIGINT to the real process) while the persist command runs: erlcookie
-    ends the command and what it started before exiting (it must not write the new cookie
-    after we are gone, racing a --rollback), exits 3 and says how to go on."""
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_signal_during_persist_stops_the_persist_command_then_rollback(tmp_path, signame):
+    """Ctrl-C (a real SIGINT to the real process; SIGTERM alike) while the persist command
+    runs: erlcookie ends the command and what it started before exiting (it must not write
+    the new cookie after we are gone, racing a --rollback), exits 3 and says how to go on."""
     import signal
     import time
 
@@ -335,7 +336,7 @@ def test_sigint_during_persist_stops_the_persist_command_then_rollback(tmp_path)
             while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
                 time.sleep(0.02)
             assert started.exists(), proc.communicate(timeout=30)
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(getattr(signal, signame))
             out, err = proc.communicate(timeout=30)
         finally:
             if proc.poll() is None:

@@ -419,8 +419,16 @@ class Invocation:
 
 def _run(inv: Invocation, o: dict, conn_opts: dict, renderer: "Renderer"):
     """Lock the journal, gather settings and cookies, and drive the rotation."""
+    import signal
+
     from erlcookie.rotate import journal as jmod
 
+    # SIGTERM ends a rotation the way Ctrl-C does: the running step is cancelled, child
+    # processes are stopped, the journal is saved, and we exit 3 saying how to go on.
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    except ValueError:  # not the main thread (an embedding program): leave signals alone
+        previous = None
     try:
         with jmod.locked(inv.journal):
             if inv.mode == "new":
@@ -431,6 +439,15 @@ def _run(inv: Invocation, o: dict, conn_opts: dict, renderer: "Renderer"):
         raise OperationalError("interrupted; finish with `erlcookie rotate --resume` (it reads "
                                "every node back and repairs anything left half-done) or undo "
                                f"with --rollback (journal {inv.journal})") from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate_as_interrupt(signum, frame) -> None:
+    import signal
+
+    signal.raise_signal(signal.SIGINT)  # asyncio.run cancels its task on SIGINT
 
 
 def _start(inv: Invocation, o: dict, conn_opts: dict, renderer: "Renderer"):

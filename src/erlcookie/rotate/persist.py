@@ -178,6 +178,9 @@ class FilePersister:
         if wanted[0] != euid and euid != 0:
             raise UsageError(f"cannot keep {self.path} owned by {_user(wanted[0])} while running "
                              f"as {_user(euid)}: run as root or as that user")
+        if euid != 0 and wanted[1] != os.getegid() and wanted[1] not in os.getgroups():
+            raise UsageError(f"cannot keep {self.path} in group {wanted[1]}: you are not a "
+                             "member; run as root or as a member of that group")
         if wanted == (euid, os.getegid()):
             return None, mode
         return wanted, mode
