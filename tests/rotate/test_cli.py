@@ -415,3 +415,31 @@ def test_persist_file_of_the_service_user_keeps_its_owner(tmp_path):
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o400)
         assert read_cookie(cookie_file) == new
         assert_no_cookie(done.stdout + done.stderr, old, new)
+
+
+@pytest.mark.interop
+@pytest.mark.timeout(180)
+def test_failing_persist_command_echoing_the_cookie_leaks_it_nowhere(tmp_path):
+    """The hook prints the new cookie (raw, base64, hex) and fails: the automatic rollback's
+    error, the --json events and the journal show `<redacted>`, never a piece of it."""
+    import base64
+
+    old, new = generate("elixir"), generate("elixir")
+    with LocalCluster(old, 2) as cluster:
+        old_file = private(tmp_path / "old", old.reveal())
+        new_file = private(tmp_path / "new", new.reveal())
+        journal = tmp_path / "j.json"
+        hook = ("read c; printf '%s\\n' \"$c\" >&2; printf %s \"$c\" | base64 -w0 >&2; "
+                "printf %s \"$c\" | od -An -tx1 | tr -d ' \\n' >&2; printf '%0250d' 0 >&2; exit 5")
+        proc = run_cli("--nodes", cluster.names[0], "--cookie-file", old_file,
+                       "--new-cookie-file", new_file, "--persist-command", hook,
+                       "--journal", str(journal), "--converge-settle", "0", "--json")
+        assert proc.returncode == 3, proc.stderr
+        everything = proc.stdout + proc.stderr + journal.read_text()
+        assert "exited with 5" in everything and "<redacted>" in everything
+        value = new.as_bytes()
+        for form in (value, base64.b64encode(value), value.hex().encode()):
+            for i in range(len(form) - 8):
+                assert form[i:i + 8].decode() not in everything, \
+                    f"a piece of the new cookie {new.fingerprint()} leaked"
+        assert_no_cookie(everything, old, new)
