@@ -439,3 +439,22 @@ def test_journal_that_cannot_be_saved_at_the_start_changes_nothing(tmp_path):
         run(start(engine, tmp_path / "state"))
     assert all(s.own == OLD and not s.pins for s in cluster.nodes.values())
     assert store.writes == []
+
+
+def test_secrets_file_is_removed_when_the_journal_cannot_be_started(tmp_path, cookies):
+    """run.start writes both cookies next to the journal first; if the journal then cannot
+    be saved, nothing changed and no cookie may stay behind on disk."""
+    from erlcookie.rotate import run as run_mod
+    from erlcookie.rotate.journal import JournalSaveError
+
+    cluster = FakeCluster(NAMES)
+    store = FakeStore()
+    comps = run_mod.Components(FakeOps(cluster), FakeDiscovery(cluster), store)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "j.json").mkdir()  # the journal's name is taken by a directory: no save works
+    with pytest.raises(JournalSaveError, match="nothing was changed"):
+        run(run_mod.start(RotateSettings(), cookies, state / "j.json", emit=lambda **e: None,
+                          components=comps))
+    assert not (state / "j.json.secrets").exists()
+    assert store.writes == [] and all(s.own == OLD for s in cluster.nodes.values())

@@ -195,7 +195,11 @@ async def start(settings: RotateSettings, cookies: Mapping[str, Cookie], journal
             journal_path, old_fingerprint=cookies[OLD].fingerprint(),
             new_fingerprint=cookies[NEW].fingerprint(), members=report.members,
             model=report.model, settings=settings, secrets_file=secrets_file)
-        engine.begin(journal)
+        try:
+            engine.begin(journal)
+        except BaseException:
+            journal_mod.remove_secrets(secrets_file)  # nothing changed: no journal to resume
+            raise
         try:
             status = await engine.drive(journal, fresh=True)
         finally:
