@@ -23,8 +23,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.rotate.interfaces import Found
-from erlcookie.rotate.settings import DEFAULT_NODE_ENV
 from erlcookie.rotate.ops_distribution import EPMD_PORT, Dial, Dialer
+from erlcookie.rotate.settings import DEFAULT_NODE_ENV
 
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import binascii
+import contextlib
 import os
 import signal
 import stat
