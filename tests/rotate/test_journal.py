@@ -226,3 +226,8 @@ def test_unwritable_journal_is_a_clear_operational_error(tmp_path, cookies):
     (tmp_path / "state").write_text("not a directory")
     with pytest.raises(jmod.JournalSaveError, match="cannot save the rotation journal"):
         journal.save()
+
+
+def test_journal_in_a_missing_directory_is_no_journal(tmp_path):
+    with pytest.raises(UsageError, match="no rotation journal"):
+        jmod.Journal.load(tmp_path / "nowhere" / "j.json")

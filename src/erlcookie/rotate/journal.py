@@ -81,7 +81,7 @@ def check_directory(directory: Path) -> None:
     try:
         st = os.stat(directory)
     except FileNotFoundError:
-        raise UsageError(f"the journal's directory {directory} does not exist") from None
+        raise  # callers say what is missing
     except OSError as exc:
         raise OperationalError(f"cannot use the journal's directory {directory}: "
                                f"{exc.strerror}") from None
