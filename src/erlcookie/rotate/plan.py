@@ -269,8 +269,8 @@ class PlanSummary:
             f"3. {PERSIST}: store the new cookie in {self.persist}",
             f"4. {CONVERGE}: rediscover ({self.discovery}) until membership is stable; "
             "newcomers still on the old cookie are adopted and switched",
-            f"5. {UNPIN}: {self.pairs} pair(s), each changed from one side over the live "
-            "connection between the two",
+            f"5. {UNPIN}: {self.pairs} pair(s), both ends set while the node acting for the "
+            "pair has its net_kernel briefly paused (handshakes wait, never meet two cookies)",
             f"6. {VERIFY}: read back every node's cookies; each accepts the new cookie and "
             "refuses the old one",
             f"7. {FINALIZE}: drop the old cookie kept next to the new one in the store",
