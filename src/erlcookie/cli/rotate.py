@@ -355,8 +355,9 @@ def rotate(cookie_request, conn_opts, new_cookie_file, new_cookie_env, style, dr
     preflight (every node accepts the old cookie, the new one passes the audit, nothing
     unreachable), switch (each node pins the old cookie for its peers, then runs the new
     one), persist (where new nodes read it), converge (adopt nodes that appeared
-    meanwhile), unpin (pair by pair, both ends set while one node's net_kernel is briefly paused), verify (every
-    node accepts the new cookie and refuses the old), finalize, and --restart.
+    meanwhile), unpin (pair by pair, both ends set while one node's net_kernel is briefly
+    paused), verify (every node accepts the new cookie and refuses the old), finalize, and
+    --restart.
 
     If the switch fails anywhere, the switched nodes are rolled back before anything is
     persisted. A 0600 journal makes it resumable: `--resume` finishes after a crash,
