@@ -91,10 +91,12 @@ async def _stop(proc: asyncio.subprocess.Process, grace: float = TERM_GRACE) -> 
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while proc.returncode is None and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    try:
+        while proc.returncode is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+    finally:  # also when a second Ctrl-C cuts the grace period short
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(asyncio.TimeoutError, OSError, RuntimeError):
         # read the pipes to their end too, so the transport is finished and closed now
         await asyncio.wait_for(asyncio.shield(proc.communicate()), 5.0)
