@@ -80,3 +80,16 @@ def test_unknown_keys_are_ignored_and_missing_ones_defaulted():
 def test_damaged_settings_are_an_operational_error(damaged):
     with pytest.raises(OperationalError, match="settings are damaged"):
         RotateSettings.from_dict(damaged)
+
+
+def test_the_journal_form_is_accepted_where_settings_are_handed_over(tmp_path):
+    from erlcookie.rotate.journal import Journal
+    from erlcookie.rotate.plan import OLD, ClusterModel
+
+    assert RotateSettings.of(PLAIN_DICT_JOURNAL) == full_settings()
+    assert RotateSettings.of(full_settings()) is not None
+    model = ClusterModel.uniform(["a@h"], OLD)
+    journal = Journal.create(tmp_path / "j.json", old_fingerprint="fp1:a", new_fingerprint="fp1:b",
+                             members=model.members, model=model, settings=PLAIN_DICT_JOURNAL,
+                             secrets_file=None)
+    assert journal.settings == full_settings()

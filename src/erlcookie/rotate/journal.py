@@ -153,7 +153,8 @@ class Journal:
     # -- creation and loading ------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | os.PathLike, *, old_fingerprint: str, new_fingerprint: str,
-               members: list[str], model: ClusterModel, settings: RotateSettings,
+               members: list[str], model: ClusterModel,
+               settings: RotateSettings | Mapping[str, Any],
                secrets_file: str | None) -> "Journal":
         data = {
             "version": VERSION,
@@ -165,7 +166,7 @@ class Journal:
             "updated": _now(),
             "fingerprints": {OLD: old_fingerprint, NEW: new_fingerprint},
             "secrets_file": secrets_file,
-            "settings": settings.to_dict(),
+            "settings": RotateSettings.of(settings).to_dict(),
             "members": sorted(members),
             "departed": [],
             "model": model.to_dict(),

@@ -12,7 +12,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.errors import OperationalError, UsageError
@@ -165,11 +165,13 @@ class Outcome:
     summary: PlanSummary | None = None
 
 
-async def start(settings: RotateSettings, cookies: Mapping[str, Cookie], journal_path: Path,
-                *, emit: Emit, dry_run: bool = False, keep_secrets_file: bool = True,
-                crash_at: str | None = None, hook=None,
+async def start(settings: RotateSettings | Mapping[str, Any], cookies: Mapping[str, Cookie],
+                journal_path: Path, *, emit: Emit, dry_run: bool = False,
+                keep_secrets_file: bool = True, crash_at: str | None = None, hook=None,
                 components: Components | None = None) -> Outcome:
-    """A new rotation: preflight, then (unless dry_run) journal, secrets file, phases."""
+    """A new rotation: preflight, then (unless dry_run) journal, secrets file, phases.
+    `settings` may also be given in the journal's form (a plain mapping)."""
+    settings = RotateSettings.of(settings)
     comps = components or build(settings, cookies)
     try:
         engine = RotationEngine(comps.ops, comps.discovery, comps.persister,

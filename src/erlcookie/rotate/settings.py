@@ -141,6 +141,11 @@ class RotateSettings:
         return data
 
     @classmethod
+    def of(cls, settings: "RotateSettings | Mapping[str, Any]") -> "RotateSettings":
+        """`settings` itself, or settings read from the journal's form (a plain mapping)."""
+        return settings if isinstance(settings, RotateSettings) else cls.from_dict(settings)
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "RotateSettings":
         """Settings from a journal; OperationalError if they cannot be made sense of."""
         try:
