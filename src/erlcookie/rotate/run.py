@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from erlcookie.cookie.value import Cookie
-from erlcookie.errors import OperationalError, UsageError
+from erlcookie.errors import ErlcookieError, OperationalError, UsageError
 from erlcookie.rotate import journal as journal_mod
 from erlcookie.rotate.engine import EngineOptions, PreflightReport, RotationEngine
 from erlcookie.rotate.interfaces import Discovery, NodeOps, Persister, Restarter
@@ -190,9 +190,10 @@ async def start(settings: RotateSettings | Mapping[str, Any], cookies: Mapping[s
             secrets_file = str(journal_mod.secrets_path_for(journal_path))
             try:
                 journal_mod.write_secrets(secrets_file, cookies[OLD], cookies[NEW])
-            except OSError as exc:
+            except (OSError, ErlcookieError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else str(exc)
                 raise OperationalError(f"cannot write the secrets file {secrets_file}: "
-                                       f"{exc.strerror}; nothing was changed") from None
+                                       f"{reason}; nothing was changed") from None
         journal = journal_mod.Journal.create(
             journal_path, old_fingerprint=cookies[OLD].fingerprint(),
             new_fingerprint=cookies[NEW].fingerprint(), members=report.members,
