@@ -314,6 +314,8 @@ class RotationEngine:
                     await run()
         except NodeError as exc:
             return self._stop(j.current_phase or VERIFY, exc)
+        except JournalSaveError:
+            raise  # no journal to record a stop in: drive() says how to go on
         except ErlcookieError as exc:  # e.g. the Kubernetes API went away: still resumable
             return self._stop(j.current_phase or VERIFY, NodeError("-", str(exc)))
         status = DONE if j.direction == FORWARD else ROLLED_BACK
