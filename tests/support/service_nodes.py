@@ -103,6 +103,17 @@ def stop_process_group(proc: subprocess.Popen | None, timeout: float = 30.0) -> 
             continue
 
 
+def wait_unregistered(alive: str, timeout: float = 20.0) -> None:
+    """Until EPMD no longer lists `alive` (a stopped VM's name lingers a moment)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        names = subprocess.run(["epmd", "-names"], capture_output=True, text=True, timeout=10)
+        if f"name {alive} at port" not in names.stdout:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"EPMD still lists {alive} {timeout:.0f} s after it was stopped")
+
+
 def refusals(log_text: str) -> list[str]:
     """Peers whose handshake a node refused, from its own log."""
     return REFUSAL.findall(log_text)
@@ -197,6 +208,7 @@ class ServiceCluster:
         """Stop a node and start it again from the (persisted) cookie file."""
         node = self.node(name)
         node.stop()
+        wait_unregistered(name.split("@", 1)[0])  # else the new VM finds its name in use
         node.start()
         node.wait_started()
 
