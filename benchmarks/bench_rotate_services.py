@@ -51,11 +51,18 @@ def measure(name: str, cluster, first, probe, rotations: int, work: Path) -> dic
     with CliLoop(cluster.names, probe, interval=0.0) as loaded:
         for i in range(rotations):
             new = generate()
-            result = rotate_cli(work, cluster.names[0], cookies[-1], new,
-                                persist=cluster.cookie_file, tag=f"{name}{i}")
+            result = rotate_cli(
+                work,
+                cluster.names[0],
+                cookies[-1],
+                new,
+                persist=cluster.cookie_file,
+                tag=f"{name}{i}",
+            )
             if result.returncode != 0:
-                raise SystemExit(f"{name}: rotation {i + 1} exited {result.returncode}: "
-                                 f"{result.stderr[-800:]}")
+                raise SystemExit(
+                    f"{name}: rotation {i + 1} exited {result.returncode}: {result.stderr[-800:]}"
+                )
             cookies.append(new)
             windows.append(window_ms(result.stdout))
     rotating = time.monotonic() - began
@@ -63,17 +70,28 @@ def measure(name: str, cluster, first, probe, rotations: int, work: Path) -> dic
     with CliLoop(cluster.names, probe, interval=0.0) as control:
         time.sleep(rotating)
     members = set(cluster.names)
-    refused_cli = [peer for n in cluster.nodes for peer in n.refusals()
-                   if peer not in members and not peer.startswith("erlcookie-")]
+    refused_cli = [
+        peer
+        for n in cluster.nodes
+        for peer in n.refusals()
+        if peer not in members and not peer.startswith("erlcookie-")
+    ]
     refused_members = cluster.refusals_between_members()
     valid = [w for w in windows if w is not None]
-    return {"service": name, "nodes": len(cluster.names), "rotations": rotations,
-            "seconds": round(rotating, 1),
-            "cli_calls_rotating": len(loaded.calls), "cli_failed_rotating": len(loaded.failures),
-            "cli_calls_control": len(control.calls), "cli_failed_control": len(control.failures),
-            "cli_refusals_logged": len(refused_cli), "member_refusals": len(refused_members),
-            "switch_to_persist_ms_median": round(statistics.median(valid), 1) if valid else None,
-            "switch_to_persist_ms_max": round(max(valid), 1) if valid else None}
+    return {
+        "service": name,
+        "nodes": len(cluster.names),
+        "rotations": rotations,
+        "seconds": round(rotating, 1),
+        "cli_calls_rotating": len(loaded.calls),
+        "cli_failed_rotating": len(loaded.failures),
+        "cli_calls_control": len(control.calls),
+        "cli_failed_control": len(control.failures),
+        "cli_refusals_logged": len(refused_cli),
+        "member_refusals": len(refused_members),
+        "switch_to_persist_ms_median": round(statistics.median(valid), 1) if valid else None,
+        "switch_to_persist_ms_max": round(max(valid), 1) if valid else None,
+    }
 
 
 def main() -> None:
@@ -85,22 +103,33 @@ def main() -> None:
         work = Path(tmp)
         first = generate()
         with rabbitmq.RabbitCluster(first, size=3) as rmq:
-            probe = lambda n: rmq.ctl(n, "-q", "ping", tool="rabbitmq-diagnostics",  # noqa: E731
-                                      check=False, timeout=30)
+
+            def probe(n):
+                return rmq.ctl(
+                    n, "-q", "ping", tool="rabbitmq-diagnostics", check=False, timeout=30
+                )
+
             results.append(measure("rabbitmq", rmq, first, probe, args.rotations, work))
         with ejabberd.EjabberdCluster(first, size=2) as ej:
-            probe = lambda n: ej.ctl(n, "status", check=False, timeout=30)  # noqa: E731
+
+            def probe(n):
+                return ej.ctl(n, "status", check=False, timeout=30)
+
             results.append(measure("ejabberd", ej, first, probe, args.rotations, work))
-    print("| service | nodes | rotations | s | CLI calls / failed while rotating | "
-          "CLI calls / failed, control | CLI refusals logged | member refusals | "
-          "switch to persist (median / max ms) |")
+    print(
+        "| service | nodes | rotations | s | CLI calls / failed while rotating | "
+        "CLI calls / failed, control | CLI refusals logged | member refusals | "
+        "switch to persist (median / max ms) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['service']} | {r['nodes']} | {r['rotations']} | {r['seconds']} | "
-              f"{r['cli_calls_rotating']} / {r['cli_failed_rotating']} | "
-              f"{r['cli_calls_control']} / {r['cli_failed_control']} | "
-              f"{r['cli_refusals_logged']} | {r['member_refusals']} | "
-              f"{r['switch_to_persist_ms_median']} / {r['switch_to_persist_ms_max']} |")
+        print(
+            f"| {r['service']} | {r['nodes']} | {r['rotations']} | {r['seconds']} | "
+            f"{r['cli_calls_rotating']} / {r['cli_failed_rotating']} | "
+            f"{r['cli_calls_control']} / {r['cli_failed_control']} | "
+            f"{r['cli_refusals_logged']} | {r['member_refusals']} | "
+            f"{r['switch_to_persist_ms_median']} / {r['switch_to_persist_ms_max']} |"
+        )
     print(json.dumps(results, indent=2))
 
 

@@ -10,25 +10,46 @@ import pytest
 
 from erlcookie.errors import UsageError
 from erlcookie.k8s import api as api_module
-from erlcookie.k8s.api import (Conflict, KubeApi, KubeError, NotFound, PermissionDenied,
-                               RESTARTED_AT, SecretEdit)
+from erlcookie.k8s.api import (
+    RESTARTED_AT,
+    Conflict,
+    KubeApi,
+    KubeError,
+    NotFound,
+    PermissionDenied,
+    SecretEdit,
+)
 from tests.k8s.conftest import NAMESPACE
 
 
 def secret(name="erlang-cookie", value=b"first-test-value-123", **extra):
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, **extra},
-            "data": {"cookie": base64.b64encode(value).decode()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, **extra},
+        "data": {"cookie": base64.b64encode(value).decode()},
+    }
 
 
 def deployment(name="chat", replicas=2, env=None):
     labels = {"app": "chat", "part": name}
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [{"name": "app", "image": "img", "env": env or []}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "app", "image": "img", "env": env or []}]},
+            },
+        },
+    }
 
 
 # -- connecting ---------------------------------------------------------------------------------
+
 
 def test_namespace_comes_from_the_context_then_the_flag(kube):
     with KubeApi.connect() as a:
@@ -85,7 +106,8 @@ def test_unreachable_server_fails_fast(tmp_path):
         "apiVersion: v1\nkind: Config\n"
         f"clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
         "users: [{name: u, user: {token: t}}]\n"
-        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n")
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
+    )
     started = time.monotonic()
     with KubeApi.connect(kubeconfig=str(config), timeout=2) as a:
         with pytest.raises(KubeError, match="cannot reach the Kubernetes API"):
@@ -94,6 +116,7 @@ def test_unreachable_server_fails_fast(tmp_path):
 
 
 # -- Secrets ------------------------------------------------------------------------------------
+
 
 def test_secret_crud_and_optimistic_concurrency(kube, api):
     assert api.get_secret("erlang-cookie") is None
@@ -105,12 +128,18 @@ def test_secret_crud_and_optimistic_concurrency(kube, api):
     assert info.value.reason == "AlreadyExists"
     live = api.get_secret("erlang-cookie")
     stale = dict(live, metadata=dict(live["metadata"]))
-    kube.update("Secret", "erlang-cookie", lambda o: o["metadata"].setdefault("labels", {}).update(x="y"),
-                namespace=NAMESPACE)
+    kube.update(
+        "Secret",
+        "erlang-cookie",
+        lambda o: o["metadata"].setdefault("labels", {}).update(x="y"),
+        namespace=NAMESPACE,
+    )
     with pytest.raises(Conflict) as info:
         api.replace_secret(stale)
     assert info.value.reason == "Conflict" and info.value.exit_code == 3
-    assert api.patch_secret("erlang-cookie", {"metadata": {"labels": {"x": "z"}}})["metadata"]["labels"] == {"x": "z"}
+    assert api.patch_secret("erlang-cookie", {"metadata": {"labels": {"x": "z"}}})["metadata"][
+        "labels"
+    ] == {"x": "z"}
     assert api.delete_secret("erlang-cookie") is True
     assert api.delete_secret("erlang-cookie") is False
 
@@ -120,7 +149,8 @@ def test_edit_secret_is_a_json_patch_testing_what_it_read(kube, api):
     read = kube.get("Secret", "erlang-cookie", NAMESPACE)["data"]["cookie"]
     second = base64.b64encode(b"second-test-value-456").decode()
     result, conflicts = api.edit_secret(
-        "erlang-cookie", lambda live: SecretEdit({"cookie": second, "extra": second}, {"a/b": "c"}))
+        "erlang-cookie", lambda live: SecretEdit({"cookie": second, "extra": second}, {"a/b": "c"})
+    )
     assert conflicts == 0 and result["data"] == {"cookie": second, "extra": second}
     assert result["metadata"]["annotations"] == {"a/b": "c"}
     patch = [r for r in kube.requests if r.method == "PATCH"][-1]
@@ -138,11 +168,21 @@ def test_writes_to_other_fields_never_conflict_with_an_edit(kube, api):
     """A controller rewriting labels between our read and our write: the patch does not
     test them, so it lands the first time and keeps their change."""
     kube.add(secret(), namespace=NAMESPACE)
-    kube.before_next("PATCH", "secrets", "erlang-cookie", lambda server: server.update(
-        "Secret", "erlang-cookie", lambda o: o["metadata"].update(labels={"by": "other"}),
-        namespace=NAMESPACE))
+    kube.before_next(
+        "PATCH",
+        "secrets",
+        "erlang-cookie",
+        lambda server: server.update(
+            "Secret",
+            "erlang-cookie",
+            lambda o: o["metadata"].update(labels={"by": "other"}),
+            namespace=NAMESPACE,
+        ),
+    )
     second = base64.b64encode(b"second-test-value-456").decode()
-    result, conflicts = api.edit_secret("erlang-cookie", lambda live: SecretEdit({"cookie": second}))
+    result, conflicts = api.edit_secret(
+        "erlang-cookie", lambda live: SecretEdit({"cookie": second})
+    )
     assert conflicts == 0 and result["metadata"]["labels"] == {"by": "other"}
     assert result["data"]["cookie"] == second
 
@@ -150,8 +190,17 @@ def test_writes_to_other_fields_never_conflict_with_an_edit(kube, api):
 def test_a_changed_key_is_decided_again_on_fresh_data(kube, api):
     kube.add(secret(), namespace=NAMESPACE)
     theirs = base64.b64encode(b"their-test-value-789").decode()
-    kube.before_next("PATCH", "secrets", "erlang-cookie", lambda server: server.update(
-        "Secret", "erlang-cookie", lambda o: o["data"].update(cookie=theirs), namespace=NAMESPACE))
+    kube.before_next(
+        "PATCH",
+        "secrets",
+        "erlang-cookie",
+        lambda server: server.update(
+            "Secret",
+            "erlang-cookie",
+            lambda o: o["data"].update(cookie=theirs),
+            namespace=NAMESPACE,
+        ),
+    )
     seen = []
 
     def decide(live):
@@ -170,10 +219,14 @@ def test_edit_secret_gives_up_at_its_deadline_and_counts_409s(kube, api):
     assert api.edit_secret("erlang-cookie", change, backoff=0.001)[1] == 2
     kube.fail_next("PATCH", "secrets", "erlang-cookie", status=409, count=1000)
     started = time.monotonic()
-    with pytest.raises(KubeError, match=r"kept changing under it; gave up after \d+ conflicting "
-                                        r"writes in 0.5s"):
-        api.edit_secret("erlang-cookie", lambda live: SecretEdit({"cookie": "eXk="}),
-                        deadline=0.5, backoff=0.01)
+    with pytest.raises(
+        KubeError,
+        match=r"kept changing under it; gave up after \d+ conflicting "
+        r"writes in 0.5s",
+    ):
+        api.edit_secret(
+            "erlang-cookie", lambda live: SecretEdit({"cookie": "eXk="}), deadline=0.5, backoff=0.01
+        )
     assert time.monotonic() - started < 3
     with pytest.raises(NotFound):
         api.edit_secret("missing", change)
@@ -193,7 +246,10 @@ def test_forbidden_names_the_missing_permission(kube, api):
     message = str(info.value)
     assert "cannot get secrets 'erlang-cookie' in namespace 'chat'" in message
     assert "kubectl create role erlcookie --verb=get --resource=secrets -n chat" in message
-    assert 'User "system:serviceaccount:default:erlcookie-test" cannot get resource "secrets"' in message
+    assert (
+        'User "system:serviceaccount:default:erlcookie-test" cannot get resource "secrets"'
+        in message
+    )
     kube.deny("list", "deployments")
     with pytest.raises(PermissionDenied, match=r"--verb=list --resource=deployments.apps"):
         api.list_workloads("app=chat")
@@ -227,6 +283,7 @@ def test_invalid_secret_is_a_clear_422(api):
 
 # -- lists, workloads, rollouts ---------------------------------------------------------------------
 
+
 def test_lists_are_paged_and_typed(kube, api, monkeypatch):
     monkeypatch.setattr(api_module, "LIST_PAGE", 2)
     for i in range(5):
@@ -256,7 +313,10 @@ def test_rollout_restart_replaces_the_pods_and_wait_sees_it_finish(kube, api):
     kube.add(deployment(), namespace=NAMESPACE)
     before = {p["metadata"]["name"] for p in api.list_pods("app=chat")}
     patched = api.rollout_restart("Deployment", "chat", at="2030-01-01T00:00:00Z")
-    assert patched["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT] == "2030-01-01T00:00:00Z"
+    assert (
+        patched["spec"]["template"]["metadata"]["annotations"][RESTARTED_AT]
+        == "2030-01-01T00:00:00Z"
+    )
     seen = []
     done = api.wait_rollout("Deployment", "chat", timeout=5, poll=0.01, progress=seen.append)
     assert done["status"]["updatedReplicas"] == 2 and seen
@@ -274,7 +334,10 @@ def test_statefulset_rollout(kube, api):
     kube.add(sts, namespace=NAMESPACE)
     api.rollout_restart("StatefulSet", "worker")
     api.wait_rollout("StatefulSet", "worker", timeout=5, poll=0.01)
-    assert sorted(p["metadata"]["name"] for p in api.list_pods("part=worker")) == ["worker-0", "worker-1"]
+    assert sorted(p["metadata"]["name"] for p in api.list_pods("part=worker")) == [
+        "worker-0",
+        "worker-1",
+    ]
 
 
 def test_a_stalled_rollout_times_out(kube, api):
@@ -283,8 +346,9 @@ def test_a_stalled_rollout_times_out(kube, api):
     api.rollout_restart("Deployment", "chat")
     clock = iter(range(0, 1000))
     with pytest.raises(KubeError, match="not complete after 3s: 0 of 2 new replicas"):
-        api.wait_rollout("Deployment", "chat", timeout=3, poll=1, sleep=lambda s: None,
-                         clock=lambda: next(clock))
+        api.wait_rollout(
+            "Deployment", "chat", timeout=3, poll=1, sleep=lambda s: None, clock=lambda: next(clock)
+        )
     kube.unstall("Deployment", "chat", NAMESPACE)
     api.wait_rollout("Deployment", "chat", timeout=5, poll=0.01)
 
@@ -298,6 +362,7 @@ def test_rollout_of_a_deleted_workload(kube, api):
 
 # -- deadlines, files, in-cluster, access reviews -------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", ["drip", "silent"])
 def test_request_timeout_is_a_deadline_for_the_whole_request(kube, mode):
     """A server that answers one byte a second satisfies every socket read: only a deadline
@@ -310,8 +375,9 @@ def test_request_timeout_is_a_deadline_for_the_whole_request(kube, mode):
     assert time.monotonic() - started < 2.5
 
 
-@pytest.mark.parametrize("command", [["k8s", "secret", "--apply"],
-                                     ["k8s", "status", "-l", "app=chat"]])
+@pytest.mark.parametrize(
+    "command", [["k8s", "secret", "--apply"], ["k8s", "status", "-l", "app=chat"]]
+)
 def test_cli_commands_end_at_the_request_deadline(kube, run_cli, command):
     kube.stall_requests("drip", interval=0.5)
     started = time.monotonic()
@@ -335,7 +401,8 @@ def test_an_unreadable_ca_file_is_not_an_unreachable_server(kube, tmp_path):
         f"clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:1', "
         f"certificate-authority: '{ca}'}}}}]\n"
         "users: [{name: u, user: {token: t}}]\n"
-        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n")
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n"
+    )
     with pytest.raises(KubeError, match=f"cannot read the cluster CA file {ca}: ") as info:
         KubeApi.connect(kubeconfig=str(config))
     assert "cannot reach" not in str(info.value)
@@ -367,11 +434,15 @@ def in_cluster(tmp_path, monkeypatch):
 def test_in_cluster_configuration_from_the_mounted_service_account(in_cluster):
     in_cluster.add(secret(), namespace=NAMESPACE)
     with KubeApi.connect() as a:  # no kubeconfig and KUBERNETES_SERVICE_HOST set: in-cluster
-        assert a.namespace == NAMESPACE and a.origin.startswith("in-cluster service account at https://")
+        assert a.namespace == NAMESPACE and a.origin.startswith(
+            "in-cluster service account at https://"
+        )
         assert a.get_secret("erlang-cookie")["metadata"]["name"] == "erlang-cookie"
     with KubeApi.connect(in_cluster=True, namespace="default") as a:
         assert a.namespace == "default" and a.get_secret("erlang-cookie") is None
-    assert in_cluster.requests and all(r.user_agent.startswith("erlcookie/") for r in in_cluster.requests)
+    assert in_cluster.requests and all(
+        r.user_agent.startswith("erlcookie/") for r in in_cluster.requests
+    )
 
 
 def test_in_cluster_with_a_wrong_ca_or_no_token(in_cluster, tmp_path):
@@ -393,10 +464,17 @@ def test_missing_permissions_from_access_reviews_or_probes(kube, api):
     kube.grant(["get", "patch"], "secrets", namespace=NAMESPACE, names=["erlang-cookie"])
     kube.grant("list", "pods", namespace=NAMESPACE)
     kube.grant("get", "deployments", namespace=NAMESPACE)
-    needs = [("get", "Secret", "erlang-cookie"), ("patch", "Secret", "erlang-cookie"),
-             ("list", "Pod", None), ("get", "Deployment", "chat"), ("patch", "Deployment", "chat")]
+    needs = [
+        ("get", "Secret", "erlang-cookie"),
+        ("patch", "Secret", "erlang-cookie"),
+        ("list", "Pod", None),
+        ("get", "Deployment", "chat"),
+        ("patch", "Deployment", "chat"),
+    ]
     assert api.missing_permissions(needs) == ["patch deployments.apps 'chat'"]
-    assert len(kube.reviews) == len(needs) and all(r["namespace"] == NAMESPACE for r in kube.reviews)
+    assert len(kube.reviews) == len(needs) and all(
+        r["namespace"] == NAMESPACE for r in kube.reviews
+    )
     requests = len(kube.requests)
     # without access reviews: reads are tried and patches dry-run, nothing is changed
     kube.deny("create", "selfsubjectaccessreviews")

@@ -30,10 +30,10 @@ def live_fp(kube, name="erlang-cookie", key="cookie"):
     return value.cookie.fingerprint() if value.cookie else None
 
 
-
-
 def test_apply_creates_then_never_overwrites(kube, run_cli, tmp_path, schema):
-    first = run_cli("k8s", "secret", "--apply", "--cookie-file", cookie_file(tmp_path, FIRST), "--app", "chat")
+    first = run_cli(
+        "k8s", "secret", "--apply", "--cookie-file", cookie_file(tmp_path, FIRST), "--app", "chat"
+    )
     assert first.exit_code == 0, first.stderr
     assert first.stdout.strip() == f"created Secret chat/erlang-cookie key cookie ({FIRST_FP})"
     stored = kube.get("Secret", "erlang-cookie", NAMESPACE)
@@ -53,7 +53,9 @@ def test_apply_creates_then_never_overwrites(kube, run_cli, tmp_path, schema):
     assert live_fp(kube) == FIRST_FP
 
     generated = run_cli("k8s", "secret", "--apply")
-    assert generated.exit_code == 0 and "the newly generated cookie was discarded" in generated.stdout
+    assert (
+        generated.exit_code == 0 and "the newly generated cookie was discarded" in generated.stdout
+    )
     assert live_fp(kube) == FIRST_FP
     writes = [r for r in kube.requests if r.method in ("PUT", "POST", "PATCH")]
     assert len(writes) == 1  # only the first create ever wrote
@@ -62,67 +64,146 @@ def test_apply_creates_then_never_overwrites(kube, run_cli, tmp_path, schema):
 
 
 def test_replace_keeps_other_keys_labels_and_uses_the_resource_version(kube, run_cli, tmp_path):
-    kube.add({"apiVersion": "v1", "kind": "Secret",
-              "metadata": {"name": "erlang-cookie", "labels": {"team": "core"}},
-              "data": {"cookie": base64.b64encode(FIRST.encode()).decode(),
-                       "other": base64.b64encode(b"unrelated").decode()}}, namespace=NAMESPACE)
+    kube.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "erlang-cookie", "labels": {"team": "core"}},
+            "data": {
+                "cookie": base64.b64encode(FIRST.encode()).decode(),
+                "other": base64.b64encode(b"unrelated").decode(),
+            },
+        },
+        namespace=NAMESPACE,
+    )
     rv = kube.get("Secret", "erlang-cookie", NAMESPACE)["metadata"]["resourceVersion"]
-    result = run_cli("k8s", "secret", "--apply", "--replace", "--json",
-                     "--cookie-file", cookie_file(tmp_path, SECOND))
+    result = run_cli(
+        "k8s",
+        "secret",
+        "--apply",
+        "--replace",
+        "--json",
+        "--cookie-file",
+        cookie_file(tmp_path, SECOND),
+    )
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report == {"action": "replaced", "namespace": NAMESPACE, "name": "erlang-cookie", "key": "cookie",
-                      "fingerprint": SECOND_FP, "live_fingerprint": SECOND_FP, "matches": True,
-                      "key_missing": False, "conflicts": 0, "generated": False,
-                      "source": f"from file {tmp_path / 'cookie'}"}
+    assert report == {
+        "action": "replaced",
+        "namespace": NAMESPACE,
+        "name": "erlang-cookie",
+        "key": "cookie",
+        "fingerprint": SECOND_FP,
+        "live_fingerprint": SECOND_FP,
+        "matches": True,
+        "key_missing": False,
+        "conflicts": 0,
+        "generated": False,
+        "source": f"from file {tmp_path / 'cookie'}",
+    }
     stored = kube.get("Secret", "erlang-cookie", NAMESPACE)
     assert base64.b64decode(stored["data"]["other"]) == b"unrelated"
     assert stored["metadata"]["labels"] == {"team": "core"}
     assert stored["metadata"]["annotations"][FINGERPRINT_ANNOTATION] == SECOND_FP
     patch = next(r for r in kube.requests if r.method == "PATCH")
     assert patch.content_type.startswith("application/json-patch+json")
-    assert {"op": "test", "path": "/data/cookie", "value": base64.b64encode(FIRST.encode()).decode()} \
-        in patch.body  # only the key we read is guarded: other writers do not conflict
+    assert {
+        "op": "test",
+        "path": "/data/cookie",
+        "value": base64.b64encode(FIRST.encode()).decode(),
+    } in patch.body  # only the key we read is guarded: other writers do not conflict
     assert not any(op["path"].startswith("/metadata/labels") for op in patch.body)
     assert patch.query.get("fieldManager") == "erlcookie"
     assert stored["metadata"]["resourceVersion"] != rv
 
 
 def test_missing_key(kube, run_cli, tmp_path):
-    kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
-              "data": {"other": base64.b64encode(b"x").decode()}}, namespace=NAMESPACE)
+    kube.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "erlang-cookie"},
+            "data": {"other": base64.b64encode(b"x").decode()},
+        },
+        namespace=NAMESPACE,
+    )
     kept = run_cli("k8s", "secret", "--apply")
     assert kept.exit_code == 1 and "exists without this key" in kept.stdout
-    added = run_cli("k8s", "secret", "--apply", "--replace", "--cookie-file", cookie_file(tmp_path, FIRST))
+    added = run_cli(
+        "k8s", "secret", "--apply", "--replace", "--cookie-file", cookie_file(tmp_path, FIRST)
+    )
     assert added.exit_code == 0 and live_fp(kube) == FIRST_FP
 
 
 def test_immutable_secret_is_refused_clearly(kube, run_cli, tmp_path):
-    kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"}, "immutable": True,
-              "data": {"cookie": base64.b64encode(FIRST.encode()).decode()}}, namespace=NAMESPACE)
-    result = run_cli("k8s", "secret", "--apply", "--replace", "--cookie-file", cookie_file(tmp_path, SECOND))
+    kube.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "erlang-cookie"},
+            "immutable": True,
+            "data": {"cookie": base64.b64encode(FIRST.encode()).decode()},
+        },
+        namespace=NAMESPACE,
+    )
+    result = run_cli(
+        "k8s", "secret", "--apply", "--replace", "--cookie-file", cookie_file(tmp_path, SECOND)
+    )
     assert result.exit_code == 3 and "is immutable" in result.stderr
     assert live_fp(kube) == FIRST_FP
 
 
 def test_create_race_decides_again_on_the_winners_secret(kube, run_cli, tmp_path):
     def someone_else_creates(server):
-        server.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
-                    "data": {"cookie": base64.b64encode(SECOND.encode()).decode()}}, namespace=NAMESPACE)
+        server.add(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "erlang-cookie"},
+                "data": {"cookie": base64.b64encode(SECOND.encode()).decode()},
+            },
+            namespace=NAMESPACE,
+        )
 
     kube.before_next("POST", "secrets", "erlang-cookie", someone_else_creates)
-    result = run_cli("k8s", "secret", "--apply", "--json", "--cookie-file", cookie_file(tmp_path, FIRST))
+    result = run_cli(
+        "k8s", "secret", "--apply", "--json", "--cookie-file", cookie_file(tmp_path, FIRST)
+    )
     report = json.loads(result.stdout)
     assert result.exit_code == 1 and report["action"] == "kept" and report["conflicts"] == 1
     assert live_fp(kube) == SECOND_FP  # the winner's cookie was not overwritten
 
 
 def test_replace_is_not_disturbed_by_writes_to_other_fields(kube, run_cli, tmp_path):
-    kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
-              "data": {"cookie": base64.b64encode(FIRST.encode()).decode()}}, namespace=NAMESPACE)
-    kube.before_next("PATCH", "secrets", "erlang-cookie", lambda server: server.update(
-        "Secret", "erlang-cookie", lambda o: o["metadata"].update(labels={"touched": "yes"}), namespace=NAMESPACE))
-    result = run_cli("k8s", "secret", "--apply", "--replace", "--json", "--cookie-file", cookie_file(tmp_path, SECOND))
+    kube.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "erlang-cookie"},
+            "data": {"cookie": base64.b64encode(FIRST.encode()).decode()},
+        },
+        namespace=NAMESPACE,
+    )
+    kube.before_next(
+        "PATCH",
+        "secrets",
+        "erlang-cookie",
+        lambda server: server.update(
+            "Secret",
+            "erlang-cookie",
+            lambda o: o["metadata"].update(labels={"touched": "yes"}),
+            namespace=NAMESPACE,
+        ),
+    )
+    result = run_cli(
+        "k8s",
+        "secret",
+        "--apply",
+        "--replace",
+        "--json",
+        "--cookie-file",
+        cookie_file(tmp_path, SECOND),
+    )
     report = json.loads(result.stdout)
     assert result.exit_code == 0 and report["action"] == "replaced" and report["conflicts"] == 0
     stored = kube.get("Secret", "erlang-cookie", NAMESPACE)
@@ -130,13 +211,38 @@ def test_replace_is_not_disturbed_by_writes_to_other_fields(kube, run_cli, tmp_p
 
 
 def test_replace_decides_again_when_the_key_changed(kube, run_cli, tmp_path):
-    kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
-              "data": {"cookie": base64.b64encode(FIRST.encode()).decode()}}, namespace=NAMESPACE)
-    kube.before_next("PATCH", "secrets", "erlang-cookie", lambda server: server.update(
-        "Secret", "erlang-cookie", lambda o: o["data"].update(cookie=base64.b64encode(SECOND.encode()).decode()),
-        namespace=NAMESPACE))
-    result = run_cli("k8s", "secret", "--apply", "--replace", "--json", "--cookie-file", cookie_file(tmp_path, SECOND))
-    report = json.loads(result.stdout)  # someone else wrote our cookie meanwhile: nothing left to do
+    kube.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "erlang-cookie"},
+            "data": {"cookie": base64.b64encode(FIRST.encode()).decode()},
+        },
+        namespace=NAMESPACE,
+    )
+    kube.before_next(
+        "PATCH",
+        "secrets",
+        "erlang-cookie",
+        lambda server: server.update(
+            "Secret",
+            "erlang-cookie",
+            lambda o: o["data"].update(cookie=base64.b64encode(SECOND.encode()).decode()),
+            namespace=NAMESPACE,
+        ),
+    )
+    result = run_cli(
+        "k8s",
+        "secret",
+        "--apply",
+        "--replace",
+        "--json",
+        "--cookie-file",
+        cookie_file(tmp_path, SECOND),
+    )
+    report = json.loads(
+        result.stdout
+    )  # someone else wrote our cookie meanwhile: nothing left to do
     assert result.exit_code == 0 and report["action"] == "unchanged" and report["conflicts"] == 1
 
 
@@ -145,23 +251,41 @@ def test_replace_under_a_concurrent_writer(kube, run_cli, tmp_path):
     resourceVersion) during --replace: no conflict, the labels and the cookie both stay."""
     import threading
 
-    kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
-              "data": {"cookie": base64.b64encode(FIRST.encode()).decode()}}, namespace=NAMESPACE)
+    kube.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "erlang-cookie"},
+            "data": {"cookie": base64.b64encode(FIRST.encode()).decode()},
+        },
+        namespace=NAMESPACE,
+    )
     stop = threading.Event()
     writes = []
 
     def writer():
         while not stop.is_set() and len(writes) < 20000:
-            kube.update("Secret", "erlang-cookie",
-                        lambda o: o["metadata"].update(labels={"n": str(len(writes))}), namespace=NAMESPACE)
+            kube.update(
+                "Secret",
+                "erlang-cookie",
+                lambda o: o["metadata"].update(labels={"n": str(len(writes))}),
+                namespace=NAMESPACE,
+            )
             writes.append(1)
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
     try:
         for value in (SECOND, FIRST, SECOND):
-            result = run_cli("k8s", "secret", "--apply", "--replace", "--json",
-                             "--cookie-file", cookie_file(tmp_path, value))
+            result = run_cli(
+                "k8s",
+                "secret",
+                "--apply",
+                "--replace",
+                "--json",
+                "--cookie-file",
+                cookie_file(tmp_path, value),
+            )
             assert result.exit_code == 0, result.stderr
             assert json.loads(result.stdout)["action"] == "replaced"
     finally:
@@ -171,16 +295,36 @@ def test_replace_under_a_concurrent_writer(kube, run_cli, tmp_path):
 
 
 def test_endless_409_is_exit_3(kube, run_cli, tmp_path):
-    kube.add({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "erlang-cookie"},
-              "data": {"cookie": base64.b64encode(FIRST.encode()).decode()}}, namespace=NAMESPACE)
+    kube.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "erlang-cookie"},
+            "data": {"cookie": base64.b64encode(FIRST.encode()).decode()},
+        },
+        namespace=NAMESPACE,
+    )
     kube.fail_next("PATCH", "secrets", "erlang-cookie", status=409, count=1000)
-    result = run_cli("k8s", "secret", "--apply", "--replace", "--request-timeout", "0.5",
-                     "--cookie-file", cookie_file(tmp_path, SECOND))
+    result = run_cli(
+        "k8s",
+        "secret",
+        "--apply",
+        "--replace",
+        "--request-timeout",
+        "0.5",
+        "--cookie-file",
+        cookie_file(tmp_path, SECOND),
+    )
     assert result.exit_code == 3 and "gave up" in result.stderr
 
 
-@pytest.mark.parametrize("verb, expected", [("get", "cannot get secrets 'erlang-cookie'"),
-                                            ("create", "cannot create secrets 'erlang-cookie'")])
+@pytest.mark.parametrize(
+    "verb, expected",
+    [
+        ("get", "cannot get secrets 'erlang-cookie'"),
+        ("create", "cannot create secrets 'erlang-cookie'"),
+    ],
+)
 def test_forbidden_is_exit_3_with_the_permission(kube, run_cli, verb, expected):
     kube.deny(verb, "secrets", NAMESPACE)
     result = run_cli("k8s", "secret", "--apply")

@@ -32,7 +32,7 @@ class FakeCluster:
     def __init__(self, names, own: str = OLD) -> None:
         self.nodes: dict[str, FakeNode] = {n: FakeNode(own) for n in names}
         self.splits: list[tuple[str, tuple[str, str]]] = []
-        self.fail_next: dict[tuple[str, str], int] = {}   # (op, node) -> times
+        self.fail_next: dict[tuple[str, str], int] = {}  # (op, node) -> times
         self.ops_log: list[tuple[str, str]] = []
 
     def add(self, name: str, own: str) -> None:
@@ -54,8 +54,11 @@ class FakeCluster:
 
     def settled(self, label: str) -> bool:
         names = self.alive()
-        return all(self.nodes[n].own == label and all(self.nodes[n].view(p) == label
-                                                      for p in names if p != n) for n in names)
+        return all(
+            self.nodes[n].own == label
+            and all(self.nodes[n].view(p) == label for p in names if p != n)
+            for n in names
+        )
 
 
 class FakeOps:
@@ -112,8 +115,11 @@ class FakeOps:
     async def switch(self, node: str, pins, label: str) -> dict:
         state = self._require(node, "switch")
         known = {p for p, _ in pins}
-        extra = {p: state.view(p) for p in self.c.alive()
-                 if p != node and p not in known and self.c.handshake_ok(node, p)}
+        extra = {
+            p: state.view(p)
+            for p in self.c.alive()
+            if p != node and p not in known and self.c.handshake_ok(node, p)
+        }
         state.pins.update(extra)
         state.pins.update(dict(pins))
         state.own = label

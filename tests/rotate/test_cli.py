@@ -31,20 +31,23 @@ def old_file(tmp_path):
     return private(tmp_path / "old", generate("elixir").reveal())
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "which nodes?"),
-    (["--nodes", "a@h"], "where do new nodes read the cookie?"),
-    (["--nodes", "a@h", "--persist-file", "x", "--no-persist"], "give one place"),
-    (["--nodes", "a@h", "--no-persist", "--restart"], "add -l SELECTOR"),
-    (["--nodes", "a@h", "--no-persist", "--dist-port", "9"], "--node-host NODE=ADDR:PORT"),
-    (["--nodes", "a@h", "--no-persist", "--node-host", "a@h"], "NODE=ADDRESS"),
-    (["--nodes", "bare", "--no-persist"], "no host part"),
-    (["--epmd-match", "x*", "--nodes", "a@h", "--no-persist"], "give --epmd-host too"),
-    (["--resume", "--rollback"], "exclude each other"),
-    (["--resume", "--dry-run"], "--dry-run plans a new rotation"),
-    (["--nodes", "a@h", "--no-persist", "--crash-at", "nowhere"], "--crash-at"),
-    (["--nodes", "a@h", "--no-persist", "--secret-key", "k"], "go with --secret"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "which nodes?"),
+        (["--nodes", "a@h"], "where do new nodes read the cookie?"),
+        (["--nodes", "a@h", "--persist-file", "x", "--no-persist"], "give one place"),
+        (["--nodes", "a@h", "--no-persist", "--restart"], "add -l SELECTOR"),
+        (["--nodes", "a@h", "--no-persist", "--dist-port", "9"], "--node-host NODE=ADDR:PORT"),
+        (["--nodes", "a@h", "--no-persist", "--node-host", "a@h"], "NODE=ADDRESS"),
+        (["--nodes", "bare", "--no-persist"], "no host part"),
+        (["--epmd-match", "x*", "--nodes", "a@h", "--no-persist"], "give --epmd-host too"),
+        (["--resume", "--rollback"], "exclude each other"),
+        (["--resume", "--dry-run"], "--dry-run plans a new rotation"),
+        (["--nodes", "a@h", "--no-persist", "--crash-at", "nowhere"], "--crash-at"),
+        (["--nodes", "a@h", "--no-persist", "--secret-key", "k"], "go with --secret"),
+    ],
+)
 def test_usage_errors_exit_2(tmp_path, old_file, args, message):
     result = invoke(*args, "--cookie-file", old_file, "--journal", str(tmp_path / "j.json"))
     assert result.exit_code == 2, result.output
@@ -53,8 +56,17 @@ def test_usage_errors_exit_2(tmp_path, old_file, args, message):
 
 def test_weak_new_cookie_is_refused_without_showing_it(tmp_path, old_file):
     weak = private(tmp_path / "weak", "secretcookie")
-    result = invoke("--nodes", "a@h", "--no-persist", "--cookie-file", old_file,
-                    "--new-cookie-file", weak, "--journal", str(tmp_path / "j.json"))
+    result = invoke(
+        "--nodes",
+        "a@h",
+        "--no-persist",
+        "--cookie-file",
+        old_file,
+        "--new-cookie-file",
+        weak,
+        "--journal",
+        str(tmp_path / "j.json"),
+    )
     assert result.exit_code == 2
     assert "fails the audit" in result.output and "fp1:" in result.output
     assert_no_cookie(result.output, Cookie("secretcookie"))
@@ -62,8 +74,17 @@ def test_weak_new_cookie_is_refused_without_showing_it(tmp_path, old_file):
 
 
 def test_same_cookie_twice_is_refused(tmp_path, old_file):
-    result = invoke("--nodes", "a@h", "--no-persist", "--cookie-file", old_file,
-                    "--new-cookie-file", old_file, "--journal", str(tmp_path / "j.json"))
+    result = invoke(
+        "--nodes",
+        "a@h",
+        "--no-persist",
+        "--cookie-file",
+        old_file,
+        "--new-cookie-file",
+        old_file,
+        "--journal",
+        str(tmp_path / "j.json"),
+    )
     assert result.exit_code == 2 and "the new cookie is the old one" in result.output
 
 
@@ -73,18 +94,23 @@ def test_resume_without_journal(tmp_path):
 
 
 def test_cli_module_imports_nothing_heavy():
-    code = ("import sys, erlcookie.cli.rotate; "
-            "print(sorted(m for m in ('rich', 'kubernetes', 'erlang', 'asyncio', 'ruamel', "
-            "'cryptography', 'erlcookie.rotate.engine') if m in sys.modules))")
+    code = (
+        "import sys, erlcookie.cli.rotate; "
+        "print(sorted(m for m in ('rich', 'kubernetes', 'erlang', 'asyncio', 'ruamel', "
+        "'cryptography', 'erlcookie.rotate.engine') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
 def run_cli(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "erlcookie", "rotate", *args],
-                          capture_output=True, text=True, timeout=timeout,
-                          env={k: v for k, v in os.environ.items()
-                               if k != "ERLCOOKIE_ROTATE_CRASH_AT"})
+    return subprocess.run(
+        [sys.executable, "-m", "erlcookie", "rotate", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={k: v for k, v in os.environ.items() if k != "ERLCOOKIE_ROTATE_CRASH_AT"},
+    )
 
 
 @pytest.mark.interop
@@ -95,8 +121,18 @@ def test_dry_run_json_and_plain_then_a_real_rotation(tmp_path):
         old_file = private(tmp_path / "old", old.reveal())
         store = tmp_path / "store"
         journal = tmp_path / "j.json"
-        args = ["--nodes", cluster.names[0], "--cookie-file", old_file, "--persist-file",
-                str(store), "--journal", str(journal), "--converge-settle", "0"]
+        args = [
+            "--nodes",
+            cluster.names[0],
+            "--cookie-file",
+            old_file,
+            "--persist-file",
+            str(store),
+            "--journal",
+            str(journal),
+            "--converge-settle",
+            "0",
+        ]
         dry = run_cli(*args, "--dry-run", "--json")
         assert dry.returncode == 0, dry.stderr
         lines = [json.loads(line) for line in dry.stdout.splitlines()]
@@ -106,7 +142,9 @@ def test_dry_run_json_and_plain_then_a_real_rotation(tmp_path):
         assert not journal.exists() and not store.exists()
         plain = run_cli(*args, "--dry-run")
         assert plain.returncode == 0
-        assert "dry run: nothing was changed" in plain.stdout and "5. unpin: 3 pair(s)" in plain.stdout
+        assert (
+            "dry run: nothing was changed" in plain.stdout and "5. unpin: 3 pair(s)" in plain.stdout
+        )
 
         done = run_cli(*args)  # the new cookie is generated and lands only in the store
         assert done.returncode == 0, done.stderr
@@ -135,15 +173,32 @@ def test_persist_command_and_unreachable_exit_code(tmp_path):
         old_file = private(tmp_path / "old", old.reveal())
         new_file = private(tmp_path / "new", new.reveal())
         sink = tmp_path / "hook-got"
-        base = ["--cookie-file", old_file, "--new-cookie-file", new_file,
-                "--journal", str(tmp_path / "j.json"), "--converge-settle", "0"]
-        unreachable = run_cli("--nodes", cluster.names[0] + ",ghost@127.0.0.1",
-                              "--node-host", "ghost@127.0.0.1=127.0.0.1:1", "--timeout", "2",
-                              "--persist-command", f"cat > {sink}", *base)
+        base = [
+            "--cookie-file",
+            old_file,
+            "--new-cookie-file",
+            new_file,
+            "--journal",
+            str(tmp_path / "j.json"),
+            "--converge-settle",
+            "0",
+        ]
+        unreachable = run_cli(
+            "--nodes",
+            cluster.names[0] + ",ghost@127.0.0.1",
+            "--node-host",
+            "ghost@127.0.0.1=127.0.0.1:1",
+            "--timeout",
+            "2",
+            "--persist-command",
+            f"cat > {sink}",
+            *base,
+        )
         assert unreachable.returncode == 3, unreachable.stderr
         assert "ghost@127.0.0.1" in unreachable.stderr and not sink.exists()
-        ok = run_cli("--nodes", cluster.names[0], "--persist-command",
-                     f"umask 077; cat > {sink}", *base)
+        ok = run_cli(
+            "--nodes", cluster.names[0], "--persist-command", f"umask 077; cat > {sink}", *base
+        )
         assert ok.returncode == 0, ok.stderr
         assert read_cookie(sink) == new, "the hook got another cookie"
 
@@ -163,10 +218,26 @@ def test_terminal_renderer_shows_phases_and_nodes(monkeypatch, capsys):
     renderer(event="cookies", ts=1.0, old="fp1:aa", new="fp1:bb", old_source="f", new_source="g")
     renderer(event="phase", ts=1.0, phase="switch", status="start", members=2, direction="forward")
     for node in ("a@h", "b@h"):
-        renderer(event="node", ts=1.0, phase="switch", node=node, action="switch", result="ok",
-                 detail="1 pin(s)", direction="forward")
-    renderer(event="node", ts=1.0, phase="switch", node="c@h", action="switch", result="failed",
-             detail="gone", direction="forward")
+        renderer(
+            event="node",
+            ts=1.0,
+            phase="switch",
+            node=node,
+            action="switch",
+            result="ok",
+            detail="1 pin(s)",
+            direction="forward",
+        )
+    renderer(
+        event="node",
+        ts=1.0,
+        phase="switch",
+        node="c@h",
+        action="switch",
+        result="failed",
+        detail="gone",
+        direction="forward",
+    )
     renderer(event="phase", ts=1.1, phase="switch", status="done", switched=2, direction="forward")
     task = renderer._progress.tasks[0]
     assert task.description == "switch" and task.completed == task.total == 2
@@ -181,20 +252,34 @@ def test_preflight_problems_name_their_source(capsys):
     from erlcookie.cli import rotate as cli_rotate
 
     renderer = cli_rotate.Renderer(as_json=False)
-    renderer(event="phase", ts=1.0, phase="preflight", status="failed", problems=[
-        {"node": None, "source": "restart", "verdict": "error",
-         "detail": "missing permission in namespace 'chat': patch statefulsets.apps 'chat'"},
-        {"node": "a@h", "verdict": "rejected", "detail": "refuses the old cookie"}])
+    renderer(
+        event="phase",
+        ts=1.0,
+        phase="preflight",
+        status="failed",
+        problems=[
+            {
+                "node": None,
+                "source": "restart",
+                "verdict": "error",
+                "detail": "missing permission in namespace 'chat': patch statefulsets.apps 'chat'",
+            },
+            {"node": "a@h", "verdict": "rejected", "detail": "refuses the old cookie"},
+        ],
+    )
     out = capsys.readouterr().out
     assert "  restart: error: missing permission in namespace 'chat'" in out
     assert "  a@h: rejected: refuses the old cookie" in out and "store" not in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--persist-owner", "rabbitmq"], "goes with --persist-file"),
-    (["--persist-file", "/x/c", "--persist-owner", "no-such-user-here"], "no user"),
-    (["--persist-file", "/x/c", "--persist-owner", "root:no-such-group-here"], "no group"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--persist-owner", "rabbitmq"], "goes with --persist-file"),
+        (["--persist-file", "/x/c", "--persist-owner", "no-such-user-here"], "no user"),
+        (["--persist-file", "/x/c", "--persist-owner", "root:no-such-group-here"], "no group"),
+    ],
+)
 def test_persist_owner_usage_errors(tmp_path, old_file, args, message):
     base = ["--nodes", "a@h", "--cookie-file", old_file, "--journal", str(tmp_path / "j.json")]
     if "--persist-file" not in args:
@@ -217,11 +302,19 @@ def journal_of(tmp_path, cookies):
     from erlcookie.rotate.settings import CommandStore, DiscoverySettings, RotateSettings
 
     model = ClusterModel.uniform(["a@127.0.0.1"], OLD)
-    settings = RotateSettings(discovery=DiscoverySettings(nodes=("a@127.0.0.1",)),
-                              persist=CommandStore(f"touch {tmp_path / 'ran'}"))
-    journal = Journal.create(tmp_path / "j.json", old_fingerprint=cookies[OLD].fingerprint(),
-                             new_fingerprint=cookies[NEW].fingerprint(), members=model.members,
-                             model=model, settings=settings, secrets_file=None)
+    settings = RotateSettings(
+        discovery=DiscoverySettings(nodes=("a@127.0.0.1",)),
+        persist=CommandStore(f"touch {tmp_path / 'ran'}"),
+    )
+    journal = Journal.create(
+        tmp_path / "j.json",
+        old_fingerprint=cookies[OLD].fingerprint(),
+        new_fingerprint=cookies[NEW].fingerprint(),
+        members=model.members,
+        model=model,
+        settings=settings,
+        secrets_file=None,
+    )
     journal.save()
     return journal
 
@@ -323,14 +416,34 @@ def test_signal_during_persist_stops_the_persist_command_then_rollback(tmp_path,
         started, pidfile = tmp_path / "started", tmp_path / "pid"
         # the hook: takes the cookie, then writes it only 3 s later (a slow remote store),
         # from a background job that ignores SIGTERM
-        hook = (f"umask 077; cat > {tmp_path / 'got'}; (trap '' TERM; sleep 3; "
-                f"cp {tmp_path / 'got'} {store}) & echo $! > {pidfile}; touch {started}; wait")
+        hook = (
+            f"umask 077; cat > {tmp_path / 'got'}; (trap '' TERM; sleep 3; "
+            f"cp {tmp_path / 'got'} {store}) & echo $! > {pidfile}; touch {started}; wait"
+        )
         journal = tmp_path / "j.json"
-        proc = subprocess.Popen([sys.executable, "-m", "erlcookie", "rotate", "--nodes",
-                                 cluster.names[0], "--cookie-file", old_file, "--new-cookie-file",
-                                 new_file, "--persist-command", hook, "--journal", str(journal),
-                                 "--converge-settle", "0"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "erlcookie",
+                "rotate",
+                "--nodes",
+                cluster.names[0],
+                "--cookie-file",
+                old_file,
+                "--new-cookie-file",
+                new_file,
+                "--persist-command",
+                hook,
+                "--journal",
+                str(journal),
+                "--converge-settle",
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 60
             while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -367,11 +480,24 @@ def test_journal_unwritable_mid_rotation_exit_3_then_resume(tmp_path):
         sink = tmp_path / "got"
         state = tmp_path / "state"
         once = tmp_path / "swapped"
-        hook = (f"umask 077; cat > {sink}; if [ ! -e {once} ]; then touch {once}; "
-                f"mv {state} {tmp_path / 'away'}; echo not-a-directory > {state}; fi")
-        first = run_cli("--nodes", cluster.names[0], "--cookie-file", old_file,
-                        "--new-cookie-file", new_file, "--persist-command", hook,
-                        "--journal", str(state / "j.json"), "--converge-settle", "0")
+        hook = (
+            f"umask 077; cat > {sink}; if [ ! -e {once} ]; then touch {once}; "
+            f"mv {state} {tmp_path / 'away'}; echo not-a-directory > {state}; fi"
+        )
+        first = run_cli(
+            "--nodes",
+            cluster.names[0],
+            "--cookie-file",
+            old_file,
+            "--new-cookie-file",
+            new_file,
+            "--persist-command",
+            hook,
+            "--journal",
+            str(state / "j.json"),
+            "--converge-settle",
+            "0",
+        )
         assert first.returncode == 3, first.stderr
         assert "cannot save the rotation journal" in first.stderr
         assert "--resume" in first.stderr and "Traceback" not in first.stderr
@@ -400,8 +526,18 @@ def test_persist_file_of_the_service_user_keeps_its_owner(tmp_path):
         os.chown(home, 65534, 65534)
         old_file = private(tmp_path / "old", old.reveal())
         new_file = private(tmp_path / "new", new.reveal())
-        base = ["--nodes", cluster.names[0], "--cookie-file", old_file, "--new-cookie-file",
-                new_file, "--journal", str(tmp_path / "j.json"), "--converge-settle", "0"]
+        base = [
+            "--nodes",
+            cluster.names[0],
+            "--cookie-file",
+            old_file,
+            "--new-cookie-file",
+            new_file,
+            "--journal",
+            str(tmp_path / "j.json"),
+            "--converge-settle",
+            "0",
+        ]
         cookie_file = home / ".erlang.cookie"
         refused = run_cli(*base, "--persist-file", str(cookie_file))
         assert refused.returncode == 2, refused.stderr
@@ -429,17 +565,32 @@ def test_failing_persist_command_echoing_the_cookie_leaks_it_nowhere(tmp_path):
         old_file = private(tmp_path / "old", old.reveal())
         new_file = private(tmp_path / "new", new.reveal())
         journal = tmp_path / "j.json"
-        hook = ("read c; printf '%s\\n' \"$c\" >&2; printf %s \"$c\" | base64 -w0 >&2; "
-                "printf %s \"$c\" | od -An -tx1 | tr -d ' \\n' >&2; printf '%0250d' 0 >&2; exit 5")
-        proc = run_cli("--nodes", cluster.names[0], "--cookie-file", old_file,
-                       "--new-cookie-file", new_file, "--persist-command", hook,
-                       "--journal", str(journal), "--converge-settle", "0", "--json")
+        hook = (
+            'read c; printf \'%s\\n\' "$c" >&2; printf %s "$c" | base64 -w0 >&2; '
+            "printf %s \"$c\" | od -An -tx1 | tr -d ' \\n' >&2; printf '%0250d' 0 >&2; exit 5"
+        )
+        proc = run_cli(
+            "--nodes",
+            cluster.names[0],
+            "--cookie-file",
+            old_file,
+            "--new-cookie-file",
+            new_file,
+            "--persist-command",
+            hook,
+            "--journal",
+            str(journal),
+            "--converge-settle",
+            "0",
+            "--json",
+        )
         assert proc.returncode == 3, proc.stderr
         everything = proc.stdout + proc.stderr + journal.read_text()
         assert "exited with 5" in everything and "<redacted>" in everything
         value = new.as_bytes()
         for form in (value, base64.b64encode(value), value.hex().encode()):
             for i in range(len(form) - 8):
-                assert form[i:i + 8].decode() not in everything, \
+                assert form[i : i + 8].decode() not in everything, (
                     f"a piece of the new cookie {new.fingerprint()} leaked"
+                )
         assert_no_cookie(everything, old, new)

@@ -7,9 +7,16 @@ import asyncio
 import pytest
 
 from erlcookie.errors import UsageError
-from erlcookie.rotate.discovery import (KubeDiscovery, container_env, parse_epmd_host,
-                                        parse_host_map, parse_nodes, parse_restart_target,
-                                        pod_node_name, pod_ready_address)
+from erlcookie.rotate.discovery import (
+    KubeDiscovery,
+    container_env,
+    parse_epmd_host,
+    parse_host_map,
+    parse_nodes,
+    parse_restart_target,
+    pod_node_name,
+    pod_ready_address,
+)
 from erlcookie.rotate.ops_distribution import Dial, Dialer
 
 from .conftest import NAMESPACE
@@ -25,8 +32,11 @@ def test_parse_nodes():
 
 def test_parse_host_map():
     got = parse_host_map(["a@h=10.0.0.5", "b@h=127.0.0.1:45123", "c@h=[::1]:9000"])
-    assert got == {"a@h": Dial("10.0.0.5", 4369, None), "b@h": Dial("127.0.0.1", 4369, 45123),
-                   "c@h": Dial("::1", 4369, 9000)}
+    assert got == {
+        "a@h": Dial("10.0.0.5", 4369, None),
+        "b@h": Dial("127.0.0.1", 4369, 45123),
+        "c@h": Dial("::1", 4369, 9000),
+    }
     for bad in ("a@h", "a@h=", "a@h=host:port", "a@h=host:70000"):
         with pytest.raises(UsageError):
             parse_host_map([bad])
@@ -47,26 +57,38 @@ def test_parse_restart_target():
 
 
 def test_dialer_precedence():
-    dialer = Dialer(epmd_port=4370, default_host="bastion",
-                    fixed={"a@h": Dial("10.0.0.1", 4369, 9000)})
+    dialer = Dialer(
+        epmd_port=4370, default_host="bastion", fixed={"a@h": Dial("10.0.0.1", 4369, 9000)}
+    )
     dialer.learn("a@h", Dial("10.9.9.9"))
     dialer.learn("b@h", Dial("10.0.0.2"))
-    assert dialer.get("a@h").host == "10.0.0.1"      # --node-host wins over discovery
+    assert dialer.get("a@h").host == "10.0.0.1"  # --node-host wins over discovery
     assert dialer.get("b@h").host == "10.0.0.2"
     assert dialer.get("c@h") == Dial("bastion", 4370, None)
 
 
 POD = {
     "metadata": {"name": "chat-1", "namespace": "prod", "labels": {"app": "chat"}},
-    "spec": {"hostname": "chat-1", "subdomain": "chat-headless", "containers": [
-        {"name": "sidecar", "env": [{"name": "RELEASE_NODE", "value": "nope"}]},
-        {"name": "app", "env": [
-            {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
-            {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-            {"name": "COOKIE", "valueFrom": {"secretKeyRef": {"name": "s", "key": "cookie"}}},
-            {"name": "RELEASE_NODE", "value": "chat@$(POD_IP)"},
-            {"name": "LITERAL", "value": "$$(POD_IP) $(UNKNOWN)"},
-        ]}]},
+    "spec": {
+        "hostname": "chat-1",
+        "subdomain": "chat-headless",
+        "containers": [
+            {"name": "sidecar", "env": [{"name": "RELEASE_NODE", "value": "nope"}]},
+            {
+                "name": "app",
+                "env": [
+                    {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                    {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                    {
+                        "name": "COOKIE",
+                        "valueFrom": {"secretKeyRef": {"name": "s", "key": "cookie"}},
+                    },
+                    {"name": "RELEASE_NODE", "value": "chat@$(POD_IP)"},
+                    {"name": "LITERAL", "value": "$$(POD_IP) $(UNKNOWN)"},
+                ],
+            },
+        ],
+    },
     "status": {"phase": "Running", "podIP": "10.1.2.3"},
 }
 
@@ -82,9 +104,12 @@ def test_container_env_resolves_field_refs_and_references():
 def test_pod_node_name_from_env_or_template():
     assert pod_node_name(POD) == "chat@10.1.2.3"
     assert pod_node_name(POD, container="sidecar") is None  # "nope" has no '@'
-    assert pod_node_name(POD, env_names=("OTHER",),
-                         template="chat@{hostname}.{subdomain}.{namespace}.svc") == \
-        "chat@chat-1.chat-headless.prod.svc"
+    assert (
+        pod_node_name(
+            POD, env_names=("OTHER",), template="chat@{hostname}.{subdomain}.{namespace}.svc"
+        )
+        == "chat@chat-1.chat-headless.prod.svc"
+    )
     with pytest.raises(UsageError, match="--node-template"):
         pod_node_name(POD, env_names=("OTHER",), template="chat@{nope}")
 
@@ -97,23 +122,44 @@ def test_pod_ready_address():
 
 
 def deployment(name):
-    return {"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": name, "namespace": NAMESPACE},
-            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
-                                  "spec": {"containers": [{"name": "app", "image": "x", "env": [
-                                      {"name": "POD_IP", "valueFrom": {"fieldRef": {
-                                          "fieldPath": "status.podIP"}}},
-                                      {"name": "RELEASE_NODE", "value": "web@$(POD_IP)"}]}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": "x",
+                            "env": [
+                                {
+                                    "name": "POD_IP",
+                                    "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}},
+                                },
+                                {"name": "RELEASE_NODE", "value": "web@$(POD_IP)"},
+                            ],
+                        }
+                    ]
+                },
+            },
+        },
+    }
 
 
 def test_kube_discovery_dials_pod_ips_and_finds_owners(kube_api, kube_server):
     kube_server.add(deployment("web"))
-    pending = {"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": "web-starting", "namespace": NAMESPACE,
-                            "labels": {"app": "web"}},
-               "spec": {"containers": [{"name": "app", "image": "x"}]},
-               "status": {"phase": "Pending"}}
+    pending = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "web-starting", "namespace": NAMESPACE, "labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "app", "image": "x"}]},
+        "status": {"phase": "Pending"},
+    }
     kube_server.add(pending)
     dialer = Dialer()
     found = asyncio.run(KubeDiscovery(kube_api, "app=web", dialer).discover())

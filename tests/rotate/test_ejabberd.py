@@ -20,9 +20,12 @@ from tests.support import ejabberd
 from tests.support.rotate_cluster import rotate_cli
 from tests.support.service_nodes import CliLoop
 
-pytestmark = [pytest.mark.interop, pytest.mark.ejabberd, pytest.mark.timeout(600),
-              pytest.mark.skipif(not ejabberd.available(),
-                                 reason="needs Debian's ejabberd and root")]
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.ejabberd,
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(not ejabberd.available(), reason="needs Debian's ejabberd and root"),
+]
 
 ROTATIONS = 10
 
@@ -52,10 +55,12 @@ def test_ten_rotations_of_a_loaded_ejabberd_cluster(tmp_path):
         with CliLoop(ej.names, probe) as probes:
             for round_ in range(ROTATIONS):
                 new = generate()
-                result = rotate_cli(tmp_path, a, cookies[-1], new, persist=ej.cookie_file,
-                                    tag=str(round_))
-                assert result.returncode == 0, \
+                result = rotate_cli(
+                    tmp_path, a, cookies[-1], new, persist=ej.cookie_file, tag=str(round_)
+                )
+                assert result.returncode == 0, (
                     f"rotation {round_ + 1}: exit {result.returncode}: {result.stderr[-1500:]}"
+                )
                 cookies.append(new)
                 assert ej.cluster_nodes(b) == sorted(ej.names)
                 assert owner_and_mode(ej.cookie_file) == facts

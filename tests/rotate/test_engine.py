@@ -6,10 +6,16 @@ import asyncio
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from erlcookie.rotate.engine import (EngineOptions, PhaseFailed, PreflightFailed, RotationEngine,
-                                     SimulatedCrash)
+from erlcookie.rotate.engine import (
+    EngineOptions,
+    PhaseFailed,
+    PreflightFailed,
+    RotationEngine,
+    SimulatedCrash,
+)
 from erlcookie.rotate.journal import DONE, FAILED, ROLLED_BACK, Journal
 from erlcookie.rotate.plan import CRASH_POINTS, NEW, OLD, PHASES
 from erlcookie.rotate.settings import RotateSettings
@@ -22,21 +28,34 @@ FPS = {OLD: "fp1:old", NEW: "fp1:new"}
 
 def make(cluster, store=None, *, crash_at=None, hook=None, seeds=None):
     events = []
-    engine = RotationEngine(FakeOps(cluster), FakeDiscovery(cluster, seeds), store or FakeStore(),
-                            emit=lambda **e: events.append(e),
-                            options=EngineOptions(crash_at=crash_at, crash="raise",
-                                                  converge_interval=0.0, converge_timeout=5,
-                                                  converge_settle=0.0),
-                            hook=hook)
+    engine = RotationEngine(
+        FakeOps(cluster),
+        FakeDiscovery(cluster, seeds),
+        store or FakeStore(),
+        emit=lambda **e: events.append(e),
+        options=EngineOptions(
+            crash_at=crash_at,
+            crash="raise",
+            converge_interval=0.0,
+            converge_timeout=5,
+            converge_settle=0.0,
+        ),
+        hook=hook,
+    )
     return engine, events
 
 
 async def start(engine, tmp_path, name="j.json"):
     report = await engine.preflight()
-    journal = Journal.create(tmp_path / name, old_fingerprint=FPS[OLD], new_fingerprint=FPS[NEW],
-                             members=report.members, model=report.model,
-                             settings=RotateSettings(),
-                             secrets_file=None)
+    journal = Journal.create(
+        tmp_path / name,
+        old_fingerprint=FPS[OLD],
+        new_fingerprint=FPS[NEW],
+        members=report.members,
+        model=report.model,
+        settings=RotateSettings(),
+        secrets_file=None,
+    )
     engine.begin(journal)
     return await engine.drive(journal, fresh=True), journal
 
@@ -59,8 +78,15 @@ def test_forward_rotation_keeps_every_pair_agreeing(tmp_path):
     assert cluster.splits == []
     assert store.label == NEW and store.previous is None
     assert store.writes == [(NEW, True)]  # the old cookie kept beside it until finalize
-    assert phases_done(events) == ["preflight", "switch", "persist", "converge", "unpin",
-                                   "verify", "finalize"]
+    assert phases_done(events) == [
+        "preflight",
+        "switch",
+        "persist",
+        "converge",
+        "unpin",
+        "verify",
+        "finalize",
+    ]
 
 
 def test_each_node_switches_in_one_operation(tmp_path):
@@ -143,7 +169,10 @@ def test_node_killed_during_switch_rolls_back_without_split(tmp_path):
     engine, events = make(cluster, store, hook=hook)
     status, journal = run(start(engine, tmp_path))
     assert status == ROLLED_BACK and journal.status == ROLLED_BACK
-    assert "went away" in journal.data["rollback_reason"] or "no such node" in journal.data["rollback_reason"]
+    assert (
+        "went away" in journal.data["rollback_reason"]
+        or "no such node" in journal.data["rollback_reason"]
+    )
     assert cluster.settled(OLD)
     assert cluster.splits == []
     assert store.writes == [] and store.label == OLD  # nothing persisted
@@ -182,8 +211,9 @@ def test_crash_at_each_boundary_then_resume_completes(tmp_path, point):
     assert store.label == NEW and store.previous is None
 
 
-@pytest.mark.parametrize("point", ["preflight", "switch.partial", "switch",
-                                   "persist", "unpin", "verify"])
+@pytest.mark.parametrize(
+    "point", ["preflight", "switch.partial", "switch", "persist", "unpin", "verify"]
+)
 def test_crash_then_rollback_returns_to_the_old_cookie(tmp_path, point):
     cluster, store, journal = crashed_at(tmp_path, point)
     engine2, _ = make(cluster, store)
@@ -284,8 +314,9 @@ def test_pending_pods_are_waited_for_in_converge_within_a_bound(tmp_path):
     assert run(start(engine, tmp_path))[0] == DONE
     assert 0.4 <= time.monotonic() - started < 5
     warnings = [e["message"] for e in events if e["event"] == "warning"]
-    assert any("still not running after 0.4s: pod/starting" in w and "new cookie" in w
-               for w in warnings)
+    assert any(
+        "still not running after 0.4s: pod/starting" in w and "new cookie" in w for w in warnings
+    )
     assert cluster.splits == [] and cluster.settled(NEW)
 
 
@@ -295,7 +326,9 @@ def test_pending_pods_in_preflight_are_not_a_problem_and_a_finding_wins(tmp_path
     engine.discovery.pending = ["pod/unschedulable"]
     report = run(engine.preflight())
     assert report.members == sorted(NAMES)
-    assert any(e.get("node") == "pod/unschedulable" and e.get("result") == "pending" for e in events)
+    assert any(
+        e.get("node") == "pod/unschedulable" and e.get("result") == "pending" for e in events
+    )
     # a node on the wrong cookie (a finding) beside an unreachable one (operational): exit 1
     cluster.nodes[NAMES[2]].own = NEW
     engine, _ = make(cluster, seeds=NAMES + ["ghost@h"])
@@ -335,8 +368,10 @@ def test_an_operational_error_after_persist_is_a_resumable_stop(tmp_path):
     message = str(info.value)
     assert message.startswith("converge failed on discovery: fake: cannot reach the Kubernetes API")
     assert "fake store already holds the new cookie" in message and "--resume" in message
-    assert any(e["event"] == "phase" and e["phase"] == "converge" and e["status"] == "failed"
-               for e in events)
+    assert any(
+        e["event"] == "phase" and e["phase"] == "converge" and e["status"] == "failed"
+        for e in events
+    )
     assert store.label == NEW and cluster.splits == []
     journal = Journal.load(tmp_path / "j.json")
     engine.discovery.broken = False
@@ -357,12 +392,16 @@ def test_journal_never_holds_cookie_labels_other_than_labels(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(size=st.integers(2, 7), point=st.sampled_from(CRASH_POINTS[:-1]),
-       late=st.sampled_from([None, "current", "stale"]),
-       late_at=st.sampled_from(["preflight", "switch.partial", "switch", "persist", "converge"]),
-       rollback=st.booleans())
-def test_any_crash_any_newcomer_never_splits_members(tmp_path_factory, size, point, late,
-                                                     late_at, rollback):
+@given(
+    size=st.integers(2, 7),
+    point=st.sampled_from(CRASH_POINTS[:-1]),
+    late=st.sampled_from([None, "current", "stale"]),
+    late_at=st.sampled_from(["preflight", "switch.partial", "switch", "persist", "converge"]),
+    rollback=st.booleans(),
+)
+def test_any_crash_any_newcomer_never_splits_members(
+    tmp_path_factory, size, point, late, late_at, rollback
+):
     """A newcomer starts with what the store holds when it appears ("current"), or, right
     after the persist step, with what it held a moment before ("stale": it booted then)."""
     tmp = tmp_path_factory.mktemp("j")
@@ -454,7 +493,10 @@ def test_secrets_file_is_removed_when_the_journal_cannot_be_started(tmp_path, co
     state.mkdir()
     (state / "j.json").mkdir()  # the journal's name is taken by a directory: no save works
     with pytest.raises(JournalSaveError, match="nothing was changed"):
-        run(run_mod.start(RotateSettings(), cookies, state / "j.json", emit=lambda **e: None,
-                          components=comps))
+        run(
+            run_mod.start(
+                RotateSettings(), cookies, state / "j.json", emit=lambda **e: None, components=comps
+            )
+        )
     assert not (state / "j.json.secrets").exists()
     assert store.writes == [] and all(s.own == OLD for s in cluster.nodes.values())

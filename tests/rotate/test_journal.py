@@ -23,10 +23,15 @@ def cookies():
 
 def make(path, cookies, secrets_file=None):
     model = ClusterModel.uniform(["a@h", "b@h"], OLD)
-    return jmod.Journal.create(path, old_fingerprint=cookies[OLD].fingerprint(),
-                               new_fingerprint=cookies[NEW].fingerprint(), members=model.members,
-                               model=model, settings=RotateSettings(),
-                               secrets_file=secrets_file)
+    return jmod.Journal.create(
+        path,
+        old_fingerprint=cookies[OLD].fingerprint(),
+        new_fingerprint=cookies[NEW].fingerprint(),
+        members=model.members,
+        model=model,
+        settings=RotateSettings(),
+        secrets_file=secrets_file,
+    )
 
 
 def test_saved_private_and_roundtrips(tmp_path, cookies):
@@ -71,8 +76,9 @@ def test_group_readable_journal_is_refused(tmp_path, cookies):
         jmod.Journal.load(journal.path)
 
 
-@pytest.mark.parametrize("content", ["not json", json.dumps({"version": 99}),
-                                     json.dumps({"version": 1})])
+@pytest.mark.parametrize(
+    "content", ["not json", json.dumps({"version": 99}), json.dumps({"version": 1})]
+)
 def test_damaged_journal_is_an_operational_error(tmp_path, content):
     path = tmp_path / "j.json"
     path.write_text(content)
@@ -108,10 +114,14 @@ def test_lock_refuses_a_second_holder(tmp_path):
 
 
 def test_default_path_follows_xdg(tmp_path):
-    assert jmod.default_journal_path({"XDG_STATE_HOME": str(tmp_path), "HOME": "/x"}) == \
-        tmp_path / "erlcookie" / "rotate.journal.json"
-    assert str(jmod.default_journal_path({"HOME": "/home/u"})) == \
-        "/home/u/.local/state/erlcookie/rotate.journal.json"
+    assert (
+        jmod.default_journal_path({"XDG_STATE_HOME": str(tmp_path), "HOME": "/x"})
+        == tmp_path / "erlcookie" / "rotate.journal.json"
+    )
+    assert (
+        str(jmod.default_journal_path({"HOME": "/home/u"}))
+        == "/home/u/.local/state/erlcookie/rotate.journal.json"
+    )
 
 
 # -- trust: only our own files, in a directory others cannot use to swap them ----------------

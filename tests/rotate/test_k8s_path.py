@@ -22,8 +22,7 @@ from erlcookie.cookie.generate import generate
 from erlcookie.cookie.value import Cookie
 from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION
 from erlcookie.rotate.plan import NEW, OLD
-from tests.support.rotate_cluster import (LocalCluster, assert_no_cookie, secret_labels,
-                                         write_cookie)
+from tests.support.rotate_cluster import LocalCluster, assert_no_cookie, secret_labels, write_cookie
 
 from .conftest import NAMESPACE
 
@@ -38,20 +37,39 @@ def b64(cookie: Cookie) -> str:
 
 def statefulset(name: str, replicas: int = 3) -> dict:
     return {
-        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
         "metadata": {"name": name, "namespace": NAMESPACE, "labels": {"app": name}},
-        "spec": {"replicas": replicas, "serviceName": name,
-                 "selector": {"matchLabels": {"app": name}},
-                 "template": {"metadata": {"labels": {"app": name}},
-                              "spec": {"containers": [{
-                                  "name": "app", "image": "chat:1",
-                                  "env": [
-                                      {"name": "POD_NAME", "valueFrom": {"fieldRef": {
-                                          "fieldPath": "metadata.name"}}},
-                                      {"name": "RELEASE_NODE", "value": "$(POD_NAME)@127.0.0.1"},
-                                      {"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {
-                                          "name": SECRET, "key": "cookie"}}},
-                                  ]}]}}}}
+        "spec": {
+            "replicas": replicas,
+            "serviceName": name,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": "chat:1",
+                            "env": [
+                                {
+                                    "name": "POD_NAME",
+                                    "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                                },
+                                {"name": "RELEASE_NODE", "value": "$(POD_NAME)@127.0.0.1"},
+                                {
+                                    "name": "RELEASE_COOKIE",
+                                    "valueFrom": {
+                                        "secretKeyRef": {"name": SECRET, "key": "cookie"}
+                                    },
+                                },
+                            ],
+                        }
+                    ]
+                },
+            },
+        },
+    }
 
 
 class Kubelet:
@@ -81,8 +99,13 @@ class Kubelet:
 def rotate(args, kubeconfig, timeout=120):
     env = dict(os.environ, KUBECONFIG=str(kubeconfig))
     env.pop("ERLCOOKIE_ROTATE_CRASH_AT", None)
-    return subprocess.run([sys.executable, "-m", "erlcookie", "rotate", *args],
-                          capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "erlcookie", "rotate", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def events(proc):
@@ -92,9 +115,15 @@ def events(proc):
 def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, tmp_path):
     old = generate("elixir")
     name = f"rk{secrets.token_hex(3)}"
-    kube_server.add({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                     "metadata": {"name": SECRET, "namespace": NAMESPACE},
-                     "data": {"cookie": b64(old)}})
+    kube_server.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {"name": SECRET, "namespace": NAMESPACE},
+            "data": {"cookie": b64(old)},
+        }
+    )
     kube_server.add(statefulset(name))
     assert len(kube_server.objects("Pod", NAMESPACE)) == 3
     kubelet = Kubelet(kube_server, name, 3)
@@ -103,23 +132,46 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
         journal = tmp_path / "j.json"
         new = generate("elixir")
         new_file = write_cookie(tmp_path / "new", new)
-        args = ["-n", NAMESPACE, "-l", f"app={name}", "--secret", SECRET, "--dial-by-name",
-                "--restart", "--new-cookie-file", str(new_file), "--journal", str(journal),
-                "--converge-settle", "0.3", "--json"]
+        args = [
+            "-n",
+            NAMESPACE,
+            "-l",
+            f"app={name}",
+            "--secret",
+            SECRET,
+            "--dial-by-name",
+            "--restart",
+            "--new-cookie-file",
+            str(new_file),
+            "--journal",
+            str(journal),
+            "--converge-settle",
+            "0.3",
+            "--json",
+        ]
         # dry run first: discovery through the API, old cookie from the Secret, no change
         dry = rotate(args + ["--dry-run"], kube_server.kubeconfig_path)
         assert dry.returncode == 0, dry.stderr[-800:]
         plan = [e for e in events(dry) if e["event"] == "plan"][0]
         assert plan["members"] == [f"{name}-{i}@127.0.0.1" for i in range(3)]
         assert "rollout restart StatefulSet/" + name in " ".join(plan["steps"])
-        assert secret_labels(kube_server.get("Secret", SECRET, NAMESPACE)["data"],
-                             {OLD: old, NEW: new}) == {"cookie": OLD}
+        assert secret_labels(
+            kube_server.get("Secret", SECRET, NAMESPACE)["data"], {OLD: old, NEW: new}
+        ) == {"cookie": OLD}
 
         kube_server.fail_next("PATCH", "secrets", SECRET, status=409)
-        env_crash = dict(os.environ, KUBECONFIG=str(kube_server.kubeconfig_path),
-                         ERLCOOKIE_ROTATE_CRASH_AT="verify")
-        crashed = subprocess.run([sys.executable, "-m", "erlcookie", "rotate", *args],
-                                 capture_output=True, text=True, env=env_crash, timeout=120)
+        env_crash = dict(
+            os.environ,
+            KUBECONFIG=str(kube_server.kubeconfig_path),
+            ERLCOOKIE_ROTATE_CRASH_AT="verify",
+        )
+        crashed = subprocess.run(
+            [sys.executable, "-m", "erlcookie", "rotate", *args],
+            capture_output=True,
+            text=True,
+            env=env_crash,
+            timeout=120,
+        )
         assert crashed.returncode == -9, crashed.stderr[-800:]
         got = events(crashed)
         cookies_event = [e for e in got if e["event"] == "cookies"][0]
@@ -135,8 +187,9 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
         assert kubelet.generations == 1  # nothing restarted yet
 
         kube_server.before_next("PATCH", "statefulsets", name, kubelet.on_rollout)
-        resumed = rotate(["--resume", "--journal", str(journal), "--json"],
-                         kube_server.kubeconfig_path)
+        resumed = rotate(
+            ["--resume", "--journal", str(journal), "--json"], kube_server.kubeconfig_path
+        )
         assert resumed.returncode == 0, resumed.stderr[-1200:]
         got = events(resumed)
         assert got[-1]["event"] == "result" and got[-1]["status"] == "done"
@@ -145,8 +198,9 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
         for proc in (dry, crashed, resumed):
             assert_no_cookie(proc.stdout + proc.stderr, old, new)
         # the old key is gone, the pods were replaced and run the new cookie
-        assert secret_labels(kube_server.get("Secret", SECRET, NAMESPACE)["data"],
-                             {OLD: old, NEW: new}) == {"cookie": NEW}
+        assert secret_labels(
+            kube_server.get("Secret", SECRET, NAMESPACE)["data"], {OLD: old, NEW: new}
+        ) == {"cookie": NEW}
         template = kube_server.get("StatefulSet", name, NAMESPACE)["spec"]["template"]
         assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
         assert kubelet.generations == 2
@@ -167,12 +221,29 @@ def test_kubernetes_rotation_with_secret_both_keys_409_and_restart(kube_server, 
 def test_kubernetes_preflight_reports_pods_without_node_names(kube_server, tmp_path):
     sts = statefulset("nameless", replicas=1)
     sts["spec"]["template"]["spec"]["containers"][0]["env"] = []
-    kube_server.add({"apiVersion": "v1", "kind": "Secret",
-                     "metadata": {"name": SECRET, "namespace": NAMESPACE},
-                     "data": {"cookie": b64(generate("elixir"))}})
+    kube_server.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": SECRET, "namespace": NAMESPACE},
+            "data": {"cookie": b64(generate("elixir"))},
+        }
+    )
     kube_server.add(sts)
-    proc = rotate(["-n", NAMESPACE, "-l", "app=nameless", "--secret", SECRET, "--dry-run",
-                   "--journal", str(tmp_path / "j.json")], kube_server.kubeconfig_path)
+    proc = rotate(
+        [
+            "-n",
+            NAMESPACE,
+            "-l",
+            "app=nameless",
+            "--secret",
+            SECRET,
+            "--dry-run",
+            "--journal",
+            str(tmp_path / "j.json"),
+        ],
+        kube_server.kubeconfig_path,
+    )
     assert proc.returncode == 2
     assert "--node-template" in proc.stderr and "nameless-0" in proc.stderr
 
@@ -183,9 +254,14 @@ def test_port_forward_path_from_a_laptop(kube_server, tmp_path):
     relays to the real nodes; a real cluster's port-forward was not exercised."""
     old, new = generate("elixir"), generate("elixir")
     name = f"pf{secrets.token_hex(3)}"
-    kube_server.add({"apiVersion": "v1", "kind": "Secret",
-                     "metadata": {"name": SECRET, "namespace": NAMESPACE},
-                     "data": {"cookie": b64(old)}})
+    kube_server.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": SECRET, "namespace": NAMESPACE},
+            "data": {"cookie": b64(old)},
+        }
+    )
     kube_server.add(statefulset(name, replicas=2))
     kubelet = Kubelet(kube_server, name, 2)
     kubelet.start()
@@ -193,14 +269,38 @@ def test_port_forward_path_from_a_laptop(kube_server, tmp_path):
     fake_bin = os.path.join(os.path.dirname(__file__), "fake_bin")
     try:
         new_file = write_cookie(tmp_path / "new", new)
-        env = dict(os.environ, KUBECONFIG=str(kube_server.kubeconfig_path),
-                   PATH=fake_bin + os.pathsep + os.environ["PATH"], FAKE_KUBECTL_LOG=str(log))
+        env = dict(
+            os.environ,
+            KUBECONFIG=str(kube_server.kubeconfig_path),
+            PATH=fake_bin + os.pathsep + os.environ["PATH"],
+            FAKE_KUBECTL_LOG=str(log),
+        )
         env.pop("ERLCOOKIE_ROTATE_CRASH_AT", None)
-        proc = subprocess.run([sys.executable, "-m", "erlcookie", "rotate", "-n", NAMESPACE,
-                               "-l", f"app={name}", "--secret", SECRET, "--port-forward",
-                               "--new-cookie-file", str(new_file), "--journal",
-                               str(tmp_path / "j.json"), "--converge-settle", "0"],
-                              capture_output=True, text=True, env=env, timeout=120)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "erlcookie",
+                "rotate",
+                "-n",
+                NAMESPACE,
+                "-l",
+                f"app={name}",
+                "--secret",
+                SECRET,
+                "--port-forward",
+                "--new-cookie-file",
+                str(new_file),
+                "--journal",
+                str(tmp_path / "j.json"),
+                "--converge-settle",
+                "0",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr[-1000:]
         assert "done: 2 node(s) run the new cookie" in proc.stdout
         starts = [line.split() for line in log.read_text().splitlines()]
@@ -219,8 +319,9 @@ def test_port_forward_path_from_a_laptop(kube_server, tmp_path):
             assert not alive, f"kubectl port-forward {pid} outlived the rotation"
         views = kubelet.cluster.views({OLD: old, NEW: new})
         assert {v[0] for v in views.values()} == {NEW}
-        assert secret_labels(kube_server.get("Secret", SECRET, NAMESPACE)["data"],
-                             {OLD: old, NEW: new}) == {"cookie": NEW}
+        assert secret_labels(
+            kube_server.get("Secret", SECRET, NAMESPACE)["data"], {OLD: old, NEW: new}
+        ) == {"cookie": NEW}
     finally:
         kubelet.cluster.stop()
 
@@ -248,9 +349,14 @@ def test_in_cluster_job_rotation_under_a_concurrent_writer(kube_server, tmp_path
         (account / "token").write_text(server.token)
         (account / "ca.crt").write_bytes(pki.ca_cert.read_bytes())
         (account / "namespace").write_text(NAMESPACE)
-        server.add({"apiVersion": "v1", "kind": "Secret",
-                    "metadata": {"name": SECRET, "namespace": NAMESPACE},
-                    "data": {"cookie": b64(old)}})
+        server.add(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": SECRET, "namespace": NAMESPACE},
+                "data": {"cookie": b64(old)},
+            }
+        )
         server.add(statefulset(name, replicas=3))
         role = rbac_manifests("rotate", namespace=NAMESPACE, secret=SECRET, restart=True)[1]
         server.grant_role(role)
@@ -262,8 +368,12 @@ def test_in_cluster_job_rotation_under_a_concurrent_writer(kube_server, tmp_path
 
         def writer():
             while not stop.is_set() and writes[0] < 100000:
-                server.update("Secret", SECRET, lambda o: o["metadata"].update(
-                    labels={"n": str(writes[0])}), namespace=NAMESPACE)
+                server.update(
+                    "Secret",
+                    SECRET,
+                    lambda o: o["metadata"].update(labels={"n": str(writes[0])}),
+                    namespace=NAMESPACE,
+                )
                 writes[0] += 1
                 time.sleep(0.002)
 
@@ -272,16 +382,33 @@ def test_in_cluster_job_rotation_under_a_concurrent_writer(kube_server, tmp_path
             job = YAML(typ="safe", pure=True).load(rotate_cli_job(name))
             args = job["spec"]["template"]["spec"]["containers"][0]["args"]
             args[args.index("--journal") + 1] = str(tmp_path / "j.json")
-            env = dict(os.environ, KUBERNETES_SERVICE_HOST="127.0.0.1",
-                       KUBERNETES_SERVICE_PORT=str(server.port),
-                       ERLCOOKIE_SERVICE_ACCOUNT_DIR=str(account),
-                       KUBECONFIG=str(tmp_path / "none"))
+            env = dict(
+                os.environ,
+                KUBERNETES_SERVICE_HOST="127.0.0.1",
+                KUBERNETES_SERVICE_PORT=str(server.port),
+                ERLCOOKIE_SERVICE_ACCOUNT_DIR=str(account),
+                KUBECONFIG=str(tmp_path / "none"),
+            )
             env.pop("ERLCOOKIE_ROTATE_CRASH_AT", None)
             thread.start()
-            proc = subprocess.run([sys.executable, "-m", "erlcookie", *args, "--dial-by-name",
-                                   "--converge-settle", "0.3", "--json",
-                                   "--new-cookie-file", str(write_cookie(tmp_path / "new", new))],
-                                  capture_output=True, text=True, env=env, timeout=180)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "erlcookie",
+                    *args,
+                    "--dial-by-name",
+                    "--converge-settle",
+                    "0.3",
+                    "--json",
+                    "--new-cookie-file",
+                    str(write_cookie(tmp_path / "new", new)),
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=180,
+            )
             stop.set()
             thread.join(10)
             assert proc.returncode == 0, proc.stderr[-1500:]
@@ -308,8 +435,21 @@ def rotate_cli_job(name: str) -> str:
 
     from erlcookie.cli import cli
 
-    result = CliRunner().invoke(cli, ["k8s", "job", "rotate", "-n", NAMESPACE, "-l", f"app={name}",
-                                      "--restart", "--image", "erlcookie:test"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "k8s",
+            "job",
+            "rotate",
+            "-n",
+            NAMESPACE,
+            "-l",
+            f"app={name}",
+            "--restart",
+            "--image",
+            "erlcookie:test",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -320,26 +460,48 @@ def test_api_failure_after_persist_tells_what_is_done_and_resume_finishes(kube_s
     the new cookie and that --resume finishes; --resume then does."""
     old, new = generate("elixir"), generate("elixir")
     name = f"af{secrets.token_hex(3)}"
-    kube_server.add({"apiVersion": "v1", "kind": "Secret",
-                     "metadata": {"name": SECRET, "namespace": NAMESPACE},
-                     "data": {"cookie": b64(old)}})
+    kube_server.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": SECRET, "namespace": NAMESPACE},
+            "data": {"cookie": b64(old)},
+        }
+    )
     kube_server.add(statefulset(name, replicas=2))
     kubelet = Kubelet(kube_server, name, 2)
     kubelet.start()
     try:
+
         def api_breaks(server):
-            server.fail_next("GET", "pods", status=503, count=10000,
-                             message="etcdserver: request timed out")
+            server.fail_next(
+                "GET", "pods", status=503, count=10000, message="etcdserver: request timed out"
+            )
 
         kube_server.before_next("PATCH", "secrets", SECRET, api_breaks)
         journal = tmp_path / "j.json"
-        args = ["-n", NAMESPACE, "-l", f"app={name}", "--secret", SECRET, "--dial-by-name",
-                "--new-cookie-file", str(write_cookie(tmp_path / "new", new)),
-                "--journal", str(journal), "--converge-settle", "0.3"]
+        args = [
+            "-n",
+            NAMESPACE,
+            "-l",
+            f"app={name}",
+            "--secret",
+            SECRET,
+            "--dial-by-name",
+            "--new-cookie-file",
+            str(write_cookie(tmp_path / "new", new)),
+            "--journal",
+            str(journal),
+            "--converge-settle",
+            "0.3",
+        ]
         failed = rotate(args, kube_server.kubeconfig_path)
         assert failed.returncode == 3, failed.stderr[-800:]
         assert "converge: failed" in failed.stdout
-        assert f"Secret {NAMESPACE}/{SECRET} key 'cookie' already holds the new cookie" in failed.stderr
+        assert (
+            f"Secret {NAMESPACE}/{SECRET} key 'cookie' already holds the new cookie"
+            in failed.stderr
+        )
         assert "`erlcookie rotate --resume` (it picks up at converge)" in failed.stderr
         assert "HTTP 503" in failed.stderr
         assert_no_cookie(failed.stdout + failed.stderr, old, new)
@@ -348,8 +510,9 @@ def test_api_failure_after_persist_tells_what_is_done_and_resume_finishes(kube_s
         assert resumed.returncode == 0, resumed.stderr[-800:]
         views = kubelet.cluster.views({OLD: old, NEW: new})
         assert {v[0] for v in views.values()} == {NEW}
-        assert secret_labels(kube_server.get("Secret", SECRET, NAMESPACE)["data"],
-                             {OLD: old, NEW: new}) == {"cookie": NEW}
+        assert secret_labels(
+            kube_server.get("Secret", SECRET, NAMESPACE)["data"], {OLD: old, NEW: new}
+        ) == {"cookie": NEW}
     finally:
         if kubelet.cluster is not None:
             kubelet.cluster.stop()

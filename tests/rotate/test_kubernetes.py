@@ -30,24 +30,53 @@ NAMES = [f"{APP}-{i}@127.0.0.1" for i in range(3)]
 
 
 def statefulset(replicas: int = 3) -> dict:
-    return {"apiVersion": "apps/v1", "kind": "StatefulSet",
-            "metadata": {"name": APP, "namespace": NAMESPACE, "labels": {"app": APP}},
-            "spec": {"replicas": replicas, "serviceName": APP,
-                     "selector": {"matchLabels": {"app": APP}},
-                     "template": {"metadata": {"labels": {"app": APP}},
-                                  "spec": {"containers": [{"name": "app", "image": "chat:1", "env": [
-                                      {"name": "POD_NAME", "valueFrom": {"fieldRef": {
-                                          "fieldPath": "metadata.name"}}},
-                                      {"name": "RELEASE_NODE", "value": "$(POD_NAME)@127.0.0.1"},
-                                      {"name": "RELEASE_COOKIE", "valueFrom": {"secretKeyRef": {
-                                          "name": SECRET, "key": "cookie"}}}]}]}}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": APP, "namespace": NAMESPACE, "labels": {"app": APP}},
+        "spec": {
+            "replicas": replicas,
+            "serviceName": APP,
+            "selector": {"matchLabels": {"app": APP}},
+            "template": {
+                "metadata": {"labels": {"app": APP}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": "chat:1",
+                            "env": [
+                                {
+                                    "name": "POD_NAME",
+                                    "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
+                                },
+                                {"name": "RELEASE_NODE", "value": "$(POD_NAME)@127.0.0.1"},
+                                {
+                                    "name": "RELEASE_COOKIE",
+                                    "valueFrom": {
+                                        "secretKeyRef": {"name": SECRET, "key": "cookie"}
+                                    },
+                                },
+                            ],
+                        }
+                    ]
+                },
+            },
+        },
+    }
 
 
 @pytest.fixture
 def app(kube_server, cookies):
-    kube_server.add({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                     "metadata": {"name": SECRET, "namespace": NAMESPACE},
-                     "data": {"cookie": base64.b64encode(cookies[OLD].as_bytes()).decode()}})
+    kube_server.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {"name": SECRET, "namespace": NAMESPACE},
+            "data": {"cookie": base64.b64encode(cookies[OLD].as_bytes()).decode()},
+        }
+    )
     kube_server.add(statefulset())
     return kube_server
 
@@ -62,25 +91,38 @@ class Rotation:
         self.api = KubeApi.connect(timeout=5)
         self.discovery = KubeDiscovery(self.api, f"app={APP}", Dialer())
         self.store = SecretPersister(self.api, SECRET, cookies)
-        self.restarter = KubeRestarter(self.api, self.discovery, timeout=restart_timeout) \
-            if restart else None
+        self.restarter = (
+            KubeRestarter(self.api, self.discovery, timeout=restart_timeout) if restart else None
+        )
         self.events: list[dict] = []
         self.hook = None
 
     def engine(self) -> RotationEngine:
-        return RotationEngine(FakeOps(self.cluster), self.discovery, self.store,
-                              restarter=self.restarter, emit=lambda **e: self.events.append(e),
-                              options=EngineOptions(crash="raise", converge_interval=0.05,
-                                                    converge_timeout=1, converge_settle=0),
-                              hook=self.hook)
+        return RotationEngine(
+            FakeOps(self.cluster),
+            self.discovery,
+            self.store,
+            restarter=self.restarter,
+            emit=lambda **e: self.events.append(e),
+            options=EngineOptions(
+                crash="raise", converge_interval=0.05, converge_timeout=1, converge_settle=0
+            ),
+            hook=self.hook,
+        )
 
     def start(self) -> str:
         async def go():
             engine = self.engine()
             report = await engine.preflight()
-            journal = Journal.create(self.tmp_path / "j.json", old_fingerprint="fp1:old",
-                                     new_fingerprint="fp1:new", members=report.members,
-                                     model=report.model, settings={}, secrets_file=None)
+            journal = Journal.create(
+                self.tmp_path / "j.json",
+                old_fingerprint="fp1:old",
+                new_fingerprint="fp1:new",
+                members=report.members,
+                model=report.model,
+                settings={},
+                secrets_file=None,
+            )
             engine.begin(journal)
             return await engine.drive(journal, fresh=True)
 
@@ -108,9 +150,15 @@ def rotation(app, cookies, tmp_path):
 
 
 def writes(kube, method=None, plural=None):
-    return [r for r in kube.requests if r.method in ("POST", "PUT", "PATCH", "DELETE")
-            and (method is None or r.method == method) and (plural is None or f"/{plural}" in r.path)
-            and r.query.get("dryRun") != "All" and "selfsubjectaccessreviews" not in r.path]
+    return [
+        r
+        for r in kube.requests
+        if r.method in ("POST", "PUT", "PATCH", "DELETE")
+        and (method is None or r.method == method)
+        and (plural is None or f"/{plural}" in r.path)
+        and r.query.get("dryRun") != "All"
+        and "selfsubjectaccessreviews" not in r.path
+    ]
 
 
 def rotation_role(kube, *, restart: bool, patch_workload: bool = True, patch_secret: bool = True):
@@ -125,6 +173,7 @@ def rotation_role(kube, *, restart: bool, patch_workload: bool = True, patch_sec
 
 
 # -- permissions -------------------------------------------------------------------------------------
+
 
 def test_preflight_proves_patch_on_the_restart_target_and_changes_nothing(app, rotation):
     rotation_role(app, restart=True, patch_workload=False)
@@ -157,6 +206,7 @@ def test_least_privilege_role_is_enough_for_a_rotation_with_restart(app, rotatio
 
 # -- conflicts -----------------------------------------------------------------------------------------
 
+
 def test_a_concurrent_writer_on_the_secret_does_not_disturb_the_rotation(app, rotation, cookies):
     """Another client rewrites the Secret's labels as fast as it can for the whole run:
     persist and finalize patch only the keys they own, so neither conflicts."""
@@ -165,8 +215,12 @@ def test_a_concurrent_writer_on_the_secret_does_not_disturb_the_rotation(app, ro
 
     def writer():
         while not stop.is_set() and count[0] < 50000:
-            app.update("Secret", SECRET, lambda o: o["metadata"].update(
-                labels={"generation": str(count[0])}), namespace=NAMESPACE)
+            app.update(
+                "Secret",
+                SECRET,
+                lambda o: o["metadata"].update(labels={"generation": str(count[0])}),
+                namespace=NAMESPACE,
+            )
             count[0] += 1
 
     thread = threading.Thread(target=writer, daemon=True)
@@ -186,6 +240,7 @@ def test_a_concurrent_writer_on_the_secret_does_not_disturb_the_rotation(app, ro
 
 
 # -- restart and resume ----------------------------------------------------------------------------------
+
 
 def test_resume_after_a_requested_restart_only_waits(app, rotation):
     """The rollout does not finish in time: the run stops in restart. --resume sees its own
@@ -222,14 +277,16 @@ def test_resume_restamps_when_the_stamp_never_reached_the_workload(app, rotation
 
 # -- pending pods and a vanishing API server ------------------------------------------------------------
 
+
 def test_a_pending_replica_is_waited_for_then_reported(app, rotation, cookies):
     app.pending("StatefulSet", APP, 1, NAMESPACE)
     r = rotation()
     r.cluster.kill(NAMES[2])  # no node runs in the pending pod
     assert r.start() == DONE
     warnings = [e["message"] for e in r.events if e["event"] == "warning"]
-    assert any("still not running after 1s: pod/chat-2 (Pending: Unschedulable)" in w
-               for w in warnings)
+    assert any(
+        "still not running after 1s: pod/chat-2 (Pending: Unschedulable)" in w for w in warnings
+    )
     assert secret_labels(app.get("Secret", SECRET, NAMESPACE)["data"], cookies) == {"cookie": NEW}
 
 
@@ -245,8 +302,9 @@ def test_api_server_gone_mid_rotation_says_what_is_done_and_how_to_finish(app, r
     with pytest.raises(PhaseFailed) as info:
         r.start()
     message = str(info.value)
-    assert message.startswith("converge failed on discovery: pods -l app=chat in namespace rot: "
-                              "the Kubernetes API")
+    assert message.startswith(
+        "converge failed on discovery: pods -l app=chat in namespace rot: the Kubernetes API"
+    )
     assert "Secret rot/erlang-cookie key 'cookie' already holds the new cookie" in message
     assert "Finish with `erlcookie rotate --resume`" in message
     failed = [e for e in r.events if e["event"] == "phase" and e["status"] == "failed"]

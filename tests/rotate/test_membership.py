@@ -29,16 +29,18 @@ EXIT_DELAYS = [0, 5, 20, 60, 150, 1000]
 
 
 def hidden_node(cookie, *, exit_after_probe_ms: int | None = None):
-    node = node_support.launch(cookie, name=f"cli{os.urandom(3).hex()}", long_names=True,
-                               host=HOST, extra_args=["-hidden"])
+    node = node_support.launch(
+        cookie, name=f"cli{os.urandom(3).hex()}", long_names=True, host=HOST, extra_args=["-hidden"]
+    )
     if exit_after_probe_ms is not None:
         # halt this many ms after any erlcookie probe connects, as a CLI call ends
         node.eval(
             "spawn(fun() -> net_kernel:monitor_nodes(true, [{node_type, all}]), "
             "W = fun F() -> receive {nodeup, N, _} -> "
-            "case lists:prefix(\"erlcookie-\", atom_to_list(N)) of "
+            'case lists:prefix("erlcookie-", atom_to_list(N)) of '
             f"true -> timer:sleep({exit_after_probe_ms}), erlang:halt(0); "
-            "false -> F() end; _ -> F() end end, W() end), ok.")
+            "false -> F() end; _ -> F() end end, W() end), ok."
+        )
     return node
 
 
@@ -68,8 +70,9 @@ def test_connected_hidden_node_is_not_a_member_and_keeps_its_cookie(tmp_path):
             assert result.returncode == 0, result.stderr[-1500:]
             assert cluster.views({OLD: old, NEW: new}, [first])[first][0] == NEW
             # the CLI node's own cookie was never switched (compared inside the node)
-            assert atom_text(cli.eval("erlang:get_cookie() =:= Old.",
-                                      bindings={"Old": old})) == "true"
+            assert (
+                atom_text(cli.eval("erlang:get_cookie() =:= Old.", bindings={"Old": old})) == "true"
+            )
 
 
 def test_disconnected_visible_node_stays_a_member_and_hidden_one_does_not(tmp_path):
@@ -87,8 +90,9 @@ def test_disconnected_visible_node_stays_a_member_and_hidden_one_does_not(tmp_pa
 
 
 @pytest.mark.parametrize("delay_ms", EXIT_DELAYS)
-def test_hidden_nodes_leaving_while_probed_do_not_fail_the_rotation(tmp_path, delay_ms,
-                                                                     shared_cluster):
+def test_hidden_nodes_leaving_while_probed_do_not_fail_the_rotation(
+    tmp_path, delay_ms, shared_cluster
+):
     cluster, cookies = shared_cluster
     current = cookies[-1]
     clis = []
@@ -104,8 +108,9 @@ def test_hidden_nodes_leaving_while_probed_do_not_fail_the_rotation(tmp_path, de
         assert result.returncode == 0, result.stderr[-1500:]
         cookies.append(new)
         events = [json.loads(line) for line in result.stdout.splitlines()]
-        counts = {(e.get("phase"), e.get("members")) for e in events
-                  if isinstance(e.get("members"), int)}
+        counts = {
+            (e.get("phase"), e.get("members")) for e in events if isinstance(e.get("members"), int)
+        }
         assert {n for _, n in counts} == {len(cluster.names)}, counts
         # erlcookie did probe them: each halts only after an erlcookie node connected
         deadline = time.monotonic() + delay_ms / 1000 + 5

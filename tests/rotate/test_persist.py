@@ -12,7 +12,6 @@ import pytest
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.rotate.persist import CommandPersister, FilePersister, SecretPersister
 from erlcookie.rotate.plan import NEW, OLD, OTHER
-
 from tests.support.rotate_cluster import assert_no_cookie, read_cookie, secret_labels, write_cookie
 
 from .conftest import NAMESPACE
@@ -33,21 +32,29 @@ def secret_data(kube_server, name="erlang-cookie") -> dict:
 def secret_keys(kube_server, cookies, name="erlang-cookie") -> dict:
     """{key: label} of the Secret's cookie keys (other keys as they are)."""
     data = secret_data(kube_server, name)
-    labels = secret_labels({k: v for k, v in data.items() if k.startswith("cookie") or k == "prev"},
-                           cookies)
+    labels = secret_labels(
+        {k: v for k, v in data.items() if k.startswith("cookie") or k == "prev"}, cookies
+    )
     return {**{k: v for k, v in data.items() if k not in labels}, **labels}
 
 
 @pytest.fixture
 def secret(kube_server, cookies):
-    kube_server.add({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                     "metadata": {"name": "erlang-cookie", "namespace": NAMESPACE},
-                     "data": {"cookie": b64(cookies[OLD]), "other": "eA=="}})
+    kube_server.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "Opaque",
+            "metadata": {"name": "erlang-cookie", "namespace": NAMESPACE},
+            "data": {"cookie": b64(cookies[OLD]), "other": "eA=="},
+        }
+    )
     return "erlang-cookie"
 
 
-def test_secret_keeps_the_old_cookie_beside_the_new_until_finalize(kube_api, kube_server, secret,
-                                                                   cookies):
+def test_secret_keeps_the_old_cookie_beside_the_new_until_finalize(
+    kube_api, kube_server, secret, cookies
+):
     store = SecretPersister(kube_api, secret, cookies)
     assert run(store.current()) == OLD
     run(store.store(NEW, keep_previous=True))
@@ -73,9 +80,11 @@ def test_secret_concurrent_writer_is_not_overwritten(kube_api, kube_server, secr
     """Someone else changes the Secret between our read and our write: a key we do not
     touch lands without a conflict; a key we touch makes the patch's test fail, and we
     decide again on fresh data. Their changes survive either way."""
+
     def other_writer(server):
-        server.update("Secret", secret, lambda s: s["data"].update({"added": "eQ=="}),
-                      namespace=NAMESPACE)
+        server.update(
+            "Secret", secret, lambda s: s["data"].update({"added": "eQ=="}), namespace=NAMESPACE
+        )
 
     kube_server.before_next("PATCH", "secrets", secret, other_writer)
     info = run(SecretPersister(kube_api, secret, cookies).store(NEW, keep_previous=True))
@@ -84,8 +93,12 @@ def test_secret_concurrent_writer_is_not_overwritten(kube_api, kube_server, secr
     assert keys["added"] == "eQ==" and keys["cookie"] == NEW
 
     def rival(server):
-        server.update("Secret", secret, lambda s: s["data"].update({"cookie.old": "eQ=="}),
-                      namespace=NAMESPACE)
+        server.update(
+            "Secret",
+            secret,
+            lambda s: s["data"].update({"cookie.old": "eQ=="}),
+            namespace=NAMESPACE,
+        )
 
     kube_server.before_next("PATCH", "secrets", secret, rival)
     info = run(SecretPersister(kube_api, secret, cookies).store(OLD, keep_previous=True))
@@ -106,9 +119,14 @@ def test_missing_secret_is_a_usage_error(kube_api, cookies):
 
 
 def test_secret_with_a_third_cookie(kube_api, kube_server, cookies):
-    kube_server.add({"apiVersion": "v1", "kind": "Secret",
-                     "metadata": {"name": "s", "namespace": NAMESPACE},
-                     "data": {"cookie": base64.b64encode(b"something-else").decode()}})
+    kube_server.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "s", "namespace": NAMESPACE},
+            "data": {"cookie": base64.b64encode(b"something-else").decode()},
+        }
+    )
     assert run(SecretPersister(kube_api, "s", cookies).current()) == OTHER
 
 
@@ -134,8 +152,9 @@ def test_file_store_in_a_missing_directory(tmp_path, cookies):
 def test_command_gets_the_cookie_on_stdin_only(tmp_path, cookies):
     out = tmp_path / "got"
     argv_file = tmp_path / "argv"
-    store = CommandPersister(f"cat > {out}; echo \"$0 $*\" > {argv_file}; "
-                             f"env > {tmp_path / 'env'}", cookies)
+    store = CommandPersister(
+        f'cat > {out}; echo "$0 $*" > {argv_file}; env > {tmp_path / "env"}', cookies
+    )
     run(store.store(NEW, keep_previous=True))
     assert read_cookie(out) == cookies[NEW], "the hook got another cookie"
     env = (tmp_path / "env").read_text()
@@ -233,8 +252,9 @@ ENCODERS = {
 def test_command_failure_scrubs_every_encoding_before_cutting(cookies, encoding):
     import binascii
 
-    store = CommandPersister(f"{{ {ENCODERS[encoding]}; }} >&2; echo ' (persist failed)' >&2; exit 4",
-                             cookies)
+    store = CommandPersister(
+        f"{{ {ENCODERS[encoding]}; }} >&2; echo ' (persist failed)' >&2; exit 4", cookies
+    )
     with pytest.raises(OperationalError) as info:
         run(store.store(NEW, keep_previous=True))
     message = str(info.value)
@@ -247,8 +267,9 @@ def test_command_failure_scrubs_every_encoding_before_cutting(cookies, encoding)
         forms += [core, core.translate(bytes.maketrans(b"+/", b"-_"))]
     for form in forms:
         for i in range(len(form) - 6):
-            assert form[i:i + 6].decode() not in message, \
+            assert form[i : i + 6].decode() not in message, (
                 f"{encoding}: a piece of the cookie survived ({cookies[NEW].fingerprint()})"
+            )
     assert binascii.hexlify(value[-4:]).decode() not in message.lower()
 
 
@@ -268,8 +289,10 @@ def test_command_interrupted_is_stopped_before_we_return(tmp_path, cookies):
     import time
 
     pidfile, late = tmp_path / "pid", tmp_path / "late"
-    store = CommandPersister(f"cat > /dev/null; (trap '' TERM; sleep 2; echo late > {late}) & "
-                             f"echo $! > {pidfile}; wait", cookies)
+    store = CommandPersister(
+        f"cat > /dev/null; (trap '' TERM; sleep 2; echo late > {late}) & echo $! > {pidfile}; wait",
+        cookies,
+    )
 
     async def interrupt():
         task = asyncio.ensure_future(store.store(NEW, keep_previous=True))

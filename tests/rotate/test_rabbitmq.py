@@ -20,12 +20,15 @@ import pytest
 
 from erlcookie.cookie.generate import generate
 from tests.support import rabbitmq
-from tests.support.service_nodes import CliLoop
 from tests.support.rotate_cluster import rotate_cli
+from tests.support.service_nodes import CliLoop
 
-pytestmark = [pytest.mark.interop, pytest.mark.rabbitmq, pytest.mark.timeout(900),
-              pytest.mark.skipif(not rabbitmq.available(),
-                                 reason="needs Debian's rabbitmq-server and root")]
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.rabbitmq,
+    pytest.mark.timeout(900),
+    pytest.mark.skipif(not rabbitmq.available(), reason="needs Debian's rabbitmq-server and root"),
+]
 
 ROTATIONS = 10
 
@@ -51,14 +54,24 @@ def test_ten_rotations_of_a_loaded_rabbitmq_cluster(tmp_path):
     with rabbitmq.RabbitCluster(first, size=3) as rmq:
         owner_before = cookie_file_facts(rmq.cookie_file)
         cookies = [first]
-        with CliLoop(rmq.names, lambda n: probe(rmq, n)) as probes, rabbitmq.AmqpTraffic(rmq) as amqp:
+        with (
+            CliLoop(rmq.names, lambda n: probe(rmq, n)) as probes,
+            rabbitmq.AmqpTraffic(rmq) as amqp,
+        ):
             time.sleep(2)
             for round_ in range(ROTATIONS):
                 new = generate()
-                result = rotate_cli(tmp_path, rmq.names[0], cookies[-1], new,
-                                    persist=rmq.cookie_file, tag=str(round_))
-                assert result.returncode == 0, \
+                result = rotate_cli(
+                    tmp_path,
+                    rmq.names[0],
+                    cookies[-1],
+                    new,
+                    persist=rmq.cookie_file,
+                    tag=str(round_),
+                )
+                assert result.returncode == 0, (
                     f"rotation {round_ + 1}: exit {result.returncode}: {result.stderr[-1500:]}"
+                )
                 cookies.append(new)
                 # the servers are one cluster with no partition, and say so themselves
                 status = rmq.cluster_status()
@@ -77,12 +90,17 @@ def test_ten_rotations_of_a_loaded_rabbitmq_cluster(tmp_path):
         # probes started with the old cookie just before a switch may be refused (inherent:
         # a node accepts an unknown name only with its own cookie); every failure must be
         # such a refusal, logged by the node as one from a CLI node
-        refused_cli = {peer for n in rmq.nodes for peer in n.refusals()
-                       if peer not in rmq.names and not peer.startswith("erlcookie-")}
-        unexplained = [f for f in probes.failures if "rabbitmqcli" not in f[3]
-                       and not refused_cli]
-        print(f"CLI probe calls: {len(probes.calls)}, failed: {len(probes.failures)}, "
-              f"refused CLI nodes in server logs: {len(refused_cli)}")
+        refused_cli = {
+            peer
+            for n in rmq.nodes
+            for peer in n.refusals()
+            if peer not in rmq.names and not peer.startswith("erlcookie-")
+        }
+        unexplained = [f for f in probes.failures if "rabbitmqcli" not in f[3] and not refused_cli]
+        print(
+            f"CLI probe calls: {len(probes.calls)}, failed: {len(probes.failures)}, "
+            f"refused CLI nodes in server logs: {len(refused_cli)}"
+        )
         assert unexplained == [], unexplained[:3]
         # the old cookies are refused, the newest accepted, by every node
         assert ping_all(rmq.names, cookies[-1]) == ["accepted"] * 3

@@ -18,8 +18,9 @@ pytestmark = [pytest.mark.interop, pytest.mark.timeout(300)]
 def assert_rotated(cluster, old, new, tls=None):
     cookies = {OLD: old, NEW: new}
     views = cluster.views(cookies)
-    assert all(own == NEW and set(pins.values()) <= {NEW} for own, pins in views.values()), \
-        {n: v[0] for n, v in views.items()}
+    assert all(own == NEW and set(pins.values()) <= {NEW} for own, pins in views.values()), {
+        n: v[0] for n, v in views.items()
+    }
     names = cluster.names
     good = asyncio.run(ping_many(names, new, timeout=10, tls=tls))
     bad = asyncio.run(ping_many(names, old, timeout=10, tls=tls))
@@ -34,9 +35,18 @@ def test_rotation_over_mutual_tls_distribution(tmp_path):
     old, new = generate(), generate()
     tls_args = ["-proto_dist", "inet_tls", "-ssl_dist_optfile", str(optfile)]
     with LocalCluster(old, 3, extra_args=tls_args) as cluster:
-        result = rotate_cli(tmp_path, cluster.names[0], old, new,
-                            "--tls-ca", str(pki.ca_cert), "--tls-cert", str(pki.client_cert),
-                            "--tls-key", str(pki.client_key))
+        result = rotate_cli(
+            tmp_path,
+            cluster.names[0],
+            old,
+            new,
+            "--tls-ca",
+            str(pki.ca_cert),
+            "--tls-cert",
+            str(pki.client_cert),
+            "--tls-key",
+            str(pki.client_key),
+        )
         assert result.returncode == 0, result.stderr[-1500:]
         tls = TlsOptions(str(pki.client_cert), str(pki.client_key), str(pki.ca_cert))
         assert_rotated(cluster, old, new, tls=tls)
@@ -59,8 +69,9 @@ def test_rotation_of_otp27_and_otp29_nodes(tmp_path, otp27_root, otp29_root):
     """Newer releases: OTP 29 (Debian sid) with OTP 27 (trixie), each in its chroot."""
     old, new = generate(), generate()
     with LocalCluster(old, 3, kinds=("otp29", "otp27")) as cluster:
-        releases = {cluster.nodes[n].eval("erlang:system_info(otp_release).")
-                    for n in cluster.names}
+        releases = {
+            cluster.nodes[n].eval("erlang:system_info(otp_release).") for n in cluster.names
+        }
         assert releases == {b"27", b"29"}
         result = rotate_cli(tmp_path, cluster.names[0], old, new)
         assert result.returncode == 0, result.stderr[-1500:]

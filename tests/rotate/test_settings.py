@@ -7,40 +7,85 @@ import json
 import pytest
 
 from erlcookie.errors import OperationalError
-from erlcookie.rotate.settings import (CommandStore, DialSettings, DiscoverySettings, FileStore,
-                                       KubeDiscoverySettings, KubeSettings, NodeDial, NoStore,
-                                       RestartSettings, RotateSettings, SecretStore, TlsSettings)
+from erlcookie.rotate.settings import (
+    CommandStore,
+    DialSettings,
+    DiscoverySettings,
+    FileStore,
+    KubeDiscoverySettings,
+    KubeSettings,
+    NodeDial,
+    NoStore,
+    RestartSettings,
+    RotateSettings,
+    SecretStore,
+    TlsSettings,
+)
 
 # The settings a journal written before typed settings holds (the CLI's dicts, as saved).
 PLAIN_DICT_JOURNAL = {
-    "discovery": {"nodes": ["a@h"], "epmd_hosts": [["127.0.0.1", 4369, "h"]], "epmd_match": "a*",
-                  "kubernetes": {"namespace": "chat", "selector": "app=chat",
-                                 "env": ["RELEASE_NODE"], "template": None, "container": None,
-                                 "port_forward": True, "dial_by_name": False}},
-    "dial": {"epmd_port": 4369, "host": None,
-             "nodes": {"b@h": {"host": "127.0.0.1", "epmd_port": 4369, "dist_port": 9100}},
-             "tls": {"certfile": "c.pem", "keyfile": "k.pem", "cafile": None,
-                     "verify_hostname": False, "server_name": None}},
+    "discovery": {
+        "nodes": ["a@h"],
+        "epmd_hosts": [["127.0.0.1", 4369, "h"]],
+        "epmd_match": "a*",
+        "kubernetes": {
+            "namespace": "chat",
+            "selector": "app=chat",
+            "env": ["RELEASE_NODE"],
+            "template": None,
+            "container": None,
+            "port_forward": True,
+            "dial_by_name": False,
+        },
+    },
+    "dial": {
+        "epmd_port": 4369,
+        "host": None,
+        "nodes": {"b@h": {"host": "127.0.0.1", "epmd_port": 4369, "dist_port": 9100}},
+        "tls": {
+            "certfile": "c.pem",
+            "keyfile": "k.pem",
+            "cafile": None,
+            "verify_hostname": False,
+            "server_name": None,
+        },
+    },
     "kube": {"kubeconfig": "/k", "context": "ctx", "in_cluster": None},
-    "timeout": 7.5, "concurrency": 8, "converge_timeout": 30.0, "converge_settle": 0.5,
+    "timeout": 7.5,
+    "concurrency": 8,
+    "converge_timeout": 30.0,
+    "converge_settle": 0.5,
     "restart": {"enabled": True, "targets": [["StatefulSet", "chat"]], "timeout": 300.0},
-    "persist": {"kind": "secret", "namespace": "chat", "name": "erlang-cookie", "key": "cookie",
-                "previous_key": None},
+    "persist": {
+        "kind": "secret",
+        "namespace": "chat",
+        "name": "erlang-cookie",
+        "key": "cookie",
+        "previous_key": None,
+    },
 }
 
 
 def full_settings() -> RotateSettings:
     return RotateSettings(
-        discovery=DiscoverySettings(nodes=("a@h",), epmd_hosts=(("127.0.0.1", 4369, "h"),),
-                                    epmd_match="a*",
-                                    kubernetes=KubeDiscoverySettings("app=chat", namespace="chat",
-                                                                     port_forward=True)),
-        dial=DialSettings(nodes={"b@h": NodeDial("127.0.0.1", 9100)},
-                          tls=TlsSettings(certfile="c.pem", keyfile="k.pem"), timeout=7.5),
+        discovery=DiscoverySettings(
+            nodes=("a@h",),
+            epmd_hosts=(("127.0.0.1", 4369, "h"),),
+            epmd_match="a*",
+            kubernetes=KubeDiscoverySettings("app=chat", namespace="chat", port_forward=True),
+        ),
+        dial=DialSettings(
+            nodes={"b@h": NodeDial("127.0.0.1", 9100)},
+            tls=TlsSettings(certfile="c.pem", keyfile="k.pem"),
+            timeout=7.5,
+        ),
         kube=KubeSettings(kubeconfig="/k", context="ctx"),
         persist=SecretStore("erlang-cookie", namespace="chat"),
         restart=RestartSettings(enabled=True, targets=(("StatefulSet", "chat"),), timeout=300.0),
-        concurrency=8, converge_timeout=30.0, converge_settle=0.5)
+        concurrency=8,
+        converge_timeout=30.0,
+        converge_settle=0.5,
+    )
 
 
 def test_roundtrip_through_json():
@@ -48,9 +93,15 @@ def test_roundtrip_through_json():
     assert RotateSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
 
 
-@pytest.mark.parametrize("store", [SecretStore("s", key="k", previous_key="p"),
-                                   FileStore("/var/lib/rabbitmq/.erlang.cookie", owner=(999, 998)),
-                                   CommandStore("cat > x"), NoStore()])
+@pytest.mark.parametrize(
+    "store",
+    [
+        SecretStore("s", key="k", previous_key="p"),
+        FileStore("/var/lib/rabbitmq/.erlang.cookie", owner=(999, 998)),
+        CommandStore("cat > x"),
+        NoStore(),
+    ],
+)
 def test_every_store_roundtrips_with_its_kind(store):
     data = json.loads(json.dumps(RotateSettings(persist=store).to_dict()))
     assert data["persist"]["kind"] == store.kind
@@ -69,14 +120,17 @@ def test_unknown_keys_are_ignored_and_missing_ones_defaulted():
     assert settings.dial == DialSettings() and settings.concurrency == 32
 
 
-@pytest.mark.parametrize("damaged", [
-    {"persist": {"kind": "tape"}},
-    {"persist": {"kind": "file"}},
-    {"dial": {"epmd_port": "many"}},
-    {"discovery": {"epmd_hosts": [["h"]]}},
-    {"discovery": {"kubernetes": {"namespace": "x"}}},
-    {"dial": []},
-])
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        {"persist": {"kind": "tape"}},
+        {"persist": {"kind": "file"}},
+        {"dial": {"epmd_port": "many"}},
+        {"discovery": {"epmd_hosts": [["h"]]}},
+        {"discovery": {"kubernetes": {"namespace": "x"}}},
+        {"dial": []},
+    ],
+)
 def test_damaged_settings_are_an_operational_error(damaged):
     with pytest.raises(OperationalError, match="settings are damaged"):
         RotateSettings.from_dict(damaged)
@@ -89,7 +143,13 @@ def test_the_journal_form_is_accepted_where_settings_are_handed_over(tmp_path):
     assert RotateSettings.of(PLAIN_DICT_JOURNAL) == full_settings()
     assert RotateSettings.of(full_settings()) is not None
     model = ClusterModel.uniform(["a@h"], OLD)
-    journal = Journal.create(tmp_path / "j.json", old_fingerprint="fp1:a", new_fingerprint="fp1:b",
-                             members=model.members, model=model, settings=PLAIN_DICT_JOURNAL,
-                             secrets_file=None)
+    journal = Journal.create(
+        tmp_path / "j.json",
+        old_fingerprint="fp1:a",
+        new_fingerprint="fp1:b",
+        members=model.members,
+        model=model,
+        settings=PLAIN_DICT_JOURNAL,
+        secrets_file=None,
+    )
     assert journal.settings == full_settings()

@@ -26,8 +26,8 @@ class Pki:
     client_cert: Path
     client_key: Path
     optfile: Path
-    other_ca_cert: Path       # a CA that signed nothing here: for "untrusted" cases
-    rogue_client_cert: Path   # a client certificate from the other CA
+    other_ca_cert: Path  # a CA that signed nothing here: for "untrusted" cases
+    rogue_client_cert: Path  # a client certificate from the other CA
     rogue_client_key: Path
 
 
@@ -42,9 +42,13 @@ def _name(cn: str) -> x509.Name:
 def _write_key(path: Path, key) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
 
 
 def _write_cert(path: Path, cert) -> None:
@@ -53,23 +57,38 @@ def _write_cert(path: Path, cert) -> None:
 
 def _ca(cn: str):
     key = _key()
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .sign(key, hashes.SHA256()))
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn))
+        .issuer_name(_name(cn))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
     return key, cert
 
 
 def _leaf(ca_key, ca_cert, cn: str, hosts: list[str], usage):
     key = _key()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     sans: list[x509.GeneralName] = []
     for host in hosts:
         try:
@@ -80,12 +99,17 @@ def _leaf(ca_key, ca_cert, cn: str, hosts: list[str], usage):
             # inet_tls_dist checks a peer named by IP (app@10.0.0.5) against DNS names:
             # the IP's text must be a DNS SAN too, or nodes cannot connect to each other
             sans.append(x509.DNSName(host))
-    builder = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(ca_cert.subject)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - dt.timedelta(minutes=5))
-               .not_valid_after(now + dt.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage(usage), critical=False))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage(usage), critical=False)
+    )
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     return key, builder.sign(ca_key, hashes.SHA256())
@@ -96,14 +120,27 @@ def make_pki(directory: Path, hosts: list[str]) -> Pki:
     ca_key, ca_cert = _ca("erlcookie test CA")
     both = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
     node_key, node_cert = _leaf(ca_key, ca_cert, "erlcookie test node", hosts, both)
-    client_key, client_cert = _leaf(ca_key, ca_cert, "erlcookie client", [],
-                                    [ExtendedKeyUsageOID.CLIENT_AUTH])
+    client_key, client_cert = _leaf(
+        ca_key, ca_cert, "erlcookie client", [], [ExtendedKeyUsageOID.CLIENT_AUTH]
+    )
     other_key, other_cert = _ca("some other CA")
-    rogue_key, rogue_cert = _leaf(other_key, other_cert, "rogue client", [],
-                                  [ExtendedKeyUsageOID.CLIENT_AUTH])
-    paths = {name: directory / name for name in
-             ("ca.pem", "node.pem", "node.key", "client.pem", "client.key", "dist.conf",
-              "other-ca.pem", "rogue.pem", "rogue.key")}
+    rogue_key, rogue_cert = _leaf(
+        other_key, other_cert, "rogue client", [], [ExtendedKeyUsageOID.CLIENT_AUTH]
+    )
+    paths = {
+        name: directory / name
+        for name in (
+            "ca.pem",
+            "node.pem",
+            "node.key",
+            "client.pem",
+            "client.key",
+            "dist.conf",
+            "other-ca.pem",
+            "rogue.pem",
+            "rogue.key",
+        )
+    }
     _write_cert(paths["ca.pem"], ca_cert)
     _write_cert(paths["node.pem"], node_cert)
     _write_key(paths["node.key"], node_key)
@@ -112,9 +149,17 @@ def make_pki(directory: Path, hosts: list[str]) -> Pki:
     _write_cert(paths["other-ca.pem"], other_cert)
     _write_cert(paths["rogue.pem"], rogue_cert)
     _write_key(paths["rogue.key"], rogue_key)
-    return Pki(paths["ca.pem"], paths["node.pem"], paths["node.key"], paths["client.pem"],
-               paths["client.key"], paths["dist.conf"], paths["other-ca.pem"],
-               paths["rogue.pem"], paths["rogue.key"])
+    return Pki(
+        paths["ca.pem"],
+        paths["node.pem"],
+        paths["node.key"],
+        paths["client.pem"],
+        paths["client.key"],
+        paths["dist.conf"],
+        paths["other-ca.pem"],
+        paths["rogue.pem"],
+        paths["rogue.key"],
+    )
 
 
 def write_optfile(pki: Pki, *, inside: Path | None = None) -> Path:
@@ -122,13 +167,16 @@ def write_optfile(pki: Pki, *, inside: Path | None = None) -> Path:
 
     `inside` is a chroot: the file names written are then as the chroot sees them.
     """
+
     def p(path: Path) -> str:
         return "/" + str(path.relative_to(inside)) if inside else str(path)
 
-    common = (f'{{certfile, "{p(pki.node_cert)}"}}, {{keyfile, "{p(pki.node_key)}"}}, '
-              f'{{cacertfile, "{p(pki.ca_cert)}"}}, {{verify, verify_peer}}, '
-              f'{{secure_renegotiate, true}}')
+    common = (
+        f'{{certfile, "{p(pki.node_cert)}"}}, {{keyfile, "{p(pki.node_key)}"}}, '
+        f'{{cacertfile, "{p(pki.ca_cert)}"}}, {{verify, verify_peer}}, '
+        f"{{secure_renegotiate, true}}"
+    )
     pki.optfile.write_text(
-        f"[{{server, [{common}, {{fail_if_no_peer_cert, true}}]}},\n"
-        f" {{client, [{common}]}}].\n")
+        f"[{{server, [{common}, {{fail_if_no_peer_cert, true}}]}},\n {{client, [{common}]}}].\n"
+    )
     return pki.optfile

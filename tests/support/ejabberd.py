@@ -56,23 +56,38 @@ class EjabberdNode:
 
     def args(self) -> list[str]:
         conf = self.base / "conf"
-        return ["--node", self.name, "--spool", str(self.base / "spool"),
-                "--logs", str(self.base / "logs"), "--config", str(conf / "ejabberd.yml"),
-                "--ctl-config", str(conf / "ejabberdctl.cfg"), "--config-dir", str(conf)]
+        return [
+            "--node",
+            self.name,
+            "--spool",
+            str(self.base / "spool"),
+            "--logs",
+            str(self.base / "logs"),
+            "--config",
+            str(conf / "ejabberd.yml"),
+            "--ctl-config",
+            str(conf / "ejabberdctl.cfg"),
+            "--config-dir",
+            str(conf),
+        ]
 
     def start(self) -> None:
         conf = self.base / "conf"
         for sub in ("spool", "logs", "conf"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         (conf / "ejabberd.yml").write_text(CONFIG.format(port=self.port))
-        (conf / "ejabberdctl.cfg").write_text("")   # not the package's (systemd paths)
+        (conf / "ejabberdctl.cfg").write_text("")  # not the package's (systemd paths)
         (conf / "inetrc").write_text("")
         svc.chown_tree(self.base, USER)
         out = open(self.base / "server.out", "ab")
         self.proc = subprocess.Popen(
             svc.as_user(USER, self.cluster.cli_env(), EJABBERDCTL, *self.args(), "foreground"),
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
-            cwd=str(self.base))
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            cwd=str(self.base),
+        )
         out.close()
 
     def wait_started(self, timeout: float = START_TIMEOUT) -> None:
@@ -119,12 +134,18 @@ class EjabberdCluster(svc.ServiceCluster):
         for name in self.names[1:]:
             self.ctl(name, "join_cluster", self.names[0])
 
-    def ctl(self, node: str, *args: str, check: bool = True, timeout: float = CTL_TIMEOUT
-            ) -> subprocess.CompletedProcess[str]:
+    def ctl(
+        self, node: str, *args: str, check: bool = True, timeout: float = CTL_TIMEOUT
+    ) -> subprocess.CompletedProcess[str]:
         """`ejabberdctl` as the service's user, reading the cookie from the shared HOME."""
         argv = svc.as_user(USER, self.cli_env(), EJABBERDCTL, *self.node(node).args(), *args)
-        return svc.run_tool(argv, cwd=self.base, timeout=timeout, check=check,
-                            what=f"ejabberdctl {' '.join(args)} on {node}")
+        return svc.run_tool(
+            argv,
+            cwd=self.base,
+            timeout=timeout,
+            check=check,
+            what=f"ejabberdctl {' '.join(args)} on {node}",
+        )
 
     def cluster_nodes(self, node: str | None = None) -> list[str]:
         out = self.ctl(node or self.names[0], "list_cluster").stdout

@@ -64,11 +64,12 @@ import json
 import re
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from erlcookie.k8s.selectors import parse_selector
@@ -87,8 +88,10 @@ RESOURCES: dict[str, tuple[str, str]] = {
 }
 PLURAL = {kind: plural for plural, (kind, _) in RESOURCES.items()}
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
-_PATH = re.compile(r"^/(?:api/v1|apis/(?P<group>apps|batch)/v1)"
-                   r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[a-z]+)(?:/(?P<name>[^/]+))?/?$")
+_PATH = re.compile(
+    r"^/(?:api/v1|apis/(?P<group>apps|batch)/v1)"
+    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[a-z]+)(?:/(?P<name>[^/]+))?/?$"
+)
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
@@ -99,9 +102,16 @@ class ApiError(Exception):
         self.code, self.reason, self.message, self.details = code, reason, message, details or {}
 
     def status(self) -> dict:
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": self.message, "reason": self.reason, "details": self.details,
-                "code": self.code}
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "details": self.details,
+            "code": self.code,
+        }
 
 
 @dataclass
@@ -163,12 +173,13 @@ class _Stall:
     interval: float
 
     def matches(self, method: str, path: str) -> bool:
-        return (self.method is None or self.method == method) and \
-            (self.path is None or self.path in path)
+        return (self.method is None or self.method == method) and (
+            self.path is None or self.path in path
+        )
 
 
 def _ts(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def merge_patch(target: Any, patch: Any, *, strategic: bool = False) -> Any:
@@ -180,8 +191,12 @@ def merge_patch(target: Any, patch: Any, *, strategic: bool = False) -> Any:
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
-        elif strategic and isinstance(value, list) and isinstance(result.get(key), list) and \
-                all(isinstance(v, dict) and "name" in v for v in value + result[key]):
+        elif (
+            strategic
+            and isinstance(value, list)
+            and isinstance(result.get(key), list)
+            and all(isinstance(v, dict) and "name" in v for v in value + result[key])
+        ):
             merged = {item["name"]: item for item in copy.deepcopy(result[key])}
             order = [item["name"] for item in result[key]]
             for item in value:
@@ -190,7 +205,9 @@ def merge_patch(target: Any, patch: Any, *, strategic: bool = False) -> Any:
                     continue
                 if item["name"] not in merged:
                     order.append(item["name"])
-                merged[item["name"]] = merge_patch(merged.get(item["name"], {}), item, strategic=True)
+                merged[item["name"]] = merge_patch(
+                    merged.get(item["name"], {}), item, strategic=True
+                )
             result[key] = [merged[n] for n in order if n in merged]
         else:
             result[key] = merge_patch(result.get(key), value, strategic=strategic)
@@ -250,9 +267,15 @@ def json_patch(target: Any, ops: list) -> Any:
 class KubeApiServer:
     """The fake API server. Thread-safe; use as a context manager or start()/stop()."""
 
-    def __init__(self, *, token: str = "erlcookie-test-token", auto_rollout: bool = True,
-                 user: str = "system:serviceaccount:default:erlcookie-test", nodes: int = 2,
-                 tls: tuple[Path, Path] | None = None):
+    def __init__(
+        self,
+        *,
+        token: str = "erlcookie-test-token",
+        auto_rollout: bool = True,
+        user: str = "system:serviceaccount:default:erlcookie-test",
+        nodes: int = 2,
+        tls: tuple[Path, Path] | None = None,
+    ):
         self.token = token
         self.tls = tls  # (certificate, key): serve HTTPS, as in-cluster clients require
         self.user = user
@@ -272,13 +295,13 @@ class KubeApiServer:
         self._lock = threading.RLock()
         self._rv = itertools.count(1000)
         self._ips = itertools.count(10)
-        self._now = datetime.now(timezone.utc).replace(microsecond=0)
+        self._now = datetime.now(UTC).replace(microsecond=0)
         self._frozen = False
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- life cycle -------------------------------------------------------------------------
-    def start(self) -> "KubeApiServer":
+    def start(self) -> KubeApiServer:
         server = self
 
         class Handler(_Handler):
@@ -293,8 +316,12 @@ class KubeApiServer:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
             self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="kube-api",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            name="kube-api",
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -306,7 +333,7 @@ class KubeApiServer:
             self._thread.join(timeout=5)
             self._httpd = None
 
-    def __enter__(self) -> "KubeApiServer":
+    def __enter__(self) -> KubeApiServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -321,9 +348,15 @@ class KubeApiServer:
     def port(self) -> int:
         return self._httpd.server_address[1]
 
-    def write_kubeconfig(self, path: str | Path, *, namespace: str | None = "default",
-                         context: str = "fake", token: str | None = None,
-                         extra_contexts: dict[str, str] | None = None) -> Path:
+    def write_kubeconfig(
+        self,
+        path: str | Path,
+        *,
+        namespace: str | None = "default",
+        context: str = "fake",
+        token: str | None = None,
+        extra_contexts: dict[str, str] | None = None,
+    ) -> Path:
         """A real kubeconfig (mode 0600) pointing at this server. `extra_contexts` maps
         more context names to their namespaces (same server and user)."""
         context_entry: dict[str, Any] = {"cluster": "fake", "user": "fake-user"}
@@ -331,12 +364,18 @@ class KubeApiServer:
             context_entry["namespace"] = namespace
         contexts = [{"name": context, "context": context_entry}]
         for name, ns in (extra_contexts or {}).items():
-            contexts.append({"name": name, "context": {"cluster": "fake", "user": "fake-user",
-                                                       "namespace": ns}})
-        config = {"apiVersion": "v1", "kind": "Config", "preferences": {},
-                  "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
-                  "users": [{"name": "fake-user", "user": {"token": token or self.token}}],
-                  "contexts": contexts, "current-context": context}
+            contexts.append(
+                {"name": name, "context": {"cluster": "fake", "user": "fake-user", "namespace": ns}}
+            )
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
+            "users": [{"name": "fake-user", "user": {"token": token or self.token}}],
+            "contexts": contexts,
+            "current-context": context,
+        }
         path = Path(path)
         path.write_text(json.dumps(config, indent=2))  # JSON is YAML
         path.chmod(0o600)
@@ -346,7 +385,7 @@ class KubeApiServer:
     def now(self) -> datetime:
         with self._lock:
             if not self._frozen:
-                self._now = max(self._now, datetime.now(timezone.utc).replace(microsecond=0))
+                self._now = max(self._now, datetime.now(UTC).replace(microsecond=0))
             return self._now
 
     def set_time(self, when: str | datetime) -> None:
@@ -373,37 +412,54 @@ class KubeApiServer:
             self._denied.clear()
             self._rules = None
 
-    def grant(self, verbs: str | list[str], resources: str | list[str], *,
-              namespace: str | None = None, names: list[str] | None = None) -> None:
+    def grant(
+        self,
+        verbs: str | list[str],
+        resources: str | list[str],
+        *,
+        namespace: str | None = None,
+        names: list[str] | None = None,
+    ) -> None:
         """Switch to an RBAC table: from the first grant on, only what some rule allows is
         allowed (403 otherwise), as with a Role bound to the caller. `names` narrows a
         rule as `resourceNames` does (so it never allows list or create)."""
         verbs = [verbs] if isinstance(verbs, str) else list(verbs)
         resources = [resources] if isinstance(resources, str) else list(resources)
         with self._lock:
-            self._rules = (self._rules or []) + [Rule(tuple(verbs), tuple(resources), namespace,
-                                                      tuple(names) if names else None)]
+            self._rules = (self._rules or []) + [
+                Rule(tuple(verbs), tuple(resources), namespace, tuple(names) if names else None)
+            ]
 
     def grant_role(self, role: dict) -> None:
         """Grant what a Role manifest's rules say, in its namespace."""
         ns = (role.get("metadata") or {}).get("namespace")
         for rule in role.get("rules") or []:
-            self.grant(rule["verbs"], rule["resources"], namespace=ns,
-                       names=rule.get("resourceNames"))
+            self.grant(
+                rule["verbs"], rule["resources"], namespace=ns, names=rule.get("resourceNames")
+            )
 
     def allowed(self, verb: str, plural: str, ns: str | None, name: str | None = None) -> bool:
         """What the authorizer answers (requests and SelfSubjectAccessReviews alike)."""
         with self._lock:
-            if any((v in (verb, "*")) and r == plural and (n is None or n == ns)
-                   for v, r, n in self._denied):
+            if any(
+                (v in (verb, "*")) and r == plural and (n is None or n == ns)
+                for v, r, n in self._denied
+            ):
                 return False
             if self._rules is None or plural == "selfsubjectaccessreviews":
                 return True  # system:basic-user may always ask about itself
             return any(rule.allows(verb, plural, ns, name) for rule in self._rules)
 
-    def pending(self, kind: str, name: str, count: int = 1, namespace: str = "default", *,
-                reason: str = "Unschedulable",
-                message: str = "0/3 nodes are available: 3 Insufficient cpu.") -> None:
+    def pending(
+        self,
+        kind: str,
+        name: str,
+        count: int = 1,
+        namespace: str = "default",
+        *,
+        reason: str = "Unschedulable",
+        message: str = "0/3 nodes are available: 3 Insufficient cpu.",
+    ) -> None:
         """The last `count` pods of this workload stay Pending (not scheduled: no IP, no
         container started), now and in every later rollout, until `schedule`."""
         with self._lock:
@@ -417,14 +473,24 @@ class KubeApiServer:
         with self._lock:
             self._pending.pop((kind, namespace, name), None)
             for key, pod in self._store.items():
-                if key[0] == "Pod" and key[1] == namespace and \
-                        (pod.get("status") or {}).get("phase") == "Pending" and \
-                        self._owned_by(pod, kind, namespace, name):
+                if (
+                    key[0] == "Pod"
+                    and key[1] == namespace
+                    and (pod.get("status") or {}).get("phase") == "Pending"
+                    and self._owned_by(pod, kind, namespace, name)
+                ):
                     self._run_pod(pod)
                     self._stamp(pod, copy.deepcopy(pod), manager="kubelet")
             for key, obj in self._store.items():
-                if key[1] != namespace or key[0] not in WORKLOADS or \
-                        not (key[0] == kind and key[2] == name or self._owned_by(obj, kind, namespace, name)):
+                if (
+                    key[1] != namespace
+                    or key[0] not in WORKLOADS
+                    or not (
+                        key[0] == kind
+                        and key[2] == name
+                        or self._owned_by(obj, kind, namespace, name)
+                    )
+                ):
                     continue
                 status = obj.setdefault("status", {})
                 for field_name in ("readyReplicas", "availableReplicas"):
@@ -434,8 +500,14 @@ class KubeApiServer:
                     if field_name in status:
                         status[field_name] = self.nodes
 
-    def stall_requests(self, mode: str = "drip", *, method: str | None = None,
-                       path: str | None = None, interval: float = 1.0) -> None:
+    def stall_requests(
+        self,
+        mode: str = "drip",
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        interval: float = 1.0,
+    ) -> None:
         """Requests (matching `method` and a `path` substring) are read and then answered
         one byte every `interval` seconds ("drip": every read of the client succeeds, so
         only a deadline for the whole request ends it) or never ("silent"). Until
@@ -449,18 +521,36 @@ class KubeApiServer:
         with self._lock:
             self._stall_requests = None
 
-    def fail_next(self, method: str, resource: str, name: str | None = None, *, status: int = 409,
-                  count: int = 1, reason: str | None = None, message: str | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        resource: str,
+        name: str | None = None,
+        *,
+        status: int = 409,
+        count: int = 1,
+        reason: str | None = None,
+        message: str | None = None,
+    ) -> None:
         with self._lock:
-            self._faults.append(_Fault(method.upper(), resource, name, count, status, reason, message))
+            self._faults.append(
+                _Fault(method.upper(), resource, name, count, status, reason, message)
+            )
 
     def clear_faults(self) -> None:
         """Forget every pending `fail_next` and `before_next`."""
         with self._lock:
             self._faults.clear()
 
-    def before_next(self, method: str, resource: str, name: str | None,
-                    action: Callable[["KubeApiServer"], None], *, count: int = 1) -> None:
+    def before_next(
+        self,
+        method: str,
+        resource: str,
+        name: str | None,
+        action: Callable[[KubeApiServer], None],
+        *,
+        count: int = 1,
+    ) -> None:
         with self._lock:
             self._faults.append(_Fault(method.upper(), resource, name, count, action=action))
 
@@ -492,11 +582,20 @@ class KubeApiServer:
 
     def objects(self, kind: str, namespace: str | None = "default") -> list[dict]:
         with self._lock:
-            return [copy.deepcopy(o) for (k, ns, _), o in sorted(self._store.items())
-                    if k == kind and (namespace is None or ns == namespace)]
+            return [
+                copy.deepcopy(o)
+                for (k, ns, _), o in sorted(self._store.items())
+                if k == kind and (namespace is None or ns == namespace)
+            ]
 
-    def update(self, kind: str, name: str, change: Callable[[dict], None],
-               namespace: str = "default", manager: str = "kubectl-edit") -> dict:
+    def update(
+        self,
+        kind: str,
+        name: str,
+        change: Callable[[dict], None],
+        namespace: str = "default",
+        manager: str = "kubectl-edit",
+    ) -> dict:
         """Change a stored object as another client's PUT would (new resourceVersion,
         a managedFields entry for `manager` at the server's time)."""
         with self._lock:
@@ -529,7 +628,11 @@ class KubeApiServer:
             if m and m["plural"] == "namespaces" and not m["ns"] and not m["group"]:
                 self._authorize(req.verb, "namespaces", None, m["name"])
                 return self._namespace(req, m["name"])
-            if not m or m["plural"] not in RESOURCES or RESOURCES[m["plural"]][1] != (m["group"] or ""):
+            if (
+                not m
+                or m["plural"] not in RESOURCES
+                or RESOURCES[m["plural"]][1] != (m["group"] or "")
+            ):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             plural, ns, name = m["plural"], m["ns"], m["name"]
             if req.query.get("watch") in ("true", "1"):
@@ -551,25 +654,40 @@ class KubeApiServer:
 
     def _namespace(self, req: Request, name: str | None) -> tuple[int, dict]:
         """Namespaces, just enough to create and delete test namespaces (no finalizers)."""
+
         def obj(ns: str) -> dict:
-            return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns},
-                    "status": {"phase": "Active"}}
+            return {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": ns},
+                "status": {"phase": "Active"},
+            }
 
         with self._lock:
             if req.method == "GET" and name is None:
-                return 200, {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {},
-                             "items": [obj(n) for n in sorted(self.namespaces)]}
+                return 200, {
+                    "kind": "NamespaceList",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "items": [obj(n) for n in sorted(self.namespaces)],
+                }
             if req.method == "POST" and name is None:
                 new = ((req.body or {}).get("metadata") or {}).get("name")
                 if not new:
-                    raise ApiError(422, "Invalid", "Namespace is invalid: metadata.name: Required value")
+                    raise ApiError(
+                        422, "Invalid", "Namespace is invalid: metadata.name: Required value"
+                    )
                 if new in self.namespaces:
                     raise ApiError(409, "AlreadyExists", f'namespaces "{new}" already exists')
                 self.namespaces.add(new)
                 return 201, obj(new)
             if name not in self.namespaces:
-                raise ApiError(404, "NotFound", f'namespaces "{name}" not found',
-                               {"name": name, "kind": "namespaces"})
+                raise ApiError(
+                    404,
+                    "NotFound",
+                    f'namespaces "{name}" not found',
+                    {"name": name, "kind": "namespaces"},
+                )
             if req.method == "GET":
                 return 200, obj(name)
             if req.method == "DELETE":
@@ -587,30 +705,45 @@ class KubeApiServer:
     def _access_review(self, req: Request) -> tuple[int, dict]:
         """POST selfsubjectaccessreviews: the authorizer's answer for the caller."""
         if req.method != "POST":
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on "
-                                                    "the requested resource")
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
         self._authorize("create", "selfsubjectaccessreviews", None, None)
         body = req.body if isinstance(req.body, dict) else {}
         attrs = (body.get("spec") or {}).get("resourceAttributes")
         if not isinstance(attrs, dict):
-            raise ApiError(422, "Invalid", 'SelfSubjectAccessReview.authorization.k8s.io "" is '
-                           "invalid: spec.resourceAttributes: Invalid value: \"null\": exactly one "
-                           "of nonResourceAttributes or resourceAttributes must be specified")
+            raise ApiError(
+                422,
+                "Invalid",
+                'SelfSubjectAccessReview.authorization.k8s.io "" is '
+                'invalid: spec.resourceAttributes: Invalid value: "null": exactly one '
+                "of nonResourceAttributes or resourceAttributes must be specified",
+            )
         with self._lock:
             self.reviews.append(dict(attrs))
         plural = attrs.get("resource") or ""
         known_group = RESOURCES[plural][1] if plural in RESOURCES else None
-        allowed = known_group == (attrs.get("group") or "") and \
-            self.allowed(attrs.get("verb") or "", plural, attrs.get("namespace") or None,
-                         attrs.get("name") or None)
+        allowed = known_group == (attrs.get("group") or "") and self.allowed(
+            attrs.get("verb") or "",
+            plural,
+            attrs.get("namespace") or None,
+            attrs.get("name") or None,
+        )
         status = {"allowed": allowed}
         if allowed:
-            status["reason"] = (f'RBAC: allowed by RoleBinding "erlcookie/{attrs.get("namespace")}" '
-                                f'of Role "erlcookie" to User "{self.user}"')
-        return 201, {"kind": "SelfSubjectAccessReview",
-                     "apiVersion": "authorization.k8s.io/v1",
-                     "metadata": {"creationTimestamp": None},
-                     "spec": {"resourceAttributes": attrs}, "status": status}
+            status["reason"] = (
+                f'RBAC: allowed by RoleBinding "erlcookie/{attrs.get("namespace")}" '
+                f'of Role "erlcookie" to User "{self.user}"'
+            )
+        return 201, {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": {"resourceAttributes": attrs},
+            "status": status,
+        }
 
     def _run_faults(self, method: str, plural: str, name: str | None) -> None:
         for fault in list(self._faults):
@@ -622,41 +755,64 @@ class KubeApiServer:
                     fault.action(self)
                     continue
                 kind = RESOURCES[plural][0]
-                reason = fault.reason or {409: "Conflict", 404: "NotFound", 403: "Forbidden",
-                                          500: "InternalError", 422: "Invalid"}.get(fault.status, "Unknown")
+                reason = fault.reason or {
+                    409: "Conflict",
+                    404: "NotFound",
+                    403: "Forbidden",
+                    500: "InternalError",
+                    422: "Invalid",
+                }.get(fault.status, "Unknown")
                 message = fault.message or (
                     f'Operation cannot be fulfilled on {plural} "{name}": the object has been '
                     "modified; please apply your changes to the latest version and try again"
-                    if fault.status == 409 else f"injected {fault.status} for {kind} {name}")
+                    if fault.status == 409
+                    else f"injected {fault.status} for {kind} {name}"
+                )
                 raise ApiError(fault.status, reason, message, {"name": name or "", "kind": plural})
 
-    def _dispatch(self, req: Request, plural: str, ns: str | None, name: str | None) -> tuple[int, dict]:
+    def _dispatch(
+        self, req: Request, plural: str, ns: str | None, name: str | None
+    ) -> tuple[int, dict]:
         kind = RESOURCES[plural][0]
         if req.method == "GET" and name is None:
             return 200, self._list(plural, ns, req.query)
         if ns not in self.namespaces and req.method == "POST":
-            raise ApiError(404, "NotFound", f'namespaces "{ns}" not found',
-                           {"name": ns, "kind": "namespaces"})
+            raise ApiError(
+                404, "NotFound", f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"}
+            )
         if req.method == "POST":
             if name is not None:
                 raise ApiError(405, "MethodNotAllowed", "POST to an object path")
-            return 201, copy.deepcopy(self._create(plural, ns, _require_object(req.body, kind), req.manager))
+            return 201, copy.deepcopy(
+                self._create(plural, ns, _require_object(req.body, kind), req.manager)
+            )
         current = self._store.get((kind, ns, name))
         if current is None:
-            raise ApiError(404, "NotFound", f'{_qualified(plural)} "{name}" not found',
-                           {"name": name, "kind": plural})
+            raise ApiError(
+                404,
+                "NotFound",
+                f'{_qualified(plural)} "{name}" not found',
+                {"name": name, "kind": plural},
+            )
         if req.method == "GET":
             return 200, copy.deepcopy(current)
         if req.method == "DELETE":
             del self._store[(kind, ns, name)]
             if kind in WORKLOADS:
                 self._delete_owned(kind, ns, name)
-            return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                         "details": {"name": name, "kind": plural, "uid": current["metadata"]["uid"]}}
+            return 200, {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": {"name": name, "kind": plural, "uid": current["metadata"]["uid"]},
+            }
         if req.method == "PUT":
             body = _require_object(req.body, kind)
             if (body.get("metadata") or {}).get("name") != name:
-                raise ApiError(400, "BadRequest", "the name of the object does not match the name on the URL")
+                raise ApiError(
+                    400, "BadRequest", "the name of the object does not match the name on the URL"
+                )
             return 200, copy.deepcopy(self._replace(plural, ns, name, body, req.manager))
         if req.method == "PATCH":
             ctype = (req.content_type or "").split(";")[0].strip()
@@ -664,13 +820,26 @@ class KubeApiServer:
                 if not isinstance(req.body, list):
                     raise ApiError(400, "BadRequest", "a JSON patch is a list of operations")
                 patched = json_patch(current, req.body)
-            elif ctype in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+            elif ctype in (
+                "application/merge-patch+json",
+                "application/strategic-merge-patch+json",
+            ):
                 if not isinstance(req.body, dict):
                     raise ApiError(400, "BadRequest", "a merge patch is an object")
-                patched = merge_patch(current, req.body, strategic=ctype.startswith("application/strategic"))
+                patched = merge_patch(
+                    current, req.body, strategic=ctype.startswith("application/strategic")
+                )
             else:
-                raise ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {ctype}")
-            wanted_rv = (req.body.get("metadata") or {}).get("resourceVersion") if isinstance(req.body, dict) else None
+                raise ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    f"the body of the request was in an unknown format: {ctype}",
+                )
+            wanted_rv = (
+                (req.body.get("metadata") or {}).get("resourceVersion")
+                if isinstance(req.body, dict)
+                else None
+            )
             if not wanted_rv:
                 patched["metadata"].pop("resourceVersion", None)
             return 200, copy.deepcopy(self._replace(plural, ns, name, patched, req.manager))
@@ -679,12 +848,16 @@ class KubeApiServer:
     def _list(self, plural: str, ns: str | None, query: dict) -> dict:
         kind, group = RESOURCES[plural]
         selector = parse_selector(query.get("labelSelector", ""))
-        items = [o for (k, n, _), o in sorted(self._store.items())
-                 if k == kind and (ns is None or n == ns)
-                 and selector.matches((o.get("metadata") or {}).get("labels") or {})]
+        items = [
+            o
+            for (k, n, _), o in sorted(self._store.items())
+            if k == kind
+            and (ns is None or n == ns)
+            and selector.matches((o.get("metadata") or {}).get("labels") or {})
+        ]
         start = int(query.get("continue") or 0)
         limit = int(query.get("limit") or 0) or len(items)
-        page = items[start:start + limit]
+        page = items[start : start + limit]
         meta: dict[str, Any] = {"resourceVersion": str(next(self._rv))}
         if start + limit < len(items):
             meta["continue"] = str(start + limit)
@@ -694,14 +867,22 @@ class KubeApiServer:
             item.pop("kind", None)  # list items come without kind/apiVersion, as from a real server
             item.pop("apiVersion", None)
             out_items.append(item)
-        return {"kind": f"{kind}List", "apiVersion": f"{group}/v1" if group else "v1",
-                "metadata": meta, "items": out_items}
+        return {
+            "kind": f"{kind}List",
+            "apiVersion": f"{group}/v1" if group else "v1",
+            "metadata": meta,
+            "items": out_items,
+        }
 
     # -- semantics ---------------------------------------------------------------------------
     def _validate(self, kind: str, obj: dict, old: dict | None) -> None:
         name = obj["metadata"].get("name")
         if not name or not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name) or len(name) > 253:
-            raise ApiError(422, "Invalid", f'{kind} "{name}" is invalid: metadata.name: Invalid value: "{name}"')
+            raise ApiError(
+                422,
+                "Invalid",
+                f'{kind} "{name}" is invalid: metadata.name: Invalid value: "{name}"',
+            )
         if kind != "Secret":
             return
         string_data = obj.pop("stringData", None) or {}
@@ -710,16 +891,32 @@ class KubeApiServer:
             data[key] = base64.b64encode(str(value).encode()).decode()
         for key, value in data.items():
             if not _SECRET_KEY.match(key):
-                raise ApiError(422, "Invalid", f'Secret "{name}" is invalid: data[{key}]: Invalid value: "{key}": '
-                                               "a valid config key must consist of alphanumeric characters, '-', '_' or '.'")
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f'Secret "{name}" is invalid: data[{key}]: Invalid value: "{key}": '
+                    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                )
             try:
                 base64.b64decode(value or "", validate=True)
             except (binascii.Error, ValueError):
-                raise ApiError(400, "BadRequest", f"Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at key {key}") from None
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at key {key}',
+                ) from None
         obj["data"] = data
         obj.setdefault("type", "Opaque")
-        if old is not None and old.get("immutable") and (old.get("data") != obj.get("data") or not obj.get("immutable")):
-            raise ApiError(422, "Invalid", f'Secret "{name}" is invalid: data: Forbidden: field is immutable when `immutable` is set')
+        if (
+            old is not None
+            and old.get("immutable")
+            and (old.get("data") != obj.get("data") or not obj.get("immutable"))
+        ):
+            raise ApiError(
+                422,
+                "Invalid",
+                f'Secret "{name}" is invalid: data: Forbidden: field is immutable when `immutable` is set',
+            )
 
     def _stamp(self, obj: dict, old: dict | None, manager: str = "test-seed") -> dict:
         meta = obj.setdefault("metadata", {})
@@ -728,21 +925,37 @@ class KubeApiServer:
             meta["uid"] = str(uuid.uuid4())
             meta["creationTimestamp"] = now
             meta["generation"] = 1
-            meta["managedFields"] = [{"manager": manager, "operation": "Update",
-                                      "apiVersion": obj.get("apiVersion", "v1"), "time": now}]
+            meta["managedFields"] = [
+                {
+                    "manager": manager,
+                    "operation": "Update",
+                    "apiVersion": obj.get("apiVersion", "v1"),
+                    "time": now,
+                }
+            ]
         else:
             old_meta = old["metadata"]
             meta["uid"] = old_meta["uid"]
             meta["creationTimestamp"] = old_meta["creationTimestamp"]
-            meta["generation"] = old_meta.get("generation", 1) + (obj.get("spec") != old.get("spec"))
-            changed = {k: v for k, v in obj.items() if k not in ("metadata", "status")} != \
-                {k: v for k, v in old.items() if k not in ("metadata", "status")} or \
-                _user_meta(meta) != _user_meta(old_meta)
+            meta["generation"] = old_meta.get("generation", 1) + (
+                obj.get("spec") != old.get("spec")
+            )
+            changed = {k: v for k, v in obj.items() if k not in ("metadata", "status")} != {
+                k: v for k, v in old.items() if k not in ("metadata", "status")
+            } or _user_meta(meta) != _user_meta(old_meta)
             meta["managedFields"] = copy.deepcopy(old_meta.get("managedFields") or [])
             if changed:
-                meta["managedFields"] = [m for m in meta["managedFields"] if m.get("manager") != manager]
-                meta["managedFields"].append({"manager": manager, "operation": "Update",
-                                              "apiVersion": obj.get("apiVersion", "v1"), "time": now})
+                meta["managedFields"] = [
+                    m for m in meta["managedFields"] if m.get("manager") != manager
+                ]
+                meta["managedFields"].append(
+                    {
+                        "manager": manager,
+                        "operation": "Update",
+                        "apiVersion": obj.get("apiVersion", "v1"),
+                        "time": now,
+                    }
+                )
         meta["resourceVersion"] = str(next(self._rv))
         return obj
 
@@ -754,8 +967,12 @@ class KubeApiServer:
         self._validate(kind, obj, None)
         name = obj["metadata"]["name"]
         if (kind, ns, name) in self._store:
-            raise ApiError(409, "AlreadyExists", f'{_qualified(plural)} "{name}" already exists',
-                           {"name": name, "kind": plural})
+            raise ApiError(
+                409,
+                "AlreadyExists",
+                f'{_qualified(plural)} "{name}" already exists',
+                {"name": name, "kind": plural},
+            )
         for key in ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"):
             obj["metadata"].pop(key, None)
         self._store[(kind, ns, name)] = self._stamp(obj, None, manager)
@@ -763,7 +980,9 @@ class KubeApiServer:
             self._reconcile(self._store[(kind, ns, name)], force=True)
         return self._store[(kind, ns, name)]
 
-    def _replace(self, plural: str, ns: str, name: str, obj: dict, manager: str = "test-edit") -> dict:
+    def _replace(
+        self, plural: str, ns: str, name: str, obj: dict, manager: str = "test-edit"
+    ) -> dict:
         kind, group = RESOURCES[plural]
         old = self._store[(kind, ns, name)]
         obj = copy.deepcopy(obj)
@@ -771,10 +990,13 @@ class KubeApiServer:
         obj["metadata"]["namespace"] = ns
         wanted = obj["metadata"].get("resourceVersion")
         if wanted and wanted != old["metadata"]["resourceVersion"]:
-            raise ApiError(409, "Conflict",
-                           f'Operation cannot be fulfilled on {_qualified(plural)} "{name}": the object '
-                           "has been modified; please apply your changes to the latest version and try again",
-                           {"name": name, "kind": plural})
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {_qualified(plural)} "{name}": the object '
+                "has been modified; please apply your changes to the latest version and try again",
+                {"name": name, "kind": plural},
+            )
         self._validate(kind, obj, old)
         if "status" in old and kind != "Secret":
             obj["status"] = copy.deepcopy(old.get("status"))  # status is a subresource
@@ -794,32 +1016,69 @@ class KubeApiServer:
                         self._delete_owned(key[0], ns, key[2])
 
     def _owned_pods(self, owner_kind: str, ns: str, owner: str) -> list[tuple]:
-        return [key for key, o in self._store.items() if key[0] == "Pod" and key[1] == ns and
-                any(r.get("kind") == owner_kind and r.get("name") == owner
-                    for r in o["metadata"].get("ownerReferences") or [])]
+        return [
+            key
+            for key, o in self._store.items()
+            if key[0] == "Pod"
+            and key[1] == ns
+            and any(
+                r.get("kind") == owner_kind and r.get("name") == owner
+                for r in o["metadata"].get("ownerReferences") or []
+            )
+        ]
 
-    def _new_pod(self, owner: dict, name: str, template: dict, extra_labels: dict,
-                 pending: tuple[str, str] | None = None) -> None:
+    def _new_pod(
+        self,
+        owner: dict,
+        name: str,
+        template: dict,
+        extra_labels: dict,
+        pending: tuple[str, str] | None = None,
+    ) -> None:
         ns = owner["metadata"]["namespace"]
         labels = {**((template.get("metadata") or {}).get("labels") or {}), **extra_labels}
         spec = copy.deepcopy(template.get("spec") or {})
-        pod = {"apiVersion": "v1", "kind": "Pod",
-               "metadata": {"name": name, "namespace": ns, "labels": labels,
-                            "annotations": copy.deepcopy((template.get("metadata") or {}).get("annotations") or {}),
-                            "ownerReferences": [{"apiVersion": owner["apiVersion"], "kind": owner["kind"],
-                                                 "name": owner["metadata"]["name"],
-                                                 "uid": owner["metadata"]["uid"], "controller": True}]},
-               "spec": spec}
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": name,
+                "namespace": ns,
+                "labels": labels,
+                "annotations": copy.deepcopy(
+                    (template.get("metadata") or {}).get("annotations") or {}
+                ),
+                "ownerReferences": [
+                    {
+                        "apiVersion": owner["apiVersion"],
+                        "kind": owner["kind"],
+                        "name": owner["metadata"]["name"],
+                        "uid": owner["metadata"]["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "spec": spec,
+        }
         if not pod["metadata"]["annotations"]:
             del pod["metadata"]["annotations"]
         if pending is None:
             self._run_pod(pod)
         else:  # what the scheduler leaves on a pod it cannot place
             reason, message = pending
-            pod["status"] = {"phase": "Pending", "qosClass": "BestEffort",
-                             "conditions": [{"type": "PodScheduled", "status": "False",
-                                             "reason": reason, "message": message,
-                                             "lastTransitionTime": _ts(self.now())}]}
+            pod["status"] = {
+                "phase": "Pending",
+                "qosClass": "BestEffort",
+                "conditions": [
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "reason": reason,
+                        "message": message,
+                        "lastTransitionTime": _ts(self.now()),
+                    }
+                ],
+            }
         self._store[("Pod", ns, name)] = self._stamp(pod, None, manager="kubelet")
 
     def _run_pod(self, pod: dict) -> None:
@@ -827,13 +1086,24 @@ class KubeApiServer:
         now = _ts(self.now())
         number = next(self._ips)
         ip = f"10.244.{number // 250}.{number % 250 + 2}"
-        pod["status"] = {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "startTime": now,
-                         "conditions": [{"type": "Ready", "status": "True"}],
-                         "containerStatuses": [
-                             {"name": c.get("name"), "ready": True, "restartCount": 0,
-                              "image": c.get("image"), "started": True,
-                              "state": {"running": {"startedAt": now}}}
-                             for c in (pod.get("spec") or {}).get("containers") or []]}
+        pod["status"] = {
+            "phase": "Running",
+            "podIP": ip,
+            "podIPs": [{"ip": ip}],
+            "startTime": now,
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [
+                {
+                    "name": c.get("name"),
+                    "ready": True,
+                    "restartCount": 0,
+                    "image": c.get("image"),
+                    "started": True,
+                    "state": {"running": {"startedAt": now}},
+                }
+                for c in (pod.get("spec") or {}).get("containers") or []
+            ],
+        }
 
     def _owned_by(self, obj: dict, kind: str, ns: str, name: str) -> bool:
         """Whether a workload (directly, or through its ReplicaSet) controls `obj`."""
@@ -841,8 +1111,11 @@ class KubeApiServer:
             if ref.get("kind") == kind and ref.get("name") == name:
                 return True
             owner = self._store.get((ref.get("kind"), ns, ref.get("name")))
-            if ref.get("kind") == "ReplicaSet" and owner is not None and \
-                    self._owned_by(owner, kind, ns, name):
+            if (
+                ref.get("kind") == "ReplicaSet"
+                and owner is not None
+                and self._owned_by(owner, kind, ns, name)
+            ):
                 return True
         return False
 
@@ -870,68 +1143,134 @@ class KubeApiServer:
         if kind == "Deployment":
             rs_name = f"{name}-{digest}"
             for key, rs in list(self._store.items()):  # older ReplicaSets scale to zero
-                if key[0] == "ReplicaSet" and key[1] == ns and key[2] != rs_name and \
-                        any(r.get("name") == name and r.get("kind") == "Deployment"
-                            for r in rs["metadata"].get("ownerReferences") or []):
+                if (
+                    key[0] == "ReplicaSet"
+                    and key[1] == ns
+                    and key[2] != rs_name
+                    and any(
+                        r.get("name") == name and r.get("kind") == "Deployment"
+                        for r in rs["metadata"].get("ownerReferences") or []
+                    )
+                ):
                     rs["spec"]["replicas"] = 0
                     rs.setdefault("status", {})["replicas"] = 0
                     for pod_key in self._owned_pods("ReplicaSet", ns, key[2]):
                         del self._store[pod_key]
             if ("ReplicaSet", ns, rs_name) not in self._store:
                 rs_template = copy.deepcopy(template)
-                rs_template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = digest
+                rs_template.setdefault("metadata", {}).setdefault("labels", {})[
+                    "pod-template-hash"
+                ] = digest
                 selector = copy.deepcopy(spec.get("selector") or {})
                 selector.setdefault("matchLabels", {})["pod-template-hash"] = digest
-                rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                      "metadata": {"name": rs_name, "namespace": ns,
-                                   "labels": copy.deepcopy(rs_template["metadata"]["labels"]),
-                                   "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
-                                                        "uid": meta["uid"], "controller": True}]},
-                      "spec": {"replicas": replicas, "selector": selector, "template": rs_template}}
-                self._store[("ReplicaSet", ns, rs_name)] = self._stamp(rs, None, manager="kube-controller-manager")
+                rs = {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "metadata": {
+                        "name": rs_name,
+                        "namespace": ns,
+                        "labels": copy.deepcopy(rs_template["metadata"]["labels"]),
+                        "ownerReferences": [
+                            {
+                                "apiVersion": "apps/v1",
+                                "kind": "Deployment",
+                                "name": name,
+                                "uid": meta["uid"],
+                                "controller": True,
+                            }
+                        ],
+                    },
+                    "spec": {"replicas": replicas, "selector": selector, "template": rs_template},
+                }
+                self._store[("ReplicaSet", ns, rs_name)] = self._stamp(
+                    rs, None, manager="kube-controller-manager"
+                )
             rs = self._store[("ReplicaSet", ns, rs_name)]
             rs["spec"]["replicas"] = replicas
-            self._replace_pods(rs, [f"{rs_name}-{_suffix(rs_name, i, digest)}" for i in range(replicas)],
-                               rs["spec"]["template"], {}, pending=pending)
-            rs["status"] = {"replicas": replicas, "readyReplicas": ready, "availableReplicas": ready,
-                            "observedGeneration": rs["metadata"]["generation"]}
-            obj["status"] = {"observedGeneration": meta["generation"], "replicas": replicas,
-                             "updatedReplicas": replicas, "readyReplicas": ready,
-                             "availableReplicas": ready,
-                             "conditions": [{"type": "Available", "status": "True"},
-                                            {"type": "Progressing", "status": "True",
-                                             "reason": "NewReplicaSetAvailable"}]}
+            self._replace_pods(
+                rs,
+                [f"{rs_name}-{_suffix(rs_name, i, digest)}" for i in range(replicas)],
+                rs["spec"]["template"],
+                {},
+                pending=pending,
+            )
+            rs["status"] = {
+                "replicas": replicas,
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+                "observedGeneration": rs["metadata"]["generation"],
+            }
+            obj["status"] = {
+                "observedGeneration": meta["generation"],
+                "replicas": replicas,
+                "updatedReplicas": replicas,
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+                "conditions": [
+                    {"type": "Available", "status": "True"},
+                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"},
+                ],
+            }
         elif kind == "StatefulSet":
             revision = f"{name}-{digest}"
             names = [f"{name}-{i}" for i in range(replicas)]
-            self._replace_pods(obj, names, template, {"controller-revision-hash": revision},
-                               per_pod_label=True, pending=pending)
-            obj["status"] = {"observedGeneration": meta["generation"], "replicas": replicas,
-                             "readyReplicas": ready, "availableReplicas": ready,
-                             "currentReplicas": replicas, "updatedReplicas": replicas,
-                             "currentRevision": revision, "updateRevision": revision}
+            self._replace_pods(
+                obj,
+                names,
+                template,
+                {"controller-revision-hash": revision},
+                per_pod_label=True,
+                pending=pending,
+            )
+            obj["status"] = {
+                "observedGeneration": meta["generation"],
+                "replicas": replicas,
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+                "currentReplicas": replicas,
+                "updatedReplicas": replicas,
+                "currentRevision": revision,
+                "updateRevision": revision,
+            }
         elif kind == "DaemonSet":
             names = [f"{name}-{_suffix(name, i, digest)}" for i in range(self.nodes)]
-            self._replace_pods(obj, names, template, {"controller-revision-hash": digest},
-                               pending=pending)
-            obj["status"] = {"observedGeneration": meta["generation"],
-                             "desiredNumberScheduled": self.nodes, "currentNumberScheduled": self.nodes,
-                             "updatedNumberScheduled": self.nodes, "numberReady": self.nodes - waiting,
-                             "numberAvailable": self.nodes - waiting}
+            self._replace_pods(
+                obj, names, template, {"controller-revision-hash": digest}, pending=pending
+            )
+            obj["status"] = {
+                "observedGeneration": meta["generation"],
+                "desiredNumberScheduled": self.nodes,
+                "currentNumberScheduled": self.nodes,
+                "updatedNumberScheduled": self.nodes,
+                "numberReady": self.nodes - waiting,
+                "numberAvailable": self.nodes - waiting,
+            }
         elif kind == "ReplicaSet":
             if meta.get("ownerReferences"):
                 return  # run by a Deployment, reconciled there
             names = [f"{name}-{_suffix(name, i, digest)}" for i in range(replicas)]
             self._replace_pods(obj, names, template, {}, pending=pending)
-            obj["status"] = {"replicas": replicas, "readyReplicas": ready,
-                             "availableReplicas": ready, "observedGeneration": meta["generation"]}
+            obj["status"] = {
+                "replicas": replicas,
+                "readyReplicas": ready,
+                "availableReplicas": ready,
+                "observedGeneration": meta["generation"],
+            }
         elif kind == "Job":
-            self._replace_pods(obj, [f"{name}-{_suffix(name, 0, digest)}"], template, {}, pending=pending)
+            self._replace_pods(
+                obj, [f"{name}-{_suffix(name, 0, digest)}"], template, {}, pending=pending
+            )
             obj["status"] = {"active": 1, "startTime": _ts(self.now())}
 
-    def _replace_pods(self, owner: dict, names: list[str], template: dict, extra: dict,
-                      per_pod_label: bool = False,
-                      pending: tuple[int, tuple[str, str]] = (0, ("", ""))) -> None:
+    def _replace_pods(
+        self,
+        owner: dict,
+        names: list[str],
+        template: dict,
+        extra: dict,
+        per_pod_label: bool = False,
+        pending: tuple[int, tuple[str, str]] = (0, ("", "")),
+    ) -> None:
         ns = owner["metadata"]["namespace"]
         for key in self._owned_pods(owner["kind"], ns, owner["metadata"]["name"]):
             del self._store[key]
@@ -940,15 +1279,21 @@ class KubeApiServer:
             labels = dict(extra)
             if per_pod_label:
                 labels["statefulset.kubernetes.io/pod-name"] = pod_name
-            self._new_pod(owner, pod_name, template, labels,
-                          pending=why if index >= len(names) - waiting else None)
+            self._new_pod(
+                owner,
+                pod_name,
+                template,
+                labels,
+                pending=why if index >= len(names) - waiting else None,
+            )
 
 
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
 
-def _forbidden(user: str, verb: str, plural: str, group: str, ns: str | None,
-               name: str | None) -> ApiError:
+def _forbidden(
+    user: str, verb: str, plural: str, group: str, ns: str | None, name: str | None
+) -> ApiError:
     """The authorizer's 403, with the real server's message and details."""
     qualified = f"{plural}.{group}" if group else plural
     subject = f'{qualified} "{name}"' if name else qualified
@@ -956,8 +1301,13 @@ def _forbidden(user: str, verb: str, plural: str, group: str, ns: str | None,
     details = {"name": name or "", "kind": plural}
     if group:
         details["group"] = group
-    return ApiError(403, "Forbidden", f'{subject} is forbidden: User "{user}" cannot {verb} '
-                                      f'resource "{plural}" in API group "{group}"{where}', details)
+    return ApiError(
+        403,
+        "Forbidden",
+        f'{subject} is forbidden: User "{user}" cannot {verb} '
+        f'resource "{plural}" in API group "{group}"{where}',
+        details,
+    )
 
 
 def _suffix(base: str, index: int, digest: str) -> str:
@@ -1011,9 +1361,16 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = 400, ApiError(400, "BadRequest", "the body is not JSON").status()
         else:
             status, payload = self.api.handle(
-                Request(self.command, parts.path, query, body, self.headers.get("Content-Type"),
-                        self.headers.get("User-Agent")),
-                self.headers.get("Authorization"))
+                Request(
+                    self.command,
+                    parts.path,
+                    query,
+                    body,
+                    self.headers.get("Content-Type"),
+                    self.headers.get("User-Agent"),
+                ),
+                self.headers.get("Authorization"),
+            )
         data = json.dumps(payload).encode()
         stall = self.api._stall_requests
         if stall is not None and stall.matches(self.command, parts.path):
@@ -1025,7 +1382,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _stall(self, stall: "_Stall", status: int, data: bytes) -> None:
+    def _stall(self, stall: _Stall, status: int, data: bytes) -> None:
         """Answer one byte per interval (headers included), or not at all; bounded by the
         server's life and five minutes."""
         stopping = self.api._stopping
@@ -1033,9 +1390,11 @@ class _Handler(BaseHTTPRequestHandler):
         if stall.mode == "silent":
             stopping.wait(300)
             return
-        head = (f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
-                "Content-Type: application/json\r\n"
-                f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode()
+        head = (
+            f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        ).encode()
         for index, byte in enumerate(head + data):
             if index and stopping.wait(stall.interval) or index * stall.interval > 300:
                 return

@@ -27,9 +27,10 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import erlang
 
@@ -194,8 +195,9 @@ class TestNode:
     def host(self) -> str:
         return self.name.split("@", 1)[1]
 
-    def eval(self, expr: str, timeout: float = EVAL_TIMEOUT, *,
-             bindings: dict[str, Any] | None = None) -> Any:
+    def eval(
+        self, expr: str, timeout: float = EVAL_TIMEOUT, *, bindings: dict[str, Any] | None = None
+    ) -> Any:
         """Evaluate an Erlang expression (ending in '.') in the node; its value.
 
         `bindings` maps variable names to values (erlang-py terms; a Cookie becomes an
@@ -209,8 +211,10 @@ class TestNode:
         secrets = [v for v in bindings.values() if isinstance(v, Cookie)]
         encoded = terms.encode([(terms.atom(k), v) for k, v in bindings.items()])
         ident = str(next(self._ids))
-        line = (f"{ident} {base64.b64encode(expr.encode()).decode()} "
-                f"{base64.b64encode(encoded).decode()}\n").encode()
+        line = (
+            f"{ident} {base64.b64encode(expr.encode()).decode()} "
+            f"{base64.b64encode(encoded).decode()}\n"
+        ).encode()
         assert self.proc.stdin is not None
         self.proc.stdin.write(line)
         self.proc.stdin.flush()
@@ -234,7 +238,7 @@ class TestNode:
 
     def dist_port(self) -> int:
         """The node's distribution listen port (from its own EPMD registration)."""
-        value = self.eval(f"erl_epmd:port_please(\"{self.alive}\", \"127.0.0.1\").")
+        value = self.eval(f'erl_epmd:port_please("{self.alive}", "127.0.0.1").')
         return value[1]
 
     def log_text(self) -> str:
@@ -271,18 +275,25 @@ class TestNode:
             shutil.rmtree(directory, ignore_errors=True)
         self._cleanup_dirs.clear()
 
-    def __enter__(self) -> "TestNode":
+    def __enter__(self) -> TestNode:
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
 
-def launch(cookie: Cookie, *, kind: str = "otp25", name: str | None = None,
-           long_names: bool = False, host: str | None = None,
-           listen_port: int | tuple[int, int] | None = None,
-           extra_args: Sequence[str] = (), otp_root: Path | None = None,
-           timeout: float = START_TIMEOUT) -> TestNode:
+def launch(
+    cookie: Cookie,
+    *,
+    kind: str = "otp25",
+    name: str | None = None,
+    long_names: bool = False,
+    host: str | None = None,
+    listen_port: int | tuple[int, int] | None = None,
+    extra_args: Sequence[str] = (),
+    otp_root: Path | None = None,
+    timeout: float = START_TIMEOUT,
+) -> TestNode:
     """Start one node and wait until its REPL answers. Stop it with `.stop()` (or `with`)."""
     ensure_epmd()
     alive = name or f"t{kind}-{secrets.token_hex(4)}"
@@ -292,8 +303,9 @@ def launch(cookie: Cookie, *, kind: str = "otp25", name: str | None = None,
         from .otp_roots import otp_root as root_for
 
         otp_root = root_for(kind)
-    base_dir = Path(tempfile.mkdtemp(prefix="erlcookie-node-",
-                                     dir=str(otp_root / "tmp") if otp_root else None))
+    base_dir = Path(
+        tempfile.mkdtemp(prefix="erlcookie-node-", dir=str(otp_root / "tmp") if otp_root else None)
+    )
     os.chmod(base_dir, 0o700)
     home = base_dir / "home"
     home.mkdir()
@@ -302,12 +314,22 @@ def launch(cookie: Cookie, *, kind: str = "otp25", name: str | None = None,
     erl_args: list[str] = ["-name" if long_names else "-sname", node_arg]
     if listen_port is not None:
         low, high = (listen_port, listen_port) if isinstance(listen_port, int) else listen_port
-        erl_args += ["-kernel", "inet_dist_listen_min", str(low),
-                     "-kernel", "inet_dist_listen_max", str(high)]
+        erl_args += [
+            "-kernel",
+            "inet_dist_listen_min",
+            str(low),
+            "-kernel",
+            "inet_dist_listen_max",
+            str(high),
+        ]
     erl_args += list(extra_args)
     inner_home = "/" + str(home.relative_to(otp_root)) if otp_root else str(home)
-    env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-           "HOME": inner_home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    env = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": inner_home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+    }
     if kind == "otp25" or kind in CHROOT_KINDS:
         cmd = ["erl", "-noshell", *erl_args, "-eval", ERLANG_REPL]
         if kind in CHROOT_KINDS:
@@ -321,9 +343,15 @@ def launch(cookie: Cookie, *, kind: str = "otp25", name: str | None = None,
         cmd += ["-e", ELIXIR_REPL]
     else:
         raise ValueError(f"unknown node kind {kind!r}")
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=env, cwd=str(home),
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=str(home),
+        start_new_session=True,
+    )
     node = TestNode(name=node_arg, kind=kind, proc=proc, home=home, cookie=cookie)
     node._cleanup_dirs.append(base_dir)
     node._reader = threading.Thread(target=node._pump, name=f"pump-{alive}", daemon=True)

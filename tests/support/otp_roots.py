@@ -29,8 +29,8 @@ BUILD_TIMEOUT = 1800
 
 @dataclass(frozen=True)
 class RootKind:
-    kind: str      # "otp27": also the node kind tests/support/nodes.py launches
-    suite: str     # the Debian release debootstrap installs
+    kind: str  # "otp27": also the node kind tests/support/nodes.py launches
+    suite: str  # the Debian release debootstrap installs
     default: Path
 
     @property
@@ -45,10 +45,13 @@ class RootKind:
         return Path(os.environ.get(self.env) or self.default)
 
 
-ROOTS = {r.kind: r for r in (
-    RootKind("otp27", "trixie", Path("/var/cache/erlcookie/trixie")),
-    RootKind("otp29", "sid", Path("/var/cache/erlcookie/sid")),
-)}
+ROOTS = {
+    r.kind: r
+    for r in (
+        RootKind("otp27", "trixie", Path("/var/cache/erlcookie/trixie")),
+        RootKind("otp29", "sid", Path("/var/cache/erlcookie/sid")),
+    )
+}
 CHROOT_KINDS = frozenset(ROOTS)
 
 
@@ -75,18 +78,21 @@ def otp_root(kind: str = "otp27", *, build: bool | None = None) -> Path:
     if not build:
         raise OtpRootUnavailable(
             f"no {kind} root at {root}; set ERLCOOKIE_BUILD_OTP_ROOT=1 to build it with "
-            f"`{' '.join(build_command(root, spec.suite))}` (root and network to Debian needed)")
+            f"`{' '.join(build_command(root, spec.suite))}` (root and network to Debian needed)"
+        )
     if os.geteuid() != 0:
         raise OtpRootUnavailable(f"building the {kind} root needs root (debootstrap, chroot)")
     if shutil.which("debootstrap") is None:
-        raise OtpRootUnavailable("building an OTP root needs debootstrap "
-                                 "(apt-get install debootstrap)")
+        raise OtpRootUnavailable(
+            "building an OTP root needs debootstrap (apt-get install debootstrap)"
+        )
     partial = root.with_name(root.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(build_command(partial, spec.suite), capture_output=True, text=True,
-                          timeout=BUILD_TIMEOUT)
+    proc = subprocess.run(
+        build_command(partial, spec.suite), capture_output=True, text=True, timeout=BUILD_TIMEOUT
+    )
     if proc.returncode != 0 or not _usable(partial):
         raise OtpRootUnavailable(f"debootstrap failed ({proc.returncode}): {proc.stderr[-500:]}")
     partial.rename(root)  # appears complete or not at all
@@ -99,8 +105,12 @@ def otp27_root(*, build: bool | None = None) -> Path:
 
 def otp_release_of(root: Path | None) -> str:
     """The OTP major release of the root's erl (or of the host's erl for None)."""
-    cmd = ["erl", "-noshell", "-eval",
-           'io:format("~s~n", [erlang:system_info(otp_release)]), halt().']
+    cmd = [
+        "erl",
+        "-noshell",
+        "-eval",
+        'io:format("~s~n", [erlang:system_info(otp_release)]), halt().',
+    ]
     if root is not None:
         cmd = ["chroot", str(root)] + cmd
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)

@@ -30,8 +30,7 @@ CTL_TIMEOUT = 60.0
 
 
 def available() -> bool:
-    return os.path.exists(RABBITMQ_SERVER) and svc.account(USER) is not None \
-        and os.geteuid() == 0
+    return os.path.exists(RABBITMQ_SERVER) and svc.account(USER) is not None and os.geteuid() == 0
 
 
 class RabbitNode:
@@ -49,19 +48,20 @@ class RabbitNode:
         return self.base / "log" / f"{self.name}.log"
 
     def env(self) -> dict[str, str]:
-        return {**self.cluster.cli_env(),
-                "RABBITMQ_NODENAME": self.name,
-                "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
-                "RABBITMQ_NODE_PORT": str(self.amqp_port),
-                "RABBITMQ_DIST_PORT": str(self.dist_port),
-                "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"),
-                "RABBITMQ_LOG_BASE": str(self.base / "log"),
-                "RABBITMQ_CONFIG_FILE": str(self.base / "rabbitmq"),
-                "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.base / "advanced.config"),
-                "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "enabled_plugins"),
-                "RABBITMQ_PID_FILE": str(self.base / "pid"),
-                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS":
-                    "-kernel inet_dist_use_interface {127,0,0,1}"}
+        return {
+            **self.cluster.cli_env(),
+            "RABBITMQ_NODENAME": self.name,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.amqp_port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(self.base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.base / "log"),
+            "RABBITMQ_CONFIG_FILE": str(self.base / "rabbitmq"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.base / "advanced.config"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.base / "enabled_plugins"),
+            "RABBITMQ_PID_FILE": str(self.base / "pid"),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        }
 
     def start(self) -> None:
         for sub in ("mnesia", "log"):
@@ -69,9 +69,14 @@ class RabbitNode:
         (self.base / "enabled_plugins").write_text("[].\n")
         svc.chown_tree(self.base, USER)
         out = open(self.base / "server.out", "ab")
-        self.proc = subprocess.Popen(svc.as_user(USER, self.env(), RABBITMQ_SERVER),
-                                     stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                     start_new_session=True, cwd=str(self.base))
+        self.proc = subprocess.Popen(
+            svc.as_user(USER, self.env(), RABBITMQ_SERVER),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            cwd=str(self.base),
+        )
         out.close()
 
     def wait_started(self, timeout: float = START_TIMEOUT) -> None:
@@ -79,8 +84,12 @@ class RabbitNode:
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {self.server_output()[-2000:]}")
-            if self.cluster.ctl(self.name, "-q", "await_startup", "--timeout", "5",
-                                check=False, timeout=15).returncode == 0:
+            if (
+                self.cluster.ctl(
+                    self.name, "-q", "await_startup", "--timeout", "5", check=False, timeout=15
+                ).returncode
+                == 0
+            ):
                 return
             time.sleep(0.5)
         raise RuntimeError(f"{self.name} did not start in {timeout:.0f} s")
@@ -115,12 +124,23 @@ class RabbitCluster(svc.ServiceCluster):
         self.nodes = [RabbitNode(self, i) for i in range(1, size + 1)]
         self._boot(self._join)
 
-    def ctl(self, node: str, *args: str, tool: str = "rabbitmqctl", check: bool = True,
-            timeout: float = CTL_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    def ctl(
+        self,
+        node: str,
+        *args: str,
+        tool: str = "rabbitmqctl",
+        check: bool = True,
+        timeout: float = CTL_TIMEOUT,
+    ) -> subprocess.CompletedProcess[str]:
         """A CLI tool run as the service's user, reading the cookie from the shared HOME."""
         argv = svc.as_user(USER, self.cli_env(), str(RABBITMQ_BIN / tool), "-n", node, *args)
-        return svc.run_tool(argv, cwd=self.base, timeout=timeout, check=check,
-                            what=f"{tool} {' '.join(args)} on {node}")
+        return svc.run_tool(
+            argv,
+            cwd=self.base,
+            timeout=timeout,
+            check=check,
+            what=f"{tool} {' '.join(args)} on {node}",
+        )
 
     def _join(self) -> None:
         first = self.names[0]
@@ -139,15 +159,16 @@ class AmqpTraffic:
     with manual acks through another, so a broken cluster shows as unconfirmed or lost
     messages. Uses pika, one connection per thread (pika connections are not shared)."""
 
-    def __init__(self, cluster: RabbitCluster, *, queue: str = "erlcookie-rotation",
-                 rate: float = 50.0) -> None:
+    def __init__(
+        self, cluster: RabbitCluster, *, queue: str = "erlcookie-rotation", rate: float = 50.0
+    ) -> None:
         import threading
 
         self.cluster = cluster
         self.queue = queue
         self.rate = rate
         self.confirmed: list[int] = []
-        self.refused: list[tuple[int, str]] = []   # publishes nacked or failed
+        self.refused: list[tuple[int, str]] = []  # publishes nacked or failed
         self.received: set[int] = set()
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -157,10 +178,15 @@ class AmqpTraffic:
     def _params(self, node: RabbitNode):
         import pika
 
-        return pika.ConnectionParameters(host="127.0.0.1", port=node.amqp_port,
-                                         heartbeat=30, blocked_connection_timeout=30,
-                                         socket_timeout=10, connection_attempts=3,
-                                         retry_delay=1)
+        return pika.ConnectionParameters(
+            host="127.0.0.1",
+            port=node.amqp_port,
+            heartbeat=30,
+            blocked_connection_timeout=30,
+            socket_timeout=10,
+            connection_attempts=3,
+            retry_delay=1,
+        )
 
     def _declare(self, channel) -> None:
         channel.queue_declare(self.queue, durable=True, arguments={"x-queue-type": "quorum"})
@@ -178,8 +204,13 @@ class AmqpTraffic:
             while not self._stop.is_set() and seq < 1_000_000:
                 seq += 1
                 try:
-                    channel.basic_publish("", self.queue, str(seq).encode(), mandatory=True,
-                                          properties=pika.BasicProperties(delivery_mode=2))
+                    channel.basic_publish(
+                        "",
+                        self.queue,
+                        str(seq).encode(),
+                        mandatory=True,
+                        properties=pika.BasicProperties(delivery_mode=2),
+                    )
                     self.confirmed.append(seq)
                 except (pika.exceptions.NackError, pika.exceptions.UnroutableError) as exc:
                     self.refused.append((seq, type(exc).__name__))

@@ -30,10 +30,10 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from erlcookie.cookie.value import Cookie
 from tests.support import nodes as node_support
@@ -50,19 +50,43 @@ def write_cookie(path: Path, cookie: Cookie | str, mode: int = 0o600) -> Path:
     return atomic_write(path, text, mode=mode)
 
 
-def rotate_cli(workdir: Path, seed: str, old: Cookie, new: Cookie, *extra: str,
-               persist: Path | None = None, tag: str = "0", timeout: float = 180
-               ) -> subprocess.CompletedProcess[str]:
+def rotate_cli(
+    workdir: Path,
+    seed: str,
+    old: Cookie,
+    new: Cookie,
+    *extra: str,
+    persist: Path | None = None,
+    tag: str = "0",
+    timeout: float = 180,
+) -> subprocess.CompletedProcess[str]:
     """`erlcookie rotate --json` as a user runs it, in a child process: cookies from 0600
     files, the new one persisted to `persist` (a fresh store file when not given)."""
     import sys
 
     store = persist or write_cookie(workdir / f"store-{tag}", old)
-    cmd = [sys.executable, "-m", "erlcookie", "rotate", "--nodes", seed,
-           "--cookie-file", str(write_cookie(workdir / f"old-{tag}", old)),
-           "--new-cookie-file", str(write_cookie(workdir / f"new-{tag}", new)),
-           "--persist-file", str(store), "--journal", str(workdir / f"journal-{tag}.json"),
-           "--converge-settle", "1.0", "--timeout", "10", "--json", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "erlcookie",
+        "rotate",
+        "--nodes",
+        seed,
+        "--cookie-file",
+        str(write_cookie(workdir / f"old-{tag}", old)),
+        "--new-cookie-file",
+        str(write_cookie(workdir / f"new-{tag}", new)),
+        "--persist-file",
+        str(store),
+        "--journal",
+        str(workdir / f"journal-{tag}.json"),
+        "--converge-settle",
+        "1.0",
+        "--timeout",
+        "10",
+        "--json",
+        *extra,
+    ]
     env = {k: v for k, v in os.environ.items() if k != "RELEASE_COOKIE"}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
 
@@ -101,9 +125,16 @@ def label_of_atom(value, cookies: dict[str, Cookie]) -> str:
 
 
 class LocalCluster:
-    def __init__(self, cookie: Cookie, size: int, *, kinds: Sequence[str] = ("otp25",),
-                 prefix: str | None = None, mesh: bool = True,
-                 extra_args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        cookie: Cookie,
+        size: int,
+        *,
+        kinds: Sequence[str] = ("otp25",),
+        prefix: str | None = None,
+        mesh: bool = True,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.prefix = prefix or f"rot{secrets.token_hex(3)}"
         self.extra_args = list(extra_args)  # e.g. TLS distribution flags
         self.cookie = cookie
@@ -124,15 +155,23 @@ class LocalCluster:
             kwargs["otp_root"] = otp_root(kind)
         # Only errors are logged (refused handshakes among them): `global`'s warnings about
         # overlapping partitions would otherwise crowd them out of the bounded log.
-        return node_support.launch(cookie, kind=kind, name=alive, long_names=True, host=HOST,
-                                   extra_args=["-kernel", "logger_level", "error",
-                                               *self.extra_args], **kwargs)
+        return node_support.launch(
+            cookie,
+            kind=kind,
+            name=alive,
+            long_names=True,
+            host=HOST,
+            extra_args=["-kernel", "logger_level", "error", *self.extra_args],
+            **kwargs,
+        )
 
     def _start_many(self, plan, cookie: Cookie) -> None:
         errors = []
         with ThreadPoolExecutor(max_workers=min(len(plan), 8)) as pool:
-            futures = {pool.submit(self._launch, alive, kind, cookie): alive for alive, kind in plan}
-            for future, alive in futures.items():
+            futures = {
+                pool.submit(self._launch, alive, kind, cookie): alive for alive, kind in plan
+            }
+            for future, _alive in futures.items():
                 try:
                     node = future.result()
                     self.nodes[node.name] = node
@@ -207,15 +246,16 @@ class LocalCluster:
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda n: n.stop(), list(self.nodes.values())))
 
-    def __enter__(self) -> "LocalCluster":
+    def __enter__(self) -> LocalCluster:
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
     # -- witnesses ----------------------------------------------------------------------------
-    def views(self, cookies: dict[str, Cookie], names: Sequence[str] | None = None
-              ) -> dict[str, tuple[str, dict[str, str]]]:
+    def views(
+        self, cookies: dict[str, Cookie], names: Sequence[str] | None = None
+    ) -> dict[str, tuple[str, dict[str, str]]]:
         """{node: (own label, {peer: label})} read through each node's REPL."""
         names = list(names or self.names)
         out = {}
@@ -224,7 +264,8 @@ class LocalCluster:
             peers = [p for p in names if p != name]
             listing = ",".join(f"'{p}'" for p in peers)
             value = self.nodes[name].eval(
-                f"[erlang:get_cookie() | [auth:get_cookie(P) || P <- [{listing}]]].")
+                f"[erlang:get_cookie() | [auth:get_cookie(P) || P <- [{listing}]]]."
+            )
             own = label_of_atom(value[0], cookies)
             return name, (own, {p: label_of_atom(v, cookies) for p, v in zip(peers, value[1:])})
 
@@ -233,14 +274,15 @@ class LocalCluster:
                 out[name] = view
         return out
 
-    def splits(self, cookies: dict[str, Cookie], names: Sequence[str] | None = None
-               ) -> list[tuple[str, str]]:
+    def splits(
+        self, cookies: dict[str, Cookie], names: Sequence[str] | None = None
+    ) -> list[tuple[str, str]]:
         """Pairs whose two ends use different cookies for each other right now."""
         views = self.views(cookies, names)
         bad = []
         members = sorted(views)
         for i, a in enumerate(members):
-            for b in members[i + 1:]:
+            for b in members[i + 1 :]:
                 if views[a][1][b] != views[b][1][a]:
                     bad.append((a, b))
         return bad
@@ -255,8 +297,7 @@ class LocalCluster:
                 m = REJECTED_LINE.search(line)
                 if m:
                     who = m.group(1).strip(":\"'")  # Elixir logs the name as :"a@h"
-                    found.append((name, who, previous.strip("= ")) if with_time
-                                 else (name, who))
+                    found.append((name, who, previous.strip("= ")) if with_time else (name, who))
                 previous = line
         return found
 
@@ -265,30 +306,45 @@ class LocalCluster:
 @dataclass
 class ProbeStats:
     churn_ok: int = 0
-    churn_failed: list = field(default_factory=list)     # (t, a, b, result)
-    fresh_ok: list = field(default_factory=list)         # (name, label)
-    fresh_failed: list = field(default_factory=list)     # (name, label, detail)
-    straddlers: list = field(default_factory=list)       # (name, refused_at)
+    churn_failed: list = field(default_factory=list)  # (t, a, b, result)
+    fresh_ok: list = field(default_factory=list)  # (name, label)
+    fresh_failed: list = field(default_factory=list)  # (name, label, detail)
+    straddlers: list = field(default_factory=list)  # (name, refused_at)
     straddlers_adopted: list = field(default_factory=list)
-    errors: list = field(default_factory=list)           # prober-side problems (not attempts)
-    slowest: float = 0.0                                 # longest successful-or-not reconnect
-    control: "ProbeStats | None" = None                  # the same churn with no rotation
+    errors: list = field(default_factory=list)  # prober-side problems (not attempts)
+    slowest: float = 0.0  # longest successful-or-not reconnect
+    control: ProbeStats | None = None  # the same churn with no rotation
 
     def summary(self) -> dict:
-        return {"churn_ok": self.churn_ok, "churn_failed": len(self.churn_failed),
-                "fresh_ok": len(self.fresh_ok), "fresh_failed": len(self.fresh_failed),
-                "straddlers": len(self.straddlers),
-                "straddlers_adopted": len(self.straddlers_adopted), "errors": len(self.errors),
-                "slowest_reconnect_ms": round(self.slowest * 1000, 1)}
+        return {
+            "churn_ok": self.churn_ok,
+            "churn_failed": len(self.churn_failed),
+            "fresh_ok": len(self.fresh_ok),
+            "fresh_failed": len(self.fresh_failed),
+            "straddlers": len(self.straddlers),
+            "straddlers_adopted": len(self.straddlers_adopted),
+            "errors": len(self.errors),
+            "slowest_reconnect_ms": round(self.slowest * 1000, 1),
+        }
 
 
 class Prober:
     """Churns pairs and starts fresh nodes in a background thread until `stop()`."""
 
-    def __init__(self, cluster: LocalCluster, cookies: dict[str, Cookie], *,
-                 store: Path | None = None, workers: int = 2, fresh_interval: float | None = 1.0,
-                 max_fresh: int = 4, switch_started: threading.Event | None = None,
-                 seed: int | None = None, pause: float = 0.0, reconnect: bool = False) -> None:
+    def __init__(
+        self,
+        cluster: LocalCluster,
+        cookies: dict[str, Cookie],
+        *,
+        store: Path | None = None,
+        workers: int = 2,
+        fresh_interval: float | None = 1.0,
+        max_fresh: int = 4,
+        switch_started: threading.Event | None = None,
+        seed: int | None = None,
+        pause: float = 0.0,
+        reconnect: bool = False,
+    ) -> None:
         self.reconnect = reconnect  # reopen our connection to nodes that were restarted
         self.cluster = cluster
         self.cookies = cookies
@@ -301,15 +357,15 @@ class Prober:
         self.pause = pause
         self.stats = ProbeStats()
         self.original = cluster.names
-        self.pool = list(self.original)      # pairs are drawn from here
-        self.fresh_old: list[str] = []       # joined on the old cookie: pooled after the run
+        self.pool = list(self.original)  # pairs are drawn from here
+        self.fresh_old: list[str] = []  # joined on the old cookie: pooled after the run
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="prober", daemon=True)
         self._conns: dict = {}
         self._in_use: set[str] = set()
 
-    def start(self) -> "Prober":
+    def start(self) -> Prober:
         self._thread.start()
         if not self._ready.wait(60):
             raise RuntimeError("the prober did not connect to the cluster")

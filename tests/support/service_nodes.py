@@ -24,7 +24,9 @@ from pathlib import Path
 from erlcookie.cookie.value import Cookie
 
 # What a node logs when it refuses a handshake (OTP's dist_util), with the peer's name.
-REFUSAL = re.compile(r"Connection attempt from (?:disallowed )?node :?[\"']?([^\"' ]+)[\"']? rejected")
+REFUSAL = re.compile(
+    r"Connection attempt from (?:disallowed )?node :?[\"']?([^\"' ]+)[\"']? rejected"
+)
 BASE_PATH = "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -69,22 +71,23 @@ def chown_tree(path: Path, user: str) -> None:
 
 def as_user(user: str, env: dict[str, str], *argv: str) -> list[str]:
     """argv that runs `argv` as `user` with exactly `env` (no cookie in it)."""
-    return ["runuser", "-u", user, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()],
-            *argv]
+    return ["runuser", "-u", user, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *argv]
 
 
-def run_tool(argv: list[str], *, cwd: Path, timeout: float, check: bool, what: str
-             ) -> subprocess.CompletedProcess[str]:
+def run_tool(
+    argv: list[str], *, cwd: Path, timeout: float, check: bool, what: str
+) -> subprocess.CompletedProcess[str]:
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                                cwd=str(cwd))
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=str(cwd))
     except subprocess.TimeoutExpired as exc:
         if check:
             raise RuntimeError(f"{what} timed out") from exc
         return subprocess.CompletedProcess(exc.cmd, 124, "", "timed out")
     if check and result.returncode != 0:
-        raise RuntimeError(f"{what} failed ({result.returncode}): "
-                           f"{(result.stderr or result.stdout).strip()[-800:]}")
+        raise RuntimeError(
+            f"{what} failed ({result.returncode}): "
+            f"{(result.stderr or result.stdout).strip()[-800:]}"
+        )
     return result
 
 
@@ -124,9 +127,14 @@ class CliLoop:
     as it runs. Each call is recorded with its start time, so a failure can be set against
     the rotation's timeline and the nodes' logs."""
 
-    def __init__(self, names: Sequence[str],
-                 probe: Callable[[str], subprocess.CompletedProcess[str]], *,
-                 interval: float = 0.2, limit: int = 100_000) -> None:
+    def __init__(
+        self,
+        names: Sequence[str],
+        probe: Callable[[str], subprocess.CompletedProcess[str]],
+        *,
+        interval: float = 0.2,
+        limit: int = 100_000,
+    ) -> None:
         self.names = list(names)
         self.probe = probe
         self.interval = interval
@@ -142,8 +150,14 @@ class CliLoop:
             node = self.names[i % len(self.names)]
             started = time.time()
             result = self.probe(node)
-            self.calls.append((started, node, result.returncode,
-                               (result.stderr or result.stdout or "").strip()[-300:]))
+            self.calls.append(
+                (
+                    started,
+                    node,
+                    result.returncode,
+                    (result.stderr or result.stdout or "").strip()[-300:],
+                )
+            )
             self._stop.wait(self.interval)
 
     @property
@@ -196,8 +210,12 @@ class ServiceCluster:
         return next(n for n in self.nodes if n.name == name)
 
     def cli_env(self) -> dict[str, str]:
-        return {"PATH": BASE_PATH.split("=", 1)[1], "HOME": str(self.home),
-                "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        return {
+            "PATH": BASE_PATH.split("=", 1)[1],
+            "HOME": str(self.home),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+        }
 
     def refusals_between_members(self) -> list[tuple[str, str]]:
         """(refusing node, refused peer) for every refused handshake between servers."""

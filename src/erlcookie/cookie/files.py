@@ -17,16 +17,18 @@ import os
 import signal
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any, Iterator
+from typing import Any
 
 from erlcookie.errors import OperationalError, UsageError
 
 __all__ = ["atomic_write", "write_text_preserving_mode"]
 
-_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT")
-                 if hasattr(signal, name))
+_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name)
+)
 
 
 class _Signalled(BaseException):
@@ -90,7 +92,7 @@ def _fsync_directory(directory: Path) -> None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
     os.fsync(fd)
 
 
@@ -98,8 +100,9 @@ def _refuse_existing(target: Path) -> UsageError:
     return UsageError(f"{target} exists; refusing to replace it (use --force)")
 
 
-def _write_named(target: Path, data: bytes, mode: int, overwrite: bool,
-                 owner: tuple[int, int] | None = None) -> None:
+def _write_named(
+    target: Path, data: bytes, mode: int, overwrite: bool, owner: tuple[int, int] | None = None
+) -> None:
     directory = target.parent
     with _cleanup_on_signals():
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
@@ -126,8 +129,14 @@ def _write_named(target: Path, data: bytes, mode: int, overwrite: bool,
             raise
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes | str, *, mode: int = 0o600,
-                 overwrite: bool = True, owner: tuple[int, int] | None = None) -> Path:
+def atomic_write(
+    path: str | os.PathLike[str],
+    data: bytes | str,
+    *,
+    mode: int = 0o600,
+    overwrite: bool = True,
+    owner: tuple[int, int] | None = None,
+) -> Path:
     """Write `data` to `path` atomically with permission bits `mode`.
 
     With ``overwrite=False`` an existing file (or symlink) is refused (UsageError) and left

@@ -70,17 +70,20 @@ class Resource:
         return f"{path}/{quote(name, safe='')}" if name is not None else path
 
 
-RESOURCES: dict[str, Resource] = {r.kind: r for r in (
-    Resource("Secret", "secrets", ""),
-    Resource("ConfigMap", "configmaps", ""),
-    Resource("Pod", "pods", ""),
-    Resource("Deployment", "deployments", "apps"),
-    Resource("StatefulSet", "statefulsets", "apps"),
-    Resource("DaemonSet", "daemonsets", "apps"),
-    Resource("ReplicaSet", "replicasets", "apps"),
-    Resource("Job", "jobs", "batch"),
-    Resource("CronJob", "cronjobs", "batch"),
-)}
+RESOURCES: dict[str, Resource] = {
+    r.kind: r
+    for r in (
+        Resource("Secret", "secrets", ""),
+        Resource("ConfigMap", "configmaps", ""),
+        Resource("Pod", "pods", ""),
+        Resource("Deployment", "deployments", "apps"),
+        Resource("StatefulSet", "statefulsets", "apps"),
+        Resource("DaemonSet", "daemonsets", "apps"),
+        Resource("ReplicaSet", "replicasets", "apps"),
+        Resource("Job", "jobs", "batch"),
+        Resource("CronJob", "cronjobs", "batch"),
+    )
+}
 LIVE_WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 ROLLOUT_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
@@ -90,16 +93,26 @@ class KubeError(OperationalError):
 
 
 class PermissionDenied(KubeError):
-    def __init__(self, verb: str, resource: Resource, namespace: str, name: str | None,
-                 server_message: str | None):
+    def __init__(
+        self,
+        verb: str,
+        resource: Resource,
+        namespace: str,
+        name: str | None,
+        server_message: str | None,
+    ):
         self.verb, self.resource, self.namespace, self.name = verb, resource, namespace, name
         group = f'"{resource.group}"' if resource.group else '"" (core)'
         what = f"{resource.plural}" + (f" {name!r}" if name else "")
-        grant = (f"kubectl create role erlcookie --verb={verb} --resource={resource.plural}"
-                 f"{'.' + resource.group if resource.group else ''} -n {namespace}")
-        text = (f"permission denied (HTTP 403): cannot {verb} {what} in namespace {namespace!r} "
-                f"(API group {group}). The identity needs the '{verb}' verb on '{resource.plural}' "
-                f"in that namespace, e.g.: {grant}")
+        grant = (
+            f"kubectl create role erlcookie --verb={verb} --resource={resource.plural}"
+            f"{'.' + resource.group if resource.group else ''} -n {namespace}"
+        )
+        text = (
+            f"permission denied (HTTP 403): cannot {verb} {what} in namespace {namespace!r} "
+            f"(API group {group}). The identity needs the '{verb}' verb on '{resource.plural}' "
+            f"in that namespace, e.g.: {grant}"
+        )
         if server_message:
             text += f". The server said: {server_message}"
         super().__init__(text)
@@ -114,9 +127,11 @@ class MissingPermissions(KubeError):
 
     def __init__(self, missing: list[str], namespace: str, purpose: str):
         self.missing = missing
-        super().__init__(f"missing permission in namespace {namespace!r} {purpose}: "
-                         f"{'; '.join(missing)}. Nothing was changed. `erlcookie k8s rbac` "
-                         "prints a Role that grants what each command needs")
+        super().__init__(
+            f"missing permission in namespace {namespace!r} {purpose}: "
+            f"{'; '.join(missing)}. Nothing was changed. `erlcookie k8s rbac` "
+            "prints a Role that grants what each command needs"
+        )
 
 
 class Conflict(KubeError):
@@ -164,18 +179,28 @@ class SecretEdit:
             if key in data:
                 ops.append({"op": "test", "path": path, "value": data[key]})
                 if data[key] != value:
-                    ops.append({"op": "remove", "path": path} if value is None else
-                               {"op": "replace", "path": path, "value": value})
+                    ops.append(
+                        {"op": "remove", "path": path}
+                        if value is None
+                        else {"op": "replace", "path": path, "value": value}
+                    )
             elif value is not None:
                 ops.append({"op": "add", "path": path, "value": value})
         annotations = (live.get("metadata") or {}).get("annotations")
         if self.annotations and annotations is None:
-            ops.append({"op": "add", "path": "/metadata/annotations", "value": dict(self.annotations)})
+            ops.append(
+                {"op": "add", "path": "/metadata/annotations", "value": dict(self.annotations)}
+            )
         else:
             for key, value in self.annotations.items():
                 if (annotations or {}).get(key) != value:
-                    ops.append({"op": "add", "path": "/metadata/annotations/" + _pointer(key),
-                                "value": value})
+                    ops.append(
+                        {
+                            "op": "add",
+                            "path": "/metadata/annotations/" + _pointer(key),
+                            "value": value,
+                        }
+                    )
         return ops if any(op["op"] != "test" for op in ops) else []
 
 
@@ -211,8 +236,9 @@ def _kubeconfig_paths(explicit: str | None) -> list[str]:
 class KubeApi:
     """One namespace of one cluster, reached through the official client."""
 
-    def __init__(self, api_client: Any, namespace: str, *, timeout: float = DEFAULT_TIMEOUT,
-                 origin: str = ""):
+    def __init__(
+        self, api_client: Any, namespace: str, *, timeout: float = DEFAULT_TIMEOUT, origin: str = ""
+    ):
         self.api_client = api_client
         self.namespace = namespace
         self.timeout = timeout
@@ -220,9 +246,15 @@ class KubeApi:
 
     # -- connecting -----------------------------------------------------------------------
     @classmethod
-    def connect(cls, *, kubeconfig: str | None = None, context: str | None = None,
-                namespace: str | None = None, in_cluster: bool | None = None,
-                timeout: float = DEFAULT_TIMEOUT) -> KubeApi:
+    def connect(
+        cls,
+        *,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
+        in_cluster: bool | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> KubeApi:
         """Kubeconfig (`--kubeconfig`, $KUBECONFIG, ~/.kube/config) with `--context`, or the
         pod's service account when in a cluster. Namespace: `-n`, else the context's, else
         the service account's, else "default"."""
@@ -237,8 +269,11 @@ class KubeApi:
             raise UsageError(f"--kubeconfig {kubeconfig}: no such file")
         have_kubeconfig = any(os.path.isfile(p) for p in paths)
         if in_cluster is None:
-            in_cluster = not have_kubeconfig and not context and \
-                bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+            in_cluster = (
+                not have_kubeconfig
+                and not context
+                and bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
+            )
         if in_cluster:
             if kubeconfig or context:
                 raise UsageError("--in-cluster does not take --kubeconfig or --context")
@@ -246,14 +281,18 @@ class KubeApi:
 
             account = os.environ.get(SERVICE_ACCOUNT_DIR_ENV) or SERVICE_ACCOUNT_DIR
             try:
-                InClusterConfigLoader(token_filename=os.path.join(account, "token"),
-                                      cert_filename=os.path.join(account, "ca.crt"),
-                                      try_refresh_token=True).load_and_set(cfg)
+                InClusterConfigLoader(
+                    token_filename=os.path.join(account, "token"),
+                    cert_filename=os.path.join(account, "ca.crt"),
+                    try_refresh_token=True,
+                ).load_and_set(cfg)
             except ConfigException as exc:
                 raise KubeError(f"in-cluster configuration unavailable: {exc}") from None
             except OSError as exc:
-                raise KubeError(f"in-cluster configuration unavailable: cannot read "
-                                f"{exc.filename}: {exc.strerror}") from None
+                raise KubeError(
+                    f"in-cluster configuration unavailable: cannot read "
+                    f"{exc.filename}: {exc.strerror}"
+                ) from None
             if namespace is None:
                 try:
                     with open(os.path.join(account, "namespace"), encoding="utf-8") as handle:
@@ -263,9 +302,11 @@ class KubeApi:
             origin = f"in-cluster service account at {cfg.host}"
         else:
             if not have_kubeconfig:
-                raise KubeError("no kubeconfig found (looked at "
-                                f"{', '.join(paths)}) and not running in a cluster; give "
-                                "--kubeconfig, set KUBECONFIG, or use --in-cluster in a pod")
+                raise KubeError(
+                    "no kubeconfig found (looked at "
+                    f"{', '.join(paths)}) and not running in a cluster; give "
+                    "--kubeconfig, set KUBECONFIG, or use --in-cluster in a pod"
+                )
             # always explicit: the client reads $KUBECONFIG once, when it is first imported
             file_arg = os.pathsep.join(p for p in paths if os.path.isfile(p))
             try:
@@ -276,13 +317,19 @@ class KubeApi:
                 raise KubeError(f"cannot read the kubeconfig: {type(exc).__name__}") from None
             names = [c.get("name") for c in contexts or []]
             if context is not None and context not in names:
-                raise UsageError(f"--context {context!r} is not in the kubeconfig "
-                                 f"(it has: {', '.join(map(str, names)) or 'none'})")
+                raise UsageError(
+                    f"--context {context!r} is not in the kubeconfig "
+                    f"(it has: {', '.join(map(str, names)) or 'none'})"
+                )
             chosen_name = context or (active or {}).get("name")
             chosen = next((c for c in contexts if c.get("name") == chosen_name), None)
             try:
-                config.load_kube_config(config_file=file_arg, context=context,
-                                        client_configuration=cfg, persist_config=False)
+                config.load_kube_config(
+                    config_file=file_arg,
+                    context=context,
+                    client_configuration=cfg,
+                    persist_config=False,
+                )
             except ConfigException as exc:
                 raise KubeError(f"kubeconfig context {chosen_name!r}: {exc}") from None
             if namespace is None and chosen:
@@ -309,27 +356,53 @@ class KubeApi:
         self.close()
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _request(self, verb: str, kind: str, name: str | None, method: str, *,
-                 query: dict | None = None, body: Any = None,
-                 content_type: str = "application/json") -> Any:
+    def _request(
+        self,
+        verb: str,
+        kind: str,
+        name: str | None,
+        method: str,
+        *,
+        query: dict | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
         """One request on `kind` (and object `name`); the response's JSON; every failure
         translated. `verb` is the RBAC verb, for messages."""
         resource = RESOURCES[kind]
         path = resource.path(self.namespace, name if verb not in ("create", "list") else None)
-        return self._call(verb, resource, name, method, path, query=query, body=body,
-                          content_type=content_type)
+        return self._call(
+            verb, resource, name, method, path, query=query, body=body, content_type=content_type
+        )
 
-    def _call(self, verb: str, resource: Resource | None, name: str | None, method: str,
-              path: str, *, query: dict | None = None, body: Any = None,
-              content_type: str = "application/json") -> Any:
+    def _call(
+        self,
+        verb: str,
+        resource: Resource | None,
+        name: str | None,
+        method: str,
+        path: str,
+        *,
+        query: dict | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
         """Send one request under the deadline: the work runs in a daemon thread that is
         left behind (and ends with the process) if the server does not answer in time."""
         outcome: dict[str, Any] = {}
 
         def work() -> None:
             try:
-                outcome["value"] = self._send(verb, resource, name, method, path, query=query,
-                                              body=body, content_type=content_type)
+                outcome["value"] = self._send(
+                    verb,
+                    resource,
+                    name,
+                    method,
+                    path,
+                    query=query,
+                    body=body,
+                    content_type=content_type,
+                )
             except BaseException as exc:  # handed to the caller's thread
                 outcome["error"] = exc
 
@@ -338,14 +411,26 @@ class KubeApi:
         worker.join(self.timeout)
         if worker.is_alive():
             what = resource.plural if resource else path
-            raise Timeout(f"the Kubernetes API ({self.origin}) gave no complete answer to "
-                          f"{verb} {what} within {self.timeout:g}s (--request-timeout)")
+            raise Timeout(
+                f"the Kubernetes API ({self.origin}) gave no complete answer to "
+                f"{verb} {what} within {self.timeout:g}s (--request-timeout)"
+            )
         if "error" in outcome:
             raise outcome["error"]
         return outcome["value"]
 
-    def _send(self, verb: str, resource: Resource | None, name: str | None, method: str,
-              path: str, *, query: dict | None, body: Any, content_type: str) -> Any:
+    def _send(
+        self,
+        verb: str,
+        resource: Resource | None,
+        name: str | None,
+        method: str,
+        path: str,
+        *,
+        query: dict | None,
+        body: Any,
+        content_type: str,
+    ) -> Any:
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
@@ -355,8 +440,13 @@ class KubeApi:
         params = [(k, v) for k, v in (query or {}).items() if v is not None]
         try:
             request = self.api_client.param_serialize(
-                method=method, resource_path=path, query_params=params, header_params=headers,
-                body=body, auth_settings=["BearerToken"])
+                method=method,
+                resource_path=path,
+                query_params=params,
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+            )
             response = self.api_client.call_api(*request, _request_timeout=self.timeout)
             raw = response.read()
             if not 200 <= response.status <= 299:
@@ -364,27 +454,30 @@ class KubeApi:
         except ApiException as exc:
             raise self._translate(exc, verb, resource, name) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise KubeError(f"cannot reach the Kubernetes API ({self.origin}): "
-                            f"{type(exc).__name__}: {_short(exc)}") from None
+            raise KubeError(
+                f"cannot reach the Kubernetes API ({self.origin}): "
+                f"{type(exc).__name__}: {_short(exc)}"
+            ) from None
         try:
             return json.loads(raw) if raw else {}
         except ValueError:
             what = resource.plural if resource else path
-            raise KubeError(f"{verb} {what}: the API answered something that is not "
-                            "JSON") from None
+            raise KubeError(f"{verb} {what}: the API answered something that is not JSON") from None
 
-    def _translate(self, exc, verb: str, resource: Resource | None,
-                   name: str | None) -> KubeError:
+    def _translate(self, exc, verb: str, resource: Resource | None, name: str | None) -> KubeError:
         message, reason = _status_message(exc)
         if resource is None:
-            resource = Resource("SelfSubjectAccessReview", "selfsubjectaccessreviews",
-                                "authorization.k8s.io")
+            resource = Resource(
+                "SelfSubjectAccessReview", "selfsubjectaccessreviews", "authorization.k8s.io"
+            )
         what = f"{resource.kind} {name!r}" if name else resource.plural
         if exc.status == 403:
             return PermissionDenied(verb, resource, self.namespace, name, message)
         if exc.status == 401:
-            return KubeError(f"the API server rejected the credentials (HTTP 401) of {self.origin}: "
-                             "log in again or check the kubeconfig user")
+            return KubeError(
+                f"the API server rejected the credentials (HTTP 401) of {self.origin}: "
+                "log in again or check the kubeconfig user"
+            )
         if exc.status == 404:
             return NotFound(message or f"{what} not found in namespace {self.namespace!r}")
         if exc.status == 409:
@@ -393,8 +486,10 @@ class KubeApi:
             return Invalid(f"the API server refused {what}: {message or 'invalid'}")
         if not exc.status:
             return KubeError(f"cannot reach the Kubernetes API ({self.origin}): {exc.reason}")
-        return KubeError(f"cannot {verb} {what} in namespace {self.namespace!r}: HTTP "
-                         f"{exc.status} {message or exc.reason or ''}".rstrip())
+        return KubeError(
+            f"cannot {verb} {what} in namespace {self.namespace!r}: HTTP "
+            f"{exc.status} {message or exc.reason or ''}".rstrip()
+        )
 
     # -- generic reads ----------------------------------------------------------------------
     def get(self, kind: str, name: str) -> dict | None:
@@ -410,8 +505,13 @@ class KubeApi:
         items: list[dict] = []
         token = None
         while True:
-            page = self._request("list", kind, None, "GET", query={
-                "labelSelector": selector or None, "limit": LIST_PAGE, "continue": token})
+            page = self._request(
+                "list",
+                kind,
+                None,
+                "GET",
+                query={"labelSelector": selector or None, "limit": LIST_PAGE, "continue": token},
+            )
             items.extend(_typed(item, kind) for item in page.get("items") or [])
             token = (page.get("metadata") or {}).get("continue")
             if not token:
@@ -424,20 +524,34 @@ class KubeApi:
     def create_secret(self, body: dict) -> dict:
         """POST; a Conflict with reason AlreadyExists means someone else created it first."""
         body = {**body, "metadata": {**body.get("metadata", {}), "namespace": self.namespace}}
-        return self._request("create", "Secret", body["metadata"].get("name"), "POST",
-                             query={"fieldManager": FIELD_MANAGER}, body=body)
+        return self._request(
+            "create",
+            "Secret",
+            body["metadata"].get("name"),
+            "POST",
+            query={"fieldManager": FIELD_MANAGER},
+            body=body,
+        )
 
     def replace_secret(self, body: dict) -> dict:
         """PUT; with `metadata.resourceVersion` set, a concurrent change makes it a Conflict."""
         name = body["metadata"]["name"]
         body = {**body, "metadata": {**body["metadata"], "namespace": self.namespace}}
-        return self._request("update", "Secret", name, "PUT",
-                             query={"fieldManager": FIELD_MANAGER}, body=body)
+        return self._request(
+            "update", "Secret", name, "PUT", query={"fieldManager": FIELD_MANAGER}, body=body
+        )
 
     def patch_secret(self, name: str, patch: dict) -> dict:
         """JSON merge patch (RFC 7386)."""
-        return self._request("patch", "Secret", name, "PATCH", query={"fieldManager": FIELD_MANAGER},
-                             body=patch, content_type="application/merge-patch+json")
+        return self._request(
+            "patch",
+            "Secret",
+            name,
+            "PATCH",
+            query={"fieldManager": FIELD_MANAGER},
+            body=patch,
+            content_type="application/merge-patch+json",
+        )
 
     def delete_secret(self, name: str) -> bool:
         try:
@@ -451,8 +565,15 @@ class KubeApi:
         SecretChanged when a tested value really differs now, else as Invalid."""
         query = {"fieldManager": FIELD_MANAGER, "dryRun": "All" if dry_run else None}
         try:
-            return self._request("patch", "Secret", name, "PATCH", query=query, body=ops,
-                                 content_type="application/json-patch+json")
+            return self._request(
+                "patch",
+                "Secret",
+                name,
+                "PATCH",
+                query=query,
+                body=ops,
+                content_type="application/json-patch+json",
+            )
         except Invalid:
             tests = [op for op in ops if op["op"] == "test"]
             live = self.get_secret(name) if tests else None
@@ -460,9 +581,15 @@ class KubeApi:
                 raise SecretChanged(f"Secret {name!r} changed since it was read") from None
             raise
 
-    def edit_secret(self, name: str, decide: Callable[[dict], SecretEdit | None], *,
-                    deadline: float | None = None, backoff: float = 0.05,
-                    sleep: Callable[[float], None] = time.sleep) -> tuple[dict, int]:
+    def edit_secret(
+        self,
+        name: str,
+        decide: Callable[[dict], SecretEdit | None],
+        *,
+        deadline: float | None = None,
+        backoff: float = 0.05,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> tuple[dict, int]:
         """Read, `decide(copy_of_live)` what to change (None: nothing), write it as a JSON
         patch that tests the keys it touches. When those keys changed meanwhile (or the
         server answers 409), read and decide again, with jittered exponential backoff, for
@@ -487,9 +614,11 @@ class KubeApi:
                 conflicts += 1
             delay = min(backoff * 2 ** min(conflicts, 10), 2.0) * random.uniform(0.5, 1.0)
             if time.monotonic() + delay > give_up:
-                raise KubeError(f"Secret {name!r}: the keys erlcookie writes kept changing under "
-                                f"it; gave up after {conflicts} conflicting writes in "
-                                f"{deadline:g}s")
+                raise KubeError(
+                    f"Secret {name!r}: the keys erlcookie writes kept changing under "
+                    f"it; gave up after {conflicts} conflicting writes in "
+                    f"{deadline:g}s"
+                )
             sleep(delay)
 
     def get_configmap(self, name: str) -> dict | None:
@@ -502,8 +631,13 @@ class KubeApi:
         from urllib.parse import quote
 
         try:
-            self._call("get", Resource("Namespace", "namespaces", ""), self.namespace, "GET",
-                       f"/api/v1/namespaces/{quote(self.namespace, safe='')}")
+            self._call(
+                "get",
+                Resource("Namespace", "namespaces", ""),
+                self.namespace,
+                "GET",
+                f"/api/v1/namespaces/{quote(self.namespace, safe='')}",
+            )
         except NotFound:
             return False
         except PermissionDenied:
@@ -514,12 +648,19 @@ class KubeApi:
         """A SelfSubjectAccessReview: may we `verb` this (object)? None when the review
         itself is refused or not served."""
         resource = RESOURCES[kind]
-        attrs = {"namespace": self.namespace, "verb": verb, "group": resource.group,
-                 "resource": resource.plural}
+        attrs = {
+            "namespace": self.namespace,
+            "verb": verb,
+            "group": resource.group,
+            "resource": resource.plural,
+        }
         if name:
             attrs["name"] = name
-        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-                "spec": {"resourceAttributes": attrs}}
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attrs},
+        }
         try:
             review = self._call("create", None, None, "POST", SSAR_PATH, body=body)
         except (PermissionDenied, NotFound):
@@ -548,9 +689,15 @@ class KubeApi:
             elif verb == "list":
                 self._request("list", kind, None, "GET", query={"limit": 1})
             elif verb == "patch" and name:
-                self._request("patch", kind, name, "PATCH", query={"dryRun": "All"},
-                              body=[{"op": "test", "path": "/metadata/name", "value": name}],
-                              content_type="application/json-patch+json")
+                self._request(
+                    "patch",
+                    kind,
+                    name,
+                    "PATCH",
+                    query={"dryRun": "All"},
+                    body=[{"op": "test", "path": "/metadata/name", "value": name}],
+                    content_type="application/json-patch+json",
+                )
             else:
                 return True  # no safe probe: the run will tell
         except PermissionDenied:
@@ -563,8 +710,9 @@ class KubeApi:
     def list_pods(self, selector: str | None = None) -> list[dict]:
         return self.list("Pod", selector)
 
-    def list_workloads(self, selector: str | None = None,
-                       kinds: tuple[str, ...] = LIVE_WORKLOAD_KINDS) -> list[dict]:
+    def list_workloads(
+        self, selector: str | None = None, kinds: tuple[str, ...] = LIVE_WORKLOAD_KINDS
+    ) -> list[dict]:
         out: list[dict] = []
         for kind in kinds:
             out.extend(self.list(kind, selector))
@@ -577,15 +725,26 @@ class KubeApi:
     def patch_workload(self, kind: str, name: str, patch: dict) -> dict:
         """Strategic merge patch of a workload."""
         _check_kind(kind, LIVE_WORKLOAD_KINDS)
-        return _typed(self._request("patch", kind, name, "PATCH", query={"fieldManager": FIELD_MANAGER},
-                                    body=patch, content_type="application/strategic-merge-patch+json"),
-                      kind)
+        return _typed(
+            self._request(
+                "patch",
+                kind,
+                name,
+                "PATCH",
+                query={"fieldManager": FIELD_MANAGER},
+                body=patch,
+                content_type="application/strategic-merge-patch+json",
+            ),
+            kind,
+        )
 
     def rollout_restart(self, kind: str, name: str, at: str | None = None) -> dict:
         """What `kubectl rollout restart` does: stamp the pod template so every pod is
         replaced by the workload's own update strategy."""
         _check_kind(kind, ROLLOUT_KINDS)
-        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at or now_rfc3339()}}}}}
+        patch = {
+            "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at or now_rfc3339()}}}}
+        }
         return self.patch_workload(kind, name, patch)
 
     def restart_stamp(self, kind: str, name: str) -> str | None:
@@ -594,10 +753,17 @@ class KubeApi:
         template = (obj.get("spec") or {}).get("template") or {}
         return ((template.get("metadata") or {}).get("annotations") or {}).get(RESTARTED_AT)
 
-    def wait_rollout(self, kind: str, name: str, *, timeout: float = 600.0, poll: float = 1.0,
-                     progress: Callable[[str], None] | None = None,
-                     sleep: Callable[[float], None] = time.sleep,
-                     clock: Callable[[], float] = time.monotonic) -> dict:
+    def wait_rollout(
+        self,
+        kind: str,
+        name: str,
+        *,
+        timeout: float = 600.0,
+        poll: float = 1.0,
+        progress: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> dict:
         """Poll until the rollout is complete (`kubectl rollout status` rules); KubeError on
         timeout or when the controller reports that it cannot progress."""
         from erlcookie.k8s.rollout import rollout_state
@@ -618,8 +784,9 @@ class KubeApi:
             if state.done:
                 return obj
             if clock() >= deadline:
-                raise KubeError(f"{kind} {name!r}: rollout not complete after {timeout:g}s: "
-                                f"{state.message}")
+                raise KubeError(
+                    f"{kind} {name!r}: rollout not complete after {timeout:g}s: {state.message}"
+                )
             sleep(poll)
 
 
@@ -640,16 +807,20 @@ _ABSENT = object()
 def _check_readable(cfg: Any) -> None:
     """The CA, client certificate and key the configuration names must be readable: the
     client would only fail at the first request, as if the server were unreachable."""
-    for label, path in (("cluster CA file", cfg.ssl_ca_cert), ("client certificate", cfg.cert_file),
-                        ("client key", cfg.key_file)):
+    for label, path in (
+        ("cluster CA file", cfg.ssl_ca_cert),
+        ("client certificate", cfg.cert_file),
+        ("client key", cfg.key_file),
+    ):
         if not path:
             continue
         try:
             with open(path, "rb") as handle:
                 handle.read(1)
         except OSError as exc:
-            raise KubeError(f"cannot read the {label} {path}: "
-                            f"{exc.strerror or type(exc).__name__}") from None
+            raise KubeError(
+                f"cannot read the {label} {path}: {exc.strerror or type(exc).__name__}"
+            ) from None
 
 
 def _check_kind(kind: str, allowed: tuple[str, ...]) -> None:

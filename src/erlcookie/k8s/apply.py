@@ -37,14 +37,28 @@ class ApplyOutcome:
         return self.live_fingerprint == self.fingerprint
 
     def to_dict(self) -> dict:
-        return {"action": self.action, "namespace": self.namespace, "name": self.name,
-                "key": self.key, "fingerprint": self.fingerprint,
-                "live_fingerprint": self.live_fingerprint, "matches": self.matches,
-                "key_missing": self.key_missing, "conflicts": self.conflicts}
+        return {
+            "action": self.action,
+            "namespace": self.namespace,
+            "name": self.name,
+            "key": self.key,
+            "fingerprint": self.fingerprint,
+            "live_fingerprint": self.live_fingerprint,
+            "matches": self.matches,
+            "key_missing": self.key_missing,
+            "conflicts": self.conflicts,
+        }
 
 
-def apply_secret(api: KubeApi, manifest: dict, cookie: Cookie, *, key: str,
-                 replace: bool = False, attempts: int = 5) -> ApplyOutcome:
+def apply_secret(
+    api: KubeApi,
+    manifest: dict,
+    cookie: Cookie,
+    *,
+    key: str,
+    replace: bool = False,
+    attempts: int = 5,
+) -> ApplyOutcome:
     name = manifest["metadata"]["name"]
     fp = cookie.fingerprint()
     races = 0
@@ -57,21 +71,26 @@ def apply_secret(api: KubeApi, manifest: dict, cookie: Cookie, *, key: str,
                     raise
                 races += 1  # created by someone else meanwhile: decide again on theirs
                 continue
-            return ApplyOutcome("created", api.namespace, name, key, fp, _live_fp(created, key),
-                                conflicts=races)
+            return ApplyOutcome(
+                "created", api.namespace, name, key, fp, _live_fp(created, key), conflicts=races
+            )
         seen: dict = {}
 
-        def decide(live: dict) -> SecretEdit | None:
+        def decide(live: dict, seen: dict = seen) -> SecretEdit | None:
             seen["fp"] = _live_fp(live, key)
             seen["key_missing"] = secret_value(live, key).problem == "missing"
             if seen["fp"] == fp or not replace:
                 return None
             if live.get("immutable"):
-                raise KubeError(f"Secret {name!r} is immutable: the API cannot change it in "
-                                "place; delete it and apply again (pods keep their cookie until "
-                                "restarted)")
-            return SecretEdit({key: base64.b64encode(cookie.as_bytes()).decode("ascii")},
-                              cookie_annotations(cookie))
+                raise KubeError(
+                    f"Secret {name!r} is immutable: the API cannot change it in "
+                    "place; delete it and apply again (pods keep their cookie until "
+                    "restarted)"
+                )
+            return SecretEdit(
+                {key: base64.b64encode(cookie.as_bytes()).decode("ascii")},
+                cookie_annotations(cookie),
+            )
 
         try:
             result, conflicts = api.edit_secret(name, decide)
@@ -85,10 +104,12 @@ def apply_secret(api: KubeApi, manifest: dict, cookie: Cookie, *, key: str,
             action = "kept"
         else:
             action = "replaced"
-        return ApplyOutcome(action, api.namespace, name, key, fp, _live_fp(result, key),
-                            seen["key_missing"], races)
-    raise KubeError(f"Secret {name!r} kept appearing and disappearing under us: gave up after "
-                    f"{races} races")
+        return ApplyOutcome(
+            action, api.namespace, name, key, fp, _live_fp(result, key), seen["key_missing"], races
+        )
+    raise KubeError(
+        f"Secret {name!r} kept appearing and disappearing under us: gave up after {races} races"
+    )
 
 
 def _live_fp(secret: dict, key: str) -> str | None:

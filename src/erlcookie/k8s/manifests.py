@@ -48,15 +48,19 @@ _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 def check_object_name(name: str, what: str = "name") -> str:
     """A DNS-1123 subdomain (Secret, NetworkPolicy, volume owner names)."""
     if not name or len(name) > 253 or not _DNS_SUBDOMAIN.fullmatch(name):
-        raise UsageError(f"invalid {what} {name!r}: use lower-case letters, digits, '-' and '.', "
-                         "starting and ending with a letter or digit (at most 253 characters)")
+        raise UsageError(
+            f"invalid {what} {name!r}: use lower-case letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit (at most 253 characters)"
+        )
     return name
 
 
 def check_dns_label(name: str, what: str) -> str:
     if not name or len(name) > 63 or not _DNS_LABEL.fullmatch(name):
-        raise UsageError(f"invalid {what} {name!r}: use lower-case letters, digits and '-', "
-                         "starting and ending with a letter or digit (at most 63 characters)")
+        raise UsageError(
+            f"invalid {what} {name!r}: use lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit (at most 63 characters)"
+        )
     return name
 
 
@@ -91,20 +95,29 @@ def parse_labels(pairs: Iterable[str]) -> dict[str, str]:
 
 # -- the Secret ---------------------------------------------------------------------------
 
+
 def encode_value(cookie: Cookie) -> str:
     return base64.b64encode(cookie.as_bytes()).decode("ascii")
 
 
-def secret_manifest(cookie: Cookie, *, name: str = DEFAULT_SECRET_NAME,
-                    key: str = DEFAULT_SECRET_KEY, namespace: str | None = None,
-                    app: str | None = None, labels: Mapping[str, str] | None = None,
-                    annotations: Mapping[str, str] | None = None) -> dict:
+def secret_manifest(
+    cookie: Cookie,
+    *,
+    name: str = DEFAULT_SECRET_NAME,
+    key: str = DEFAULT_SECRET_KEY,
+    namespace: str | None = None,
+    app: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict:
     """The Secret as a dict in the API's own field order (apiVersion, kind, metadata, ...)."""
     check_object_name(name, "Secret name")
     check_secret_key(key)
     check_namespace(namespace)
-    meta_labels = {"app.kubernetes.io/component": COMPONENT,
-                   "app.kubernetes.io/managed-by": MANAGED_BY}
+    meta_labels = {
+        "app.kubernetes.io/component": COMPONENT,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
     if app:
         meta_labels["app.kubernetes.io/part-of"] = app
     meta_labels.update(labels or {})
@@ -113,8 +126,13 @@ def secret_manifest(cookie: Cookie, *, name: str = DEFAULT_SECRET_NAME,
         metadata["namespace"] = namespace
     metadata["labels"] = meta_labels
     metadata["annotations"] = {FINGERPRINT_ANNOTATION: cookie.fingerprint(), **(annotations or {})}
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": "Opaque",
-            "data": {key: encode_value(cookie)}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata,
+        "type": "Opaque",
+        "data": {key: encode_value(cookie)},
+    }
 
 
 def stamp_annotations(secret: dict, cookie: Cookie, *, now: str | None = None) -> dict:
@@ -129,8 +147,10 @@ def cookie_annotations(cookie: Cookie, *, now: str | None = None) -> dict[str, s
     """The fingerprint and updated-at annotations for a Secret that now holds `cookie`."""
     from datetime import datetime
 
-    return {FINGERPRINT_ANNOTATION: cookie.fingerprint(),
-            UPDATED_AT_ANNOTATION: now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {
+        FINGERPRINT_ANNOTATION: cookie.fingerprint(),
+        UPDATED_AT_ANNOTATION: now or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 @dataclass(frozen=True)
@@ -170,11 +190,13 @@ def secret_value(secret: Mapping, key: str) -> SecretValue:
     if not stripped:
         return SecretValue(None, "empty")
     name = (secret.get("metadata") or {}).get("name", "?")
-    return SecretValue(Cookie(stripped, source=f"Secret {name} key {key}"),
-                       trailing_newline=stripped != text)
+    return SecretValue(
+        Cookie(stripped, source=f"Secret {name} key {key}"), trailing_newline=stripped != text
+    )
 
 
 # -- the NetworkPolicy --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PortRange:
@@ -188,7 +210,9 @@ class PortRange:
 def parse_port_range(text: str) -> PortRange:
     m = re.fullmatch(r"\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?", text or "")
     if not m:
-        raise UsageError(f"invalid port range {text!r}: expected PORT or FIRST-LAST, e.g. 9100-9105")
+        raise UsageError(
+            f"invalid port range {text!r}: expected PORT or FIRST-LAST, e.g. 9100-9105"
+        )
     first = int(m[1])
     last = int(m[2]) if m[2] else first
     if not (1 <= first <= 65535 and 1 <= last <= 65535) or last < first:
@@ -217,10 +241,16 @@ def _port_entries(ranges: Iterable[PortRange], protocol: str = "TCP") -> list[di
     return entries
 
 
-def netpol_manifest(pod_selector: dict, dist_ports: PortRange, *, name: str,
-                    namespace: str | None = None, epmd: bool = True,
-                    allow_other_ports: bool = False,
-                    labels: Mapping[str, str] | None = None) -> dict:
+def netpol_manifest(
+    pod_selector: dict,
+    dist_ports: PortRange,
+    *,
+    name: str,
+    namespace: str | None = None,
+    epmd: bool = True,
+    allow_other_ports: bool = False,
+    labels: Mapping[str, str] | None = None,
+) -> dict:
     """Ingress to the selected pods on EPMD and the distribution ports, from those pods only.
 
     A NetworkPolicy that selects a pod isolates it for ingress: everything no policy allows
@@ -235,23 +265,39 @@ def netpol_manifest(pod_selector: dict, dist_ports: PortRange, *, name: str,
         erlang_ports.append(dist_ports)
     else:
         erlang_ports = [dist_ports]
-    ingress: list[dict] = [{"from": [{"podSelector": copy.deepcopy(pod_selector)}],
-                            "ports": _port_entries(erlang_ports)}]
+    ingress: list[dict] = [
+        {
+            "from": [{"podSelector": copy.deepcopy(pod_selector)}],
+            "ports": _port_entries(erlang_ports),
+        }
+    ]
     if allow_other_ports:
         tcp_free = _complement(erlang_ports)
-        ingress.append({"ports": _port_entries(tcp_free)
-                        + _port_entries([PortRange(1, 65535)], "UDP")
-                        + _port_entries([PortRange(1, 65535)], "SCTP")})
+        ingress.append(
+            {
+                "ports": _port_entries(tcp_free)
+                + _port_entries([PortRange(1, 65535)], "UDP")
+                + _port_entries([PortRange(1, 65535)], "SCTP")
+            }
+        )
     metadata: dict[str, Any] = {"name": name}
     if namespace:
         metadata["namespace"] = namespace
-    metadata["labels"] = {"app.kubernetes.io/component": "erlang-distribution",
-                          "app.kubernetes.io/managed-by": MANAGED_BY, **(labels or {})}
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": metadata,
-            "spec": {"podSelector": pod_selector, "policyTypes": ["Ingress"], "ingress": ingress}}
+    metadata["labels"] = {
+        "app.kubernetes.io/component": "erlang-distribution",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        **(labels or {}),
+    }
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata,
+        "spec": {"podSelector": pod_selector, "policyTypes": ["Ingress"], "ingress": ingress},
+    }
 
 
 # -- rendering ----------------------------------------------------------------------------
+
 
 def new_yaml():
     """A ruamel round-trip YAML configured like kubectl's output (2 spaces, no wrapping)."""

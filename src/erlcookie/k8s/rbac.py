@@ -43,22 +43,33 @@ class Access:
     names: tuple[str, ...] = ()
 
     def rule(self) -> dict:
-        rule = {"apiGroups": [self.group], "resources": list(self.resources),
-                "verbs": list(self.verbs)}
+        rule = {
+            "apiGroups": [self.group],
+            "resources": list(self.resources),
+            "verbs": list(self.verbs),
+        }
         if self.names:
             rule["resourceNames"] = list(self.names)
         return rule
 
 
-def needed_access(command: str, *, secret: str, restart: bool = False,
-                  restart_targets: Sequence[tuple[str, str]] = (), replace: bool = False,
-                  configmaps: bool = True) -> list[Access]:
+def needed_access(
+    command: str,
+    *,
+    secret: str,
+    restart: bool = False,
+    restart_targets: Sequence[tuple[str, str]] = (),
+    replace: bool = False,
+    configmaps: bool = True,
+) -> list[Access]:
     """The rules `command` needs (see the module docstring)."""
     if command == "status":
-        rules = [Access("", ("secrets",), ("get",), (secret,)), Access("", ("pods",), ("list",)),
-                 Access("apps", ("deployments", "statefulsets", "daemonsets", "replicasets"),
-                        ("list",)),
-                 Access("batch", ("jobs", "cronjobs"), ("list",))]
+        rules = [
+            Access("", ("secrets",), ("get",), (secret,)),
+            Access("", ("pods",), ("list",)),
+            Access("apps", ("deployments", "statefulsets", "daemonsets", "replicasets"), ("list",)),
+            Access("batch", ("jobs", "cronjobs"), ("list",)),
+        ]
         if configmaps:
             rules.append(Access("", ("configmaps",), ("get",)))
         return rules
@@ -68,29 +79,37 @@ def needed_access(command: str, *, secret: str, restart: bool = False,
             rules.append(Access("", ("secrets",), ("patch",), (secret,)))
         return rules
     if command == "rotate":
-        rules = [Access("", ("secrets",), ("get", "patch"), (secret,)),
-                 Access("", ("pods",), ("list",))]
+        rules = [
+            Access("", ("secrets",), ("get", "patch"), (secret,)),
+            Access("", ("pods",), ("list",)),
+        ]
         if restart:
             if restart_targets:
                 for kind in sorted({k for k, _ in restart_targets}):
                     names = tuple(sorted(n for k, n in restart_targets if k == kind))
                     rules.append(Access("apps", (PLURALS[kind],), ("get", "patch"), names))
             else:
-                rules.append(Access("apps", ("deployments", "statefulsets", "daemonsets"),
-                                    ("get", "patch")))
+                rules.append(
+                    Access("apps", ("deployments", "statefulsets", "daemonsets"), ("get", "patch"))
+                )
             rules.append(Access("apps", ("replicasets",), ("get",)))
         return rules
     raise UsageError(f"unknown command {command!r}: one of {', '.join(COMMANDS)}")
 
 
 def _labels(component: str) -> dict:
-    return {"app.kubernetes.io/managed-by": MANAGED_BY,
-            "app.kubernetes.io/component": component}
+    return {"app.kubernetes.io/managed-by": MANAGED_BY, "app.kubernetes.io/component": component}
 
 
-def rbac_manifests(command: str, *, namespace: str, secret: str,
-                   account: str = DEFAULT_ACCOUNT, role: str | None = None,
-                   **needs) -> list[dict]:
+def rbac_manifests(
+    command: str,
+    *,
+    namespace: str,
+    secret: str,
+    account: str = DEFAULT_ACCOUNT,
+    role: str | None = None,
+    **needs,
+) -> list[dict]:
     """ServiceAccount, Role and RoleBinding for one command in one namespace."""
     check_dns_label(namespace, "namespace")
     check_object_name(account, "service account name")
@@ -103,19 +122,33 @@ def rbac_manifests(command: str, *, namespace: str, secret: str,
 
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(account)},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta(role),
-         "rules": [a.rule() for a in needed_access(command, secret=secret, **needs)]},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-         "metadata": meta(role),
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
-         "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]},
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta(role),
+            "rules": [a.rule() for a in needed_access(command, secret=secret, **needs)],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta(role),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+        },
     ]
 
 
-def rotate_job(rotate_args: Sequence[str], *, namespace: str, image: str,
-               command: Sequence[str] = ("erlcookie",), name: str = "erlcookie-rotate",
-               account: str = DEFAULT_ACCOUNT, journal_claim: str | None = None,
-               deadline: int | None = 3600) -> dict:
+def rotate_job(
+    rotate_args: Sequence[str],
+    *,
+    namespace: str,
+    image: str,
+    command: Sequence[str] = ("erlcookie",),
+    name: str = "erlcookie-rotate",
+    account: str = DEFAULT_ACCOUNT,
+    journal_claim: str | None = None,
+    deadline: int | None = 3600,
+) -> dict:
     """A Job running `COMMAND rotate --in-cluster ARGS --journal ...` as `account`: no
     retries (a failed rotation is resumed on purpose, not re-run), unprivileged, read-only
     root filesystem; the journal on `journal_claim` (a PersistentVolumeClaim, so that a
@@ -143,26 +176,43 @@ def rotate_job(rotate_args: Sequence[str], *, namespace: str, image: str,
             "spec": {
                 "serviceAccountName": account,
                 "restartPolicy": "Never",
-                "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
-                                    "fsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
-                "containers": [{
-                    "name": "rotate", "image": image, "command": list(command), "args": args,
-                    "env": [{"name": "HOME", "value": "/tmp"}],
-                    "securityContext": {"allowPrivilegeEscalation": False,
-                                        "readOnlyRootFilesystem": True,
-                                        "capabilities": {"drop": ["ALL"]}},
-                    "volumeMounts": [{"name": "journal", "mountPath": JOURNAL_DIR},
-                                     {"name": "tmp", "mountPath": "/tmp"}],
-                }],
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": 65532,
+                    "runAsGroup": 65532,
+                    "fsGroup": 65532,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containers": [
+                    {
+                        "name": "rotate",
+                        "image": image,
+                        "command": list(command),
+                        "args": args,
+                        "env": [{"name": "HOME", "value": "/tmp"}],
+                        "securityContext": {
+                            "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                        "volumeMounts": [
+                            {"name": "journal", "mountPath": JOURNAL_DIR},
+                            {"name": "tmp", "mountPath": "/tmp"},
+                        ],
+                    }
+                ],
                 "volumes": [volume, {"name": "tmp", "emptyDir": {"medium": "Memory"}}],
             },
         },
     }
     if deadline:
         spec["activeDeadlineSeconds"] = deadline
-    return {"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": name, "namespace": namespace,
-                         "labels": _labels("cookie-rotation")}, "spec": spec}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": namespace, "labels": _labels("cookie-rotation")},
+        "spec": spec,
+    }
 
 
 def split_command(text: str) -> list[str]:

@@ -19,13 +19,13 @@ import fnmatch
 import re
 import shutil
 import subprocess
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from erlcookie.errors import OperationalError, UsageError
 from erlcookie.rotate.interfaces import Found
 from erlcookie.rotate.ops_distribution import EPMD_PORT, Dial, Dialer
 from erlcookie.rotate.settings import DEFAULT_NODE_ENV
-
 
 
 def parse_nodes(text: str) -> list[str]:
@@ -88,8 +88,14 @@ class StaticDiscovery:
 class EpmdDiscovery:
     """Every node registered in the EPMD of some hosts (optionally matching a glob)."""
 
-    def __init__(self, hosts: Sequence[tuple[str, int, str]], dialer: Dialer, *,
-                 match: str | None = None, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        hosts: Sequence[tuple[str, int, str]],
+        dialer: Dialer,
+        *,
+        match: str | None = None,
+        timeout: float = 5.0,
+    ) -> None:
         self.hosts = list(hosts)
         self.dialer = dialer
         self.match = match
@@ -109,7 +115,7 @@ class EpmdDiscovery:
             except DistError as exc:
                 raise OperationalError(f"EPMD at {host}:{port}: {exc.detail}") from None
             names = []
-            for alive, dist_port in reply.nodes:
+            for alive, _dist_port in reply.nodes:
                 if alive.startswith("erlcookie-"):
                     continue
                 if self.match and not fnmatch.fnmatchcase(alive, self.match):
@@ -133,8 +139,10 @@ class MultiDiscovery:
 
     async def discover(self) -> Found:
         found = await asyncio.gather(*(s.discover() for s in self.sources))
-        return Found(tuple(sorted({n for f in found for n in f.nodes})),
-                     tuple(sorted({n for f in found for n in f.pending})))
+        return Found(
+            tuple(sorted({n for f in found for n in f.nodes})),
+            tuple(sorted({n for f in found for n in f.pending})),
+        )
 
 
 # -- Kubernetes ----------------------------------------------------------------------------------
@@ -162,6 +170,7 @@ def _field(pod: Mapping, path: str) -> str | None:
 def _expand(value: str, env: Mapping[str, str]) -> str:
     """Kubernetes `$(VAR)` expansion: known names are replaced, unknown ones kept, `$$`
     is a literal `$`."""
+
     def sub(m):
         if m.group(0) == "$$":
             return "$"
@@ -190,8 +199,13 @@ def container_env(pod: Mapping, container: Mapping) -> dict[str, str]:
     return env
 
 
-def pod_node_name(pod: Mapping, *, env_names: Sequence[str] = DEFAULT_NODE_ENV,
-                  template: str | None = None, container: str | None = None) -> str | None:
+def pod_node_name(
+    pod: Mapping,
+    *,
+    env_names: Sequence[str] = DEFAULT_NODE_ENV,
+    template: str | None = None,
+    container: str | None = None,
+) -> str | None:
     """The Erlang node name a pod runs under, or None if the spec does not say."""
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
@@ -206,15 +220,21 @@ def pod_node_name(pod: Mapping, *, env_names: Sequence[str] = DEFAULT_NODE_ENV,
                 return value
     if template:
         ip = (pod.get("status") or {}).get("podIP") or ""
-        values = {"pod_ip": ip, "pod_ip_dashed": ip.replace(".", "-"),
-                  "pod_name": meta.get("name", ""), "namespace": meta.get("namespace", ""),
-                  "hostname": spec.get("hostname") or meta.get("name", ""),
-                  "subdomain": spec.get("subdomain", "")}
+        values = {
+            "pod_ip": ip,
+            "pod_ip_dashed": ip.replace(".", "-"),
+            "pod_name": meta.get("name", ""),
+            "namespace": meta.get("namespace", ""),
+            "hostname": spec.get("hostname") or meta.get("name", ""),
+            "subdomain": spec.get("subdomain", ""),
+        }
         try:
             return template.format(**values)
         except (KeyError, IndexError, ValueError):
-            raise UsageError(f"--node-template {template!r}: use only "
-                             + ", ".join("{" + k + "}" for k in values)) from None
+            raise UsageError(
+                f"--node-template {template!r}: use only "
+                + ", ".join("{" + k + "}" for k in values)
+            ) from None
     return None
 
 
@@ -246,10 +266,19 @@ def pod_waiting_reason(pod: Mapping) -> str:
 class KubeDiscovery:
     """Pods matching a selector; each dialled at its pod IP, or through port-forwards."""
 
-    def __init__(self, api, selector: str, dialer: Dialer, *,
-                 env_names: Sequence[str] = DEFAULT_NODE_ENV, template: str | None = None,
-                 container: str | None = None, port_forward: "PortForwards | None" = None,
-                 dial_by_name: bool = False, epmd_port: int = EPMD_PORT) -> None:
+    def __init__(
+        self,
+        api,
+        selector: str,
+        dialer: Dialer,
+        *,
+        env_names: Sequence[str] = DEFAULT_NODE_ENV,
+        template: str | None = None,
+        container: str | None = None,
+        port_forward: PortForwards | None = None,
+        dial_by_name: bool = False,
+        epmd_port: int = EPMD_PORT,
+    ) -> None:
         if not selector:
             raise UsageError("Kubernetes discovery needs a label selector (-l app=NAME)")
         self.api = api
@@ -265,9 +294,15 @@ class KubeDiscovery:
         self.pods: dict[str, dict] = {}  # node name -> pod (latest discovery)
 
     def config(self) -> dict:
-        return {"kind": "kubernetes", "namespace": self.api.namespace, "selector": self.selector,
-                "env": list(self.env_names), "template": self.template,
-                "container": self.container, "port_forward": self.port_forward is not None}
+        return {
+            "kind": "kubernetes",
+            "namespace": self.api.namespace,
+            "selector": self.selector,
+            "env": list(self.env_names),
+            "template": self.template,
+            "container": self.container,
+            "port_forward": self.port_forward is not None,
+        }
 
     async def discover(self) -> Found:
         pods = await asyncio.to_thread(self.api.list_pods, self.selector)
@@ -278,12 +313,14 @@ class KubeDiscovery:
             pod_name = (pod.get("metadata") or {}).get("name", "?")
             ip = pod_ready_address(pod)
             if ip is None:
-                if not (pod.get("metadata") or {}).get("deletionTimestamp") and \
-                        (pod.get("status") or {}).get("phase") in (None, "Pending", "Running"):
+                if not (pod.get("metadata") or {}).get("deletionTimestamp") and (
+                    pod.get("status") or {}
+                ).get("phase") in (None, "Pending", "Running"):
                     pending.append(f"pod/{pod_name} ({pod_waiting_reason(pod)})")
                 continue
-            node = pod_node_name(pod, env_names=self.env_names, template=self.template,
-                                 container=self.container)
+            node = pod_node_name(
+                pod, env_names=self.env_names, template=self.template, container=self.container
+            )
             if node is None:
                 unnamed.append(pod_name)
                 continue
@@ -299,9 +336,11 @@ class KubeDiscovery:
         if not pods and await asyncio.to_thread(self.api.namespace_exists) is False:
             raise OperationalError(f"namespace {self.api.namespace!r} does not exist")
         if unnamed:
-            raise UsageError(f"pod(s) {', '.join(unnamed[:3])} set none of "
-                             f"{', '.join(self.env_names)} to a node name; give --node-env VAR "
-                             "or --node-template (e.g. 'app@{pod_ip}')")
+            raise UsageError(
+                f"pod(s) {', '.join(unnamed[:3])} set none of "
+                f"{', '.join(self.env_names)} to a node name; give --node-env VAR "
+                "or --node-template (e.g. 'app@{pod_ip}')"
+            )
         return Found(tuple(sorted(nodes)), tuple(sorted(pending)))
 
     def owners(self) -> list[tuple[str, str]]:
@@ -336,8 +375,15 @@ class PortForwards:
 
     _LINE = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
 
-    def __init__(self, namespace: str, *, kubectl: str = "kubectl", context: str | None = None,
-                 kubeconfig: str | None = None, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        *,
+        kubectl: str = "kubectl",
+        context: str | None = None,
+        kubeconfig: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
         if shutil.which(kubectl) is None:
             raise UsageError(f"--port-forward needs {kubectl!r} on PATH")
         self.namespace = namespace
@@ -355,9 +401,12 @@ class PortForwards:
         if self.kubeconfig:
             cmd += ["--kubeconfig", self.kubeconfig]
         cmd += [f"pod/{pod}", f":{remote}"]
-        proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.PIPE,
-                                                    stdin=asyncio.subprocess.DEVNULL)
+        proc = await asyncio.create_subprocess_exec(
+            *cmd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
         self.procs.append(proc)
         try:
             async with asyncio.timeout(self.timeout):
@@ -365,14 +414,16 @@ class PortForwards:
                     line = await proc.stdout.readline()
                     if not line:
                         err = (await proc.stderr.read()).decode("utf-8", "replace").strip()
-                        raise OperationalError(f"kubectl port-forward to pod/{pod}:{remote} "
-                                               f"failed: {err[-200:]}")
+                        raise OperationalError(
+                            f"kubectl port-forward to pod/{pod}:{remote} failed: {err[-200:]}"
+                        )
                     m = self._LINE.search(line.decode("utf-8", "replace"))
                     if m:
                         return int(m.group(1))
         except TimeoutError:
-            raise OperationalError(f"kubectl port-forward to pod/{pod}:{remote} did not start "
-                                   f"within {self.timeout:g}s") from None
+            raise OperationalError(
+                f"kubectl port-forward to pod/{pod}:{remote} did not start within {self.timeout:g}s"
+            ) from None
 
     async def dial(self, pod: str, node: str) -> Dial:
         """Forward EPMD, ask it for the node's port, forward that: a Dial to 127.0.0.1."""
@@ -382,8 +433,9 @@ class PortForwards:
         if pod in self._dials:
             return self._dials[pod]
         epmd_local = await self._forward(pod, EPMD_PORT)
-        answer = await epmd_port_please("127.0.0.1", node.split("@", 1)[0], epmd_port=epmd_local,
-                                        timeout=self.timeout)
+        answer = await epmd_port_please(
+            "127.0.0.1", node.split("@", 1)[0], epmd_port=epmd_local, timeout=self.timeout
+        )
         if isinstance(answer, NotRegistered):
             raise OperationalError(f"pod/{pod}: its EPMD knows no node {node!r}")
         dist_local = await self._forward(pod, answer.port)
@@ -398,7 +450,7 @@ class PortForwards:
         for proc in self.procs:
             try:
                 await asyncio.wait_for(proc.wait(), 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 proc.kill()
         self.procs.clear()
 
@@ -406,8 +458,14 @@ class PortForwards:
 class KubeRestarter:
     """`--restart`: rollout restart of the workloads owning the pods, then wait for them."""
 
-    def __init__(self, api, discovery: KubeDiscovery, *, targets: Sequence[tuple[str, str]] = (),
-                 timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        api,
+        discovery: KubeDiscovery,
+        *,
+        targets: Sequence[tuple[str, str]] = (),
+        timeout: float = 600.0,
+    ) -> None:
         self.api = api
         self.discovery = discovery
         self.targets = list(targets)
@@ -420,8 +478,10 @@ class KubeRestarter:
         owners = self.discovery.owners()
         bad = [f"{k}/{n}" for k, n in owners if k not in ("Deployment", "StatefulSet", "DaemonSet")]
         if bad:
-            raise UsageError(f"cannot rollout-restart {', '.join(bad)}; name the workload with "
-                             "--restart-target KIND/NAME")
+            raise UsageError(
+                f"cannot rollout-restart {', '.join(bad)}; name the workload with "
+                "--restart-target KIND/NAME"
+            )
         return owners
 
     async def check(self) -> None:
@@ -440,12 +500,14 @@ class KubeRestarter:
         if missing:
             from erlcookie.k8s.api import MissingPermissions
 
-            raise MissingPermissions(missing, self.api.namespace,
-                                     "to restart the workloads at the end (--restart)")
+            raise MissingPermissions(
+                missing, self.api.namespace, "to restart the workloads at the end (--restart)"
+            )
         self.description = "rollout restart " + ", ".join(f"{k}/{n}" for k, n in workloads)
 
-    async def restart(self, emit, stamps: dict | None = None,
-                      save: Callable[[], None] | None = None) -> list[str]:
+    async def restart(
+        self, emit, stamps: dict | None = None, save: Callable[[], None] | None = None
+    ) -> list[str]:
         """Stamp each workload's pod template (what `kubectl rollout restart` does) and wait
         for the rollouts. `stamps` (kept in the journal) records each stamp before it is
         sent: a resumed run whose stamp is already on the workload only waits, instead of
@@ -460,8 +522,14 @@ class KubeRestarter:
             ref = f"{kind}/{name}"
             stamp = stamps.get(ref)
             if stamp and await asyncio.to_thread(self.api.restart_stamp, kind, name) == stamp:
-                emit("node", phase="restart", node=ref, action="restart", result="ok",
-                     detail=f"already requested at {stamp}; waiting for it")
+                emit(
+                    "node",
+                    phase="restart",
+                    node=ref,
+                    action="restart",
+                    result="ok",
+                    detail=f"already requested at {stamp}; waiting for it",
+                )
                 continue
             from erlcookie.k8s.api import now_rfc3339
 
@@ -469,22 +537,45 @@ class KubeRestarter:
             if save is not None:
                 save()
             await asyncio.to_thread(self.api.rollout_restart, kind, name, stamps[ref])
-            emit("node", phase="restart", node=ref, action="restart", result="ok",
-                 detail=f"requested at {stamps[ref]}")
+            emit(
+                "node",
+                phase="restart",
+                node=ref,
+                action="restart",
+                result="ok",
+                detail=f"requested at {stamps[ref]}",
+            )
         for kind, name in workloads:
             await asyncio.to_thread(
-                self.api.wait_rollout, kind, name, timeout=self.timeout,
-                progress=lambda msg, k=kind, n=name: emit("node", phase="restart",
-                                                          node=f"{k}/{n}", action="wait",
-                                                          result="progress", detail=msg))
+                self.api.wait_rollout,
+                kind,
+                name,
+                timeout=self.timeout,
+                progress=lambda msg, k=kind, n=name: emit(
+                    "node",
+                    phase="restart",
+                    node=f"{k}/{n}",
+                    action="wait",
+                    result="progress",
+                    detail=msg,
+                ),
+            )
         return [f"{k}/{n}" for k, n in workloads]
 
 
 def parse_restart_target(text: str) -> tuple[str, str]:
     kind, sep, name = text.partition("/")
-    kinds = {"deployment": "Deployment", "deploy": "Deployment", "statefulset": "StatefulSet",
-             "sts": "StatefulSet", "daemonset": "DaemonSet", "ds": "DaemonSet"}
+    kinds = {
+        "deployment": "Deployment",
+        "deploy": "Deployment",
+        "statefulset": "StatefulSet",
+        "sts": "StatefulSet",
+        "daemonset": "DaemonSet",
+        "ds": "DaemonSet",
+    }
     if not sep or not name or kind.lower() not in kinds:
-        raise UsageError(f"--restart-target {text!r}: write KIND/NAME with KIND one of "
-                         "deployment, statefulset, daemonset")
+        raise UsageError(
+            f"--restart-target {text!r}: write KIND/NAME with KIND one of "
+            "deployment, statefulset, daemonset"
+        )
     return kinds[kind.lower()], name

@@ -15,19 +15,45 @@ import asyncio
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 from erlcookie.distribution.verdicts import ACCEPTED, REJECTED
 from erlcookie.errors import EXIT_FINDINGS, EXIT_OPERATIONAL, EXIT_USAGE, ErlcookieError
 from erlcookie.rotate import plan
 from erlcookie.rotate.interfaces import Discovery, NodeError, NodeOps, Persister, Restarter
-from erlcookie.rotate.journal import (ABORTED, DONE, FAILED, ROLLED_BACK, RUNNING, Journal,
-                                      JournalSaveError)
-from erlcookie.rotate.plan import (CONVERGE, FINALIZE, FORWARD, NEW, OLD, OTHER, PERSIST,
-                                   PREFLIGHT, RESTART, ROLLBACK, SWITCH, UNPIN, VERIFY,
-                                   ClusterModel, NodeState, Pin, PairSet, SetOwn, Switch,
-                                   other_label)
+from erlcookie.rotate.journal import (
+    ABORTED,
+    DONE,
+    FAILED,
+    ROLLED_BACK,
+    RUNNING,
+    Journal,
+    JournalSaveError,
+)
+from erlcookie.rotate.plan import (
+    CONVERGE,
+    FINALIZE,
+    FORWARD,
+    NEW,
+    OLD,
+    OTHER,
+    PERSIST,
+    PREFLIGHT,
+    RESTART,
+    ROLLBACK,
+    SWITCH,
+    UNPIN,
+    VERIFY,
+    ClusterModel,
+    NodeState,
+    PairSet,
+    Pin,
+    SetOwn,
+    Switch,
+    other_label,
+)
 
 # Preflight problems that are findings (exit 1): nodes or the store answered, something is off.
 FINDING_VERDICTS = frozenset({"rejected", "not_allowed", "cookie", "pins", "store"})
@@ -65,13 +91,13 @@ class SimulatedCrash(BaseException):
 @dataclass
 class EngineOptions:
     concurrency: int = 32
-    converge_rounds: int = 50   # rounds that still found members coming or going
+    converge_rounds: int = 50  # rounds that still found members coming or going
     # pending nodes (pods not running yet) are waited for until converge_timeout
     converge_interval: float = 0.3
     converge_timeout: float = 60.0
     converge_settle: float = 1.0  # keep watching this long for nodes booting from the old store
     crash_at: str | None = None
-    crash: str = "kill"          # "kill" (SIGKILL this process) or "raise" (SimulatedCrash)
+    crash: str = "kill"  # "kill" (SIGKILL this process) or "raise" (SimulatedCrash)
 
 
 @dataclass
@@ -87,10 +113,17 @@ def _is_probe(name: str) -> bool:
 
 
 class RotationEngine:
-    def __init__(self, ops: NodeOps, discovery: Discovery, persister: Persister, *,
-                 restarter: Restarter | None = None, emit: Callable[..., None] | None = None,
-                 options: EngineOptions | None = None,
-                 hook: Callable[[str, "RotationEngine"], Awaitable[None] | None] | None = None):
+    def __init__(
+        self,
+        ops: NodeOps,
+        discovery: Discovery,
+        persister: Persister,
+        *,
+        restarter: Restarter | None = None,
+        emit: Callable[..., None] | None = None,
+        options: EngineOptions | None = None,
+        hook: Callable[[str, RotationEngine], Awaitable[None] | None] | None = None,
+    ):
         self.ops = ops
         self.discovery = discovery
         self.persister = persister
@@ -124,7 +157,9 @@ class RotationEngine:
             os.kill(os.getpid(), signal.SIGKILL)
 
     # -- helpers -------------------------------------------------------------------------------
-    async def _each(self, items: Iterable, fn: Callable[[Any], Awaitable[Any]]) -> list[tuple[Any, BaseException]]:
+    async def _each(
+        self, items: Iterable, fn: Callable[[Any], Awaitable[Any]]
+    ) -> list[tuple[Any, BaseException]]:
         """Run fn over items with bounded concurrency; return the failures (item, error)."""
         failures: list[tuple[Any, BaseException]] = []
 
@@ -162,8 +197,9 @@ class RotationEngine:
         await self.ops.connect(node, second)
         return second
 
-    async def _closure(self, seeds: Iterable[str], label: str,
-                       problems: list[dict] | None = None) -> list[str]:
+    async def _closure(
+        self, seeds: Iterable[str], label: str, problems: list[dict] | None = None
+    ) -> list[str]:
         """The members: the seeds plus every visible peer they report, transitively."""
         members: set[str] = set()
         queue = [s for s in seeds if not _is_probe(s)]
@@ -176,15 +212,22 @@ class RotationEngine:
                 await self.ops.connect(node, label)
                 for peer in await self.ops.cluster_peers(node):
                     if not _is_probe(peer) and peer not in members:
-                        queue.append(peer)
+                        queue.append(peer)  # noqa: B023 - awaited within this pass
 
             for node, exc in await self._each(batch, visit):
                 if problems is None:
                     raise exc
-                problems.append({"node": node, "verdict": exc.verdict or "error",
-                                 "detail": exc.detail})
-                self.emit("node", phase=PREFLIGHT, node=node, action="connect",
-                          result=exc.verdict or "error", detail=exc.detail)
+                problems.append(
+                    {"node": node, "verdict": exc.verdict or "error", "detail": exc.detail}
+                )
+                self.emit(
+                    "node",
+                    phase=PREFLIGHT,
+                    node=node,
+                    action="connect",
+                    result=exc.verdict or "error",
+                    detail=exc.detail,
+                )
         return sorted(members)
 
     # -- preflight -----------------------------------------------------------------------------
@@ -194,12 +237,19 @@ class RotationEngine:
         found = await self.discovery.discover()
         problems: list[dict] = []
         for name in found.pending:  # no node runs there yet: converge waits for it
-            self.emit("node", phase=PREFLIGHT, node=name, action="discover", result="pending",
-                      detail="not running yet; converge waits for it")
+            self.emit(
+                "node",
+                phase=PREFLIGHT,
+                node=name,
+                action="discover",
+                result="pending",
+                detail="not running yet; converge waits for it",
+            )
         members = await self._closure(found.nodes, OLD, problems)
         if not members and not problems:
-            raise PreflightFailed(f"no nodes found ({self.discovery.description})", [],
-                                  exit_code=EXIT_OPERATIONAL)
+            raise PreflightFailed(
+                f"no nodes found ({self.discovery.description})", [], exit_code=EXIT_OPERATIONAL
+            )
         reachable = [m for m in members if not any(p["node"] == m for p in problems)]
         states: dict[str, NodeState] = {}
 
@@ -212,31 +262,59 @@ class RotationEngine:
             state = states[node]
             odd = sorted(p for p in members if p != node and state.view(p) != OLD)
             if state.own != OLD:
-                problems.append({"node": node, "verdict": "cookie",
-                                 "detail": f"its own cookie is the {state.own} one, not the old one"})
+                problems.append(
+                    {
+                        "node": node,
+                        "verdict": "cookie",
+                        "detail": f"its own cookie is the {state.own} one, not the old one",
+                    }
+                )
             elif odd:
-                problems.append({"node": node, "verdict": "pins",
-                                 "detail": f"uses a cookie other than the old one for {len(odd)} "
-                                           f"member(s), e.g. {odd[0]}: an unfinished rotation? "
-                                           "(use --resume or --rollback)"})
+                problems.append(
+                    {
+                        "node": node,
+                        "verdict": "pins",
+                        "detail": f"uses a cookie other than the old one for {len(odd)} "
+                        f"member(s), e.g. {odd[0]}: an unfinished rotation? "
+                        "(use --resume or --rollback)",
+                    }
+                )
             else:
                 self.emit("node", phase=PREFLIGHT, node=node, action="check", result="ok")
         try:
             store = await self.persister.current()
         except ErlcookieError as exc:
             store = None
-            problems.append({"node": None, "source": "store", "verdict": "usage"
-                             if exc.exit_code == EXIT_USAGE else "error", "detail": str(exc)})
+            problems.append(
+                {
+                    "node": None,
+                    "source": "store",
+                    "verdict": "usage" if exc.exit_code == EXIT_USAGE else "error",
+                    "detail": str(exc),
+                }
+            )
         if store == OTHER or (store == NEW and not store_may_hold_new):
-            problems.append({"node": None, "source": "store", "verdict": "store",
-                             "detail": f"{self.persister.description} holds a cookie that is "
-                                       "neither the old nor the new one"})
+            problems.append(
+                {
+                    "node": None,
+                    "source": "store",
+                    "verdict": "store",
+                    "detail": f"{self.persister.description} holds a cookie that is "
+                    "neither the old nor the new one",
+                }
+            )
         if self.restarter is not None:
             try:
                 await self.restarter.check()
             except ErlcookieError as exc:
-                problems.append({"node": None, "source": "restart", "verdict": "usage"
-                                 if exc.exit_code == EXIT_USAGE else "error", "detail": str(exc)})
+                problems.append(
+                    {
+                        "node": None,
+                        "source": "restart",
+                        "verdict": "usage" if exc.exit_code == EXIT_USAGE else "error",
+                        "detail": str(exc),
+                    }
+                )
         model = ClusterModel({n: NodeState(OLD) for n in members})
         report = PreflightReport(members, model, store, problems)
         if problems:
@@ -249,13 +327,21 @@ class RotationEngine:
             else:
                 code = EXIT_OPERATIONAL
             first = problems[0]
-            where = f"{first['node'] or first.get('source')}: " if first["node"] or \
-                first.get("source") else ""
-            raise PreflightFailed(f"preflight found {len(problems)} problem(s), nothing was "
-                                  f"changed; first: {where}{first['detail']}", problems, code)
+            where = (
+                f"{first['node'] or first.get('source')}: "
+                if first["node"] or first.get("source")
+                else ""
+            )
+            raise PreflightFailed(
+                f"preflight found {len(problems)} problem(s), nothing was "
+                f"changed; first: {where}{first['detail']}",
+                problems,
+                code,
+            )
         self.model = model
-        self.emit("phase", phase=PREFLIGHT, status="done", members=len(members),
-                  store=store or "absent")
+        self.emit(
+            "phase", phase=PREFLIGHT, status="done", members=len(members), store=store or "absent"
+        )
         return report
 
     def begin(self, journal: Journal) -> None:
@@ -282,7 +368,8 @@ class RotationEngine:
                 f"{exc}. The rotation stopped there, with no pair of nodes disagreeing on its "
                 "cookie; once the journal can be written (free space, permissions), finish "
                 "with `erlcookie rotate --resume` (it reads every node back) or undo with "
-                "`erlcookie rotate --rollback`") from None
+                "`erlcookie rotate --rollback`"
+            ) from None
         except BaseException:
             try:
                 self._save()
@@ -307,9 +394,13 @@ class RotationEngine:
                 return await self._auto_rollback(exc)
             return self._stop(j.current_phase or SWITCH, exc)
         try:
-            for phase, run in ((CONVERGE, self._converge), (UNPIN, self._unpin),
-                               (VERIFY, self._verify), (FINALIZE, self._finalize),
-                               (RESTART, self._restart)):
+            for phase, run in (
+                (CONVERGE, self._converge),
+                (UNPIN, self._unpin),
+                (VERIFY, self._verify),
+                (FINALIZE, self._finalize),
+                (RESTART, self._restart),
+            ):
                 if not j.done(phase):
                     await run()
         except NodeError as exc:
@@ -321,26 +412,36 @@ class RotationEngine:
         status = DONE if j.direction == FORWARD else ROLLED_BACK
         j.finish(status)
         self._save()
-        self.emit("result", status=status, target=j.target, members=len(self.model.members),
-                  reason=j.data.get("rollback_reason"))
+        self.emit(
+            "result",
+            status=status,
+            target=j.target,
+            members=len(self.model.members),
+            reason=j.data.get("rollback_reason"),
+        )
         return status
 
     def _stop(self, phase: str, exc: NodeError) -> str:
         j = self.journal
         assert j is not None
-        message = f"{phase} failed" + (f" on {exc.node}" if exc.node != "-" else "") + \
-            f": {exc.detail}"
+        message = (
+            f"{phase} failed" + (f" on {exc.node}" if exc.node != "-" else "") + f": {exc.detail}"
+        )
         self._phase(phase, "failed", node=exc.node, detail=exc.detail)
         j.fail(message)
         self._save()
         self.emit("result", status=FAILED, phase=phase, error=message)
         stored = ""
         if j.data.get("store_touched"):
-            stored = (f"{self.persister.description} already holds the "
-                      f"{'new' if j.direction == FORWARD else 'old'} cookie. ")
-        raise PhaseFailed(f"{message}. No pair of nodes disagrees on its cookie (no split). "
-                          f"{stored}Finish with `erlcookie rotate --resume` (it picks up at "
-                          f"{phase}) or undo with `erlcookie rotate --rollback` (journal {j.path})")
+            stored = (
+                f"{self.persister.description} already holds the "
+                f"{'new' if j.direction == FORWARD else 'old'} cookie. "
+            )
+        raise PhaseFailed(
+            f"{message}. No pair of nodes disagrees on its cookie (no split). "
+            f"{stored}Finish with `erlcookie rotate --resume` (it picks up at "
+            f"{phase}) or undo with `erlcookie rotate --rollback` (journal {j.path})"
+        )
 
     async def _auto_rollback(self, exc: NodeError) -> str:
         j = self.journal
@@ -361,8 +462,9 @@ class RotationEngine:
             return self._stop(j.current_phase or SWITCH, exc2)
         j.finish(ROLLED_BACK, reason)
         self._save()
-        self.emit("result", status=ROLLED_BACK, target=OLD, members=len(self.model.members),
-                  reason=reason)
+        self.emit(
+            "result", status=ROLLED_BACK, target=OLD, members=len(self.model.members), reason=reason
+        )
         return ROLLED_BACK
 
     async def rollback(self, journal: Journal) -> str:
@@ -400,8 +502,7 @@ class RotationEngine:
         async def read(node):
             known = self.model.nodes.get(node)
             outside = sorted(p for p in (known.pins if known else {}) if p not in live)
-            states[node] = await self.ops.read_state(
-                node, [m for m in live if m != node] + outside)
+            states[node] = await self.ops.read_state(node, [m for m in live if m != node] + outside)
 
         failures = await self._each(live, read)
         if failures:
@@ -411,15 +512,20 @@ class RotationEngine:
         self.model = ClusterModel(states)
         for node, state in states.items():
             if state.own == OTHER or OTHER in state.pins.values():
-                raise NodeError(node, "runs or uses a cookie that is neither the old nor the new "
-                                      "one; someone changed it outside this rotation")
+                raise NodeError(
+                    node,
+                    "runs or uses a cookie that is neither the old nor the new "
+                    "one; someone changed it outside this rotation",
+                )
         if gone and j.direction == FORWARD and not j.done(PERSIST):
             raise NodeError(gone[0], "the node went away during the rotation")
         bad = self.model.mismatches()
         if bad:
             a, b = bad[0]
-            self.emit("warning", message=f"{len(bad)} pair(s) disagree on their cookie, e.g. "
-                                         f"{a} and {b}; repairing")
+            self.emit(
+                "warning",
+                message=f"{len(bad)} pair(s) disagree on their cookie, e.g. {a} and {b}; repairing",
+            )
             await self._repair(bad)
         self._save()
 
@@ -455,9 +561,15 @@ class RotationEngine:
                 self.model.nodes[step.node].pins.update(extra)
                 detail = f"{len(step.pins) + len(extra)} pin(s), own cookie -> {step.label}"
                 if extra:
-                    self.emit("node", phase=phase, node=step.node, action="pin-visible",
-                              result="ok", detail=f"also pinned {len(extra)} visible node(s) "
-                                                  f"not (yet) members: {', '.join(sorted(extra)[:3])}")
+                    self.emit(
+                        "node",
+                        phase=phase,
+                        node=step.node,
+                        action="pin-visible",
+                        result="ok",
+                        detail=f"also pinned {len(extra)} visible node(s) "
+                        f"not (yet) members: {', '.join(sorted(extra)[:3])}",
+                    )
             else:
                 await self.ops.set_own(step.node, step.label)
                 detail = f"own cookie -> {step.label}"
@@ -477,13 +589,24 @@ class RotationEngine:
                 if isinstance(result, NodeError) or result is None:
                     failures.append((step, result or NodeError(node, f"no result for {step.peer}")))
                     continue
-                self._applied(phase, action, step, f"with {step.peer} -> {label}"
-                              + ("" if result else " (finished from our side: their link dropped)"))
+                self._applied(
+                    phase,
+                    action,
+                    step,
+                    f"with {step.peer} -> {label}"
+                    + ("" if result else " (finished from our side: their link dropped)"),
+                )
 
         failures += await self._each(by_node, pair_batch)
         for step, exc in failures:
-            self.emit("node", phase=phase, node=step.node, action=action, result="failed",
-                      detail=exc.detail)
+            self.emit(
+                "node",
+                phase=phase,
+                node=step.node,
+                action=action,
+                result="failed",
+                detail=exc.detail,
+            )
         if failures:
             raise failures[0][1]
 
@@ -502,7 +625,8 @@ class RotationEngine:
             for peer in self.model.nodes:
                 if peer != node and self.model.view(node, peer) != self.model.view(peer, node):
                     raise plan.InvariantError(
-                        f"step {type(step).__name__} on {node} would split it from {peer}")
+                        f"step {type(step).__name__} on {node} would split it from {peer}"
+                    )
 
     async def _switch(self) -> None:
         j = self.journal
@@ -575,12 +699,16 @@ class RotationEngine:
             if found.pending and not changed and time.monotonic() > deadline:
                 # Pending pods have started no node; when they start, they read the store,
                 # which holds the target cookie now. Waiting longer would only block.
-                waiting = ", ".join(found.pending[:3]) + \
-                    (f" and {len(found.pending) - 3} more" if len(found.pending) > 3 else "")
-                self.emit("warning", message=f"still not running after "
-                                             f"{self.options.converge_timeout:g}s: {waiting}; "
-                                             "no node runs there yet, and when one starts it "
-                                             f"reads the {target} cookie from the store")
+                waiting = ", ".join(found.pending[:3]) + (
+                    f" and {len(found.pending) - 3} more" if len(found.pending) > 3 else ""
+                )
+                self.emit(
+                    "warning",
+                    message=f"still not running after "
+                    f"{self.options.converge_timeout:g}s: {waiting}; "
+                    "no node runs there yet, and when one starts it "
+                    f"reads the {target} cookie from the store",
+                )
                 break
             await asyncio.sleep(self.options.converge_interval)
         self._phase(CONVERGE, "done", rounds=rounds, members=len(self.model.members))
@@ -607,7 +735,7 @@ class RotationEngine:
                 alive.add(node)
                 for peer in await self.ops.cluster_peers(node):
                     if not _is_probe(peer) and peer not in seen:
-                        queue.append(peer)
+                        queue.append(peer)  # noqa: B023 - awaited within this pass
 
             failures = await self._each(batch, visit)
             if failures:
@@ -629,13 +757,24 @@ class RotationEngine:
         if failures:
             raise failures[0][1]
         if state.own == OTHER or OTHER in state.pins.values():
-            raise NodeError(node, "a newcomer runs a cookie that is neither the old nor the new one")
-        await self._apply(CONVERGE, plan.adopt_steps(self.model, node,
-                                                     {m: state.view(m) for m in members}), "adopt")
+            raise NodeError(
+                node, "a newcomer runs a cookie that is neither the old nor the new one"
+            )
+        await self._apply(
+            CONVERGE,
+            plan.adopt_steps(self.model, node, {m: state.view(m) for m in members}),
+            "adopt",
+        )
         self.model.nodes[node] = state
         self._check_around(SetOwn(node, state.own))
-        self.emit("node", phase=CONVERGE, node=node, action="newcomer", result="ok",
-                  detail=f"started with the {own} cookie")
+        self.emit(
+            "node",
+            phase=CONVERGE,
+            node=node,
+            action="newcomer",
+            result="ok",
+            detail=f"started with the {own} cookie",
+        )
 
     async def _unpin(self) -> None:
         j = self.journal
@@ -668,22 +807,36 @@ class RotationEngine:
             if state.own != target:
                 raise NodeError(node, f"still runs the {state.own} cookie")
             if wrong:
-                raise NodeError(node, f"still uses the {state.view(wrong[0])} cookie for "
-                                      f"{len(wrong)} peer(s), e.g. {wrong[0]}")
+                raise NodeError(
+                    node,
+                    f"still uses the {state.view(wrong[0])} cookie for "
+                    f"{len(wrong)} peer(s), e.g. {wrong[0]}",
+                )
             good = await self.ops.accepts(node, target)
             if good != ACCEPTED:
-                raise NodeError(node, f"a fresh handshake with the {target} cookie: {good}",
-                                verdict=good)
+                raise NodeError(
+                    node, f"a fresh handshake with the {target} cookie: {good}", verdict=good
+                )
             bad = await self.ops.accepts(node, other)
             if bad != REJECTED:
-                raise NodeError(node, f"a fresh handshake with the {other} cookie was not "
-                                      f"refused: {bad}", verdict=bad)
-            self.emit("node", phase=VERIFY, node=node, action="verify", result="ok",
-                      detail=f"accepts {target}, refuses {other}")
+                raise NodeError(
+                    node,
+                    f"a fresh handshake with the {other} cookie was not refused: {bad}",
+                    verdict=bad,
+                )
+            self.emit(
+                "node",
+                phase=VERIFY,
+                node=node,
+                action="verify",
+                result="ok",
+                detail=f"accepts {target}, refuses {other}",
+            )
 
         for node, exc in await self._each(members, check):
-            self.emit("node", phase=VERIFY, node=node, action="verify", result="failed",
-                      detail=exc.detail)
+            self.emit(
+                "node", phase=VERIFY, node=node, action="verify", result="failed", detail=exc.detail
+            )
             problems.append(exc)
         if problems:
             raise problems[0]
@@ -714,7 +867,8 @@ class RotationEngine:
         try:
             # stamps live in the journal: a resumed run waits for a restart it requested
             restarted = await self.restarter.restart(
-                self.emit, j.data.setdefault("restart_stamps", {}), self._save)
+                self.emit, j.data.setdefault("restart_stamps", {}), self._save
+            )
             found = await self.discovery.discover()
         except ErlcookieError as exc:
             raise NodeError("-", str(exc)) from None
@@ -728,8 +882,11 @@ class RotationEngine:
 
         await self._each(found.nodes, check)
         if wrong:
-            raise NodeError(wrong[0].split(" ")[0], f"after the restart {len(wrong)} node(s) do "
-                                                    f"not accept the new cookie, e.g. {wrong[0]}")
+            raise NodeError(
+                wrong[0].split(" ")[0],
+                f"after the restart {len(wrong)} node(s) do "
+                f"not accept the new cookie, e.g. {wrong[0]}",
+            )
         self._phase(RESTART, "done", restarted=restarted, members=len(found.nodes))
         await self._point("restart")
 
@@ -741,5 +898,13 @@ async def close_quietly(ops: NodeOps) -> None:
         pass
 
 
-__all__ = ["RotationEngine", "EngineOptions", "PreflightFailed", "RolledBack", "PhaseFailed",
-           "SimulatedCrash", "PreflightReport", "ABORTED"]
+__all__ = [
+    "RotationEngine",
+    "EngineOptions",
+    "PreflightFailed",
+    "RolledBack",
+    "PhaseFailed",
+    "SimulatedCrash",
+    "PreflightReport",
+    "ABORTED",
+]

@@ -9,8 +9,9 @@ touching them and a test double needs nothing but these definitions.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 from erlcookie.distribution.verdicts import NO_SUCH_NODE, UNREACHABLE
 from erlcookie.rotate.plan import NodeState
@@ -54,13 +55,15 @@ class NodeOps(Protocol):
 
     async def set_own(self, node: str, label: str) -> None: ...
 
-    async def switch(self, node: str, pins: Sequence[tuple[str, str]], label: str
-                     ) -> dict[str, str]:
+    async def switch(
+        self, node: str, pins: Sequence[tuple[str, str]], label: str
+    ) -> dict[str, str]:
         """In one block inside the node: pin its current view of every visible peer not in
         `pins` (returned, as labels), pin `pins`, then run `label` as its own cookie."""
 
-    async def pair_set_many(self, node: str, peers: Sequence[str], label: str
-                            ) -> dict[str, "bool | NodeError"]:
+    async def pair_set_many(
+        self, node: str, peers: Sequence[str], label: str
+    ) -> dict[str, bool | NodeError]:
         """Both ends of each pair (node, peer) to `label`, changed from `node` over the
         pair's live connection. Per peer: True; False if it had to be finished from our
         side because that connection dropped meanwhile; or the NodeError that left the
@@ -102,11 +105,11 @@ class Restarter(Protocol):
 
     async def check(self) -> None: ...
 
-    async def restart(self, emit: Callable[..., None], stamps: dict,
-                      save: Callable[[], None]) -> list[str]:
+    async def restart(
+        self, emit: Callable[..., None], stamps: dict, save: Callable[[], None]
+    ) -> list[str]:
         """Restart and wait. `stamps` is kept in the journal (call `save` after changing
         it, before acting on it), so a resumed run can tell what it already requested."""
 
 
-__all__ = ["NodeError", "NodeOps", "Found", "Discovery", "Persister", "Restarter",
-           "GONE_VERDICTS"]
+__all__ = ["NodeError", "NodeOps", "Found", "Discovery", "Persister", "Restarter", "GONE_VERDICTS"]

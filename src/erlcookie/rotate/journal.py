@@ -28,8 +28,9 @@ import os
 import stat
 import time
 import uuid
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from erlcookie.cookie.files import atomic_write
 from erlcookie.cookie.value import Cookie
@@ -43,8 +44,8 @@ MAX_JOURNAL_BYTES = 16 * 1024 * 1024
 RUNNING = "running"
 DONE = "done"
 ROLLED_BACK = "rolled_back"
-FAILED = "failed"          # stopped in a phase; resumable
-ABORTED = "aborted"        # stopped before anything changed
+FAILED = "failed"  # stopped in a phase; resumable
+ABORTED = "aborted"  # stopped before anything changed
 FINAL_STATUSES = (DONE, ROLLED_BACK, ABORTED)
 
 
@@ -83,17 +84,22 @@ def check_directory(directory: Path) -> None:
     except FileNotFoundError:
         raise  # callers say what is missing
     except OSError as exc:
-        raise OperationalError(f"cannot use the journal's directory {directory}: "
-                               f"{exc.strerror}") from None
+        raise OperationalError(
+            f"cannot use the journal's directory {directory}: {exc.strerror}"
+        ) from None
     if not stat.S_ISDIR(st.st_mode):
         raise UsageError(f"the journal's directory {directory} is not a directory")
     if st.st_uid not in (os.geteuid(), 0):
-        raise UsageError(f"the journal's directory {directory} belongs to {_who(st.st_uid)}, "
-                         f"not to you ({_who(os.geteuid())}) or root; refusing to trust it")
+        raise UsageError(
+            f"the journal's directory {directory} belongs to {_who(st.st_uid)}, "
+            f"not to you ({_who(os.geteuid())}) or root; refusing to trust it"
+        )
     if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
-        raise UsageError(f"the journal's directory {directory} may be written by group or others "
-                         f"(mode {stat.S_IMODE(st.st_mode):04o}, not sticky), who could replace "
-                         "the journal; use a private directory (--journal PATH)")
+        raise UsageError(
+            f"the journal's directory {directory} may be written by group or others "
+            f"(mode {stat.S_IMODE(st.st_mode):04o}, not sticky), who could replace "
+            "the journal; use a private directory (--journal PATH)"
+        )
 
 
 def read_private(path: Path, what: str, limit: int = MAX_JOURNAL_BYTES) -> bytes:
@@ -116,11 +122,15 @@ def read_private(path: Path, what: str, limit: int = MAX_JOURNAL_BYTES) -> bytes
         if not stat.S_ISREG(st.st_mode):
             raise UsageError(f"{what} {path} is not a regular file")
         if st.st_uid != os.geteuid():
-            raise UsageError(f"{what} {path} belongs to {_who(st.st_uid)}, not to you "
-                             f"({_who(os.geteuid())}); refusing to trust it")
+            raise UsageError(
+                f"{what} {path} belongs to {_who(st.st_uid)}, not to you "
+                f"({_who(os.geteuid())}); refusing to trust it"
+            )
         if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise UsageError(f"{what} {path} is open to group or others (mode "
-                             f"{stat.S_IMODE(st.st_mode):04o}); fix it with chmod 600 first")
+            raise UsageError(
+                f"{what} {path} is open to group or others (mode "
+                f"{stat.S_IMODE(st.st_mode):04o}); fix it with chmod 600 first"
+            )
         if st.st_size > limit:
             raise OperationalError(f"{what} {path} is larger than {limit} bytes")
         chunks, size = [], 0
@@ -152,10 +162,17 @@ class Journal:
 
     # -- creation and loading ------------------------------------------------------------------
     @classmethod
-    def create(cls, path: str | os.PathLike, *, old_fingerprint: str, new_fingerprint: str,
-               members: list[str], model: ClusterModel,
-               settings: RotateSettings | Mapping[str, Any],
-               secrets_file: str | None) -> "Journal":
+    def create(
+        cls,
+        path: str | os.PathLike,
+        *,
+        old_fingerprint: str,
+        new_fingerprint: str,
+        members: list[str],
+        model: ClusterModel,
+        settings: RotateSettings | Mapping[str, Any],
+        secrets_file: str | None,
+    ) -> Journal:
         data = {
             "version": VERSION,
             "id": uuid.uuid4().hex,
@@ -171,14 +188,14 @@ class Journal:
             "departed": [],
             "model": model.to_dict(),
             "phases": {},
-            "persisted": "no",       # no | started | yes  (of the current target)
+            "persisted": "no",  # no | started | yes  (of the current target)
             "error": None,
             "history": [],
         }
         return cls(Path(path), data)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Journal":
+    def load(cls, path: str | os.PathLike) -> Journal:
         p = Path(path).expanduser()
         try:
             check_directory(p.parent)
@@ -186,11 +203,15 @@ class Journal:
         except FileNotFoundError:
             raise UsageError(f"no rotation journal at {p} (give --journal PATH)") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise OperationalError(f"journal {p} is not valid JSON ({type(exc).__name__}); "
-                                   "it was not written by erlcookie or was edited") from None
+            raise OperationalError(
+                f"journal {p} is not valid JSON ({type(exc).__name__}); "
+                "it was not written by erlcookie or was edited"
+            ) from None
         if not isinstance(data, dict) or data.get("version") != VERSION:
-            raise OperationalError(f"journal {p} has an unknown format (version "
-                                   f"{data.get('version') if isinstance(data, dict) else '?'})")
+            raise OperationalError(
+                f"journal {p} has an unknown format (version "
+                f"{data.get('version') if isinstance(data, dict) else '?'})"
+            )
         for key in ("status", "direction", "target", "fingerprints", "members", "model", "phases"):
             if key not in data:
                 raise OperationalError(f"journal {p} lacks {key!r}; it is damaged")
@@ -204,12 +225,14 @@ class Journal:
         self.data["updated"] = _now()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n",
-                         mode=0o600)
+            atomic_write(
+                self.path, json.dumps(self.data, indent=1, sort_keys=True) + "\n", mode=0o600
+            )
         except (OSError, ErlcookieError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise JournalSaveError(f"cannot save the rotation journal {self.path}: {reason}") \
-                from None
+            raise JournalSaveError(
+                f"cannot save the rotation journal {self.path}: {reason}"
+            ) from None
 
     # -- reading -------------------------------------------------------------------------------
     @property
@@ -333,15 +356,22 @@ def read_secrets(path: str | os.PathLike, fingerprints: Mapping[str, str]) -> di
         check_directory(p.parent)
         data = json.loads(read_private(p, "secrets file", limit=64 * 1024).decode("utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"the journal's secrets file {p} is gone; give the cookies again "
-                         "(--cookie-file for the old one, --new-cookie-file for the new)") from None
+        raise UsageError(
+            f"the journal's secrets file {p} is gone; give the cookies again "
+            "(--cookie-file for the old one, --new-cookie-file for the new)"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise OperationalError(f"secrets file {p} is damaged") from None
-    if not isinstance(data, dict) or not isinstance(data.get(OLD), str) \
-            or not isinstance(data.get(NEW), str):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get(OLD), str)
+        or not isinstance(data.get(NEW), str)
+    ):
         raise OperationalError(f"secrets file {p} is damaged")
-    cookies = {OLD: Cookie(data[OLD], source=f"{p} (old)"),
-               NEW: Cookie(data[NEW], source=f"{p} (new)")}
+    cookies = {
+        OLD: Cookie(data[OLD], source=f"{p} (old)"),
+        NEW: Cookie(data[NEW], source=f"{p} (new)"),
+    }
     check_fingerprints(cookies, fingerprints)
     return cookies
 
@@ -349,8 +379,10 @@ def read_secrets(path: str | os.PathLike, fingerprints: Mapping[str, str]) -> di
 def check_fingerprints(cookies: Mapping[str, Cookie], fingerprints: Mapping[str, str]) -> None:
     for label in (OLD, NEW):
         if cookies[label].fingerprint() != fingerprints[label]:
-            raise UsageError(f"the {label} cookie given ({cookies[label].fingerprint()}) is not "
-                             f"the one this rotation started with ({fingerprints[label]})")
+            raise UsageError(
+                f"the {label} cookie given ({cookies[label].fingerprint()}) is not "
+                f"the one this rotation started with ({fingerprints[label]})"
+            )
 
 
 def remove_secrets(path: str | os.PathLike | None) -> None:
@@ -360,9 +392,11 @@ def remove_secrets(path: str | os.PathLike | None) -> None:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise OperationalError(f"the rotation ended, but its secrets file {path} (both "
-                                   f"cookies) could not be removed: {exc.strerror}; delete "
-                                   "it yourself") from None
+            raise OperationalError(
+                f"the rotation ended, but its secrets file {path} (both "
+                f"cookies) could not be removed: {exc.strerror}; delete "
+                "it yourself"
+            ) from None
 
 
 @contextlib.contextmanager
@@ -373,29 +407,37 @@ def locked(journal_path: str | os.PathLike) -> Iterator[None]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
-        raise OperationalError(f"cannot create the journal's directory {path.parent}: "
-                               f"{exc.strerror}") from None
+        raise OperationalError(
+            f"cannot create the journal's directory {path.parent}: {exc.strerror}"
+        ) from None
     check_directory(path.parent)
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-                     | os.O_NONBLOCK, 0o600)
+        fd = os.open(
+            lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o600
+        )
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UsageError(f"the lock file {lock_path} is a symlink; refusing to follow it "
-                             "(remove it if you did not make it)") from None
+            raise UsageError(
+                f"the lock file {lock_path} is a symlink; refusing to follow it "
+                "(remove it if you did not make it)"
+            ) from None
         raise OperationalError(f"cannot open the lock file {lock_path}: {exc.strerror}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise UsageError(f"the lock file {lock_path} is not a regular file")
         if st.st_uid != os.geteuid():
-            raise UsageError(f"the lock file {lock_path} belongs to {_who(st.st_uid)}, not to "
-                             f"you ({_who(os.geteuid())}); refusing to use it")
+            raise UsageError(
+                f"the lock file {lock_path} belongs to {_who(st.st_uid)}, not to "
+                f"you ({_who(os.geteuid())}); refusing to use it"
+            )
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise UsageError(f"another `erlcookie rotate` holds {lock_path}; wait for it, or "
-                             "make sure it is gone") from None
+            raise UsageError(
+                f"another `erlcookie rotate` holds {lock_path}; wait for it, or "
+                "make sure it is gone"
+            ) from None
         yield
     finally:
         os.close(fd)

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.distribution.epmd import EPMD_PORT
@@ -36,8 +37,8 @@ from erlcookie.rotate.plan import NEW, OLD, OTHER, NodeState
 
 PIN_CHUNK = 256  # set_cookie calls per erl_eval block
 GUARD_SUSPEND_MS = 2000  # how long sys:suspend may wait for net_kernel
-GUARD_MAX_MS = 3000      # the guard resumes net_kernel by itself after this (< net_setuptime)
-PAIR_ATTEMPTS = 10       # pauses tried while a pair's handshake is still in progress
+GUARD_MAX_MS = 3000  # the guard resumes net_kernel by itself after this (< net_setuptime)
+PAIR_ATTEMPTS = 10  # pauses tried while a pair's handshake is still in progress
 
 
 # -- abstract format, just what we need --------------------------------------------------------
@@ -79,8 +80,9 @@ def _match_true(expr):
 
 def exprs_set_cookies(pins: Sequence[tuple[str, Cookie]]) -> list:
     """`true = erlang:set_cookie(P1, C1), ...` as abstract format."""
-    return [_match_true(_call("erlang", "set_cookie", [_a(peer), _a(cookie)]))
-            for peer, cookie in pins]
+    return [
+        _match_true(_call("erlang", "set_cookie", [_a(peer), _a(cookie)])) for peer, cookie in pins
+    ]
 
 
 def _var(name: str):
@@ -105,24 +107,38 @@ def _tuple(items: Sequence):
 def exprs_switch(node: str, pins: Sequence[tuple[str, Cookie]], own: Cookie) -> list:
     """Inside the node, in this order:
 
-        Extra = erlang:nodes() -- [Known...],
-        Seen = [{P, auth:get_cookie(P)} || P <- Extra],
-        [erlang:set_cookie(P, C) || {P, C} <- Seen],        % visible peers we did not know
-        true = erlang:set_cookie(Peer, Cookie), ...          % the members
-        true = erlang:set_cookie(node(), Own),
-        Seen.
+    Extra = erlang:nodes() -- [Known...],
+    Seen = [{P, auth:get_cookie(P)} || P <- Extra],
+    [erlang:set_cookie(P, C) || {P, C} <- Seen],        % visible peers we did not know
+    true = erlang:set_cookie(Peer, Cookie), ...          % the members
+    true = erlang:set_cookie(node(), Own),
+    Seen.
     """
     from erlcookie.distribution.terms import atom
 
     known = _list([_a(peer) for peer, _ in pins])
     return [
-        (atom("match"), _L, _var("Extra"),
-         _call("lists", "subtract", [_call("erlang", "nodes", []), known])),
-        (atom("match"), _L, _var("Seen"),
-         _lc(_tuple([_var("P"), _call("auth", "get_cookie", [_var("P")])]), _var("P"),
-             _var("Extra"))),
-        _lc(_call("erlang", "set_cookie", [_var("P"), _var("C")]),
-            _tuple([_var("P"), _var("C")]), _var("Seen")),
+        (
+            atom("match"),
+            _L,
+            _var("Extra"),
+            _call("lists", "subtract", [_call("erlang", "nodes", []), known]),
+        ),
+        (
+            atom("match"),
+            _L,
+            _var("Seen"),
+            _lc(
+                _tuple([_var("P"), _call("auth", "get_cookie", [_var("P")])]),
+                _var("P"),
+                _var("Extra"),
+            ),
+        ),
+        _lc(
+            _call("erlang", "set_cookie", [_var("P"), _var("C")]),
+            _tuple([_var("P"), _var("C")]),
+            _var("Seen"),
+        ),
         *exprs_set_cookies(pins),
         _match_true(_call("erlang", "set_cookie", [_a(node), _a(own)])),
         _var("Seen"),
@@ -145,9 +161,13 @@ def _fun(body: Sequence):
 def _receive(clauses, after_ms: int, after_body: Sequence):
     from erlcookie.distribution.terms import atom
 
-    return (atom("receive"), _L,
-            [(atom("clause"), _L, [pattern], [], list(body)) for pattern, body in clauses],
-            _int(after_ms), list(after_body))
+    return (
+        atom("receive"),
+        _L,
+        [(atom("clause"), _L, [pattern], [], list(body)) for pattern, body in clauses],
+        _int(after_ms),
+        list(after_body),
+    )
 
 
 def _catch(expr):
@@ -169,13 +189,24 @@ def _busy(peers: Sequence[str]):
     from erlcookie.distribution.terms import atom
 
     source = _list([_a(p) for p in peers])
-    filt = (atom("op"), _L, atom("=/="), _call("erlang", "element", [_int(4), _var("C")]),
-            _a("up"))
-    return _catch((atom("lc"), _L, _var("P"),
-                   [(atom("generate"), _L, _var("P"), source),
-                    (atom("generate"), _L, _var("C"),
-                     _call("ets", "lookup", [_a("sys_dist"), _var("P")])),
-                    filt]))
+    filt = (atom("op"), _L, atom("=/="), _call("erlang", "element", [_int(4), _var("C")]), _a("up"))
+    return _catch(
+        (
+            atom("lc"),
+            _L,
+            _var("P"),
+            [
+                (atom("generate"), _L, _var("P"), source),
+                (
+                    atom("generate"),
+                    _L,
+                    _var("C"),
+                    _call("ets", "lookup", [_a("sys_dist"), _var("P")]),
+                ),
+                filt,
+            ],
+        )
+    )
 
 
 def exprs_guard(suspend_ms: int, max_ms: int, peers: Sequence[str] = ()) -> list:
@@ -194,18 +225,30 @@ def exprs_guard(suspend_ms: int, max_ms: int, peers: Sequence[str] = ()) -> list
     """
     body = [
         _match("SR", _catch(_call("sys", "suspend", [_a("net_kernel"), _int(suspend_ms)]))),
-        _call("erlang", "send", [_var("Parent"),
-                                 _tuple([_a("erlcookie_guard"), _call("erlang", "self", []),
-                                         _var("SR")])]),
+        _call(
+            "erlang",
+            "send",
+            [
+                _var("Parent"),
+                _tuple([_a("erlcookie_guard"), _call("erlang", "self", []), _var("SR")]),
+            ],
+        ),
         _receive([(_a("resume"), [_a("ok")])], max_ms, [_a("ok")]),
         _catch(_call("sys", "resume", [_a("net_kernel")])),
     ]
     return [
         _match("Parent", _call("erlang", "self", [])),
         _match("G", _call("erlang", "spawn", [_fun(body)])),
-        _receive([(_tuple([_a("erlcookie_guard"), _var("G"), _var("R")]),
-                   [_tuple([_var("G"), _var("R"), _busy(peers)])])],
-                 suspend_ms + 1000, [_tuple([_var("G"), _a("no_answer"), _list([])])]),
+        _receive(
+            [
+                (
+                    _tuple([_a("erlcookie_guard"), _var("G"), _var("R")]),
+                    [_tuple([_var("G"), _var("R"), _busy(peers)])],
+                )
+            ],
+            suspend_ms + 1000,
+            [_tuple([_var("G"), _a("no_answer"), _list([])])],
+        ),
     ]
 
 
@@ -226,19 +269,27 @@ class Dial:
 class Dialer:
     """Node name -> Dial; discovery and --host fill it, everything else uses defaults."""
 
-    def __init__(self, *, epmd_port: int = EPMD_PORT, default_host: str | None = None,
-                 fixed: Mapping[str, Dial] | None = None):
+    def __init__(
+        self,
+        *,
+        epmd_port: int = EPMD_PORT,
+        default_host: str | None = None,
+        fixed: Mapping[str, Dial] | None = None,
+    ):
         self.epmd_port = epmd_port
         self.default_host = default_host  # --host: dial this for every node not mapped
-        self._fixed: dict[str, Dial] = dict(fixed or {})   # --host: always wins
-        self._found: dict[str, Dial] = {}                   # from discovery
+        self._fixed: dict[str, Dial] = dict(fixed or {})  # --host: always wins
+        self._found: dict[str, Dial] = {}  # from discovery
 
     def learn(self, node: str, dial: Dial) -> None:
         self._found[node] = dial
 
     def get(self, node: str) -> Dial:
-        return self._fixed.get(node) or self._found.get(node) or \
-            Dial(self.default_host, self.epmd_port)
+        return (
+            self._fixed.get(node)
+            or self._found.get(node)
+            or Dial(self.default_host, self.epmd_port)
+        )
 
     def options(self, node: str) -> dict:
         dial = self.get(node)
@@ -262,15 +313,21 @@ def label_of(value: Any, cookies: Mapping[str, Cookie]) -> str:
 class DistOps:
     """The engine's NodeOps, over `erlcookie.distribution.client`."""
 
-    def __init__(self, cookies: Mapping[str, Cookie], dialer: Dialer | None = None, *,
-                 timeout: float = 5.0, tls=None) -> None:
+    def __init__(
+        self,
+        cookies: Mapping[str, Cookie],
+        dialer: Dialer | None = None,
+        *,
+        timeout: float = 5.0,
+        tls=None,
+    ) -> None:
         self.cookies = dict(cookies)
         self.dialer = dialer or Dialer()
         self.timeout = timeout
         self.tls = tls
         self._conns: dict[str, Any] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self.repairs = 0    # pair changes whose end we had to align after a failed write
+        self.repairs = 0  # pair changes whose end we had to align after a failed write
         self.deferrals = 0  # pairs put off because a handshake between them was under way
 
     # -- connections -------------------------------------------------------------------------
@@ -294,19 +351,28 @@ class DistOps:
             if conn is not None and not conn.closed:
                 return
             try:
-                self._conns[node] = await connect(node, self.cookies[label], timeout=self.timeout,
-                                                  tls=self.tls, **self.dialer.options(node))
+                self._conns[node] = await connect(
+                    node,
+                    self.cookies[label],
+                    timeout=self.timeout,
+                    tls=self.tls,
+                    **self.dialer.options(node),
+                )
             except DistError as exc:
                 raise self._error(node, exc) from None
 
-    async def _rpc(self, node: str, module: str, function: str, args: Sequence,
-                   timeout: float | None = None) -> Any:
+    async def _rpc(
+        self, node: str, module: str, function: str, args: Sequence, timeout: float | None = None
+    ) -> Any:
         from erlcookie.distribution.errors import DistError
 
         conn = self._conns.get(node)
         if conn is None or conn.closed:
-            raise NodeError(node, "no open connection to the node (it went away?)",
-                            verdict="unreachable" if conn is not None else None)
+            raise NodeError(
+                node,
+                "no open connection to the node (it went away?)",
+                verdict="unreachable" if conn is not None else None,
+            )
         try:
             return await conn.rpc(module, function, list(args), timeout=timeout or self.timeout)
         except DistError as exc:
@@ -324,8 +390,13 @@ class DistOps:
     async def accepts(self, node: str, label: str) -> str:
         from erlcookie.distribution.client import ping
 
-        result = await ping(node, self.cookies[label], timeout=self.timeout, tls=self.tls,
-                            **self.dialer.options(node))
+        result = await ping(
+            node,
+            self.cookies[label],
+            timeout=self.timeout,
+            tls=self.tls,
+            **self.dialer.options(node),
+        )
         return result.verdict
 
     async def cluster_peers(self, node: str) -> list[str]:
@@ -340,14 +411,26 @@ class DistOps:
         One that exits meanwhile simply is not a member."""
         from erlcookie.distribution.terms import atom_text
 
-        reply = await self._eval(node, [_list([_call("erlang", "nodes", []),
-                                               _call("erlang", "nodes", [_a("known")]),
-                                               _call("erlang", "nodes", [_a("hidden")])])])
+        reply = await self._eval(
+            node,
+            [
+                _list(
+                    [
+                        _call("erlang", "nodes", []),
+                        _call("erlang", "nodes", [_a("known")]),
+                        _call("erlang", "nodes", [_a("hidden")]),
+                    ]
+                )
+            ],
+        )
         if not (isinstance(reply, list) and len(reply) == 3):
             raise NodeError(node, "listing the node's peers gave an unexpected answer")
         visible, known, hidden = ({atom_text(n) for n in part} for part in reply)
-        extra = sorted(n for n in known - visible - hidden - {node, "nonode@nohost"}
-                       if "@" in n and not n.startswith("erlcookie-"))
+        extra = sorted(
+            n
+            for n in known - visible - hidden - {node, "nonode@nohost"}
+            if "@" in n and not n.startswith("erlcookie-")
+        )
         if not extra:
             return sorted(visible)
         state = await self.read_state(node, extra)
@@ -366,8 +449,13 @@ class DistOps:
             return False  # it shares neither cookie with the member: not one of ours
         timeout = min(self.timeout, 2.0)
         try:
-            conn = await connect(node, self.cookies[label], timeout=timeout, tls=self.tls,
-                                 **self.dialer.options(node))
+            conn = await connect(
+                node,
+                self.cookies[label],
+                timeout=timeout,
+                tls=self.tls,
+                **self.dialer.options(node),
+            )
         except (DistError, OSError):
             return False
         try:
@@ -395,16 +483,20 @@ class DistOps:
     async def pin(self, node: str, pins: Sequence[tuple[str, str]]) -> None:
         pins = list(pins)
         for start in range(0, len(pins), PIN_CHUNK):
-            chunk = [(peer, self.cookies[label]) for peer, label in pins[start:start + PIN_CHUNK]]
+            chunk = [(peer, self.cookies[label]) for peer, label in pins[start : start + PIN_CHUNK]]
             await self._eval(node, exprs_set_cookies(chunk))
 
-    async def switch(self, node: str, pins: Sequence[tuple[str, str]], label: str
-                     ) -> dict[str, str]:
+    async def switch(
+        self, node: str, pins: Sequence[tuple[str, str]], label: str
+    ) -> dict[str, str]:
         from erlcookie.distribution.terms import atom_text
 
         chunk = [(peer, self.cookies[lbl]) for peer, lbl in pins]
-        seen = await self._eval(node, exprs_switch(node, chunk, self.cookies[label]),
-                                timeout=self.timeout + 0.001 * len(chunk))
+        seen = await self._eval(
+            node,
+            exprs_switch(node, chunk, self.cookies[label]),
+            timeout=self.timeout + 0.001 * len(chunk),
+        )
         extra: dict[str, str] = {}
         for item in seen if isinstance(seen, list) else []:
             if isinstance(item, tuple) and len(item) == 2:
@@ -421,8 +513,11 @@ class DistOps:
         already in progress, which must not be changed in this pause)."""
         from erlcookie.distribution.terms import atom_text
 
-        reply = await self._eval(node, exprs_guard(GUARD_SUSPEND_MS, GUARD_MAX_MS, peers),
-                                 timeout=self.timeout + GUARD_SUSPEND_MS / 1000 + 1)
+        reply = await self._eval(
+            node,
+            exprs_guard(GUARD_SUSPEND_MS, GUARD_MAX_MS, peers),
+            timeout=self.timeout + GUARD_SUSPEND_MS / 1000 + 1,
+        )
         if not (isinstance(reply, tuple) and len(reply) == 3):
             raise NodeError(node, "the net_kernel guard answered something unexpected")
         guard, result, busy = reply
@@ -447,15 +542,16 @@ class DistOps:
         except NodeError:
             pass  # the guard resumes by itself after GUARD_MAX_MS
 
-    async def pair_set_many(self, node: str, peers: Sequence[str], label: str
-                            ) -> dict[str, bool | NodeError]:
+    async def pair_set_many(
+        self, node: str, peers: Sequence[str], label: str
+    ) -> dict[str, bool | NodeError]:
         """Each pair (node, peer) to `label`, both ends set while the node's net_kernel is
         paused, so no handshake with it can start meanwhile; pairs whose handshake was
         already under way wait for a later pause. Per peer: True, or the NodeError of a
         pair that could not be changed (its two ends agree again when we could check)."""
         out: dict[str, bool | NodeError] = {}
         todo = list(peers)
-        for attempt in range(PAIR_ATTEMPTS):
+        for _attempt in range(PAIR_ATTEMPTS):
             if not todo:
                 break
             guard, busy = await self._suspend(node, todo)
@@ -478,12 +574,14 @@ class DistOps:
                 self.deferrals += len(todo)
                 await self._wait_handshakes(node, todo)
         for p in todo:
-            out[p] = NodeError(node, f"a handshake with {p} stayed in progress; the pair was "
-                                     "left unchanged (both ends agree)")
+            out[p] = NodeError(
+                node,
+                f"a handshake with {p} stayed in progress; the pair was "
+                "left unchanged (both ends agree)",
+            )
         return out
 
-    async def _wait_handshakes(self, node: str, peers: Sequence[str],
-                               limit: float = 2.0) -> None:
+    async def _wait_handshakes(self, node: str, peers: Sequence[str], limit: float = 2.0) -> None:
         """Let the handshakes under way between `node` and `peers` finish, with its
         net_kernel running (they may need it, and the peer's), polling its connection
         table; pausing again at once could starve them."""

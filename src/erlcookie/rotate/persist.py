@@ -23,8 +23,8 @@ import os
 import signal
 import stat
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from erlcookie.cookie.files import atomic_write
 from erlcookie.cookie.value import Cookie
@@ -33,8 +33,8 @@ from erlcookie.k8s.manifests import DEFAULT_SECRET_KEY
 from erlcookie.rotate.plan import NEW, OLD, OTHER, other_label
 
 COMMAND_TIMEOUT = 120.0
-TERM_GRACE = 3.0        # seconds a persist command gets to end after SIGTERM
-ERROR_TAIL = 300        # characters of a failed command's stderr shown (after scrubbing)
+TERM_GRACE = 3.0  # seconds a persist command gets to end after SIGTERM
+ERROR_TAIL = 300  # characters of a failed command's stderr shown (after scrubbing)
 
 
 def _label_of_text(text: str | None, cookies: Mapping[str, Cookie]) -> str | None:
@@ -55,15 +55,20 @@ def _encoded_forms(value: bytes) -> list[bytes]:
     in neighbouring bytes."""
     import re
 
-    forms = [re.escape(value), re.escape(value.hex().encode()),
-             re.escape(value.hex().upper().encode())]
+    forms = [
+        re.escape(value),
+        re.escape(value.hex().encode()),
+        re.escape(value.hex().upper().encode()),
+    ]
     for skew in range(3):
         encoded = base64.b64encode(b"\0" * skew + value)
-        core = encoded[4 if skew else 0: 4 * ((skew + len(value)) // 3)]
+        core = encoded[4 if skew else 0 : 4 * ((skew + len(value)) // 3)]
         if len(core) < 4:
             continue
-        for text, alphabet in ((core, rb"[A-Za-z0-9+/]"),
-                               (core.translate(bytes.maketrans(b"+/", b"-_")), rb"[A-Za-z0-9_-]")):
+        for text, alphabet in (
+            (core, rb"[A-Za-z0-9+/]"),
+            (core.translate(bytes.maketrans(b"+/", b"-_")), rb"[A-Za-z0-9_-]"),
+        ):
             forms.append(alphabet + rb"{0,3}" + re.escape(text) + alphabet + rb"{0,3}={0,2}")
     return forms
 
@@ -135,8 +140,13 @@ class FilePersister:
     owned by rabbitmq, must stay readable by it); a new file is 0400 and the effective
     user's, or `owner`'s (--persist-owner). What cannot be kept is refused in preflight."""
 
-    def __init__(self, path: str | os.PathLike, cookies: Mapping[str, Cookie], *,
-                 owner: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        cookies: Mapping[str, Cookie],
+        *,
+        owner: tuple[int, int] | None = None,
+    ) -> None:
         self.path = Path(path).expanduser()
         self.cookies = cookies
         self.owner = owner
@@ -155,34 +165,44 @@ class FilePersister:
             st = None
         if st is not None:
             if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
-                raise UsageError(f"cannot persist to {self.path}: not a regular file (a symlink "
-                                 "or a special file); give the real file's path")
+                raise UsageError(
+                    f"cannot persist to {self.path}: not a regular file (a symlink "
+                    "or a special file); give the real file's path"
+                )
             have = (st.st_uid, st.st_gid)
             if self.owner is not None and self.owner != have:
-                raise UsageError(f"{self.path} belongs to {_user(st.st_uid)} group {st.st_gid}, "
-                                 f"not to the --persist-owner {self.owner[0]}:{self.owner[1]}; "
-                                 "drop --persist-owner to keep its owner, or chown it first")
+                raise UsageError(
+                    f"{self.path} belongs to {_user(st.st_uid)} group {st.st_gid}, "
+                    f"not to the --persist-owner {self.owner[0]}:{self.owner[1]}; "
+                    "drop --persist-owner to keep its owner, or chown it first"
+                )
             wanted, mode = have, stat.S_IMODE(st.st_mode) & 0o700 or 0o400
         else:
             directory = self.path.parent
             try:
                 dst = os.stat(directory)
             except FileNotFoundError:
-                raise UsageError(f"cannot persist to {self.path}: its directory does not exist") \
-                    from None
+                raise UsageError(
+                    f"cannot persist to {self.path}: its directory does not exist"
+                ) from None
             if self.owner is None and dst.st_uid not in (euid, 0):
                 raise UsageError(
                     f"{self.path} does not exist and its directory belongs to "
                     f"{_user(dst.st_uid)}: a new cookie file would belong to {_user(euid)} "
                     "and be unreadable by the nodes that read it; give --persist-owner USER, "
-                    "or create the file with its owner first")
+                    "or create the file with its owner first"
+                )
             wanted, mode = self.owner or (euid, os.getegid()), 0o400
         if wanted[0] != euid and euid != 0:
-            raise UsageError(f"cannot keep {self.path} owned by {_user(wanted[0])} while running "
-                             f"as {_user(euid)}: run as root or as that user")
+            raise UsageError(
+                f"cannot keep {self.path} owned by {_user(wanted[0])} while running "
+                f"as {_user(euid)}: run as root or as that user"
+            )
         if euid != 0 and wanted[1] != os.getegid() and wanted[1] not in os.getgroups():
-            raise UsageError(f"cannot keep {self.path} in group {wanted[1]}: you are not a "
-                             "member; run as root or as a member of that group")
+            raise UsageError(
+                f"cannot keep {self.path} in group {wanted[1]}: you are not a "
+                "member; run as root or as a member of that group"
+            )
         if wanted == (euid, os.getegid()):
             return None, mode
         return wanted, mode
@@ -213,8 +233,9 @@ class FilePersister:
 
 
 class CommandPersister:
-    def __init__(self, command: str, cookies: Mapping[str, Cookie], *,
-                 timeout: float = COMMAND_TIMEOUT) -> None:
+    def __init__(
+        self, command: str, cookies: Mapping[str, Cookie], *, timeout: float = COMMAND_TIMEOUT
+    ) -> None:
         if not command.strip():
             raise UsageError("--persist-command is empty")
         self.command = command
@@ -231,23 +252,36 @@ class CommandPersister:
     async def store(self, label: str, *, keep_previous: bool) -> dict:
         cookie = self.cookies[label]
         env = dict(os.environ)
-        env.update({"ERLCOOKIE_ACTION": "store", "ERLCOOKIE_FINGERPRINT": cookie.fingerprint(),
-                    "ERLCOOKIE_PREVIOUS_FINGERPRINT": self.cookies[other_label(label)].fingerprint(),
-                    "ERLCOOKIE_LABEL": label})
+        env.update(
+            {
+                "ERLCOOKIE_ACTION": "store",
+                "ERLCOOKIE_FINGERPRINT": cookie.fingerprint(),
+                "ERLCOOKIE_PREVIOUS_FINGERPRINT": self.cookies[other_label(label)].fingerprint(),
+                "ERLCOOKIE_LABEL": label,
+            }
+        )
         try:
             proc = await asyncio.create_subprocess_exec(
-                "/bin/sh", "-c", self.command, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-                start_new_session=True)
+                "/bin/sh",
+                "-c",
+                self.command,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
         except OSError as exc:
             raise OperationalError(f"cannot run the persist command: {exc.strerror}") from None
         try:
-            out, err = await asyncio.wait_for(proc.communicate(cookie.as_bytes() + b"\n"),
-                                              self.timeout)
-        except asyncio.TimeoutError:
+            out, err = await asyncio.wait_for(
+                proc.communicate(cookie.as_bytes() + b"\n"), self.timeout
+            )
+        except TimeoutError:
             await _stop(proc, grace=0)
-            raise OperationalError(f"the persist command did not finish within {self.timeout:g}s") \
-                from None
+            raise OperationalError(
+                f"the persist command did not finish within {self.timeout:g}s"
+            ) from None
         except BaseException:
             # interrupted (Ctrl-C cancels us): the command must not go on writing a cookie
             # after we exited, racing a following --resume or --rollback
@@ -256,8 +290,9 @@ class CommandPersister:
         if proc.returncode != 0:
             text = scrub(err, self.cookies).decode("utf-8", "replace").strip()
             tail = text[-ERROR_TAIL:]
-            raise OperationalError(f"the persist command exited with {proc.returncode}"
-                                   + (f": {tail}" if tail else ""))
+            raise OperationalError(
+                f"the persist command exited with {proc.returncode}" + (f": {tail}" if tail else "")
+            )
         return {"exit": 0}
 
     async def finalize(self, label: str) -> None:
@@ -267,8 +302,15 @@ class CommandPersister:
 class SecretPersister:
     """A key of a Kubernetes Secret, through `erlcookie.k8s.api.KubeApi`."""
 
-    def __init__(self, api, name: str, cookies: Mapping[str, Cookie], *,
-                 key: str = DEFAULT_SECRET_KEY, previous_key: str | None = None) -> None:
+    def __init__(
+        self,
+        api,
+        name: str,
+        cookies: Mapping[str, Cookie],
+        *,
+        key: str = DEFAULT_SECRET_KEY,
+        previous_key: str | None = None,
+    ) -> None:
         self.api = api
         self.name = name
         self.key = key
@@ -280,8 +322,13 @@ class SecretPersister:
         self.conflicts = 0
 
     def config(self) -> dict:
-        return {"kind": "secret", "namespace": self.api.namespace, "name": self.name,
-                "key": self.key, "previous_key": self.previous_key}
+        return {
+            "kind": "secret",
+            "namespace": self.api.namespace,
+            "name": self.name,
+            "key": self.key,
+            "previous_key": self.previous_key,
+        }
 
     @staticmethod
     def _decode(secret: dict, key: str) -> str | None:
@@ -304,10 +351,13 @@ class SecretPersister:
 
         secret = await asyncio.to_thread(self.api.get_secret, self.name)
         if secret is None:
-            raise UsageError(f"Secret {self.api.namespace}/{self.name} does not exist; create it "
-                             "first (erlcookie k8s secret) or persist elsewhere")
-        missing = await asyncio.to_thread(self.api.missing_permissions,
-                                          [("patch", "Secret", self.name)])
+            raise UsageError(
+                f"Secret {self.api.namespace}/{self.name} does not exist; create it "
+                "first (erlcookie k8s secret) or persist elsewhere"
+            )
+        missing = await asyncio.to_thread(
+            self.api.missing_permissions, [("patch", "Secret", self.name)]
+        )
         if missing:
             raise MissingPermissions(missing, self.api.namespace, "to store the new cookie")
         return _label_of_text(self._decode(secret, self.key), self.cookies)
@@ -321,8 +371,9 @@ class SecretPersister:
 
         def decide(secret: dict) -> SecretEdit | None:
             data = secret.get("data") or {}
-            edit = SecretEdit({self.key: main,
-                               self.previous_key: previous if keep_previous else None})
+            edit = SecretEdit(
+                {self.key: main, self.previous_key: previous if keep_previous else None}
+            )
             if data.get(self.key) != main:
                 # `k8s status` dates pods against these annotations: keep them true.
                 edit.annotations = cookie_annotations(self.cookies[label])
@@ -336,12 +387,16 @@ class SecretPersister:
         from erlcookie.k8s.api import SecretEdit
 
         _, conflicts = await asyncio.to_thread(
-            self.api.edit_secret, self.name, lambda secret: SecretEdit({self.previous_key: None}))
+            self.api.edit_secret, self.name, lambda secret: SecretEdit({self.previous_key: None})
+        )
         self.conflicts += conflicts
         return {"conflicts_retried": conflicts}
 
     async def read_previous(self) -> str | None:
         """The label of what the second key holds (for tests and `--resume` checks)."""
         secret = await asyncio.to_thread(self.api.get_secret, self.name)
-        return None if secret is None else _label_of_text(self._decode(secret, self.previous_key),
-                                                          self.cookies)
+        return (
+            None
+            if secret is None
+            else _label_of_text(self._decode(secret, self.previous_key), self.cookies)
+        )

@@ -18,9 +18,9 @@ The steps keep the invariant by construction:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Iterable, Mapping
 
 OLD = "old"
 NEW = "new"
@@ -39,8 +39,17 @@ RESTART = "restart"
 PHASES = (PREFLIGHT, SWITCH, PERSIST, CONVERGE, UNPIN, VERIFY, FINALIZE, RESTART)
 
 # Named points where a test may crash the tool (after the named step was journaled).
-CRASH_POINTS = ("preflight", "switch.partial", "switch", "persist", "converge", "unpin",
-                "verify", "finalize", "restart")
+CRASH_POINTS = (
+    "preflight",
+    "switch.partial",
+    "switch",
+    "persist",
+    "converge",
+    "unpin",
+    "verify",
+    "finalize",
+    "restart",
+)
 
 FORWARD = "forward"
 ROLLBACK = "rollback"
@@ -68,8 +77,10 @@ class NodeState:
         return {"own": self.own, "pins": dict(sorted(self.pins.items()))}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "NodeState":
-        return cls(str(data["own"]), {str(k): str(v) for k, v in dict(data.get("pins", {})).items()})
+    def from_dict(cls, data: Mapping) -> NodeState:
+        return cls(
+            str(data["own"]), {str(k): str(v) for k, v in dict(data.get("pins", {})).items()}
+        )
 
 
 # -- steps -----------------------------------------------------------------------------------
@@ -115,10 +126,10 @@ class ClusterModel:
         self.nodes: dict[str, NodeState] = dict(nodes or {})
 
     @classmethod
-    def uniform(cls, members: Iterable[str], label: str) -> "ClusterModel":
+    def uniform(cls, members: Iterable[str], label: str) -> ClusterModel:
         return cls({m: NodeState(label) for m in members})
 
-    def copy(self) -> "ClusterModel":
+    def copy(self) -> ClusterModel:
         return ClusterModel({n: NodeState(s.own, dict(s.pins)) for n, s in self.nodes.items()})
 
     @property
@@ -137,8 +148,10 @@ class ClusterModel:
         bad = self.mismatches(members)
         if bad:
             a, b = bad[0]
-            raise InvariantError(f"{len(bad)} pair(s) disagree, e.g. {a} uses the {self.view(a, b)} "
-                                 f"cookie for {b} but {b} the {self.view(b, a)} one for {a}")
+            raise InvariantError(
+                f"{len(bad)} pair(s) disagree, e.g. {a} uses the {self.view(a, b)} "
+                f"cookie for {b} but {b} the {self.view(b, a)} one for {a}"
+            )
 
     def apply(self, step: Step) -> None:
         if isinstance(step, Pin):
@@ -168,14 +181,16 @@ class ClusterModel:
 
     def settled(self, label: str) -> bool:
         """Every member runs `label` and uses it for every other member."""
-        return all(s.own == label and all(s.view(p) == label for p in self.nodes if p != n)
-                   for n, s in self.nodes.items())
+        return all(
+            s.own == label and all(s.view(p) == label for p in self.nodes if p != n)
+            for n, s in self.nodes.items()
+        )
 
     def to_dict(self) -> dict:
         return {n: s.to_dict() for n, s in sorted(self.nodes.items())}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "ClusterModel":
+    def from_dict(cls, data: Mapping) -> ClusterModel:
         return cls({str(n): NodeState.from_dict(s) for n, s in dict(data).items()})
 
 
@@ -236,8 +251,9 @@ def stale_pins(model: ClusterModel, target: str) -> list[Pin]:
     members = set(model.nodes)
     steps = []
     for node in model.members:
-        stale = sorted(p for p, label in model.nodes[node].pins.items()
-                       if p not in members and label != target)
+        stale = sorted(
+            p for p, label in model.nodes[node].pins.items() if p not in members and label != target
+        )
         if stale:
             steps.append(Pin(node, tuple((p, target) for p in stale)))
     return steps
@@ -280,13 +296,27 @@ class PlanSummary:
         return out
 
 
-def summarize(members: Iterable[str], *, target: str = NEW, persist: str = "nothing",
-              restart: str | None = None, discovery: str = "static list") -> PlanSummary:
+def summarize(
+    members: Iterable[str],
+    *,
+    target: str = NEW,
+    persist: str = "nothing",
+    restart: str | None = None,
+    discovery: str = "static list",
+) -> PlanSummary:
     names = tuple(sorted(members))
     model = ClusterModel.uniform(names, other_label(target))
     switches = switch_steps(model, target)
     for step in switches:
         model.apply(step)
     pairs = unpin_steps(model, target)
-    return PlanSummary(names, target, sum(len(p.pins) for p in switches), len(switches),
-                       len(pairs), persist, restart, discovery)
+    return PlanSummary(
+        names,
+        target,
+        sum(len(p.pins) for p in switches),
+        len(switches),
+        len(pairs),
+        persist,
+        restart,
+        discovery,
+    )

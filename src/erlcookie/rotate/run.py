@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.errors import ErlcookieError, OperationalError, UsageError
@@ -48,8 +49,12 @@ def _kube_api(settings: RotateSettings, namespace: str | None, cache: dict):
         from erlcookie.k8s.api import KubeApi
 
         kube = settings.kube
-        cache[namespace] = KubeApi.connect(kubeconfig=kube.kubeconfig, context=kube.context,
-                                           namespace=namespace, in_cluster=kube.in_cluster)
+        cache[namespace] = KubeApi.connect(
+            kubeconfig=kube.kubeconfig,
+            context=kube.context,
+            namespace=namespace,
+            in_cluster=kube.in_cluster,
+        )
     return cache[namespace]
 
 
@@ -70,8 +75,10 @@ def old_cookie_from_secret(settings: RotateSettings) -> Cookie:
         raise UsageError(f"Secret {store.name} does not exist in namespace {api.namespace}")
     data = (secret.get("data") or {}).get(store.key)
     if not data:
-        raise UsageError(f"Secret {store.name} has no key {store.key!r}; "
-                         "give --secret-key or the old cookie (--cookie-file)")
+        raise UsageError(
+            f"Secret {store.name} has no key {store.key!r}; "
+            "give --secret-key or the old cookie (--cookie-file)"
+        )
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
@@ -113,24 +120,34 @@ def build(settings: RotateSettings, cookies: Mapping[str, Cookie]) -> Components
         api = _kube_api(settings, kube.namespace, apis)
         forwards = None
         if kube.port_forward:
-            forwards = disc.PortForwards(api.namespace, context=settings.kube.context,
-                                         kubeconfig=settings.kube.kubeconfig)
+            forwards = disc.PortForwards(
+                api.namespace, context=settings.kube.context, kubeconfig=settings.kube.kubeconfig
+            )
             comps.closers.append(forwards.close)
-        kube_disc = disc.KubeDiscovery(api, kube.selector, dialer, env_names=list(kube.env),
-                                       template=kube.template, container=kube.container,
-                                       port_forward=forwards, dial_by_name=kube.dial_by_name,
-                                       epmd_port=dial.epmd_port)
+        kube_disc = disc.KubeDiscovery(
+            api,
+            kube.selector,
+            dialer,
+            env_names=list(kube.env),
+            template=kube.template,
+            container=kube.container,
+            port_forward=forwards,
+            dial_by_name=kube.dial_by_name,
+            epmd_port=dial.epmd_port,
+        )
         sources.append(kube_disc)
     if not sources:
-        raise UsageError("no nodes to rotate: give --nodes, --epmd-host, or -l SELECTOR "
-                         "(Kubernetes)")
+        raise UsageError(
+            "no nodes to rotate: give --nodes, --epmd-host, or -l SELECTOR (Kubernetes)"
+        )
     comps.discovery = sources[0] if len(sources) == 1 else disc.MultiDiscovery(sources)
 
     store = settings.persist
     if isinstance(store, SecretStore):
         api = _kube_api(settings, store.namespace, apis)
-        comps.persister = persist.SecretPersister(api, store.name, cookies, key=store.key,
-                                                  previous_key=store.previous_key)
+        comps.persister = persist.SecretPersister(
+            api, store.name, cookies, key=store.key, previous_key=store.previous_key
+        )
     elif isinstance(store, FileStore):
         comps.persister = persist.FilePersister(store.path, cookies, owner=store.owner)
     elif isinstance(store, CommandStore):
@@ -142,47 +159,74 @@ def build(settings: RotateSettings, cookies: Mapping[str, Cookie]) -> Components
     if restart.enabled:
         if kube_disc is None:
             raise UsageError("--restart needs Kubernetes discovery (-l SELECTOR)")
-        comps.restarter = disc.KubeRestarter(kube_disc.api, kube_disc, targets=list(restart.targets),
-                                             timeout=restart.timeout)
+        comps.restarter = disc.KubeRestarter(
+            kube_disc.api, kube_disc, targets=list(restart.targets), timeout=restart.timeout
+        )
     for api in apis.values():
         comps.closers.append(api.close)
     return comps
 
 
 def engine_options(settings: RotateSettings, crash_at: str | None) -> EngineOptions:
-    return EngineOptions(concurrency=settings.concurrency,
-                         converge_timeout=settings.converge_timeout,
-                         converge_interval=settings.converge_interval,
-                         converge_settle=settings.converge_settle,
-                         crash_at=crash_at)
+    return EngineOptions(
+        concurrency=settings.concurrency,
+        converge_timeout=settings.converge_timeout,
+        converge_interval=settings.converge_interval,
+        converge_settle=settings.converge_settle,
+        crash_at=crash_at,
+    )
 
 
 @dataclass
 class Outcome:
-    status: str                  # done, rolled_back, dry_run
+    status: str  # done, rolled_back, dry_run
     journal: journal_mod.Journal | None
     report: PreflightReport | None = None
     summary: PlanSummary | None = None
 
 
-async def start(settings: RotateSettings | Mapping[str, Any], cookies: Mapping[str, Cookie],
-                journal_path: Path, *, emit: Emit, dry_run: bool = False,
-                keep_secrets_file: bool = True, crash_at: str | None = None, hook=None,
-                components: Components | None = None) -> Outcome:
+async def start(
+    settings: RotateSettings | Mapping[str, Any],
+    cookies: Mapping[str, Cookie],
+    journal_path: Path,
+    *,
+    emit: Emit,
+    dry_run: bool = False,
+    keep_secrets_file: bool = True,
+    crash_at: str | None = None,
+    hook=None,
+    components: Components | None = None,
+) -> Outcome:
     """A new rotation: preflight, then (unless dry_run) journal, secrets file, phases.
     `settings` may also be given in the journal's form (a plain mapping)."""
     settings = RotateSettings.of(settings)
     comps = components or build(settings, cookies)
     try:
-        engine = RotationEngine(comps.ops, comps.discovery, comps.persister,
-                                restarter=comps.restarter, emit=emit,
-                                options=engine_options(settings, crash_at), hook=hook)
+        engine = RotationEngine(
+            comps.ops,
+            comps.discovery,
+            comps.persister,
+            restarter=comps.restarter,
+            emit=emit,
+            options=engine_options(settings, crash_at),
+            hook=hook,
+        )
         report = await engine.preflight()
-        summary = summarize(report.members, persist=comps.persister.description,
-                            restart=comps.restarter.description if comps.restarter else None,
-                            discovery=comps.discovery.description)
-        emit(event="plan", ts=round(time.time(), 3), members=report.members, store=report.store or "absent",
-             steps=summary.lines(), pins=summary.pins, pairs=summary.pairs)
+        summary = summarize(
+            report.members,
+            persist=comps.persister.description,
+            restart=comps.restarter.description if comps.restarter else None,
+            discovery=comps.discovery.description,
+        )
+        emit(
+            event="plan",
+            ts=round(time.time(), 3),
+            members=report.members,
+            store=report.store or "absent",
+            steps=summary.lines(),
+            pins=summary.pins,
+            pairs=summary.pairs,
+        )
         if dry_run:
             return Outcome("dry_run", None, report, summary)
         secrets_file = None
@@ -192,12 +236,18 @@ async def start(settings: RotateSettings | Mapping[str, Any], cookies: Mapping[s
                 journal_mod.write_secrets(secrets_file, cookies[OLD], cookies[NEW])
             except (OSError, ErlcookieError) as exc:
                 reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-                raise OperationalError(f"cannot write the secrets file {secrets_file}: "
-                                       f"{reason}; nothing was changed") from None
+                raise OperationalError(
+                    f"cannot write the secrets file {secrets_file}: {reason}; nothing was changed"
+                ) from None
         journal = journal_mod.Journal.create(
-            journal_path, old_fingerprint=cookies[OLD].fingerprint(),
-            new_fingerprint=cookies[NEW].fingerprint(), members=report.members,
-            model=report.model, settings=settings, secrets_file=secrets_file)
+            journal_path,
+            old_fingerprint=cookies[OLD].fingerprint(),
+            new_fingerprint=cookies[NEW].fingerprint(),
+            members=report.members,
+            model=report.model,
+            settings=settings,
+            secrets_file=secrets_file,
+        )
         try:
             engine.begin(journal)
         except BaseException:
@@ -214,16 +264,29 @@ async def start(settings: RotateSettings | Mapping[str, Any], cookies: Mapping[s
             await comps.close()
 
 
-async def resume(journal: journal_mod.Journal, cookies: Mapping[str, Cookie], *, emit: Emit,
-                 rollback: bool = False, crash_at: str | None = None, hook=None,
-                 components: Components | None = None) -> Outcome:
+async def resume(
+    journal: journal_mod.Journal,
+    cookies: Mapping[str, Cookie],
+    *,
+    emit: Emit,
+    rollback: bool = False,
+    crash_at: str | None = None,
+    hook=None,
+    components: Components | None = None,
+) -> Outcome:
     """`--resume` (finish in the journal's direction) or `--rollback` (toward the old cookie)."""
     settings = journal.settings
     comps = components or build(settings, cookies)
     try:
-        engine = RotationEngine(comps.ops, comps.discovery, comps.persister,
-                                restarter=comps.restarter, emit=emit,
-                                options=engine_options(settings, crash_at), hook=hook)
+        engine = RotationEngine(
+            comps.ops,
+            comps.discovery,
+            comps.persister,
+            restarter=comps.restarter,
+            emit=emit,
+            options=engine_options(settings, crash_at),
+            hook=hook,
+        )
         try:
             if rollback:
                 status = await engine.rollback(journal)

@@ -10,14 +10,15 @@ the connection timeout at the top level) and ignores keys it does not know.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar, Mapping, Union
+from typing import Any, ClassVar
 
 from erlcookie.distribution.epmd import EPMD_PORT
 from erlcookie.errors import OperationalError
 from erlcookie.k8s.manifests import DEFAULT_SECRET_KEY
 
-DEFAULT_NODE_ENV = ("RELEASE_NODE",)   # the pod env variable naming the node (mix releases)
+DEFAULT_NODE_ENV = ("RELEASE_NODE",)  # the pod env variable naming the node (mix releases)
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,10 @@ class TlsSettings:
 @dataclass(frozen=True)
 class DialSettings:
     epmd_port: int = EPMD_PORT
-    host: str | None = None                      # dial every node here (--host)
+    host: str | None = None  # dial every node here (--host)
     nodes: Mapping[str, NodeDial] = field(default_factory=dict)
     tls: TlsSettings | None = None
-    timeout: float = 5.0                         # per connection and rpc
+    timeout: float = 5.0  # per connection and rpc
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class KubeDiscoverySettings:
 @dataclass(frozen=True)
 class DiscoverySettings:
     nodes: tuple[str, ...] = ()
-    epmd_hosts: tuple[tuple[str, int, str], ...] = ()   # (host to ask, port, names' host)
+    epmd_hosts: tuple[tuple[str, int, str], ...] = ()  # (host to ask, port, names' host)
     epmd_match: str | None = None
     kubernetes: KubeDiscoverySettings | None = None
 
@@ -109,14 +110,16 @@ class NoStore:
     kind: ClassVar[str] = "none"
 
 
-PersistSettings = Union[SecretStore, FileStore, CommandStore, NoStore]
-_STORES: dict[str, type] = {cls.kind: cls for cls in (SecretStore, FileStore, CommandStore, NoStore)}
+PersistSettings = SecretStore | FileStore | CommandStore | NoStore
+_STORES: dict[str, type] = {
+    cls.kind: cls for cls in (SecretStore, FileStore, CommandStore, NoStore)
+}
 
 
 @dataclass(frozen=True)
 class RestartSettings:
     enabled: bool = False
-    targets: tuple[tuple[str, str], ...] = ()    # (kind, name); empty: the pods' owners
+    targets: tuple[tuple[str, str], ...] = ()  # (kind, name); empty: the pods' owners
     timeout: float = 600.0
 
 
@@ -141,18 +144,19 @@ class RotateSettings:
         return data
 
     @classmethod
-    def of(cls, settings: "RotateSettings | Mapping[str, Any]") -> "RotateSettings":
+    def of(cls, settings: RotateSettings | Mapping[str, Any]) -> RotateSettings:
         """`settings` itself, or settings read from the journal's form (a plain mapping)."""
         return settings if isinstance(settings, RotateSettings) else cls.from_dict(settings)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RotateSettings":
+    def from_dict(cls, data: Mapping[str, Any]) -> RotateSettings:
         """Settings from a journal; OperationalError if they cannot be made sense of."""
         try:
             return _from_dict(data)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
-            raise OperationalError(f"the journal's settings are damaged ({type(exc).__name__}: "
-                                   f"{exc})") from None
+            raise OperationalError(
+                f"the journal's settings are damaged ({type(exc).__name__}: {exc})"
+            ) from None
 
 
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -180,16 +184,21 @@ def _from_dict(data: Mapping[str, Any]) -> RotateSettings:
     top = _known(RotateSettings, data)
     dial_raw = dict(_known(DialSettings, _section(data, "dial")))
     if "timeout" not in dial_raw and data.get("timeout") is not None:
-        dial_raw["timeout"] = data["timeout"]       # journals before typed settings
+        dial_raw["timeout"] = data["timeout"]  # journals before typed settings
     dial_kw = _known(DialSettings, dial_raw)
     dial = DialSettings(
         epmd_port=int(dial_kw.get("epmd_port", EPMD_PORT)),
         host=_opt_str(dial_kw.get("host")),
-        nodes={str(n): NodeDial(host=_opt_str(d.get("host")),
-                                dist_port=None if d.get("dist_port") is None else int(d["dist_port"]))
-               for n, d in (dial_kw.get("nodes") or {}).items()},
+        nodes={
+            str(n): NodeDial(
+                host=_opt_str(d.get("host")),
+                dist_port=None if d.get("dist_port") is None else int(d["dist_port"]),
+            )
+            for n, d in (dial_kw.get("nodes") or {}).items()
+        },
         tls=None if not dial_kw.get("tls") else TlsSettings(**_known(TlsSettings, dial_kw["tls"])),
-        timeout=float(dial_kw.get("timeout", 5.0)))
+        timeout=float(dial_kw.get("timeout", 5.0)),
+    )
 
     found = _known(DiscoverySettings, _section(data, "discovery"))
     kube_found = found.get("kubernetes")
@@ -197,20 +206,27 @@ def _from_dict(data: Mapping[str, Any]) -> RotateSettings:
     if kube_found:
         k = _known(KubeDiscoverySettings, kube_found)
         kube_disc = KubeDiscoverySettings(
-            selector=str(k["selector"]), namespace=_opt_str(k.get("namespace")),
+            selector=str(k["selector"]),
+            namespace=_opt_str(k.get("namespace")),
             env=tuple(str(e) for e in k.get("env") or DEFAULT_NODE_ENV),
-            template=_opt_str(k.get("template")), container=_opt_str(k.get("container")),
-            port_forward=bool(k.get("port_forward")), dial_by_name=bool(k.get("dial_by_name")))
+            template=_opt_str(k.get("template")),
+            container=_opt_str(k.get("container")),
+            port_forward=bool(k.get("port_forward")),
+            dial_by_name=bool(k.get("dial_by_name")),
+        )
     discovery = DiscoverySettings(
         nodes=tuple(str(n) for n in found.get("nodes") or ()),
         epmd_hosts=tuple((str(h), int(p), str(n)) for h, p, n in found.get("epmd_hosts") or ()),
-        epmd_match=_opt_str(found.get("epmd_match")), kubernetes=kube_disc)
+        epmd_match=_opt_str(found.get("epmd_match")),
+        kubernetes=kube_disc,
+    )
 
     kube_kw = _known(KubeSettings, _section(data, "kube"))
-    kube = KubeSettings(kubeconfig=_opt_str(kube_kw.get("kubeconfig")),
-                        context=_opt_str(kube_kw.get("context")),
-                        in_cluster=None if kube_kw.get("in_cluster") is None
-                        else bool(kube_kw["in_cluster"]))
+    kube = KubeSettings(
+        kubeconfig=_opt_str(kube_kw.get("kubeconfig")),
+        context=_opt_str(kube_kw.get("context")),
+        in_cluster=None if kube_kw.get("in_cluster") is None else bool(kube_kw["in_cluster"]),
+    )
 
     store_raw = _section(data, "persist") or {"kind": "none"}
     kind = store_raw.get("kind")
@@ -223,17 +239,37 @@ def _from_dict(data: Mapping[str, Any]) -> RotateSettings:
     persist = _STORES[kind](**store_kw)
 
     restart_kw = _known(RestartSettings, _section(data, "restart"))
-    restart = RestartSettings(enabled=bool(restart_kw.get("enabled")),
-                              targets=tuple((str(k), str(n)) for k, n in restart_kw.get("targets") or ()),
-                              timeout=float(restart_kw.get("timeout", 600.0)))
+    restart = RestartSettings(
+        enabled=bool(restart_kw.get("enabled")),
+        targets=tuple((str(k), str(n)) for k, n in restart_kw.get("targets") or ()),
+        timeout=float(restart_kw.get("timeout", 600.0)),
+    )
     return RotateSettings(
-        discovery=discovery, dial=dial, kube=kube, persist=persist, restart=restart,
+        discovery=discovery,
+        dial=dial,
+        kube=kube,
+        persist=persist,
+        restart=restart,
         concurrency=int(top.get("concurrency", 32)),
         converge_timeout=float(top.get("converge_timeout", 60.0)),
         converge_interval=float(top.get("converge_interval", 0.3)),
-        converge_settle=float(top.get("converge_settle", 1.0)))
+        converge_settle=float(top.get("converge_settle", 1.0)),
+    )
 
 
-__all__ = ["RotateSettings", "DialSettings", "NodeDial", "TlsSettings", "DiscoverySettings",
-           "KubeDiscoverySettings", "KubeSettings", "PersistSettings", "SecretStore", "FileStore",
-           "CommandStore", "NoStore", "RestartSettings", "DEFAULT_NODE_ENV"]
+__all__ = [
+    "RotateSettings",
+    "DialSettings",
+    "NodeDial",
+    "TlsSettings",
+    "DiscoverySettings",
+    "KubeDiscoverySettings",
+    "KubeSettings",
+    "PersistSettings",
+    "SecretStore",
+    "FileStore",
+    "CommandStore",
+    "NoStore",
+    "RestartSettings",
+    "DEFAULT_NODE_ENV",
+]
