@@ -376,7 +376,12 @@ def test_request_timeout_is_a_deadline_for_the_whole_request(kube, mode):
 
 
 @pytest.mark.parametrize(
-    "command", [["k8s", "secret", "--apply"], ["k8s", "status", "-l", "app=chat"]]
+    "command",
+    [
+        ["k8s", "secret", "--apply"],
+        ["k8s", "status", "-l", "app=chat"],
+        ["rotate", "-l", "app=chat", "--secret", "erlang-cookie", "--dry-run"],
+    ],
 )
 def test_cli_commands_end_at_the_request_deadline(kube, run_cli, command):
     kube.stall_requests("drip", interval=0.5)

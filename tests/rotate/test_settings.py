@@ -153,3 +153,10 @@ def test_the_journal_form_is_accepted_where_settings_are_handed_over(tmp_path):
         secrets_file=None,
     )
     assert journal.settings == full_settings()
+
+
+def test_the_api_request_deadline_travels_with_the_journal():
+    settings = RotateSettings(kube=KubeSettings(context="ctx", request_timeout=2.5))
+    assert RotateSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
+    older = {"kube": {"context": "ctx"}}  # a journal written before the option existed
+    assert RotateSettings.from_dict(older).kube.request_timeout == 15.0

@@ -310,6 +310,7 @@ def build_settings(o: dict, conn_opts: dict):
             kubeconfig=o["kubeconfig"],
             context=o["context"],
             in_cluster=True if o["in_cluster"] else None,
+            request_timeout=o["request_timeout"],
         ),
         persist=persist,
         restart=st.RestartSettings(
@@ -380,6 +381,14 @@ def _check_crash_point(point: str | None) -> None:
     "--kubeconfig", type=click.Path(dir_okay=False), metavar="PATH", help="Kubeconfig file."
 )
 @click.option("--in-cluster", is_flag=True, help="Use the pod's service account.")
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Deadline of each Kubernetes API request, retries included.",
+)
 @click.option(
     "--node-env",
     multiple=True,

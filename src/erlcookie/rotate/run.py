@@ -54,6 +54,7 @@ def _kube_api(settings: RotateSettings, namespace: str | None, cache: dict):
             context=kube.context,
             namespace=namespace,
             in_cluster=kube.in_cluster,
+            timeout=kube.request_timeout,
         )
     return cache[namespace]
 

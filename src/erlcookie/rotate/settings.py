@@ -78,6 +78,7 @@ class KubeSettings:
     kubeconfig: str | None = None
     context: str | None = None
     in_cluster: bool | None = None
+    request_timeout: float = 15.0  # deadline of each API request, retries included
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ def _from_dict(data: Mapping[str, Any]) -> RotateSettings:
         kubeconfig=_opt_str(kube_kw.get("kubeconfig")),
         context=_opt_str(kube_kw.get("context")),
         in_cluster=None if kube_kw.get("in_cluster") is None else bool(kube_kw["in_cluster"]),
+        request_timeout=float(kube_kw.get("request_timeout", 15.0)),
     )
 
     store_raw = _section(data, "persist") or {"kind": "none"}
