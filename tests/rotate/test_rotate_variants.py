@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -76,3 +77,48 @@ def test_rotation_of_otp27_and_otp29_nodes(tmp_path, otp27_root, otp29_root):
         result = rotate_cli(tmp_path, cluster.names[0], old, new)
         assert result.returncode == 0, result.stderr[-1500:]
         assert_rotated(cluster, old, new)
+
+
+def test_rotation_of_mix_release_nodes(tmp_path):
+    """Three nodes of one real `mix release` (Elixir 1.14, built offline), as a Phoenix app
+    runs them: RELEASE_NODE per node, RELEASE_COOKIE from the environment."""
+    import socket
+    import subprocess
+
+    from tests.release import builds
+
+    host = socket.gethostname().split(".")[0]
+    home = tmp_path / "home"
+    name = builds.unique_name("rotmix")
+    release = builds.mix_release(builds.mix_project(tmp_path, name, home), home)
+    old, new = generate(), generate()
+    nodes = [f"{name}{i}@{host}" for i in range(3)]
+
+    def env(node):
+        return {**builds.tool_env(home), "RELEASE_COOKIE": old.reveal(), "RELEASE_NODE": node}
+
+    with contextlib.ExitStack() as stack:
+        for node in nodes:
+            stack.enter_context(builds.running(release, "start", env(node)))
+        for node in nodes:
+            assert builds.wait_until(
+                lambda n=node: asyncio.run(ping_many([n], old, timeout=5))[0].verdict == "accepted",
+                60,
+            ), f"{node} did not start"
+        for node in nodes[1:]:
+            joined = subprocess.run(
+                [str(release / "bin" / name), "rpc", f"IO.puts(Node.connect(:'{nodes[0]}'))"],
+                env=env(node),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert "true" in joined.stdout, joined.stderr
+        result = rotate_cli(tmp_path, nodes[0], old, new)
+        assert result.returncode == 0, result.stderr[-1500:]
+        assert [r.verdict for r in asyncio.run(ping_many(nodes, new, timeout=10))] == [
+            "accepted"
+        ] * 3
+        assert [r.verdict for r in asyncio.run(ping_many(nodes, old, timeout=10))] == [
+            "rejected"
+        ] * 3
