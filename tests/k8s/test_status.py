@@ -10,7 +10,7 @@ import pytest
 
 from erlcookie.audit import audit_cookie
 from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION
-from erlcookie.k8s.status import StatusOptions, analyze, secret_changed_at
+from erlcookie.k8s.status import StatusOptions, analyze, level, secret_changed_at
 from tests.k8s.conftest import NAMESPACE, assert_hidden, fp
 
 GOOD = "Status-Good-Cookie-9f8e7d6c5b4a39281706"
@@ -50,7 +50,7 @@ def a_pod(name="chat-abc", env=WIRED, started="2024-05-01T12:00:00Z", owner=("Re
 
 
 def codes(report):
-    return sorted((f.code, f.severity) for f in report.findings)
+    return sorted((f.code, level(f)) for f in report.findings)
 
 
 def test_all_good():
@@ -332,7 +332,7 @@ def test_configmap_holding_the_cookie_is_a_clear_cookie():
                      configmaps={"cm": {"c": "configmap-cookie-value-31"}})
     expected = fp("configmap-cookie-value-31")
     plain = [f for f in report.findings if f.code == "plain-cookie"]
-    assert [(f.object, f.fingerprint) for f in plain] == [("ConfigMap/cm", expected)]  # once
+    assert [(f.path, f.fingerprint) for f in plain] == [("ConfigMap/cm", expected)]  # once
     assert_hidden(json.dumps(report.to_dict()), "configmap-cookie-value-31")
 
 

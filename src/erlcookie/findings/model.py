@@ -86,8 +86,10 @@ class CommitRef:
 @dataclass
 class Finding:
     rule_id: str
-    path: str  # relative to the report's root
-    line: int
+    # relative to the report's root; for a live Kubernetes object (k8s status) its
+    # reference, "Kind/name" (e.g. "Secret/erlang-cookie"), in the report's namespace
+    path: str
+    line: int  # 1-based; 0: not a place in a file (a live object)
     column: int
     end_line: int = 0  # 0: unknown (the finding's own line)
     end_column: int = 0
@@ -103,6 +105,10 @@ class Finding:
     # scan of a git work tree: "tracked" (committed or staged), "untracked" (git would add
     # it) or "ignored" (git ignores it: a cookie there is not committed); None: not known
     git: str | None = None
+    # k8s: the container of the object at `path` the finding is about, and the command's own
+    # finer name for it (k8s status: "workload-not-wired", "pod-not-wired", ...)
+    container: str | None = None
+    code: str | None = None
     secret: Cookie | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -191,6 +197,10 @@ class Finding:
         }
         if self.note:
             data["note"] = self.note
+        if self.container is not None:
+            data["container"] = self.container
+        if self.code is not None:
+            data["code"] = self.code
         if self.blob is not None:
             data["blob"] = self.blob
         if self.git is not None:
