@@ -10,7 +10,7 @@ import pytest
 
 from erlcookie.audit import audit_cookie
 from erlcookie.k8s.manifests import FINGERPRINT_ANNOTATION, UPDATED_AT_ANNOTATION
-from erlcookie.k8s.status import StatusOptions, analyze, level, secret_changed_at
+from erlcookie.k8s.status import StatusOptions, analyze, secret_changed_at
 from tests.k8s.conftest import NAMESPACE, assert_hidden, fp
 
 GOOD = "Status-Good-Cookie-9f8e7d6c5b4a39281706"
@@ -50,7 +50,7 @@ def a_pod(name="chat-abc", env=WIRED, started="2024-05-01T12:00:00Z", owner=("Re
 
 
 def codes(report):
-    return sorted((f.code, level(f)) for f in report.findings)
+    return sorted((f.code, f.level) for f in report.findings)
 
 
 def test_all_good():

@@ -566,8 +566,6 @@ def _fetch_configmaps(api, names) -> dict:
 
 
 def _render_status(report) -> None:
-    from erlcookie.k8s.status import level
-
     s = report.secret
     if s.exists:
         click.echo(f"Secret {report.options.namespace}/{s.name} key {report.options.key}: "
@@ -586,7 +584,7 @@ def _render_status(report) -> None:
                        ", ".join(f"{c.name}={c.binding}" for c in p.containers)) for p in report.pods])
     for f in report.findings:
         fp = f" ({f.fingerprint})" if f.fingerprint else ""
-        click.echo(f"{level(f)}: {f.path}: {f.message}{fp} [{f.rule_id}, {f.severity}]")
+        click.echo(f"{f.level}: {f.path}: {f.message}{fp} [{f.rule_id}, {f.severity}]")
     click.echo("ok" if report.ok else f"{report.problems} problem(s)")
 
 

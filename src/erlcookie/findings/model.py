@@ -105,8 +105,11 @@ class Finding:
     # scan of a git work tree: "tracked" (committed or staged), "untracked" (git would add
     # it) or "ignored" (git ignores it: a cookie there is not committed); None: not known
     git: str | None = None
-    # k8s: the container of the object at `path` the finding is about, and the command's own
-    # finer name for it (k8s status: "workload-not-wired", "pod-not-wired", ...)
+    # k8s: the workload ("Deployment/chat") and 1-based YAML document of the file at `path`
+    # (k8s inject), the container the finding is about, and the command's own finer name
+    # for it (k8s status: "workload-not-wired"; k8s inject: "volume-name-taken", ...)
+    workload: str | None = None
+    document: int | None = None
     container: str | None = None
     code: str | None = None
     secret: Cookie | None = field(default=None, repr=False, compare=False)
@@ -126,6 +129,12 @@ class Finding:
     @property
     def fix(self) -> str:
         return self.rule.help
+
+    @property
+    def level(self) -> str:
+        """"error" from medium up, else "warning": how `k8s status` and `k8s inject` tell a
+        problem (exit 1) from advice."""
+        return "error" if self.severity >= Severity.MEDIUM else "warning"
 
     # the cookie, flattened: fingerprint and audit verdict are part of every finding's shape
     @property
@@ -197,8 +206,9 @@ class Finding:
         }
         if self.note:
             data["note"] = self.note
-        if self.container is not None:
-            data["container"] = self.container
+        for name in ("workload", "document", "container"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         if self.code is not None:
             data["code"] = self.code
         if self.blob is not None:

@@ -23,7 +23,6 @@ from typing import Any
 from erlcookie.cookie.value import Cookie
 from erlcookie.findings import rules
 from erlcookie.findings.model import CookieInfo, Finding
-from erlcookie.findings.severity import Severity
 from erlcookie.k8s.manifests import (
     FIELD_MANAGER,
     FINGERPRINT_ANNOTATION,
@@ -52,19 +51,10 @@ class StatusOptions:
     selector: str = ""
 
 
-# From this severity up a finding fails `k8s status` (exit 1).
-PROBLEM = Severity.MEDIUM
-
-
-def level(finding: Finding) -> str:
-    """"error" (a problem: exit 1) or "warning", as the text and the JSON `level` say."""
-    return "error" if finding.severity >= PROBLEM else "warning"
-
-
 def finding_json(finding: Finding) -> dict:
     """The shared shape, plus the keys `k8s status --json` always had: `object`, `level`
-    (its old "error"/"warning"; `severity` is now the shared scale)."""
-    return {**finding.to_dict(), "object": finding.path, "level": level(finding)}
+    (its old "error"/"warning", `Finding.level`; `severity` is now the shared scale)."""
+    return {**finding.to_dict(), "object": finding.path, "level": finding.level}
 
 
 @dataclass
@@ -131,11 +121,11 @@ class StatusReport:
 
     @property
     def ok(self) -> bool:
-        return not any(level(f) == "error" for f in self.findings)
+        return not any(f.level == "error" for f in self.findings)
 
     @property
     def problems(self) -> int:
-        return sum(level(f) == "error" for f in self.findings)
+        return sum(f.level == "error" for f in self.findings)
 
     def to_dict(self) -> dict:
         o = self.options
