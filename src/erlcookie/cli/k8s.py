@@ -396,7 +396,7 @@ def _report_inject(result, mode) -> None:
         if finding.container:
             parts.append(f"container {finding.container}")
         fp = f" ({finding.fingerprint})" if finding.fingerprint else ""
-        say(f"{finding.severity}: {' '.join(parts)}: {finding.message}{fp}")
+        say(f"{finding.level}: {' '.join(parts)}: {finding.message}{fp}")
     changed, total = sum(f.changed for f in result.files), len(result.files)
     done = {"check": f"would change {changed} of {total} file(s); nothing written",
             "diff": f"would change {changed} of {total} file(s) (the diff above); nothing written",

@@ -667,6 +667,13 @@ K8S_PLAIN_COOKIE = _k8s_rule(
     "move it to the Secret: wire that variable with `--env VAR`, or read it from "
     "$(RELEASE_COOKIE) in args",
 )
+K8S_WIRING_ERROR = _k8s_rule(
+    "k8s/wiring-error",
+    "medium",
+    "`k8s inject` cannot wire the cookie Secret as asked (a volume name already taken, an "
+    "init container that cannot chown the copy)",
+    "see the message: choose another --volume-name, or fix runAsUser / --init-copy-owner",
+)
 K8S_WIRING_WARNING = _k8s_rule(
     "k8s/wiring-warning",
     "low",

@@ -22,7 +22,8 @@ from erlcookie.k8s.inject.files import (
     redacted_diff,
     write_in_place,
 )
-from erlcookie.k8s.inject.model import Change, FileResult, Finding, InjectOptions, InjectResult
+from erlcookie.findings.model import Finding
+from erlcookie.k8s.inject.model import Change, FileResult, InjectOptions, InjectResult, finding
 
 __all__ = [
     "InjectOptions",
@@ -68,8 +69,9 @@ def inject_paths(paths: Iterable[str], options: InjectOptions, *, stdin=None) ->
     for result in files:
         if result.skipped:
             result.findings.append(
-                Finding(
+                finding(
                     result.path,
+                    1,
                     None,
                     None,
                     None,
