@@ -621,6 +621,15 @@ def test_mount_volume_name_clash_is_reported():
     result = inject_text(json.dumps(doc) + "\n", env=None, mount="/x/.erlang.cookie")
     assert [f.code for f in result.findings] == ["volume-name-taken"] and result.has_errors
     assert not result.changed
+    # one finding type: inject's findings are the shared layer's, with their own rule (a
+    # wiring inject cannot do, not a cookie in clear)
+    from erlcookie.findings.model import Finding
+    from erlcookie.k8s.inject.findings import inject_findings
+
+    (taken,) = result.findings
+    assert isinstance(taken, Finding) and taken.rule_id == "k8s/wiring-error"
+    assert (taken.level, str(taken.severity), taken.workload) == ("error", "medium", "Pod/p")
+    assert [f.rule_id for f in inject_findings(result)] == ["k8s/wiring-error"]
 
 
 @pytest.mark.parametrize("mount", ["relative/.erlang.cookie", "/dir/", "/a/../b"])

@@ -394,6 +394,8 @@ def test_cli_status_sarif_validates(app, run_cli):
     where = {r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] for r in run["results"]}
     assert "Deployment/bare" in where
     assert {r["ruleId"] for r in run["results"]} <= {r["id"] for r in run["tool"]["driver"]["rules"]}
+    identities = [next(iter(r["partialFingerprints"].values())) for r in run["results"]]
+    assert len(set(identities)) == len(identities)  # two pods' findings stay two alerts
     assert run["properties"]["fingerprint"] == GOOD_FP
     ok = run_cli("k8s", "status", "-l", "app=nothing", "--sarif")
     assert ok.exit_code == 1 and json.loads(ok.stdout)["runs"][0]["results"]
@@ -431,3 +433,13 @@ def test_same_problem_same_severity_in_status_inject_and_doctor(app, run_cli, tm
     assert len(found) == 1, status.stdout
     assert severities(inject.stdout) == found, inject.stdout
     assert severities(doctor.stdout) == found, doctor.stdout
+
+
+def test_two_containers_of_one_pod_are_two_findings_with_two_identities():
+    pod = a_pod(env=[])
+    pod["spec"]["containers"].append({"name": "sidecar", "image": "i", "env": []})
+    report = analyze(OPTS, a_secret(), [], [pod])
+    unwired = [f for f in report.findings if f.code == "pod-not-wired"]
+    assert [(f.path, f.container, f.rule_id) for f in unwired] == [
+        ("Pod/chat-abc", "app", "k8s/not-wired"), ("Pod/chat-abc", "sidecar", "k8s/not-wired")]
+    assert len({f.identity for f in unwired}) == 2

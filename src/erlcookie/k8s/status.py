@@ -249,15 +249,21 @@ class _Analysis:
         self.opt, self.report, self.secret_obj = opt, report, secret_obj
         self.configmaps, self.audit = configmaps, audit
         self.reported: set[tuple[str, str]] = set()
+        self.occurrences: dict[tuple[str, str, str], int] = {}
 
     def add(self, code: str, rule_id: str, obj_ref: str | None, message: str,
             container: str | None = None, cookie: Cookie | CookieInfo | None = None) -> None:
         """One finding about a live object (`obj_ref` None: about the namespace)."""
         info = cookie if isinstance(cookie, CookieInfo) or cookie is None else self.info(cookie)
+        path = obj_ref or f"Namespace/{self.opt.namespace}"
+        # the same rule, object and cookie twice (two containers of one pod): tell them
+        # apart in the identity, as scan does for one cookie twice in a file
+        seen = (rule_id, path, info.fingerprint if info else "")
+        self.occurrences[seen] = self.occurrences.get(seen, 0) + 1
         self.report.findings.append(Finding(
-            rule_id, obj_ref or f"Namespace/{self.opt.namespace}", 0, 0, detail=message,
-            cookie=info, key=self.opt.env if code.endswith("-not-wired") else None,
-            container=container, code=code))
+            rule_id, path, 0, 0, detail=message, cookie=info,
+            key=self.opt.env if code.endswith("-not-wired") else None,
+            container=container, code=code, occurrence=self.occurrences[seen]))
 
     def info(self, cookie: Cookie, result: Any = None) -> CookieInfo:
         """Fingerprint and (with an audit) verdict: a weak cookie raises the severity, as
