@@ -58,11 +58,13 @@ def test_registry_ids_are_unique_named_and_stable():
     assert scan_ids[:13] == [f"EC{n:03d}" for n in range(1, 14)] and scan_ids[-1] == "EC100"
     assert all(r.id.startswith("release/") for r in rules_of(rule_ids.RELEASE))
     assert all(r.id.startswith("k8s/") for r in rules_of(rule_ids.K8S))
+    assert all(r.id.startswith("k8s-status/") for r in rules_of(rule_ids.K8S_STATUS))
     assert len(RULES) == (
         len(scan_ids)
         + len(rules_of(rule_ids.RELEASE))
         + len(rules_of(rule_ids.TLS))
         + len(rules_of(rule_ids.K8S))
+        + len(rules_of(rule_ids.K8S_STATUS))
     )
     assert rule_ids.VM_ARGS_SETCOOKIE == "EC001"
     assert rule_ids.RELEASE_MIX_LITERAL_COOKIE == "release/mix-literal-cookie"

@@ -141,7 +141,7 @@ def test_helm_output_semantics_and_report(fixtures):
     from_cm = next(c for c in result.changes if c.workload == "StatefulSet/chat-worker")
     # the ConfigMap is in the stream, so its value is fingerprinted and flagged as a leftover
     assert from_cm.fingerprint == CM_FP
-    codes = Counter((f.code, f.severity) for f in result.findings)
+    codes = Counter((f.code, f.level) for f in result.findings)
     assert codes == Counter({("configmap-cookie", "warning"): 1, ("plain-cookie", "error"): 1})
     init = next(f for f in result.findings if f.code == "plain-cookie")
     assert (init.workload, init.container) == ("Deployment/chat-web", "migrate")
@@ -605,7 +605,7 @@ def test_mount_mode_warns_when_the_file_would_be_unusable():
     }
     result = inject_text(json.dumps(doc) + "\n", env=None, mount="/var/lib/rabbitmq/.erlang.cookie")
     warning = next(f for f in result.findings if f.code == "mount-permissions")
-    assert warning.severity == "warning" and "fsGroup" in warning.message
+    assert warning.level == "warning" and "fsGroup" in warning.message
 
 
 def test_mount_volume_name_clash_is_reported():
@@ -621,6 +621,15 @@ def test_mount_volume_name_clash_is_reported():
     result = inject_text(json.dumps(doc) + "\n", env=None, mount="/x/.erlang.cookie")
     assert [f.code for f in result.findings] == ["volume-name-taken"] and result.has_errors
     assert not result.changed
+    # one finding type: inject's findings are the shared layer's, with their own rule (a
+    # wiring inject cannot do, not a cookie in clear)
+    from erlcookie.findings.model import Finding
+    from erlcookie.k8s.inject.findings import inject_findings
+
+    (taken,) = result.findings
+    assert isinstance(taken, Finding) and taken.rule_id == "k8s/wiring-error"
+    assert (taken.level, str(taken.severity), taken.workload) == ("error", "medium", "Pod/p")
+    assert [f.rule_id for f in inject_findings(result)] == ["k8s/wiring-error"]
 
 
 @pytest.mark.parametrize("mount", ["relative/.erlang.cookie", "/dir/", "/a/../b"])
@@ -1034,7 +1043,7 @@ def test_init_copy_without_run_as_user_warns_and_an_owner_makes_it_chown(fixture
     chowns it, and a later run without the option keeps that owner."""
     plain = run([fixtures / "rabbitmq.yaml"], **RABBIT_COPY)
     warned = [f for f in plain.findings if f.code == "copy-as-root"]
-    assert [(f.severity, f.container) for f in warned] == [("warning", "rabbitmq")]
+    assert [(f.level, f.container) for f in warned] == [("warning", "rabbitmq")]
     assert "--init-copy-owner UID[:GID]" in warned[0].message and "chown" not in copy_script(plain)
 
     owned = run([fixtures / "rabbitmq.yaml"], **RABBIT_COPY, init_copy_owner=(999, 999))
@@ -1074,7 +1083,7 @@ def test_init_copy_owner_against_the_security_context(context, code, severity, s
     }
     result = inject_text(json.dumps(doc) + "\n", **RABBIT_COPY, init_copy_owner=(999, 999))
     schema.validate_stream(result.files[0].output)
-    found = [(f.code, f.severity) for f in result.findings if f.code.startswith("copy-")]
+    found = [(f.code, f.level) for f in result.findings if f.code.startswith("copy-")]
     assert found == ([(code, severity)] if code else [])
 
 

@@ -50,7 +50,7 @@ def a_pod(name="chat-abc", env=WIRED, started="2024-05-01T12:00:00Z", owner=("Re
 
 
 def codes(report):
-    return sorted((f.code, f.severity) for f in report.findings)
+    return sorted((f.code, f.level) for f in report.findings)
 
 
 def test_all_good():
@@ -332,7 +332,7 @@ def test_configmap_holding_the_cookie_is_a_clear_cookie():
                      configmaps={"cm": {"c": "configmap-cookie-value-31"}})
     expected = fp("configmap-cookie-value-31")
     plain = [f for f in report.findings if f.code == "plain-cookie"]
-    assert [(f.object, f.fingerprint) for f in plain] == [("ConfigMap/cm", expected)]  # once
+    assert [(f.path, f.fingerprint) for f in plain] == [("ConfigMap/cm", expected)]  # once
     assert_hidden(json.dumps(report.to_dict()), "configmap-cookie-value-31")
 
 
@@ -350,3 +350,96 @@ def test_cli_status_reads_referenced_configmaps(app, run_cli):
     app.deny("get", "configmaps")
     denied = run_cli("k8s", "status", "-l", "app=chat")
     assert denied.exit_code == 1 and "cannot get ConfigMap env (RBAC)" in denied.stderr
+
+
+# -- one findings layer: the shared shape, SARIF, and one severity per problem -----------------
+
+COMMON_KEYS = {"rule", "severity", "path", "line", "column", "message", "fix", "fingerprint",
+               "verdict", "audit"}
+
+
+def test_cli_status_json_has_the_common_finding_shape(app, run_cli):
+    app.add(deployment([{"name": "RELEASE_COOKIE", "value": "live-literal-cookie-5150"}],
+                       name="worker"), namespace=NAMESPACE)
+    as_format = run_cli("k8s", "status", "-l", "app=chat", "--format", "json")
+    assert as_format.exit_code == 1
+    report = json.loads(as_format.stdout)
+    assert report["command"] == "k8s status" and report["summary"]["findings"] == len(report["findings"])
+    literal = [f for f in report["findings"] if f["path"] == "Deployment/worker"]
+    assert literal and all(COMMON_KEYS <= f.keys() for f in report["findings"])
+    assert literal[0]["rule"] == "k8s/env-literal-cookie" and literal[0]["line"] == 0
+    assert literal[0]["fingerprint"] == fp("live-literal-cookie-5150") and literal[0]["verdict"]
+    assert (literal[0]["code"], literal[0]["object"], literal[0]["level"]) == \
+        ("workload-not-wired", "Deployment/worker", "error")
+    alias = run_cli("k8s", "status", "-l", "app=chat", "--json")
+    assert alias.exit_code == 1 and json.loads(alias.stdout)["findings"] == report["findings"]
+    assert_hidden(as_format.stdout, "live-literal-cookie-5150")
+    clash = run_cli("k8s", "status", "-l", "app=chat", "--json", "--format", "sarif")
+    assert clash.exit_code == 2
+
+
+def test_cli_status_sarif_validates(app, run_cli):
+    import jsonschema
+
+    from tests.findings.test_layer import SARIF_SCHEMA
+
+    app.add(deployment([], name="bare"), namespace=NAMESPACE)
+    result = run_cli("k8s", "status", "-l", "app=chat", "--format", "sarif")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(doc)
+    run = doc["runs"][0]
+    assert run["automationDetails"]["id"] == "erlcookie/k8s-status/"
+    where = {r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] for r in run["results"]}
+    assert "Deployment/bare" in where
+    assert {r["ruleId"] for r in run["results"]} <= {r["id"] for r in run["tool"]["driver"]["rules"]}
+    identities = [next(iter(r["partialFingerprints"].values())) for r in run["results"]]
+    assert len(set(identities)) == len(identities)  # two pods' findings stay two alerts
+    assert run["properties"]["fingerprint"] == GOOD_FP
+    ok = run_cli("k8s", "status", "-l", "app=nothing", "--sarif")
+    assert ok.exit_code == 1 and json.loads(ok.stdout)["runs"][0]["results"]
+
+
+@pytest.mark.parametrize("env, rule", [
+    ([{"name": "RELEASE_COOKIE", "value": "same-problem-literal-4242"}], "k8s/env-literal-cookie"),
+    ([{"name": "RELEASE_COOKIE", "value": "Same-Problem-Strong-Cookie-8d7c6b5a4f3e2d1c"}],
+     "k8s/env-literal-cookie"),
+    ([{"name": "RELEASE_COOKIE", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "c"}}}],
+     "k8s/configmap-ref-cookie"),
+    ([], "k8s/not-wired"),
+])
+def test_same_problem_same_severity_in_status_inject_and_doctor(app, run_cli, tmp_path, env, rule):
+    """One manifest, applied to the cluster and kept in a project: `k8s status`, `k8s inject
+    --check` and `doctor` name its problem with one rule and one severity."""
+    workload = deployment(env, name="worker")
+    app.add(workload, namespace=NAMESPACE)
+    project = tmp_path / "project"
+    project.mkdir()
+    from ruamel.yaml import YAML
+
+    with (project / "worker.yaml").open("w") as out:
+        YAML().dump(workload, out)
+
+    def severities(stdout: str) -> set[tuple[str, str]]:
+        return {(f["rule"], f["severity"]) for f in json.loads(stdout)["findings"]
+                if f["rule"] == rule}
+
+    status = run_cli("k8s", "status", "-l", "app=chat", "--format", "json")
+    inject = run_cli("k8s", "inject", str(project / "worker.yaml"), "--check", "--format", "json")
+    doctor = run_cli("doctor", str(project), "--format", "json")
+    assert (status.exit_code, inject.exit_code, doctor.exit_code) == (1, 1, 1), doctor.stdout
+    found = severities(status.stdout)
+    assert len(found) == 1, status.stdout
+    assert severities(inject.stdout) == found, inject.stdout
+    assert severities(doctor.stdout) == found, doctor.stdout
+
+
+def test_two_containers_of_one_pod_are_two_findings_with_two_identities():
+    pod = a_pod(env=[])
+    pod["spec"]["containers"].append({"name": "sidecar", "image": "i", "env": []})
+    report = analyze(OPTS, a_secret(), [], [pod])
+    unwired = [f for f in report.findings if f.code == "pod-not-wired"]
+    assert [(f.path, f.container, f.rule_id) for f in unwired] == [
+        ("Pod/chat-abc", "app", "k8s/not-wired"), ("Pod/chat-abc", "sidecar", "k8s/not-wired")]
+    assert len({f.identity for f in unwired}) == 2

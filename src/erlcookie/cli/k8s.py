@@ -11,9 +11,12 @@ import click
 from erlcookie.cli.common import (
     cookie_source_options,
     emit_json,
+    format_option,
     handle_errors,
     json_option,
     load_cookie,
+    pick_format,
+    render_findings,
     render_table,
     safe_text,
 )
@@ -393,7 +396,7 @@ def _report_inject(result, mode) -> None:
         if finding.container:
             parts.append(f"container {finding.container}")
         fp = f" ({finding.fingerprint})" if finding.fingerprint else ""
-        say(f"{finding.severity}: {' '.join(parts)}: {finding.message}{fp}")
+        say(f"{finding.level}: {' '.join(parts)}: {finding.message}{fp}")
     changed, total = sum(f.changed for f in result.files), len(result.files)
     done = {"check": f"would change {changed} of {total} file(s); nothing written",
             "diff": f"would change {changed} of {total} file(s) (the diff above); nothing written",
@@ -486,21 +489,29 @@ def netpol_cmd(selector, dist_port, name, namespace, no_epmd, allow_other_ports,
               help="Check only these containers (default: every app container).")
 @_namespace_option
 @_kube_options
-@json_option
+@format_option
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--sarif", is_flag=True, help="Same as --format sarif.")
 @handle_errors
 def status_cmd(selector, secret, key, env, mount, container_names, namespace, context,
-               kubeconfig, in_cluster, request_timeout, as_json):
+               kubeconfig, in_cluster, request_timeout, fmt, as_json, sarif):
     """Check a live app: the Secret exists (fingerprint), every workload and pod reads the
     cookie from it, no pod runs with a cookie older than the Secret, no cookie in clear.
 
-    Exit: 0 all good; 1 problems (listed); 2 usage; 3 API error (a 403 names the missing
-    permission).
+    Findings are those of every erlcookie command (rule id, severity, message, fix,
+    fingerprint); a finding's path is the live object, e.g. Secret/erlang-cookie. From
+    medium severity up a finding is a problem; below, a warning.
+
+    \b
+    Exit: 0 all good (warnings at most); 1 problems (listed); 2 usage; 3 API error (a 403
+    names the missing permission).
     """
     from erlcookie.audit import audit_cookie
     from erlcookie.k8s.manifests import check_env_name, check_object_name, check_secret_key
     from erlcookie.k8s.selectors import parse_selector
     from erlcookie.k8s.status import StatusOptions, analyze, referenced_configmaps
 
+    fmt = pick_format(fmt, as_json=as_json, sarif=sarif)
     parse_selector(selector)  # a usage error before any network traffic
     check_object_name(secret, "Secret name")
     check_secret_key(key)
@@ -520,8 +531,8 @@ def status_cmd(selector, secret, key, env, mount, container_names, namespace, co
         configmaps = _fetch_configmaps(api, referenced_configmaps(options, workloads + pods))
     report = analyze(options, secret_obj, workloads, pods, audit=audit_cookie,
                      configmaps=configmaps)
-    if as_json:
-        emit_json(report.to_dict())
+    if fmt != "text":
+        click.echo(render_findings(report, fmt), nl=False)
     else:
         _render_status(report)
     if not report.ok:
@@ -573,9 +584,8 @@ def _render_status(report) -> None:
                        ", ".join(f"{c.name}={c.binding}" for c in p.containers)) for p in report.pods])
     for f in report.findings:
         fp = f" ({f.fingerprint})" if f.fingerprint else ""
-        click.echo(f"{f.severity}: {f.object or '-'}: {f.message}{fp}")
-    click.echo("ok" if report.ok else
-               f"{sum(f.severity == 'error' for f in report.findings)} problem(s)")
+        click.echo(f"{f.level}: {f.path}: {f.message}{fp} [{f.rule_id}, {f.severity}]")
+    click.echo("ok" if report.ok else f"{report.problems} problem(s)")
 
 
 # -- running where the pods are -------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""One layer for findings, shared by `scan` and `release check`.
+"""One layer for findings, shared by `scan`, `release check`, `k8s inject`, `k8s status`
+and `doctor`.
 
 - `Severity`: one ordered scale (an `enum.StrEnum`).
 - `rules`: the registry of every rule id, its texts and base severity; one severity policy.

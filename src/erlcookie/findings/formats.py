@@ -2,8 +2,8 @@
 
 A command's report implements `FindingsReport`: its findings, its JSON document and its SARIF
 run. `FORMATS["json"]` and `FORMATS["sarif"]` turn any such report into text, so `scan`,
-`release check` and later `k8s inject --check`, `k8s status` or `doctor` share the JSON
-shape of a finding (`Finding.to_dict`) and the SARIF writer.
+`release check`, `k8s inject --check`, `k8s status` and `doctor` share the JSON shape of a
+finding (`Finding.to_dict`) and the SARIF writer.
 """
 
 from __future__ import annotations

@@ -86,8 +86,10 @@ class CommitRef:
 @dataclass
 class Finding:
     rule_id: str
-    path: str  # relative to the report's root
-    line: int
+    # relative to the report's root; for a live Kubernetes object (k8s status) its
+    # reference, "Kind/name" (e.g. "Secret/erlang-cookie"), in the report's namespace
+    path: str
+    line: int  # 1-based; 0: not a place in a file (a live object)
     column: int
     end_line: int = 0  # 0: unknown (the finding's own line)
     end_column: int = 0
@@ -103,6 +105,13 @@ class Finding:
     # scan of a git work tree: "tracked" (committed or staged), "untracked" (git would add
     # it) or "ignored" (git ignores it: a cookie there is not committed); None: not known
     git: str | None = None
+    # k8s: the workload ("Deployment/chat") and 1-based YAML document of the file at `path`
+    # (k8s inject), the container the finding is about, and the command's own finer name
+    # for it (k8s status: "workload-not-wired"; k8s inject: "volume-name-taken", ...)
+    workload: str | None = None
+    document: int | None = None
+    container: str | None = None
+    code: str | None = None
     secret: Cookie | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -120,6 +129,12 @@ class Finding:
     @property
     def fix(self) -> str:
         return self.rule.help
+
+    @property
+    def level(self) -> str:
+        """"error" from medium up, else "warning": how `k8s status` and `k8s inject` tell a
+        problem (exit 1) from advice."""
+        return "error" if self.severity >= Severity.MEDIUM else "warning"
 
     # the cookie, flattened: fingerprint and audit verdict are part of every finding's shape
     @property
@@ -191,6 +206,11 @@ class Finding:
         }
         if self.note:
             data["note"] = self.note
+        for name in ("workload", "document", "container"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        if self.code is not None:
+            data["code"] = self.code
         if self.blob is not None:
             data["blob"] = self.blob
         if self.git is not None:

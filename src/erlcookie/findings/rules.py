@@ -22,6 +22,7 @@ __all__ = ["RULES", "Rule", "get", "rules_of"]
 SCAN = "scan"
 RELEASE = "release"
 K8S = "k8s"
+K8S_STATUS = "k8s-status"
 WEAK_VERDICTS = ("weak", "predictable")
 
 
@@ -37,7 +38,7 @@ class Rule:
     help: str  # what to do about it
     severity: Severity  # base severity; a weak or predictable cookie raises it one step
     confidence: str = "high"
-    family: str = SCAN  # which command reports it: "scan", "release", "tls" or "k8s"
+    family: str = SCAN  # which command reports it: "scan", "release", "tls", "k8s", "k8s-status"
 
     @property
     def fix(self) -> str:
@@ -666,9 +667,99 @@ K8S_PLAIN_COOKIE = _k8s_rule(
     "move it to the Secret: wire that variable with `--env VAR`, or read it from "
     "$(RELEASE_COOKIE) in args",
 )
+K8S_WIRING_ERROR = _k8s_rule(
+    "k8s/wiring-error",
+    "medium",
+    "`k8s inject` cannot wire the cookie Secret as asked (a volume name already taken, an "
+    "init container that cannot chown the copy)",
+    "see the message: choose another --volume-name, or fix runAsUser / --init-copy-owner",
+)
 K8S_WIRING_WARNING = _k8s_rule(
     "k8s/wiring-warning",
     "low",
     "wiring the cookie Secret needs a look (all containers wired, mount permissions)",
     "see the message; `erlcookie k8s inject --help` explains the options",
+)
+
+
+# -- a live app (k8s status) --------------------------------------------------------------
+# Wiring problems of live workloads and pods are the manifests' rules above (a literal
+# cookie variable is k8s/env-literal-cookie in `k8s inject --check`, `doctor` and `k8s
+# status` alike); these are what only a live cluster shows. Their path is the object's
+# reference ("Secret/erlang-cookie", "Pod/chat-abc"), their line 0. From medium up a
+# finding fails `k8s status` (exit 1); low ones are warnings.
+def _status_rule(id: str, severity: str, title: str, fix: str) -> str:
+    return _register(
+        Rule(id, id.split("/", 1)[1], title, title, fix, Severity(severity), "high", K8S_STATUS)
+    )
+
+
+K8S_STATUS_SECRET_MISSING = _status_rule(
+    "k8s-status/secret-missing",
+    "high",
+    "the cookie Secret does not exist in the namespace: pods that read it do not start",
+    "create it (`erlcookie k8s secret --apply`)",
+)
+K8S_STATUS_SECRET_KEY = _status_rule(
+    "k8s-status/secret-key",
+    "high",
+    "the cookie Secret has no usable cookie under the key (missing, empty, not base64 or "
+    "not UTF-8 text)",
+    "put the cookie under the key (`erlcookie k8s secret --apply --replace`)",
+)
+K8S_STATUS_SECRET_WEAK = _status_rule(
+    "k8s-status/secret-weak",
+    "high",
+    "the cookie in the Secret is weak or predictable (`erlcookie audit`)",
+    "rotate to a generated cookie (`erlcookie rotate`)",
+)
+K8S_STATUS_SECRET_NEWLINE = _status_rule(
+    "k8s-status/secret-newline",
+    "low",
+    "the cookie in the Secret ends with a newline: through an env var it is part of the "
+    "cookie, read from a file it is not",
+    "store the cookie without the newline, during a rotation (`erlcookie rotate`)",
+)
+K8S_STATUS_ANNOTATION_STALE = _status_rule(
+    "k8s-status/annotation-stale",
+    "low",
+    "the Secret's fingerprint annotation does not match its data: something else changed it",
+    "find out what changed the Secret; `erlcookie k8s secret --apply` rewrites the annotation",
+)
+K8S_STATUS_OPTIONAL_REF = _status_rule(
+    "k8s-status/optional-ref",
+    "low",
+    "the secretKeyRef is optional: a missing Secret starts the node with another cookie",
+    "drop `optional: true` from the secretKeyRef",
+)
+K8S_STATUS_NO_CONTAINER = _status_rule(
+    "k8s-status/no-container",
+    "medium",
+    "no container of a workload or pod has the name given with --container",
+    "check --container against the pod spec",
+)
+K8S_STATUS_NO_WORKLOADS = _status_rule(
+    "k8s-status/no-workloads",
+    "medium",
+    "no workload matches the selector in the namespace: nothing was checked",
+    "check -l and -n (or the context's namespace)",
+)
+K8S_STATUS_NO_PODS = _status_rule(
+    "k8s-status/no-pods",
+    "low",
+    "no pod matches the selector: only the workloads were checked",
+    "check -l; scaled to zero, nothing runs a cookie",
+)
+K8S_STATUS_STALE_COOKIE = _status_rule(
+    "k8s-status/stale-cookie",
+    "medium",
+    "a container started before the Secret last changed: its environment (or cookie file) "
+    "holds the old cookie",
+    "restart the pods (`kubectl rollout restart`) once the nodes run the new cookie",
+)
+K8S_STATUS_WORKLOAD_NOT_MATCHED = _status_rule(
+    "k8s-status/workload-not-matched",
+    "low",
+    "a matched pod's workload does not carry the selector's labels, so it was not checked",
+    "widen -l to the workload's labels",
 )

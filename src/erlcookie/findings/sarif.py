@@ -60,6 +60,14 @@ def _artifact_location(path: str) -> dict:
     return {"uri": quote(path, safe="/"), "uriBaseId": SRCROOT}
 
 
+def _location(f: Finding, region: dict) -> dict:
+    """A place in a file, or (line 0) a live object such as `Secret/erlang-cookie`, which
+    no file holds: a logical location named by its reference."""
+    if f.line == 0:
+        return {"logicalLocations": [{"fullyQualifiedName": f.path, "kind": "resource"}]}
+    return {"physicalLocation": {"artifactLocation": _artifact_location(f.path), "region": region}}
+
+
 def _rule(rule: Rule) -> dict:
     markdown = (
         f"**{rule.short}**\n\n{rule.description}\n\n**Fix.** {rule.help}\n\n"
@@ -93,6 +101,8 @@ def _result(f: Finding, rule_index: dict[str, int], run: SarifRun) -> dict:
         )
     if f.key:
         props["key"] = f.key
+    if f.container:
+        props["container"] = f.container
     if f.blob:
         props["blob"] = f.blob
     if f.in_head is not None:
@@ -106,9 +116,7 @@ def _result(f: Finding, rule_index: dict[str, int], run: SarifRun) -> dict:
         "ruleIndex": rule_index[f.rule_id],
         "level": f.severity.sarif_level,
         "message": {"text": f.message},
-        "locations": [
-            {"physicalLocation": {"artifactLocation": _artifact_location(f.path), "region": region}}
-        ],
+        "locations": [_location(f, region)],
         "properties": props,
     }
     fingerprints = run.partial_fingerprints(f)

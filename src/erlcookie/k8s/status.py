@@ -1,6 +1,10 @@
 """`k8s status`: pure analysis of objects fetched from a cluster (no I/O here).
 
-Checks, each a `Finding` (severity "error" makes the command exit 1):
+Checks, each a finding of the shared layer (`erlcookie.findings.Finding`, rules in
+`findings/rules.py`: the manifests' `k8s/*` rules for wiring, `k8s-status/*` for the rest).
+A finding's `path` is the live object's reference ("Secret/erlang-cookie", "Pod/chat-abc";
+"Namespace/NS" when it is about no object), its line 0. From medium up a finding is a
+problem ("error" in the text, exit 1); below, a warning:
 - the Secret exists and holds a usable, strong cookie under the key (fingerprint shown);
 - each matched workload's app containers get the cookie from that Secret and key;
 - each pod's containers do too (a pod can differ from its workload mid-rollout);
@@ -17,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from erlcookie.cookie.value import Cookie
+from erlcookie.findings import rules
+from erlcookie.findings.model import CookieInfo, Finding
 from erlcookie.k8s.manifests import (
     FIELD_MANAGER,
     FINGERPRINT_ANNOTATION,
@@ -45,17 +51,10 @@ class StatusOptions:
     selector: str = ""
 
 
-@dataclass
-class Finding:
-    code: str
-    severity: str  # "error" | "warning"
-    object: str | None
-    message: str
-    container: str | None = None
-    fingerprint: str | None = None
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+def finding_json(finding: Finding) -> dict:
+    """The shared shape, plus the keys `k8s status --json` always had: `object`, `level`
+    (its old "error"/"warning", `Finding.level`; `severity` is now the shared scale)."""
+    return {**finding.to_dict(), "object": finding.path, "level": finding.level}
 
 
 @dataclass
@@ -122,7 +121,11 @@ class StatusReport:
 
     @property
     def ok(self) -> bool:
-        return not any(f.severity == "error" for f in self.findings)
+        return not any(f.level == "error" for f in self.findings)
+
+    @property
+    def problems(self) -> int:
+        return sum(f.level == "error" for f in self.findings)
 
     def to_dict(self) -> dict:
         o = self.options
@@ -131,7 +134,24 @@ class StatusReport:
                 "secret": self.secret.to_dict(),
                 "workloads": [w.to_dict() for w in self.workloads],
                 "pods": [p.to_dict() for p in self.pods],
-                "findings": [f.to_dict() for f in self.findings]}
+                "findings": [finding_json(f) for f in self.findings]}
+
+    # -- a FindingsReport (erlcookie.findings.formats): --format json|sarif --------------
+    def to_json(self) -> dict:
+        return {**self._report().to_json(), **self.to_dict()}
+
+    def sarif_run(self):
+        o = self.options
+        return self._report().sarif_run(
+            {"namespace": o.namespace, "selector": o.selector, "secret": o.secret,
+             "key": o.key, "fingerprint": self.secret.fingerprint})
+
+    def _report(self):
+        import os
+
+        from erlcookie.findings.report import Report
+
+        return Report("k8s status", os.getcwd(), self.findings)
 
 
 # -- time ---------------------------------------------------------------------------------
@@ -225,13 +245,34 @@ STALE_ENVIRONMENT = ("its environment (or cookie file) holds the cookie from bef
 
 class _Analysis:
     def __init__(self, opt: StatusOptions, report: StatusReport, secret_obj: Mapping | None,
-                 configmaps: Mapping[str, Mapping]):
+                 configmaps: Mapping[str, Mapping], audit: Any = None):
         self.opt, self.report, self.secret_obj = opt, report, secret_obj
-        self.configmaps = configmaps
+        self.configmaps, self.audit = configmaps, audit
         self.reported: set[tuple[str, str]] = set()
+        self.occurrences: dict[tuple[str, str, str], int] = {}
 
-    def add(self, code, severity, obj_ref, message, container=None, fingerprint=None):
-        self.report.findings.append(Finding(code, severity, obj_ref, message, container, fingerprint))
+    def add(self, code: str, rule_id: str, obj_ref: str | None, message: str,
+            container: str | None = None, cookie: Cookie | CookieInfo | None = None) -> None:
+        """One finding about a live object (`obj_ref` None: about the namespace)."""
+        info = cookie if isinstance(cookie, CookieInfo) or cookie is None else self.info(cookie)
+        path = obj_ref or f"Namespace/{self.opt.namespace}"
+        # the same rule, object and cookie twice (two containers of one pod): tell them
+        # apart in the identity, as scan does for one cookie twice in a file
+        seen = (rule_id, path, info.fingerprint if info else "")
+        self.occurrences[seen] = self.occurrences.get(seen, 0) + 1
+        self.report.findings.append(Finding(
+            rule_id, path, 0, 0, detail=message, cookie=info,
+            key=self.opt.env if code.endswith("-not-wired") else None,
+            container=container, code=code, occurrence=self.occurrences[seen]))
+
+    def info(self, cookie: Cookie, result: Any = None) -> CookieInfo:
+        """Fingerprint and (with an audit) verdict: a weak cookie raises the severity, as
+        in `k8s inject --check` and `doctor`. `result`: the cookie's audit, if done."""
+        if result is None and self.audit is None:
+            return CookieInfo(cookie.fingerprint(), None, None)
+        result = result or self.audit(cookie)
+        return CookieInfo(cookie.fingerprint(), result.verdict, round(result.bits, 1),
+                          tuple(r.code for r in result.reasons if r.verdict != "ok"))
 
     def check_containers(self, obj: Mapping, ref: str, spec: Mapping, kind_word: str) -> dict[str, str]:
         opt = self.opt
@@ -241,45 +282,54 @@ class _Analysis:
             states[cref.name] = state
             if state != "secret":
                 detail = _BINDING_TEXT.get(state, state)
-                fingerprint = self._literal_fp(cref.container) if state == "literal" else None
+                cookie: Cookie | CookieInfo | None = (
+                    self._literal(cref.container) if state == "literal" else None)
                 if state in ("configmap", "envfrom-configmap"):
-                    fingerprint = self._configmap_cookie(ref, cref.container)
-                self.add(f"{kind_word}-not-wired", "error", ref,
-                         f"container {cref.name} {detail} (expected Secret {opt.secret} key {opt.key})",
-                         cref.name, fingerprint)
+                    cookie = self._configmap_cookie(ref, cref.container)
+                self.add(f"{kind_word}-not-wired", _WIRING_RULES.get(state, rules.K8S_NOT_WIRED),
+                         ref, f"container {cref.name} {detail} (expected Secret {opt.secret} "
+                         f"key {opt.key})", cref.name, cookie)
             elif opt.env is not None:
                 binding = env_binding(cref.container, opt.env, opt.secret, opt.key)
                 if binding.optional:
-                    self.add("optional-ref", "warning", ref,
+                    self.add("optional-ref", rules.K8S_STATUS_OPTIONAL_REF, ref,
                              f"container {cref.name}: the secretKeyRef is optional, so a missing "
                              "Secret starts the node with another cookie", cref.name)
             for plain in plain_cookies(cref.container, skip_env=opt.env):  # reported above
-                self.add("plain-cookie", "error", ref,
+                self.add("plain-cookie", rules.K8S_PLAIN_COOKIE, ref,
                          f"container {cref.name}: a cookie in clear in {plain.where}",
-                         cref.name, plain.cookie.fingerprint())
+                         cref.name, plain.cookie)
         if opt.containers is not None and not states:
-            self.add(f"{kind_word}-no-container", "error", ref,
+            self.add(f"{kind_word}-no-container", rules.K8S_STATUS_NO_CONTAINER, ref,
                      f"no container named {', '.join(opt.containers)}")
         return states
 
-    def _configmap_cookie(self, ref: str, container: Mapping) -> str | None:
-        """Fingerprint of the cookie a ConfigMap holds in clear (reported once per key)."""
+    def _configmap_cookie(self, ref: str, container: Mapping) -> CookieInfo | None:
+        """The cookie a ConfigMap holds in clear (reported once per key)."""
         binding = env_binding(container, self.opt.env or "", self.opt.secret, self.opt.key)
         data = self.configmaps.get(str(binding.reference))
         if not isinstance(data, Mapping) or binding.key is None or not data.get(binding.key):
             return None
-        cookie = Cookie(str(data[binding.key]), source=f"ConfigMap {binding.reference}")
+        info = self.info(Cookie(str(data[binding.key]), source=f"ConfigMap {binding.reference}"))
         where = f"ConfigMap/{binding.reference}"
         if (where, binding.key) not in self.reported:
             self.reported.add((where, binding.key))
-            self.add("plain-cookie", "error", where,
-                     f"key {binding.key} holds the cookie in clear (read by {ref})",
-                     fingerprint=cookie.fingerprint())
-        return cookie.fingerprint()
+            self.add("plain-cookie", rules.K8S_PLAIN_COOKIE, where,
+                     f"key {binding.key} holds the cookie in clear (read by {ref})", cookie=info)
+        return info
 
-    def _literal_fp(self, container: Mapping) -> str | None:
+    def _literal(self, container: Mapping) -> Cookie | None:
         binding = env_binding(container, self.opt.env or "", self.opt.secret, self.opt.key)
-        return binding.literal.fingerprint() if binding.literal and not binding.expands else None
+        return binding.literal if binding.literal and not binding.expands else None
+
+
+# How a container gets its cookie -> the manifests' rule for it (the same problem has the
+# same rule and severity in `k8s inject --check`, `doctor` and here); others: k8s/not-wired.
+_WIRING_RULES = {
+    "literal": rules.K8S_ENV_LITERAL_COOKIE,
+    "configmap": rules.K8S_CONFIGMAP_REF_COOKIE,
+    "envfrom-configmap": rules.K8S_ENVFROM_COOKIE,
+}
 
 
 def referenced_configmaps(opt: StatusOptions, objects: Iterable[Mapping]) -> set[str]:
@@ -302,14 +352,14 @@ def analyze(opt: StatusOptions, secret_obj: Mapping | None, workloads: Iterable[
     """Judge what was fetched. `audit(cookie) -> AuditResult` is injected (None: skip);
     `configmaps` maps names to their `data`, for ConfigMaps that hold the cookie."""
     report = StatusReport(opt, SecretInfo(opt.secret, secret_obj is not None))
-    run = _Analysis(opt, report, secret_obj, configmaps or {})
+    run = _Analysis(opt, report, secret_obj, configmaps or {}, audit)
     changed_at = _check_secret(run, secret_obj, audit)
     judged = _judged_workloads(list(workloads))
     pods = list(pods)
     _check_workloads(run, judged)
     _check_pods(run, pods, changed_at)
     if judged and not pods:
-        run.add("no-pods", "warning", None, f"no pod matches -l {opt.selector!r}")
+        run.add("no-pods", rules.K8S_STATUS_NO_PODS, None, f"no pod matches -l {opt.selector!r}")
     _pods_outside_workloads(run, judged, pods)
     return report
 
@@ -319,7 +369,7 @@ def _check_secret(run: _Analysis, secret_obj: Mapping | None, audit: Any) -> dat
     opt, report = run.opt, run.report
     secret_ref = f"Secret/{opt.secret}"
     if secret_obj is None:
-        run.add("secret-missing", "error", secret_ref,
+        run.add("secret-missing", rules.K8S_STATUS_SECRET_MISSING, secret_ref,
                 f"Secret {opt.secret} does not exist in namespace {opt.namespace}")
         return None
     meta = secret_obj.get("metadata") or {}
@@ -328,26 +378,29 @@ def _check_secret(run: _Analysis, secret_obj: Mapping | None, audit: Any) -> dat
     if value.cookie is None:
         text = {"missing": f"has no key {opt.key}", "empty": f"key {opt.key} is empty",
                 "not-base64": f"key {opt.key} is not base64", "not-utf8": f"key {opt.key} is not UTF-8 text"}
-        run.add("secret-key", "error", secret_ref, f"Secret {opt.secret} {text[value.problem]}")
+        run.add("secret-key", rules.K8S_STATUS_SECRET_KEY, secret_ref, f"Secret {opt.secret} {text[value.problem]}")
         return None
     fp = value.cookie.fingerprint()
     report.secret.fingerprint = fp
+    result = audit(value.cookie) if audit is not None else None
+    info = run.info(value.cookie, result)
+    # the newline and the annotation are not about the cookie's strength (secret-weak is)
+    named = CookieInfo(fp, None, None)
     if value.trailing_newline:
-        run.add("secret-newline", "warning", secret_ref,
+        run.add("secret-newline", rules.K8S_STATUS_SECRET_NEWLINE, secret_ref,
                 f"key {opt.key} ends with a newline: through an env var it is part of "
-                "the cookie, read from a file it is not", fingerprint=fp)
+                "the cookie, read from a file it is not", cookie=named)
     annotated = (meta.get("annotations") or {}).get(FINGERPRINT_ANNOTATION)
     if annotated and annotated != fp:
-        run.add("annotation-stale", "warning", secret_ref,
+        run.add("annotation-stale", rules.K8S_STATUS_ANNOTATION_STALE, secret_ref,
                 f"annotation {FINGERPRINT_ANNOTATION} says {annotated} but the data is {fp}: "
-                "the Secret was changed by something else", fingerprint=fp)
-    if audit is not None:
-        result = audit(value.cookie)
+                "the Secret was changed by something else", cookie=named)
+    if result is not None:
         report.secret.verdict = result.verdict
         if result.verdict != "ok":
             reasons = "; ".join(r.message for r in result.reasons if r.verdict != "ok")
-            run.add("secret-weak", "error", secret_ref,
-                    f"the cookie is {result.verdict}: {reasons}", fingerprint=fp)
+            run.add("secret-weak", rules.K8S_STATUS_SECRET_WEAK, secret_ref,
+                    f"the cookie is {result.verdict}: {reasons}", cookie=info)
     changed_at, source = secret_changed_at(secret_obj, fp)
     report.secret.changed_at, report.secret.changed_at_source = _rfc3339(changed_at), source
     return changed_at
@@ -377,7 +430,7 @@ def _judged_workloads(workloads: list[Mapping]) -> list[Mapping]:
 def _check_workloads(run: _Analysis, judged: list[Mapping]) -> None:
     opt = run.opt
     if not judged:
-        run.add("no-workloads", "error", None,
+        run.add("no-workloads", rules.K8S_STATUS_NO_WORKLOADS, None,
                 f"no Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob matches "
                 f"-l {opt.selector!r} in namespace {opt.namespace}")
     for obj in judged:
@@ -414,7 +467,7 @@ def _check_pods(run: _Analysis, pods: list[Mapping], changed_at: datetime | None
             if changed_at is not None and started is not None and started < changed_at:
                 cs.stale = True
                 row.ok = False
-                run.add("stale-cookie", "error", ref,
+                run.add("stale-cookie", rules.K8S_STATUS_STALE_COOKIE, ref,
                         f"container {name} started {_rfc3339(started)}, before the Secret last "
                         f"changed ({_rfc3339(changed_at)}, from {run.report.secret.changed_at_source}): "
                         f"{STALE_ENVIRONMENT}", name)
@@ -435,6 +488,6 @@ def _pods_outside_workloads(run: _Analysis, workloads: list[Mapping], pods: list
         if owner.get("kind") == "Job":
             continue  # jobs of a CronJob carry the CronJob's template labels only sometimes
         if not any(sel.matches(labels) for sel in selectors):
-            run.add("workload-not-matched", "warning", f"Pod/{(pod.get('metadata') or {}).get('name')}",
+            run.add("workload-not-matched", rules.K8S_STATUS_WORKLOAD_NOT_MATCHED, f"Pod/{(pod.get('metadata') or {}).get('name')}",
                     f"its {owner.get('kind')} {owner.get('name')} does not carry the labels of "
                     f"-l {run.opt.selector!r}, so the workload itself was not checked")

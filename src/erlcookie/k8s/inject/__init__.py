@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from erlcookie.errors import UsageError
+from erlcookie.findings.model import Finding
 from erlcookie.k8s.inject.editor import DocumentEditor, EditContext, configmaps_in
 from erlcookie.k8s.inject.files import (
     collect_files,
@@ -22,7 +23,7 @@ from erlcookie.k8s.inject.files import (
     redacted_diff,
     write_in_place,
 )
-from erlcookie.k8s.inject.model import Change, FileResult, Finding, InjectOptions, InjectResult
+from erlcookie.k8s.inject.model import Change, FileResult, InjectOptions, InjectResult, finding
 
 __all__ = [
     "InjectOptions",
@@ -68,8 +69,9 @@ def inject_paths(paths: Iterable[str], options: InjectOptions, *, stdin=None) ->
     for result in files:
         if result.skipped:
             result.findings.append(
-                Finding(
+                finding(
                     result.path,
+                    1,
                     None,
                     None,
                     None,

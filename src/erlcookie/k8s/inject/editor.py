@@ -13,7 +13,7 @@ from typing import Any
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.k8s import yamlstream
-from erlcookie.k8s.inject.model import Change, FileResult, Finding, InjectOptions, format_owner
+from erlcookie.k8s.inject.model import Change, FileResult, InjectOptions, finding, format_owner
 from erlcookie.k8s.workloads import (
     ContainerRef,
     containers,
@@ -167,11 +167,17 @@ class DocumentEditor:
         )
 
     def finding(self, obj, container, code, message, fingerprint=None, severity="error"):
+        from erlcookie.k8s.inject.findings import locate
+
+        workload = object_ref(obj) if obj is not None else None
+        var = re.search(r"\bin env ([A-Za-z_][A-Za-z0-9_]*)", message)
+        line = locate(self.doc, workload, container, var.group(1) if var else None)
         self.result.findings.append(
-            Finding(
+            finding(
                 self.result.path,
+                line,
                 self.doc.index + 1,
-                object_ref(obj) if obj is not None else None,
+                workload,
                 container,
                 code,
                 message,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from erlcookie.cookie.value import Cookie
@@ -95,30 +96,23 @@ def inject_findings(
                 )
             )
     for f in result.files:
-        for x in f.findings:
+        for x in f.findings:  # already findings of the shared layer (inject.model.finding)
             if x.code in ("configmap-cookie", "skipped"):
                 continue  # the ConfigMap holding it is scan's finding; a skip is a note
-            doc = f.docs[x.document - 1] if x.document else None
             cookie = by_fp.get(x.fingerprint) if x.fingerprint else None
             where = " ".join(
                 p for p in (x.workload, x.container and f"container {x.container}") if p
             )
-            rule = rules.K8S_PLAIN_COOKIE if x.severity == "error" else rules.K8S_WIRING_WARNING
-            var = re.search(r"\bin env ([A-Za-z_][A-Za-z0-9_]*)", x.message)
-            line = (
-                locate(doc, x.workload, x.container, var.group(1) if var else None)
-                if doc is not None
-                else 1
-            )
             found.append(
-                Finding(
-                    rule,
-                    f.path,
-                    line,
-                    1,
+                replace(
+                    x,
                     detail=f"{where}: {x.message}",
-                    cookie=_info(cookie),
+                    cookie=_info(cookie) if cookie is not None else x.cookie,
                     secret=cookie,
+                    workload=None,
+                    document=None,
+                    container=None,
+                    code=None,
                 )
             )
     return found

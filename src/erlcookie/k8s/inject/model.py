@@ -1,6 +1,7 @@
 """What inject works with: its options, and the changes, findings and results it reports.
 
-Data and no I/O: the editor fills these in, the CLI renders them.
+Data and no I/O: the editor fills these in, the CLI renders them. Its findings are the
+shared layer's (`erlcookie.findings.Finding`), built by `finding`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 
 from erlcookie.cookie.value import Cookie
 from erlcookie.errors import UsageError
+from erlcookie.findings import rules
+from erlcookie.findings.model import CookieInfo, Finding
 from erlcookie.k8s import yamlstream
 from erlcookie.k8s.manifests import (
     DEFAULT_ENV,
@@ -117,21 +120,43 @@ class Change:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-@dataclass
-class Finding:
-    """Something inject saw but did not (or could not) fix."""
+def finding(
+    path: str,
+    line: int,
+    document: int | None,
+    workload: str | None,
+    container: str | None,
+    code: str,
+    message: str,
+    fingerprint: str | None = None,
+    severity: str = "error",
+) -> Finding:
+    """Something inject saw but did not (or could not) fix. `severity`: "error" (exit 1:
+    a cookie in clear it cannot move, k8s/plain-cookie; a wiring it cannot do as asked,
+    k8s/wiring-error) or "warning" (advice, k8s/wiring-warning). The cookie is named by
+    its fingerprint only; `inject_findings` adds its audit."""
+    if code == "plain-cookie":
+        rule = rules.K8S_PLAIN_COOKIE
+    else:
+        rule = rules.K8S_WIRING_ERROR if severity == "error" else rules.K8S_WIRING_WARNING
+    return Finding(
+        rule,
+        path,
+        line,
+        1,
+        detail=message,
+        cookie=CookieInfo(fingerprint, None, None) if fingerprint else None,
+        workload=workload,
+        document=document,
+        container=container,
+        code=code,
+    )
 
-    path: str
-    document: int | None
-    workload: str | None
-    container: str | None
-    code: str
-    message: str
-    fingerprint: str | None = None
-    severity: str = "error"  # "error" sets exit 1; "warning" does not
 
-    def to_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+def finding_json(x: Finding) -> dict:
+    """The shared shape, plus `level`: what inject's --json called severity ("error" or
+    "warning"; `severity` is now the shared scale)."""
+    return {**x.to_dict(), "level": x.level}
 
 
 @dataclass
@@ -181,7 +206,7 @@ class InjectResult:
 
     @property
     def has_errors(self) -> bool:
-        return any(x.severity == "error" for x in self.findings)
+        return any(x.level == "error" for x in self.findings)
 
     def next_steps(self) -> list[str]:
         """What to do after these edits: the Secret they read must exist in each namespace,
@@ -259,7 +284,7 @@ class InjectResult:
             ],
             "workloads": self.workloads,
             "changes": [c.to_dict() for c in self.changes],
-            "findings": [x.to_dict() for x in self.findings],
+            "findings": [finding_json(x) for x in self.findings],
             "split_warnings": self.split_warnings(),
             "next_steps": self.next_steps(),
         }
