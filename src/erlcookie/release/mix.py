@@ -354,15 +354,18 @@ def _ssl_in(f: MixFile) -> bool:
     return False
 
 
-def _extra_applications_list(f: MixFile) -> int | None:
-    """Index of the `[` of a literal `extra_applications: [...]` in `f` (None: none, or computed)."""
-    for i, tok in enumerate(f.tokens[:-1]):
-        if tok.kind == "kwkey" and tok.value == "extra_applications":
-            first = i + 1
-            if f.tokens[first].text == "[" and f.pairs.get(first) == exlex.value_end(
-                f.tokens, first, f.pairs
-            ):
-                return first
+def _ssl_target(f: MixFile) -> tuple[int, str] | None:
+    """Where `ssl` can go in `f`: the `[` of a literal `extra_applications: [...]` (an atom
+    list), else of a release's literal `applications: [...]` (a keyword list), with the
+    element to add; None when there is neither (or only computed ones)."""
+    for key, element in (("extra_applications", ":ssl"), ("applications", "ssl: :permanent")):
+        for i, tok in enumerate(f.tokens[:-1]):
+            if tok.kind == "kwkey" and tok.value == key:
+                first = i + 1
+                if f.tokens[first].text == "[" and f.pairs.get(first) == exlex.value_end(
+                    f.tokens, first, f.pairs
+                ):
+                    return first, element
     return None
 
 
@@ -383,25 +386,26 @@ def _tls_findings(state: MixState, options: FixOptions) -> None:
             setup,
             options,
             tlsdist.Place(state.shown(main.path), main.text, at),
-            ssl_fixable=any(_extra_applications_list(f) is not None for f in state.files),
-            ssl_how="add :ssl to extra_applications",
+            ssl_fixable=any(_ssl_target(f) is not None for f in state.files),
+            ssl_how="add :ssl to extra_applications or ssl: :permanent to the release's applications",
         )
     )
 
 
 def _add_ssl(state: MixState, changes: list[FileChange], secrets) -> None:
-    """`:ssl` added to the first literal extra_applications list (main mix.exs first), on
-    top of the change already planned for that file, if any."""
+    """ssl added to the first literal extra_applications list (main mix.exs first) or
+    release applications list, on top of the change already planned for that file, if any."""
     for f in state.files:
-        if _extra_applications_list(f) is None:
+        if _ssl_target(f) is None:
             continue
         shown = state.shown(f.path)
         earlier = next((c for c in changes if c.path == shown and c.new_text), None)
         if earlier is not None:
             f = _load_text(f.path, earlier.new_text, shown)
-        open_index = _extra_applications_list(f)
-        if open_index is None:
-            raise ReleaseParseError(shown, "could not add :ssl to extra_applications cleanly")
+        target = _ssl_target(f)
+        if target is None:
+            raise ReleaseParseError(shown, "could not add :ssl to the release cleanly")
+        open_index, element = target
         close = f.pairs[open_index]
         shown = state.shown(f.path)
         elements = [t for t in f.tokens[open_index + 1 : close] if t.text != ","]
@@ -409,17 +413,18 @@ def _add_ssl(state: MixState, changes: list[FileChange], secrets) -> None:
             before = f.tokens[close - 1]
             if before.text == ",":
                 before = f.tokens[close - 2]
-            edit = Edit(before.end, before.end, ", :ssl")
+            edit = Edit(before.end, before.end, ", " + element)
         else:
-            edit = Edit(f.tokens[open_index].end, f.tokens[open_index].end, ":ssl")
+            edit = Edit(f.tokens[open_index].end, f.tokens[open_index].end, element)
         new = apply_edits(f.text, [edit], shown)
         try:
             new_tokens = exlex.code(exlex.tokenize(new))
             exlex.match_brackets(new_tokens, new)
         except exlex.ElixirSyntaxError as exc:  # pragma: no cover - would be our bug
             raise ReleaseParseError(shown, f"adding :ssl would break the file ({exc})") from None
-        if len(new_tokens) != len(f.tokens) + 2 - (0 if elements else 1):
-            raise ReleaseParseError(shown, "could not add :ssl to extra_applications cleanly")
+        added = len(exlex.code(exlex.tokenize(element))) + (1 if elements else 0)
+        if len(new_tokens) != len(f.tokens) + added:
+            raise ReleaseParseError(shown, "could not add ssl to the release cleanly")
         reason = "TLS distribution: the ssl application must be in the release"
         if earlier is not None:
             earlier.new_text = new
