@@ -16,6 +16,7 @@ import pytest
 
 from erlcookie.cookie.generate import generate
 from erlcookie.distribution.blocking import ping_blocking
+from erlcookie.distribution.client import TlsOptions
 from erlcookie.tls import store
 from erlcookie.tls.optfile import OptfilePaths, render
 from tests.release import builds
@@ -94,3 +95,57 @@ def test_fixed_mix_release_runs_on_tls_and_its_rpc_follows(tmp_path):
         assert rpc.returncode == 0 and "inet_tls" in rpc.stdout, rpc.stderr[-2000:]
         subprocess.run([script, "stop"], env=run_env, capture_output=True, timeout=60)
     assert builds.wait_until(lambda: f"name {name} " not in builds.epmd_names(), timeout=30)
+
+
+def test_fixed_relx_release_runs_on_tls_in_the_foreground(tmp_path):
+    """relx: the node starts on TLS from vm.args.src and ssl in the release; relx's own
+    `ping` (erl_call, plain TCP) cannot reach it, as the fix's note says."""
+    home = tmp_path / "home"
+    name = builds.unique_name("ecreltls")
+    project = builds.rebar3_project(tmp_path, name, home)
+    pki = tmp_path / "pki"
+    store.init_ca(pki, "CA")
+    store.issue_node(pki, "node", ["localhost", "127.0.0.1", socket.gethostname()])
+    store.issue_node(pki, "ops", [])
+    optfile = pki / "ssl_dist.conf"
+    optfile.write_text(
+        render(OptfilePaths(str(pki / "node.pem"), str(pki / "node.key"), str(pki / "ca.pem")))
+    )
+    env = builds.tool_env(home)
+    fixed = erlcookie(
+        "release", "fix", "--tls", "--optfile-path", str(optfile), str(project), env=env
+    )
+    assert fixed.returncode == 0, fixed.stderr
+    assert "erl_call" in fixed.stderr and "foreground" in fixed.stderr
+    release = builds.rebar3_release(project, home)
+    assert any(p.name.startswith("ssl-") for p in (release / "lib").iterdir())
+
+    cookie = generate()
+    run_env = builds.tool_env(home, RELEASE_COOKIE=cookie.reveal())
+    node = f"{name}@{socket.gethostname().split('.')[0]}"
+    tls = TlsOptions(str(pki / "ops.pem"), str(pki / "ops.key"), str(pki / "ca.pem"))
+    with builds.running(release, "foreground", run_env) as started:
+        accepted = builds.wait_until(
+            lambda: (
+                started.proc.poll() is None
+                and ping_blocking(node, cookie, tls=tls, timeout=5).verdict == "accepted"
+            ),
+            timeout=90,
+            interval=1,
+        )
+        log = (release / "erlcookie-test-start.log").read_text(errors="replace")
+        assert accepted, log[-3000:]
+        plain = ping_blocking(node, cookie, timeout=5)
+        assert plain.verdict == "protocol_error" and "TLS" in plain.detail
+        try:
+            relx_ping = subprocess.run(
+                [str(release / "bin" / name), "ping"],
+                env=run_env,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert "pong" not in relx_ping.stdout
+        except subprocess.TimeoutExpired:
+            pass  # erl_call waiting on a TLS port: not reachable either way
+    assert builds.wait_until(lambda: f"name {name} " not in builds.epmd_names(), timeout=60)
