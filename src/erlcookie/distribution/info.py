@@ -11,7 +11,7 @@ atoms fetched over rpc are wrapped into Cookie objects at once and never shown.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -300,7 +300,7 @@ async def gather_info(
     return info
 
 
-async def _tls_peer_check(info: NodeInfo, call) -> None:
+async def _tls_peer_check(info: NodeInfo, call: Callable[..., Awaitable[Any]]) -> None:
     """Whether the TLS node demands a client certificate: its -ssl_dist_optfile (read by the
     node, only two options kept) and -ssl_dist_opt server_* words (these win, as in OTP)."""
     optfiles, opts = await asyncio.gather(
