@@ -92,6 +92,7 @@ def test_optfile_path_is_used_and_changed_in_place(project, run_cli):
     # Without --optfile-path the path in the block stays.
     again = run_cli("release", "fix", "--tls", str(root))
     assert "nothing to change" in again.stderr
+    assert "-ssl_dist_optfile /srv/tls/d.conf" in again.stderr  # the note names the block's path
 
 
 def test_rebar_fix_tls_vm_args_and_release_apps(project, run_cli):

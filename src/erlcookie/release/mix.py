@@ -802,9 +802,11 @@ class Mix(BuildTool):
                     "--tls: the project's own files already set TLS distribution; left as they are"
                 )
             else:
+                env_sh = state.project.root / state.releases[0].templates / "env.sh.eex"
+                old = read_text(env_sh, state.shown(env_sh)) if env_sh.is_file() else None
                 notes.append(
                     f"--tls: the node, `bin/NAME remote` and `bin/NAME rpc` run with "
-                    f"-proto_dist inet_tls -ssl_dist_optfile {_tls_block_path(None, options)} "
+                    f"-proto_dist inet_tls -ssl_dist_optfile {_tls_block_path(old, options)} "
                     "(ERL_FLAGS from env.sh); put the optfile and certificates there "
                     "(erlcookie tls optfile), and check with erlcookie ping --tls-*"
                 )
