@@ -7,6 +7,7 @@ Certificates are made in the test with `cryptography`; the nodes run
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import socket
 import tempfile
@@ -148,7 +149,11 @@ def test_cli_ping_and_info_over_tls(tls_node, cookie, tmp_path):
     info = CliRunner().invoke(cli, ["info", node.name, *tls_args])
     assert info.exit_code == 0, info.output
     assert "inet_tls" in info.stdout and "yes: connected over TLS" in info.stdout
-    assert_not_shown(cookie, info.output, result.output)
+    assert "peer check" in info.stdout and "client certificate required" in info.stdout
+    as_json = CliRunner().invoke(cli, ["info", node.name, "--json", *tls_args])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["nodes"][0]["cookie_only"] is False
+    assert_not_shown(cookie, info.output, result.output, as_json.output)
 
 
 def test_blocking_driver_over_tls(tls_node, cookie, other_cookie):
@@ -167,3 +172,38 @@ def test_blocking_driver_over_tls(tls_node, cookie, other_cookie):
         tls=TlsOptions(str(pki.client_cert), str(pki.client_key), str(pki.other_ca_cert)),
     )
     assert untrusted.verdict == "protocol_error" and "not trusted" in untrusted.detail
+
+
+def test_info_says_a_client_certificate_is_required(tls_node, cookie):
+    node, pki = tls_node
+    info = asyncio.run(node_info(node.name, cookie, tls=tls_options(pki)))
+    assert info.complete, info.errors
+    assert info.cookie_only is False
+    assert info.peer_check.startswith("client certificate required")
+
+
+def test_info_sees_a_relaxed_server_through_ssl_dist_opt(start_node, cookie, tmp_path):
+    """The optfile demands a certificate, `-ssl_dist_opt server_fail_if_no_peer_cert
+    false` takes it back (OTP applies -ssl_dist_opt over the file): the cookie is the only
+    check, and info says so without showing anything of the optfile."""
+    pki = make_pki(tmp_path, ["localhost", "127.0.0.1", socket.gethostname()])
+    optfile = write_optfile(pki)
+    node = start_node(
+        cookie,
+        extra_args=[
+            "-proto_dist", "inet_tls", "-ssl_dist_optfile", str(optfile),
+            "-ssl_dist_opt", "server_fail_if_no_peer_cert", "false",
+        ],
+    )  # fmt: skip
+    info = asyncio.run(node_info(node.name, cookie, tls=tls_options(pki)))
+    assert info.complete, info.errors
+    assert info.cookie_only is True and "fail_if_no_peer_cert" in info.peer_check
+    shown = json.dumps(info.to_dict())
+    assert str(pki.node_key) not in shown and "BEGIN" not in shown
+
+
+def test_info_on_a_plain_tcp_node_says_cookie_only(start_node, cookie):
+    node = start_node(cookie)
+    info = asyncio.run(node_info(node.name, cookie))
+    assert info.verdict == "accepted" and info.cookie_only is True
+    assert info.peer_check.startswith("none: plain TCP")

@@ -4,7 +4,7 @@
 ERL_FLAGS="-proto_dist inet_tls -ssl_dist_optfile F" reaches every `erl` the release
 script starts, the node and `bin/NAME rpc` alike. The node then speaks only TLS: erlcookie
 gets in with a client certificate, `rpc` works with the flags and fails without them.
-(`erlcookie release fix --tls` does not exist yet; this pins down what it must write.)
+(`erlcookie release fix --tls` writes exactly this: tests/release/test_tls_interop.py.)
 """
 
 from __future__ import annotations

@@ -340,6 +340,7 @@ def _info_rows(info) -> list[tuple[str, str]]:
         ("otp release", f"{info.otp_release or '-'} (erts {info.erts_version or '-'})"),
         ("proto_dist", info.proto_dist or "-"),
         ("tls", info.tls or "-"),
+        ("peer check", info.peer_check or "-"),
         ("cookie accepted", yes_no(info.handshake_cookie_matches) + " (proven by the handshake)"),
         (
             "own cookie matches",

@@ -60,9 +60,12 @@ def _echo_finding(f, err: bool = False) -> None:
 @format_option
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--sarif", is_flag=True, help="Same as --format sarif (for code scanning UIs).")
+@click.option(
+    "--tls", is_flag=True, help="Also report a release that does not run TLS distribution."
+)
 @rebar3_version_option
 @handle_errors
-def check(path, fmt, as_json, sarif, rebar3_version):
+def check(path, fmt, as_json, sarif, tls, rebar3_version):
     """Report every place where a release does not take its cookie from RELEASE_COOKIE.
 
     Finds rebar3 and mix projects under PATH (default: the current directory). Each
@@ -70,11 +73,12 @@ def check(path, fmt, as_json, sarif, rebar3_version):
     share their shape with `erlcookie scan`. Exit 0 when nothing is found, 1 on findings,
     2 on a bad PATH, 3 when a file cannot be parsed.
     """
+    from erlcookie.release import FixOptions
     from erlcookie.release import check as run_check
     from erlcookie.release.render import summary
 
     fmt = pick_format(fmt, as_json=as_json, sarif=sarif)
-    report = run_check(path, rebar3_version=rebar3_version)
+    report = run_check(path, FixOptions(rebar3_version=rebar3_version, tls=tls))
     if fmt != "text":
         click.echo(render_findings(report, fmt), nl=False)
     else:
@@ -109,17 +113,31 @@ def check(path, fmt, as_json, sarif, rebar3_version):
     metavar="PORT",
     help="Pin the distribution port of start/daemon, so a NetworkPolicy can allow it.",
 )
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Mutual TLS distribution: -proto_dist inet_tls, -ssl_dist_optfile and ssl in the "
+    "release (see docs/tls.md).",
+)
+@click.option(
+    "--optfile-path",
+    metavar="PATH",
+    help="With --tls: where the ssl_dist optfile is on the node "
+    "(default /etc/erlang/tls/ssl_dist.conf).",
+)
 @rebar3_version_option
 @json_option
 @handle_errors
-def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
+def fix(path, dry_run, node_name, dist_port, tls, optfile_path, rebar3_version, as_json):
     """Make the releases under PATH read their cookie from RELEASE_COOKIE.
 
     Prints a unified diff (cookie values replaced by fingerprints), then writes each file
     atomically unless --dry-run. rebar3: vm.args becomes vm.args.src with
     `-setcookie ${RELEASE_COOKIE}`, and a relx pre_start hook refuses to start without it.
     mix: the :cookie option goes and rel/env.sh.eex gets a guard so start and daemon fail
-    fast without RELEASE_COOKIE. Running it again changes nothing. A file it cannot parse
+    fast without RELEASE_COOKIE. --tls adds mutual TLS distribution (mix: ERL_FLAGS in
+    env.sh.eex, for remote and rpc too, and :ssl; relx: vm.args.src and ssl, but relx's own
+    ping/rpc/stop cannot reach a TLS node). Running it again changes nothing. A file it cannot parse
     stops everything before any write (exit 3). Exit 1 when findings remain that need a
     human (committed cookie files, literal cookies in code), else 0.
     """
@@ -130,7 +148,19 @@ def fix(path, dry_run, node_name, dist_port, rebar3_version, as_json):
 
     if dist_port == EPMD_PORT:
         raise UsageError(f"--dist-port {EPMD_PORT} is EPMD's port; pick another one")
-    options = FixOptions(node_name=node_name, dist_port=dist_port, rebar3_version=rebar3_version)
+    if optfile_path is not None:
+        if not tls:
+            raise UsageError("--optfile-path goes with --tls")
+        from erlcookie.release.buildtool import check_optfile_path
+
+        check_optfile_path(optfile_path)
+    options = FixOptions(
+        node_name=node_name,
+        dist_port=dist_port,
+        rebar3_version=rebar3_version,
+        tls=tls,
+        optfile_path=optfile_path,
+    )
     try:
         fix_plan, _ = plan_fix(path, options)
     except ReleaseParseError as exc:

@@ -11,7 +11,7 @@ atoms fetched over rpc are wrapped into Cookie objects at once and never shown.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -57,6 +57,10 @@ class NodeInfo:
     peers_with_other_cookie: list[str] = field(default_factory=list)
     peers_checked: int = 0
     tls: str | None = None
+    # Whether a network peer needs more than the cookie (a client certificate of the CA):
+    # False for TLS with verify_peer and fail_if_no_peer_cert, True otherwise, None unknown.
+    cookie_only: bool | None = None
+    peer_check: str | None = None
     complete: bool = True
     errors: list[str] = field(default_factory=list)
 
@@ -120,6 +124,76 @@ def _proto_dist(term: Any) -> str:
     return ",".join(_charlist(values[0]) for values in term[1] if values)
 
 
+def _arguments(term: Any) -> list[list[str]]:
+    """init:get_argument(Flag): {ok, [[string]]} (one list per occurrence), or error ([])."""
+    if _is(term, "error"):
+        return []
+    if not (
+        isinstance(term, tuple)
+        and len(term) == 2
+        and _is(term[0], "ok")
+        and isinstance(term[1], list)
+        and all(isinstance(v, list) for v in term[1])
+    ):
+        raise _Shape("{ok, [[string]]} or error")
+    return [[_charlist(v) for v in values] for values in term[1]]
+
+
+# The server-side options that decide whether a peer needs a certificate; nothing else of
+# an optfile is read (it may hold key material or passwords: never shown, never kept).
+PEER_CHECK_OPTIONS = ("verify", "fail_if_no_peer_cert")
+
+
+def _server_peer_options(term: Any) -> dict[str, str]:
+    """file:consult(Optfile) -> the server section's verify / fail_if_no_peer_cert atoms."""
+    if isinstance(term, tuple) and len(term) == 2 and _is(term[0], "error"):
+        raise _Shape("{ok, Terms}: the node could not read its optfile")
+    if not (
+        isinstance(term, tuple)
+        and len(term) == 2
+        and _is(term[0], "ok")
+        and isinstance(term[1], list)
+        and len(term[1]) == 1
+        and isinstance(term[1][0], list)
+    ):
+        raise _Shape("{ok, [[{server, Opts}, {client, Opts}]]}")
+    found: dict[str, str] = {}
+    for section in term[1][0]:
+        if (
+            isinstance(section, tuple)
+            and len(section) == 2
+            and _is(section[0], "server")
+            and isinstance(section[1], list)
+        ):
+            for option in section[1]:
+                if isinstance(option, tuple) and len(option) == 2:
+                    for key in PEER_CHECK_OPTIONS:
+                        if _is(option[0], key):
+                            try:
+                                found[key] = _atom(option[1])
+                            except _Shape:
+                                found[key] = "?"
+    return found
+
+
+def peer_check(options: dict[str, str]) -> tuple[bool, str]:
+    """(the cookie is the only check, why) for a TLS node's server options (OTP's
+    defaults: verify_none, fail_if_no_peer_cert false)."""
+    verify = options.get("verify", "verify_none")
+    fail = options.get("fail_if_no_peer_cert", "false")
+    if verify == "verify_peer" and fail == "true":
+        return False, (
+            "client certificate required (verify_peer, fail_if_no_peer_cert): a peer needs a "
+            "certificate of the CA and the cookie"
+        )
+    if verify == "verify_peer":
+        return True, (
+            "TLS with verify_peer but without fail_if_no_peer_cert: a peer that shows no "
+            "certificate gets in; the cookie is the only check"
+        )
+    return True, "TLS without verify_peer: anyone gets to the handshake; the cookie is the only check"
+
+
 def _is(term: Any, name: str) -> bool:
     try:
         return _atom(term) == name
@@ -169,7 +243,7 @@ async def gather_info(
             # A cookie answer is never quoted; anything else with our cookie redacted.
             shown = (
                 "a term"
-                if function == "get_cookie"
+                if function in ("get_cookie", "consult")  # a cookie; an optfile (keys)
                 else terms.safe_repr(answer, {cookie.as_bytes()}, limit=80)
             )
             info.failed(f"{label}: {module}:{function} answered {shown}, not {what}")
@@ -198,6 +272,11 @@ async def gather_info(
         info.tls = f"node uses {info.proto_dist}, yet accepted plain TCP"
     elif info.proto_dist:
         info.tls = "no: the node accepts plain TCP distribution (traffic and rpc unencrypted)"
+    if conn.transport != "tls":
+        info.cookie_only = True
+        info.peer_check = "none: plain TCP distribution; the cookie is the only check"
+    else:
+        await _tls_peer_check(info, call)
     if own is not None:
         own_cookie = own[0]
         if own_cookie is None:
@@ -219,6 +298,35 @@ async def gather_info(
                 if answer is not None and answer[0] != own_cookie:
                     info.peers_with_other_cookie.append(peer)
     return info
+
+
+async def _tls_peer_check(info: NodeInfo, call: Callable[..., Awaitable[Any]]) -> None:
+    """Whether the TLS node demands a client certificate: its -ssl_dist_optfile (read by the
+    node, only two options kept) and -ssl_dist_opt server_* words (these win, as in OTP)."""
+    optfiles, opts = await asyncio.gather(
+        call("ssl_dist_optfile", _arguments, "init", "get_argument", [atom("ssl_dist_optfile")]),
+        call("ssl_dist_opt", _arguments, "init", "get_argument", [atom("ssl_dist_opt")]),
+    )
+    if optfiles is None or opts is None:
+        return
+    options: dict[str, str] = {}
+    for values in optfiles[-1:]:
+        if values:
+            found = await call(
+                "ssl_dist_optfile",
+                _server_peer_options,
+                "file",
+                "consult",
+                [terms.binary(values[0].encode("utf-8"))],
+            )
+            if found is None:
+                return
+            options.update(found)
+    for values in opts:
+        for key, value in zip(values[::2], values[1::2]):
+            if key.startswith("server_") and key[len("server_") :] in PEER_CHECK_OPTIONS:
+                options[key[len("server_") :]] = value
+    info.cookie_only, info.peer_check = peer_check(options)
 
 
 def _cookie_or_none(term: Any) -> tuple[Cookie | None]:

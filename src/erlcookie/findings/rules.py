@@ -487,6 +487,35 @@ RELEASE_COOKIE_FILE_IN_TREE = _release_rule(
     "delete it or add it to .gitignore so it never gets committed or copied into images",
 )
 
+RELEASE_TLS_NOT_CONFIGURED = _release_rule(
+    "release/tls-not-configured",
+    "medium",
+    "the release runs its distribution over plain TCP (asked with --tls)",
+    "`erlcookie release fix --tls`: -proto_dist inet_tls, -ssl_dist_optfile and ssl in "
+    "the release (see docs/tls.md)",
+)
+RELEASE_TLS_NO_OPTFILE = _release_rule(
+    "release/tls-no-optfile",
+    "high",
+    "-proto_dist inet_tls without -ssl_dist_optfile: the node has no certificate and "
+    "checks no peer",
+    "add `-ssl_dist_optfile /etc/erlang/tls/ssl_dist.conf` next to -proto_dist "
+    "(`erlcookie tls optfile` writes the file)",
+)
+RELEASE_TLS_NO_SSL_APP = _release_rule(
+    "release/tls-no-ssl-app",
+    "high",
+    "the release uses TLS distribution but does not include the ssl application: the node "
+    "cannot start its distribution",
+    "add :ssl to extra_applications (mix) or ssl to the relx release's applications",
+)
+RELEASE_TLS_OPTFILE_WITHOUT_PROTO_DIST = _release_rule(
+    "release/tls-optfile-without-proto-dist",
+    "high",
+    "-ssl_dist_optfile without -proto_dist inet_tls: the node still speaks plain TCP",
+    "add `-proto_dist inet_tls` next to -ssl_dist_optfile",
+)
+
 
 # -- tls check ---------------------------------------------------------------------------------
 TLS = "tls"

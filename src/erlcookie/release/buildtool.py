@@ -8,6 +8,7 @@ ecosystem is one more `DependencySource` in pip-audit), not a branch in the engi
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,24 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 if TYPE_CHECKING:
     from erlcookie.release.layout import Project, Tree
     from erlcookie.release.model import FileChange, Finding, ProjectInfo
+
+
+DEFAULT_OPTFILE_PATH = "/etc/erlang/tls/ssl_dist.conf"
+# The optfile path goes into shell scripts, EEx templates and ERL_FLAGS (split on blanks):
+# an absolute path of plain characters only, so no quoting can go wrong anywhere.
+OPTFILE_PATH_RE = re.compile(r"/[A-Za-z0-9._+@=/-]+")
+
+
+def check_optfile_path(path: str) -> str:
+    """`path` when it can go into a release unquoted; else a UsageError (exit 2)."""
+    from erlcookie.errors import UsageError
+
+    if not OPTFILE_PATH_RE.fullmatch(path) or "/../" in path + "/":
+        raise UsageError(
+            f"--optfile-path {path!r}: give an absolute path of letters, digits and ._+@=/- "
+            "(it goes unquoted into ERL_FLAGS and vm.args)"
+        )
+    return path
 
 
 @dataclass(frozen=True)
@@ -28,6 +47,13 @@ class FixOptions:
     node_name: str | None = None  # "pod-ip": long names <release>@${POD_IP}
     dist_port: int | None = None  # pin the distribution port (NetworkPolicy)
     rebar3_version: str | None = None  # the rebar3 that builds the project, when known better
+    tls: bool = False  # mutual TLS distribution: -proto_dist inet_tls, the optfile, ssl booted
+    optfile_path: str | None = None  # where the ssl_dist optfile is on the node (with tls)
+
+    @property
+    def optfile(self) -> str:
+        """The optfile path the release is given (`erlcookie tls optfile` writes the file)."""
+        return self.optfile_path or DEFAULT_OPTFILE_PATH
 
 
 class ProjectState(Protocol):

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from erlcookie.release import code, exlex, vmargs
+from erlcookie.release import code, exlex, tlsdist, vmargs
 from erlcookie.release.buildtool import BuildTool, FixOptions, ProjectFix
 from erlcookie.release.common import Edit, apply_edits, finding, introducing_comment_start, template
 from erlcookie.release.layout import Project, Tree, newline_of, read_regular, read_text
@@ -40,6 +40,11 @@ USER_GUARD_RE = re.compile(
 SH_ASSIGN_RE = re.compile(r"^[ \t]*(?:export[ \t]+)?RELEASE_COOKIE=(?P<value>[^\n#;]*)", re.M)
 BAT_ASSIGN_RE = re.compile(
     r"^[ \t]*set[ \t]+\"?RELEASE_COOKIE=(?P<value>[^\n\"]*)\"?[ \t]*$", re.M | re.I
+)
+TLS_BLOCK_RE = re.compile(
+    r"^# erlcookie:begin release-tls-dist(?P<opts>[^\n]*)\n.*?"
+    r"^# erlcookie:end release-tls-dist[^\n]*(\n|\Z)",
+    re.M | re.S,
 )
 VM_ARGS_NAMES = ("vm.args.eex", "remote.vm.args.eex", "vm.args", "vm.args.src")
 
@@ -84,13 +89,17 @@ class MixState:
     cookies: dict[Path, list[CookieOption]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tls: tlsdist.TlsSetup = field(default_factory=tlsdist.TlsSetup)
 
     def shown(self, path: Path) -> str:
         return self.tree.rel(path)
 
 
 def _load(path: Path, shown: str) -> MixFile:
-    text = read_text(path, shown)
+    return _load_text(path, read_text(path, shown), shown)
+
+
+def _load_text(path: Path, text: str, shown: str) -> MixFile:
     try:
         tokens = exlex.code(exlex.tokenize(text))
         pairs = exlex.match_brackets(tokens, text)
@@ -258,7 +267,7 @@ def _literal_assignment(value: str, shell: bool) -> str | None:
     return value
 
 
-def analyze(project: Project, tree: Tree) -> MixState:
+def analyze(project: Project, tree: Tree, fix_options: FixOptions | None = None) -> MixState:
     main = _load(project.root / "mix.exs", tree.rel(project.root / "mix.exs"))
     umbrella = umbrella_apps_path(project.root) is not None
     app_at = _kw_value(main, "app")
@@ -329,7 +338,117 @@ def analyze(project: Project, tree: Tree) -> MixState:
                 )
         _env_scripts(state, directory)
         _mix_vm_args(state, directory)
+    _tls_findings(state, fix_options or FixOptions())
     return state
+
+
+# -- TLS distribution ------------------------------------------------------------------------
+def _ssl_in(f: MixFile) -> bool:
+    """Whether `extra_applications` or a release's `applications` in `f` names ssl."""
+    for i, tok in enumerate(f.tokens[:-1]):
+        if tok.kind == "kwkey" and tok.value in ("extra_applications", "applications"):
+            last = exlex.value_end(f.tokens, i + 1, f.pairs)
+            for t in f.tokens[i + 1 : last + 1]:
+                if t.value == "ssl" and t.kind in ("atom", "kwkey"):
+                    return True
+    return False
+
+
+def _ssl_target(f: MixFile) -> tuple[int, str] | None:
+    """Where `ssl` can go in `f`: the `[` of a literal `extra_applications: [...]` (an atom
+    list), else of a release's literal `applications: [...]` (a keyword list), with the
+    element to add; None when there is neither (or only computed ones)."""
+    for key, element in (("extra_applications", ":ssl"), ("applications", "ssl: :permanent")):
+        for i, tok in enumerate(f.tokens[:-1]):
+            if tok.kind == "kwkey" and tok.value == key:
+                first = i + 1
+                if f.tokens[first].text == "[" and f.pairs.get(first) == exlex.value_end(
+                    f.tokens, first, f.pairs
+                ):
+                    return first, element
+    return None
+
+
+def _tls_findings(state: MixState, options: FixOptions) -> None:
+    setup = state.tls
+    for rel_dir in sorted({r.templates for r in state.releases}):
+        directory = state.project.root / rel_dir
+        env_sh = directory / "env.sh.eex"
+        if env_sh.is_file():
+            setup.add_shell(state.shown(env_sh), read_text(env_sh, state.shown(env_sh)))
+        for shown, text, flag_list in _vm_args_files(state, directory):
+            setup.add_vm_args(shown, text, flag_list)
+    setup.ssl_app = any(_ssl_in(f) for f in state.files)
+    main = state.main
+    at = state.releases[0].offset if state.releases else main.offset(0)
+    state.findings.extend(
+        tlsdist.findings(
+            setup,
+            options,
+            tlsdist.Place(state.shown(main.path), main.text, at),
+            ssl_fixable=any(_ssl_target(f) is not None for f in state.files),
+            ssl_how="add :ssl to extra_applications or ssl: :permanent to the release's applications",
+        )
+    )
+
+
+def _add_ssl(state: MixState, changes: list[FileChange], secrets) -> None:
+    """ssl added to the first literal extra_applications list (main mix.exs first) or
+    release applications list, on top of the change already planned for that file, if any."""
+    for f in state.files:
+        if _ssl_target(f) is None:
+            continue
+        shown = state.shown(f.path)
+        earlier = next((c for c in changes if c.path == shown and c.new_text), None)
+        if earlier is not None:
+            f = _load_text(f.path, earlier.new_text, shown)
+        target = _ssl_target(f)
+        if target is None:
+            raise ReleaseParseError(shown, "could not add :ssl to the release cleanly")
+        open_index, element = target
+        close = f.pairs[open_index]
+        shown = state.shown(f.path)
+        elements = [t for t in f.tokens[open_index + 1 : close] if t.text != ","]
+        if elements:
+            before = f.tokens[close - 1]
+            if before.text == ",":
+                before = f.tokens[close - 2]
+            edit = Edit(before.end, before.end, ", " + element)
+        else:
+            edit = Edit(f.tokens[open_index].end, f.tokens[open_index].end, element)
+        new = apply_edits(f.text, [edit], shown)
+        try:
+            new_tokens = exlex.code(exlex.tokenize(new))
+            exlex.match_brackets(new_tokens, new)
+        except exlex.ElixirSyntaxError as exc:  # pragma: no cover - would be our bug
+            raise ReleaseParseError(shown, f"adding :ssl would break the file ({exc})") from None
+        added = len(exlex.code(exlex.tokenize(element))) + (1 if elements else 0)
+        if len(new_tokens) != len(f.tokens) + added:
+            raise ReleaseParseError(shown, "could not add ssl to the release cleanly")
+        reason = "TLS distribution: the ssl application must be in the release"
+        if earlier is not None:
+            earlier.new_text = new
+            earlier.reason += "; " + reason
+        else:
+            changes.append(FileChange(shown, shown, f.text, new, reason, secrets=secrets))
+        return
+
+
+def _tls_block_path(old: str | None, options: FixOptions) -> str:
+    """The optfile path: the user's, else the one in our block, else the default."""
+    if options.optfile_path is None and old:
+        m = TLS_BLOCK_RE.search(old)
+        if m:
+            opts = dict(part.split("=", 1) for part in m.group("opts").split() if "=" in part)
+            if opts.get("optfile"):
+                return opts["optfile"]
+    return options.optfile
+
+
+def tls_sh_block(optfile: str) -> str:
+    from erlcookie.release.buildtool import check_optfile_path
+
+    return template("mix_tls.sh.txt").replace("@OPTFILE@", check_optfile_path(optfile))
 
 
 def _env_scripts(state: MixState, directory: Path) -> None:
@@ -543,9 +662,18 @@ def _strip_literal_assignments(text: str, regex: re.Pattern, shell: bool) -> str
     return out
 
 
+def _wants_tls_block(state: MixState, options: FixOptions) -> bool:
+    """--tls adds our block unless the user's own files already choose TLS."""
+    if not options.tls:
+        return False
+    place = state.tls.proto_dist or state.tls.optfile
+    return place is None or TLS_BLOCK_RE.search(place.text) is not None
+
+
 def plan(state: MixState, options: FixOptions) -> list[FileChange]:
     changes: list[FileChange] = []
     secrets = [f.secret for f in state.findings if f.secret is not None]
+    tls_block = _wants_tls_block(state, options)
     for f in state.files:
         shown = state.shown(f.path)
         cookie_options = state.cookies.get(f.path, [])
@@ -570,6 +698,8 @@ def plan(state: MixState, options: FixOptions) -> list[FileChange]:
                 secrets=secrets,
             )
         )
+    if (options.tls or state.tls.on) and not state.tls.ssl_app:
+        _add_ssl(state, changes, secrets)
     if not state.releases:
         return changes
     for rel_dir in sorted({r.templates for r in state.releases}):
@@ -582,6 +712,8 @@ def plan(state: MixState, options: FixOptions) -> list[FileChange]:
             if name == "env.bat.eex" and old is None and not windows:
                 continue
             new = make(old, options)
+            if name == "env.sh.eex" and tls_block and new is not None:
+                new = _with_block(new, tls_sh_block(_tls_block_path(old, options)), TLS_BLOCK_RE)
             if new is None or new == old:
                 continue
             changes.append(
@@ -590,7 +722,8 @@ def plan(state: MixState, options: FixOptions) -> list[FileChange]:
                     None if old is None else shown,
                     old,
                     new,
-                    f"guard: refuse to start without RELEASE_COOKIE ({name})",
+                    f"guard: refuse to start without RELEASE_COOKIE ({name})"
+                    + (", TLS distribution (ERL_FLAGS)" if tls_block and name == "env.sh.eex" else ""),
                     mode=0o644,
                     secrets=secrets,
                 )
@@ -656,13 +789,30 @@ class Mix(BuildTool):
         return True
 
     def check(self, project: Project, tree: Tree, options: FixOptions) -> MixState:
-        return analyze(project, tree)
+        return analyze(project, tree, options)
 
     def info(self, state: MixState) -> ProjectInfo:
         return project_info(state)
 
     def plan_fix(self, state: MixState, options: FixOptions) -> ProjectFix:
-        return ProjectFix(plan(state, options))
+        notes = []
+        if options.tls and state.releases:
+            if not _wants_tls_block(state, options):
+                notes.append(
+                    "--tls: the project's own files already set TLS distribution; left as they are"
+                )
+            else:
+                env_sh = state.project.root / state.releases[0].templates / "env.sh.eex"
+                old = read_text(env_sh, state.shown(env_sh)) if env_sh.is_file() else None
+                notes.append(
+                    f"--tls: the node, `bin/NAME remote` and `bin/NAME rpc` run with "
+                    f"-proto_dist inet_tls -ssl_dist_optfile {_tls_block_path(old, options)} "
+                    "(ERL_FLAGS from env.sh); put the optfile and certificates there "
+                    "(erlcookie tls optfile), and check with erlcookie ping --tls-*"
+                )
+            if any(r.windows for r in state.releases):
+                notes.append("--tls: env.bat.eex (Windows) is not changed for TLS")
+        return ProjectFix(plan(state, options), notes)
 
 
 TOOL = Mix()

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from erlcookie.release import erlterms as et
-from erlcookie.release import vmargs
+from erlcookie.release import tlsdist, vmargs
 from erlcookie.release.buildtool import BuildTool, FixOptions, ProjectFix
 from erlcookie.release.common import Edit, apply_edits, finding, line_indent, template
 from erlcookie.release.layout import Project, Tree, newline_of, read_regular, read_text
@@ -186,6 +186,7 @@ class RebarState:
     config_edits: list[Edit] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tls: tlsdist.TlsSetup = field(default_factory=tlsdist.TlsSetup)
 
     def shown(self, path: Path) -> str:
         return self.tree.rel(path)
@@ -315,7 +316,12 @@ def _analyze_vm_args(state: RebarState, use: VmArgsUse, text: str) -> None:
         )
 
 
-def analyze(project: Project, tree: Tree, version_override: str | None = None) -> RebarState:
+def analyze(
+    project: Project,
+    tree: Tree,
+    version_override: str | None = None,
+    fix_options: FixOptions | None = None,
+) -> RebarState:
     """Where each relx release of the project takes its cookie from, as findings."""
     config = project.root / "rebar.config"
     shown = tree.rel(config)
@@ -433,7 +439,110 @@ def analyze(project: Project, tree: Tree, version_override: str | None = None) -
                 fixable=True,
             )
         )
+    _tls_findings(state, fix_options or FixOptions())
     return state
+
+
+# -- TLS distribution ------------------------------------------------------------------------
+def _release_app_lists(state: RebarState) -> list[tuple[et.Tuple, et.List]]:
+    """({release, ...} tuple, its application list) of every release of the base sections."""
+    out = []
+    for section in _base_sections(state):
+        for rel in et.proplist_get(section.options, "release"):
+            if len(rel.items) >= 3 and isinstance(rel.items[2], et.List):
+                out.append((rel, rel.items[2]))
+    return out
+
+
+def _names_ssl(term: et.Term) -> bool:
+    return any(
+        (isinstance(t, et.Atom) and t.name == "ssl")
+        or (isinstance(t, et.Tuple) and t.items and isinstance(t.items[0], et.Atom)
+            and t.items[0].name == "ssl")
+        for t in (term.items if isinstance(term, et.List) else [])
+    )
+
+
+def _apps_need_ssl(root: Path) -> bool:
+    """An application of the project lists ssl in its .app.src: relx then includes it."""
+    for app_src in list(root.glob("src/*.app.src")) + list(root.glob("apps/*/src/*.app.src")):
+        try:
+            terms = et.parse_terms(read_regular(app_src).decode("utf-8"))
+        except (OSError, UnicodeDecodeError, et.ErlangSyntaxError):
+            continue
+        for term in terms:
+            for t in et.walk(term):
+                if (
+                    isinstance(t, et.Tuple)
+                    and t.tag() == "applications"
+                    and len(t.items) == 2
+                    and _names_ssl(t.items[1])
+                ):
+                    return True
+    return False
+
+
+def _tls_findings(state: RebarState, options: FixOptions) -> None:
+    setup = state.tls
+    for use in state.uses:
+        if use.path.is_file():
+            shown = state.shown(use.path)
+            text = read_text(use.path, shown)
+            setup.add_vm_args(shown, text, vmargs.parse(text, shown))
+    lists = _release_app_lists(state)
+    setup.ssl_app = any(_names_ssl(apps) for _, apps in lists) or _apps_need_ssl(
+        state.project.root
+    )
+    if not state.releases:
+        return
+    at = lists[0][0].start if lists else _base_sections(state)[0].options.start
+    state.findings.extend(
+        tlsdist.findings(
+            setup,
+            options,
+            tlsdist.Place(state.shown(state.config), state.text, at),
+            ssl_fixable=bool(lists) and all(apps.tail is None for _, apps in lists),
+            ssl_how="add ssl to the relx release's applications",
+        )
+    )
+
+
+def _ssl_edits(state: RebarState) -> list[Edit]:
+    return [
+        _list_insert(state.text, apps, "ssl")
+        for _, apps in _release_app_lists(state)
+        if not _names_ssl(apps)
+    ]
+
+
+def _tls_vm_args_edits(
+    text: str, flag_list: list[vmargs.Flag], optfile: str
+) -> tuple[list[Edit], list[str]]:
+    """-proto_dist inet_tls and -ssl_dist_optfile, added when missing (the path rewritten
+    when the user gives --optfile-path)."""
+    from erlcookie.release.buildtool import check_optfile_path
+
+    check_optfile_path(optfile)
+    edits: list[Edit] = []
+    lines: list[str] = []
+    if not any(
+        f.name == "-proto_dist" and any(a.value in ("inet_tls", "inet6_tls") for a in f.args)
+        for f in flag_list
+    ):
+        if vmargs.find(flag_list, "-proto_dist"):
+            raise ValueError("vm.args chooses another -proto_dist")
+        lines += [
+            "## Mutual TLS distribution (erlcookie release fix --tls). relx's own ping, rpc,",
+            "## eval and stop cannot reach a TLS node: run foreground, check with erlcookie ping.",
+            "-proto_dist inet_tls",
+        ]
+    optfiles = vmargs.find(flag_list, "-ssl_dist_optfile")
+    if not optfiles and not vmargs.find(flag_list, "-ssl_dist_opt"):
+        lines.append(f"-ssl_dist_optfile {optfile}")
+    for flag in optfiles:
+        if flag.args and flag.args[-1].value != optfile:
+            edits.append(Edit(flag.args[-1].start, flag.args[-1].end, optfile))
+    return edits, lines
 
 
 def _base_sections(state: RebarState) -> list[RelxSection]:
@@ -506,7 +615,23 @@ def fixed_vm_args(text: str, node_base: str, options: FixOptions, shown: str) ->
     if options.dist_port is not None:
         port_edits, appended = _dist_port_edits(flag_list, options.dist_port)
         edits.extend(port_edits)
+    if options.tls:
+        try:
+            tls_edits, tls_lines = _tls_vm_args_edits(
+                text, flag_list, options.optfile_path or _optfile_in(flag_list) or options.optfile
+            )
+        except ValueError as exc:
+            raise ReleaseParseError(shown, f"{exc}; set up TLS by hand") from None
+        edits.extend(tls_edits)
+        appended += tls_lines
     return _append_lines(apply_edits(text, edits, shown), appended, nl)
+
+
+def _optfile_in(flag_list: list[vmargs.Flag]) -> str | None:
+    for flag in vmargs.find(flag_list, "-ssl_dist_optfile"):
+        if flag.args:
+            return flag.args[-1].value
+    return None
 
 
 def _setcookie_edits(text: str, flag_list: list[vmargs.Flag], nl: str) -> tuple[list[Edit], bool]:
@@ -793,6 +918,11 @@ def plan(state: RebarState, options: FixOptions) -> list[FileChange]:
                 mode=0o644,
             )
         )
+    if (options.tls or state.tls.on) and not state.tls.ssl_app:
+        try:
+            config_edits.extend(_ssl_edits(state))
+        except ValueError as exc:
+            raise ReleaseParseError(shown_config, f"cannot add ssl to the release ({exc})") from None
     try:
         config_edits.extend(_hook_edits(state))
         config_edits = _merge_same_point(config_edits)
@@ -807,7 +937,8 @@ def plan(state: RebarState, options: FixOptions) -> list[FileChange]:
                 shown_config,
                 state.text,
                 new_config,
-                "relx: use vm.args.src and run the RELEASE_COOKIE guard",
+                "relx: use vm.args.src and run the RELEASE_COOKIE guard"
+                + ("; ssl in the release (TLS distribution)" if options.tls else ""),
             )
         )
     return changes
@@ -836,7 +967,7 @@ class Rebar3(BuildTool):
         return kind == "rebar3" and not has_relx(root / "rebar.config")
 
     def check(self, project: Project, tree: Tree, options: FixOptions) -> RebarState:
-        return analyze(project, tree, options.rebar3_version)
+        return analyze(project, tree, options.rebar3_version, options)
 
     def info(self, state: RebarState) -> ProjectInfo:
         return project_info(state)
@@ -847,6 +978,14 @@ class Rebar3(BuildTool):
             notes.append(
                 f"{state.tree.rel(state.project.root)}: rebar3 version unknown, "
                 "assumed 3.14 or later (give --rebar3-version if older)"
+            )
+        if options.tls and state.releases:
+            notes.append(
+                f"--tls: {', '.join(state.releases)} starts on TLS distribution, but relx's "
+                "start script reaches the node with erl_call or nodetool, which cannot use the "
+                "optfile: bin/NAME ping, rpc, eval, stop (and daemon, which pings) do not work. "
+                "Run `bin/NAME foreground` under your init system; check the node with "
+                "erlcookie ping --tls-*"
             )
         return ProjectFix(plan(state, options), notes)
 
