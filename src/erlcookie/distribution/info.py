@@ -191,7 +191,10 @@ def peer_check(options: dict[str, str]) -> tuple[bool, str]:
             "TLS with verify_peer but without fail_if_no_peer_cert: a peer that shows no "
             "certificate gets in; the cookie is the only check"
         )
-    return True, "TLS without verify_peer: anyone gets to the handshake; the cookie is the only check"
+    return (
+        True,
+        "TLS without verify_peer: anyone gets to the handshake; the cookie is the only check",
+    )
 
 
 def _is(term: Any, name: str) -> bool:

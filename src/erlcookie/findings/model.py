@@ -132,7 +132,7 @@ class Finding:
 
     @property
     def level(self) -> str:
-        """"error" from medium up, else "warning": how `k8s status` and `k8s inject` tell a
+        """ "error" from medium up, else "warning": how `k8s status` and `k8s inject` tell a
         problem (exit 1) from advice."""
         return "error" if self.severity >= Severity.MEDIUM else "warning"
 

@@ -88,8 +88,12 @@ class WorkloadRow:
     owner: str | None = None
 
     def to_dict(self) -> dict:
-        return {"object": self.ref, "ok": self.ok, "containers": self.containers,
-                **({"owner": self.owner} if self.owner else {})}
+        return {
+            "object": self.ref,
+            "ok": self.ok,
+            "containers": self.containers,
+            **({"owner": self.owner} if self.owner else {}),
+        }
 
 
 @dataclass
@@ -106,9 +110,15 @@ class PodRow:
         return any(c.stale for c in self.containers)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "phase": self.phase, "ip": self.ip, "owner": self.owner,
-                "ok": self.ok, "stale": self.stale,
-                "containers": [c.__dict__ for c in self.containers]}
+        return {
+            "name": self.name,
+            "phase": self.phase,
+            "ip": self.ip,
+            "owner": self.owner,
+            "ok": self.ok,
+            "stale": self.stale,
+            "containers": [c.__dict__ for c in self.containers],
+        }
 
 
 @dataclass
@@ -129,12 +139,16 @@ class StatusReport:
 
     def to_dict(self) -> dict:
         o = self.options
-        return {"ok": self.ok, "namespace": o.namespace, "selector": o.selector,
-                "expect": {"secret": o.secret, "key": o.key, "env": o.env, "mount": o.mount},
-                "secret": self.secret.to_dict(),
-                "workloads": [w.to_dict() for w in self.workloads],
-                "pods": [p.to_dict() for p in self.pods],
-                "findings": [finding_json(f) for f in self.findings]}
+        return {
+            "ok": self.ok,
+            "namespace": o.namespace,
+            "selector": o.selector,
+            "expect": {"secret": o.secret, "key": o.key, "env": o.env, "mount": o.mount},
+            "secret": self.secret.to_dict(),
+            "workloads": [w.to_dict() for w in self.workloads],
+            "pods": [p.to_dict() for p in self.pods],
+            "findings": [finding_json(f) for f in self.findings],
+        }
 
     # -- a FindingsReport (erlcookie.findings.formats): --format json|sarif --------------
     def to_json(self) -> dict:
@@ -143,8 +157,14 @@ class StatusReport:
     def sarif_run(self):
         o = self.options
         return self._report().sarif_run(
-            {"namespace": o.namespace, "selector": o.selector, "secret": o.secret,
-             "key": o.key, "fingerprint": self.secret.fingerprint})
+            {
+                "namespace": o.namespace,
+                "selector": o.selector,
+                "secret": o.secret,
+                "key": o.key,
+                "fingerprint": self.secret.fingerprint,
+            }
+        )
 
     def _report(self):
         import os
@@ -156,6 +176,7 @@ class StatusReport:
 
 # -- time ---------------------------------------------------------------------------------
 
+
 def parse_time(text: Any) -> datetime | None:
     if not text:
         return None
@@ -166,7 +187,9 @@ def parse_time(text: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def secret_changed_at(secret: Mapping, fingerprint: str | None) -> tuple[datetime | None, str | None]:
+def secret_changed_at(
+    secret: Mapping, fingerprint: str | None
+) -> tuple[datetime | None, str | None]:
     """When the Secret's data last changed, as well as the API lets us know.
 
     While erlcookie's fingerprint annotation matches the data, erlcookie made the last data
@@ -201,6 +224,7 @@ def _rfc3339(value: datetime | None) -> str | None:
 
 # -- the analysis ---------------------------------------------------------------------------
 
+
 def _owner(obj: Mapping) -> Mapping | None:
     for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
         if ref.get("controller"):
@@ -215,7 +239,11 @@ def _container_binding(spec: Mapping, container: Mapping, opt: StatusOptions) ->
     if opt.mount is not None:
         states.append(mount_binding(spec, container, opt.mount, opt.secret, opt.key))
     for state in states:
-        if state.state == "envfrom-secret" and state.reference == opt.secret and state.key == opt.key:
+        if (
+            state.state == "envfrom-secret"
+            and state.reference == opt.secret
+            and state.key == opt.key
+        ):
             continue
         if state.state not in ("secret", "secret-copy"):
             return state.state
@@ -237,22 +265,37 @@ _BINDING_TEXT = {
 
 # Env vars and subPath files are read when a container starts. A live rotation changes the
 # running node's cookie but not what the container was started with.
-STALE_ENVIRONMENT = ("its environment (or cookie file) holds the cookie from before the change; "
-                     "after a live rotation (erlcookie rotate) the node runs the new one, but "
-                     "`remote`, `rpc` and `eval` in the container still use the old one until "
-                     "the pod is restarted")
+STALE_ENVIRONMENT = (
+    "its environment (or cookie file) holds the cookie from before the change; "
+    "after a live rotation (erlcookie rotate) the node runs the new one, but "
+    "`remote`, `rpc` and `eval` in the container still use the old one until "
+    "the pod is restarted"
+)
 
 
 class _Analysis:
-    def __init__(self, opt: StatusOptions, report: StatusReport, secret_obj: Mapping | None,
-                 configmaps: Mapping[str, Mapping], audit: Any = None):
+    def __init__(
+        self,
+        opt: StatusOptions,
+        report: StatusReport,
+        secret_obj: Mapping | None,
+        configmaps: Mapping[str, Mapping],
+        audit: Any = None,
+    ):
         self.opt, self.report, self.secret_obj = opt, report, secret_obj
         self.configmaps, self.audit = configmaps, audit
         self.reported: set[tuple[str, str]] = set()
         self.occurrences: dict[tuple[str, str, str], int] = {}
 
-    def add(self, code: str, rule_id: str, obj_ref: str | None, message: str,
-            container: str | None = None, cookie: Cookie | CookieInfo | None = None) -> None:
+    def add(
+        self,
+        code: str,
+        rule_id: str,
+        obj_ref: str | None,
+        message: str,
+        container: str | None = None,
+        cookie: Cookie | CookieInfo | None = None,
+    ) -> None:
         """One finding about a live object (`obj_ref` None: about the namespace)."""
         info = cookie if isinstance(cookie, CookieInfo) or cookie is None else self.info(cookie)
         path = obj_ref or f"Namespace/{self.opt.namespace}"
@@ -260,10 +303,20 @@ class _Analysis:
         # apart in the identity, as scan does for one cookie twice in a file
         seen = (rule_id, path, info.fingerprint if info else "")
         self.occurrences[seen] = self.occurrences.get(seen, 0) + 1
-        self.report.findings.append(Finding(
-            rule_id, path, 0, 0, detail=message, cookie=info,
-            key=self.opt.env if code.endswith("-not-wired") else None,
-            container=container, code=code, occurrence=self.occurrences[seen]))
+        self.report.findings.append(
+            Finding(
+                rule_id,
+                path,
+                0,
+                0,
+                detail=message,
+                cookie=info,
+                key=self.opt.env if code.endswith("-not-wired") else None,
+                container=container,
+                code=code,
+                occurrence=self.occurrences[seen],
+            )
+        )
 
     def info(self, cookie: Cookie, result: Any = None) -> CookieInfo:
         """Fingerprint and (with an audit) verdict: a weak cookie raises the severity, as
@@ -271,10 +324,16 @@ class _Analysis:
         if result is None and self.audit is None:
             return CookieInfo(cookie.fingerprint(), None, None)
         result = result or self.audit(cookie)
-        return CookieInfo(cookie.fingerprint(), result.verdict, round(result.bits, 1),
-                          tuple(r.code for r in result.reasons if r.verdict != "ok"))
+        return CookieInfo(
+            cookie.fingerprint(),
+            result.verdict,
+            round(result.bits, 1),
+            tuple(r.code for r in result.reasons if r.verdict != "ok"),
+        )
 
-    def check_containers(self, obj: Mapping, ref: str, spec: Mapping, kind_word: str) -> dict[str, str]:
+    def check_containers(
+        self, obj: Mapping, ref: str, spec: Mapping, kind_word: str
+    ) -> dict[str, str]:
         opt = self.opt
         states: dict[str, str] = {}
         for cref in containers(spec, opt.containers):
@@ -283,25 +342,45 @@ class _Analysis:
             if state != "secret":
                 detail = _BINDING_TEXT.get(state, state)
                 cookie: Cookie | CookieInfo | None = (
-                    self._literal(cref.container) if state == "literal" else None)
+                    self._literal(cref.container) if state == "literal" else None
+                )
                 if state in ("configmap", "envfrom-configmap"):
                     cookie = self._configmap_cookie(ref, cref.container)
-                self.add(f"{kind_word}-not-wired", _WIRING_RULES.get(state, rules.K8S_NOT_WIRED),
-                         ref, f"container {cref.name} {detail} (expected Secret {opt.secret} "
-                         f"key {opt.key})", cref.name, cookie)
+                self.add(
+                    f"{kind_word}-not-wired",
+                    _WIRING_RULES.get(state, rules.K8S_NOT_WIRED),
+                    ref,
+                    f"container {cref.name} {detail} (expected Secret {opt.secret} key {opt.key})",
+                    cref.name,
+                    cookie,
+                )
             elif opt.env is not None:
                 binding = env_binding(cref.container, opt.env, opt.secret, opt.key)
                 if binding.optional:
-                    self.add("optional-ref", rules.K8S_STATUS_OPTIONAL_REF, ref,
-                             f"container {cref.name}: the secretKeyRef is optional, so a missing "
-                             "Secret starts the node with another cookie", cref.name)
+                    self.add(
+                        "optional-ref",
+                        rules.K8S_STATUS_OPTIONAL_REF,
+                        ref,
+                        f"container {cref.name}: the secretKeyRef is optional, so a missing "
+                        "Secret starts the node with another cookie",
+                        cref.name,
+                    )
             for plain in plain_cookies(cref.container, skip_env=opt.env):  # reported above
-                self.add("plain-cookie", rules.K8S_PLAIN_COOKIE, ref,
-                         f"container {cref.name}: a cookie in clear in {plain.where}",
-                         cref.name, plain.cookie)
+                self.add(
+                    "plain-cookie",
+                    rules.K8S_PLAIN_COOKIE,
+                    ref,
+                    f"container {cref.name}: a cookie in clear in {plain.where}",
+                    cref.name,
+                    plain.cookie,
+                )
         if opt.containers is not None and not states:
-            self.add(f"{kind_word}-no-container", rules.K8S_STATUS_NO_CONTAINER, ref,
-                     f"no container named {', '.join(opt.containers)}")
+            self.add(
+                f"{kind_word}-no-container",
+                rules.K8S_STATUS_NO_CONTAINER,
+                ref,
+                f"no container named {', '.join(opt.containers)}",
+            )
         return states
 
     def _configmap_cookie(self, ref: str, container: Mapping) -> CookieInfo | None:
@@ -314,8 +393,13 @@ class _Analysis:
         where = f"ConfigMap/{binding.reference}"
         if (where, binding.key) not in self.reported:
             self.reported.add((where, binding.key))
-            self.add("plain-cookie", rules.K8S_PLAIN_COOKIE, where,
-                     f"key {binding.key} holds the cookie in clear (read by {ref})", cookie=info)
+            self.add(
+                "plain-cookie",
+                rules.K8S_PLAIN_COOKIE,
+                where,
+                f"key {binding.key} holds the cookie in clear (read by {ref})",
+                cookie=info,
+            )
         return info
 
     def _literal(self, container: Mapping) -> Cookie | None:
@@ -346,9 +430,15 @@ def referenced_configmaps(opt: StatusOptions, objects: Iterable[Mapping]) -> set
     return names
 
 
-def analyze(opt: StatusOptions, secret_obj: Mapping | None, workloads: Iterable[Mapping],
-            pods: Iterable[Mapping], *, audit: Any = None,
-            configmaps: Mapping[str, Mapping] | None = None) -> StatusReport:
+def analyze(
+    opt: StatusOptions,
+    secret_obj: Mapping | None,
+    workloads: Iterable[Mapping],
+    pods: Iterable[Mapping],
+    *,
+    audit: Any = None,
+    configmaps: Mapping[str, Mapping] | None = None,
+) -> StatusReport:
     """Judge what was fetched. `audit(cookie) -> AuditResult` is injected (None: skip);
     `configmaps` maps names to their `data`, for ConfigMaps that hold the cookie."""
     report = StatusReport(opt, SecretInfo(opt.secret, secret_obj is not None))
@@ -369,16 +459,29 @@ def _check_secret(run: _Analysis, secret_obj: Mapping | None, audit: Any) -> dat
     opt, report = run.opt, run.report
     secret_ref = f"Secret/{opt.secret}"
     if secret_obj is None:
-        run.add("secret-missing", rules.K8S_STATUS_SECRET_MISSING, secret_ref,
-                f"Secret {opt.secret} does not exist in namespace {opt.namespace}")
+        run.add(
+            "secret-missing",
+            rules.K8S_STATUS_SECRET_MISSING,
+            secret_ref,
+            f"Secret {opt.secret} does not exist in namespace {opt.namespace}",
+        )
         return None
     meta = secret_obj.get("metadata") or {}
     report.secret.resource_version = meta.get("resourceVersion")
     value = secret_value(secret_obj, opt.key)
     if value.cookie is None:
-        text = {"missing": f"has no key {opt.key}", "empty": f"key {opt.key} is empty",
-                "not-base64": f"key {opt.key} is not base64", "not-utf8": f"key {opt.key} is not UTF-8 text"}
-        run.add("secret-key", rules.K8S_STATUS_SECRET_KEY, secret_ref, f"Secret {opt.secret} {text[value.problem]}")
+        text = {
+            "missing": f"has no key {opt.key}",
+            "empty": f"key {opt.key} is empty",
+            "not-base64": f"key {opt.key} is not base64",
+            "not-utf8": f"key {opt.key} is not UTF-8 text",
+        }
+        run.add(
+            "secret-key",
+            rules.K8S_STATUS_SECRET_KEY,
+            secret_ref,
+            f"Secret {opt.secret} {text[value.problem]}",
+        )
         return None
     fp = value.cookie.fingerprint()
     report.secret.fingerprint = fp
@@ -387,20 +490,35 @@ def _check_secret(run: _Analysis, secret_obj: Mapping | None, audit: Any) -> dat
     # the newline and the annotation are not about the cookie's strength (secret-weak is)
     named = CookieInfo(fp, None, None)
     if value.trailing_newline:
-        run.add("secret-newline", rules.K8S_STATUS_SECRET_NEWLINE, secret_ref,
-                f"key {opt.key} ends with a newline: through an env var it is part of "
-                "the cookie, read from a file it is not", cookie=named)
+        run.add(
+            "secret-newline",
+            rules.K8S_STATUS_SECRET_NEWLINE,
+            secret_ref,
+            f"key {opt.key} ends with a newline: through an env var it is part of "
+            "the cookie, read from a file it is not",
+            cookie=named,
+        )
     annotated = (meta.get("annotations") or {}).get(FINGERPRINT_ANNOTATION)
     if annotated and annotated != fp:
-        run.add("annotation-stale", rules.K8S_STATUS_ANNOTATION_STALE, secret_ref,
-                f"annotation {FINGERPRINT_ANNOTATION} says {annotated} but the data is {fp}: "
-                "the Secret was changed by something else", cookie=named)
+        run.add(
+            "annotation-stale",
+            rules.K8S_STATUS_ANNOTATION_STALE,
+            secret_ref,
+            f"annotation {FINGERPRINT_ANNOTATION} says {annotated} but the data is {fp}: "
+            "the Secret was changed by something else",
+            cookie=named,
+        )
     if result is not None:
         report.secret.verdict = result.verdict
         if result.verdict != "ok":
             reasons = "; ".join(r.message for r in result.reasons if r.verdict != "ok")
-            run.add("secret-weak", rules.K8S_STATUS_SECRET_WEAK, secret_ref,
-                    f"the cookie is {result.verdict}: {reasons}", cookie=info)
+            run.add(
+                "secret-weak",
+                rules.K8S_STATUS_SECRET_WEAK,
+                secret_ref,
+                f"the cookie is {result.verdict}: {reasons}",
+                cookie=info,
+            )
     changed_at, source = secret_changed_at(secret_obj, fp)
     report.secret.changed_at, report.secret.changed_at_source = _rfc3339(changed_at), source
     return changed_at
@@ -417,11 +535,18 @@ def _judged_workloads(workloads: list[Mapping]) -> list[Mapping]:
     judged = []
     for obj in workloads:
         owner = _owner(obj)
-        if owner and (obj.get("kind"), owner.get("kind")) in _OWNED_KINDS and \
-                (owner.get("kind"), owner.get("name")) in present:
+        if (
+            owner
+            and (obj.get("kind"), owner.get("kind")) in _OWNED_KINDS
+            and (owner.get("kind"), owner.get("name")) in present
+        ):
             continue
-        if obj.get("kind") == "ReplicaSet" and owner and owner.get("kind") == "Deployment" and \
-                ((obj.get("spec") or {}).get("replicas") or 0) == 0:
+        if (
+            obj.get("kind") == "ReplicaSet"
+            and owner
+            and owner.get("kind") == "Deployment"
+            and ((obj.get("spec") or {}).get("replicas") or 0) == 0
+        ):
             continue  # an old revision kept for rollback, scaled to zero
         judged.append(obj)
     return judged
@@ -430,9 +555,13 @@ def _judged_workloads(workloads: list[Mapping]) -> list[Mapping]:
 def _check_workloads(run: _Analysis, judged: list[Mapping]) -> None:
     opt = run.opt
     if not judged:
-        run.add("no-workloads", rules.K8S_STATUS_NO_WORKLOADS, None,
-                f"no Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob matches "
-                f"-l {opt.selector!r} in namespace {opt.namespace}")
+        run.add(
+            "no-workloads",
+            rules.K8S_STATUS_NO_WORKLOADS,
+            None,
+            f"no Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob matches "
+            f"-l {opt.selector!r} in namespace {opt.namespace}",
+        )
     for obj in judged:
         spec = pod_spec(obj)
         if spec is None:
@@ -440,7 +569,8 @@ def _check_workloads(run: _Analysis, judged: list[Mapping]) -> None:
         ref = object_ref(obj)
         states = run.check_containers(obj, ref, spec, "workload")
         run.report.workloads.append(
-            WorkloadRow(ref, all(s == "secret" for s in states.values()) and bool(states), states))
+            WorkloadRow(ref, all(s == "secret" for s in states.values()) and bool(states), states)
+        )
 
 
 def _check_pods(run: _Analysis, pods: list[Mapping], changed_at: datetime | None) -> None:
@@ -456,21 +586,32 @@ def _check_pods(run: _Analysis, pods: list[Mapping], changed_at: datetime | None
         states = run.check_containers(pod, ref, spec, "pod")
         statuses = {s.get("name"): s for s in status.get("containerStatuses") or []}
         statuses.update({s.get("name"): s for s in status.get("initContainerStatuses") or []})
-        row = PodRow(str(meta.get("name")), status.get("phase"), status.get("podIP"),
-                     f"{owner.get('kind')}/{owner.get('name')}" if owner else None,
-                     all(s == "secret" for s in states.values()) and bool(states))
+        row = PodRow(
+            str(meta.get("name")),
+            status.get("phase"),
+            status.get("podIP"),
+            f"{owner.get('kind')}/{owner.get('name')}" if owner else None,
+            all(s == "secret" for s in states.values()) and bool(states),
+        )
         for name, state in states.items():
             cstatus = statuses.get(name) or {}
             running = (cstatus.get("state") or {}).get("running") or {}
-            started = parse_time(running.get("startedAt")) or (parse_time(status.get("startTime")) if not cstatus else None)
+            started = parse_time(running.get("startedAt")) or (
+                parse_time(status.get("startTime")) if not cstatus else None
+            )
             cs = ContainerState(name, state, _rfc3339(started), cstatus.get("ready"))
             if changed_at is not None and started is not None and started < changed_at:
                 cs.stale = True
                 row.ok = False
-                run.add("stale-cookie", rules.K8S_STATUS_STALE_COOKIE, ref,
-                        f"container {name} started {_rfc3339(started)}, before the Secret last "
-                        f"changed ({_rfc3339(changed_at)}, from {run.report.secret.changed_at_source}): "
-                        f"{STALE_ENVIRONMENT}", name)
+                run.add(
+                    "stale-cookie",
+                    rules.K8S_STATUS_STALE_COOKIE,
+                    ref,
+                    f"container {name} started {_rfc3339(started)}, before the Secret last "
+                    f"changed ({_rfc3339(changed_at)}, from {run.report.secret.changed_at_source}): "
+                    f"{STALE_ENVIRONMENT}",
+                    name,
+                )
             row.containers.append(cs)
         run.report.pods.append(row)
 
@@ -478,8 +619,11 @@ def _check_pods(run: _Analysis, pods: list[Mapping], changed_at: datetime | None
 def _pods_outside_workloads(run: _Analysis, workloads: list[Mapping], pods: list[Mapping]) -> None:
     """Pods the selector matched that no matched workload selects: the workload that runs
     them was not matched by -l (its own labels differ), so it was not checked."""
-    selectors = [from_label_selector((w.get("spec") or {}).get("selector")) for w in workloads
-                 if w.get("kind") != "CronJob"]
+    selectors = [
+        from_label_selector((w.get("spec") or {}).get("selector"))
+        for w in workloads
+        if w.get("kind") != "CronJob"
+    ]
     for pod in pods:
         labels = (pod.get("metadata") or {}).get("labels") or {}
         owner = _owner(pod)
@@ -488,6 +632,10 @@ def _pods_outside_workloads(run: _Analysis, workloads: list[Mapping], pods: list
         if owner.get("kind") == "Job":
             continue  # jobs of a CronJob carry the CronJob's template labels only sometimes
         if not any(sel.matches(labels) for sel in selectors):
-            run.add("workload-not-matched", rules.K8S_STATUS_WORKLOAD_NOT_MATCHED, f"Pod/{(pod.get('metadata') or {}).get('name')}",
-                    f"its {owner.get('kind')} {owner.get('name')} does not carry the labels of "
-                    f"-l {run.opt.selector!r}, so the workload itself was not checked")
+            run.add(
+                "workload-not-matched",
+                rules.K8S_STATUS_WORKLOAD_NOT_MATCHED,
+                f"Pod/{(pod.get('metadata') or {}).get('name')}",
+                f"its {owner.get('kind')} {owner.get('name')} does not carry the labels of "
+                f"-l {run.opt.selector!r}, so the workload itself was not checked",
+            )

@@ -723,7 +723,11 @@ def plan(state: MixState, options: FixOptions) -> list[FileChange]:
                     old,
                     new,
                     f"guard: refuse to start without RELEASE_COOKIE ({name})"
-                    + (", TLS distribution (ERL_FLAGS)" if tls_block and name == "env.sh.eex" else ""),
+                    + (
+                        ", TLS distribution (ERL_FLAGS)"
+                        if tls_block and name == "env.sh.eex"
+                        else ""
+                    ),
                     mode=0o644,
                     secrets=secrets,
                 )

@@ -457,8 +457,12 @@ def _release_app_lists(state: RebarState) -> list[tuple[et.Tuple, et.List]]:
 def _names_ssl(term: et.Term) -> bool:
     return any(
         (isinstance(t, et.Atom) and t.name == "ssl")
-        or (isinstance(t, et.Tuple) and t.items and isinstance(t.items[0], et.Atom)
-            and t.items[0].name == "ssl")
+        or (
+            isinstance(t, et.Tuple)
+            and t.items
+            and isinstance(t.items[0], et.Atom)
+            and t.items[0].name == "ssl"
+        )
         for t in (term.items if isinstance(term, et.List) else [])
     )
 
@@ -490,9 +494,7 @@ def _tls_findings(state: RebarState, options: FixOptions) -> None:
             text = read_text(use.path, shown)
             setup.add_vm_args(shown, text, vmargs.parse(text, shown))
     lists = _release_app_lists(state)
-    setup.ssl_app = any(_names_ssl(apps) for _, apps in lists) or _apps_need_ssl(
-        state.project.root
-    )
+    setup.ssl_app = any(_names_ssl(apps) for _, apps in lists) or _apps_need_ssl(state.project.root)
     if not state.releases:
         return
     at = lists[0][0].start if lists else _base_sections(state)[0].options.start
@@ -922,7 +924,9 @@ def plan(state: RebarState, options: FixOptions) -> list[FileChange]:
         try:
             config_edits.extend(_ssl_edits(state))
         except ValueError as exc:
-            raise ReleaseParseError(shown_config, f"cannot add ssl to the release ({exc})") from None
+            raise ReleaseParseError(
+                shown_config, f"cannot add ssl to the release ({exc})"
+            ) from None
     try:
         config_edits.extend(_hook_edits(state))
         config_edits = _merge_same_point(config_edits)
