@@ -191,7 +191,7 @@ def scan(
         _emit_text(report, report_mod, output)
     else:
         _write(render_findings(report, fmt), output)
-        for warning in report_mod.skip_warnings(report):
+        for warning in report.skip_warnings():
             click.echo(f"erlcookie: {safe_text(warning)}", err=True)
     if report.findings and not write_baseline_path:
         if fmt == "text" and output is None:

@@ -100,14 +100,42 @@ class ScanReport:
 
     def sarif_run(self) -> SarifRun:
         from erlcookie.findings.sarif import SarifRun, by_identity
-        from erlcookie.scan.report import skip_warnings
 
         return SarifRun(
             automation_id=f"erlcookie/scan/{self.mode}/",
             root=self.root,
             findings=self.findings,
             rules=rules.rules_of(rules.SCAN),
-            notifications=[("warning", w) for w in skip_warnings(self)],
+            notifications=[("warning", w) for w in self.skip_warnings()],
             properties={"summary": self.summary()},
             partial_fingerprints=by_identity,
         )
+
+    def skip_warnings(self) -> list[str]:
+        """Files passed over, for the text report and SARIF notifications."""
+        out = []
+        large = [s for s in self.skipped if s.reason == "too-large"]
+        other = [s for s in self.skipped if s.reason != "too-large"]
+        if large:
+            listed = ", ".join(f"{s.path} ({human_size(s.size or 0)})" for s in large[:5])
+            more = f" and {len(large) - 5} more" if len(large) > 5 else ""
+            out.append(
+                f"Skipped {len(large)} file{'s' if len(large) != 1 else ''} over the size "
+                f"limit (raise it with --max-size): {listed}{more}."
+            )
+        if other:
+            listed = ", ".join(f"{s.path}" for s in other[:5])
+            more = f" and {len(other) - 5} more" if len(other) > 5 else ""
+            out.append(
+                f"Could not read {len(other)} file{'s' if len(other) != 1 else ''}: {listed}{more}."
+            )
+        return out
+
+
+def human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

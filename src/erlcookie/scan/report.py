@@ -9,16 +9,7 @@ for a terminal by the CLI's table renderer and by `safe_text` in the summary lin
 from __future__ import annotations
 
 from erlcookie.findings.model import Finding
-from erlcookie.scan.model import ScanReport
-
-
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
+from erlcookie.scan.model import ScanReport, human_size
 
 
 # -- text -------------------------------------------------------------------------------------
@@ -103,28 +94,8 @@ def text_summary(report: ScanReport) -> list[str]:
     if report.binary_files:
         scanned += f"; {report.binary_files} binary skipped"
     lines.append(scanned + ".")
-    lines += skip_warnings(report)
+    lines += report.skip_warnings()
     return lines
-
-
-def skip_warnings(report: ScanReport) -> list[str]:
-    out = []
-    large = [s for s in report.skipped if s.reason == "too-large"]
-    other = [s for s in report.skipped if s.reason != "too-large"]
-    if large:
-        listed = ", ".join(f"{s.path} ({human_size(s.size or 0)})" for s in large[:5])
-        more = f" and {len(large) - 5} more" if len(large) > 5 else ""
-        out.append(
-            f"Skipped {len(large)} file{'s' if len(large) != 1 else ''} over the size "
-            f"limit (raise it with --max-size): {listed}{more}."
-        )
-    if other:
-        listed = ", ".join(f"{s.path}" for s in other[:5])
-        more = f" and {len(other) - 5} more" if len(other) > 5 else ""
-        out.append(
-            f"Could not read {len(other)} file{'s' if len(other) != 1 else ''}: {listed}{more}."
-        )
-    return out
 
 
 # -- JSON and SARIF: the shared findings layer ----------------------------------------------
