@@ -594,3 +594,23 @@ def test_failing_persist_command_echoing_the_cookie_leaks_it_nowhere(tmp_path):
                     f"a piece of the new cookie {new.fingerprint()} leaked"
                 )
         assert_no_cookie(everything, old, new)
+
+
+def test_the_text_renderer_escapes_what_nodes_report(capsys):
+    """Node names and details come from the cluster: no control sequence reaches the terminal
+    and no newline forges a line."""
+    from erlcookie.cli.rotate import Renderer
+
+    renderer = Renderer(False)
+    renderer(
+        event="node",
+        phase="converge",
+        node="evil\x1b]0;pwned\x07@h\nFORGED",
+        action="newcomer",
+        result="ok",
+        detail="[link=https://example.invalid]x[/link]",
+    )
+    renderer.close()
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert out.count("\n") == 1 and "\\nFORGED" in out

@@ -24,7 +24,9 @@ from erlcookie.cli.common import (
     handle_errors,
     json_option,
     load_cookie,
+    markup_safe,
     render_table,
+    safe_text,
 )
 from erlcookie.cli.distribution import connection_options
 from erlcookie.errors import EXIT_OK, EXIT_OPERATIONAL, OperationalError, UsageError
@@ -47,7 +49,7 @@ class Renderer:
 
             from erlcookie.cli.common import console
 
-            self._progress = Progress(
+            self._progress = Progress(  # task fields are rich markup: escaped where set
                 TextColumn("{task.description:<22}"),
                 BarColumn(),
                 MofNCompleteColumn(),
@@ -62,6 +64,7 @@ class Renderer:
             self._progress = None
 
     def _say(self, text: str) -> None:
+        text = safe_text(text)  # node names and details come from the cluster
         if self._progress is not None:
             self._progress.console.print(text, markup=False, highlight=False)
         else:
@@ -138,7 +141,9 @@ class Renderer:
             )
         if self._progress is not None and name in self._tasks and result == "ok":
             self._progress.update(
-                self._tasks[name], advance=1, last=f"{event.get('node')} {event.get('action')}"
+                self._tasks[name],
+                advance=1,
+                last=markup_safe(f"{event.get('node')} {event.get('action')}"),
             )
 
 
