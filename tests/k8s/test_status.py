@@ -655,3 +655,29 @@ def test_two_containers_of_one_pod_are_two_findings_with_two_identities():
         ("Pod/chat-abc", "sidecar", "k8s/not-wired"),
     ]
     assert len({f.identity for f in unwired}) == 2
+
+
+@pytest.mark.parametrize(
+    "extra, env, expected",
+    [
+        ({}, WIRED, "tcp"),
+        ({"args": ["foreground", "-proto_dist", "inet_tls"]}, WIRED, "tls"),
+        (
+            {},
+            WIRED + [{"name": "ERL_FLAGS", "value": "-proto_dist inet_tls -ssl_dist_optfile /t"}],
+            "tls",
+        ),
+        ({}, WIRED + [{"name": "ERL_FLAGS", "value": "-proto_dist inet_tcp"}], "tcp"),
+    ],
+)
+def test_status_says_whether_the_pods_ask_for_tls_distribution(extra, env, expected):
+    report = analyze(OPTS, a_secret(), [a_deployment(env, extra=extra)], [a_pod()])
+    assert report.workloads[0].distribution == expected
+    assert report.to_dict()["workloads"][0]["distribution"] == expected
+    assert codes(report) == []  # information, not a finding
+
+
+def test_cli_status_names_plain_tcp_distribution(app, run_cli):
+    result = run_cli("k8s", "status", "-l", "app=chat")
+    assert "distribution: plain TCP" in result.output
+    assert "the cookie is the only check a network peer meets" in result.output

@@ -843,16 +843,27 @@ def _render_status(report) -> None:
         click.echo(safe_text(f"Secret {report.options.namespace}/{s.name}: missing"))
     if report.workloads:
         render_table(
-            ["workload", "ok", "containers"],
+            ["workload", "ok", "distribution", "containers"],
             [
                 (
                     w.ref,
                     "yes" if w.ok else "NO",
+                    w.distribution,
                     ", ".join(f"{k}={v}" for k, v in w.containers.items()),
                 )
                 for w in report.workloads
             ],
         )
+        plain = [w.ref for w in report.workloads if w.distribution != "tls"]
+        if plain:
+            more = " ..." if len(plain) > 3 else ""
+            click.echo(
+                safe_text(
+                    f"distribution: plain TCP as far as the pod specs show "
+                    f"({', '.join(plain[:3])}{more}): the cookie is the only check a network "
+                    "peer meets; see `erlcookie k8s tls` and docs/tls.md"
+                )
+            )
     if report.pods:
         render_table(
             ["pod", "phase", "ip", "ok", "stale", "containers"],

@@ -86,12 +86,14 @@ class WorkloadRow:
     ok: bool
     containers: dict[str, str] = field(default_factory=dict)
     owner: str | None = None
+    distribution: str = "tcp"  # "tls" when the pod spec asks for -proto_dist inet_tls
 
     def to_dict(self) -> dict:
         return {
             "object": self.ref,
             "ok": self.ok,
             "containers": self.containers,
+            "distribution": self.distribution,
             **({"owner": self.owner} if self.owner else {}),
         }
 
@@ -552,6 +554,36 @@ def _judged_workloads(workloads: list[Mapping]) -> list[Mapping]:
     return judged
 
 
+# Where a pod spec can ask for TLS distribution: the container's command and args, and the
+# variables erl, elixir, mix releases and RabbitMQ read extra VM flags from.
+_FLAG_VARIABLES = (
+    "ERL_FLAGS",
+    "ERL_AFLAGS",
+    "ERL_ZFLAGS",
+    "ELIXIR_ERL_OPTIONS",
+    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
+    "RABBITMQ_CTL_ERL_ARGS",
+)
+
+
+def distribution_of(spec: Mapping) -> str:
+    """ "tls" when a container asks for `-proto_dist inet_tls` (or inet6_tls) as far as the
+    pod spec shows, else "tcp": the cookie is then the only check a network peer meets.
+    Flags baked into the image (its vm.args) are not visible here."""
+    for container in spec.get("containers") or []:
+        words: list[str] = []
+        for part in ("command", "args"):
+            words += [str(w) for w in container.get(part) or []]
+        for var in container.get("env") or []:
+            if var.get("name") in _FLAG_VARIABLES and isinstance(var.get("value"), str):
+                words += var["value"].split()
+        text = " ".join(words).split()
+        for i, word in enumerate(text[:-1]):
+            if word == "-proto_dist" and text[i + 1] in ("inet_tls", "inet6_tls"):
+                return "tls"
+    return "tcp"
+
+
 def _check_workloads(run: _Analysis, judged: list[Mapping]) -> None:
     opt = run.opt
     if not judged:
@@ -569,7 +601,12 @@ def _check_workloads(run: _Analysis, judged: list[Mapping]) -> None:
         ref = object_ref(obj)
         states = run.check_containers(obj, ref, spec, "workload")
         run.report.workloads.append(
-            WorkloadRow(ref, all(s == "secret" for s in states.values()) and bool(states), states)
+            WorkloadRow(
+                ref,
+                all(s == "secret" for s in states.values()) and bool(states),
+                states,
+                distribution=distribution_of(spec),
+            )
         )
 
 
