@@ -78,6 +78,9 @@ class StaticDiscovery:
         self.nodes = tuple(nodes)
         self.description = f"--nodes ({len(self.nodes)} given, plus their peers)"
 
+    def config(self) -> dict:
+        return {"kind": "static", "nodes": list(self.nodes)}
+
     async def discover(self) -> Found:
         return Found(self.nodes)
 
@@ -98,6 +101,9 @@ class EpmdDiscovery:
         self.match = match
         self.timeout = timeout
         self.description = "EPMD at " + ", ".join(f"{h}:{p}" for h, p, _ in self.hosts)
+
+    def config(self) -> dict:
+        return {"kind": "epmd", "hosts": [list(h) for h in self.hosts], "match": self.match}
 
     async def discover(self) -> Found:
         from erlcookie.distribution.client import epmd_names
@@ -127,6 +133,9 @@ class MultiDiscovery:
     def __init__(self, sources: Sequence[Any]) -> None:
         self.sources = list(sources)
         self.description = " + ".join(s.description for s in self.sources)
+
+    def config(self) -> dict:
+        return {"kind": "multi", "sources": [s.config() for s in self.sources]}
 
     async def discover(self) -> Found:
         found = await asyncio.gather(*(s.discover() for s in self.sources))
@@ -283,6 +292,17 @@ class KubeDiscovery:
         self.epmd_port = epmd_port
         self.description = f"pods -l {selector} in namespace {api.namespace}"
         self.pods: dict[str, dict] = {}  # node name -> pod (latest discovery)
+
+    def config(self) -> dict:
+        return {
+            "kind": "kubernetes",
+            "namespace": self.api.namespace,
+            "selector": self.selector,
+            "env": list(self.env_names),
+            "template": self.template,
+            "container": self.container,
+            "port_forward": self.port_forward is not None,
+        }
 
     async def discover(self) -> Found:
         pods = await asyncio.to_thread(self.api.list_pods, self.selector)

@@ -121,6 +121,9 @@ class NoPersister:
     async def finalize(self, label: str) -> None:
         return None
 
+    def config(self) -> dict:
+        return {"kind": "none"}
+
 
 def _user(uid: int) -> str:
     import pwd
@@ -148,6 +151,9 @@ class FilePersister:
         self.cookies = cookies
         self.owner = owner
         self.description = f"file {self.path}"
+
+    def config(self) -> dict:
+        return {"kind": "file", "path": str(self.path)}
 
     def _target(self) -> tuple[tuple[int, int] | None, int]:
         """(owner to give the new file or None for ours, mode), or UsageError saying why
@@ -237,6 +243,9 @@ class CommandPersister:
         self.timeout = timeout
         self.description = "--persist-command hook"
 
+    def config(self) -> dict:
+        return {"kind": "command", "command": self.command}
+
     async def current(self) -> str | None:
         return None  # a hook cannot be asked; preflight trusts it
 
@@ -311,6 +320,15 @@ class SecretPersister:
         self.cookies = cookies
         self.description = f"Secret {api.namespace}/{name} key {key!r}"
         self.conflicts = 0
+
+    def config(self) -> dict:
+        return {
+            "kind": "secret",
+            "namespace": self.api.namespace,
+            "name": self.name,
+            "key": self.key,
+            "previous_key": self.previous_key,
+        }
 
     @staticmethod
     def _decode(secret: dict, key: str) -> str | None:
